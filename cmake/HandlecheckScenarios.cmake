@@ -1,0 +1,36 @@
+# hc_add_scenarios(TARGET <exe> [LABELS <label>...] [ARGS <arg>...])
+#
+# Registers every scenario linked into <exe> (a handlecheck-style CLI) as a ctest test of its
+# own, named "scenario:<name>", running `<exe> run <name> <args>`; it passes when the
+# scenario's verdict (its kind, and its message for a finding) is the one it declares. ctest
+# asks the built binary for its scenarios each time it runs (like gtest_discover_tests), so
+# adding an HC_SCENARIO needs no CMake change.
+function(hc_add_scenarios target)
+  cmake_parse_arguments(PARSE_ARGV 1 HC "" "" "LABELS;ARGS")
+  set(ctest_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_scenarios.cmake")
+  set(args "")
+  foreach(arg IN LISTS HC_ARGS)
+    string(APPEND args " [==[${arg}]==]")
+  endforeach()
+  file(WRITE "${ctest_file}.in" "
+set(hc_exe [==[$<TARGET_FILE:${target}>]==])
+if(EXISTS \"\${hc_exe}\")
+  execute_process(COMMAND \"\${hc_exe}\" list --names-only
+                  OUTPUT_VARIABLE hc_out RESULT_VARIABLE hc_rc)
+  string(REPLACE \"\\n\" \";\" hc_scenarios \"\${hc_out}\")
+endif()
+if(NOT EXISTS \"\${hc_exe}\" OR NOT hc_rc EQUAL 0 OR hc_scenarios STREQUAL \"\")
+  add_test(${target}_lists_no_scenarios ${target}_lists_no_scenarios)
+else()
+  foreach(hc_name IN LISTS hc_scenarios)
+    if(hc_name STREQUAL \"\")
+      continue()
+    endif()
+    add_test(\"scenario:\${hc_name}\" \"\${hc_exe}\" run \"\${hc_name}\" ${args})
+    set_tests_properties(\"scenario:\${hc_name}\" PROPERTIES LABELS \"scenario;${HC_LABELS}\")
+  endforeach()
+endif()
+")
+  file(GENERATE OUTPUT "${ctest_file}" INPUT "${ctest_file}.in")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${ctest_file}")
+endfunction()

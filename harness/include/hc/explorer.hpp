@@ -1,0 +1,103 @@
+// hc/explorer.hpp — running executions: ExploreOptions, Result and explore().
+//
+//   hc::ExploreOptions options;            // dfs, stop at the first finding
+//   hc::Result r = hc::explore([] { ... scenario body ... }, options);
+//   if (!r.findings.empty()) std::cout << r.findings[0].message;
+//
+// explore() runs executions until the strategy is exhausted, a budget (executions, time) runs
+// out, or a finding stops it (stop_at_first), or keeps going and de-duplicates findings by
+// signature. Every finding is re-run from its recorded choices with full tracing; if the re-run
+// does something else, the finding becomes "uncontrolled nondeterminism".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hc/finding.hpp"
+#include "hc/scenario.hpp"
+#include "hc/strategy.hpp"
+
+namespace hc {
+
+struct Progress {
+  std::uint64_t executions = 0;
+  std::size_t findings = 0;
+  double seconds = 0;
+};
+
+struct ExploreOptions {
+  std::string strategy = "dfs";      // random | dfs
+  std::uint64_t seed = 0;            // random: execution i uses a seed derived from (seed, i)
+  std::uint64_t max_executions = 0;  // 0 = until the strategy is done
+  double time_budget_seconds = 0;    // 0 = none; checked between executions
+  int preemption_bound = -1;         // dfs: -1 = unbounded
+  std::uint32_t max_steps = 10000;   // per execution: more is a step-bound-exceeded finding
+  bool stop_at_first = true;         // false: keep going, de-duplicate by signature
+  std::vector<Choice> replay;        // a prefix every execution follows first
+  std::size_t stack_size = 256 * 1024;  // bytes per simulated thread stack
+  bool guard_pages = true;           // a protected page below every stack
+  bool spurious_wakeups = false;     // condition_variable::wait may return unnotified
+  std::vector<std::string> must_reach;  // labels that some execution must reach
+  bool check_determinism = true;     // re-run every finding and compare
+  std::function<void(const Progress&)> progress;  // called about every 1024 executions
+};
+
+struct Stats {
+  std::uint64_t executions = 0;
+  std::uint64_t steps = 0;
+  std::uint64_t context_switches = 0;
+  std::uint64_t preemptions = 0;
+  std::uint32_t max_steps_in_execution = 0;
+  double seconds = 0;        // wall time: reported, never used to decide a schedule
+  bool exhausted = false;    // the strategy finished its search space
+};
+
+struct Result {
+  std::vector<Finding> findings;  // distinct findings, in the order found
+  Stats stats;
+  std::string strategy;           // the strategy that ran
+
+  /// The run's verdict: the first finding's kind, or nullopt when clean.
+  std::optional<FindingKind> verdict() const {
+    if (findings.empty()) return std::nullopt;
+    return findings.front().kind;
+  }
+};
+
+/// Explores `body` as the main simulated thread. Throws hc::usage_error on bad options
+/// (unknown strategy, malformed prefix).
+Result explore(const std::function<void()>& body, const ExploreOptions& options);
+
+/// Scenario defaults, overridden by whatever `overrides` sets.
+struct OptionOverrides {
+  std::optional<std::string> strategy;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> max_executions;
+  std::optional<double> time_budget_seconds;
+  std::optional<int> preemption_bound;
+  std::optional<std::uint32_t> max_steps;
+  std::optional<bool> stop_at_first;
+  std::optional<std::vector<Choice>> replay;
+  std::optional<std::size_t> stack_size;
+  std::optional<bool> guard_pages;
+  std::optional<bool> spurious_wakeups;
+};
+
+ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& overrides);
+
+/// A scenario's run and whether its verdict is the expected one.
+struct ScenarioOutcome {
+  const Scenario* scenario = nullptr;
+  ExploreOptions options;
+  Result result;
+  bool as_expected = false;
+  std::string explanation;  // why the verdict differs from the expectation, when it does
+};
+
+ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& options);
+
+}  // namespace hc

@@ -1,0 +1,81 @@
+// hc/finding.hpp — what a run can find: the closed enum of finding kinds with stable names,
+// the Finding record, and the expected verdict a scenario declares.
+//
+// Kinds are printed, stored in replay files and matched by tests by their kebab-case names;
+// never renumber or rename one. Harness bugs are `internal_error`, never a user-facing kind.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hc/operation.hpp"
+
+namespace hc {
+
+enum class FindingKind : std::uint8_t {
+  check_failure,        // HC_CHECK or an invariant was false
+  uncaught_exception,   // an exception escaped a simulated thread
+  deadlock,             // no thread enabled while some have not finished
+  data_race,            // two hc::var accesses, one a write, not ordered by happens-before
+  step_bound_exceeded,  // an execution ran more steps than --max-steps (spin loop, livelock)
+  unreached,            // a label the scenario must reach was reached by no execution
+  nondeterminism,       // a failing execution, re-run from its choices, did something else
+  internal_error,       // handlecheck's own bug: not the scenario's fault
+};
+
+inline constexpr int kFindingKindCount = 8;
+
+/// Stable kebab-case name ("check-failure", "deadlock", ...).
+std::string_view finding_kind_name(FindingKind kind);
+/// Parses a stable name; nullopt if unknown.
+std::optional<FindingKind> parse_finding_kind(std::string_view name);
+
+/// One step of a failing execution, formatted for people (recorded when a finding is re-run).
+struct RichStep {
+  std::uint32_t index = 0;  // 1-based step number
+  ThreadId thread = kNoThread;
+  std::string thread_name;
+  std::string operation;  // "atomic-load", "mutex-lock", ...
+  std::string object;     // "atomic 'counter'", "" if none
+  std::string label;
+  std::string file;
+  std::uint32_t line = 0;
+  bool has_value = false;
+  std::uint64_t value = 0;
+  bool preemption = false;  // the thread before this step was still enabled
+};
+
+/// A bug found by an execution.
+struct Finding {
+  FindingKind kind = FindingKind::internal_error;
+  std::string message;     // the protocol error, in the domain's words
+  ThreadId thread = kNoThread;
+  std::string thread_name; // the thread that hit it (empty for whole-execution findings)
+  std::uint32_t step = 0;  // the step at which it was found (0: at the end)
+  std::string file;        // source location that reported it, when there is one
+  std::uint32_t line = 0;
+  std::string signature;   // de-duplication key: kind + sites, never step numbers or addresses
+
+  // Filled by the explorer when it re-runs the failing execution:
+  std::vector<Choice> schedule;  // the choices that reproduce it
+  std::vector<RichStep> trace;   // the interleaving
+  std::uint64_t execution = 0;   // index of the execution that found it
+  std::uint32_t preemptions = 0;
+};
+
+/// The verdict a scenario expects: clean, or a finding of one kind whose message contains
+/// `message` (if non-empty).
+struct Expected {
+  std::optional<FindingKind> kind;  // nullopt = clean
+  Expected() = default;
+  Expected(FindingKind k) : kind(k) {}  // NOLINT: implicit on purpose: `.expect = deadlock`
+  bool clean() const { return !kind.has_value(); }
+};
+
+/// `.expect = hc::clean` in a scenario declaration.
+inline const Expected clean{};
+
+}  // namespace hc

@@ -1,0 +1,113 @@
+// hc/operation.hpp — the vocabulary of the engine: thread and object ids, operation kinds,
+// access kinds, the Operation a thread announces when it parks, the Step the trace records,
+// and the Choice sequence that determines an execution.
+//
+// Everything here is a small plain struct: the scheduler copies them on every scheduling point,
+// so they hold no strings (labels are static C strings, locations are std::source_location).
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <string_view>
+
+namespace hc {
+
+/// Index of a simulated thread within one execution, in creation order (main is 0).
+using ThreadId = std::uint8_t;
+/// Index of an instrumented object within one execution, in creation order.
+using ObjectId = std::uint32_t;
+
+/// At most this many simulated threads live in one execution (thread ids fit a 32-bit mask).
+inline constexpr int kMaxThreads = 32;
+inline constexpr ThreadId kNoThread = 0xFF;
+inline constexpr ObjectId kNoObject = 0xFFFFFFFFu;
+
+/// What an operation does. Stable: names are printed in traces and matched by replay files.
+enum class OpKind : std::uint8_t {
+  atomic_load,
+  atomic_store,
+  atomic_rmw,  // exchange, compare-exchange, fetch_*
+  var_read,
+  var_write,
+  mutex_lock,
+  mutex_try_lock,
+  mutex_unlock,
+  cv_wait,  // releases the mutex and starts waiting
+  cv_wake,  // woken (or spuriously woken): reacquires the mutex
+  cv_notify_one,
+  cv_notify_all,
+  event_set,
+  event_reset,
+  event_wait,
+  thread_join,
+  thread_yield,
+  choice,  // hc::choose / hc::fault: recorded in the trace, never a scheduling point
+  model,  // an operation of a model (handle table, SafeHandle, ...): the label says which
+};
+
+/// Stable printable name of an operation kind ("atomic-load", "mutex-lock", ...).
+std::string_view op_kind_name(OpKind kind);
+
+/// How an operation touches its object. Two operations on one object are dependent unless both
+/// are reads; `sync` operations (locks, waits, joins) are dependent with everything on the object.
+enum class Access : std::uint8_t { read, write, read_write, sync };
+
+std::string_view access_name(Access access);
+
+/// Kinds of instrumented objects, for reports.
+enum class ObjectKind : std::uint8_t {
+  atomic,
+  var,
+  mutex,
+  condition_variable,
+  event,
+  thread,
+  model,  // an object of a model; its name says what it is
+};
+
+std::string_view object_kind_name(ObjectKind kind);
+
+/// What a parked thread waits for before its operation may run. The scheduler derives the
+/// enabled set from this; everything else is always enabled.
+enum class WaitFor : std::uint8_t {
+  nothing,
+  mutex_free,      // `object` is a mutex that must be unlocked
+  event_set,       // `object` is an event that must be signalled
+  cv_notified,     // the thread must be notified and `object` (the mutex) free
+  thread_finished, // `arg` is the thread that must have finished
+};
+
+/// The operation a thread announces when it parks at a scheduling point.
+struct Operation {
+  OpKind kind = OpKind::model;
+  Access access = Access::sync;
+  WaitFor wait = WaitFor::nothing;
+  std::uint8_t memory_order = 5;  // std::memory_order as recorded by the caller (5 = seq_cst)
+  ObjectId object = kNoObject;
+  std::uint32_t arg = 0;            // kind-specific: join target, cv mutex, ...
+  const char* label = "";           // static string: "load", "lock", a model's verb ...
+  std::source_location where{};
+};
+
+/// One executed operation, as the lean trace keeps it during exploration.
+struct Step {
+  ThreadId thread = kNoThread;
+  OpKind kind = OpKind::model;
+  Access access = Access::sync;
+  bool has_value = false;
+  ObjectId object = kNoObject;
+  const char* label = "";
+  std::source_location where{};
+  std::uint64_t value = 0;  // value read or written, when has_value
+};
+
+/// One decision of an execution: which thread runs next, or which value a choose() returns.
+/// Only real decisions (two or more options) are recorded; forced steps are not choices.
+struct Choice {
+  enum class Kind : std::uint8_t { thread, value };
+  Kind kind = Kind::thread;
+  std::uint32_t value = 0;  // thread id, or the chosen value
+  friend bool operator==(const Choice&, const Choice&) = default;
+};
+
+}  // namespace hc

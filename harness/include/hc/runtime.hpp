@@ -1,0 +1,112 @@
+// hc/runtime.hpp — the one door from instrumented primitives into the engine.
+//
+// Every primitive in hc/ (thread, atomic, var, mutex, ...) is a thin wrapper: it calls one of
+// these functions, which reach the execution running on this OS thread (loom's single
+// accessor), park the calling simulated thread at a scheduling point, apply the detectors and
+// return. All logic lives in harness/src/runtime; nothing here is for end users to call.
+//
+// Calling any of these outside an execution throws hc::usage_error with a message saying what
+// to do. While an execution is being torn down (its fibers unwound after a finding or a
+// deadlock) they do nothing and return at once, so destructors such as lock_guard's are safe.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "hc/operation.hpp"
+
+namespace hc {
+
+/// Misuse of the API: a primitive used outside an execution, too many threads, ...
+class usage_error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// A value with the source location of the expression that produced it. Assignment
+/// operators take one, so `x = 42;` records the line of the assignment, not of a header.
+template <class T>
+struct located {
+  T value;
+  std::source_location where;
+  located(T v, const std::source_location& w = std::source_location::current())  // NOLINT
+      : value(std::move(v)), where(w) {}
+};
+
+namespace rt {
+
+/// True while the calling code runs inside a simulated thread of an execution.
+bool in_execution() noexcept;
+/// The calling simulated thread (kNoThread outside an execution).
+ThreadId current_thread() noexcept;
+
+/// Registers an object of this execution and returns its id (creation order).
+ObjectId register_object(ObjectKind kind, std::string_view name);
+/// Registers an event (Win32 style): manual or auto reset, initially signalled or not.
+ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
+
+/// Atomic operation: parks, then applies happens-before: acquire unless `access` is a pure
+/// write, release when it is a pure write. A read-modify-write that did write calls
+/// atomic_release() after it (a failed compare-exchange is only a read). Returns the trace step
+/// (to record the value), or nullptr during teardown.
+Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
+                std::memory_order order, const std::source_location& where);
+void atomic_release(ObjectId object) noexcept;
+
+/// Plain shared memory access: parks, then checks for a data race against earlier accesses.
+Step* var_op(bool write, ObjectId object, const std::source_location& where);
+
+void mutex_lock(ObjectId mutex, const std::source_location& where);
+bool mutex_try_lock(ObjectId mutex, const std::source_location& where);
+void mutex_unlock(ObjectId mutex, const std::source_location& where);
+
+/// Releases `mutex`, waits for a notification (or a spurious wake-up, when enabled), reacquires.
+void cv_wait(ObjectId cv, ObjectId mutex, const std::source_location& where);
+void cv_notify(ObjectId cv, bool all, const std::source_location& where);
+
+void event_set(ObjectId event, const std::source_location& where);
+void event_reset(ObjectId event, const std::source_location& where);
+void event_wait(ObjectId event, const std::source_location& where);
+
+/// A thread body, type-erased: the runtime moves it into storage owned by the new thread.
+struct ThreadBody {
+  std::size_t size;
+  std::size_t align;
+  void (*relocate)(void* dst, void* src);  // move-construct *dst from *src
+  void (*invoke)(void* self);
+  void (*destroy)(void* self) noexcept;
+  void* source;
+};
+
+/// Creates a simulated thread and runs it to its first scheduling point (spawning is not a
+/// scheduling point: nothing can observe the new thread before its first operation).
+ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where);
+/// Waits for `thread` to finish. Not a scheduling point when it already has.
+void join(ThreadId thread, const std::source_location& where);
+/// A scheduling point that promises the caller cannot progress until another thread writes
+/// shared state (a spin-wait); the scheduler then prefers other threads (see hc/thread.hpp).
+void yield(const std::source_location& where);
+
+/// A value choice in [0, n): explored by exhaustive strategies, drawn by random ones.
+std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
+
+/// Ends the execution with a check-failure finding. Returns only outside a live execution
+/// (teardown), where it does nothing.
+void check_failed(std::string message, const char* expression, const std::source_location& where);
+
+/// Invariants: predicates checked after every step until removed.
+using InvariantFn = bool (*)(void* context);
+std::uint32_t add_invariant(const char* label, InvariantFn fn, void* context);
+void remove_invariant(std::uint32_t token) noexcept;
+
+/// Marks `label` as reached in this execution (see hc::reached).
+void reached(const char* label) noexcept;
+
+}  // namespace rt
+}  // namespace hc

@@ -1,0 +1,67 @@
+// hc/scenario.hpp — registering scenarios: HC_SCENARIO and the scenario registry.
+//
+//   HC_SCENARIO("engine/lost-update",
+//               .tags = {"engine", "demo"},
+//               .expect = hc::FindingKind::check_failure,
+//               .message = "lost update") {
+//     ... the body is the main simulated thread ...
+//   }
+//
+// Fields after the name are designated initializers of hc::ScenarioInfo, in its order. The
+// expected verdict is `.expect` (hc::clean, the default, or a finding kind) and, for a finding,
+// `.message`: text its message must contain. Registration is static; put scenarios in an OBJECT
+// library (or link the object files) so the linker keeps them.
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "hc/finding.hpp"
+
+namespace hc {
+
+struct ScenarioInfo {
+  std::string_view name{};                // stable path: "area/what", fixed variants end ".fixed"
+  std::vector<std::string_view> tags{};   // for `handlecheck list --tag` / `run --tag`
+  Expected expect{};                      // hc::clean or a FindingKind
+  std::string_view message{};             // a finding's message must contain this
+  std::string_view strategy = "dfs";      // default strategy
+  std::uint64_t max_executions = 100000;  // default budget (0 = until the strategy is done)
+  std::uint32_t max_steps = 10000;        // per execution
+  int preemption_bound = -1;              // dfs: -1 = unbounded
+  std::vector<std::string_view> must_reach{};  // labels some execution must hc::reached()
+  std::string_view summary{};             // one line for `handlecheck list`
+};
+
+struct Scenario {
+  ScenarioInfo info;
+  void (*body)() = nullptr;
+  std::source_location where;
+};
+
+/// All registered scenarios, sorted by name (never in link order).
+std::span<const Scenario> scenarios();
+/// The scenario named `name`, or nullptr.
+const Scenario* find_scenario(std::string_view name);
+
+namespace detail {
+struct ScenarioRegistration {
+  ScenarioRegistration(ScenarioInfo info, void (*body)(),
+                       std::source_location where = std::source_location::current());
+};
+}  // namespace detail
+}  // namespace hc
+
+#define HC_DETAIL_CONCAT2(a, b) a##b
+#define HC_DETAIL_CONCAT(a, b) HC_DETAIL_CONCAT2(a, b)
+#define HC_DETAIL_SCENARIO(ID, NAME, ...)                                                  \
+  static void HC_DETAIL_CONCAT(hc_scenario_body_, ID)();                                   \
+  static const ::hc::detail::ScenarioRegistration HC_DETAIL_CONCAT(hc_scenario_reg_, ID){ \
+      ::hc::ScenarioInfo{.name = NAME, __VA_ARGS__}, &HC_DETAIL_CONCAT(hc_scenario_body_, ID)}; \
+  static void HC_DETAIL_CONCAT(hc_scenario_body_, ID)()
+
+/// HC_SCENARIO(name, .field = value, ...) { body }
+#define HC_SCENARIO(NAME, ...) HC_DETAIL_SCENARIO(__COUNTER__, NAME, __VA_ARGS__)

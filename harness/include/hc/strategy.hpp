@@ -1,0 +1,110 @@
+// hc/strategy.hpp — the Strategy interface: what decides every choice of an execution.
+//
+// Protocol (the explorer drives it; one strategy instance per exploration):
+//
+//   while (strategy.begin_execution()) {      // false: the search is finished
+//     run the scenario; at every real decision (two or more options) the execution calls
+//       strategy.pick_thread(decision)        // which enabled thread performs the next step
+//       strategy.pick_value(bound, label)     // which value in [0, bound) hc::choose returns
+//     strategy.end_execution(trace, verdict)  // where exhaustive strategies backtrack
+//   }
+//
+// Forced steps (one enabled thread) never reach the strategy. A strategy that is asked for a
+// choice it cannot make (a replayed prefix names a thread that is not enabled) calls
+// `decision.diverge(why)` / `diverge(why)` and returns any valid option: the execution then ends
+// with an "uncontrolled nondeterminism" finding naming the step.
+//
+// Strategies live one per file under harness/src/strategy/ and are made by name with
+// make_strategy(); cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hc/finding.hpp"
+#include "hc/operation.hpp"
+
+namespace hc {
+
+/// A set of threads as a bit mask (bit t = thread t).
+using ThreadMask = std::uint32_t;
+
+/// What the scheduler knows at a thread decision.
+struct Decision {
+  ThreadMask enabled = 0;         // the threads that may run now (two or more)
+  ThreadId current = kNoThread;   // the thread that ran the previous step
+  bool current_enabled = false;   // true: picking another thread is a preemption
+  std::uint32_t step = 0;         // number of steps executed so far
+  const Operation* pending = nullptr;  // pending[t]: the operation thread t announced
+  std::string* divergence = nullptr;   // set by diverge()
+
+  void diverge(std::string why) const {
+    if (divergence && divergence->empty()) *divergence = std::move(why);
+  }
+  bool is_enabled(ThreadId t) const { return (enabled >> t) & 1u; }
+};
+
+/// How an execution ended, as a strategy sees it.
+struct Verdict {
+  std::optional<FindingKind> finding;  // nullopt: the execution was clean
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  /// Starts the next execution. Returns false when the search space is exhausted.
+  virtual bool begin_execution() = 0;
+  /// Picks the thread that performs the next step; must be in `d.enabled`.
+  virtual ThreadId pick_thread(const Decision& d) = 0;
+  /// Picks a value in [0, bound) for hc::choose (bound >= 2). `divergence` as in Decision.
+  virtual std::uint32_t pick_value(std::uint32_t bound, const char* label,
+                                   std::string* divergence) = 0;
+  /// Ends the execution begun last; `steps` is its lean trace.
+  virtual void end_execution(std::span<const Step> steps, const Verdict& verdict) = 0;
+
+  /// Stable kebab-case name used on the command line, in replay files and in reports.
+  virtual std::string_view name() const = 0;
+};
+
+/// Settings every strategy may read.
+struct StrategyOptions {
+  std::uint64_t seed = 0;
+  int preemption_bound = -1;  // dfs: -1 = unbounded
+};
+
+/// Makes a strategy by its stable name ("random", "dfs"). nullptr if the name is unknown.
+std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOptions& options);
+/// The names make_strategy accepts, sorted.
+std::vector<std::string_view> strategy_names();
+
+/// Wraps `inner`: every execution first follows `prefix`, then `inner` decides (Coyote's replay:
+/// a prefix any strategy consumes). A prefix choice that cannot be taken is a divergence.
+std::unique_ptr<Strategy> make_replay_strategy(std::vector<Choice> prefix,
+                                               std::unique_ptr<Strategy> inner);
+
+/// Per-exploration counters kept by the metrics wrapper.
+struct Metrics {
+  std::uint64_t executions = 0;
+  std::uint64_t steps = 0;
+  std::uint64_t context_switches = 0;
+  std::uint64_t preemptions = 0;
+  std::uint64_t decisions = 0;  // thread + value decisions that reached the strategy
+  std::uint32_t max_steps_in_execution = 0;
+};
+
+/// Wraps `inner` and counts into `*metrics` (which must outlive the wrapper).
+std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Metrics* metrics);
+
+/// Choice strings: the compact text form of a choice sequence that `--replay` accepts.
+/// A thread choice is its id ("2"), a value choice is "v" and the value ("v1"), joined by ".".
+std::string format_choices(std::span<const Choice> choices);
+/// Parses a choice string; on error returns nullopt and sets *error to what is wrong.
+std::optional<std::vector<Choice>> parse_choices(std::string_view text, std::string* error);
+
+}  // namespace hc

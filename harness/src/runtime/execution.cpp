@@ -1,0 +1,923 @@
+#include "runtime/execution.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <typeinfo>
+
+#include <fmt/format.h>
+
+#include "runtime/paths.hpp"
+
+namespace hc::detail {
+namespace {
+
+thread_local Execution* t_current = nullptr;
+
+struct CurrentScope {
+  Execution* previous;
+  explicit CurrentScope(Execution* e) : previous(t_current) { t_current = e; }
+  ~CurrentScope() { t_current = previous; }
+  CurrentScope(const CurrentScope&) = delete;
+  CurrentScope& operator=(const CurrentScope&) = delete;
+};
+
+constexpr ThreadMask bit(ThreadId t) { return ThreadMask{1} << t; }
+ThreadId lowest(ThreadMask m) { return static_cast<ThreadId>(std::countr_zero(m)); }
+
+/// Forgets a suspended fiber without unwinding it (see the header: it may be parked inside a
+/// noexcept destructor). The fiber object only holds a context pointer; its stack belongs to
+/// the pool and is reused by the next execution.
+void abandon(boost::context::fiber&& f) noexcept {
+  alignas(boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];
+  ::new (static_cast<void*>(sink)) boost::context::fiber(std::move(f));
+}
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+std::string site(const std::source_location& where) {
+  if (where.line() == 0) return "an unrecorded line (an implicit conversion: call read() or load())";
+  return fmt::format("{}:{}", display_path(where.file_name()), where.line());
+}
+
+}  // namespace
+
+Execution* Execution::current() noexcept { return t_current; }
+
+Execution::Execution(ExecutionConfig config)
+    : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+  trace_.reserve(std::min<std::uint32_t>(config_.max_steps + 1, 1u << 14));
+  objects_.reserve(64);
+  choices_.reserve(256);
+}
+
+Execution::~Execution() {
+  for (ThreadState& t : threads_) {
+    if (t.cont) abandon(std::move(t.cont));
+  }
+}
+
+void Execution::reset() {
+  for (int t = 0; t < n_threads_; ++t) {
+    ThreadState& s = threads_[t];
+    s.status = Status::unused;
+    s.eager_parent = kNoThread;
+    s.joiner = kNoThread;
+    s.notified = false;
+    s.woken_by_notify = false;
+  }
+  n_threads_ = 0;
+  live_ = finished_ = yielded_ = spurious_woken_ = 0;
+  current_ = prev_ = kHost;
+  yield_scan_from_ = 0;
+  n_objects_ = 0;
+  n_vars_ = 0;
+  trace_.clear();
+  choices_.clear();
+  preemptions_.clear();
+  invariants_.clear();
+  reached_mask_ = 0;
+  finding_.reset();
+  divergence_.clear();
+  tearing_down_ = false;
+  in_invariant_ = false;
+}
+
+std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
+  reset();
+  strategy_ = &strategy;
+  main_body_ = &body;
+  CurrentScope scope(this);
+
+  ThreadState& main = threads_[0];
+  n_threads_ = 1;
+  main.status = Status::live;
+  main.name.assign("main");
+  main.spawned_at = {};
+  main.clock.clear(kMaxThreads);
+  main.body = const_cast<std::function<void()>*>(&body);
+  main.heap_align = 0;
+  main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
+  main.destroy = [](void*) noexcept {};
+  live_ = bit(0);
+  create_fiber(0);
+  transfer(0);  // returns when the execution is over
+
+  teardown();
+  strategy_ = nullptr;
+  main_body_ = nullptr;
+  return std::move(finding_);
+}
+
+void Execution::teardown() {
+  tearing_down_ = true;
+  for (int t = n_threads_ - 1; t >= 0; --t) {
+    ThreadState& s = threads_[t];
+    if (s.cont) abandon(std::move(s.cont));
+    if (s.heap_align != 0 && s.body != nullptr) {
+      // Abandoned with its body still alive: free the storage, skip the destructor (it may
+      // touch objects on abandoned stacks).
+      ::operator delete(s.body, std::align_val_t(s.heap_align));
+    }
+    s.body = nullptr;
+    s.heap_align = 0;
+  }
+}
+
+void Execution::create_fiber(ThreadId t) {
+  ThreadState& s = threads_[t];
+  PooledStackAllocator stack{pool_.stack_for(t, s.name)};
+  s.cont = boost::context::fiber(std::allocator_arg, stack,
+                                 [this, t](boost::context::fiber&& from) {
+                                   return fiber_main(this, t, std::move(from));
+                                 });
+}
+
+boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
+                                            boost::context::fiber&& from) {
+  self->threads_[self->prev_].cont = std::move(from);
+  ThreadState& me = self->threads_[t];
+  try {
+    me.invoke(me.body);
+  } catch (const boost::context::detail::forced_unwind&) {
+    throw;  // Boost's own unwinding signal: must reach Boost's fiber entry
+  } catch (const std::exception& e) {
+    if (!self->finding_) {
+      self->finding_ = self->make_finding(
+          FindingKind::uncaught_exception,
+          fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
+                      demangle(typeid(e).name()), e.what()),
+          nullptr);
+      self->finding_->signature =
+          fmt::format("uncaught-exception|{}|{}", me.name, demangle(typeid(e).name()));
+    }
+  } catch (...) {
+    if (!self->finding_) {
+      self->finding_ = self->make_finding(
+          FindingKind::uncaught_exception,
+          fmt::format("uncaught exception in thread '{}' (not derived from std::exception)",
+                      me.name),
+          nullptr);
+      self->finding_->signature = fmt::format("uncaught-exception|{}|unknown", me.name);
+    }
+  }
+  me.destroy(me.body);
+  if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
+  me.body = nullptr;
+  me.heap_align = 0;
+  return self->exit_thread(t);
+}
+
+boost::context::fiber Execution::exit_thread(ThreadId t) {
+  ThreadState& me = threads_[t];
+  me.status = Status::finished;
+  live_ &= ~bit(t);
+  finished_ |= bit(t);
+  current_ = t;
+  if (!finding_ && !invariants_.empty()) finding_ = check_invariants();
+  ThreadId next;
+  if (finding_) {
+    next = kHost;
+  } else if (me.joiner != kNoThread) {
+    next = me.joiner;  // completing the join observes nothing else: no decision needed
+  } else if (me.eager_parent != kNoThread) {
+    next = me.eager_parent;  // finished before its first operation
+  } else {
+    next = choose_next();
+  }
+  prev_ = t;
+  current_ = next;
+  return std::move(threads_[next].cont);
+}
+
+void Execution::transfer(ThreadId to) {
+  prev_ = current_;
+  current_ = to;
+  boost::context::fiber back = std::move(threads_[to].cont).resume();
+  // Resumed: whoever switched to us set prev_ to itself and current_ to us.
+  threads_[prev_].cont = std::move(back);
+}
+
+ThreadMask Execution::enabled_threads() const noexcept {
+  ThreadMask enabled = 0;
+  for (ThreadMask live = live_; live != 0; live &= live - 1) {
+    const ThreadId t = lowest(live);
+    const Operation& op = pending_[t];
+    bool on = true;
+    switch (op.wait) {
+      case WaitFor::nothing:
+        break;
+      case WaitFor::mutex_free:
+        on = objects_[op.object].owner == kNoThread;
+        break;
+      case WaitFor::event_set:
+        on = objects_[op.object].signalled;
+        break;
+      case WaitFor::cv_notified:
+        on = threads_[t].notified && objects_[op.arg].owner == kNoThread;
+        break;
+      case WaitFor::thread_finished:
+        on = (finished_ & bit(static_cast<ThreadId>(op.arg))) != 0;
+        break;
+    }
+    if (on) enabled |= bit(t);
+  }
+  return enabled;
+}
+
+ThreadId Execution::choose_next() {
+  ThreadMask enabled = enabled_threads();
+  if (enabled == 0) {
+    if (live_ != 0 && !finding_) finding_ = deadlock_finding();
+    return kHost;
+  }
+  // Fairness for spin-waits: a thread that yielded waits until another thread writes shared
+  // state, unless every enabled thread has yielded.
+  if ((yielded_ | spurious_woken_) != 0) {
+    for (std::size_t i = yield_scan_from_; i < trace_.size(); ++i) {
+      if (trace_[i].access == Access::read) continue;
+      yielded_ &= bit(trace_[i].thread);
+      spurious_woken_ &= bit(trace_[i].thread);
+    }
+    if (const ThreadMask others = enabled & ~yielded_; others != 0) enabled = others;
+  }
+  yield_scan_from_ = trace_.size();
+  const ThreadId cur = current_;
+  const bool cur_enabled = cur < kMaxThreads && (enabled & bit(cur)) != 0;
+  ThreadId next;
+  if ((enabled & (enabled - 1)) == 0) {
+    next = lowest(enabled);
+  } else {
+    const Decision d{enabled, cur, cur_enabled, static_cast<std::uint32_t>(trace_.size()),
+                     pending_.data(), &divergence_};
+    next = strategy_->pick_thread(d);
+    if (!divergence_.empty()) {
+      finding_ = make_finding(FindingKind::nondeterminism, divergence_, nullptr);
+      finding_->signature = "nondeterminism|divergence";
+      return kHost;
+    }
+    if (next >= kMaxThreads || (enabled & bit(next)) == 0) {
+      finding_ = make_finding(
+          FindingKind::internal_error,
+          fmt::format("handlecheck internal error: strategy '{}' picked thread {}, which is not "
+                      "enabled (enabled mask {:#x})",
+                      strategy_->name(), static_cast<int>(next), enabled),
+          nullptr);
+      finding_->signature = "internal-error|bad-pick";
+      return kHost;
+    }
+    choices_.push_back(Choice{Choice::Kind::thread, next});
+  }
+  if (cur_enabled && next != cur) preemptions_.push_back(static_cast<std::uint32_t>(trace_.size()));
+  return next;
+}
+
+Step* Execution::park(const Operation& op) {
+  if (tearing_down_) return nullptr;
+  const ThreadId me = current_;
+  if (in_invariant_) {
+    in_invariant_ = false;
+    fail(make_finding(FindingKind::check_failure,
+                      fmt::format("an invariant performed an operation ({} at {}); invariants "
+                                  "must only read state, with peek()",
+                                  op_kind_name(op.kind), site(op.where)),
+                      &op.where));
+  }
+  pending_[me] = op;
+  if (!invariants_.empty()) {
+    if (auto f = check_invariants()) fail(std::move(*f));
+  }
+  ThreadState& self = threads_[me];
+  ThreadId next;
+  if (self.eager_parent != kNoThread) {
+    next = self.eager_parent;  // a new thread announced its first operation: back to the parent
+    self.eager_parent = kNoThread;
+  } else {
+    next = choose_next();
+  }
+  if (next != me) transfer(next);  // kHost: the execution is over; we are never resumed
+  return begin_step(me, op);
+}
+
+Step* Execution::begin_step(ThreadId t, const Operation& op) {
+  if (trace_.size() >= config_.max_steps) fail(step_bound_finding());
+  ++threads_[t].clock.c[t];
+  Step& s = trace_.emplace_back();
+  s.thread = t;
+  s.kind = op.kind;
+  s.access = op.access;
+  s.object = op.object;
+  s.label = op.label;
+  s.where = op.where;
+  return &s;
+}
+
+void Execution::fail(Finding finding) {
+  if (!finding_) finding_ = std::move(finding);
+  transfer(kHost);
+  std::abort();  // unreachable: the host never resumes a thread after a finding
+}
+
+std::optional<Finding> Execution::check_invariants() {
+  struct Guard {
+    bool& flag;
+    explicit Guard(bool& f) : flag(f) { flag = true; }
+    ~Guard() { flag = false; }
+  } guard(in_invariant_);
+  for (const Invariant& inv : invariants_) {
+    if (!inv.fn(inv.context)) {
+      std::string after = "before the first step";
+      if (!trace_.empty()) {
+        const Step& s = trace_.back();
+        after = fmt::format("after step {} ({} by thread '{}' at {})", trace_.size(),
+                            op_kind_name(s.kind), thread_name(s.thread), site(s.where));
+      }
+      Finding f = make_finding(FindingKind::check_failure,
+                               fmt::format("invariant '{}' does not hold {}", inv.label, after),
+                               nullptr);
+      f.signature = fmt::format("check-failure|invariant|{}", inv.label);
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+// --- objects --------------------------------------------------------------------------------
+
+ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
+  const ObjectId id = n_objects_++;
+  if (id == objects_.size()) objects_.emplace_back();
+  ObjectState& o = objects_[id];
+  o.kind = kind;
+  o.name.assign(name);
+  o.clock.clear(kMaxThreads);
+  o.owner = kNoThread;
+  o.manual_reset = false;
+  o.signalled = false;
+  o.waiters = 0;
+  if (kind == ObjectKind::var) {
+    const std::uint32_t index = n_vars_++;
+    if (index == vars_.size()) vars_.emplace_back();
+    VarState& v = vars_[index];
+    const ThreadId me = current_ < kMaxThreads ? current_ : 0;
+    // Construction is a write by the constructing thread.
+    v.write = Epoch{threads_[me].clock.c[me], me, static_cast<std::uint32_t>(trace_.size()), {}};
+    v.readers = 0;
+    o.var_index = index;
+  }
+  return id;
+}
+
+ObjectId Execution::register_event(std::string_view name, bool manual_reset, bool initially_set) {
+  const ObjectId id = register_object(ObjectKind::event, name);
+  objects_[id].manual_reset = manual_reset;
+  objects_[id].signalled = initially_set;
+  return id;
+}
+
+std::string Execution::object_label(ObjectId id) const {
+  if (id == kNoObject || id >= n_objects_) return {};
+  const ObjectState& o = objects_[id];
+  if (o.name.empty()) return fmt::format("{} #{}", object_kind_name(o.kind), id);
+  return fmt::format("{} '{}'", object_kind_name(o.kind), o.name);
+}
+
+// --- atomics and plain memory ---------------------------------------------------------------
+
+Step* Execution::atomic_op(const Operation& op, bool release) {
+  Step* s = park(op);
+  if (s == nullptr) return nullptr;
+  ObjectState& o = objects_[op.object];
+  VectorClock& clock = threads_[current_].clock;
+  if (op.access != Access::write) clock.join(o.clock, n_threads_);
+  if (release) o.clock.assign(clock, n_threads_);
+  return s;
+}
+
+void Execution::atomic_release(ObjectId object) noexcept {
+  if (tearing_down_) return;
+  objects_[object].clock.assign(threads_[current_].clock, n_threads_);
+}
+
+Step* Execution::var_op(bool write, ObjectId object, const std::source_location& where) {
+  Operation op;
+  op.kind = write ? OpKind::var_write : OpKind::var_read;
+  op.access = write ? Access::write : Access::read;
+  op.object = object;
+  op.label = write ? "write" : "read";
+  op.where = where;
+  Step* s = park(op);
+  if (s == nullptr) return nullptr;
+  const ThreadId me = current_;
+  VarState& v = vars_[objects_[object].var_index];
+  const VectorClock& clock = threads_[me].clock;
+  const auto step = static_cast<std::uint32_t>(trace_.size());
+  if (v.write.thread != me && !v.write.happens_before(clock))
+    fail(race_finding(object, v.write, true, write, where));
+  if (write) {
+    for (ThreadMask r = v.readers & ~bit(me); r != 0; r &= r - 1) {
+      const Epoch& read = v.reads[lowest(r)];
+      if (!read.happens_before(clock)) fail(race_finding(object, read, false, true, where));
+    }
+    v.write = Epoch{clock.c[me], me, step, where};
+    v.readers = 0;
+  } else {
+    v.reads[me] = Epoch{clock.c[me], me, step, where};
+    v.readers |= bit(me);
+  }
+  return s;
+}
+
+Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earlier_write,
+                                bool now_write, const std::source_location& where) {
+  const std::string earlier_site =
+      earlier.where.line() == 0
+          ? std::string("when it was constructed")
+          : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
+  Finding f = make_finding(
+      FindingKind::data_race,
+      fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
+                  "no happens-before edge (lock, atomic, event, thread start or join) orders "
+                  "the two accesses",
+                  object_label(object), thread_name(current_), now_write ? "writes" : "reads",
+                  site(where), trace_.size(), thread_name(earlier.thread),
+                  earlier_write ? "wrote" : "read", earlier_site),
+      &where);
+  std::string a = fmt::format("{}:{}", site(earlier.where), earlier_write ? "w" : "r");
+  std::string b = fmt::format("{}:{}", site(where), now_write ? "w" : "r");
+  if (b < a) std::swap(a, b);
+  f.signature = fmt::format("data-race|{}|{}|{}", object_label(object), a, b);
+  return f;
+}
+
+// --- mutex, condition variable, event -------------------------------------------------------
+
+void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::mutex_lock;
+  op.wait = WaitFor::mutex_free;
+  op.object = m;
+  op.label = "lock";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  ObjectState& o = objects_[m];
+  o.owner = current_;
+  threads_[current_].clock.join(o.clock, n_threads_);
+}
+
+bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::mutex_try_lock;
+  op.object = m;
+  op.label = "try_lock";
+  op.where = where;
+  Step* s = park(op);
+  if (s == nullptr) return false;
+  ObjectState& o = objects_[m];
+  s->has_value = true;
+  if (o.owner != kNoThread) {
+    s->access = Access::read;  // a failed try_lock changes nothing
+    s->value = 0;
+    return false;
+  }
+  s->value = 1;
+  o.owner = current_;
+  threads_[current_].clock.join(o.clock, n_threads_);
+  return true;
+}
+
+void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::mutex_unlock;
+  op.object = m;
+  op.label = "unlock";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  ObjectState& o = objects_[m];
+  if (o.owner != current_) {
+    fail(make_finding(
+        FindingKind::check_failure,
+        fmt::format("thread '{}' unlocks {} at {}, but {}", thread_name(current_), object_label(m),
+                    site(where),
+                    o.owner == kNoThread
+                        ? std::string("it is not locked")
+                        : fmt::format("thread '{}' holds it", thread_name(o.owner))),
+        &where));
+  }
+  o.clock.assign(threads_[current_].clock, n_threads_);
+  o.owner = kNoThread;
+}
+
+void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::cv_wait;
+  op.object = cv;
+  op.arg = m;
+  op.label = "wait";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  const ThreadId me = current_;
+  if (objects_[m].owner != me) {
+    fail(make_finding(FindingKind::check_failure,
+                      fmt::format("thread '{}' waits on {} at {} without holding {}",
+                                  thread_name(me), object_label(cv), site(where), object_label(m)),
+                      &where));
+  }
+  objects_[m].clock.assign(threads_[me].clock, n_threads_);
+  objects_[m].owner = kNoThread;
+  ThreadState& self = threads_[me];
+  self.notified = false;
+  self.woken_by_notify = false;
+  objects_[cv].waiters |= bit(me);
+  // A spurious wake-up is offered unless the thread already woke spuriously since another
+  // thread last wrote shared state (a second one would observe nothing new), so that
+  // `while (!pred) wait()` terminates under exhaustive search.
+  if (config_.spurious_wakeups && (spurious_woken_ & bit(me)) == 0 &&
+      choose(2, "spurious wake-up", where) == 1) {
+    self.notified = true;  // wakes without a notification: no happens-before from a notifier
+    objects_[cv].waiters &= ~bit(me);
+    spurious_woken_ |= bit(me);
+  }
+  Operation wake;
+  wake.kind = OpKind::cv_wake;
+  wake.wait = WaitFor::cv_notified;
+  wake.object = cv;
+  wake.arg = m;
+  wake.label = "wake";
+  wake.where = where;
+  if (park(wake) == nullptr) return;
+  ObjectState& mutex = objects_[m];
+  mutex.owner = me;
+  self.clock.join(mutex.clock, n_threads_);
+  if (self.woken_by_notify) self.clock.join(objects_[cv].clock, n_threads_);
+  self.notified = false;
+}
+
+void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& where) {
+  Operation op;
+  op.kind = all ? OpKind::cv_notify_all : OpKind::cv_notify_one;
+  op.object = cv;
+  op.label = all ? "notify_all" : "notify_one";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  objects_[cv].clock.join(threads_[current_].clock, n_threads_);
+  ThreadMask waiters = objects_[cv].waiters;
+  if (waiters == 0) return;
+  if (!all) {
+    const auto n = static_cast<std::uint32_t>(std::popcount(waiters));
+    std::uint32_t k = n > 1 ? choose(n, "notify_one: which waiter", where) : 0;
+    while (k-- > 0) waiters &= waiters - 1;
+    waiters = bit(lowest(waiters));
+  }
+  for (ThreadMask w = waiters; w != 0; w &= w - 1) {
+    ThreadState& t = threads_[lowest(w)];
+    t.notified = true;
+    t.woken_by_notify = true;
+  }
+  objects_[cv].waiters &= ~waiters;
+}
+
+void Execution::event_set(ObjectId e, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::event_set;
+  op.object = e;
+  op.label = "set";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  objects_[e].signalled = true;
+  objects_[e].clock.join(threads_[current_].clock, n_threads_);
+}
+
+void Execution::event_reset(ObjectId e, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::event_reset;
+  op.object = e;
+  op.label = "reset";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  objects_[e].signalled = false;
+}
+
+void Execution::event_wait(ObjectId e, const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::event_wait;
+  op.wait = WaitFor::event_set;
+  op.object = e;
+  op.label = "wait";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  ObjectState& o = objects_[e];
+  threads_[current_].clock.join(o.clock, n_threads_);
+  if (!o.manual_reset) o.signalled = false;
+}
+
+// --- threads --------------------------------------------------------------------------------
+
+ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
+                          const std::source_location& where) {
+  if (tearing_down_) return kNoThread;
+  if (n_threads_ >= kMaxThreads) {
+    throw usage_error(fmt::format(
+        "too many simulated threads: an execution holds at most {}; '{}' would be one more",
+        kMaxThreads, name));
+  }
+  const ThreadId parent = current_;
+  const auto t = static_cast<ThreadId>(n_threads_++);
+  ThreadState& s = threads_[t];
+  s.status = Status::live;
+  if (name.empty()) {
+    s.name = fmt::format("T{}", t);
+  } else {
+    s.name.assign(name);
+  }
+  s.spawned_at = where;
+  s.eager_parent = parent;
+  s.joiner = kNoThread;
+  s.notified = false;
+  s.clock.assign(threads_[parent].clock, kMaxThreads);
+  ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
+  if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
+    s.body = s.inline_body;
+    s.heap_align = 0;
+  } else {
+    s.heap_align = std::max(body.align, alignof(std::max_align_t));
+    s.body = ::operator new(body.size, std::align_val_t(s.heap_align));
+  }
+  body.relocate(s.body, body.source);
+  s.invoke = body.invoke;
+  s.destroy = body.destroy;
+  live_ |= bit(t);
+  create_fiber(t);
+  transfer(t);  // runs the child to its first park; it hands control back
+  return t;
+}
+
+void Execution::join(ThreadId t, const std::source_location& where) {
+  if (tearing_down_) return;
+  const ThreadId me = current_;
+  if (t >= n_threads_) throw usage_error(fmt::format("hc::thread::join: no thread {}", t));
+  if (t == me) {
+    fail(make_finding(FindingKind::check_failure,
+                      fmt::format("thread '{}' joins itself at {}", thread_name(me), site(where)),
+                      &where));
+  }
+  Operation op;
+  op.kind = OpKind::thread_join;
+  op.wait = WaitFor::thread_finished;
+  op.object = kNoObject;
+  op.arg = t;
+  op.label = "join";
+  op.where = where;
+  if ((finished_ & bit(t)) != 0) {
+    // Not a scheduling point: the one operation a join depends on, the exit, has happened.
+    begin_step(me, op);
+  } else {
+    threads_[t].joiner = me;
+    if (park(op) == nullptr) return;
+  }
+  threads_[me].clock.join(threads_[t].clock, n_threads_);
+}
+
+void Execution::yield(const std::source_location& where) {
+  Operation op;
+  op.kind = OpKind::thread_yield;
+  op.access = Access::read;
+  op.label = "yield";
+  op.where = where;
+  if (park(op) == nullptr) return;
+  yielded_ |= bit(current_);
+}
+
+std::uint32_t Execution::choose(std::uint32_t n, const char* label,
+                                const std::source_location& where) {
+  if (tearing_down_) return 0;
+  if (n == 0) throw usage_error(fmt::format("hc::choose(0, \"{}\"): n must be at least 1", label));
+  std::uint32_t value = 0;
+  if (n > 1) {
+    value = strategy_->pick_value(n, label, &divergence_);
+    if (!divergence_.empty()) {
+      Finding f = make_finding(FindingKind::nondeterminism, divergence_, &where);
+      f.signature = "nondeterminism|divergence";
+      fail(std::move(f));
+    }
+    if (value >= n) {
+      Finding f = make_finding(
+          FindingKind::internal_error,
+          fmt::format("handlecheck internal error: strategy '{}' chose {} for choose({}, \"{}\")",
+                      strategy_->name(), value, n, label),
+          &where);
+      f.signature = "internal-error|bad-value";
+      fail(std::move(f));
+    }
+    choices_.push_back(Choice{Choice::Kind::value, value});
+  }
+  Operation op;
+  op.kind = OpKind::choice;
+  op.access = Access::read;
+  op.label = label;
+  op.where = where;
+  Step* s = begin_step(current_, op);
+  s->has_value = true;
+  s->value = value;
+  return value;
+}
+
+void Execution::check_failed(std::string message, const char* expression,
+                             const std::source_location& where) {
+  if (tearing_down_) return;
+  Finding f = make_finding(FindingKind::check_failure,
+                           fmt::format("HC_CHECK({}) failed: {}", expression, message), &where);
+  f.signature = fmt::format("check-failure|{}|{}", site(where), expression);
+  fail(std::move(f));
+}
+
+std::uint32_t Execution::add_invariant(const char* label, rt::InvariantFn fn, void* context) {
+  const std::uint32_t token = next_invariant_token_++;
+  invariants_.push_back(Invariant{label, fn, context, token});
+  return token;
+}
+
+void Execution::remove_invariant(std::uint32_t token) noexcept {
+  std::erase_if(invariants_, [token](const Invariant& i) { return i.token == token; });
+}
+
+void Execution::reached(const char* label) noexcept {
+  for (std::size_t i = 0; i < config_.must_reach.size() && i < 64; ++i) {
+    if (config_.must_reach[i] == label) reached_mask_ |= std::uint64_t{1} << i;
+  }
+}
+
+// --- findings -------------------------------------------------------------------------------
+
+Finding Execution::make_finding(FindingKind kind, std::string message,
+                                const std::source_location* where) {
+  Finding f;
+  f.kind = kind;
+  f.message = std::move(message);
+  if (current_ < kMaxThreads) {
+    f.thread = current_;
+    f.thread_name = threads_[current_].name;
+  }
+  f.step = static_cast<std::uint32_t>(trace_.size());
+  if (where != nullptr && where->line() != 0) {
+    f.file = display_path(where->file_name());
+    f.line = where->line();
+  }
+  f.signature = fmt::format("{}|{}:{}", finding_kind_name(kind), f.file, f.line);
+  return f;
+}
+
+Finding Execution::deadlock_finding() {
+  // What each blocked thread waits for, and whom.
+  std::array<ThreadId, kMaxThreads> waits_on{};
+  waits_on.fill(kNoThread);
+  std::string lines;
+  std::vector<std::string> keys;
+  for (ThreadMask live = live_; live != 0; live &= live - 1) {
+    const ThreadId t = lowest(live);
+    const Operation& op = pending_[t];
+    std::string what;
+    switch (op.wait) {
+      case WaitFor::mutex_free: {
+        const ThreadId owner = objects_[op.object].owner;
+        waits_on[t] = owner;
+        what = owner == t ? fmt::format("to lock {}, which it already holds", object_label(op.object))
+                          : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
+                                        thread_name(owner));
+        break;
+      }
+      case WaitFor::cv_notified: {
+        const ThreadId owner = objects_[op.arg].owner;
+        if (threads_[t].notified && owner != kNoThread) {
+          waits_on[t] = owner;
+          what = fmt::format("to reacquire {} after a notification, held by thread '{}'",
+                             object_label(op.arg), thread_name(owner));
+        } else {
+          what = fmt::format("for a notification of {} that no thread will send",
+                             object_label(op.object));
+        }
+        break;
+      }
+      case WaitFor::event_set:
+        what = fmt::format("for {} to be set, and no thread will set it", object_label(op.object));
+        break;
+      case WaitFor::thread_finished:
+        waits_on[t] = static_cast<ThreadId>(op.arg);
+        what = fmt::format("to join thread '{}'", thread_name(static_cast<ThreadId>(op.arg)));
+        break;
+      case WaitFor::nothing:
+        what = "for nothing (handlecheck internal error: an enabled thread in a deadlock)";
+        break;
+    }
+    lines += fmt::format("\n  thread '{}' waits {} at {}", thread_name(t), what, site(op.where));
+    keys.push_back(fmt::format("{}:{}@{}", thread_name(t), op_kind_name(op.kind), site(op.where)));
+  }
+  // The wait-for cycle, if any: follow the edges from each blocked thread in id order.
+  std::string cycle;
+  for (ThreadMask live = live_; live != 0 && cycle.empty(); live &= live - 1) {
+    ThreadMask seen = 0;
+    ThreadId t = lowest(live);
+    while (t != kNoThread && (seen & bit(t)) == 0) {
+      seen |= bit(t);
+      t = waits_on[t];
+    }
+    if (t == kNoThread) continue;
+    // t is on a cycle: print it starting from its lowest id for a stable text.
+    ThreadMask on_cycle = 0;
+    for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u]) on_cycle |= bit(u);
+    const ThreadId start = lowest(on_cycle);
+    cycle = fmt::format("'{}'", thread_name(start));
+    for (ThreadId u = waits_on[start];; u = waits_on[u]) {
+      cycle += fmt::format(" -> '{}'", thread_name(u));
+      if (u == start) break;
+    }
+  }
+  const int blocked = std::popcount(live_);
+  Finding f = make_finding(
+      FindingKind::deadlock,
+      fmt::format("deadlock: no thread can run, and {} {} not finished:{}{}", blocked,
+                  blocked == 1 ? "has" : "have", lines,
+                  cycle.empty() ? std::string() : fmt::format("\n  wait-for cycle: {}", cycle)),
+      nullptr);
+  std::sort(keys.begin(), keys.end());
+  f.signature = "deadlock";
+  for (const std::string& k : keys) f.signature += "|" + k;
+  return f;
+}
+
+Finding Execution::step_bound_finding() {
+  // Who was running, and where: count over the last steps.
+  const std::size_t window = std::min<std::size_t>(trace_.size(), 1000);
+  std::array<std::uint32_t, kMaxThreads> per_thread{};
+  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) ++per_thread[trace_[i].thread];
+  const auto busiest = static_cast<ThreadId>(
+      std::max_element(per_thread.begin(), per_thread.end()) - per_thread.begin());
+  std::map<std::pair<std::string, std::uint32_t>, std::uint32_t> sites;  // ordered: stable text
+  const Step* example = nullptr;
+  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) {
+    const Step& s = trace_[i];
+    if (s.thread != busiest) continue;
+    const auto n = ++sites[{display_path(s.where.file_name()), s.where.line()}];
+    if (example == nullptr || n > sites[{display_path(example->where.file_name()),
+                                         example->where.line()}])
+      example = &s;
+  }
+  std::string hot;
+  if (example != nullptr) {
+    const std::string obj = object_label(example->object);
+    hot = fmt::format(", mostly {}{} at {}", op_kind_name(example->kind),
+                      obj.empty() ? std::string() : " of " + obj, site(example->where));
+  }
+  Finding f = make_finding(
+      FindingKind::step_bound_exceeded,
+      fmt::format("step bound exceeded: the execution ran {} steps without finishing "
+                  "(--max-steps {}); thread '{}' took {} of the last {}{}. A spin-wait needs "
+                  "hc::this_thread::yield() in its loop so the scheduler runs the thread it "
+                  "waits for; if the loop yields already, no thread can make progress: a "
+                  "livelock",
+                  trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest],
+                  window, hot),
+      nullptr);
+  f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
+                            example != nullptr ? site(example->where) : std::string());
+  return f;
+}
+
+std::vector<RichStep> Execution::rich_trace() const {
+  std::vector<RichStep> out;
+  out.reserve(trace_.size());
+  std::size_t p = 0;
+  for (std::size_t i = 0; i < trace_.size(); ++i) {
+    const Step& s = trace_[i];
+    RichStep r;
+    r.index = static_cast<std::uint32_t>(i + 1);
+    r.thread = s.thread;
+    r.thread_name = thread_name(s.thread);
+    r.operation = std::string(op_kind_name(s.kind));
+    r.object = object_label(s.object);
+    r.label = s.label;
+    if (s.where.line() != 0) {
+      r.file = display_path(s.where.file_name());
+      r.line = s.where.line();
+    }
+    r.has_value = s.has_value;
+    r.value = s.value;
+    while (p < preemptions_.size() && preemptions_[p] < i) ++p;
+    r.preemption = p < preemptions_.size() && preemptions_[p] == i;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace hc::detail

@@ -1,0 +1,205 @@
+// execution.hpp — the Execution: one run of a scenario under one schedule, and the scheduler.
+//
+// An Execution owns the simulated threads (Boost.Context fibers on pooled stacks), the object
+// table, the detectors' state and the lean trace. It is reused: run() resets everything but
+// pooled memory, so every execution starts from the same state.
+//
+// Scheduling protocol (the invariant every function here keeps):
+//  * A simulated thread runs until it parks before its next visible operation, announcing it
+//    in pending_[t]. Code between operations is invisible and runs without switching.
+//  * The parking thread itself decides who runs next (choose_next, on its own stack): if the
+//    strategy keeps it running, nothing switches; otherwise it jumps straight to the chosen
+//    fiber (transfer), never through a hub.
+//  * Spawning and completing a join are not decisions: a new thread runs at once to its first
+//    park and hands control back to its parent; a finishing thread hands control straight to
+//    its joiner. Neither can be observed by another thread, so nothing is lost.
+//  * The execution ends when no thread is enabled, or at a finding: the fiber transfers to the
+//    host (the OS thread's own context). Fibers still suspended then are abandoned, not
+//    unwound: one may be parked inside a noexcept destructor (a lock_guard's unlock, a COM
+//    Release), where a forced-unwind exception would call std::terminate. Their stacks are
+//    reused as they are; heap memory their locals own leaks (Relacy does the same).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/context/fiber.hpp>
+
+#include "fiber/stack_pool.hpp"
+#include "hc/finding.hpp"
+#include "hc/runtime.hpp"
+#include "hc/strategy.hpp"
+#include "runtime/vector_clock.hpp"
+
+namespace hc::detail {
+
+struct ExecutionConfig {
+  std::size_t stack_size = 256 * 1024;
+  bool guard_pages = true;
+  std::uint32_t max_steps = 10000;
+  bool spurious_wakeups = false;
+  std::vector<std::string> must_reach;
+};
+
+class Execution {
+ public:
+  explicit Execution(ExecutionConfig config);
+  ~Execution();
+  Execution(const Execution&) = delete;
+  Execution& operator=(const Execution&) = delete;
+
+  /// Runs `body` as thread 0 ("main") under `strategy`. Returns the finding, if any.
+  std::optional<Finding> run(const std::function<void()>& body, Strategy& strategy);
+
+  // --- what the last run left (valid until the next run) -----------------------------------
+  std::span<const Step> trace() const { return trace_; }
+  std::span<const Choice> choices() const { return choices_; }
+  std::uint64_t reached_mask() const { return reached_mask_; }
+  /// The last run's trace in people's words: thread and object names, locations, values.
+  std::vector<RichStep> rich_trace() const;
+  std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
+
+  /// The execution running on this OS thread, or nullptr.
+  static Execution* current() noexcept;
+
+  // --- the runtime API behind hc::rt (see hc/runtime.hpp) -----------------------------------
+  ObjectId register_object(ObjectKind kind, std::string_view name);
+  ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
+  Step* atomic_op(const Operation& op, bool release);
+  void atomic_release(ObjectId object) noexcept;
+  Step* var_op(bool write, ObjectId object, const std::source_location& where);
+  void mutex_lock(ObjectId m, const std::source_location& where);
+  bool mutex_try_lock(ObjectId m, const std::source_location& where);
+  void mutex_unlock(ObjectId m, const std::source_location& where);
+  void cv_wait(ObjectId cv, ObjectId m, const std::source_location& where);
+  void cv_notify(ObjectId cv, bool all, const std::source_location& where);
+  void event_set(ObjectId e, const std::source_location& where);
+  void event_reset(ObjectId e, const std::source_location& where);
+  void event_wait(ObjectId e, const std::source_location& where);
+  ThreadId spawn(std::string_view name, const rt::ThreadBody& body,
+                 const std::source_location& where);
+  void join(ThreadId t, const std::source_location& where);
+  void yield(const std::source_location& where);
+  std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
+  void check_failed(std::string message, const char* expression,
+                    const std::source_location& where);
+  std::uint32_t add_invariant(const char* label, rt::InvariantFn fn, void* context);
+  void remove_invariant(std::uint32_t token) noexcept;
+  void reached(const char* label) noexcept;
+
+  ThreadId current_thread() const noexcept { return current_; }
+  bool tearing_down() const noexcept { return tearing_down_; }
+
+ private:
+  static constexpr ThreadId kHost = kMaxThreads;  // the OS thread's own context
+
+  enum class Status : std::uint8_t { unused, live, finished };
+
+  struct ThreadState {
+    boost::context::fiber cont;  // how to resume it (empty while it runs, or once finished)
+    Status status = Status::unused;
+    ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
+    ThreadId joiner = kNoThread;        // the thread blocked joining this one
+    bool notified = false;              // condition_variable: may wake
+    bool woken_by_notify = false;
+    VectorClock clock;
+    std::string name;
+    std::source_location spawned_at{};
+    // The body, moved here by spawn(): inline when small, else on the heap.
+    alignas(std::max_align_t) unsigned char inline_body[128];
+    void* body = nullptr;
+    std::size_t heap_align = 0;  // non-zero: body is on the heap with this alignment
+    void (*invoke)(void*) = nullptr;
+    void (*destroy)(void*) noexcept = nullptr;
+  };
+
+  struct ObjectState {
+    ObjectKind kind = ObjectKind::atomic;
+    std::string name;
+    VectorClock clock;                 // release clock of sync objects
+    ThreadId owner = kNoThread;        // mutex
+    bool manual_reset = false;         // event
+    bool signalled = false;            // event
+    ThreadMask waiters = 0;            // condition_variable
+    std::uint32_t var_index = 0;       // var: index into vars_
+  };
+
+  struct VarState {
+    Epoch write;                                 // last write
+    std::array<Epoch, kMaxThreads> reads{};      // last read per thread since that write
+    ThreadMask readers = 0;
+  };
+
+  struct Invariant {
+    const char* label;
+    rt::InvariantFn fn;
+    void* context;
+    std::uint32_t token;
+  };
+
+  void reset();
+  void teardown();
+  void create_fiber(ThreadId t);
+  static boost::context::fiber fiber_main(Execution* self, ThreadId t,
+                                         boost::context::fiber&& from);
+  /// Marks `t` finished and returns the continuation to run next.
+  boost::context::fiber exit_thread(ThreadId t);
+
+  /// Parks the current thread before `op`; returns its trace step once it may run, or nullptr
+  /// during teardown.
+  Step* park(const Operation& op);
+  Step* begin_step(ThreadId t, const Operation& op);
+  /// Picks who runs after the current thread parked or finished; kHost ends the execution.
+  ThreadId choose_next();
+  ThreadMask enabled_threads() const noexcept;
+  void transfer(ThreadId to);
+  [[noreturn]] void fail(Finding finding);
+  std::optional<Finding> check_invariants();
+
+  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
+  Finding deadlock_finding();
+  Finding step_bound_finding();
+  Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
+                       const std::source_location& where);
+  std::string object_label(ObjectId id) const;
+  const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
+
+  ExecutionConfig config_;
+  StackPool pool_;
+  std::array<ThreadState, kMaxThreads + 1> threads_;
+  std::array<Operation, kMaxThreads> pending_{};
+  int n_threads_ = 0;
+  ThreadMask live_ = 0;
+  ThreadMask finished_ = 0;
+  ThreadMask yielded_ = 0;         // yielded since another thread last wrote
+  ThreadMask spurious_woken_ = 0;  // woke spuriously since another thread last wrote
+  ThreadId current_ = kHost;
+  ThreadId prev_ = kHost;
+  std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
+
+  std::vector<ObjectState> objects_;
+  std::uint32_t n_objects_ = 0;
+  std::vector<VarState> vars_;
+  std::uint32_t n_vars_ = 0;
+
+  std::vector<Step> trace_;
+  std::vector<Choice> choices_;
+  std::vector<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
+  std::vector<Invariant> invariants_;
+  std::uint32_t next_invariant_token_ = 1;
+  std::uint64_t reached_mask_ = 0;
+
+  Strategy* strategy_ = nullptr;
+  const std::function<void()>* main_body_ = nullptr;
+  std::optional<Finding> finding_;
+  std::string divergence_;
+  bool tearing_down_ = false;
+  bool in_invariant_ = false;
+};
+
+}  // namespace hc::detail

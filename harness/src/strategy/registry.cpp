@@ -1,0 +1,15 @@
+// registry.cpp — strategies by their stable names.
+#include "hc/strategy.hpp"
+#include "strategy/strategies.hpp"
+
+namespace hc {
+
+std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOptions& options) {
+  if (name == "random") return detail::make_random_strategy(options.seed);
+  if (name == "dfs") return detail::make_dfs_strategy(options.preemption_bound);
+  return nullptr;  // "replay" needs a prefix: make_replay_strategy
+}
+
+std::vector<std::string_view> strategy_names() { return {"dfs", "random", "replay"}; }
+
+}  // namespace hc

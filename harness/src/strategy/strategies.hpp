@@ -1,0 +1,15 @@
+// strategies.hpp — constructors of the built-in strategies, one file each; make_strategy()
+// in registry.cpp maps stable names to them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "hc/strategy.hpp"
+
+namespace hc::detail {
+
+std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
+std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound);
+
+}  // namespace hc::detail

@@ -1,0 +1,22 @@
+// hc/reports/text_report.hpp — the text a person reads about a finding: what went wrong, the
+// interleaving one step per line (thread, operation, object, value, source line; preemptions
+// marked), and the exact command that replays it.
+//
+//   std::cout << hc::reports::format_finding(finding, "handlecheck run x --replay 1.2");
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "hc/finding.hpp"
+
+namespace hc::reports {
+
+/// The interleaving, one step per line, with a header line.
+std::string format_trace(std::span<const RichStep> steps);
+
+/// The finding, then the interleaving, then `replay_command` (omitted when empty).
+std::string format_finding(const Finding& finding, std::string_view replay_command);
+
+}  // namespace hc::reports

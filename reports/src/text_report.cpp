@@ -1,0 +1,50 @@
+#include "hc/reports/text_report.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace hc::reports {
+
+std::string format_trace(std::span<const RichStep> steps) {
+  std::size_t thread_width = 6;
+  std::size_t object_width = 6;
+  std::size_t what_width = 9;
+  for (const RichStep& s : steps) {
+    thread_width = std::max(thread_width, s.thread_name.size());
+    object_width = std::max(object_width, s.object.size());
+    what_width = std::max(what_width, s.label.size() + (s.has_value ? 24 : 0));
+  }
+  std::string out = fmt::format("  {:>5}  {:<{}}  {:<14} {:<{}}  {:<{}}  {}\n", "step", "thread",
+                                thread_width, "operation", "object", object_width, "detail",
+                                what_width, "where");
+  for (const RichStep& s : steps) {
+    std::string what = s.label;
+    if (s.has_value) what += fmt::format(" -> {}", s.value);
+    const std::string where = s.line != 0 ? fmt::format("{}:{}", s.file, s.line) : "";
+    out += fmt::format("  {:>4}{}  {:<{}}  {:<14} {:<{}}  {:<{}}  {}\n", s.index,
+                       s.preemption ? "*" : " ", s.thread_name, thread_width, s.operation,
+                       s.object, object_width, what, what_width, where);
+  }
+  return out;
+}
+
+std::string format_finding(const Finding& f, std::string_view replay_command) {
+  std::string out = fmt::format("finding: {}", finding_kind_name(f.kind));
+  if (!f.thread_name.empty()) out += fmt::format(" in thread '{}'", f.thread_name);
+  if (f.line != 0) out += fmt::format(" at {}:{}", f.file, f.line);
+  if (f.step != 0) out += fmt::format(" (step {})", f.step);
+  out += "\n";
+  out += fmt::format("  {}\n", f.message);
+  if (!f.trace.empty()) {
+    out += fmt::format("interleaving: {} steps, {} preemption{} (* marks a preemption), found "
+                       "by execution {}\n",
+                       f.trace.size(), f.preemptions, f.preemptions == 1 ? "" : "s",
+                       f.execution + 1);
+    out += format_trace(f.trace);
+  }
+  if (!replay_command.empty()) out += fmt::format("replay: {}\n", replay_command);
+  return out;
+}
+
+}  // namespace hc::reports

@@ -1,0 +1,41 @@
+// test_support.hpp — small helpers shared by the engine's unit tests.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "hc/hc.hpp"
+
+namespace hc::test {
+
+/// Exhaustive dfs with no budget: the whole search space.
+inline ExploreOptions exhaustive() {
+  ExploreOptions o;
+  o.strategy = "dfs";
+  o.max_executions = 0;
+  return o;
+}
+
+inline ExploreOptions random_runs(std::uint64_t executions, std::uint64_t seed = 1) {
+  ExploreOptions o;
+  o.strategy = "random";
+  o.seed = seed;
+  o.max_executions = executions;
+  return o;
+}
+
+/// Two threads ... `k` atomic steps each on one atomic, joined by main.
+inline std::function<void()> threads_with_steps(int threads, int k) {
+  return [threads, k] {
+    hc::atomic<int> x{0, "x"};
+    std::vector<hc::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back("T" + std::to_string(t + 1), [&x, k] {
+        for (int i = 0; i < k; ++i) x.fetch_add(1);
+      });
+    }
+    for (hc::thread& t : ts) t.join();
+  };
+}
+
+}  // namespace hc::test

@@ -1,0 +1,71 @@
+// Fibers: stacks, guard pages and the overflow message, reuse across executions.
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace {
+
+// Recursion deeper than any test stack; the volatile array keeps every frame alive.
+int recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (depth > 1'000'000) return frame[0];
+  return recurse(depth + 1) + frame[0];
+}
+
+TEST(FiberDeathTest, StackOverflowNamesTheSimulatedThread) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        hc::ExploreOptions o;
+        o.stack_size = 64 * 1024;
+        hc::explore(
+            [] {
+              hc::thread deep("deep-recursion", [] { (void)recurse(0); });
+              deep.join();
+            },
+            o);
+      },
+      testing::ExitedWithCode(1),
+      "stack overflow in simulated thread 'deep-recursion' \\(its stack is 64 KiB\\).*"
+      "--stack-size");
+}
+
+// Stacks are pooled: thousands of executions with several threads run on the same few stacks
+// (a leak of one mapping per execution would exhaust the address space long before this ends).
+TEST(Fiber, StacksAreReusedAcrossManyExecutions) {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.stack_size = 8 * 1024 * 1024;  // 8 MiB each: 90 executions x 4 threads would be 2.8 GiB
+  const hc::Result r = hc::explore(hc::test::threads_with_steps(3, 2), o);
+  EXPECT_EQ(r.stats.executions, 90u);
+}
+
+// A deadlocked execution leaves fibers suspended inside destructors (here lock_guard's
+// unlock cannot even be reached; the threads block in lock). They are abandoned, not unwound,
+// so the next executions run normally.
+TEST(Fiber, ExecutionsAfterADeadlockRunNormally) {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex a("A");
+        hc::mutex b("B");
+        hc::thread t1("one", [&] {
+          std::lock_guard<hc::mutex> ga(a);
+          std::lock_guard<hc::mutex> gb(b);
+        });
+        hc::thread t2("two", [&] {
+          std::lock_guard<hc::mutex> gb(b);
+          std::lock_guard<hc::mutex> ga(a);
+        });
+        t1.join();
+        t2.join();
+      },
+      o);
+  ASSERT_EQ(r.findings.size(), 1u);  // one distinct deadlock, found on several schedules
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::deadlock);
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_GT(r.stats.executions, 2u);
+}
+
+}  // namespace

@@ -1,0 +1,139 @@
+// Strategies: choice strings, the random strategy's per-execution seeding, replay prefixes
+// that any strategy continues from, divergence, and the metrics wrapper.
+#include <gtest/gtest.h>
+
+#include <array>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hc::test::exhaustive;
+using hc::test::threads_with_steps;
+
+TEST(ChoiceString, RoundTrips) {
+  const std::vector<hc::Choice> choices = {{hc::Choice::Kind::thread, 1},
+                                           {hc::Choice::Kind::value, 0},
+                                           {hc::Choice::Kind::thread, 12}};
+  EXPECT_EQ(hc::format_choices(choices), "1.v0.12");
+  std::string error;
+  const auto parsed = hc::parse_choices("1.v0.12", &error);
+  ASSERT_TRUE(parsed.has_value()) << error;
+  EXPECT_EQ(*parsed, choices);
+  EXPECT_TRUE(hc::parse_choices("", &error)->empty());
+}
+
+TEST(ChoiceString, MalformedInputNamesTheBadChoice) {
+  std::string error;
+  EXPECT_FALSE(hc::parse_choices("1.x.2", &error).has_value());
+  EXPECT_EQ(error,
+            "choice 2 is 'x': expected a thread id (0-31) or 'v' and a value, separated by dots, "
+            "as in 1.2.v0.1");
+  EXPECT_FALSE(hc::parse_choices("1..2", &error).has_value());
+  EXPECT_FALSE(hc::parse_choices("99", &error).has_value());
+}
+
+// Execution i of a random run depends only on (seed, i): not on how many draws the earlier
+// executions made. So a run can be cut anywhere and any execution re-derived.
+TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
+  const std::array<hc::Operation, hc::kMaxThreads> pending{};
+  std::string divergence;
+  const hc::Decision d{0b1111, 0, true, 0, pending.data(), &divergence};
+  auto draws = [&](int executions, int picks_in_first) {
+    auto s = hc::make_strategy("random", {42, -1});
+    std::vector<int> last;
+    for (int e = 0; e < executions; ++e) {
+      s->begin_execution();
+      last.clear();
+      const int n = e == 0 ? picks_in_first : 20;
+      for (int i = 0; i < n; ++i) last.push_back(s->pick_thread(d));
+      s->end_execution({}, {});
+    }
+    return last;
+  };
+  EXPECT_EQ(draws(3, 1), draws(3, 50));
+  EXPECT_NE(draws(2, 1), draws(3, 1));  // different executions differ (overwhelmingly likely)
+}
+
+TEST(RandomStrategy, PicksOnlyEnabledThreadsAndVisitsAll) {
+  const std::array<hc::Operation, hc::kMaxThreads> pending{};
+  std::string divergence;
+  const hc::Decision d{0b10110, 1, true, 0, pending.data(), &divergence};
+  auto s = hc::make_strategy("random", {7, -1});
+  s->begin_execution();
+  std::set<int> seen;
+  for (int i = 0; i < 200; ++i) seen.insert(s->pick_thread(d));
+  EXPECT_EQ(seen, (std::set<int>{1, 2, 4}));
+}
+
+// A prefix fixes the first decision; dfs explores only the subtree below it: after thread
+// 1 takes one of its two steps, 3 steps remain, 1 of them thread 1's: C(3,1) = 3.
+TEST(Replay, AnyStrategyContinuesFromThePrefix) {
+  hc::ExploreOptions o = exhaustive();
+  o.replay = {{hc::Choice::Kind::thread, 1}};
+  const hc::Result r = hc::explore(threads_with_steps(2, 2), o);
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_EQ(r.stats.executions, 3u);
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+TEST(Replay, DivergenceNamesTheDecisionAndWhatWasExpected) {
+  hc::ExploreOptions o;
+  o.strategy = "replay";
+  o.replay = {{hc::Choice::Kind::thread, 1}, {hc::Choice::Kind::thread, 5}};
+  const hc::Result r = hc::explore(threads_with_steps(2, 2), o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::nondeterminism);
+  EXPECT_EQ(r.findings[0].message,
+            "replay diverged at decision 2: the schedule runs thread 5 but it is not enabled "
+            "here (enabled: 1, 2)");
+}
+
+TEST(Replay, AScheduleTooShortForTheProgramIsADivergence) {
+  hc::ExploreOptions o;
+  o.strategy = "replay";
+  o.replay = {{hc::Choice::Kind::thread, 2}};
+  const hc::Result r = hc::explore(threads_with_steps(2, 2), o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::nondeterminism);
+  EXPECT_NE(r.findings[0].message.find("replay diverged at decision 2: the schedule has ended"),
+            std::string::npos)
+      << r.findings[0].message;
+}
+
+TEST(Replay, WithoutAScheduleIsAUsageError) {
+  hc::ExploreOptions o;
+  o.strategy = "replay";
+  EXPECT_THROW(hc::explore([] {}, o), hc::usage_error);
+}
+
+// The dfs stack re-checks every decision: a scenario that behaves differently when re-run is
+// reported instead of explored as if nothing happened.
+TEST(Dfs, ReportsAScenarioThatChangesBetweenRuns) {
+  static int runs = 0;  // deliberately survives executions: the bug under test
+  runs = 0;
+  const hc::Result r = hc::explore(
+      [] {
+        const int threads = ++runs == 1 ? 2 : 3;
+        hc::test::threads_with_steps(threads, 1)();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::nondeterminism);
+  EXPECT_NE(r.findings[0].message.find("does not behave the same when re-run"), std::string::npos)
+      << r.findings[0].message;
+}
+
+TEST(Metrics, CountStepsSwitchesAndPreemptions) {
+  const hc::Result r = hc::explore(threads_with_steps(2, 2), exhaustive());
+  EXPECT_EQ(r.stats.executions, 6u);
+  // Each execution: 4 fetch_adds and 2 joins.
+  EXPECT_EQ(r.stats.steps, 6u * 6u);
+  EXPECT_EQ(r.stats.max_steps_in_execution, 6u);
+  // A preemption switches away from a thread that could go on. Over the six orders of the
+  // steps: AABB 0, ABAB 2, ABBA 1, BAAB 1, BABA 2, BBAA 0 (the first pick is free: main is
+  // blocked in join; a switch after a thread's last step is not a preemption).
+  EXPECT_EQ(r.stats.preemptions, 6u);
+}
+
+}  // namespace
