@@ -63,7 +63,7 @@ namespace hc {
 namespace {
 
 void BM_PingPongSchedulingPoint(benchmark::State& state) {
-  constexpr int kSteps = 100000;  // per thread
+  constexpr int kSteps = 1000;  // per thread: a long execution, and a trace that fits in L2
   hc::detail::ExecutionConfig config;
   config.max_steps = 4 * kSteps;
   hc::detail::Execution exec(config);
@@ -88,7 +88,7 @@ void BM_PingPongSchedulingPoint(benchmark::State& state) {
   state.counters["ns/point"] = benchmark::Counter(
       static_cast<double>(points), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_PingPongSchedulingPoint)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PingPongSchedulingPoint)->Unit(benchmark::kMicrosecond);
 
 void BM_DfsExhaust3x5(benchmark::State& state) {
   const std::function<void()> body = [] {

@@ -120,7 +120,7 @@ class atomic {
  private:
   bool cas(T& expected, T desired, std::memory_order order, const char* label, const Loc& where) {
     // Announced as read-write (it may write); happens-before is released only on success.
-    Step* s = rt::atomic_op(OpKind::atomic_rmw, Access::read_write, id_, label, order, where);
+    Step* s = rt::atomic_op(OpKind::atomic_cas, Access::read_write, id_, label, order, where);
     detail::record_value(s, value_);
     if (equal(value_, expected)) {
       value_ = desired;
@@ -134,7 +134,6 @@ class atomic {
   template <class Op>
   T rmw(std::memory_order order, const char* label, const Loc& where, Op op) {
     Step* s = rt::atomic_op(OpKind::atomic_rmw, Access::read_write, id_, label, order, where);
-    if (s) rt::atomic_release(id_);
     T old = value_;
     value_ = op(old);
     detail::record_value(s, old);

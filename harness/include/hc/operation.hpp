@@ -26,7 +26,8 @@ inline constexpr ObjectId kNoObject = 0xFFFFFFFFu;
 enum class OpKind : std::uint8_t {
   atomic_load,
   atomic_store,
-  atomic_rmw,  // exchange, compare-exchange, fetch_*
+  atomic_rmw,  // exchange, fetch_*
+  atomic_cas,  // compare-exchange: a write when it succeeds, a read when it fails
   var_read,
   var_write,
   mutex_lock,

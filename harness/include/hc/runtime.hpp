@@ -52,9 +52,9 @@ ObjectId register_object(ObjectKind kind, std::string_view name);
 ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
 
 /// Atomic operation: parks, then applies happens-before: acquire unless `access` is a pure
-/// write, release when it is a pure write. A read-modify-write that did write calls
-/// atomic_release() after it (a failed compare-exchange is only a read). Returns the trace step
-/// (to record the value), or nullptr during teardown.
+/// write; release when it writes (a store or a read-modify-write). A compare-exchange
+/// (OpKind::atomic_cas) releases only by calling atomic_release() when it succeeds: a failed
+/// one is a read. Returns the trace step (to record the value), or nullptr during teardown.
 Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
                 std::memory_order order, const std::source_location& where);
 void atomic_release(ObjectId object) noexcept;

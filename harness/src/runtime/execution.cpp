@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "runtime/paths.hpp"
+#include "hc/runtime.hpp"
 
 namespace hc::detail {
 namespace {
@@ -105,7 +106,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.status = Status::live;
   main.name.assign("main");
   main.spawned_at = {};
-  main.clock.clear(kMaxThreads);
+  main.clock.clear();
   main.body = const_cast<std::function<void()>*>(&body);
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
@@ -361,7 +362,7 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
   ObjectState& o = objects_[id];
   o.kind = kind;
   o.name.assign(name);
-  o.clock.clear(kMaxThreads);
+  o.clock.clear();
   o.owner = kNoThread;
   o.manual_reset = false;
   o.signalled = false;
@@ -401,13 +402,13 @@ Step* Execution::atomic_op(const Operation& op, bool release) {
   ObjectState& o = objects_[op.object];
   VectorClock& clock = threads_[current_].clock;
   if (op.access != Access::write) clock.join(o.clock, n_threads_);
-  if (release) o.clock.assign(clock, n_threads_);
+  if (release) o.clock.assign(clock);
   return s;
 }
 
 void Execution::atomic_release(ObjectId object) noexcept {
   if (tearing_down_) return;
-  objects_[object].clock.assign(threads_[current_].clock, n_threads_);
+  objects_[object].clock.assign(threads_[current_].clock);
 }
 
 Step* Execution::var_op(bool write, ObjectId object, const std::source_location& where) {
@@ -515,7 +516,7 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
                         : fmt::format("thread '{}' holds it", thread_name(o.owner))),
         &where));
   }
-  o.clock.assign(threads_[current_].clock, n_threads_);
+  o.clock.assign(threads_[current_].clock);
   o.owner = kNoThread;
 }
 
@@ -534,7 +535,7 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
                                   thread_name(me), object_label(cv), site(where), object_label(m)),
                       &where));
   }
-  objects_[m].clock.assign(threads_[me].clock, n_threads_);
+  objects_[m].clock.assign(threads_[me].clock);
   objects_[m].owner = kNoThread;
   ThreadState& self = threads_[me];
   self.notified = false;
@@ -645,7 +646,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eager_parent = parent;
   s.joiner = kNoThread;
   s.notified = false;
-  s.clock.assign(threads_[parent].clock, kMaxThreads);
+  s.clock.assign(threads_[parent].clock);
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
     s.body = s.inline_body;
@@ -921,3 +922,116 @@ std::vector<RichStep> Execution::rich_trace() const {
 }
 
 }  // namespace hc::detail
+
+// --- hc::rt: the functions instrumented primitives call -------------------------------------
+// In this translation unit so that each inlines its Execution method: one call per operation.
+
+namespace hc::rt {
+namespace {
+
+detail::Execution& require(const char* what) {
+  detail::Execution* e = detail::Execution::current();
+  if (e == nullptr) {
+    throw usage_error(fmt::format(
+        "{} used outside an execution: create and use instrumented objects only inside a "
+        "scenario body (HC_SCENARIO, hc::explore) or a thread it spawns",
+        what));
+  }
+  return *e;
+}
+
+}  // namespace
+
+bool in_execution() noexcept { return detail::Execution::current() != nullptr; }
+
+ThreadId current_thread() noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e != nullptr ? e->current_thread() : kNoThread;
+}
+
+ObjectId register_object(ObjectKind kind, std::string_view name) {
+  return require("an hc:: object").register_object(kind, name);
+}
+
+ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set) {
+  return require("hc::event").register_event(name, manual_reset, initially_set);
+}
+
+Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
+                std::memory_order order, const std::source_location& where) {
+  Operation op;
+  op.kind = kind;
+  op.access = access;
+  op.memory_order = static_cast<std::uint8_t>(order);
+  op.object = object;
+  op.label = label;
+  op.where = where;
+  return require("hc::atomic").atomic_op(op, kind == OpKind::atomic_store || kind == OpKind::atomic_rmw);
+}
+
+void atomic_release(ObjectId object) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->atomic_release(object);
+}
+
+Step* var_op(bool write, ObjectId object, const std::source_location& where) {
+  return require("hc::var").var_op(write, object, where);
+}
+
+void mutex_lock(ObjectId mutex, const std::source_location& where) {
+  require("hc::mutex").mutex_lock(mutex, where);
+}
+bool mutex_try_lock(ObjectId mutex, const std::source_location& where) {
+  return require("hc::mutex").mutex_try_lock(mutex, where);
+}
+void mutex_unlock(ObjectId mutex, const std::source_location& where) {
+  require("hc::mutex").mutex_unlock(mutex, where);
+}
+
+void cv_wait(ObjectId cv, ObjectId mutex, const std::source_location& where) {
+  require("hc::condition_variable").cv_wait(cv, mutex, where);
+}
+void cv_notify(ObjectId cv, bool all, const std::source_location& where) {
+  require("hc::condition_variable").cv_notify(cv, all, where);
+}
+
+void event_set(ObjectId event, const std::source_location& where) {
+  require("hc::event").event_set(event, where);
+}
+void event_reset(ObjectId event, const std::source_location& where) {
+  require("hc::event").event_reset(event, where);
+}
+void event_wait(ObjectId event, const std::source_location& where) {
+  require("hc::event").event_wait(event, where);
+}
+
+ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where) {
+  return require("hc::thread").spawn(name, body, where);
+}
+void join(ThreadId thread, const std::source_location& where) {
+  require("hc::thread::join").join(thread, where);
+}
+void yield(const std::source_location& where) {
+  require("hc::this_thread::yield").yield(where);
+}
+
+std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where) {
+  return require("hc::choose").choose(n, label, where);
+}
+
+void check_failed(std::string message, const char* expression,
+                  const std::source_location& where) {
+  require("HC_CHECK").check_failed(std::move(message), expression, where);
+}
+
+std::uint32_t add_invariant(const char* label, InvariantFn fn, void* context) {
+  return require("hc::invariant").add_invariant(label, fn, context);
+}
+void remove_invariant(std::uint32_t token) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->remove_invariant(token);
+}
+
+void reached(const char* label) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->reached(label);
+}
+
+}  // namespace hc::rt

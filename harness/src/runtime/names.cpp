@@ -12,6 +12,7 @@ std::string_view op_kind_name(OpKind kind) {
     case OpKind::atomic_load: return "atomic-load";
     case OpKind::atomic_store: return "atomic-store";
     case OpKind::atomic_rmw: return "atomic-rmw";
+    case OpKind::atomic_cas: return "atomic-cas";
     case OpKind::var_read: return "var-read";
     case OpKind::var_write: return "var-write";
     case OpKind::mutex_lock: return "mutex-lock";
