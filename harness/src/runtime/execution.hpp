@@ -70,7 +70,8 @@ class Execution {
   // --- the runtime API behind hc::rt (see hc/runtime.hpp) -----------------------------------
   ObjectId register_object(ObjectKind kind, std::string_view name);
   ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
-  Step* atomic_op(const Operation& op, bool release);
+  Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
+                  std::memory_order order, const std::source_location& where);
   void atomic_release(ObjectId object) noexcept;
   Step* var_op(bool write, ObjectId object, const std::source_location& where);
   void mutex_lock(ObjectId m, const std::source_location& where);
@@ -150,9 +151,13 @@ class Execution {
   /// Marks `t` finished and returns the continuation to run next.
   boost::context::fiber exit_thread(ThreadId t);
 
-  /// Parks the current thread before `op`; returns its trace step once it may run, or nullptr
-  /// during teardown.
-  Step* park(const Operation& op);
+  /// The current thread's pending operation, reset, for the caller to fill in place (building
+  /// it elsewhere and copying it costs a store-forwarding stall on every operation).
+  Operation& announce() noexcept;
+  /// Parks the current thread before its announced operation; returns the operation's trace
+  /// step once it may run, or nullptr during teardown.
+  Step* park();
+  [[noreturn]] void fail_operation_in_invariant(const Operation& op);
   Step* begin_step(ThreadId t, const Operation& op);
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();

@@ -1,8 +1,9 @@
 // vector_clock.hpp — happens-before clocks: one counter per simulated thread, inline.
 //
-// join() walks only the threads that exist (few; an unsigned max does not vectorise on
-// baseline x86-64); assign() and clear() copy the whole fixed array, which compiles to a few
-// vector moves, cheaper than a memmove call. Entries of threads that do not exist are zero.
+// join() and assign() walk only the n threads that exist, element by element: an unsigned max
+// does not vectorise on baseline x86-64, and a wide copy right after the step's 4-byte tick of
+// the thread's own entry would stall on store forwarding. Entries of threads that do not exist
+// yet are zero in every clock, so they need no work.
 #pragma once
 
 #include <algorithm>
@@ -19,7 +20,9 @@ struct VectorClock {
   void join(const VectorClock& other, int n) noexcept {
     for (int i = 0; i < n; ++i) c[i] = std::max(c[i], other.c[i]);
   }
-  void assign(const VectorClock& other) noexcept { c = other.c; }
+  void assign(const VectorClock& other, int n) noexcept {
+    for (int i = 0; i < n; ++i) c[i] = other.c[i];
+  }
   void clear() noexcept { c.fill(0u); }
 };
 
