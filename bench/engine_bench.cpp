@@ -20,7 +20,8 @@ namespace ctx = boost::context;
 void BM_RawFiberSwitch(benchmark::State& state) {
   bool stop = false;
   ctx::fiber f{[&stop](ctx::fiber&& caller) {
-    while (!stop) caller = std::move(caller).resume();
+    while (!stop)
+      caller = std::move(caller).resume();
     return std::move(caller);
   }};
   for (auto _ : state) {
@@ -29,9 +30,9 @@ void BM_RawFiberSwitch(benchmark::State& state) {
   stop = true;
   f = std::move(f).resume();
   state.SetItemsProcessed(state.iterations() * 2);
-  state.counters["ns/switch"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * 2),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns/switch"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * 2),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_RawFiberSwitch);
 
@@ -70,7 +71,8 @@ void BM_PingPongSchedulingPoint(benchmark::State& state) {
   const std::function<void()> body = [] {
     hc::atomic<int> ball{0, "ball"};
     auto player = [&] {
-      for (int i = 0; i < kSteps; ++i) ball.fetch_add(1);
+      for (int i = 0; i < kSteps; ++i)
+        ball.fetch_add(1);
     };
     hc::thread a("ping", player);
     hc::thread b("pong", player);
@@ -94,7 +96,8 @@ void BM_DfsExhaust3x5(benchmark::State& state) {
   const std::function<void()> body = [] {
     hc::atomic<int> x{0, "x"};
     auto worker = [&] {
-      for (int i = 0; i < 5; ++i) x.fetch_add(1);
+      for (int i = 0; i < 5; ++i)
+        x.fetch_add(1);
     };
     hc::thread a("a", worker);
     hc::thread b("b", worker);

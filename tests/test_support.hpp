@@ -31,10 +31,12 @@ inline std::function<void()> threads_with_steps(int threads, int k) {
     std::vector<hc::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back("T" + std::to_string(t + 1), [&x, k] {
-        for (int i = 0; i < k; ++i) x.fetch_add(1);
+        for (int i = 0; i < k; ++i)
+          x.fetch_add(1);
       });
     }
-    for (hc::thread& t : ts) t.join();
+    for (hc::thread& t : ts)
+      t.join();
   };
 }
 

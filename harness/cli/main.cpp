@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "hc/hc.hpp"
 #include "hc/reports/text_report.hpp"
@@ -39,7 +39,8 @@ struct UsageError {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
@@ -67,7 +68,8 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
 
 std::string tags_text(const hc::ScenarioInfo& info) {
   std::string out;
-  for (std::string_view t : info.tags) out += fmt::format("{}{}", out.empty() ? "" : ",", t);
+  for (std::string_view t : info.tags)
+    out += fmt::format("{}{}", out.empty() ? "" : ",", t);
   return out;
 }
 
@@ -91,8 +93,9 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
   const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw UsageError{fmt::format("cannot write reports under '{}': check --out",
-                                           path.parent_path().string())};
+    if (!out)
+      throw UsageError{
+          fmt::format("cannot write reports under '{}': check --out", path.parent_path().string())};
     out << text;
   }
   fs::rename(temporary, path);
@@ -102,18 +105,19 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
 void check_long_options(const CLI::App& command, const std::vector<std::string>& args) {
   std::vector<std::string> known;
   for (const CLI::Option* o : command.get_options()) {
-    for (const std::string& n : o->get_lnames()) known.push_back("--" + n);
+    for (const std::string& n : o->get_lnames())
+      known.push_back("--" + n);
   }
   for (const std::string& arg : args) {
     if (!arg.starts_with("--") || arg == "--") continue;
     const std::string name = arg.substr(0, arg.find('='));
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     const std::string hint = closest(name, known);
-    throw UsageError{fmt::format("unknown option '{}' for 'handlecheck {}'{}; see 'handlecheck {} "
-                                 "--help'",
-                                 name, command.get_name(),
-                                 hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint),
-                                 command.get_name())};
+    throw UsageError{fmt::format(
+        "unknown option '{}' for 'handlecheck {}'{}; see 'handlecheck {} "
+        "--help'",
+        name, command.get_name(), hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint),
+        command.get_name())};
   }
 }
 
@@ -144,7 +148,8 @@ std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
     throw UsageError{"say which scenarios to run: NAME..., --tag T or --all (exactly one of them)"};
   }
   if (a.all) {
-    for (const hc::Scenario& s : hc::scenarios()) out.push_back(&s);
+    for (const hc::Scenario& s : hc::scenarios())
+      out.push_back(&s);
   } else if (!a.tag.empty()) {
     for (const hc::Scenario& s : hc::scenarios()) {
       if (has_tag(s, a.tag)) out.push_back(&s);
@@ -152,20 +157,23 @@ std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
     if (out.empty()) {
       std::set<std::string> tags;
       for (const hc::Scenario& s : hc::scenarios())
-        for (std::string_view t : s.info.tags) tags.emplace(t);
+        for (std::string_view t : s.info.tags)
+          tags.emplace(t);
       const std::string hint = closest(a.tag, {tags.begin(), tags.end()});
       throw UsageError{fmt::format("no scenario has the tag '{}'{}", a.tag,
                                    hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
     }
   } else {
     std::vector<std::string> known;
-    for (const hc::Scenario& s : hc::scenarios()) known.emplace_back(s.info.name);
+    for (const hc::Scenario& s : hc::scenarios())
+      known.emplace_back(s.info.name);
     for (const std::string& n : a.names) {
       const hc::Scenario* s = hc::find_scenario(n);
       if (s == nullptr) {
         const std::string hint = closest(n, known);
-        throw UsageError{fmt::format("unknown scenario '{}'{}; 'handlecheck list' shows them all", n,
-                                     hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
+        throw UsageError{
+            fmt::format("unknown scenario '{}'{}; 'handlecheck list' shows them all", n,
+                        hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
       }
       out.push_back(s);
     }
@@ -181,7 +189,8 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   ov.time_budget_seconds = a.time_budget;
   ov.preemption_bound = a.preemption_bound;
   ov.max_steps = a.max_steps;
-  if (a.stop_at_first && a.keep_going) throw UsageError{"--stop-at-first and --keep-going exclude each other"};
+  if (a.stop_at_first && a.keep_going)
+    throw UsageError{"--stop-at-first and --keep-going exclude each other"};
   if (a.stop_at_first) ov.stop_at_first = true;
   if (a.keep_going) ov.stop_at_first = false;
   if (!a.replay.empty()) {
@@ -203,8 +212,9 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
 /// that changes what an execution does.
 std::string replay_command(const std::string& program, const hc::Scenario& s,
                            const hc::ExploreOptions& o, const hc::Finding& f) {
-  std::string cmd = fmt::format("{} run {} --replay {}", program, s.info.name,
-                                f.schedule.empty() ? std::string("''") : hc::format_choices(f.schedule));
+  std::string cmd =
+      fmt::format("{} run {} --replay {}", program, s.info.name,
+                  f.schedule.empty() ? std::string("''") : hc::format_choices(f.schedule));
   if (o.max_steps != s.info.max_steps) cmd += fmt::format(" --max-steps {}", o.max_steps);
   if (o.spurious_wakeups) cmd += " --spurious-wakeups";
   return cmd;
@@ -227,10 +237,10 @@ int run_command(const RunArgs& a, const std::string& program) {
     if (tty) {
       options.progress = [&](const hc::Progress& p) {
         if (p.seconds < 1.0) return;
-        std::fprintf(stderr, "\r  %s: %llu executions, %.0f/s, %zu finding%s   ",
-                     std::string(s->info.name).c_str(), static_cast<unsigned long long>(p.executions),
-                     static_cast<double>(p.executions) / p.seconds, p.findings,
-                     p.findings == 1 ? "" : "s");
+        std::fprintf(
+            stderr, "\r  %s: %llu executions, %.0f/s, %zu finding%s   ",
+            std::string(s->info.name).c_str(), static_cast<unsigned long long>(p.executions),
+            static_cast<double>(p.executions) / p.seconds, p.findings, p.findings == 1 ? "" : "s");
       };
     }
     hc::ScenarioOutcome outcome;
@@ -253,27 +263,26 @@ int run_command(const RunArgs& a, const std::string& program) {
       internal = internal || f.kind == hc::FindingKind::internal_error;
       commands.push_back(replay_command(program, *s, options, f));
       const fs::path dir = fs::path(a.out_dir) / file_name_for(s->info.name);
-      const fs::path file =
-          dir / fmt::format("{}-{}.txt", hc::finding_kind_name(f.kind), i + 1);
-      write_file_atomically(file, fmt::format("scenario: {}\nstrategy: {}\n{}", s->info.name,
-                                              r.strategy,
-                                              hc::reports::format_finding(f, commands.back())));
+      const fs::path file = dir / fmt::format("{}-{}.txt", hc::finding_kind_name(f.kind), i + 1);
+      write_file_atomically(file,
+                            fmt::format("scenario: {}\nstrategy: {}\n{}", s->info.name, r.strategy,
+                                        hc::reports::format_finding(f, commands.back())));
       where = "reports in " + dir.string();
     }
 
-    const std::string found =
-        r.findings.empty() ? std::string("clean")
-                           : std::string(hc::finding_kind_name(r.findings.front().kind));
-    const std::string stats = fmt::format("{}, {} execution{}{}", r.strategy, r.stats.executions,
-                                          r.stats.executions == 1 ? "" : "s",
-                                          r.stats.exhausted ? ", exhaustive" : "");
+    const std::string found = r.findings.empty()
+                                  ? std::string("clean")
+                                  : std::string(hc::finding_kind_name(r.findings.front().kind));
+    const std::string stats =
+        fmt::format("{}, {} execution{}{}", r.strategy, r.stats.executions,
+                    r.stats.executions == 1 ? "" : "s", r.stats.exhausted ? ", exhaustive" : "");
     if (outcome.as_expected) {
       std::cout << fmt::format("PASS  {}  {} as expected ({}); {}\n", s->info.name, found, stats,
                                where);
     } else {
       ++unexpected;
-      std::cout << fmt::format("FAIL  {}  {} ({}); {}\n", s->info.name, outcome.explanation,
-                               stats, where);
+      std::cout << fmt::format("FAIL  {}  {} ({}); {}\n", s->info.name, outcome.explanation, stats,
+                               where);
     }
     if (detailed || !outcome.as_expected) {
       for (std::size_t i = 0; i < r.findings.size(); ++i) {
@@ -281,11 +290,11 @@ int run_command(const RunArgs& a, const std::string& program) {
       }
     }
   }
-  std::cout << fmt::format("summary: {} scenario{}, {} as expected, {} unexpected; {} "
-                           "executions, {} distinct finding{}\n",
-                           selected.size(), selected.size() == 1 ? "" : "s",
-                           selected.size() - unexpected, unexpected, executions, findings,
-                           findings == 1 ? "" : "s");
+  std::cout << fmt::format(
+      "summary: {} scenario{}, {} as expected, {} unexpected; {} "
+      "executions, {} distinct finding{}\n",
+      selected.size(), selected.size() == 1 ? "" : "s", selected.size() - unexpected, unexpected,
+      executions, findings, findings == 1 ? "" : "s");
   std::cout.flush();
   std::fprintf(stderr, "time: %.3f s\n", seconds);
   if (internal) return kExitInternal;
@@ -294,7 +303,8 @@ int run_command(const RunArgs& a, const std::string& program) {
 
 int list_command(const std::string& tag, bool names_only) {
   std::size_t width = 4;
-  for (const hc::Scenario& s : hc::scenarios()) width = std::max(width, s.info.name.size());
+  for (const hc::Scenario& s : hc::scenarios())
+    width = std::max(width, s.info.name.size());
   std::size_t shown = 0;
   for (const hc::Scenario& s : hc::scenarios()) {
     if (!tag.empty() && !has_tag(s, tag)) continue;
@@ -306,7 +316,8 @@ int list_command(const std::string& tag, bool names_only) {
     std::cout << fmt::format("{:<{}}  expect {:<20} [{}]  {}\n", s.info.name, width,
                              expected_text(s.info), tags_text(s.info), s.info.summary);
   }
-  if (shown == 0 && !tag.empty()) throw UsageError{fmt::format("no scenario has the tag '{}'", tag)};
+  if (shown == 0 && !tag.empty())
+    throw UsageError{fmt::format("no scenario has the tag '{}'", tag)};
   return kExitOk;
 }
 
@@ -345,7 +356,8 @@ int main(int argc, char** argv) {
   run->add_option("--replay", a.replay,
                   "Follow this choice string (printed with every finding), then continue with "
                   "--strategy if given");
-  run->add_option("--stack-size", a.stack_size_kib, "Stack of each simulated thread, in KiB (default 256)");
+  run->add_option("--stack-size", a.stack_size_kib,
+                  "Stack of each simulated thread, in KiB (default 256)");
   run->add_flag("--no-guard-pages", a.no_guard_pages,
                 "No protected page below each stack (an overflow is then not detected)");
   run->add_flag("--spurious-wakeups", a.spurious_wakeups,
@@ -359,9 +371,9 @@ int main(int argc, char** argv) {
       if (args[0] == "list") check_long_options(*list, {args.begin() + 1, args.end()});
       if (!args[0].starts_with("-") && args[0] != "run" && args[0] != "list") {
         const std::string hint = closest(args[0], {"run", "list"});
-        throw UsageError{fmt::format("unknown command '{}'{}; the commands are 'list' and 'run'",
-                                     args[0],
-                                     hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
+        throw UsageError{
+            fmt::format("unknown command '{}'{}; the commands are 'list' and 'run'", args[0],
+                        hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
       }
     }
     app.parse(argc, argv);

@@ -10,21 +10,23 @@ std::string format_trace(std::span<const RichStep> steps) {
   std::size_t thread_width = 6;
   std::size_t object_width = 6;
   std::size_t what_width = 9;
+  auto detail = [](const RichStep& s) {
+    return s.has_value ? fmt::format("{} -> {}", s.label, s.value) : s.label;
+  };
   for (const RichStep& s : steps) {
     thread_width = std::max(thread_width, s.thread_name.size());
     object_width = std::max(object_width, s.object.size());
-    what_width = std::max(what_width, s.label.size() + (s.has_value ? 24 : 0));
+    what_width = std::max(what_width, detail(s).size());
   }
-  std::string out = fmt::format("  {:>5}  {:<{}}  {:<14} {:<{}}  {:<{}}  {}\n", "step", "thread",
-                                thread_width, "operation", "object", object_width, "detail",
-                                what_width, "where");
+  std::string out =
+      fmt::format("  {:>5}  {:<{}}  {:<14} {:<{}}  {:<{}}  {}\n", "step", "thread", thread_width,
+                  "operation", "object", object_width, "detail", what_width, "where");
   for (const RichStep& s : steps) {
-    std::string what = s.label;
-    if (s.has_value) what += fmt::format(" -> {}", s.value);
+    const std::string what = detail(s);
     const std::string where = s.line != 0 ? fmt::format("{}:{}", s.file, s.line) : "";
     out += fmt::format("  {:>4}{}  {:<{}}  {:<14} {:<{}}  {:<{}}  {}\n", s.index,
-                       s.preemption ? "*" : " ", s.thread_name, thread_width, s.operation,
-                       s.object, object_width, what, what_width, where);
+                       s.preemption ? "*" : " ", s.thread_name, thread_width, s.operation, s.object,
+                       object_width, what, what_width, where);
   }
   return out;
 }
@@ -37,10 +39,10 @@ std::string format_finding(const Finding& f, std::string_view replay_command) {
   out += "\n";
   out += fmt::format("  {}\n", f.message);
   if (!f.trace.empty()) {
-    out += fmt::format("interleaving: {} steps, {} preemption{} (* marks a preemption), found "
-                       "by execution {}\n",
-                       f.trace.size(), f.preemptions, f.preemptions == 1 ? "" : "s",
-                       f.execution + 1);
+    out += fmt::format(
+        "interleaving: {} steps, {} preemption{} (* marks a preemption), found "
+        "by execution {}\n",
+        f.trace.size(), f.preemptions, f.preemptions == 1 ? "" : "s", f.execution + 1);
     out += format_trace(f.trace);
   }
   if (!replay_command.empty()) out += fmt::format("replay: {}\n", replay_command);

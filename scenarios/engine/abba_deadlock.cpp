@@ -31,13 +31,13 @@ void two_lockers(bool same_order) {
 
 }  // namespace
 
-HC_SCENARIO("engine/abba-deadlock", .tags = {"engine", "demo"},
-            .expect = hc::FindingKind::deadlock, .message = "wait-for cycle",
+HC_SCENARIO("engine/abba-deadlock", .tags = {"engine", "demo"}, .expect = hc::FindingKind::deadlock,
+            .message = "wait-for cycle",
             .summary = "two threads lock A,B and B,A: a wait-for cycle") {
   two_lockers(false);
 }
 
-HC_SCENARIO("engine/abba-deadlock.fixed", .tags = {"engine", "demo", "fixed"},
-            .expect = hc::clean, .summary = "both lock A before B: no cycle") {
+HC_SCENARIO("engine/abba-deadlock.fixed", .tags = {"engine", "demo", "fixed"}, .expect = hc::clean,
+            .summary = "both lock A before B: no cycle") {
   two_lockers(true);
 }

@@ -11,8 +11,12 @@
 
 namespace {
 
-bool read_flag(hc::var<bool>& flag) { return flag.read(); }
-bool read_flag(hc::atomic<bool>& flag) { return flag.load(); }
+bool read_flag(hc::var<bool>& flag) {
+  return flag.read();
+}
+bool read_flag(hc::atomic<bool>& flag) {
+  return flag.load();
+}
 
 template <class Flag>
 void publish(Flag& ready) {

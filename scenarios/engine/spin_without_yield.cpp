@@ -16,7 +16,8 @@ void spin_for_flag(bool fixed) {
   hc::atomic<bool> flag{false, "flag"};
   hc::thread waiter("waiter", [&] {
     if (fixed) {
-      while (!flag.load()) hc::this_thread::yield();
+      while (!flag.load())
+        hc::this_thread::yield();
       table.lock();
       table.unlock();
     } else {

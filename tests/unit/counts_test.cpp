@@ -18,7 +18,9 @@ std::uint64_t executions(const std::function<void()>& body, int preemption_bound
 }
 
 // Two threads of k steps: choose which k of the 2k steps belong to the first: C(2k, k).
-TEST(DfsCounts, TwoThreadsOfTwoStepsGiveSix) { EXPECT_EQ(executions(threads_with_steps(2, 2)), 6u); }
+TEST(DfsCounts, TwoThreadsOfTwoStepsGiveSix) {
+  EXPECT_EQ(executions(threads_with_steps(2, 2)), 6u);
+}
 
 TEST(DfsCounts, TwoThreadsOfThreeStepsGiveTwenty) {
   EXPECT_EQ(executions(threads_with_steps(2, 3)), 20u);

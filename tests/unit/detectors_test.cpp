@@ -163,8 +163,9 @@ TEST(StepBound, ASpinLoopWithoutProgressExceedsTheBound) {
   const hc::Finding& f = r.findings[0];
   EXPECT_EQ(f.kind, hc::FindingKind::step_bound_exceeded);
   EXPECT_TRUE(contains(f.message, "ran 500 steps without finishing (--max-steps 500)"));
-  EXPECT_TRUE(contains(f.message, "thread 'main' took 500 of the last 500, mostly atomic-load of "
-                                  "atomic 'never'"))
+  EXPECT_TRUE(contains(f.message,
+                       "thread 'main' took 500 of the last 500, mostly atomic-load of "
+                       "atomic 'never'"))
       << f.message;
   EXPECT_TRUE(contains(f.message, "hc::this_thread::yield()"));
 }
@@ -174,10 +175,9 @@ TEST(StepBound, YieldingSpinWaitsTerminateUnderExhaustiveSearch) {
   const hc::Result r = hc::explore(
       [] {
         hc::atomic<bool> flag{false, "flag"};
-        hc::thread setter("setter", [&] {
-          flag.store(true);
-        });
-        while (!flag.load()) hc::this_thread::yield();
+        hc::thread setter("setter", [&] { flag.store(true); });
+        while (!flag.load())
+          hc::this_thread::yield();
         setter.join();
       },
       exhaustive());

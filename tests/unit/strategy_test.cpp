@@ -12,9 +12,8 @@ using hc::test::exhaustive;
 using hc::test::threads_with_steps;
 
 TEST(ChoiceString, RoundTrips) {
-  const std::vector<hc::Choice> choices = {{hc::Choice::Kind::thread, 1},
-                                           {hc::Choice::Kind::value, 0},
-                                           {hc::Choice::Kind::thread, 12}};
+  const std::vector<hc::Choice> choices = {
+      {hc::Choice::Kind::thread, 1}, {hc::Choice::Kind::value, 0}, {hc::Choice::Kind::thread, 12}};
   EXPECT_EQ(hc::format_choices(choices), "1.v0.12");
   std::string error;
   const auto parsed = hc::parse_choices("1.v0.12", &error);
@@ -46,7 +45,8 @@ TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
       s->begin_execution();
       last.clear();
       const int n = e == 0 ? picks_in_first : 20;
-      for (int i = 0; i < n; ++i) last.push_back(s->pick_thread(d));
+      for (int i = 0; i < n; ++i)
+        last.push_back(s->pick_thread(d));
       s->end_execution({}, {});
     }
     return last;
@@ -62,7 +62,8 @@ TEST(RandomStrategy, PicksOnlyEnabledThreadsAndVisitsAll) {
   auto s = hc::make_strategy("random", {7, -1});
   s->begin_execution();
   std::set<int> seen;
-  for (int i = 0; i < 200; ++i) seen.insert(s->pick_thread(d));
+  for (int i = 0; i < 200; ++i)
+    seen.insert(s->pick_thread(d));
   EXPECT_EQ(seen, (std::set<int>{1, 2, 4}));
 }
 

@@ -80,29 +80,24 @@ class atomic {
     return cas(expected, desired, success, "compare_exchange_weak", where);
   }
 
-  T fetch_add(T d, std::memory_order o = kSeqCst, const Loc& w = Loc::current())
-    requires std::is_integral_v<T>
-  {
+  T fetch_add(T d, std::memory_order o = kSeqCst,
+              const Loc& w = Loc::current()) requires std::is_integral_v<T> {
     return rmw(o, "fetch_add", w, [d](T v) { return static_cast<T>(v + d); });
   }
-  T fetch_sub(T d, std::memory_order o = kSeqCst, const Loc& w = Loc::current())
-    requires std::is_integral_v<T>
-  {
+  T fetch_sub(T d, std::memory_order o = kSeqCst,
+              const Loc& w = Loc::current()) requires std::is_integral_v<T> {
     return rmw(o, "fetch_sub", w, [d](T v) { return static_cast<T>(v - d); });
   }
-  T fetch_or(T d, std::memory_order o = kSeqCst, const Loc& w = Loc::current())
-    requires std::is_integral_v<T>
-  {
+  T fetch_or(T d, std::memory_order o = kSeqCst,
+             const Loc& w = Loc::current()) requires std::is_integral_v<T> {
     return rmw(o, "fetch_or", w, [d](T v) { return static_cast<T>(v | d); });
   }
-  T fetch_and(T d, std::memory_order o = kSeqCst, const Loc& w = Loc::current())
-    requires std::is_integral_v<T>
-  {
+  T fetch_and(T d, std::memory_order o = kSeqCst,
+              const Loc& w = Loc::current()) requires std::is_integral_v<T> {
     return rmw(o, "fetch_and", w, [d](T v) { return static_cast<T>(v & d); });
   }
-  T fetch_xor(T d, std::memory_order o = kSeqCst, const Loc& w = Loc::current())
-    requires std::is_integral_v<T>
-  {
+  T fetch_xor(T d, std::memory_order o = kSeqCst,
+              const Loc& w = Loc::current()) requires std::is_integral_v<T> {
     return rmw(o, "fetch_xor", w, [d](T v) { return static_cast<T>(v ^ d); });
   }
 

@@ -37,7 +37,9 @@ inline bool fault(const char* label,
 
 /// Marks `label` reached; a scenario that lists it in .must_reach fails with an "unreached"
 /// finding when no execution of the exploration reached it (an "exists" assertion).
-inline void reached(const char* label) noexcept { rt::reached(label); }
+inline void reached(const char* label) noexcept {
+  rt::reached(label);
+}
 
 /// An invariant, checked after every step while the returned object lives.
 template <class F>
@@ -73,8 +75,8 @@ void check_failed(const char* expression, const std::source_location& where,
 
 /// HC_CHECK(condition, format, args...): ends the execution with a check-failure finding whose
 /// message is the formatted text, when `condition` is false.
-#define HC_CHECK(condition, ...)                                                             \
-  do {                                                                                       \
-    if (!(condition))                                                                        \
+#define HC_CHECK(condition, ...)                                                            \
+  do {                                                                                      \
+    if (!(condition))                                                                       \
       ::hc::detail::check_failed(#condition, std::source_location::current(), __VA_ARGS__); \
   } while (false)

@@ -30,19 +30,19 @@ struct Progress {
 };
 
 struct ExploreOptions {
-  std::string strategy = "dfs";      // random | dfs
-  std::uint64_t seed = 0;            // random: execution i uses a seed derived from (seed, i)
-  std::uint64_t max_executions = 0;  // 0 = until the strategy is done
-  double time_budget_seconds = 0;    // 0 = none; checked between executions
-  int preemption_bound = -1;         // dfs: -1 = unbounded
-  std::uint32_t max_steps = 10000;   // per execution: more is a step-bound-exceeded finding
-  bool stop_at_first = true;         // false: keep going, de-duplicate by signature
-  std::vector<Choice> replay;        // a prefix every execution follows first
+  std::string strategy = "dfs";         // random | dfs
+  std::uint64_t seed = 0;               // random: execution i uses a seed derived from (seed, i)
+  std::uint64_t max_executions = 0;     // 0 = until the strategy is done
+  double time_budget_seconds = 0;       // 0 = none; checked between executions
+  int preemption_bound = -1;            // dfs: -1 = unbounded
+  std::uint32_t max_steps = 10000;      // per execution: more is a step-bound-exceeded finding
+  bool stop_at_first = true;            // false: keep going, de-duplicate by signature
+  std::vector<Choice> replay;           // a prefix every execution follows first
   std::size_t stack_size = 256 * 1024;  // bytes per simulated thread stack
-  bool guard_pages = true;           // a protected page below every stack
-  bool spurious_wakeups = false;     // condition_variable::wait may return unnotified
+  bool guard_pages = true;              // a protected page below every stack
+  bool spurious_wakeups = false;        // condition_variable::wait may return unnotified
   std::vector<std::string> must_reach;  // labels that some execution must reach
-  bool check_determinism = true;     // re-run every finding and compare
+  bool check_determinism = true;        // re-run every finding and compare
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
 };
 
@@ -52,14 +52,14 @@ struct Stats {
   std::uint64_t context_switches = 0;
   std::uint64_t preemptions = 0;
   std::uint32_t max_steps_in_execution = 0;
-  double seconds = 0;        // wall time: reported, never used to decide a schedule
-  bool exhausted = false;    // the strategy finished its search space
+  double seconds = 0;      // wall time: reported, never used to decide a schedule
+  bool exhausted = false;  // the strategy finished its search space
 };
 
 struct Result {
   std::vector<Finding> findings;  // distinct findings, in the order found
   Stats stats;
-  std::string strategy;           // the strategy that ran
+  std::string strategy;  // the strategy that ran
 
   /// The run's verdict: the first finding's kind, or nullopt when clean.
   std::optional<FindingKind> verdict() const {

@@ -51,13 +51,13 @@ struct RichStep {
 /// A bug found by an execution.
 struct Finding {
   FindingKind kind = FindingKind::internal_error;
-  std::string message;     // the protocol error, in the domain's words
+  std::string message;  // the protocol error, in the domain's words
   ThreadId thread = kNoThread;
-  std::string thread_name; // the thread that hit it (empty for whole-execution findings)
-  std::uint32_t step = 0;  // the step at which it was found (0: at the end)
-  std::string file;        // source location that reported it, when there is one
+  std::string thread_name;  // the thread that hit it (empty for whole-execution findings)
+  std::uint32_t step = 0;   // the step at which it was found (0: at the end)
+  std::string file;         // source location that reported it, when there is one
   std::uint32_t line = 0;
-  std::string signature;   // de-duplication key: kind + sites, never step numbers or addresses
+  std::string signature;  // de-duplication key: kind + sites, never step numbers or addresses
 
   // Filled by the explorer when it re-runs the failing execution:
   std::vector<Choice> schedule;  // the choices that reproduce it

@@ -43,7 +43,7 @@ enum class OpKind : std::uint8_t {
   thread_join,
   thread_yield,
   choice,  // hc::choose / hc::fault: recorded in the trace, never a scheduling point
-  model,  // an operation of a model (handle table, SafeHandle, ...): the label says which
+  model,   // an operation of a model (handle table, SafeHandle, ...): the label says which
 };
 
 /// Stable printable name of an operation kind ("atomic-load", "mutex-lock", ...).
@@ -72,10 +72,10 @@ std::string_view object_kind_name(ObjectKind kind);
 /// enabled set from this; everything else is always enabled.
 enum class WaitFor : std::uint8_t {
   nothing,
-  mutex_free,      // `object` is a mutex that must be unlocked
-  event_set,       // `object` is an event that must be signalled
-  cv_notified,     // the thread must be notified and `object` (the mutex) free
-  thread_finished, // `arg` is the thread that must have finished
+  mutex_free,       // `object` is a mutex that must be unlocked
+  event_set,        // `object` is an event that must be signalled
+  cv_notified,      // the thread must be notified and `object` (the mutex) free
+  thread_finished,  // `arg` is the thread that must have finished
 };
 
 /// The operation a thread announces when it parks at a scheduling point.
@@ -85,8 +85,8 @@ struct Operation {
   WaitFor wait = WaitFor::nothing;
   std::uint8_t memory_order = 5;  // std::memory_order as recorded by the caller (5 = seq_cst)
   ObjectId object = kNoObject;
-  std::uint32_t arg = 0;            // kind-specific: join target, cv mutex, ...
-  const char* label = "";           // static string: "load", "lock", a model's verb ...
+  std::uint32_t arg = 0;   // kind-specific: join target, cv mutex, ...
+  const char* label = "";  // static string: "load", "lock", a model's verb ...
   std::source_location where{};
 };
 

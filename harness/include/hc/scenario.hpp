@@ -33,7 +33,7 @@ struct ScenarioInfo {
   std::uint32_t max_steps = 10000;        // per execution
   int preemption_bound = -1;              // dfs: -1 = unbounded
   std::vector<std::string_view> must_reach{};  // labels some execution must hc::reached()
-  std::string_view summary{};             // one line for `handlecheck list`
+  std::string_view summary{};                  // one line for `handlecheck list`
 };
 
 struct Scenario {
@@ -57,9 +57,9 @@ struct ScenarioRegistration {
 
 #define HC_DETAIL_CONCAT2(a, b) a##b
 #define HC_DETAIL_CONCAT(a, b) HC_DETAIL_CONCAT2(a, b)
-#define HC_DETAIL_SCENARIO(ID, NAME, ...)                                                  \
-  static void HC_DETAIL_CONCAT(hc_scenario_body_, ID)();                                   \
-  static const ::hc::detail::ScenarioRegistration HC_DETAIL_CONCAT(hc_scenario_reg_, ID){ \
+#define HC_DETAIL_SCENARIO(ID, NAME, ...)                                                       \
+  static void HC_DETAIL_CONCAT(hc_scenario_body_, ID)();                                        \
+  static const ::hc::detail::ScenarioRegistration HC_DETAIL_CONCAT(hc_scenario_reg_, ID){       \
       ::hc::ScenarioInfo{.name = NAME, __VA_ARGS__}, &HC_DETAIL_CONCAT(hc_scenario_body_, ID)}; \
   static void HC_DETAIL_CONCAT(hc_scenario_body_, ID)()
 

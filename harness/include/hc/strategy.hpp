@@ -36,10 +36,10 @@ using ThreadMask = std::uint32_t;
 
 /// What the scheduler knows at a thread decision.
 struct Decision {
-  ThreadMask enabled = 0;         // the threads that may run now (two or more)
-  ThreadId current = kNoThread;   // the thread that ran the previous step
-  bool current_enabled = false;   // true: picking another thread is a preemption
-  std::uint32_t step = 0;         // number of steps executed so far
+  ThreadMask enabled = 0;              // the threads that may run now (two or more)
+  ThreadId current = kNoThread;        // the thread that ran the previous step
+  bool current_enabled = false;        // true: picking another thread is a preemption
+  std::uint32_t step = 0;              // number of steps executed so far
   const Operation* pending = nullptr;  // pending[t]: the operation thread t announced
   std::string* divergence = nullptr;   // set by diverge()
 

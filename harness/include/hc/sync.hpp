@@ -52,7 +52,8 @@ class condition_variable {
   }
   template <class Predicate>
   void wait(std::unique_lock<hc::mutex>& lock, Predicate pred, const Loc& where = Loc::current()) {
-    while (!pred()) wait(lock, where);
+    while (!pred())
+      wait(lock, where);
   }
   void notify_one(const Loc& where = Loc::current()) { rt::cv_notify(id_, false, where); }
   void notify_all(const Loc& where = Loc::current()) { rt::cv_notify(id_, true, where); }

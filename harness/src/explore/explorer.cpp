@@ -27,7 +27,8 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
     base = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound});
     if (!base) {
       std::string names;
-      for (std::string_view n : strategy_names()) names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
+      for (std::string_view n : strategy_names())
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
       throw usage_error(fmt::format("unknown strategy '{}': use one of {}", o.strategy, names));
     }
     if (!o.replay.empty()) base = make_replay_strategy(o.replay, std::move(base));
@@ -41,7 +42,8 @@ using Shape = std::vector<std::tuple<ThreadId, OpKind, ObjectId>>;
 Shape shape_of(std::span<const Step> steps) {
   Shape s;
   s.reserve(steps.size());
-  for (const Step& st : steps) s.emplace_back(st.thread, st.kind, st.object);
+  for (const Step& st : steps)
+    s.emplace_back(st.thread, st.kind, st.object);
   return s;
 }
 
@@ -170,7 +172,8 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   o.max_executions = info.max_executions;
   o.max_steps = info.max_steps;
   o.preemption_bound = info.preemption_bound;
-  for (std::string_view label : info.must_reach) o.must_reach.emplace_back(label);
+  for (std::string_view label : info.must_reach)
+    o.must_reach.emplace_back(label);
   if (ov.replay) {
     o.replay = *ov.replay;
     o.strategy = "replay";  // exact reproduction unless a strategy is named too
@@ -199,8 +202,8 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
   if (info.expect.clean()) {
     out.as_expected = r.findings.empty();
     if (!out.as_expected) {
-      out.explanation = fmt::format("expected clean, found {}",
-                                    finding_kind_name(r.findings.front().kind));
+      out.explanation =
+          fmt::format("expected clean, found {}", finding_kind_name(r.findings.front().kind));
     }
     return out;
   }
@@ -212,14 +215,14 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
     }
   }
   if (r.findings.empty()) {
-    out.explanation = fmt::format("expected {}, but {} executions found nothing{}",
-                                  finding_kind_name(want), r.stats.executions,
-                                  r.stats.exhausted ? " (search space exhausted)"
-                                                    : " (budget ran out)");
+    out.explanation = fmt::format(
+        "expected {}, but {} executions found nothing{}", finding_kind_name(want),
+        r.stats.executions, r.stats.exhausted ? " (search space exhausted)" : " (budget ran out)");
   } else if (r.findings.front().kind == want) {
-    out.explanation = fmt::format("expected {} with a message containing \"{}\"; the message is "
-                                  "\"{}\"",
-                                  finding_kind_name(want), info.message, r.findings.front().message);
+    out.explanation = fmt::format(
+        "expected {} with a message containing \"{}\"; the message is "
+        "\"{}\"",
+        finding_kind_name(want), info.message, r.findings.front().message);
   } else {
     out.explanation = fmt::format("expected {}, found {}", finding_kind_name(want),
                                   finding_kind_name(r.findings.front().kind));

@@ -3,9 +3,10 @@
 // StackPool owns one fixed-size stack per simulated thread id (mmap'd on first use, optionally
 // with a PROT_NONE guard page below it). Thread t of every execution runs on stack t, so an
 // execution allocates nothing, and a fiber that is abandoned when its execution ends (see
-// execution.hpp) needs no cleanup: its stack is simply reused by the next execution. Guard pages are registered with a process-wide SIGSEGV handler that runs on an
-// alternate signal stack: an overflow ends the process with a message naming the simulated
-// thread that overflowed instead of corrupting a neighbour's stack.
+// execution.hpp) needs no cleanup: its stack is simply reused by the next execution. Guard pages
+// are registered with a process-wide SIGSEGV handler that runs on an alternate signal stack: an
+// overflow ends the process with a message naming the simulated thread that overflowed instead of
+// corrupting a neighbour's stack.
 #pragma once
 
 #include <cstddef>
@@ -30,9 +31,9 @@ class StackPool {
 
  private:
   struct Stack {
-    void* base;       // start of the mapping (the guard page, if any)
-    void* top;        // highest address: the initial stack pointer
-    int guard_slot;   // index in the overflow registry, -1 without a guard page
+    void* base;      // start of the mapping (the guard page, if any)
+    void* top;       // highest address: the initial stack pointer
+    int guard_slot;  // index in the overflow registry, -1 without a guard page
   };
   Stack map_new_stack();
 

@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "runtime/paths.hpp"
 #include "hc/runtime.hpp"
+#include "runtime/paths.hpp"
 
 // The scheduling path (announce, park, choose_next, transfer, begin_step) is inlined into each
 // operation: after a fiber switch every return up the call chain mispredicts (the return stack
@@ -35,14 +35,19 @@ struct CurrentScope {
   CurrentScope& operator=(const CurrentScope&) = delete;
 };
 
-constexpr ThreadMask bit(ThreadId t) { return ThreadMask{1} << t; }
-ThreadId lowest(ThreadMask m) { return static_cast<ThreadId>(std::countr_zero(m)); }
+constexpr ThreadMask bit(ThreadId t) {
+  return ThreadMask{1} << t;
+}
+ThreadId lowest(ThreadMask m) {
+  return static_cast<ThreadId>(std::countr_zero(m));
+}
 
 /// Forgets a suspended fiber without unwinding it (see the header: it may be parked inside a
 /// noexcept destructor). The fiber object only holds a context pointer; its stack belongs to
 /// the pool and is reused by the next execution.
 void abandon(boost::context::fiber&& f) noexcept {
-  alignas(boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];
+  alignas(
+      boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];
   ::new (static_cast<void*>(sink)) boost::context::fiber(std::move(f));
 }
 
@@ -54,13 +59,16 @@ std::string demangle(const char* mangled) {
 }
 
 std::string site(const std::source_location& where) {
-  if (where.line() == 0) return "an unrecorded line (an implicit conversion: call read() or load())";
+  if (where.line() == 0)
+    return "an unrecorded line (an implicit conversion: call read() or load())";
   return fmt::format("{}:{}", display_path(where.file_name()), where.line());
 }
 
 }  // namespace
 
-Execution* Execution::current() noexcept { return t_current; }
+Execution* Execution::current() noexcept {
+  return t_current;
+}
 
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
@@ -145,10 +153,9 @@ void Execution::teardown() {
 void Execution::create_fiber(ThreadId t) {
   ThreadState& s = threads_[t];
   PooledStackAllocator stack{pool_.stack_for(t, s.name)};
-  s.cont = boost::context::fiber(std::allocator_arg, stack,
-                                 [this, t](boost::context::fiber&& from) {
-                                   return fiber_main(this, t, std::move(from));
-                                 });
+  s.cont = boost::context::fiber(
+      std::allocator_arg, stack,
+      [this, t](boost::context::fiber&& from) { return fiber_main(this, t, std::move(from)); });
 }
 
 boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
@@ -161,11 +168,11 @@ boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
     throw;  // Boost's own unwinding signal: must reach Boost's fiber entry
   } catch (const std::exception& e) {
     if (!self->finding_) {
-      self->finding_ = self->make_finding(
-          FindingKind::uncaught_exception,
-          fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
-                      demangle(typeid(e).name()), e.what()),
-          nullptr);
+      self->finding_ =
+          self->make_finding(FindingKind::uncaught_exception,
+                             fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
+                                         demangle(typeid(e).name()), e.what()),
+                             nullptr);
       self->finding_->signature =
           fmt::format("uncaught-exception|{}|{}", me.name, demangle(typeid(e).name()));
     }
@@ -266,7 +273,8 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   if ((enabled & (enabled - 1)) == 0) {
     next = lowest(enabled);
   } else {
-    const Decision d{enabled, cur, cur_enabled, static_cast<std::uint32_t>(trace_.size()),
+    const Decision d{enabled,         cur,
+                     cur_enabled,     static_cast<std::uint32_t>(trace_.size()),
                      pending_.data(), &divergence_};
     next = strategy_->pick_thread(d);
     if (!divergence_.empty()) {
@@ -339,6 +347,7 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   s.object = op.object;
   s.label = op.label;
   s.where = op.where;
+  if (op.kind == OpKind::thread_join) s.value = op.arg;  // whom it joins (has_value stays false)
   return &s;
 }
 
@@ -362,9 +371,9 @@ std::optional<Finding> Execution::check_invariants() {
         after = fmt::format("after step {} ({} by thread '{}' at {})", trace_.size(),
                             op_kind_name(s.kind), thread_name(s.thread), site(s.where));
       }
-      Finding f = make_finding(FindingKind::check_failure,
-                               fmt::format("invariant '{}' does not hold {}", inv.label, after),
-                               nullptr);
+      Finding f =
+          make_finding(FindingKind::check_failure,
+                       fmt::format("invariant '{}' does not hold {}", inv.label, after), nullptr);
       f.signature = fmt::format("check-failure|invariant|{}", inv.label);
       return f;
     }
@@ -414,8 +423,9 @@ std::string Execution::object_label(ObjectId id) const {
 
 // --- atomics and plain memory ---------------------------------------------------------------
 
-HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
-                           std::memory_order order, const std::source_location& where) {
+HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId object,
+                                         const char* label, std::memory_order order,
+                                         const std::source_location& where) {
   Operation& op = announce();
   op.kind = kind;
   op.access = access;
@@ -438,7 +448,8 @@ void Execution::atomic_release(ObjectId object) noexcept {
   objects_[object].clock.assign(threads_[current_].clock, n_threads_);
 }
 
-HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object, const std::source_location& where) {
+HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
+                                      const std::source_location& where) {
   Operation& op = announce();
   op.kind = write ? OpKind::var_write : OpKind::var_read;
   op.access = write ? Access::write : Access::read;
@@ -470,9 +481,8 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object, const std::so
 Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earlier_write,
                                 bool now_write, const std::source_location& where) {
   const std::string earlier_site =
-      earlier.where.line() == 0
-          ? std::string("when it was constructed")
-          : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
+      earlier.where.line() == 0 ? std::string("when it was constructed")
+                                : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
   Finding f = make_finding(
       FindingKind::data_race,
       fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
@@ -534,14 +544,13 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
   if (park() == nullptr) return;
   ObjectState& o = objects_[m];
   if (o.owner != current_) {
-    fail(make_finding(
-        FindingKind::check_failure,
-        fmt::format("thread '{}' unlocks {} at {}, but {}", thread_name(current_), object_label(m),
-                    site(where),
-                    o.owner == kNoThread
-                        ? std::string("it is not locked")
-                        : fmt::format("thread '{}' holds it", thread_name(o.owner))),
-        &where));
+    fail(make_finding(FindingKind::check_failure,
+                      fmt::format("thread '{}' unlocks {} at {}, but {}", thread_name(current_),
+                                  object_label(m), site(where),
+                                  o.owner == kNoThread
+                                      ? std::string("it is not locked")
+                                      : fmt::format("thread '{}' holds it", thread_name(o.owner))),
+                      &where));
   }
   o.clock.assign(threads_[current_].clock, n_threads_);
   o.owner = kNoThread;
@@ -605,7 +614,8 @@ void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& whe
   if (!all) {
     const auto n = static_cast<std::uint32_t>(std::popcount(waiters));
     std::uint32_t k = n > 1 ? choose(n, "notify_one: which waiter", where) : 0;
-    while (k-- > 0) waiters &= waiters - 1;
+    while (k-- > 0)
+      waiters &= waiters - 1;
     waiters = bit(lowest(waiters));
   }
   for (ThreadMask w = waiters; w != 0; w &= w - 1) {
@@ -821,9 +831,10 @@ Finding Execution::deadlock_finding() {
       case WaitFor::mutex_free: {
         const ThreadId owner = objects_[op.object].owner;
         waits_on[t] = owner;
-        what = owner == t ? fmt::format("to lock {}, which it already holds", object_label(op.object))
-                          : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
-                                        thread_name(owner));
+        what = owner == t
+                   ? fmt::format("to lock {}, which it already holds", object_label(op.object))
+                   : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
+                                 thread_name(owner));
         break;
       }
       case WaitFor::cv_notified: {
@@ -864,7 +875,8 @@ Finding Execution::deadlock_finding() {
     if (t == kNoThread) continue;
     // t is on a cycle: print it starting from its lowest id for a stable text.
     ThreadMask on_cycle = 0;
-    for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u]) on_cycle |= bit(u);
+    for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u])
+      on_cycle |= bit(u);
     const ThreadId start = lowest(on_cycle);
     cycle = fmt::format("'{}'", thread_name(start));
     for (ThreadId u = waits_on[start];; u = waits_on[u]) {
@@ -881,7 +893,8 @@ Finding Execution::deadlock_finding() {
       nullptr);
   std::sort(keys.begin(), keys.end());
   f.signature = "deadlock";
-  for (const std::string& k : keys) f.signature += "|" + k;
+  for (const std::string& k : keys)
+    f.signature += "|" + k;
   return f;
 }
 
@@ -889,7 +902,8 @@ Finding Execution::step_bound_finding() {
   // Who was running, and where: count over the last steps.
   const std::size_t window = std::min<std::size_t>(trace_.size(), 1000);
   std::array<std::uint32_t, kMaxThreads> per_thread{};
-  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) ++per_thread[trace_[i].thread];
+  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i)
+    ++per_thread[trace_[i].thread];
   const auto busiest = static_cast<ThreadId>(
       std::max_element(per_thread.begin(), per_thread.end()) - per_thread.begin());
   std::map<std::pair<std::string, std::uint32_t>, std::uint32_t> sites;  // ordered: stable text
@@ -898,8 +912,8 @@ Finding Execution::step_bound_finding() {
     const Step& s = trace_[i];
     if (s.thread != busiest) continue;
     const auto n = ++sites[{display_path(s.where.file_name()), s.where.line()}];
-    if (example == nullptr || n > sites[{display_path(example->where.file_name()),
-                                         example->where.line()}])
+    if (example == nullptr ||
+        n > sites[{display_path(example->where.file_name()), example->where.line()}])
       example = &s;
   }
   std::string hot;
@@ -934,7 +948,9 @@ std::vector<RichStep> Execution::rich_trace() const {
     r.thread = s.thread;
     r.thread_name = thread_name(s.thread);
     r.operation = std::string(op_kind_name(s.kind));
-    r.object = object_label(s.object);
+    r.object = s.kind == OpKind::thread_join
+                   ? fmt::format("thread '{}'", thread_name(static_cast<ThreadId>(s.value)))
+                   : object_label(s.object);
     r.label = s.label;
     if (s.where.line() != 0) {
       r.file = display_path(s.where.file_name());
@@ -942,7 +958,8 @@ std::vector<RichStep> Execution::rich_trace() const {
     }
     r.has_value = s.has_value;
     r.value = s.value;
-    while (p < preemptions_.size() && preemptions_[p] < i) ++p;
+    while (p < preemptions_.size() && preemptions_[p] < i)
+      ++p;
     r.preemption = p < preemptions_.size() && preemptions_[p] == i;
     out.push_back(std::move(r));
   }
@@ -970,7 +987,9 @@ HC_HOT_INLINE detail::Execution& require(const char* what) {
 
 }  // namespace
 
-bool in_execution() noexcept { return detail::Execution::current() != nullptr; }
+bool in_execution() noexcept {
+  return detail::Execution::current() != nullptr;
+}
 
 ThreadId current_thread() noexcept {
   const detail::Execution* e = detail::Execution::current();
@@ -1039,8 +1058,7 @@ std::uint32_t choose(std::uint32_t n, const char* label, const std::source_locat
   return require("hc::choose").choose(n, label, where);
 }
 
-void check_failed(std::string message, const char* expression,
-                  const std::source_location& where) {
+void check_failed(std::string message, const char* expression, const std::source_location& where) {
   require("HC_CHECK").check_failed(std::move(message), expression, where);
 }
 

@@ -87,8 +87,7 @@ class Execution {
   void join(ThreadId t, const std::source_location& where);
   void yield(const std::source_location& where);
   std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
-  void check_failed(std::string message, const char* expression,
-                    const std::source_location& where);
+  void check_failed(std::string message, const char* expression, const std::source_location& where);
   std::uint32_t add_invariant(const char* label, rt::InvariantFn fn, void* context);
   void remove_invariant(std::uint32_t token) noexcept;
   void reached(const char* label) noexcept;
@@ -122,17 +121,17 @@ class Execution {
   struct ObjectState {
     ObjectKind kind = ObjectKind::atomic;
     std::string name;
-    VectorClock clock;                 // release clock of sync objects
-    ThreadId owner = kNoThread;        // mutex
-    bool manual_reset = false;         // event
-    bool signalled = false;            // event
-    ThreadMask waiters = 0;            // condition_variable
-    std::uint32_t var_index = 0;       // var: index into vars_
+    VectorClock clock;            // release clock of sync objects
+    ThreadId owner = kNoThread;   // mutex
+    bool manual_reset = false;    // event
+    bool signalled = false;       // event
+    ThreadMask waiters = 0;       // condition_variable
+    std::uint32_t var_index = 0;  // var: index into vars_
   };
 
   struct VarState {
-    Epoch write;                                 // last write
-    std::array<Epoch, kMaxThreads> reads{};      // last read per thread since that write
+    Epoch write;                             // last write
+    std::array<Epoch, kMaxThreads> reads{};  // last read per thread since that write
     ThreadMask readers = 0;
   };
 
@@ -147,7 +146,7 @@ class Execution {
   void teardown();
   void create_fiber(ThreadId t);
   static boost::context::fiber fiber_main(Execution* self, ThreadId t,
-                                         boost::context::fiber&& from);
+                                          boost::context::fiber&& from);
   /// Marks `t` finished and returns the continuation to run next.
   boost::context::fiber exit_thread(ThreadId t);
 

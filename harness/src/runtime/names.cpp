@@ -9,49 +9,80 @@ namespace hc {
 
 std::string_view op_kind_name(OpKind kind) {
   switch (kind) {
-    case OpKind::atomic_load: return "atomic-load";
-    case OpKind::atomic_store: return "atomic-store";
-    case OpKind::atomic_rmw: return "atomic-rmw";
-    case OpKind::atomic_cas: return "atomic-cas";
-    case OpKind::var_read: return "var-read";
-    case OpKind::var_write: return "var-write";
-    case OpKind::mutex_lock: return "mutex-lock";
-    case OpKind::mutex_try_lock: return "mutex-try-lock";
-    case OpKind::mutex_unlock: return "mutex-unlock";
-    case OpKind::cv_wait: return "cv-wait";
-    case OpKind::cv_wake: return "cv-wake";
-    case OpKind::cv_notify_one: return "cv-notify-one";
-    case OpKind::cv_notify_all: return "cv-notify-all";
-    case OpKind::event_set: return "event-set";
-    case OpKind::event_reset: return "event-reset";
-    case OpKind::event_wait: return "event-wait";
-    case OpKind::thread_join: return "thread-join";
-    case OpKind::thread_yield: return "thread-yield";
-    case OpKind::choice: return "choice";
-    case OpKind::model: return "model";
+    case OpKind::atomic_load:
+      return "atomic-load";
+    case OpKind::atomic_store:
+      return "atomic-store";
+    case OpKind::atomic_rmw:
+      return "atomic-rmw";
+    case OpKind::atomic_cas:
+      return "atomic-cas";
+    case OpKind::var_read:
+      return "var-read";
+    case OpKind::var_write:
+      return "var-write";
+    case OpKind::mutex_lock:
+      return "mutex-lock";
+    case OpKind::mutex_try_lock:
+      return "mutex-try-lock";
+    case OpKind::mutex_unlock:
+      return "mutex-unlock";
+    case OpKind::cv_wait:
+      return "cv-wait";
+    case OpKind::cv_wake:
+      return "cv-wake";
+    case OpKind::cv_notify_one:
+      return "cv-notify-one";
+    case OpKind::cv_notify_all:
+      return "cv-notify-all";
+    case OpKind::event_set:
+      return "event-set";
+    case OpKind::event_reset:
+      return "event-reset";
+    case OpKind::event_wait:
+      return "event-wait";
+    case OpKind::thread_join:
+      return "thread-join";
+    case OpKind::thread_yield:
+      return "thread-yield";
+    case OpKind::choice:
+      return "choice";
+    case OpKind::model:
+      return "model";
   }
   return "unknown";
 }
 
 std::string_view access_name(Access access) {
   switch (access) {
-    case Access::read: return "read";
-    case Access::write: return "write";
-    case Access::read_write: return "read-write";
-    case Access::sync: return "sync";
+    case Access::read:
+      return "read";
+    case Access::write:
+      return "write";
+    case Access::read_write:
+      return "read-write";
+    case Access::sync:
+      return "sync";
   }
   return "unknown";
 }
 
 std::string_view object_kind_name(ObjectKind kind) {
   switch (kind) {
-    case ObjectKind::atomic: return "atomic";
-    case ObjectKind::var: return "var";
-    case ObjectKind::mutex: return "mutex";
-    case ObjectKind::condition_variable: return "condition_variable";
-    case ObjectKind::event: return "event";
-    case ObjectKind::thread: return "thread";
-    case ObjectKind::model: return "object";
+    case ObjectKind::atomic:
+      return "atomic";
+    case ObjectKind::var:
+      return "var";
+    case ObjectKind::mutex:
+      return "mutex";
+    case ObjectKind::condition_variable:
+      return "condition_variable";
+    case ObjectKind::event:
+      return "event";
+    case ObjectKind::thread:
+      return "thread";
+    case ObjectKind::model:
+      return "object";
   }
   return "unknown";
 }

@@ -18,10 +18,12 @@ struct VectorClock {
   std::array<std::uint32_t, kMaxThreads> c{};
 
   void join(const VectorClock& other, int n) noexcept {
-    for (int i = 0; i < n; ++i) c[i] = std::max(c[i], other.c[i]);
+    for (int i = 0; i < n; ++i)
+      c[i] = std::max(c[i], other.c[i]);
   }
   void assign(const VectorClock& other, int n) noexcept {
-    for (int i = 0; i < n; ++i) c[i] = other.c[i];
+    for (int i = 0; i < n; ++i)
+      c[i] = other.c[i];
   }
   void clear() noexcept { c.fill(0u); }
 };

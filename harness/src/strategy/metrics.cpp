@@ -43,8 +43,7 @@ class MetricsStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner,
-                                                Metrics* metrics) {
+std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Metrics* metrics) {
   return std::make_unique<MetricsStrategy>(std::move(inner), metrics);
 }
 

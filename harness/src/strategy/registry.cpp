@@ -10,6 +10,8 @@ std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOpt
   return nullptr;  // "replay" needs a prefix: make_replay_strategy
 }
 
-std::vector<std::string_view> strategy_names() { return {"dfs", "random", "replay"}; }
+std::vector<std::string_view> strategy_names() {
+  return {"dfs", "random", "replay"};
+}
 
 }  // namespace hc

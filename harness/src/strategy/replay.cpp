@@ -43,23 +43,26 @@ class ReplayStrategy final : public Strategy {
       const Choice c = prefix_[position_++];
       const ThreadId first = static_cast<ThreadId>(std::countr_zero(d.enabled));
       if (c.kind != Choice::Kind::thread) {
-        d.diverge(fmt::format("replay diverged at decision {}: the schedule has a value choice "
-                              "(v{}) but the program asks which thread runs (enabled: {})",
-                              position_, c.value, mask_text(d.enabled)));
+        d.diverge(
+            fmt::format("replay diverged at decision {}: the schedule has a value choice "
+                        "(v{}) but the program asks which thread runs (enabled: {})",
+                        position_, c.value, mask_text(d.enabled)));
         return first;
       }
       if (!d.is_enabled(static_cast<ThreadId>(c.value))) {
-        d.diverge(fmt::format("replay diverged at decision {}: the schedule runs thread {} but "
-                              "it is not enabled here (enabled: {})",
-                              position_, c.value, mask_text(d.enabled)));
+        d.diverge(
+            fmt::format("replay diverged at decision {}: the schedule runs thread {} but "
+                        "it is not enabled here (enabled: {})",
+                        position_, c.value, mask_text(d.enabled)));
         return first;
       }
       return static_cast<ThreadId>(c.value);
     }
     if (inner_) return inner_->pick_thread(d);
-    d.diverge(fmt::format("replay diverged at decision {}: the schedule has ended but the "
-                          "program asks which thread runs (enabled: {})",
-                          position_ + 1, mask_text(d.enabled)));
+    d.diverge(
+        fmt::format("replay diverged at decision {}: the schedule has ended but the "
+                    "program asks which thread runs (enabled: {})",
+                    position_ + 1, mask_text(d.enabled)));
     return static_cast<ThreadId>(std::countr_zero(d.enabled));
   }
 
@@ -72,21 +75,24 @@ class ReplayStrategy final : public Strategy {
     if (position_ < prefix_.size()) {
       const Choice c = prefix_[position_++];
       if (c.kind != Choice::Kind::value) {
-        return diverge(fmt::format("replay diverged at decision {}: the schedule runs thread {} "
-                                   "but the program asks for choose({}, \"{}\")",
-                                   position_, c.value, bound, label));
+        return diverge(
+            fmt::format("replay diverged at decision {}: the schedule runs thread {} "
+                        "but the program asks for choose({}, \"{}\")",
+                        position_, c.value, bound, label));
       }
       if (c.value >= bound) {
-        return diverge(fmt::format("replay diverged at decision {}: the schedule chooses v{} but "
-                                   "choose({}, \"{}\") has only {} values",
-                                   position_, c.value, bound, label, bound));
+        return diverge(
+            fmt::format("replay diverged at decision {}: the schedule chooses v{} but "
+                        "choose({}, \"{}\") has only {} values",
+                        position_, c.value, bound, label, bound));
       }
       return c.value;
     }
     if (inner_) return inner_->pick_value(bound, label, divergence);
-    return diverge(fmt::format("replay diverged at decision {}: the schedule has ended but the "
-                               "program asks for choose({}, \"{}\")",
-                               position_ + 1, bound, label));
+    return diverge(
+        fmt::format("replay diverged at decision {}: the schedule has ended but the "
+                    "program asks for choose({}, \"{}\")",
+                    position_ + 1, bound, label));
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {

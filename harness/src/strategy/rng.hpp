@@ -19,7 +19,8 @@ class Rng {
   /// The stream of execution `index` of a run seeded with `seed`.
   void seed(std::uint64_t seed, std::uint64_t index) noexcept {
     std::uint64_t sm = seed ^ (index * 0xD1B54A32D192ED03ull);
-    for (auto& w : s_) w = splitmix64(sm);
+    for (auto& w : s_)
+      w = splitmix64(sm);
   }
   std::uint64_t next() noexcept {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
