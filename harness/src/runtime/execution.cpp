@@ -340,7 +340,7 @@ HC_HOT_INLINE Step* Execution::park() {
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   if (trace_.size() >= config_.max_steps) fail(step_bound_finding());
   ++threads_[t].clock.c[t];
-  Step& s = trace_.emplace_back();
+  Step& s = trace_.push_back(Step{});
   s.thread = t;
   s.kind = op.kind;
   s.access = op.access;

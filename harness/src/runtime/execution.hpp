@@ -34,6 +34,7 @@
 #include "hc/finding.hpp"
 #include "hc/runtime.hpp"
 #include "hc/strategy.hpp"
+#include "runtime/buffer.hpp"
 #include "runtime/vector_clock.hpp"
 
 namespace hc::detail {
@@ -191,9 +192,9 @@ class Execution {
   std::vector<VarState> vars_;
   std::uint32_t n_vars_ = 0;
 
-  std::vector<Step> trace_;
-  std::vector<Choice> choices_;
-  std::vector<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
+  Buffer<Step> trace_;
+  Buffer<Choice> choices_;
+  Buffer<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
   std::vector<Invariant> invariants_;
   std::uint32_t next_invariant_token_ = 1;
   std::uint64_t reached_mask_ = 0;
