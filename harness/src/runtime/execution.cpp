@@ -15,6 +15,7 @@
 
 #include "hc/runtime.hpp"
 #include "runtime/paths.hpp"
+#include "runtime/text.hpp"
 
 // The scheduling path (announce, park, choose_next, transfer, begin_step) is inlined into each
 // operation: after a fiber switch every return up the call chain mispredicts (the return stack
@@ -35,13 +36,6 @@ struct CurrentScope {
   CurrentScope& operator=(const CurrentScope&) = delete;
 };
 
-constexpr ThreadMask bit(ThreadId t) {
-  return ThreadMask{1} << t;
-}
-ThreadId lowest(ThreadMask m) {
-  return static_cast<ThreadId>(std::countr_zero(m));
-}
-
 /// Forgets a suspended fiber without unwinding it (see the header: it may be parked inside a
 /// noexcept destructor). The fiber object only holds a context pointer; its stack belongs to
 /// the pool and is reused by the next execution.
@@ -56,12 +50,6 @@ std::string demangle(const char* mangled) {
   std::unique_ptr<char, decltype(&std::free)> name(
       abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
-
-std::string site(const std::source_location& where) {
-  if (where.line() == 0)
-    return "an unrecorded line (an implicit conversion: call read() or load())";
-  return fmt::format("{}:{}", display_path(where.file_name()), where.line());
 }
 
 }  // namespace
@@ -478,27 +466,6 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
   return s;
 }
 
-Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earlier_write,
-                                bool now_write, const std::source_location& where) {
-  const std::string earlier_site =
-      earlier.where.line() == 0 ? std::string("when it was constructed")
-                                : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
-  Finding f = make_finding(
-      FindingKind::data_race,
-      fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
-                  "no happens-before edge (lock, atomic, event, thread start or join) orders "
-                  "the two accesses",
-                  object_label(object), thread_name(current_), now_write ? "writes" : "reads",
-                  site(where), trace_.size(), thread_name(earlier.thread),
-                  earlier_write ? "wrote" : "read", earlier_site),
-      &where);
-  std::string a = fmt::format("{}:{}", site(earlier.where), earlier_write ? "w" : "r");
-  std::string b = fmt::format("{}:{}", site(where), now_write ? "w" : "r");
-  if (b < a) std::swap(a, b);
-  f.signature = fmt::format("data-race|{}|{}|{}", object_label(object), a, b);
-  return f;
-}
-
 // --- mutex, condition variable, event -------------------------------------------------------
 
 void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
@@ -814,126 +781,6 @@ Finding Execution::make_finding(FindingKind kind, std::string message,
     f.line = where->line();
   }
   f.signature = fmt::format("{}|{}:{}", finding_kind_name(kind), f.file, f.line);
-  return f;
-}
-
-Finding Execution::deadlock_finding() {
-  // What each blocked thread waits for, and whom.
-  std::array<ThreadId, kMaxThreads> waits_on{};
-  waits_on.fill(kNoThread);
-  std::string lines;
-  std::vector<std::string> keys;
-  for (ThreadMask live = live_; live != 0; live &= live - 1) {
-    const ThreadId t = lowest(live);
-    const Operation& op = pending_[t];
-    std::string what;
-    switch (op.wait) {
-      case WaitFor::mutex_free: {
-        const ThreadId owner = objects_[op.object].owner;
-        waits_on[t] = owner;
-        what = owner == t
-                   ? fmt::format("to lock {}, which it already holds", object_label(op.object))
-                   : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
-                                 thread_name(owner));
-        break;
-      }
-      case WaitFor::cv_notified: {
-        const ThreadId owner = objects_[op.arg].owner;
-        if (threads_[t].notified && owner != kNoThread) {
-          waits_on[t] = owner;
-          what = fmt::format("to reacquire {} after a notification, held by thread '{}'",
-                             object_label(op.arg), thread_name(owner));
-        } else {
-          what = fmt::format("for a notification of {} that no thread will send",
-                             object_label(op.object));
-        }
-        break;
-      }
-      case WaitFor::event_set:
-        what = fmt::format("for {} to be set, and no thread will set it", object_label(op.object));
-        break;
-      case WaitFor::thread_finished:
-        waits_on[t] = static_cast<ThreadId>(op.arg);
-        what = fmt::format("to join thread '{}'", thread_name(static_cast<ThreadId>(op.arg)));
-        break;
-      case WaitFor::nothing:
-        what = "for nothing (handlecheck internal error: an enabled thread in a deadlock)";
-        break;
-    }
-    lines += fmt::format("\n  thread '{}' waits {} at {}", thread_name(t), what, site(op.where));
-    keys.push_back(fmt::format("{}:{}@{}", thread_name(t), op_kind_name(op.kind), site(op.where)));
-  }
-  // The wait-for cycle, if any: follow the edges from each blocked thread in id order.
-  std::string cycle;
-  for (ThreadMask live = live_; live != 0 && cycle.empty(); live &= live - 1) {
-    ThreadMask seen = 0;
-    ThreadId t = lowest(live);
-    while (t != kNoThread && (seen & bit(t)) == 0) {
-      seen |= bit(t);
-      t = waits_on[t];
-    }
-    if (t == kNoThread) continue;
-    // t is on a cycle: print it starting from its lowest id for a stable text.
-    ThreadMask on_cycle = 0;
-    for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u])
-      on_cycle |= bit(u);
-    const ThreadId start = lowest(on_cycle);
-    cycle = fmt::format("'{}'", thread_name(start));
-    for (ThreadId u = waits_on[start];; u = waits_on[u]) {
-      cycle += fmt::format(" -> '{}'", thread_name(u));
-      if (u == start) break;
-    }
-  }
-  const int blocked = std::popcount(live_);
-  Finding f = make_finding(
-      FindingKind::deadlock,
-      fmt::format("deadlock: no thread can run, and {} {} not finished:{}{}", blocked,
-                  blocked == 1 ? "has" : "have", lines,
-                  cycle.empty() ? std::string() : fmt::format("\n  wait-for cycle: {}", cycle)),
-      nullptr);
-  std::sort(keys.begin(), keys.end());
-  f.signature = "deadlock";
-  for (const std::string& k : keys)
-    f.signature += "|" + k;
-  return f;
-}
-
-Finding Execution::step_bound_finding() {
-  // Who was running, and where: count over the last steps.
-  const std::size_t window = std::min<std::size_t>(trace_.size(), 1000);
-  std::array<std::uint32_t, kMaxThreads> per_thread{};
-  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i)
-    ++per_thread[trace_[i].thread];
-  const auto busiest = static_cast<ThreadId>(
-      std::max_element(per_thread.begin(), per_thread.end()) - per_thread.begin());
-  std::map<std::pair<std::string, std::uint32_t>, std::uint32_t> sites;  // ordered: stable text
-  const Step* example = nullptr;
-  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) {
-    const Step& s = trace_[i];
-    if (s.thread != busiest) continue;
-    const auto n = ++sites[{display_path(s.where.file_name()), s.where.line()}];
-    if (example == nullptr ||
-        n > sites[{display_path(example->where.file_name()), example->where.line()}])
-      example = &s;
-  }
-  std::string hot;
-  if (example != nullptr) {
-    const std::string obj = object_label(example->object);
-    hot = fmt::format(", mostly {}{} at {}", op_kind_name(example->kind),
-                      obj.empty() ? std::string() : " of " + obj, site(example->where));
-  }
-  Finding f = make_finding(
-      FindingKind::step_bound_exceeded,
-      fmt::format("step bound exceeded: the execution ran {} steps without finishing "
-                  "(--max-steps {}); thread '{}' took {} of the last {}{}. A spin-wait needs "
-                  "hc::this_thread::yield() in its loop so the scheduler runs the thread it "
-                  "waits for; if the loop yields already, no thread can make progress: a "
-                  "livelock",
-                  trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest],
-                  window, hot),
-      nullptr);
-  f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
-                            example != nullptr ? site(example->where) : std::string());
   return f;
 }
 

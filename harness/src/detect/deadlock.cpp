@@ -1,0 +1,99 @@
+// deadlock.cpp — the deadlock finding: what each blocked thread waits for, and the
+// wait-for cycle (mutex owners, join targets) when there is one.
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "runtime/execution.hpp"
+#include "runtime/paths.hpp"
+#include "runtime/text.hpp"
+
+namespace hc::detail {
+
+Finding Execution::deadlock_finding() {
+  // What each blocked thread waits for, and whom.
+  std::array<ThreadId, kMaxThreads> waits_on{};
+  waits_on.fill(kNoThread);
+  std::string lines;
+  std::vector<std::string> keys;
+  for (ThreadMask live = live_; live != 0; live &= live - 1) {
+    const ThreadId t = lowest(live);
+    const Operation& op = pending_[t];
+    std::string what;
+    switch (op.wait) {
+      case WaitFor::mutex_free: {
+        const ThreadId owner = objects_[op.object].owner;
+        waits_on[t] = owner;
+        what = owner == t
+                   ? fmt::format("to lock {}, which it already holds", object_label(op.object))
+                   : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
+                                 thread_name(owner));
+        break;
+      }
+      case WaitFor::cv_notified: {
+        const ThreadId owner = objects_[op.arg].owner;
+        if (threads_[t].notified && owner != kNoThread) {
+          waits_on[t] = owner;
+          what = fmt::format("to reacquire {} after a notification, held by thread '{}'",
+                             object_label(op.arg), thread_name(owner));
+        } else {
+          what = fmt::format("for a notification of {} that no thread will send",
+                             object_label(op.object));
+        }
+        break;
+      }
+      case WaitFor::event_set:
+        what = fmt::format("for {} to be set, and no thread will set it", object_label(op.object));
+        break;
+      case WaitFor::thread_finished:
+        waits_on[t] = static_cast<ThreadId>(op.arg);
+        what = fmt::format("to join thread '{}'", thread_name(static_cast<ThreadId>(op.arg)));
+        break;
+      case WaitFor::nothing:
+        what = "for nothing (handlecheck internal error: an enabled thread in a deadlock)";
+        break;
+    }
+    lines += fmt::format("\n  thread '{}' waits {} at {}", thread_name(t), what, site(op.where));
+    keys.push_back(fmt::format("{}:{}@{}", thread_name(t), op_kind_name(op.kind), site(op.where)));
+  }
+  // The wait-for cycle, if any: follow the edges from each blocked thread in id order.
+  std::string cycle;
+  for (ThreadMask live = live_; live != 0 && cycle.empty(); live &= live - 1) {
+    ThreadMask seen = 0;
+    ThreadId t = lowest(live);
+    while (t != kNoThread && (seen & bit(t)) == 0) {
+      seen |= bit(t);
+      t = waits_on[t];
+    }
+    if (t == kNoThread) continue;
+    // t is on a cycle: print it starting from its lowest id for a stable text.
+    ThreadMask on_cycle = 0;
+    for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u])
+      on_cycle |= bit(u);
+    const ThreadId start = lowest(on_cycle);
+    cycle = fmt::format("'{}'", thread_name(start));
+    for (ThreadId u = waits_on[start];; u = waits_on[u]) {
+      cycle += fmt::format(" -> '{}'", thread_name(u));
+      if (u == start) break;
+    }
+  }
+  const int blocked = std::popcount(live_);
+  Finding f = make_finding(
+      FindingKind::deadlock,
+      fmt::format("deadlock: no thread can run, and {} {} not finished:{}{}", blocked,
+                  blocked == 1 ? "has" : "have", lines,
+                  cycle.empty() ? std::string() : fmt::format("\n  wait-for cycle: {}", cycle)),
+      nullptr);
+  std::sort(keys.begin(), keys.end());
+  f.signature = "deadlock";
+  for (const std::string& k : keys)
+    f.signature += "|" + k;
+  return f;
+}
+
+}  // namespace hc::detail

@@ -1,0 +1,57 @@
+// step_bound.cpp — the step-bound finding: which thread took the last steps, and where,
+// with the advice that tells a spin-wait from a livelock.
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "runtime/execution.hpp"
+#include "runtime/paths.hpp"
+#include "runtime/text.hpp"
+
+namespace hc::detail {
+
+Finding Execution::step_bound_finding() {
+  // Who was running, and where: count over the last steps.
+  const std::size_t window = std::min<std::size_t>(trace_.size(), 1000);
+  std::array<std::uint32_t, kMaxThreads> per_thread{};
+  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i)
+    ++per_thread[trace_[i].thread];
+  const auto busiest = static_cast<ThreadId>(
+      std::max_element(per_thread.begin(), per_thread.end()) - per_thread.begin());
+  std::map<std::pair<std::string, std::uint32_t>, std::uint32_t> sites;  // ordered: stable text
+  const Step* example = nullptr;
+  for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) {
+    const Step& s = trace_[i];
+    if (s.thread != busiest) continue;
+    const auto n = ++sites[{display_path(s.where.file_name()), s.where.line()}];
+    if (example == nullptr ||
+        n > sites[{display_path(example->where.file_name()), example->where.line()}])
+      example = &s;
+  }
+  std::string hot;
+  if (example != nullptr) {
+    const std::string obj = object_label(example->object);
+    hot = fmt::format(", mostly {}{} at {}", op_kind_name(example->kind),
+                      obj.empty() ? std::string() : " of " + obj, site(example->where));
+  }
+  Finding f = make_finding(
+      FindingKind::step_bound_exceeded,
+      fmt::format("step bound exceeded: the execution ran {} steps without finishing "
+                  "(--max-steps {}); thread '{}' took {} of the last {}{}. A spin-wait needs "
+                  "hc::this_thread::yield() in its loop so the scheduler runs the thread it "
+                  "waits for; if the loop yields already, no thread can make progress: a "
+                  "livelock",
+                  trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest],
+                  window, hot),
+      nullptr);
+  f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
+                            example != nullptr ? site(example->where) : std::string());
+  return f;
+}
+
+}  // namespace hc::detail
