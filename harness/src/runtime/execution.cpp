@@ -286,11 +286,19 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   return next;
 }
 
-HC_HOT_INLINE Operation& Execution::announce() noexcept {
+HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor wait,
+                                             ObjectId object, const char* label,
+                                             const std::source_location& where) noexcept {
   static thread_local Operation scratch;  // only while tearing down, when nothing parks
-  if (current_ >= kMaxThreads) return scratch;
-  Operation& op = pending_[current_];
-  op = Operation{};
+  Operation& op = current_ < kMaxThreads ? pending_[current_] : scratch;
+  op.kind = kind;
+  op.access = access;
+  op.wait = wait;
+  op.memory_order = static_cast<std::uint8_t>(std::memory_order_seq_cst);
+  op.object = object;
+  op.arg = 0;
+  op.label = label;
+  op.where = where;
   return op;
 }
 
@@ -414,13 +422,8 @@ std::string Execution::object_label(ObjectId id) const {
 HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId object,
                                          const char* label, std::memory_order order,
                                          const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = kind;
-  op.access = access;
+  Operation& op = announce(kind, access, WaitFor::nothing, object, label, where);
   op.memory_order = static_cast<std::uint8_t>(order);
-  op.object = object;
-  op.label = label;
-  op.where = where;
   Step* s = park();
   if (s == nullptr) return nullptr;
   ObjectState& o = objects_[object];
@@ -438,12 +441,8 @@ void Execution::atomic_release(ObjectId object) noexcept {
 
 HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
                                       const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = write ? OpKind::var_write : OpKind::var_read;
-  op.access = write ? Access::write : Access::read;
-  op.object = object;
-  op.label = write ? "write" : "read";
-  op.where = where;
+  announce(write ? OpKind::var_write : OpKind::var_read, write ? Access::write : Access::read,
+           WaitFor::nothing, object, write ? "write" : "read", where);
   Step* s = park();
   if (s == nullptr) return nullptr;
   const ThreadId me = current_;
@@ -469,12 +468,7 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
 // --- mutex, condition variable, event -------------------------------------------------------
 
 void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::mutex_lock;
-  op.wait = WaitFor::mutex_free;
-  op.object = m;
-  op.label = "lock";
-  op.where = where;
+  announce(OpKind::mutex_lock, Access::sync, WaitFor::mutex_free, m, "lock", where);
   if (park() == nullptr) return;
   ObjectState& o = objects_[m];
   o.owner = current_;
@@ -482,11 +476,7 @@ void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
 }
 
 bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::mutex_try_lock;
-  op.object = m;
-  op.label = "try_lock";
-  op.where = where;
+  announce(OpKind::mutex_try_lock, Access::sync, WaitFor::nothing, m, "try_lock", where);
   Step* s = park();
   if (s == nullptr) return false;
   ObjectState& o = objects_[m];
@@ -503,11 +493,7 @@ bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
 }
 
 void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::mutex_unlock;
-  op.object = m;
-  op.label = "unlock";
-  op.where = where;
+  announce(OpKind::mutex_unlock, Access::sync, WaitFor::nothing, m, "unlock", where);
   if (park() == nullptr) return;
   ObjectState& o = objects_[m];
   if (o.owner != current_) {
@@ -524,12 +510,8 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
 }
 
 void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::cv_wait;
-  op.object = cv;
+  Operation& op = announce(OpKind::cv_wait, Access::sync, WaitFor::nothing, cv, "wait", where);
   op.arg = m;
-  op.label = "wait";
-  op.where = where;
   if (park() == nullptr) return;
   const ThreadId me = current_;
   if (objects_[m].owner != me) {
@@ -553,13 +535,9 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
     objects_[cv].waiters &= ~bit(me);
     spurious_woken_ |= bit(me);
   }
-  Operation& wake = announce();
-  wake.kind = OpKind::cv_wake;
-  wake.wait = WaitFor::cv_notified;
-  wake.object = cv;
+  Operation& wake =
+      announce(OpKind::cv_wake, Access::sync, WaitFor::cv_notified, cv, "wake", where);
   wake.arg = m;
-  wake.label = "wake";
-  wake.where = where;
   if (park() == nullptr) return;
   ObjectState& mutex = objects_[m];
   mutex.owner = me;
@@ -569,11 +547,8 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
 }
 
 void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = all ? OpKind::cv_notify_all : OpKind::cv_notify_one;
-  op.object = cv;
-  op.label = all ? "notify_all" : "notify_one";
-  op.where = where;
+  announce(all ? OpKind::cv_notify_all : OpKind::cv_notify_one, Access::sync, WaitFor::nothing, cv,
+           all ? "notify_all" : "notify_one", where);
   if (park() == nullptr) return;
   objects_[cv].clock.join(threads_[current_].clock, n_threads_);
   ThreadMask waiters = objects_[cv].waiters;
@@ -594,33 +569,20 @@ void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& whe
 }
 
 void Execution::event_set(ObjectId e, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::event_set;
-  op.object = e;
-  op.label = "set";
-  op.where = where;
+  announce(OpKind::event_set, Access::sync, WaitFor::nothing, e, "set", where);
   if (park() == nullptr) return;
   objects_[e].signalled = true;
   objects_[e].clock.join(threads_[current_].clock, n_threads_);
 }
 
 void Execution::event_reset(ObjectId e, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::event_reset;
-  op.object = e;
-  op.label = "reset";
-  op.where = where;
+  announce(OpKind::event_reset, Access::sync, WaitFor::nothing, e, "reset", where);
   if (park() == nullptr) return;
   objects_[e].signalled = false;
 }
 
 void Execution::event_wait(ObjectId e, const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::event_wait;
-  op.wait = WaitFor::event_set;
-  op.object = e;
-  op.label = "wait";
-  op.where = where;
+  announce(OpKind::event_wait, Access::sync, WaitFor::event_set, e, "wait", where);
   if (park() == nullptr) return;
   ObjectState& o = objects_[e];
   threads_[current_].clock.join(o.clock, n_threads_);
@@ -677,13 +639,9 @@ void Execution::join(ThreadId t, const std::source_location& where) {
                       fmt::format("thread '{}' joins itself at {}", thread_name(me), site(where)),
                       &where));
   }
-  Operation& op = announce();
-  op.kind = OpKind::thread_join;
-  op.wait = WaitFor::thread_finished;
-  op.object = kNoObject;
+  Operation& op = announce(OpKind::thread_join, Access::sync, WaitFor::thread_finished, kNoObject,
+                           "join", where);
   op.arg = t;
-  op.label = "join";
-  op.where = where;
   if ((finished_ & bit(t)) != 0) {
     // Not a scheduling point: the one operation a join depends on, the exit, has happened.
     begin_step(me, op);  // op is pending_[me]: announced, but no decision is needed
@@ -695,11 +653,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
 }
 
 void Execution::yield(const std::source_location& where) {
-  Operation& op = announce();
-  op.kind = OpKind::thread_yield;
-  op.access = Access::read;
-  op.label = "yield";
-  op.where = where;
+  announce(OpKind::thread_yield, Access::read, WaitFor::nothing, kNoObject, "yield", where);
   if (park() == nullptr) return;
   yielded_ |= bit(current_);
 }
