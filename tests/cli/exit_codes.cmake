@@ -11,7 +11,7 @@ hc_expect("a report file" EXISTS "${out_dir}/engine_lost-update/check-failure-1.
 # A budget too small to find the bug: the verdict differs from the expected one.
 hc_run(out rc run engine/lost-update --max-executions 1 --out ${out_dir})
 hc_expect("exit 1 when the verdict differs, got ${rc}" rc EQUAL 1)
-hc_expect("a FAIL line: ${out}" out MATCHES "FAIL  engine/lost-update  expected check-failure, but 1 executions found nothing")
+hc_expect("a FAIL line: ${out}" out MATCHES "FAIL  engine/lost-update  expected check-failure, but 1 execution found nothing")
 
 hc_run(out rc run engine/lost-updat)
 hc_expect("exit 2 for an unknown scenario, got ${rc}" rc EQUAL 2)
@@ -39,3 +39,8 @@ hc_expect("the closest command: ${hc_last_stderr}" hc_last_stderr MATCHES "did y
 hc_run(out rc list --tag demo)
 hc_expect("exit 0 for list, got ${rc}" rc EQUAL 0)
 hc_expect("demo scenarios listed: ${out}" out MATCHES "engine/abba-deadlock +expect deadlock")
+
+# An unbounded random run ends when its time budget is spent, with a clean verdict.
+hc_run(out rc run engine/lost-update.fixed --strategy random --max-executions 0 --time-budget 0.3 --out ${out_dir})
+hc_expect("exit 0 after the time budget, got ${rc}: ${out}" rc EQUAL 0)
+hc_expect("a clean random run: ${out}" out MATCHES "PASS  engine/lost-update.fixed  clean as expected \\(random, [0-9]+ executions\\)")

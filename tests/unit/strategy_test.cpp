@@ -138,3 +138,36 @@ TEST(Metrics, CountStepsSwitchesAndPreemptions) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Explorer, ReportsProgressAboutEvery1024Executions) {
+  hc::ExploreOptions o = hc::test::random_runs(3000);
+  std::vector<std::uint64_t> seen;
+  o.progress = [&](const hc::Progress& p) { seen.push_back(p.executions); };
+  const hc::Result r = hc::explore(hc::test::threads_with_steps(2, 1), o);
+  EXPECT_EQ(r.stats.executions, 3000u);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1024, 2048}));
+}
+
+TEST(Explorer, KeepGoingDeduplicatesFindingsBySignature) {
+  hc::ExploreOptions o = exhaustive();
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(
+      [] {
+        hc::atomic<int> counter{0, "counter"};
+        auto bump = [&] { counter.store(counter.load() + 1); };
+        hc::thread a("a", bump);
+        hc::thread b("b", bump);
+        a.join();
+        b.join();
+        HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
+      },
+      o);
+  // Four of the six interleavings lose an update; they are one finding.
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.stats.executions, 6u);
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+}  // namespace

@@ -106,9 +106,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
 
   for (;;) {
     if (o.max_executions != 0 && metrics.executions >= o.max_executions) break;
-    if (o.time_budget_seconds > 0 && (metrics.executions & 63) == 0 &&
-        elapsed() >= o.time_budget_seconds)
-      break;
+    if (o.time_budget_seconds > 0 && elapsed() >= o.time_budget_seconds) break;
     if (!strategy->begin_execution()) {
       result.stats.exhausted = true;
       break;
@@ -215,9 +213,10 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
     }
   }
   if (r.findings.empty()) {
-    out.explanation = fmt::format(
-        "expected {}, but {} executions found nothing{}", finding_kind_name(want),
-        r.stats.executions, r.stats.exhausted ? " (search space exhausted)" : " (budget ran out)");
+    out.explanation =
+        fmt::format("expected {}, but {} execution{} found nothing{}", finding_kind_name(want),
+                    r.stats.executions, r.stats.executions == 1 ? "" : "s",
+                    r.stats.exhausted ? " (search space exhausted)" : " (budget ran out)");
   } else if (r.findings.front().kind == want) {
     out.explanation = fmt::format(
         "expected {} with a message containing \"{}\"; the message is "

@@ -153,8 +153,8 @@ class Execution {
 
   /// Writes the current thread's pending operation in place (building it elsewhere and copying
   /// it costs a store-forwarding stall on every operation); the caller may set the rest.
-  Operation& announce(OpKind kind, Access access, WaitFor wait, ObjectId object,
-                      const char* label, const std::source_location& where) noexcept;
+  Operation& announce(OpKind kind, Access access, WaitFor wait, ObjectId object, const char* label,
+                      const std::source_location& where) noexcept;
   /// Parks the current thread before its announced operation; returns the operation's trace
   /// step once it may run, or nullptr during teardown.
   Step* park();
