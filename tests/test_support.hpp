@@ -40,4 +40,16 @@ inline std::function<void()> threads_with_steps(int threads, int k) {
   };
 }
 
+/// A hand-rolled increment (load, then store) from two threads: loses an update on 4 of its
+/// 6 interleavings.
+inline void lost_update() {
+  hc::atomic<int> counter{0, "counter"};
+  auto bump = [&] { counter.store(counter.load() + 1); };
+  hc::thread a("a", bump);
+  hc::thread b("b", bump);
+  a.join();
+  b.join();
+  HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
+}
+
 }  // namespace hc::test

@@ -6,15 +6,7 @@
 
 namespace {
 
-void lost_update() {
-  hc::atomic<int> counter{0, "counter"};
-  auto bump = [&] { counter.store(counter.load() + 1); };
-  hc::thread a("a", bump);
-  hc::thread b("b", bump);
-  a.join();
-  b.join();
-  HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
-}
+using hc::test::lost_update;
 
 TEST(Determinism, AFailingExecutionReplayedFromItsChoicesReproducesTheFinding) {
   for (const char* strategy : {"dfs", "random"}) {

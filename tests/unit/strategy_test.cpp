@@ -153,17 +153,7 @@ TEST(Explorer, ReportsProgressAboutEvery1024Executions) {
 TEST(Explorer, KeepGoingDeduplicatesFindingsBySignature) {
   hc::ExploreOptions o = exhaustive();
   o.stop_at_first = false;
-  const hc::Result r = hc::explore(
-      [] {
-        hc::atomic<int> counter{0, "counter"};
-        auto bump = [&] { counter.store(counter.load() + 1); };
-        hc::thread a("a", bump);
-        hc::thread b("b", bump);
-        a.join();
-        b.join();
-        HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
-      },
-      o);
+  const hc::Result r = hc::explore(hc::test::lost_update, o);
   // Four of the six interleavings lose an update; they are one finding.
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.stats.executions, 6u);

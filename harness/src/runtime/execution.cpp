@@ -74,7 +74,6 @@ Execution::~Execution() {
 void Execution::reset() {
   for (int t = 0; t < n_threads_; ++t) {
     ThreadState& s = threads_[t];
-    s.status = Status::unused;
     s.eager_parent = kNoThread;
     s.joiner = kNoThread;
     s.notified = false;
@@ -100,14 +99,11 @@ void Execution::reset() {
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
   strategy_ = &strategy;
-  main_body_ = &body;
   CurrentScope scope(this);
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
-  main.status = Status::live;
   main.name.assign("main");
-  main.spawned_at = {};
   main.clock.clear();
   main.body = const_cast<std::function<void()>*>(&body);
   main.heap_align = 0;
@@ -119,7 +115,6 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
 
   teardown();
   strategy_ = nullptr;
-  main_body_ = nullptr;
   return std::move(finding_);
 }
 
@@ -183,7 +178,6 @@ boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
 
 boost::context::fiber Execution::exit_thread(ThreadId t) {
   ThreadState& me = threads_[t];
-  me.status = Status::finished;
   live_ &= ~bit(t);
   finished_ |= bit(t);
   current_ = t;
@@ -602,13 +596,11 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   const ThreadId parent = current_;
   const auto t = static_cast<ThreadId>(n_threads_++);
   ThreadState& s = threads_[t];
-  s.status = Status::live;
   if (name.empty()) {
     s.name = fmt::format("T{}", t);
   } else {
     s.name.assign(name);
   }
-  s.spawned_at = where;
   s.eager_parent = parent;
   s.joiner = kNoThread;
   s.notified = false;

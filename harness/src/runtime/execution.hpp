@@ -99,18 +99,14 @@ class Execution {
  private:
   static constexpr ThreadId kHost = kMaxThreads;  // the OS thread's own context
 
-  enum class Status : std::uint8_t { unused, live, finished };
-
   struct ThreadState {
-    boost::context::fiber cont;  // how to resume it (empty while it runs, or once finished)
-    Status status = Status::unused;
+    boost::context::fiber cont;         // how to resume it (empty while it runs, or once finished)
     ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
     bool notified = false;              // condition_variable: may wake
     bool woken_by_notify = false;
     VectorClock clock;
     std::string name;
-    std::source_location spawned_at{};
     // The body, moved here by spawn(): inline when small, else on the heap.
     alignas(std::max_align_t) unsigned char inline_body[128];
     void* body = nullptr;
@@ -201,7 +197,6 @@ class Execution {
   std::uint64_t reached_mask_ = 0;
 
   Strategy* strategy_ = nullptr;
-  const std::function<void()>* main_body_ = nullptr;
   std::optional<Finding> finding_;
   std::string divergence_;
   bool tearing_down_ = false;
