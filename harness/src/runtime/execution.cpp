@@ -586,7 +586,7 @@ void Execution::event_wait(ObjectId e, const std::source_location& where) {
 // --- threads --------------------------------------------------------------------------------
 
 ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
-                          const std::source_location& where) {
+                          const std::source_location& /*where: kept for reports*/) {
   if (tearing_down_) return kNoThread;
   if (n_threads_ >= kMaxThreads) {
     throw usage_error(fmt::format(
