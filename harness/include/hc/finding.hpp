@@ -16,6 +16,7 @@
 namespace hc {
 
 enum class FindingKind : std::uint8_t {
+  // --- the engine -----------------------------------------------------------------------------
   check_failure,        // HC_CHECK or an invariant was false
   uncaught_exception,   // an exception escaped a simulated thread
   deadlock,             // no thread enabled while some have not finished
@@ -24,9 +25,37 @@ enum class FindingKind : std::uint8_t {
   unreached,            // a label the scenario must reach was reached by no execution
   nondeterminism,       // a failing execution, re-run from its choices, did something else
   internal_error,       // handlecheck's own bug: not the scenario's fault
+  // --- handle tables (models/handle_table.hpp) -------------------------------------------------
+  stale_handle_use,     // a raw value used after its close, now naming another object
+  invalid_handle_use,   // a value that names nothing (never opened, or closed and not reused)
+  double_close,         // a second close of one (value, generation)
+  close_by_non_owner,   // closed by code that does not own the handle
+  close_while_waiting,  // closed while another thread waits on it
+  wrong_type_use,       // an operation the object's type does not support
+  handle_leak,          // handles still open at the end of an execution
+  // --- SafeHandle / CriticalHandle (models/safe_handle.hpp, critical_handle.hpp) ---------------
+  release_handle_failed,     // ReleaseHandle returned false (the releaseHandleFailed MDA)
+  refcount_underflow,        // a release without a matching acquire (SafeHandle, COM)
+  addref_in_release_handle,  // DangerousAddRef on a closing handle from its own ReleaseHandle
+  safe_handle_invariant,     // one of DOMAIN.md's I1-I5 broken
+  release_handle_twice,      // ReleaseHandle ran twice (CriticalHandle's racing Close)
+  // --- GC and finalizer (models/gc.hpp) --------------------------------------------------------
+  finalizer_exception,      // an exception escaped a finalizer: process termination
+  finalizer_blocked,        // the finalizer thread blocked beyond the bound
+  use_of_finalized_object,  // an object used after its finalizer ran
+  finalizer_ran_twice,      // one object finalized twice
+  // --- COM objects (models/com_object.hpp) -----------------------------------------------------
+  use_after_destruction,  // a destroyed object used (through which reference)
+  addref_from_zero,       // AddRef on an object whose count already reached 0
+  double_destruction,     // an object destroyed twice
+  // --- ICorDebug-style lifetime (models/neuter.hpp, models/process.hpp) ------------------------
+  neutered_object_call,             // a call on a neutered object that succeeded
+  left_side_cleanup_while_running,  // debuggee resources freed while it runs
+  lock_order_violation,             // a lock taken against the lock hierarchy
+  heavy_cleanup_in_destructor,      // neutering or IPC from a destructor / Release
 };
 
-inline constexpr int kFindingKindCount = 8;
+inline constexpr int kFindingKindCount = 31;
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
 std::string_view finding_kind_name(FindingKind kind);

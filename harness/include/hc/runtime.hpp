@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "hc/finding.hpp"
 #include "hc/operation.hpp"
 
 namespace hc {
@@ -107,6 +108,29 @@ void remove_invariant(std::uint32_t token) noexcept;
 
 /// Marks `label` as reached in this execution (see hc::reached).
 void reached(const char* label) noexcept;
+
+// --- for models (models/): their operations, findings and provenance -------------------------
+
+/// A model operation (OpKind::model): parks, then applies happens-before like an atomic
+/// read-modify-write on `object` (acquire, and release unless `access` is a read): kernel
+/// calls are synchronised. `label` names the operation ("CloseHandle", "DangerousAddRef").
+/// With `wait` = WaitFor::event_set, `object` must be an event and the thread blocks until it
+/// is set (an auto-reset event is then reset). Returns the trace step, or nullptr in teardown.
+Step* model_op(Access access, ObjectId object, const char* label,
+               const std::source_location& where, WaitFor wait = WaitFor::nothing);
+
+/// Ends the execution with a finding of a model. `signature` de-duplicates findings across
+/// executions: the kind plus the sites and names that identify the bug, never step numbers.
+/// Returns only outside a live execution (teardown), where it does nothing.
+void report(FindingKind kind, std::string message, const std::source_location& where,
+            std::string signature);
+
+/// The name of a thread of the current execution ("main", "finalizer", ...).
+std::string_view thread_name(ThreadId thread);
+/// Steps executed so far in the current execution (the next step is this number + 1).
+std::uint32_t current_step() noexcept;
+/// Sets an event without a scheduling point (a model's internal signal, part of a model op).
+void event_signal(ObjectId event) noexcept;
 
 }  // namespace rt
 }  // namespace hc

@@ -710,6 +710,37 @@ void Execution::reached(const char* label) noexcept {
   }
 }
 
+// --- models ---------------------------------------------------------------------------------
+
+Step* Execution::model_op(Access access, ObjectId object, const char* label,
+                          const std::source_location& where, WaitFor wait) {
+  announce(OpKind::model, access, wait, object, label, where);
+  Step* s = park();
+  if (s == nullptr) return nullptr;
+  if (object != kNoObject) {
+    ObjectState& o = objects_[object];
+    VectorClock& clock = threads_[current_].clock;
+    clock.join(o.clock, n_threads_);
+    if (access != Access::read) o.clock.assign(clock, n_threads_);
+    if (wait == WaitFor::event_set && !o.manual_reset) o.signalled = false;
+  }
+  return s;
+}
+
+void Execution::report(FindingKind kind, std::string message, const std::source_location& where,
+                       std::string signature) {
+  if (tearing_down_) return;
+  Finding f = make_finding(kind, std::move(message), &where);
+  f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
+  fail(std::move(f));
+}
+
+void Execution::event_signal(ObjectId event) noexcept {
+  if (tearing_down_ || event >= n_objects_) return;
+  objects_[event].signalled = true;
+  if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
+}
+
 // --- findings -------------------------------------------------------------------------------
 
 Finding Execution::make_finding(FindingKind kind, std::string message,
@@ -860,6 +891,29 @@ std::uint32_t add_invariant(const char* label, InvariantFn fn, void* context) {
 }
 void remove_invariant(std::uint32_t token) noexcept {
   if (detail::Execution* e = detail::Execution::current()) e->remove_invariant(token);
+}
+
+Step* model_op(Access access, ObjectId object, const char* label,
+               const std::source_location& where, WaitFor wait) {
+  return require("a model operation").model_op(access, object, label, where, wait);
+}
+
+void report(FindingKind kind, std::string message, const std::source_location& where,
+            std::string signature) {
+  require("a model finding").report(kind, std::move(message), where, std::move(signature));
+}
+
+std::string_view thread_name(ThreadId thread) {
+  return require("hc::rt::thread_name").thread_name_view(thread);
+}
+
+std::uint32_t current_step() noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e != nullptr ? e->step_count() : 0;
+}
+
+void event_signal(ObjectId event) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->event_signal(event);
 }
 
 void reached(const char* label) noexcept {

@@ -92,6 +92,15 @@ class Execution {
   std::uint32_t add_invariant(const char* label, rt::InvariantFn fn, void* context);
   void remove_invariant(std::uint32_t token) noexcept;
   void reached(const char* label) noexcept;
+  Step* model_op(Access access, ObjectId object, const char* label,
+                 const std::source_location& where, WaitFor wait);
+  void report(FindingKind kind, std::string message, const std::source_location& where,
+              std::string signature);
+  void event_signal(ObjectId event) noexcept;
+  std::string_view thread_name_view(ThreadId t) const {
+    return t < n_threads_ ? std::string_view(threads_[t].name) : std::string_view("?");
+  }
+  std::uint32_t step_count() const noexcept { return static_cast<std::uint32_t>(trace_.size()); }
 
   ThreadId current_thread() const noexcept { return current_; }
   bool tearing_down() const noexcept { return tearing_down_; }

@@ -89,9 +89,39 @@ std::string_view object_kind_name(ObjectKind kind) {
 
 namespace {
 constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
-    "check-failure",       "uncaught-exception", "deadlock",       "data-race",
-    "step-bound-exceeded", "unreached",          "nondeterminism", "internal-error",
+    "check-failure",
+    "uncaught-exception",
+    "deadlock",
+    "data-race",
+    "step-bound-exceeded",
+    "unreached",
+    "nondeterminism",
+    "internal-error",
+    "stale-handle-use",
+    "invalid-handle-use",
+    "double-close",
+    "close-by-non-owner",
+    "close-while-waiting",
+    "wrong-type-use",
+    "handle-leak",
+    "release-handle-failed",
+    "refcount-underflow",
+    "addref-in-release-handle",
+    "safe-handle-invariant",
+    "release-handle-twice",
+    "finalizer-exception",
+    "finalizer-blocked",
+    "use-of-finalized-object",
+    "finalizer-ran-twice",
+    "use-after-destruction",
+    "addref-from-zero",
+    "double-destruction",
+    "neutered-object-call",
+    "left-side-cleanup-while-running",
+    "lock-order-violation",
+    "heavy-cleanup-in-destructor",
 };
+static_assert(kFindingNames.back() == "heavy-cleanup-in-destructor");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

@@ -1,0 +1,41 @@
+#include "hc/models/common.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+
+Provenance here(const std::source_location& where) {
+  Provenance p;
+  p.thread = rt::current_thread();
+  p.thread_name = std::string(rt::thread_name(p.thread));
+  p.step = rt::current_step();
+  p.where = where;
+  return p;
+}
+
+std::string site(const std::source_location& where) {
+  if (where.line() == 0) return "an unrecorded line";
+  std::string_view file = where.file_name();
+#ifdef HC_SOURCE_ROOT
+  constexpr std::string_view root = HC_SOURCE_ROOT "/";
+  if (file.starts_with(root)) file.remove_prefix(root.size());
+#endif
+  return fmt::format("{}:{}", file, where.line());
+}
+
+std::string describe(const Provenance& p) {
+  return fmt::format("thread '{}' at step {} ({})", p.thread_name, p.step, site(p.where));
+}
+
+void report(FindingKind kind, std::string message, const std::source_location& where,
+            const std::string& signature) {
+  rt::report(kind, std::move(message), where, signature);
+  // Only during teardown does report() return; nothing may continue from a finding.
+  std::abort();
+}
+
+}  // namespace hc::models
