@@ -129,8 +129,10 @@ void report(FindingKind kind, std::string message, const std::source_location& w
 std::string_view thread_name(ThreadId thread);
 /// Steps executed so far in the current execution (the next step is this number + 1).
 std::uint32_t current_step() noexcept;
-/// Sets an event without a scheduling point (a model's internal signal, part of a model op).
+/// Sets / clears an event without a scheduling point (a model's internal signal, part of a
+/// model operation that already had its scheduling point).
 void event_signal(ObjectId event) noexcept;
+void event_clear(ObjectId event) noexcept;
 
 }  // namespace rt
 }  // namespace hc

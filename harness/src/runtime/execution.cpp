@@ -741,6 +741,11 @@ void Execution::event_signal(ObjectId event) noexcept {
   if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
 }
 
+void Execution::event_clear(ObjectId event) noexcept {
+  if (tearing_down_ || event >= n_objects_) return;
+  objects_[event].signalled = false;
+}
+
 // --- findings -------------------------------------------------------------------------------
 
 Finding Execution::make_finding(FindingKind kind, std::string message,
@@ -914,6 +919,10 @@ std::uint32_t current_step() noexcept {
 
 void event_signal(ObjectId event) noexcept {
   if (detail::Execution* e = detail::Execution::current()) e->event_signal(event);
+}
+
+void event_clear(ObjectId event) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->event_clear(event);
 }
 
 void reached(const char* label) noexcept {

@@ -97,6 +97,7 @@ class Execution {
   void report(FindingKind kind, std::string message, const std::source_location& where,
               std::string signature);
   void event_signal(ObjectId event) noexcept;
+  void event_clear(ObjectId event) noexcept;
   std::string_view thread_name_view(ThreadId t) const {
     return t < n_threads_ ? std::string_view(threads_[t].name) : std::string_view("?");
   }

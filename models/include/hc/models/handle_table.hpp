@@ -1,0 +1,225 @@
+// hc/models/handle_table.hpp — a simulated process handle table (Win32 HANDLEs or POSIX file
+// descriptors) over reference-counted kernel objects (DOMAIN.md §6, §7).
+//
+//   hc::models::HandleTable table{{.style = hc::models::ValueStyle::win32}};
+//   hc::models::RawHandle log = table.create(hc::models::ObjectType::file, "log");
+//   table.write(log);                      // typed use: a scheduling point
+//   table.close(log);                      // the value goes back to the free list
+//   hc::models::RawHandle ready = table.create(hc::models::ObjectType::event, "ready");
+//   table.write(log);  // finding: stale-handle-use, 0x4 now names Event 'ready' (LIFO reuse)
+//
+// Values. Win32: index << 2, 0 never valid, the two low tag bits ignored on lookup. POSIX: the
+// descriptor number (0-2 are stdio, so the first open returns 3 by default).
+//
+// Provenance. Every RawHandle the table hands out carries the slot and generation it was
+// created for, who created it (thread, step, source line) and its owner label. Any use or
+// close through a RawHandle is checked against the slot: a value whose generation was closed
+// and that now names another object is a stale-handle-use (a double-close when closing) —
+// the bug that is silent in production. A value that names nothing fails as Windows or POSIX
+// fail (FALSE + ERROR_INVALID_HANDLE, -1 + EBADF); with `invalid_use = raise` (a debugger,
+// gflags bhd, AppVerifier) it is a finding at once.
+//
+// Reuse policies (which free value the next allocation gets): see ReusePolicy.
+//
+// Operations and what they touch (for DPOR: an operation is dependent with another only if
+// both touch the same object and one writes):
+//   create / open / duplicate  write  the table (its free lists and slot array)
+//   close                      write  the table (the slot goes back to a free list)
+//   read / write / signal / reset / wait / use   on the kernel object the value names:
+//                              read / write / write / write / sync / read  — and read the table
+//                              (value lookup); the table read is folded into the object access
+//                              because lookups never change the table.
+// Each operation is one scheduling point, announced on the table (allocation and close) or on
+// the kernel object (typed use), so uses of different objects commute.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hc/models/common.hpp"
+#include "hc/operation.hpp"
+
+namespace hc::models {
+
+enum class ValueStyle : std::uint8_t { win32, posix };
+
+/// Which free value the next allocation reuses.
+enum class ReusePolicy : std::uint8_t {
+  lifo,         // the most recently freed value first (Windows' normal mode: the worst case)
+  nt_batched,   // NT's two free lists (§6.2): frees go to LastFree; when FirstFree is empty the
+                // whole LastFree chain moves over at once, most recent first; grow if none
+  strict_fifo,  // Application Verifier / handle tracing: the chain moves reversed (FIFO), and
+                // only when at least `strict_fifo_min_free` entries are free; else grow
+  lowest_free,  // POSIX: the lowest free number
+  never,        // never reuse: every allocation takes a new value
+  explore,      // which free value (or a new one) is an explored choice
+};
+
+std::string_view reuse_policy_name(ReusePolicy policy);
+
+enum class ObjectType : std::uint8_t {
+  file,
+  event,
+  mutex,
+  semaphore,
+  section,
+  thread,
+  process,
+  user
+};
+
+std::string_view object_type_name(ObjectType type);  // "File", "Event", ...
+
+/// What a call on a value that names nothing does.
+enum class InvalidUse : std::uint8_t {
+  fail,   // return FALSE + ERROR_INVALID_HANDLE (POSIX: -1 + EBADF), as in production
+  raise,  // report an invalid-handle-use (or double-close) finding, as under a debugger
+};
+
+struct HandleTableOptions {
+  ValueStyle style = ValueStyle::win32;
+  ReusePolicy reuse = ReusePolicy::lifo;  // POSIX programs want lowest_free
+  std::uint32_t strict_fifo_min_free = 100;
+  std::uint32_t first_fd = 3;  // POSIX: the first descriptor an open returns
+  InvalidUse invalid_use = InvalidUse::fail;
+  bool report_leaks = true;   // handles still open when the table is destroyed are a finding
+  bool fault_close = false;   // close may fail transiently (an explored fault): Win32 leaves the
+                              // handle open; POSIX frees the number first, then says EINTR
+  bool fault_create = false;  // create/open may fail (allocation failure, an explored fault)
+  std::string_view name = "process";  // the table's name in reports
+};
+
+/// Win32 error codes / errno values the model returns.
+inline constexpr std::uint32_t kErrorSuccess = 0;
+inline constexpr std::uint32_t kErrorInvalidHandle = 6;  // ERROR_INVALID_HANDLE
+inline constexpr std::uint32_t kErrorNotEnoughMemory = 8;
+inline constexpr std::uint32_t kErrorInvalidFunction = 1;
+inline constexpr std::uint32_t kEBADF = 9;
+inline constexpr std::uint32_t kEINTR = 4;
+inline constexpr std::uint32_t kEMFILE = 24;
+
+/// A raw handle value with its provenance: what CreateFile, open() or DangerousGetHandle give.
+/// Copying it copies the number, as copying an IntPtr does; the provenance lets the table tell
+/// a recycled value from an invalid one.
+struct RawHandle {
+  std::uint64_t value = 0;       // the number the program sees (0x1C, or fd 5)
+  std::uint32_t slot = 0;        // 0: no slot (an invalid value, or made up by the program)
+  std::uint32_t generation = 0;  // which opening of the slot this value came from
+  std::string owner;             // who owns it ("" = nobody in particular)
+  Provenance created;            // who created it, when and where
+
+  bool valid() const { return slot != 0; }
+  friend bool operator==(const RawHandle& a, const RawHandle& b) {
+    return a.value == b.value && a.slot == b.slot && a.generation == b.generation;
+  }
+};
+
+/// The result of a call: ok, or the error code the API reports.
+struct Status {
+  bool ok = true;
+  std::uint32_t error = kErrorSuccess;  // Win32 error or errno
+  explicit operator bool() const { return ok; }
+};
+
+class HandleTable {
+ public:
+  explicit HandleTable(HandleTableOptions options = {},
+                       const std::source_location& where = std::source_location::current());
+  ~HandleTable();  // reports leaks (options.report_leaks)
+  HandleTable(const HandleTable&) = delete;
+  HandleTable& operator=(const HandleTable&) = delete;
+
+  /// CreateFile / CreateEvent / open(): a new kernel object and a handle to it. `owner` labels
+  /// who must close it ("" = anyone). Fails (invalid RawHandle) only by an injected fault.
+  RawHandle create(ObjectType type, std::string_view name, std::string_view owner = {},
+                   const std::source_location& where = std::source_location::current());
+  /// An event (manual or auto reset), initially set or not.
+  RawHandle create_event(std::string_view name, bool manual_reset, bool initially_set,
+                         std::string_view owner = {},
+                         const std::source_location& where = std::source_location::current());
+  /// OpenEvent & co.: a new handle to an existing named object of this table.
+  RawHandle open(std::string_view name, std::string_view owner = {},
+                 const std::source_location& where = std::source_location::current());
+  /// DuplicateHandle / dup(): a new handle, in `target` (this table or another), to the same
+  /// kernel object; the object lives until its last handle closes.
+  RawHandle duplicate(const RawHandle& source, HandleTable& target, std::string_view owner = {},
+                      const std::source_location& where = std::source_location::current());
+
+  /// CloseHandle / close(). `closer` is who closes it: closing a handle owned by someone else
+  /// is a finding. A second close of the same generation is a double-close when the value now
+  /// names another object (or always, with InvalidUse::raise).
+  Status close(const RawHandle& handle, std::string_view closer = {},
+               const std::source_location& where = std::source_location::current());
+
+  /// Typed uses. A value of the wrong object type is a wrong-type-use finding.
+  Status read(const RawHandle& h,
+              const std::source_location& where = std::source_location::current());
+  Status write(const RawHandle& h,
+               const std::source_location& where = std::source_location::current());
+  /// SetEvent / ReleaseMutex / ReleaseSemaphore.
+  Status signal(const RawHandle& h,
+                const std::source_location& where = std::source_location::current());
+  /// ResetEvent.
+  Status reset(const RawHandle& h,
+               const std::source_location& where = std::source_location::current());
+  /// WaitForSingleObject: blocks the simulated thread until the object is signalled. Closing
+  /// the handle from another thread meanwhile is a close-while-waiting finding.
+  Status wait(const RawHandle& h,
+              const std::source_location& where = std::source_location::current());
+  /// Any other call that takes the handle (a native API): only checks the value.
+  Status use(const RawHandle& h, const char* api,
+             const std::source_location& where = std::source_location::current());
+
+  /// A value the program made up or read from somewhere, without provenance.
+  RawHandle value(std::uint64_t number) const;
+
+  // --- inspection without scheduling points (tests, invariants, other models) ---------------
+  std::size_t open_count() const;
+  /// True while `h` (its slot and generation) is still open.
+  bool is_open(const RawHandle& h) const;
+  /// "File 'log'" for the object `h` names now ("" when it names nothing).
+  std::string describe_object(const RawHandle& h) const;
+  /// What happened to the value of `h`: created by ..., closed by ..., now ... (for reports).
+  std::string history(const RawHandle& h) const;
+  const HandleTableOptions& options() const { return options_; }
+  /// The error code of the last failed call (GetLastError / errno), kErrorSuccess after success.
+  std::uint32_t last_error() const { return last_error_; }
+  ObjectId id() const { return table_object_; }
+  std::string format_value(std::uint64_t value) const;
+
+  struct KernelObject;  // shared between tables by duplicate()
+  struct Slot;
+
+ private:
+  RawHandle create_object(ObjectType type, std::string_view name, bool manual_reset,
+                          bool initially_set, std::string_view owner,
+                          const std::source_location& where);
+  std::uint32_t allocate_slot();
+  void free_slot(std::uint32_t slot);
+  RawHandle install(std::shared_ptr<KernelObject> object, std::string_view owner,
+                    const std::source_location& where);
+  /// The slot `h` designates, checked: nullptr (and a status or a finding) when it does not
+  /// name the object it was created for.
+  Slot* resolve(const RawHandle& h, const char* api, bool closing,
+                const std::source_location& where, Status* failure);
+  Status fail(const char* api, const RawHandle& h, const std::source_location& where, bool closing);
+  Status typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
+               const std::source_location& where, Slot** out);
+  std::uint64_t value_of(std::uint32_t slot) const;
+  std::uint32_t slot_of(std::uint64_t value) const;
+
+  HandleTableOptions options_;
+  ObjectId table_object_;
+  std::vector<Slot> slots_;                // index = slot number; slot 0 unused
+  std::vector<std::uint32_t> first_free_;  // lifo / nt_batched / strict_fifo: allocation pops back
+  std::vector<std::uint32_t> last_free_;   // nt_batched / strict_fifo: frees push back
+  std::vector<std::shared_ptr<KernelObject>> objects_;  // every object created here, in order
+  std::uint32_t last_error_ = kErrorSuccess;
+};
+
+}  // namespace hc::models

@@ -1,0 +1,427 @@
+// The handle-table model: values, reuse policies, typed use, waits, and every finding it
+// reports, each with its correct counterpart explored clean.
+#include "hc/models/handle_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hc::models::HandleTable;
+using hc::models::HandleTableOptions;
+using hc::models::InvalidUse;
+using hc::models::ObjectType;
+using hc::models::RawHandle;
+using hc::models::ReusePolicy;
+using hc::models::ValueStyle;
+using hc::test::exhaustive;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// Runs `body` once (dfs; these bodies have no thread choices) and returns its finding text.
+hc::Result once(const std::function<void()>& body) {
+  return hc::explore(body, exhaustive());
+}
+
+HandleTableOptions quiet(ReusePolicy reuse, ValueStyle style = ValueStyle::win32) {
+  HandleTableOptions o;
+  o.reuse = reuse;
+  o.style = style;
+  o.report_leaks = false;
+  return o;
+}
+
+// --- values and reuse policies ---------------------------------------------------------------
+
+TEST(HandleValues, Win32ValuesAreMultiplesOfFourAndTagBitsAreIgnored) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle a = t.create(ObjectType::file, "a");
+    const RawHandle b = t.create(ObjectType::file, "b");
+    HC_CHECK(a.value == 0x4 && b.value == 0x8, "values {:#x} {:#x}", a.value, b.value);
+    HC_CHECK(t.format_value(0x1C) == "0x1C", "{}", t.format_value(0x1C));
+    // A bare value with a tag bit set resolves to the same entry.
+    HC_CHECK(t.write(t.value(b.value | 1)).ok, "tagged value rejected");
+    HC_CHECK(!t.write(t.value(0)).ok && t.last_error() == hc::models::kErrorInvalidHandle,
+             "0 must be invalid, got error {}", t.last_error());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+/// The values a policy hands out for a fixed script of creates and closes.
+std::vector<std::uint64_t> script(ReusePolicy policy, ValueStyle style,
+                                  std::uint32_t min_free = 100) {
+  std::vector<std::uint64_t> out;
+  hc::explore(
+      [&] {
+        out.clear();
+        HandleTableOptions o = quiet(policy, style);
+        o.strict_fifo_min_free = min_free;
+        HandleTable t(o);
+        RawHandle a = t.create(ObjectType::file, "a");
+        RawHandle b = t.create(ObjectType::file, "b");
+        RawHandle c = t.create(ObjectType::file, "c");
+        t.close(a);
+        t.close(b);
+        out.push_back(t.create(ObjectType::file, "d").value);  // after closing a, b
+        t.close(c);
+        out.push_back(t.create(ObjectType::file, "e").value);  // after closing c
+        out.push_back(t.create(ObjectType::file, "f").value);
+      },
+      exhaustive());
+  return out;
+}
+
+TEST(ReusePolicies, LifoReusesTheMostRecentlyFreedValue) {
+  // a=4 b=8 c=12; free a, b -> d gets b (8); free c -> e gets c (12), f gets a (4).
+  EXPECT_EQ(script(ReusePolicy::lifo, ValueStyle::win32), (std::vector<std::uint64_t>{8, 12, 4}));
+}
+
+TEST(ReusePolicies, NtBatchedDrainsFirstFreeBeforeTheNewBatch) {
+  // free a, b -> LastFree [a, b]; d: FirstFree empty, the batch moves: d gets b (8); free c ->
+  // LastFree [c]; e: FirstFree still holds a -> 4 (LIFO would give c); f: batch [c] -> 12.
+  EXPECT_EQ(script(ReusePolicy::nt_batched, ValueStyle::win32),
+            (std::vector<std::uint64_t>{8, 4, 12}));
+}
+
+TEST(ReusePolicies, StrictFifoReusesOldestFirstAndOnlyWithEnoughFree) {
+  // min_free 2: free a, b -> 2 free: the batch moves reversed, d gets a (4, freed first); free
+  // c -> LastFree [c], FirstFree [b]: e gets b (8); f: FirstFree empty, 1 free < 2 -> grow 16.
+  EXPECT_EQ(script(ReusePolicy::strict_fifo, ValueStyle::win32, 2),
+            (std::vector<std::uint64_t>{4, 8, 16}));
+  // With the default 100 nothing is ever reused in this script.
+  EXPECT_EQ(script(ReusePolicy::strict_fifo, ValueStyle::win32),
+            (std::vector<std::uint64_t>{16, 20, 24}));
+}
+
+TEST(ReusePolicies, LowestFreeIsPosixOpen) {
+  // fds a=3 b=4 c=5; free 3, 4 -> d gets 3; free 5 -> e gets 4, f gets 5.
+  EXPECT_EQ(script(ReusePolicy::lowest_free, ValueStyle::posix),
+            (std::vector<std::uint64_t>{3, 4, 5}));
+}
+
+TEST(ReusePolicies, NeverReuses) {
+  EXPECT_EQ(script(ReusePolicy::never, ValueStyle::win32),
+            (std::vector<std::uint64_t>{16, 20, 24}));
+}
+
+TEST(ReusePolicies, ExploreTriesEveryFreeValue) {
+  std::set<std::uint64_t> seen;
+  const hc::Result r = hc::explore(
+      [&] {
+        HandleTable t(quiet(ReusePolicy::explore));
+        RawHandle a = t.create(ObjectType::file, "a");
+        RawHandle b = t.create(ObjectType::file, "b");
+        t.close(a);
+        t.close(b);
+        seen.insert(t.create(ObjectType::file, "c").value);
+      },
+      exhaustive());
+  EXPECT_EQ(r.stats.executions, 2u);
+  EXPECT_EQ(seen, (std::set<std::uint64_t>{4, 8}));
+}
+
+// --- kernel objects, duplicate, waits ----------------------------------------------------------
+
+TEST(KernelObjects, DuplicateKeepsTheObjectAliveAcrossTables) {
+  const hc::Result r = once([] {
+    HandleTable a(quiet(ReusePolicy::lifo));
+    HandleTableOptions ob = quiet(ReusePolicy::lifo);
+    ob.name = "child";
+    HandleTable b(ob);
+    const RawHandle f = a.create(ObjectType::file, "log");
+    const RawHandle g = a.duplicate(f, b);
+    HC_CHECK(b.describe_object(g) == "File 'log'", "{}", b.describe_object(g));
+    HC_CHECK(a.close(f).ok, "close");
+    HC_CHECK(b.write(g).ok, "the duplicate must still work after the original's close");
+    HC_CHECK(b.close(g).ok, "close dup");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(KernelObjects, OpenByNameGivesASecondHandle) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle e = t.create_event("ready", true, false);
+    const RawHandle e2 = t.open("ready");
+    HC_CHECK(e2.valid() && e2.value != e.value, "open gave {:#x}", e2.value);
+    HC_CHECK(t.describe_object(e2) == "Event 'ready'", "{}", t.describe_object(e2));
+    HC_CHECK(!t.open("missing").valid(), "opened a missing name");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(Waits, AWaitBlocksUntilTheEventIsSignalled) {
+  const hc::Result r = hc::explore(
+      [] {
+        HandleTable t(quiet(ReusePolicy::lifo));
+        const RawHandle e = t.create_event("ready", false, false);
+        hc::atomic<int> data{0, "data"};
+        hc::thread waiter("waiter", [&] {
+          HC_CHECK(t.wait(e).ok, "wait failed");
+          HC_CHECK(data.load() == 1, "woke before the signal: data {}", data.peek());
+        });
+        data.store(1);
+        t.signal(e);
+        waiter.join();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+TEST(Waits, AnAutoResetEventReleasesOneWaiterPerSignal) {
+  const hc::Result r = hc::explore(
+      [] {
+        HandleTable t(quiet(ReusePolicy::lifo));
+        const RawHandle e = t.create_event("go", false, false);
+        hc::thread w1("w1", [&] { t.wait(e); });
+        hc::thread w2("w2", [&] { t.wait(e); });
+        t.signal(e);
+        w1.join();
+        w2.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::deadlock);
+}
+
+// --- findings ----------------------------------------------------------------------------------
+
+// B1 in miniature: a raw value used after its close, recycled by the next create.
+TEST(StaleHandleUse, ARecycledValueNamesTheOldAndTheNewObject) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle log = t.create(ObjectType::file, "log");       // step 1
+    t.close(log);                                                  // step 2
+    const RawHandle ready = t.create_event("ready", true, false);  // step 3, same value
+    (void)ready;
+    t.write(log);  // step 4
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::stale_handle_use);
+  EXPECT_TRUE(contains(f.message, "stale handle use: thread 'main' at step 4")) << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "used (via WriteFile) handle 0x4 (File 'log', generation 1, "
+                       "closed by thread 'main' at step 2"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "but 0x4 now names Event 'ready' (generation 2, created by "
+                       "thread 'main' at step 3"))
+      << f.message;
+}
+
+TEST(StaleHandleUse, ARaceBetweenUseCloseAndOpenIsFoundAndTheOrderedVersionIsClean) {
+  auto body = [](bool ordered) {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle log = t.create(ObjectType::file, "log");
+    hc::thread user("user", [&] { t.write(log); });
+    if (ordered) user.join();
+    hc::thread closer("closer", [&] {
+      t.close(log);
+      (void)t.create(ObjectType::file, "other");
+    });
+    closer.join();
+    if (!ordered) user.join();
+  };
+  const hc::Result racy = hc::explore([&] { body(false); }, exhaustive());
+  ASSERT_EQ(racy.findings.size(), 1u);
+  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::stale_handle_use);
+  EXPECT_TRUE(contains(racy.findings[0].message, "now names File 'other'"));
+  const hc::Result ordered = hc::explore([&] { body(true); }, exhaustive());
+  EXPECT_TRUE(ordered.findings.empty()) << ordered.findings.front().message;
+  EXPECT_TRUE(ordered.stats.exhausted);
+}
+
+TEST(InvalidHandleUse, FailsQuietlyOrIsAFindingUnderADebugger) {
+  auto body = [](InvalidUse mode) {
+    HandleTableOptions o = quiet(ReusePolicy::lifo);
+    o.invalid_use = mode;
+    HandleTable t(o);
+    const hc::models::Status st = t.write(t.value(0x40));
+    HC_CHECK(!st.ok && st.error == hc::models::kErrorInvalidHandle, "error {}", st.error);
+  };
+  const hc::Result quietly = once([&] { body(InvalidUse::fail); });
+  EXPECT_TRUE(quietly.findings.empty()) << quietly.findings.front().message;
+  const hc::Result raised = once([&] { body(InvalidUse::raise); });
+  ASSERT_EQ(raised.findings.size(), 1u);
+  EXPECT_EQ(raised.findings[0].kind, hc::FindingKind::invalid_handle_use);
+  EXPECT_TRUE(contains(raised.findings[0].message, "invalid handle use: thread 'main' at step 1 ("))
+      << raised.findings[0].message;
+  EXPECT_TRUE(contains(raised.findings[0].message,
+                       "passed 0x40 to WriteFile, a value that was never a handle of table "
+                       "'process'"))
+      << raised.findings[0].message;
+}
+
+TEST(DoubleClose, TheSecondCloseHitsTheObjectThatRecycledTheValue) {
+  const hc::Result r = once([] {
+    HandleTableOptions o = quiet(ReusePolicy::lowest_free, ValueStyle::posix);
+    HandleTable t(o);
+    const RawHandle fd = t.create(ObjectType::file, "config");
+    t.close(fd);
+    (void)t.create(ObjectType::file, "socket");
+    t.close(fd);  // B5: the cleanup path closes again
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::double_close);
+  EXPECT_TRUE(contains(f.message, "double close: thread 'main' at step 4"));
+  EXPECT_TRUE(contains(f.message,
+                       "closed handle fd 3 (File 'config', generation 1, closed by "
+                       "thread 'main' at step 2"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "fd 3 now names File 'socket' (generation 2")) << f.message;
+}
+
+TEST(DoubleClose, WithoutReuseItFailsWithEbadfOrIsAFindingWhenRaised) {
+  auto body = [](InvalidUse mode) {
+    HandleTableOptions o = quiet(ReusePolicy::lowest_free, ValueStyle::posix);
+    o.invalid_use = mode;
+    HandleTable t(o);
+    const RawHandle fd = t.create(ObjectType::file, "config");
+    HC_CHECK(t.close(fd).ok, "first close");
+    const hc::models::Status again = t.close(fd);
+    HC_CHECK(!again.ok && again.error == hc::models::kEBADF, "second close: error {}", again.error);
+  };
+  EXPECT_TRUE(once([&] { body(InvalidUse::fail); }).findings.empty());
+  const hc::Result raised = once([&] { body(InvalidUse::raise); });
+  ASSERT_EQ(raised.findings.size(), 1u);
+  EXPECT_EQ(raised.findings[0].kind, hc::FindingKind::double_close);
+  EXPECT_TRUE(contains(raised.findings[0].message, "which was closed by thread 'main' at step 2"))
+      << raised.findings[0].message;
+}
+
+TEST(CloseByNonOwner, NamesBothOwners) {
+  auto body = [](const char* closer) {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle h = t.create(ObjectType::thread, "worker", "CRT");
+    t.close(h, closer);
+  };
+  EXPECT_TRUE(once([&] { body("CRT"); }).findings.empty());
+  const hc::Result r = once([&] { body("app"); });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::close_by_non_owner);
+  EXPECT_TRUE(
+      contains(r.findings[0].message, "'app' closed handle 0x4 (Thread 'worker', generation 1)"))
+      << r.findings[0].message;
+  EXPECT_TRUE(contains(r.findings[0].message, "the handle is owned by 'CRT'"));
+}
+
+TEST(CloseWhileWaiting, IsFoundOnTheInterleavingWhereTheWaitIsPending) {
+  auto body = [](bool fixed) {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle e = t.create_event("done", true, false);
+    hc::thread waiter("waiter", [&] { t.wait(e); });
+    t.signal(e);
+    if (fixed) waiter.join();  // wait for the waiter before closing
+    t.close(e);
+    if (!fixed) waiter.join();
+  };
+  const hc::Result racy = hc::explore([&] { body(false); }, exhaustive());
+  ASSERT_EQ(racy.findings.size(), 1u);
+  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::close_while_waiting);
+  EXPECT_TRUE(contains(racy.findings[0].message,
+                       "closed handle 0x4 (Event 'done', generation 1) while thread 'waiter' "
+                       "waits on it"))
+      << racy.findings[0].message;
+  const hc::Result fixed = hc::explore([&] { body(true); }, exhaustive());
+  EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
+  EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+TEST(WrongTypeUse, SetEventOnAFile) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle f = t.create(ObjectType::file, "log");
+    t.signal(f);
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::wrong_type_use);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "called SetEvent on handle 0x4 (File 'log', generation 1): a File does "
+                       "not support SetEvent"))
+      << r.findings[0].message;
+  const hc::Result ok = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    t.signal(t.create_event("e", true, false));
+  });
+  EXPECT_TRUE(ok.findings.empty());
+}
+
+TEST(HandleLeak, OpenHandlesAtTheEndAreReportedAndClosedOnesAreNot) {
+  auto body = [](bool close_it) {
+    HandleTableOptions o;
+    o.name = "app";
+    HandleTable t(o);
+    const RawHandle f = t.create(ObjectType::file, "log", "logger");
+    const RawHandle e = t.create_event("ready", true, false);
+    t.close(e);
+    if (close_it) t.close(f);
+  };
+  const hc::Result leaky = once([&] { body(false); });
+  ASSERT_EQ(leaky.findings.size(), 1u);
+  EXPECT_EQ(leaky.findings[0].kind, hc::FindingKind::handle_leak);
+  EXPECT_TRUE(contains(leaky.findings[0].message,
+                       "1 handle still open in handle table 'app' at the end of the execution "
+                       "(leaked):\n  0x4 File 'log' (generation 1) created by thread 'main' at "
+                       "step 1"))
+      << leaky.findings[0].message;
+  EXPECT_TRUE(contains(leaky.findings[0].message, "owner 'logger'"));
+  EXPECT_TRUE(once([&] { body(true); }).findings.empty());
+}
+
+TEST(Faults, ATransientCloseFailureLeaksOnWin32AndIsExploredBothWays) {
+  HandleTableOptions o;
+  o.fault_close = true;
+  const hc::Result r = hc::explore(
+      [&] {
+        HandleTable t(o);
+        t.close(t.create(ObjectType::file, "log"));
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::handle_leak);
+  EXPECT_EQ(r.stats.executions, 2u);  // the close that works ran clean first
+}
+
+TEST(Faults, PosixCloseFreesTheNumberBeforeEintr) {
+  HandleTableOptions o = quiet(ReusePolicy::lowest_free, ValueStyle::posix);
+  o.fault_close = true;
+  o.report_leaks = true;
+  const hc::Result r = hc::explore(
+      [&] {
+        HandleTable t(o);
+        const RawHandle fd = t.create(ObjectType::file, "log");
+        const hc::models::Status st = t.close(fd);
+        // Either way the number is free: retrying close() (B4) would be a double close.
+        HC_CHECK(!t.is_open(fd), "fd still open after close returned error {}", st.error);
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.stats.executions, 2u);
+}
+
+TEST(Faults, CreateMayFailWhenEnabled) {
+  HandleTableOptions o = quiet(ReusePolicy::lifo);
+  o.fault_create = true;
+  std::set<bool> outcomes;
+  hc::explore(
+      [&] {
+        HandleTable t(o);
+        const RawHandle h = t.create(ObjectType::file, "log");
+        outcomes.insert(h.valid());
+        HC_CHECK(h.valid() || t.last_error() == hc::models::kErrorNotEnoughMemory, "error {}",
+                 t.last_error());
+      },
+      exhaustive());
+  EXPECT_EQ(outcomes, (std::set<bool>{false, true}));
+}
+
+}  // namespace
