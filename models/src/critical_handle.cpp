@@ -1,0 +1,76 @@
+#include "hc/models/critical_handle.hpp"
+
+#include <fmt/format.h>
+
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+
+CriticalHandle::CriticalHandle(Gc& gc, HandleTable& table, CriticalHandleOptions options,
+                               ReleaseHandleFn release_handle, const std::source_location& where)
+    : ManagedObject(gc, options.type_name, options.name, /*has_finalizer=*/true,
+                    /*critical=*/true),
+      table_(&table),
+      options_(options),
+      release_handle_(std::move(release_handle)),
+      closed_(false, fmt::format("{} '{}' _isClosed", options.type_name, options.name)) {
+  (void)where;
+}
+
+void CriticalHandle::SetHandle(const RawHandle& h, const std::source_location& where) {
+  if (rt::model_op(Access::write, id(), "SetHandle", where) == nullptr) return;
+  handle_ = h;
+}
+
+RawHandle CriticalHandle::handle(const std::source_location& where) {
+  if (rt::model_op(Access::read, id(), "handle", where) == nullptr) return {};
+  return handle_;
+}
+
+bool CriticalHandle::IsClosed(const std::source_location& where) {
+  return closed_.load(std::memory_order_seq_cst, where);
+}
+
+void CriticalHandle::Close(const std::source_location& where) {
+  cleanup(where);
+  gc().suppress_finalize(*this, where);
+}
+
+void CriticalHandle::SetHandleAsInvalid(const std::source_location& where) {
+  closed_.store(true, std::memory_order_seq_cst, where);
+  gc().suppress_finalize(*this, where);
+}
+
+void CriticalHandle::finalize() {
+  cleanup(std::source_location::current());
+}
+
+void CriticalHandle::cleanup(const std::source_location& where) {
+  // Cleanup(): if (_isClosed) return; _isClosed = true; if (IsInvalid) return; ReleaseHandle.
+  if (closed_.load(std::memory_order_seq_cst, where)) return;
+  closed_.store(true, std::memory_order_seq_cst, where);
+  if (IsInvalid()) return;
+  if (release_handle_calls_ > 0) {
+    report(FindingKind::release_handle_twice,
+           fmt::format("ReleaseHandle of {} runs a second time, on {}; it first ran on {}. Two "
+                       "threads passed the _isClosed check before either set it: CriticalHandle "
+                       "has no interlocked state, so concurrent Close releases twice (and the "
+                       "second release may close a recycled value)",
+                       label(), describe(here(where)), describe(first_release_)),
+           where, label());
+  }
+  ++release_handle_calls_;
+  first_release_ = here(where);
+  const bool ok =
+      release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+  if (!ok) {
+    report(FindingKind::release_handle_failed,
+           fmt::format("releaseHandleFailed: ReleaseHandle of {} (type {}) returned false for "
+                       "handle {} on {}. History of the value: {}",
+                       label(), options_.type_name, table_->format_value(handle_.value),
+                       describe(here(where)), table_->history(handle_)),
+           where, fmt::format("{}|{}", label(), site(where)));
+  }
+}
+
+}  // namespace hc::models

@@ -1,0 +1,568 @@
+// The SafeHandle and CriticalHandle models: every row of DOMAIN.md §1.2's table, §1.3's
+// ReleaseHandle rules, the P/Invoke bracket, the critical finalizer, §2's transitions, every
+// finding with its correct counterpart, and I1–I5 firing on broken state machines only.
+#include "hc/models/safe_handle.hpp"
+
+#include <gtest/gtest.h>
+
+#include "hc/models/critical_handle.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using hc::models::CriticalHandle;
+using hc::models::Gc;
+using hc::models::HandleTable;
+using hc::models::HandleTableOptions;
+using hc::models::ObjectDisposedException;
+using hc::models::ObjectType;
+using hc::models::RawHandle;
+using hc::models::SafeHandle;
+using hc::models::SafeHandleOptions;
+using hc::test::exhaustive;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+constexpr int kRefOne = 4;
+constexpr int kClosed = 1;
+constexpr int kDisposed = 2;
+
+/// Runs `body(gc, table)` inside an execution, exhaustively.
+hc::Result run(const std::function<void(Gc&, HandleTable&)>& body,
+               hc::ExploreOptions options = exhaustive()) {
+  return hc::explore(
+      [&] {
+        Gc gc;
+        HandleTable table;
+        body(gc, table);
+      },
+      options);
+}
+
+/// A SafeHandle owning a fresh file handle.
+RawHandle open_file(HandleTable& table, SafeHandle& h, const char* name = "log") {
+  const RawHandle raw = table.create(ObjectType::file, name, h.label());
+  h.SetHandle(raw);
+  return raw;
+}
+
+// --- §1.2, row by row --------------------------------------------------------------------------
+
+TEST(SafeHandleTable, ConstructionGivesRefcountOneOpen) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    HC_CHECK(h.state() == kRefOne, "state {:#x}", h.state());
+    HC_CHECK(h.IsInvalid(), "a new SafeHandle holds the invalid value");
+    h.Dispose();  // invalid: no ReleaseHandle
+    HC_CHECK(h.release_handle_calls() == 0, "ReleaseHandle ran for an invalid handle");
+    HC_CHECK(h.state() == (kClosed | kDisposed), "state {:#x}", h.state());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(SafeHandleTable, AddRefIncrementsAndReleaseDecrements) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    bool ok = false;
+    h.DangerousAddRef(ok);
+    HC_CHECK(ok && h.state() == 2 * kRefOne, "after AddRef: ok {} state {:#x}", ok, h.state());
+    h.DangerousRelease();
+    HC_CHECK(h.state() == kRefOne && h.release_handle_calls() == 0, "after Release: {:#x}",
+             h.state());
+    h.Dispose();
+    HC_CHECK(h.release_handle_calls() == 1 && !t.is_open(h.handle()), "Dispose did not close");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(SafeHandleTable, AddRefOnAClosedHandleThrowsAndLeavesSuccessFalse) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    h.Dispose();
+    bool ok = false;
+    bool threw = false;
+    try {
+      h.DangerousAddRef(ok);
+    } catch (const ObjectDisposedException& e) {
+      threw = std::string(e.what()).starts_with("Safe handle has been closed");
+    }
+    HC_CHECK(threw && !ok, "threw {} ok {}", threw, ok);
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(SafeHandleTable, ASecondDisposeIsSilent) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    h.Dispose();
+    h.Close();
+    HC_CHECK(h.release_handle_calls() == 1, "ReleaseHandle ran {} times", h.release_handle_calls());
+    HC_CHECK(h.state() == (kClosed | kDisposed), "state {:#x}", h.state());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// Dispose while a user holds a reference does not close: C stays clear, AddRef still works,
+// and ReleaseHandle runs on the thread of the last release.
+TEST(SafeHandleTable, DisposeDuringAnAddRefWindowDefersReleaseHandleToTheLastRelease) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    std::string released_on;
+    SafeHandle h(gc, t, {}, [&](const RawHandle& raw) {
+      released_on = std::string(hc::rt::thread_name(hc::rt::current_thread()));
+      return t.close(raw).ok;
+    });
+    open_file(t, h);
+    bool ok = false;
+    h.DangerousAddRef(ok);
+    hc::thread disposer("disposer", [&] { h.Dispose(); });
+    disposer.join();
+    HC_CHECK(h.state() == (kRefOne | kDisposed), "state {:#x}", h.state());
+    HC_CHECK(t.is_open(h.handle()), "closed while referenced");
+    bool again = false;
+    h.DangerousAddRef(again);  // C is clear: still succeeds
+    h.DangerousRelease();
+    h.DangerousRelease();  // the last one: 1 -> 0
+    HC_CHECK(released_on == "main", "ReleaseHandle ran on '{}'", released_on);
+    HC_CHECK(h.state() == (kClosed | kDisposed), "state {:#x}", h.state());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(SafeHandleTable, SetHandleAsInvalidLeaksByDesign) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    h.SetHandleAsInvalid();
+    HC_CHECK(h.state() == (kRefOne | kClosed), "state {:#x}", h.state());
+    h.Dispose();  // takes n to 0 but C was already set: no ReleaseHandle
+    HC_CHECK(h.release_handle_calls() == 0, "ReleaseHandle ran");
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::handle_leak);
+  EXPECT_TRUE(contains(r.findings[0].message, "File 'log'")) << r.findings[0].message;
+}
+
+TEST(SafeHandleTable, OwnsHandleFalseNeverReleasesAndIsNotFinalized) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandleOptions o;
+    o.owns_handle = false;
+    const RawHandle borrowed = t.create(ObjectType::file, "borrowed", "owner");
+    {
+      SafeHandle h(gc, t, o);
+      h.SetHandle(borrowed);
+      h.Dispose();
+      HC_CHECK(h.release_handle_calls() == 0 && t.is_open(borrowed), "released a borrowed value");
+    }
+    t.close(borrowed, "owner");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// --- §1.3 and the releaseHandleFailed finding ------------------------------------------------
+
+TEST(ReleaseHandleFailed, NamesTheTypeTheValueAndItsHistory) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t, {.type_name = "SafeFileHandle", .name = "log"});
+    const RawHandle raw = open_file(t, h);
+    t.close(raw);  // B3/B22: the raw value closed directly, behind the SafeHandle's back
+    h.Dispose();   // ReleaseHandle's CloseHandle fails: ERROR_INVALID_HANDLE
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::release_handle_failed);
+  EXPECT_TRUE(contains(f.message,
+                       "releaseHandleFailed: ReleaseHandle of SafeFileHandle 'log' "
+                       "(type SafeFileHandle) returned false for handle 0x4"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "History of the value: 0x4: generation 1: File 'log' created "
+                       "by thread 'main' at step"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "closed by thread 'main' at step")) << f.message;
+}
+
+TEST(ReleaseHandleFailed, TheCorrectProtocolExploresClean) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    hc::thread user("user", [&] {
+      bool ok = false;
+      try {
+        h.DangerousAddRef(ok);
+      } catch (const ObjectDisposedException&) {
+        return;
+      }
+      t.write(h.DangerousGetHandle());
+      h.DangerousRelease();
+    });
+    h.Dispose();
+    user.join();
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_GT(r.stats.executions, 10u);
+}
+
+// --- §1.5: the P/Invoke bracket --------------------------------------------------------------
+
+TEST(PInvoke, AClosedHandleThrowsBeforeTheNativeCall) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t);
+    open_file(t, h);
+    int calls = 0;
+    const bool wrote = h.pinvoke([&](const RawHandle& raw) {
+      ++calls;
+      return t.write(raw).ok;
+    });
+    HC_CHECK(wrote && calls == 1 && h.state() == kRefOne, "state {:#x}", h.state());
+    h.Dispose();
+    bool threw = false;
+    try {
+      h.pinvoke([&](const RawHandle& raw) {
+        ++calls;
+        return t.write(raw).ok;
+      });
+    } catch (const ObjectDisposedException&) {
+      threw = true;
+    }
+    HC_CHECK(threw && calls == 1, "native called {} times after Dispose", calls);
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// B1: the raw value used outside an AddRef window while another thread disposes and a third
+// opens: the number is recycled underneath. Passing the SafeHandle (the bracket) fixes it.
+TEST(PInvoke, RawValueAfterDisposeIsStaleAndTheBracketIsClean) {
+  auto body = [](bool bracket) {
+    return [bracket](Gc& gc, HandleTable& t) {
+      SafeHandle h(gc, t, {.name = "log"});
+      open_file(t, h);
+      hc::thread user("user", [&] {
+        if (bracket) {
+          try {
+            h.pinvoke([&](const RawHandle& raw) { return t.write(raw).ok; });
+          } catch (const ObjectDisposedException&) {
+          }
+        } else {
+          const RawHandle raw = h.DangerousGetHandle();
+          t.write(raw);
+        }
+      });
+      hc::thread disposer("disposer", [&] { h.Dispose(); });
+      hc::thread opener("opener", [&] { t.close(t.create_event("ready", true, false)); });
+      user.join();
+      disposer.join();
+      opener.join();
+    };
+  };
+  const hc::Result racy = run(body(false));
+  ASSERT_EQ(racy.findings.size(), 1u);
+  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::stale_handle_use);
+  EXPECT_TRUE(contains(racy.findings[0].message, "thread 'user'")) << racy.findings[0].message;
+  EXPECT_TRUE(contains(racy.findings[0].message, "now names Event 'ready'"));
+  const hc::Result fixed = run(body(true));
+  EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
+  EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+// --- unbalanced releases (B6) ----------------------------------------------------------------
+
+TEST(UnbalancedRelease, IsReportedAtTheRelease) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t, {.name = "log"});
+    open_file(t, h);
+    h.Dispose();
+    bool ok = false;
+    try {
+      h.DangerousAddRef(ok);  // throws: closed
+    } catch (const ObjectDisposedException&) {
+    }
+    h.DangerousRelease();  // the finally block releases anyway
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::refcount_underflow);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "called DangerousRelease on SafeFileHandle 'log' with no outstanding "
+                       "successful DangerousAddRef (an unbalanced release, B6)"))
+      << r.findings[0].message;
+}
+
+// The runtime alone notices only at n = 0: the finalizer's Dispose(false) throws
+// ObjectDisposedException on the finalizer thread, which terminates the process.
+TEST(UnbalancedRelease, WithoutEarlyDetectionTheFinalizerThrows) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandleOptions o;
+    o.name = "log";
+    o.detect_unbalanced_release = false;
+    SafeHandle& h = gc.make<SafeHandle>(gc, t, o);
+    open_file(t, h);
+    h.DangerousRelease();  // unbalanced: n 1 -> 0 closes the handle without Dispose
+    gc.collect();          // unreachable: its critical finalizer is queued
+    gc.wait_for_pending_finalizers();
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_exception);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "unhandled exception on the finalizer thread in the finalizer of "
+                       "SafeFileHandle 'log': Dispose on SafeFileHandle 'log' with refcount 0"))
+      << r.findings[0].message;
+}
+
+TEST(AddRefInReleaseHandle, IsReported) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle* self = nullptr;
+    SafeHandle h(gc, t, {.name = "pipe"}, [&](const RawHandle& raw) {
+      bool ok = false;
+      self->DangerousAddRef(ok);  // B10: ReleaseHandle marshals its own SafeHandle
+      return t.close(raw).ok;
+    });
+    self = &h;
+    open_file(t, h);
+    h.Dispose();
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::addref_in_release_handle);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "called DangerousAddRef on SafeFileHandle 'pipe' from inside its own "
+                       "ReleaseHandle"))
+      << r.findings[0].message;
+}
+
+// --- the critical finalizer ------------------------------------------------------------------
+
+TEST(CriticalFinalizer, AnUnreachableSafeHandleIsReleasedOnTheFinalizerThread) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    std::string released_on;
+    SafeHandle& h = gc.make<SafeHandle>(gc, t, SafeHandleOptions{}, [&](const RawHandle& raw) {
+      released_on = std::string(hc::rt::thread_name(hc::rt::current_thread()));
+      return t.close(raw).ok;
+    });
+    {
+      hc::models::Ref<SafeHandle> ref(h);
+      open_file(t, h);
+      gc.collect();  // reachable: nothing happens
+      HC_CHECK(gc.pending_finalizers() == 0, "a reachable object was queued");
+    }
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(released_on == "finalizer", "released on '{}'", released_on);
+    HC_CHECK(h.state() == (kClosed | kDisposed), "state {:#x}", h.state());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(CriticalFinalizer, DisposeSuppressesIt) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle& h = gc.make<SafeHandle>(gc, t);
+    open_file(t, h);
+    h.Dispose();
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(h.times_finalized() == 0, "finalized after Dispose");
+    HC_CHECK(h.release_handle_calls() == 1, "ReleaseHandle ran {} times", h.release_handle_calls());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// --- I1–I5 on broken state machines ------------------------------------------------------------
+
+using RealWord = hc::models::SafeHandleStateWord<hc::atomic>;
+
+/// I1: a release without the n == 0 check goes below zero.
+struct NoUnderflowCheck : RealWord {
+  template <class IsInvalid>
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
+    if ((state_.peek() & kRefCountMask) != 0) return RealWord::release(dispose, owns, is_invalid);
+    Transition t;
+    t.old_state = state_.load();
+    t.new_state = t.old_state - kRefCountOne;
+    state_.store(t.new_state);
+    return t;
+  }
+};
+
+/// I2: an AddRef that ignores C.
+struct AddRefIgnoresClosed : RealWord {
+  Transition add_ref() {
+    Transition t;
+    t.old_state = state_.fetch_add(kRefCountOne);
+    t.new_state = t.old_state + kRefCountOne;
+    return t;
+  }
+};
+
+/// I3: Dispose runs ReleaseHandle even while others hold references.
+struct ReleaseOnDispose : RealWord {
+  template <class IsInvalid>
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
+    Transition t = RealWord::release(dispose, owns, is_invalid);
+    if (dispose && t.kind == Transition::Kind::done) t.perform_release = owns && !is_invalid();
+    return t;
+  }
+};
+
+/// I4: one release takes two references.
+struct DoubleDecrement : RealWord {
+  template <class IsInvalid>
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
+    Transition t = RealWord::release(dispose, owns, is_invalid);
+    if (t.kind == Transition::Kind::done && (t.new_state & kRefCountMask) != 0) {
+      t.new_state = (t.new_state - kRefCountOne) | kClosed;
+      state_.store(t.new_state);
+      t.perform_release = owns && !is_invalid();
+      t.old_state = kRefCountOne;  // what the broken loop believes it saw
+    }
+    return t;
+  }
+};
+
+/// I5: reports the 1 -> 0 transition but never stores the decrement.
+struct ForgetsTheDecrement : RealWord {
+  template <class IsInvalid>
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
+    Transition t = RealWord::release(dispose, owns, is_invalid);
+    if (t.perform_release) state_.store(t.old_state);  // n stays 1
+    return t;
+  }
+};
+
+template <class Word>
+hc::Result broken(bool two_users) {
+  return run([two_users](Gc& gc, HandleTable& t) {
+    hc::models::BasicSafeHandle<Word> h(gc, t, {.name = "h"});
+    h.SetHandle(t.create(ObjectType::file, "f", h.label()));
+    if (two_users) {
+      bool ok = false;
+      h.DangerousAddRef(ok);
+      h.Dispose();  // the user still holds a reference
+      try {
+        bool again = false;
+        h.DangerousAddRef(again);
+        h.DangerousRelease();
+      } catch (const ObjectDisposedException&) {
+      }
+      h.DangerousRelease();
+    } else {
+      h.Dispose();
+      try {
+        bool ok = false;
+        h.DangerousAddRef(ok);
+      } catch (const ObjectDisposedException&) {
+      }
+      h.Dispose();
+    }
+  });
+}
+
+void expect_invariant(const hc::Result& r, const std::string& which) {
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::safe_handle_invariant) << r.findings[0].message;
+  EXPECT_TRUE(contains(r.findings[0].message, "SafeHandle invariant " + which +
+                                                  " broken on "
+                                                  "SafeFileHandle 'h'"))
+      << r.findings[0].message;
+}
+
+TEST(Invariants, NeverFireOnTheRealStateMachine) {
+  EXPECT_TRUE(broken<RealWord>(true).findings.empty());
+  EXPECT_TRUE(broken<RealWord>(false).findings.empty());
+}
+
+TEST(Invariants, I2FiresWhenAddRefIgnoresClosed) {
+  expect_invariant(broken<AddRefIgnoresClosed>(false), "I2");
+}
+
+TEST(Invariants, I3FiresWhenDisposeReleasesUnderUsers) {
+  expect_invariant(broken<ReleaseOnDispose>(true), "I3");
+}
+
+TEST(Invariants, I4FiresWhenTheValueIsReleasedUnderAnAddRef) {
+  expect_invariant(broken<DoubleDecrement>(true), "I4");
+}
+
+TEST(Invariants, I5FiresWhenReleaseHandleRunsWithReferencesLeft) {
+  expect_invariant(broken<ForgetsTheDecrement>(false), "I5");
+}
+
+TEST(Invariants, I1FiresWhenTheCountGoesBelowZero) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandleOptions o;
+    o.name = "h";
+    o.detect_unbalanced_release = false;
+    hc::models::BasicSafeHandle<NoUnderflowCheck> h(gc, t, o);
+    h.SetHandle(t.create(ObjectType::file, "f", h.label()));
+    h.Dispose();
+    h.DangerousRelease();  // n 0 -> -1
+  });
+  expect_invariant(r, "I1");
+}
+
+// --- CriticalHandle (§2) -------------------------------------------------------------------------
+
+TEST(CriticalHandle, CloseReleasesOnceAndIsIdempotent) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    CriticalHandle h(gc, t, {.name = "ev"});
+    h.SetHandle(t.create_event("e", true, false, h.label()));
+    h.Close();
+    h.Close();
+    HC_CHECK(h.release_handle_calls() == 1 && h.IsClosed(), "calls {}", h.release_handle_calls());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(CriticalHandle, AnInvalidHandleClosesWithoutReleaseHandle) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    CriticalHandle h(gc, t);
+    h.Close();
+    HC_CHECK(h.release_handle_calls() == 0 && h.IsClosed(), "calls {}", h.release_handle_calls());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(CriticalHandle, SetHandleAsInvalidLeaks) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    CriticalHandle h(gc, t, {.name = "ev"});
+    h.SetHandle(t.create_event("e", true, false, h.label()));
+    h.SetHandleAsInvalid();
+    h.Close();
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::handle_leak);
+}
+
+TEST(CriticalHandle, RacingCloseRunsReleaseHandleTwice) {
+  auto body = [](bool locked) {
+    return [locked](Gc& gc, HandleTable& t) {
+      CriticalHandle h(gc, t, {.name = "ev"});
+      h.SetHandle(t.create_event("e", true, false, h.label()));
+      hc::mutex m("close lock");
+      auto closer = [&] {
+        if (locked) m.lock();
+        h.Close();
+        if (locked) m.unlock();
+      };
+      hc::thread a("closer-a", closer);
+      hc::thread b("closer-b", closer);
+      a.join();
+      b.join();
+    };
+  };
+  const hc::Result racy = run(body(false));
+  ASSERT_EQ(racy.findings.size(), 1u);
+  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::release_handle_twice);
+  EXPECT_TRUE(contains(racy.findings[0].message,
+                       "ReleaseHandle of CriticalHandle 'ev' runs a "
+                       "second time, on thread 'closer-b'"))
+      << racy.findings[0].message;
+  EXPECT_TRUE(contains(racy.findings[0].message, "it first ran on thread 'closer-a'"));
+  const hc::Result fixed = run(body(true));
+  EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
+  EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+}  // namespace
