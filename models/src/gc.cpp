@@ -13,6 +13,13 @@ namespace hc::models {
 
 // --- managed objects ---------------------------------------------------------------------------
 
+void detail::add_root(ManagedObject& o, const std::source_location& where) {
+  o.gc().add_root(o, where);
+}
+void detail::drop_root(ManagedObject& o, const std::source_location& where) {
+  o.gc().drop_root(o, where);
+}
+
 ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_view name,
                              bool has_finalizer, bool critical)
     : gc_(&gc),
@@ -63,8 +70,10 @@ Gc::Gc(GcOptions options, const std::source_location& where)
 
 Gc::~Gc() {
   if (!rt::in_execution()) return;
+  // Process exit: no finalizer starts from here on (.NET Core runs none at exit), even for
+  // objects the "gc" thread still collects.
+  shutdown_ = true;
   if (collector_.joinable()) collector_.join();
-  shutdown_ = true;  // process exit: no more finalizers run (.NET Core)
   rt::event_signal(work_.id());
   finalizer_.join();
   if (invariant_token_ != 0) rt::remove_invariant(invariant_token_);

@@ -32,7 +32,7 @@ std::string describe(const Provenance& p);
 std::string site(const std::source_location& where);
 
 /// Ends the execution with a model finding (hc::rt::report with the site in the signature).
-[[noreturn]] void report(FindingKind kind, std::string message,
-                         const std::source_location& where, const std::string& signature);
+[[noreturn]] void report(FindingKind kind, std::string message, const std::source_location& where,
+                         const std::string& signature);
 
 }  // namespace hc::models

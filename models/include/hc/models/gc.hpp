@@ -36,6 +36,7 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hc/models/common.hpp"
@@ -45,6 +46,13 @@
 namespace hc::models {
 
 class Gc;
+class ManagedObject;
+
+namespace detail {
+// Ref's root counting, out of line (Gc is incomplete where Ref is defined).
+void add_root(ManagedObject& o, const std::source_location& where);
+void drop_root(ManagedObject& o, const std::source_location& where);
+}  // namespace detail
 
 struct GcOptions {
   std::uint32_t background_collections = 0;  // collections by the "gc" thread, interleaved
@@ -116,6 +124,7 @@ class Ref {
     acquire(where);
   }
   Ref(const Ref& other) : object_(other.object_) { acquire(std::source_location::current()); }
+  Ref(Ref&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
   Ref& operator=(const Ref& other) {
     if (this != &other) {
       reset();
@@ -136,7 +145,7 @@ class Ref {
     if (object_ == nullptr) return;
     ManagedObject* o = object_;
     object_ = nullptr;
-    o->gc().drop_root(*o, where);
+    detail::drop_root(*o, where);
   }
   /// The JIT considers the reference dead after its last use: drops it here.
   void last_use(const std::source_location& where = std::source_location::current()) {
@@ -146,10 +155,16 @@ class Ref {
   void keep_alive(const std::source_location& where = std::source_location::current()) {
     reset(where);
   }
+  /// A Ref over a root already counted (Gc::allocate).
+  static Ref adopt(T& object) {
+    Ref r;
+    r.object_ = &object;
+    return r;
+  }
 
  private:
   void acquire(const std::source_location& where) {
-    if (object_ != nullptr) object_->gc().add_root(*object_, where);
+    if (object_ != nullptr) detail::add_root(*object_, where);
   }
   T* object_ = nullptr;
 };
@@ -193,13 +208,21 @@ class Gc {
   Gc(const Gc&) = delete;
   Gc& operator=(const Gc&) = delete;
 
-  /// Allocates a managed object owned by the GC (its memory outlives finalization).
+  /// Allocates a managed object owned by the GC (its memory outlives finalization). Nothing
+  /// refers to it: a collection before a Ref is taken finds it unreachable. allocate() is
+  /// `new T(...)` assigned to a local: reachable from the start.
   template <class T, class... Args>
   T& make(Args&&... args) {
     auto owned = std::make_unique<T>(std::forward<Args>(args)...);
     T& ref = *owned;
     heap_.push_back(std::move(owned));
     return ref;
+  }
+  template <class T, class... Args>
+  Ref<T> allocate(Args&&... args) {
+    T& object = make<T>(std::forward<Args>(args)...);
+    ++object.roots_;  // the allocating local, before anyone else can run
+    return Ref<T>::adopt(object);
   }
 
   /// A full blocking collection now (a scheduling point).
@@ -226,6 +249,8 @@ class Gc {
   friend class Ref;
   template <class T>
   friend class WeakRef;
+  friend void detail::add_root(ManagedObject&, const std::source_location&);
+  friend void detail::drop_root(ManagedObject&, const std::source_location&);
 
   void add_root(ManagedObject& o, const std::source_location& where);
   void drop_root(ManagedObject& o, const std::source_location& where);

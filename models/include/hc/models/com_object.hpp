@@ -1,0 +1,470 @@
+// hc/models/com_object.hpp — simulated COM objects: IUnknown reference counting with
+// destruction on the releasing thread, destructor cascades, weak back-pointers and object
+// liveness (DOMAIN.md §5, ordering rule O7; bug patterns B13, B14, B17, B18 build on it).
+//
+// What it defines:
+//   ComWorld     owns every object created through it for one execution (the arena), so that a
+//                destroyed object's memory stays valid and misuse is a finding, not a crash.
+//   ComObject    the IUnknown base: a type name, an object name, a count starting at 1 (the
+//                creator's reference), AddRef/Release, and a virtual destructor body on_destroy()
+//                run by the final Release on whichever thread made it.
+//   ComPtr<T>    an owning smart pointer: AddRef on copy, Release on reset and destruction.
+//   ComWeak<T>   a non-owning pointer with a name: a weak back-pointer (child → parent) or a
+//                local copy fetched from a shared variable without AddRef. Every use is checked.
+//
+//   struct Doc : hc::models::ComObject {
+//     Doc() : ComObject("Document") {}
+//     hc::models::ComPtr<Page> page;                // owned child
+//     void on_destroy() override { page.reset(); }  // the destructor body: release children
+//   };
+//   hc::models::ComWorld world;                      // declare it before every pointer
+//   hc::models::ComPtr<Doc> doc = world.make<Doc>("doc");
+//   doc->page = world.make<Page>("page");
+//   hc::models::ComWeak<Doc> parent(doc, "parent");  // holds no reference
+//   hc::thread t("T1", [&] { doc.reset(); });         // the last Release: destroys on T1
+//   parent.use("GetTitle");                            // use_after_destruction on some schedules
+//
+// Findings (each ends the execution; messages name objects, threads, steps and sites):
+//   use_after_destruction  a use of an object that is destroyed, or being destroyed by another
+//                          thread, naming the reference it was reached through.
+//   addref_from_zero       an AddRef on an object whose count reached 0 ("rescue", ONT-0811), or
+//                          a reference taken during its destruction that outlives it (ONT-0928).
+//   double_destruction     a Release during destruction that takes the count to 0 again: the
+//                          destructor handed out `this` and saw AddRef/Release go 0→1→0 (ONT-0927).
+//   refcount_underflow     a Release on a count already 0: more Releases than references.
+//
+// Operations and what they touch (for DPOR). Each object is ONE engine object (its id from
+// ComObject::id()): its count word and its liveness state together, because an AddRef's outcome
+// and message read both. Operations on different objects are independent.
+//   AddRef, Release, ComWeak::add_ref, ComWeak::try_upgrade   read_write on the object
+//   ComObject::use, ComPtr::use/call, ComWeak::use/call        read on the object
+//   ComPtr copy = AddRef; ComPtr reset/destruction/assignment of the old value = Release;
+//   ComPtr move, ComWeak construction and copy, ComWorld::make and every peek: no operation
+//   (copying a pointer is invisible; a new object is private to its creator until published).
+// The final Release runs on_destroy() inline, with no scheduling point of its own: the cascade's
+// operations (children's Releases) are the next steps of the same thread.
+//
+// Liveness: alive → destroying (final Release, on_destroy running) → destroyed (on_destroy
+// returned). The C++ destructor of an object runs only when its ComWorld is destroyed and
+// performs no operation. While an object is destroying, its destroyer thread may still call it
+// (the destructor body uses its own members, children call back through weak pointers); any
+// other thread that touches it holds no reference (the count reached 0) and is reported.
+//
+// After a finding the engine abandons the execution's stacks without unwinding them, so a
+// ComWorld on such a stack is never destroyed: its objects are leaked (a bounded amount per
+// failing execution). Operations during teardown do nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "hc/models/common.hpp"
+#include "hc/operation.hpp"
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+
+class ComWorld;
+class ComObject;
+template <class T>
+class ComPtr;
+template <class T>
+class ComWeak;
+
+/// Liveness of a ComObject: alive until its count reaches 0; destroying while its destructor
+/// body runs (on the thread of the final Release); destroyed for ever after.
+enum class ComState : std::uint8_t { alive, destroying, destroyed };
+
+/// "alive", "destroying", "destroyed".
+std::string_view com_state_name(ComState state);
+
+/// A cheap record of who did something and where: the thread id, the step (see here()) and the
+/// site. Names are looked up only when a finding is reported.
+struct ComStamp {
+  ThreadId thread = kNoThread;
+  std::uint32_t step = 0;
+  std::source_location where{};
+  bool valid() const noexcept { return thread != kNoThread; }
+};
+
+/// How code reached an object: directly (a raw pointer), through an owning ComPtr, or through a
+/// named ComWeak that holds no reference. `obtained` is when the reference was taken.
+struct ComReference {
+  enum class Kind : std::uint8_t { raw, strong, weak };
+  Kind kind = Kind::raw;
+  const char* name = nullptr;  // a static string (ComWeak's name); null for raw and ComPtr
+  ComStamp obtained{};
+};
+
+/// A name for ComWorld::make together with the call site (make is variadic, so its site rides
+/// on its first argument instead of a last defaulted parameter).
+struct ComName {
+  std::string_view name;
+  std::source_location where;
+  ComName(const char* n,  // NOLINT: implicit on purpose: world.make<T>("doc")
+          const std::source_location& w = std::source_location::current())
+      : name(n), where(w) {}
+  ComName(std::string_view n,  // NOLINT
+          const std::source_location& w = std::source_location::current())
+      : name(n), where(w) {}
+  ComName(const std::string& n,  // NOLINT
+          const std::source_location& w = std::source_location::current())
+      : name(n), where(w) {}
+};
+
+namespace detail {
+/// True while a ComWorld destroys its objects on this OS thread: ComPtr destructors then do
+/// nothing (the objects they point to may already be freed, and no operation may run there).
+bool com_world_closing() noexcept;
+ComStamp com_stamp(const std::source_location& where);
+}  // namespace detail
+
+// --- ComObject -------------------------------------------------------------------------------
+
+/// The IUnknown base of every simulated COM object. Derive from it, name the type in the
+/// constructor, override on_destroy() with the destructor body, and create objects with
+/// ComWorld::make. Methods of a derived class should begin with `use("Method", where)` (or be
+/// called through ComPtr::call / ComWeak::call) so that the call is a scheduling point and
+/// liveness is checked.
+///
+/// Invariants: count() > 0 ⇔ state() == alive (except the artificial count of a guarded
+/// destruction, and a rescue during destruction, both on the destroyer thread); the destroyer
+/// is the thread of the Release that took the count to 0; on_destroy runs at most once (a
+/// second entry is the double_destruction finding, reported instead of run).
+class ComObject {
+  using Loc = std::source_location;
+
+ public:
+  ComObject(const ComObject&) = delete;
+  ComObject& operator=(const ComObject&) = delete;
+  virtual ~ComObject();
+
+  /// IUnknown::AddRef: the count + 1, returned. Read-write on this object. Reports
+  /// addref_from_zero when the count already reached 0, unless the destroyer thread itself
+  /// takes a reference from inside the destructor body (recorded: released again, it is the
+  /// double_destruction of B13; kept past the destruction, addref_from_zero).
+  std::uint32_t AddRef(const Loc& where = Loc::current());
+
+  /// IUnknown::Release: the count - 1, returned. Read-write on this object. At 0 the object
+  /// is destroyed here, on the calling thread: state destroying, on_destroy() (which may
+  /// release children: a cascade on this thread), then destroyed. Reports refcount_underflow
+  /// on a count already 0, and double_destruction when it takes the count to 0 while the
+  /// object is already being destroyed.
+  std::uint32_t Release(const Loc& where = Loc::current());
+
+  /// A call of `method` (a static string) through a raw pointer: a scheduling point (read on
+  /// this object) that reports use_after_destruction if the object is destroyed, or being
+  /// destroyed by another thread.
+  void use(const char* method, const Loc& where = Loc::current());
+
+  /// Protects the destruction the ONT-0928 way: the count is set to `artificial` (> 0) while
+  /// on_destroy runs, so that AddRef/Release from inside the destructor go artificial →
+  /// artificial+1 → artificial instead of 0→1→0, and it must be `artificial` again when
+  /// on_destroy returns (else addref_from_zero: a callee kept a reference). Configuration, not
+  /// an operation: call it before the object is shared (e.g. in the derived constructor).
+  void guard_destruction(std::uint32_t artificial = 1) noexcept;
+
+  // --- state, read without a scheduling point (tests, invariants, reports) ------------------
+  const std::string& name() const noexcept { return name_; }
+  const std::string& type_name() const noexcept { return type_; }
+  ObjectId id() const noexcept { return id_; }
+  std::uint32_t count() const noexcept { return count_; }
+  ComState state() const noexcept { return state_; }
+  ComWorld& world() const;
+  /// Who created it (the creator's reference), and who destroyed it (the final Release; not
+  /// valid while alive), as names for messages. Only inside an execution.
+  Provenance created_by() const;
+  Provenance destroyed_by() const;
+  /// "ComObject 'doc' (type Document)".
+  std::string label() const;
+
+ protected:
+  /// `type_name` appears in every message ("ComObject 'doc' (type Document)").
+  explicit ComObject(std::string type_name);
+
+  /// The destructor body, run by the final Release on the releasing thread. Release owned
+  /// children here (a cascade); it may perform any operation. The default does nothing.
+  virtual void on_destroy() {}
+
+ private:
+  friend class ComWorld;
+  template <class>
+  friend class ComPtr;
+  template <class>
+  friend class ComWeak;
+
+  // The operations with the reference they were made through (for messages).
+  std::uint32_t add_ref_via(const ComReference& via, const char* label, const Loc& where);
+  std::uint32_t release_via(const ComReference& via, const Loc& where);
+  void use_via(const char* method, const ComReference& via, const Loc& where);
+  bool try_upgrade_via(const ComReference& via, const Loc& where);
+  // The liveness check of use, without a scheduling point (ComPtr::operator->).
+  void check_alive(const char* method, const ComReference& via, const Loc& where);
+  void destroy(const ComStamp& by);
+  void require_world(const char* operation) const;
+  bool on_destroyer_thread() const noexcept;
+
+  [[noreturn]] void report_use_after_destruction(const char* method, const ComReference& via,
+                                                 const Loc& where);
+  [[noreturn]] void report_addref_from_zero(const ComReference& via, const Loc& where);
+  [[noreturn]] void report_underflow(const ComReference& via, const Loc& where);
+  [[noreturn]] void report_double_destruction(const ComReference& via, const Loc& where);
+  [[noreturn]] void report_escaped_reference();
+
+  ComWorld* world_ = nullptr;
+  ObjectId id_ = kNoObject;
+  std::string type_;
+  std::string name_;
+  std::uint32_t count_ = 1;
+  std::uint32_t guard_ = 0;  // artificial count during destruction; 0 = unguarded
+  ComState state_ = ComState::alive;
+  ComStamp created_{};
+  ComStamp destroyed_{};                // the final Release: who entered the destruction
+  ComStamp rescued_{};                  // first AddRef by the destroyer while destroying
+  std::uint32_t destroy_end_step_ = 0;  // last step before on_destroy returned
+};
+
+// --- ComWorld --------------------------------------------------------------------------------
+
+/// The arena of one execution: creates objects, keeps their memory until it is destroyed, and
+/// knows which destructors are running on which thread. Declare it before any ComPtr that may
+/// point into it. Its destructor performs no operation.
+class ComWorld {
+ public:
+  ComWorld();
+  ComWorld(const ComWorld&) = delete;
+  ComWorld& operator=(const ComWorld&) = delete;
+  ~ComWorld();
+
+  /// Creates a T (constructed from `args`) named `name`, registered with the engine, with its
+  /// count at 1: the creator's reference, owned by the returned ComPtr (detach() it for raw
+  /// COM-style code). No scheduling point. Only inside an execution.
+  template <class T, class... Args>
+  ComPtr<T> make(ComName name, Args&&... args) {
+    static_assert(std::is_base_of_v<ComObject, T>, "ComWorld::make<T>: T must derive ComObject");
+    auto owned = std::make_unique<T>(std::forward<Args>(args)...);
+    T* raw = owned.get();
+    adopt(std::move(owned), name.name, name.where);
+    return ComPtr<T>::attach(raw, name.where);
+  }
+
+  /// The innermost object whose destructor body runs on `thread` now, or nullptr: lets models
+  /// and scenarios tell destructor context (B18: heavy cleanup inside Release). No operation.
+  const ComObject* destroying_on(ThreadId thread) const noexcept;
+  /// Objects created and not yet destroyed (leaks, at the end of a scenario), in creation order.
+  std::vector<const ComObject*> alive() const;
+  /// "ComObject 'a' (type X, count 1, created by thread 'main' at step 0 (site))", one per
+  /// line, for the objects alive(); empty when none. Only inside an execution.
+  std::string describe_alive() const;
+  std::size_t size() const noexcept { return objects_.size(); }
+
+ private:
+  friend class ComObject;
+  void adopt(std::unique_ptr<ComObject> object, std::string_view name,
+             const std::source_location& where);
+
+  std::vector<std::unique_ptr<ComObject>> objects_;  // creation order
+  std::vector<ComObject*> destroying_;               // destructor bodies running, innermost last
+};
+
+// --- ComPtr ----------------------------------------------------------------------------------
+
+/// An owning pointer (WRL's ComPtr): every non-null ComPtr owns one reference. Copy = AddRef,
+/// reset / destruction / overwriting = Release, move = no count traffic. A ComPtr records when
+/// its reference was taken; its destructor's Release is attributed to that site.
+template <class T>
+class ComPtr {
+  using Loc = std::source_location;
+
+ public:
+  ComPtr() noexcept = default;
+  ComPtr(std::nullptr_t) noexcept {}  // NOLINT: implicit, as for pointers
+
+  /// Takes a new reference to `raw` (AddRef): the COM rule for a pointer copied from a shared
+  /// variable (do it under the lock that protects the variable), an in/out parameter, or a
+  /// stored pointer handed out. Null stays null.
+  explicit ComPtr(T* raw, const Loc& where = Loc::current()) : p_(raw) {
+    if (p_ != nullptr) {
+      static_cast<ComObject*>(p_)->add_ref_via(ComReference{}, "AddRef", where);
+      obtained_ = detail::com_stamp(where);
+    }
+  }
+
+  /// Adopts a reference the caller already owns (no AddRef): the creator's reference, an out
+  /// parameter, a detach()ed pointer.
+  static ComPtr attach(T* raw, const Loc& where = Loc::current()) noexcept {
+    ComPtr p;
+    p.p_ = raw;
+    if (raw != nullptr) p.obtained_ = detail::com_stamp(where);
+    return p;
+  }
+
+  ComPtr(const ComPtr& other, const Loc& where = Loc::current()) : ComPtr(other.p_, where) {}
+  template <class U>
+  requires std::is_convertible_v<U*, T*> ComPtr(const ComPtr<U>& other,
+                                                const Loc& where = Loc::current())  // NOLINT
+      : ComPtr(static_cast<T*>(other.get()), where) {}
+  ComPtr(ComPtr&& other) noexcept
+      : p_(std::exchange(other.p_, nullptr)), obtained_(other.obtained_) {}
+  template <class U>
+  requires std::is_convertible_v<U*, T*> ComPtr(ComPtr<U>&& other)
+  noexcept  // NOLINT
+      : obtained_(other.obtained()) {
+    p_ = other.detach();
+  }
+
+  /// AddRef of the new value, then Release of the old one (its site is not recorded: call
+  /// assign() for the line).
+  ComPtr& operator=(const ComPtr& other) {
+    if (this != &other) assign(other, Loc{});
+    return *this;
+  }
+  /// Release of the old value (site not recorded), no count traffic for the new one.
+  ComPtr& operator=(ComPtr&& other) {
+    if (this != &other) {
+      reset(Loc{});
+      obtained_ = other.obtained_;
+      p_ = std::exchange(other.p_, nullptr);
+    }
+    return *this;
+  }
+  ComPtr& operator=(std::nullptr_t) {
+    reset(Loc{});
+    return *this;
+  }
+
+  /// Releases its reference, attributed to the site where the reference was taken.
+  ~ComPtr() {
+    if (p_ != nullptr && !detail::com_world_closing()) {
+      T* p = std::exchange(p_, nullptr);
+      static_cast<ComObject*>(p)->release_via(via(), obtained_.where);
+    }
+  }
+
+  /// `*this = other` with a site: AddRef of other's object, then Release of the old one.
+  void assign(const ComPtr& other, const Loc& where = Loc::current()) {
+    ComPtr copy(other.p_, where);
+    reset(where);
+    *this = std::move(copy);
+  }
+
+  /// Release (read-write on the object; may destroy it and run its cascade here), then null.
+  void reset(const Loc& where = Loc::current()) {
+    if (p_ == nullptr) return;
+    const ComReference ref = via();
+    T* p = std::exchange(p_, nullptr);
+    static_cast<ComObject*>(p)->release_via(ref, where);
+  }
+
+  /// Gives up ownership without Release: the caller now owns the reference.
+  [[nodiscard]] T* detach() noexcept { return std::exchange(p_, nullptr); }
+
+  T* get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  /// Liveness-checked access to members, WITHOUT a scheduling point: a safety net. Make the
+  /// call itself visible with use() or call().
+  T* operator->() const {
+    base()->check_alive("operator->", via(), Loc{});
+    return p_;
+  }
+  T& operator*() const { return *operator->(); }
+
+  /// A call of `method` through this pointer: read on the object, checked. A ComPtr's object
+  /// is dead only if someone released a reference they did not own.
+  void use(const char* method, const Loc& where = Loc::current()) const {
+    base()->use_via(method, via(), where);
+  }
+  /// use(method), then f(T&): `ptr.call("GetName", [](Widget& w) { return w.title; })`.
+  template <class F>
+  decltype(auto) call(const char* method, F&& f, const Loc& where = Loc::current()) const {
+    use(method, where);
+    return std::invoke(std::forward<F>(f), *p_);
+  }
+
+  /// When and where its reference was taken.
+  const ComStamp& obtained() const noexcept { return obtained_; }
+
+ private:
+  ComObject* base() const {
+    if (p_ == nullptr) throw usage_error("hc::models::ComPtr: use of a null ComPtr");
+    return static_cast<ComObject*>(p_);
+  }
+  ComReference via() const noexcept {
+    return ComReference{ComReference::Kind::strong, nullptr, obtained_};
+  }
+
+  T* p_ = nullptr;
+  ComStamp obtained_{};
+};
+
+// --- ComWeak ---------------------------------------------------------------------------------
+
+/// A named pointer that holds NO reference: a weak back-pointer (child → parent), or a local
+/// copy fetched from a shared variable without AddRef (B14). Copying it is invisible; every use
+/// is a checked scheduling point, and findings say "through weak reference '<name>'", when it
+/// was obtained, and that it owned nothing.
+template <class T>
+class ComWeak {
+  using Loc = std::source_location;
+
+ public:
+  ComWeak() noexcept = default;
+  /// `name` is a static string. Records the thread, step and site where the pointer was taken.
+  ComWeak(T* target, const char* name, const Loc& where = Loc::current())
+      : p_(target), name_(name), obtained_(detail::com_stamp(where)) {}
+  ComWeak(const ComPtr<T>& strong, const char* name, const Loc& where = Loc::current())
+      : ComWeak(strong.get(), name, where) {}
+
+  /// A call of `method` through this reference: read on the object, checked.
+  void use(const char* method, const Loc& where = Loc::current()) const {
+    base()->use_via(method, via(), where);
+  }
+  /// use(method), then f(T&).
+  template <class F>
+  decltype(auto) call(const char* method, F&& f, const Loc& where = Loc::current()) const {
+    use(method, where);
+    return std::invoke(std::forward<F>(f), *p_);
+  }
+
+  /// A plain AddRef of the pointer (read-write): correct only if something guarantees the
+  /// object is alive; on a dead one it is addref_from_zero (B14's "AddRefs from 0").
+  ComPtr<T> add_ref(const Loc& where = Loc::current()) const {
+    base()->add_ref_via(via(), "AddRef", where);
+    return ComPtr<T>::attach(p_, where);
+  }
+  /// The correct weak → strong upgrade (read-write): takes a reference only if the count is
+  /// not 0, else returns null. Never a finding.
+  ComPtr<T> try_upgrade(const Loc& where = Loc::current()) const {
+    if (!base()->try_upgrade_via(via(), where)) return ComPtr<T>();
+    return ComPtr<T>::attach(p_, where);
+  }
+
+  void reset() noexcept { p_ = nullptr; }
+  /// The raw pointer, unchecked: for comparisons only.
+  T* get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  const char* name() const noexcept { return name_; }
+  const ComStamp& obtained() const noexcept { return obtained_; }
+
+ private:
+  ComObject* base() const {
+    if (p_ == nullptr) throw usage_error("hc::models::ComWeak: use of a null ComWeak");
+    return static_cast<ComObject*>(p_);
+  }
+  ComReference via() const noexcept {
+    return ComReference{ComReference::Kind::weak, name_, obtained_};
+  }
+
+  T* p_ = nullptr;
+  const char* name_ = "";
+  ComStamp obtained_{};
+};
+
+}  // namespace hc::models

@@ -1,0 +1,371 @@
+// com_object.cpp — the COM object model: reference counts, destruction on the releasing
+// thread, liveness checks and the findings of DOMAIN.md §5 / O7 (see com_object.hpp).
+#include "hc/models/com_object.hpp"
+
+#include <fmt/format.h>
+
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+
+namespace {
+
+// Depth of ComWorld destructors running on this OS thread. Fibers share the OS thread, but a
+// ComWorld destructor performs no operation, so no other fiber runs while it is set.
+thread_local int t_world_closing = 0;
+
+Provenance provenance(const ComStamp& s) {
+  Provenance p;
+  p.thread = s.thread;
+  p.thread_name = s.thread == kNoThread ? std::string("?") : std::string(rt::thread_name(s.thread));
+  p.step = s.step;
+  p.where = s.where;
+  return p;
+}
+
+// "through weak reference 'parent'", "through a ComPtr", "through a raw pointer".
+std::string through(const ComReference& via) {
+  switch (via.kind) {
+    case ComReference::Kind::weak:
+      return fmt::format("through weak reference '{}'", via.name != nullptr ? via.name : "");
+    case ComReference::Kind::strong:
+      return "through a ComPtr";
+    case ComReference::Kind::raw:
+      break;
+  }
+  return "through a raw pointer";
+}
+
+// Where the reference came from, and why it did not keep the object alive.
+std::string origin(const ComReference& via) {
+  switch (via.kind) {
+    case ComReference::Kind::weak:
+      return fmt::format(
+          " Weak reference '{}' was obtained by {} and holds no reference: AddRef a copy "
+          "fetched from a shared variable under the lock that protects it, or upgrade a weak "
+          "reference with try_upgrade, which fails at 0.",
+          via.name != nullptr ? via.name : "", describe(provenance(via.obtained)));
+    case ComReference::Kind::strong:
+      return fmt::format(
+          " The ComPtr owned a reference taken by {}, so some code released a reference it "
+          "did not own.",
+          describe(provenance(via.obtained)));
+    case ComReference::Kind::raw:
+      break;
+  }
+  return " A raw pointer holds no reference: the caller must own one (AddRef) while it uses "
+         "the object.";
+}
+
+}  // namespace
+
+namespace detail {
+
+bool com_world_closing() noexcept {
+  return t_world_closing > 0;
+}
+
+ComStamp com_stamp(const std::source_location& where) {
+  return ComStamp{rt::current_thread(), rt::current_step(), where};
+}
+
+}  // namespace detail
+
+std::string_view com_state_name(ComState state) {
+  switch (state) {
+    case ComState::alive:
+      return "alive";
+    case ComState::destroying:
+      return "destroying";
+    case ComState::destroyed:
+      return "destroyed";
+  }
+  return "unknown";
+}
+
+// --- ComObject -------------------------------------------------------------------------------
+
+ComObject::ComObject(std::string type_name) : type_(std::move(type_name)) {}
+
+ComObject::~ComObject() = default;
+
+ComWorld& ComObject::world() const {
+  require_world("world()");
+  return *world_;
+}
+
+void ComObject::require_world(const char* operation) const {
+  if (world_ == nullptr) {
+    throw usage_error(
+        fmt::format("hc::models::ComObject::{} on an object of type {} that was not created by "
+                    "ComWorld::make",
+                    operation, type_));
+  }
+}
+
+std::string ComObject::label() const {
+  return fmt::format("ComObject '{}' (type {})", name_, type_);
+}
+
+Provenance ComObject::created_by() const {
+  return provenance(created_);
+}
+
+Provenance ComObject::destroyed_by() const {
+  return provenance(destroyed_);
+}
+
+void ComObject::guard_destruction(std::uint32_t artificial) noexcept {
+  guard_ = artificial;
+}
+
+bool ComObject::on_destroyer_thread() const noexcept {
+  return state_ == ComState::destroying && destroyed_.thread == rt::current_thread();
+}
+
+std::uint32_t ComObject::AddRef(const std::source_location& where) {
+  return add_ref_via(ComReference{}, "AddRef", where);
+}
+
+std::uint32_t ComObject::Release(const std::source_location& where) {
+  return release_via(ComReference{}, where);
+}
+
+void ComObject::use(const char* method, const std::source_location& where) {
+  use_via(method, ComReference{}, where);
+}
+
+std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
+                                     const std::source_location& where) {
+  require_world("AddRef");
+  if (rt::model_op(Access::read_write, id_, label, where) == nullptr) return count_;  // teardown
+  switch (state_) {
+    case ComState::alive:
+      return ++count_;
+    case ComState::destroying:
+      // The destructor body (or a callee it handed `this` to) takes a reference: legal only
+      // if it is released before the body returns, and even then, without a guard, that
+      // Release is a second destruction (B13). Remember the first one for the report.
+      if (on_destroyer_thread()) {
+        if (!rescued_.valid()) rescued_ = detail::com_stamp(where);
+        return ++count_;
+      }
+      report_addref_from_zero(via, where);
+    case ComState::destroyed:
+      break;
+  }
+  report_addref_from_zero(via, where);
+}
+
+std::uint32_t ComObject::release_via(const ComReference& via, const std::source_location& where) {
+  require_world("Release");
+  if (rt::model_op(Access::read_write, id_, "Release", where) == nullptr) return count_;
+  switch (state_) {
+    case ComState::alive:
+      // alive ⇒ count_ >= 1: the count reaches 0 only here, and that ends `alive`.
+      if (--count_ > 0) return count_;
+      destroy(detail::com_stamp(where));
+      return 0;
+    case ComState::destroying:
+      // Only the destroyer may still hold references (taken inside the destructor body); for
+      // any other thread the count is 0.
+      if (!on_destroyer_thread() || count_ == 0) report_underflow(via, where);
+      if (--count_ == 0) report_double_destruction(via, where);
+      return count_;
+    case ComState::destroyed:
+      break;
+  }
+  report_underflow(via, where);
+}
+
+bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_location& where) {
+  require_world("try_upgrade");
+  // A compare-exchange loop on the count that refuses 0: announced as a read-write.
+  if (rt::model_op(Access::read_write, id_, "AddRef (weak upgrade)", where) == nullptr)
+    return false;
+  if (state_ != ComState::alive || count_ == 0) return false;
+  ++count_;
+  return true;
+}
+
+void ComObject::use_via(const char* method, const ComReference& via,
+                        const std::source_location& where) {
+  require_world("use");
+  if (rt::model_op(Access::read, id_, method, where) == nullptr) return;
+  check_alive(method, via, where);
+}
+
+void ComObject::check_alive(const char* method, const ComReference& via,
+                            const std::source_location& where) {
+  require_world("use");
+  if (state_ == ComState::destroyed || (state_ == ComState::destroying && !on_destroyer_thread())) {
+    report_use_after_destruction(method, via, where);
+  }
+}
+
+void ComObject::destroy(const ComStamp& by) {
+  state_ = ComState::destroying;
+  destroyed_ = by;
+  count_ = guard_;  // 0, or the artificial count of a guarded destruction
+  world_->destroying_.push_back(this);
+  on_destroy();  // the cascade: its operations run on this thread
+  world_->destroying_.pop_back();
+  destroy_end_step_ = rt::current_step();
+  if (count_ != guard_) report_escaped_reference();
+  count_ = 0;
+  state_ = ComState::destroyed;
+}
+
+// --- findings --------------------------------------------------------------------------------
+
+namespace {
+
+std::string fate(ComState state, const Provenance& destroyed) {
+  if (state == ComState::destroying) {
+    return fmt::format(
+        "it is being destroyed: its last reference was released by {}, and its destructor "
+        "body is still running there",
+        describe(destroyed));
+  }
+  return fmt::format("it was destroyed by {}, when its last reference was released",
+                     describe(destroyed));
+}
+
+}  // namespace
+
+void ComObject::report_use_after_destruction(const char* method, const ComReference& via,
+                                             const std::source_location& where) {
+  const Provenance now = here(where);
+  const Provenance destroyed = provenance(destroyed_);
+  std::string message = fmt::format("use of {} {} at step {} by thread '{}' ({} at {}): {}.{}",
+                                    label(), through(via), now.step, now.thread_name, method,
+                                    site(where), fate(state_, destroyed), origin(via));
+  report(FindingKind::use_after_destruction, std::move(message), where,
+         fmt::format("{}|{}|{}|{}", name_, method, site(where), site(destroyed_.where)));
+}
+
+void ComObject::report_addref_from_zero(const ComReference& via,
+                                        const std::source_location& where) {
+  const Provenance now = here(where);
+  const Provenance destroyed = provenance(destroyed_);
+  std::string message = fmt::format(
+      "AddRef of {} {} at step {} by thread '{}' ({}) on a count that already reached 0 "
+      "(a rescue, 0→1): its last reference was released by {} and {}; the caller owns no "
+      "reference to it.{}",
+      label(), through(via), now.step, now.thread_name, site(where), describe(destroyed),
+      state_ == ComState::destroying ? "it is being destroyed there" : "it was destroyed",
+      origin(via));
+  report(FindingKind::addref_from_zero, std::move(message), where,
+         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)));
+}
+
+void ComObject::report_underflow(const ComReference& via, const std::source_location& where) {
+  const Provenance now = here(where);
+  const Provenance destroyed = provenance(destroyed_);
+  std::string message = fmt::format(
+      "Release of {} {} at step {} by thread '{}' ({}) on a count already 0: more Releases "
+      "than references; its last reference was released by {} and {}",
+      label(), through(via), now.step, now.thread_name, site(where), describe(destroyed),
+      state_ == ComState::destroying ? "it is being destroyed there" : "it was destroyed");
+  if (state_ == ComState::destroying && on_destroyer_thread()) {
+    message += " (this Release runs inside its own destructor body)";
+  }
+  message += '.';
+  report(FindingKind::refcount_underflow, std::move(message), where,
+         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)));
+}
+
+void ComObject::report_double_destruction(const ComReference& /*via*/,
+                                          const std::source_location& where) {
+  const Provenance now = here(where);
+  const Provenance first = provenance(destroyed_);
+  std::string how;
+  if (guard_ == 0 && rescued_.valid()) {
+    how = fmt::format(
+        "its destructor handed out `this`: AddRef by {} took its count 0→1 while it was in "
+        "the destroying state, and this Release takes it back 1→0",
+        describe(provenance(rescued_)));
+  } else {
+    how = fmt::format(
+        "inside its destructor body its artificial count {} went back to 0: more Releases "
+        "than AddRefs there",
+        guard_);
+  }
+  std::string message = fmt::format(
+      "second destruction of {} at step {} by thread '{}' ({}): {}, so its destruction is "
+      "entered again while the first one, entered by {}, is still running.",
+      label(), now.step, now.thread_name, site(where), how, describe(first));
+  report(FindingKind::double_destruction, std::move(message), where,
+         fmt::format("{}|{}|{}", name_, site(rescued_.valid() ? rescued_.where : destroyed_.where),
+                     site(where)));
+}
+
+void ComObject::report_escaped_reference() {
+  const Provenance first = provenance(destroyed_);
+  const std::source_location where = rescued_.valid() ? rescued_.where : destroyed_.where;
+  if (count_ < guard_) {
+    std::string message = fmt::format(
+        "Release of {} inside its own destructor body, entered by {}: its artificial count {} "
+        "dropped to {} by step {}, more Releases than AddRefs there.",
+        label(), describe(first), guard_, count_, destroy_end_step_);
+    report(FindingKind::refcount_underflow, std::move(message), destroyed_.where,
+           fmt::format("{}|destructor|{}", name_, site(destroyed_.where)));
+  }
+  const std::uint32_t kept = count_ - guard_;
+  std::string message = fmt::format(
+      "a reference to {} taken during its destruction outlives it: AddRef by {} took its count "
+      "{}→{} while it was being destroyed (entered by {}), and {} reference{} still held when "
+      "its destructor body returned at step {}; the holder owns a reference to a destroyed "
+      "object (ONT-0928).",
+      label(), rescued_.valid() ? describe(provenance(rescued_)) : std::string("?"), guard_,
+      guard_ + 1, describe(first), kept, kept == 1 ? " was" : "s were", destroy_end_step_);
+  report(FindingKind::addref_from_zero, std::move(message), where,
+         fmt::format("{}|escaped|{}|{}", name_, site(where), site(destroyed_.where)));
+}
+
+// --- ComWorld --------------------------------------------------------------------------------
+
+ComWorld::ComWorld() = default;
+
+ComWorld::~ComWorld() {
+  ++t_world_closing;
+  while (!objects_.empty())
+    objects_.pop_back();  // newest first; ComPtr members release nothing while closing
+  --t_world_closing;
+}
+
+void ComWorld::adopt(std::unique_ptr<ComObject> object, std::string_view name,
+                     const std::source_location& where) {
+  object->id_ = rt::register_object(ObjectKind::model, fmt::format("{} ({})", name, object->type_));
+  object->world_ = this;
+  object->name_ = std::string(name);
+  object->created_ = detail::com_stamp(where);
+  objects_.push_back(std::move(object));
+}
+
+const ComObject* ComWorld::destroying_on(ThreadId thread) const noexcept {
+  for (auto it = destroying_.rbegin(); it != destroying_.rend(); ++it) {
+    if ((*it)->destroyed_.thread == thread) return *it;
+  }
+  return nullptr;
+}
+
+std::vector<const ComObject*> ComWorld::alive() const {
+  std::vector<const ComObject*> out;
+  for (const auto& o : objects_) {
+    if (o->state_ != ComState::destroyed) out.push_back(o.get());
+  }
+  return out;
+}
+
+std::string ComWorld::describe_alive() const {
+  std::string out;
+  for (const ComObject* o : alive()) {
+    if (!out.empty()) out += '\n';
+    out += fmt::format("ComObject '{}' (type {}, count {}, {}, created by {})", o->name_, o->type_,
+                       o->count_, com_state_name(o->state_), describe(provenance(o->created_)));
+  }
+  return out;
+}
+
+}  // namespace hc::models

@@ -1,0 +1,311 @@
+// The GC and finalizer model: DOMAIN.md §3.1–3.4 transition by transition, weak references,
+// explored collection timing, and its findings with their correct counterparts.
+#include "hc/models/gc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hc::models::Gc;
+using hc::models::GcOptions;
+using hc::models::ManagedObject;
+using hc::models::Ref;
+using hc::models::WeakRef;
+using hc::test::exhaustive;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A managed object whose finalizer runs `body` (if set).
+struct Finalizable : ManagedObject {
+  Finalizable(Gc& gc, std::string_view name, bool critical = false, std::function<void()> body = {})
+      : ManagedObject(gc, "Conn", name, /*has_finalizer=*/true, critical), body_(std::move(body)) {}
+  void finalize() override {
+    if (body_) body_();
+  }
+  std::function<void()> body_;
+};
+
+hc::Result run(const std::function<void(Gc&)>& body, GcOptions options = {},
+               hc::ExploreOptions explore = exhaustive()) {
+  return hc::explore(
+      [&] {
+        Gc gc(options);
+        body(gc);
+      },
+      explore);
+}
+
+// --- §3.1–3.3 ------------------------------------------------------------------------------------
+
+TEST(Finalization, OnlyUnreachableObjectsAreFinalizedOnTheFinalizerThread) {
+  const hc::Result r = run([](Gc& gc) {
+    std::string ran_on;
+    auto& live = gc.make<Finalizable>(gc, "live");
+    auto& dead = gc.make<Finalizable>(gc, "dead", false, [&] {
+      ran_on = std::string(hc::rt::thread_name(hc::rt::current_thread()));
+    });
+    Ref<Finalizable> keep(live);
+    { Ref<Finalizable> temp(dead); }
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(dead.times_finalized() == 1 && live.times_finalized() == 0, "dead {} live {}",
+             dead.times_finalized(), live.times_finalized());
+    HC_CHECK(ran_on == "finalizer", "ran on '{}'", ran_on);
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(Finalization, SuppressFinalizeSkipsTheFinalizer) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "o");
+    gc.suppress_finalize(o);
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(o.times_finalized() == 0, "finalized {}", o.times_finalized());
+    // The bit was cleared at the scan: a re-registration now adds an entry again.
+    gc.reregister_for_finalize(o);
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(o.times_finalized() == 1, "finalized {}", o.times_finalized());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+TEST(Finalization, ReregisterAfterSuppressOnlyClearsTheBit) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "o");
+    gc.suppress_finalize(o);
+    gc.reregister_for_finalize(o);  // clears the bit: one entry, one run
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(o.times_finalized() == 1, "finalized {}", o.times_finalized());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// B24 trigger 2: re-registering a registered object leaves two entries: the finalizer runs
+// twice.
+TEST(Finalization, ReregisteringARegisteredObjectRunsItsFinalizerTwice) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "cache");
+    gc.reregister_for_finalize(o);
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_ran_twice);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "the finalizer of Conn 'cache' runs a second time on the finalizer "
+                       "thread (it already ran, by thread 'finalizer' at step"))
+      << r.findings[0].message;
+}
+
+TEST(Finalization, NormalFinalizersRunBeforeCriticalOnesInAnyOrderAmongThemselves) {
+  std::set<std::vector<std::string>> orders;
+  const hc::Result r = run([&](Gc& gc) {
+    gc.make<Finalizable>(gc, "critical", true);
+    gc.make<Finalizable>(gc, "a");
+    gc.make<Finalizable>(gc, "b");
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(gc.finalization_order().back() == "Conn 'critical'", "critical ran before a normal");
+    orders.insert(gc.finalization_order());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(orders.size(), 2u);  // a before b, and b before a: both explored
+}
+
+TEST(Finalization, WaitForPendingFinalizersOnTheFinalizerThreadReturnsAtOnce) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "o", false, [&] { gc.wait_for_pending_finalizers(); });
+    (void)o;
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// B19: holding a lock across WaitForPendingFinalizers while a finalizer needs the lock.
+TEST(Finalization, WaitingForFinalizersUnderALockTheyNeedDeadlocks) {
+  auto body = [](bool release_first) {
+    return [release_first](Gc& gc) {
+      hc::mutex cache_lock("cache lock");
+      gc.make<Finalizable>(gc, "entry", false, [&] {
+        cache_lock.lock();
+        cache_lock.unlock();
+      });
+      cache_lock.lock();
+      gc.collect();
+      if (release_first) cache_lock.unlock();
+      gc.wait_for_pending_finalizers();
+      if (!release_first) cache_lock.unlock();
+    };
+  };
+  const hc::Result stuck = run(body(false));
+  ASSERT_EQ(stuck.findings.size(), 1u);
+  EXPECT_EQ(stuck.findings[0].kind, hc::FindingKind::deadlock);
+  EXPECT_TRUE(contains(stuck.findings[0].message,
+                       "thread 'finalizer' waits to lock mutex 'cache lock', held by thread "
+                       "'main'"))
+      << stuck.findings[0].message;
+  const hc::Result fixed = run(body(true));
+  EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
+  EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+// --- findings ------------------------------------------------------------------------------------
+
+TEST(FinalizerException, TerminatesTheProcess) {
+  const hc::Result r = run([](Gc& gc) {
+    gc.make<Finalizable>(gc, "socket", false, [] { throw std::runtime_error("native lib gone"); });
+    gc.make<Finalizable>(gc, "file", true);
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_exception);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "unhandled exception on the finalizer thread in the finalizer of Conn "
+                       "'socket': native lib gone: the process terminates; pending finally "
+                       "blocks and the 1 finalizers still queued do not run"))
+      << r.findings[0].message;
+  const hc::Result guarded = run([](Gc& gc) {
+    gc.make<Finalizable>(gc, "socket", false, [] {
+      try {
+        throw std::runtime_error("native lib gone");
+      } catch (const std::exception&) {
+      }
+    });
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+  });
+  EXPECT_TRUE(guarded.findings.empty());
+}
+
+TEST(FinalizerBlocked, ReportsTheObjectsQueuedBehindIt) {
+  GcOptions options;
+  options.finalizer_block_bound = 6;
+  auto body = [](bool blocks) {
+    return [blocks](Gc& gc) {
+      hc::atomic<bool> pumped{false, "STA pumped"};
+      auto& rcw = gc.make<Finalizable>(gc, "rcw", false, [&, blocks] {
+        // B20: the finalizer waits for an STA thread to pump.
+        while (blocks && !pumped.load())
+          hc::this_thread::yield();
+      });
+      (void)rcw;
+      gc.make<Finalizable>(gc, "behind", true);
+      gc.collect();
+      hc::atomic<int> work{0, "work"};
+      for (int i = 0; i < 12; ++i)
+        work.fetch_add(1);  // the STA is busy, not pumping
+      pumped.store(true);
+      gc.wait_for_pending_finalizers();
+    };
+  };
+  hc::ExploreOptions first = exhaustive();
+  first.max_executions = 200;
+  const hc::Result blocked = run(body(true), options, first);
+  ASSERT_FALSE(blocked.findings.empty());
+  EXPECT_EQ(blocked.findings[0].kind, hc::FindingKind::finalizer_blocked);
+  EXPECT_TRUE(contains(blocked.findings[0].message,
+                       "the finalizer thread has been in the finalizer of Conn 'rcw' for 7 steps "
+                       "(bound 6); 1 object is queued behind it: Conn 'behind'"))
+      << blocked.findings[0].message;
+  const hc::Result quick = run(body(false), options, first);
+  EXPECT_TRUE(quick.findings.empty()) << quick.findings.front().message;
+}
+
+// B24 trigger 1: a finalizer resurrects the object; using it afterwards uses what its
+// finalizer released.
+TEST(UseOfFinalizedObject, ThroughResurrection) {
+  auto body = [](bool resurrect) {
+    return [resurrect](Gc& gc) {
+      Ref<Finalizable> global;  // a static field
+      Finalizable* self = nullptr;
+      auto& o = gc.make<Finalizable>(gc, "conn", false, [&, resurrect] {
+        if (resurrect) global = Ref<Finalizable>(*self);
+      });
+      self = &o;
+      gc.collect();
+      gc.wait_for_pending_finalizers();
+      if (global) global->use("Send");
+    };
+  };
+  const hc::Result r = run(body(true));
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::use_of_finalized_object);
+  EXPECT_TRUE(contains(r.findings[0].message,
+                       "called Send on Conn 'conn' after its finalizer ran (finalized by thread "
+                       "'finalizer'"))
+      << r.findings[0].message;
+  EXPECT_TRUE(run(body(false)).findings.empty());
+}
+
+// --- weak references (§3.2 steps 2 and 4) ------------------------------------------------------
+
+TEST(WeakReferences, ShortOnesClearAtTheCollectionLongOnesOnlyAfterFinalization) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "o");
+    WeakRef<Finalizable> shortw(o, WeakRef<Finalizable>::Kind::short_weak);
+    WeakRef<Finalizable> longw(o, WeakRef<Finalizable>::Kind::long_weak);
+    gc.collect();  // o is queued for finalization (resurrected)
+    HC_CHECK(shortw.cleared(), "a short weak reference survived the collection");
+    HC_CHECK(!longw.cleared(), "a long weak reference to an f-reachable object was cleared");
+    gc.wait_for_pending_finalizers();
+    gc.collect();  // finalized and unreachable: now the long one goes too
+    HC_CHECK(longw.cleared(), "the long weak reference survived");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// B24 trigger 3: a long weak reference hands out an object whose finalizer already ran.
+TEST(WeakReferences, ALongWeakReferenceReachesAFinalizedObject) {
+  const hc::Result r = run([](Gc& gc) {
+    auto& o = gc.make<Finalizable>(gc, "session");
+    WeakRef<Finalizable> longw(o, WeakRef<Finalizable>::Kind::long_weak);
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    if (Ref<Finalizable> again = longw.target()) again->use("Refresh");
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::use_of_finalized_object);
+}
+
+// --- collection timing is explored (B2) ----------------------------------------------------------
+
+TEST(CollectionTiming, AGcAfterTheLastUseCanFinalizeDuringTheNativeCall) {
+  struct Wrapper : ManagedObject {
+    explicit Wrapper(Gc& gc) : ManagedObject(gc, "Bitmap", "bmp", true) {}
+    void finalize() override { freed.store(true); }  // frees the native pointer
+    hc::atomic<bool> freed{false, "native pointer freed"};
+  };
+  auto body = [](bool keep_alive) {
+    return [keep_alive](Gc& gc) {
+      Ref<Wrapper> self = gc.allocate<Wrapper>(gc);
+      Wrapper& w = *self;
+      // The method reads its native pointer, then calls native code with it.
+      if (!keep_alive) self.last_use();  // the JIT: `this` is dead after the field read
+      HC_CHECK(!w.freed.load(), "native resource freed while the native call still uses it");
+      if (keep_alive) self.keep_alive();  // GC.KeepAlive(this) after the call
+    };
+  };
+  GcOptions options;
+  options.background_collections = 1;
+  const hc::Result racy = run(body(false), options);
+  ASSERT_EQ(racy.findings.size(), 1u);
+  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::check_failure);
+  EXPECT_TRUE(contains(racy.findings[0].message, "native resource freed while the native call"));
+  const hc::Result fixed = run(body(true), options);
+  EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
+  EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+}  // namespace
