@@ -133,6 +133,33 @@ TEST(SafeHandleTable, DisposeDuringAnAddRefWindowDefersReleaseHandleToTheLastRel
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
 }
 
+// The runtime's own answer to an unbalanced count (early detection off): DangerousRelease at
+// n = 0 throws, and so does a Dispose that finds n = 0 without D (DOMAIN.md §1.2, derived).
+TEST(SafeHandleTable, ReleaseAndDisposeAtZeroThrow) {
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandleOptions o;
+    o.detect_unbalanced_release = false;
+    SafeHandle h(gc, t, o);
+    open_file(t, h);
+    h.DangerousRelease();  // unbalanced: n 1 -> 0, C set, ReleaseHandle runs
+    HC_CHECK(h.state() == kClosed && h.release_handle_calls() == 1, "state {:#x}", h.state());
+    int thrown = 0;
+    try {
+      h.DangerousRelease();
+    } catch (const ObjectDisposedException&) {
+      ++thrown;
+    }
+    try {
+      h.Dispose();
+    } catch (const ObjectDisposedException&) {
+      ++thrown;
+    }
+    HC_CHECK(thrown == 2, "{} of 2 calls threw ObjectDisposedException", thrown);
+    HC_CHECK(h.state() == kClosed, "the failed calls changed the state: {:#x}", h.state());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
 TEST(SafeHandleTable, SetHandleAsInvalidLeaksByDesign) {
   const hc::Result r = run([](Gc& gc, HandleTable& t) {
     SafeHandle h(gc, t);

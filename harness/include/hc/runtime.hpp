@@ -116,8 +116,8 @@ void reached(const char* label) noexcept;
 /// calls are synchronised. `label` names the operation ("CloseHandle", "DangerousAddRef").
 /// With `wait` = WaitFor::event_set, `object` must be an event and the thread blocks until it
 /// is set (an auto-reset event is then reset). Returns the trace step, or nullptr in teardown.
-Step* model_op(Access access, ObjectId object, const char* label,
-               const std::source_location& where, WaitFor wait = WaitFor::nothing);
+Step* model_op(Access access, ObjectId object, const char* label, const std::source_location& where,
+               WaitFor wait = WaitFor::nothing);
 
 /// Ends the execution with a finding of a model. `signature` de-duplicates findings across
 /// executions: the kind plus the sites and names that identify the bug, never step numbers.

@@ -898,8 +898,8 @@ void remove_invariant(std::uint32_t token) noexcept {
   if (detail::Execution* e = detail::Execution::current()) e->remove_invariant(token);
 }
 
-Step* model_op(Access access, ObjectId object, const char* label,
-               const std::source_location& where, WaitFor wait) {
+Step* model_op(Access access, ObjectId object, const char* label, const std::source_location& where,
+               WaitFor wait) {
   return require("a model operation").model_op(access, object, label, where, wait);
 }
 

@@ -424,7 +424,7 @@ class BasicSafeHandle : public ManagedObject {
   SafeHandleOptions options_;
   ReleaseHandleFn release_handle_;
   RawHandle handle_;
-  std::uint32_t acquired_ = 0;  // successful AddRefs not yet released
+  std::uint32_t acquired_ = 0;                     // successful AddRefs not yet released
   std::map<ThreadId, std::uint32_t> acquired_by_;  // the same, by acquiring thread (for I4)
   std::uint32_t release_handle_calls_ = 0;
   bool releasing_ = false;

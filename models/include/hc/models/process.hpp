@@ -1,0 +1,340 @@
+// hc/models/process.hpp — the debuggee process as ICorDebug's right side sees it (DOMAIN.md
+// §4.2, §4.3): its state (running / stopped = synchronized / exited / detached), Stop,
+// Continue (the safe point that sweeps the neuter lists), Exit and Detach; and the right-side
+// lock hierarchy (RSLock with levels, checked per simulated thread like DbgRSThread).
+//
+//   hc::models::Process p("debuggee");                 // starts stopped (synchronized)
+//   hc::models::HandleValue hv(p, "hv");                 // on p.left_side_list()
+//   hv.add_ref();                                        // the client's COM reference
+//   hc::models::RsObject frame(p, "CordbILFrame", "frame");
+//   p.add_refresh_stack_list("main").add(frame);         // dies at the next Continue
+//   p.continue_();                                       // neuters frame, sweeps, resumes
+//   hc::thread finalizer("finalizer", [&] { hv.release(); });   // NeuterAtWill, nothing heavy
+//   p.stop(); p.continue_();                             // the sweep frees hv's GC handle
+//
+// Everything here must be created and used inside an execution (hc::explore, HC_SCENARIO).
+//
+// Lock hierarchy (§4.3, O6). Levels, biggest first: Stop-Go 5, Win32 event thread 4,
+// ShimProcess dispose 3, Process 2, transport 1 and 0, leaf 0. A thread may take a lock only
+// if its level is strictly smaller than the level of every RS lock it already holds; two
+// locks of one level are never held together. Otherwise: a lock_order_violation finding that
+// names both locks, their levels, the thread and both sites. An RSLock is an hc::mutex, so
+// blocking and deadlocks are the engine's (the deadlock detector reports wait-for cycles);
+// the order is checked when the lock has been acquired (as NotifyTakeLock does), so a schedule
+// that deadlocks first reports the deadlock. The Process's Stop-Go and Process locks are
+// reentrant (cLockReentrant): a re-acquisition by the holder is no operation at all.
+//
+// Operations and what they touch (for DPOR: the object each scheduling point names):
+//   RSLock::lock / unlock        the lock's hc::mutex (sync)
+//   Process::stop                Stop-Go (sync), process state (write)
+//   Process::continue_           Stop-Go, process state (read "Continue"), process lock, then
+//                                the sweeps' own operations (see neuter.hpp), process lock,
+//                                process state (write "Continue: resume")
+//   Process::exit / detach       Stop-Go, process state (write), the lists' operations,
+//                                process lock, process state (write)
+//   Process::check_synchronized  process state (read)
+//   Process::send_ipc            the process's transport object (write)
+// Left-side cleanup (O5) reads the process state inside the freeing operation without naming
+// it: it is stable there whenever the rule holds, because only Stop-Go holders change it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hc/models/common.hpp"
+#include "hc/models/neuter.hpp"
+#include "hc/operation.hpp"
+#include "hc/sync.hpp"
+
+namespace hc::models {
+
+class RSLock;
+class RsObject;
+
+/// Right-side lock levels (DOMAIN.md §4.3): bigger levels are taken first.
+enum class LockLevel : std::uint8_t {
+  leaf = 0,  // process-list, Win32-send, func-eval-abort, shim; also the small transport lock
+  transport = 1,
+  process = 2,
+  shim_process_dispose = 3,
+  win32_event_thread = 4,
+  stop_go = 5,
+};
+
+/// Per simulated thread, what the right side knows about it (DbgRSThread): the RS locks it
+/// holds, in the order taken, and whether it is running inside a final Release / destructor
+/// or inside an OK_IF_NEUTERED method of a neutered object. One table per debugger: share it
+/// between Processes (the Process constructor taking an RsThreads&) to check across them.
+class RsThreads {
+ public:
+  struct Held {
+    const RSLock* lock = nullptr;
+    std::uint32_t step = 0;  // the step that acquired it
+    std::source_location where{};
+  };
+  /// A final Release or a destructor running on a thread.
+  struct DestructorFrame {
+    const RsObject* object = nullptr;
+    const char* what = "";  // "final Release" or "destructor"
+    std::uint32_t step = 0;
+    std::source_location where{};
+  };
+  /// An OK_IF_NEUTERED method running on a neutered object.
+  struct OkIfNeuteredCall {
+    const RsObject* object = nullptr;
+    const char* method = nullptr;
+  };
+
+  RsThreads() = default;
+  RsThreads(const RsThreads&) = delete;
+  RsThreads& operator=(const RsThreads&) = delete;
+
+  /// The RS locks `thread` holds, oldest first.
+  const std::vector<Held>& held(ThreadId thread) const { return threads_.at(thread).held; }
+  /// The innermost final Release / destructor running on the calling thread, or nullptr.
+  const DestructorFrame* destructor_context() const;
+  bool in_destructor() const { return destructor_context() != nullptr; }
+  /// The OK_IF_NEUTERED call on a neutered object running on the calling thread, if any.
+  OkIfNeuteredCall ok_if_neutered_call() const;
+
+  /// Marks the calling thread as inside a final Release / destructor while it lives.
+  class DestructorScope {
+   public:
+    DestructorScope(RsThreads& threads, const RsObject& object, const char* what,
+                    const std::source_location& where);
+    ~DestructorScope();
+    DestructorScope(const DestructorScope&) = delete;
+    DestructorScope& operator=(const DestructorScope&) = delete;
+
+   private:
+    RsThreads& threads_;
+    ThreadId thread_;
+  };
+
+  // --- used by the model itself ----------------------------------------------------------------
+  void push_held(const RSLock& lock, std::uint32_t step, const std::source_location& where);
+  void pop_held(const RSLock& lock);
+  OkIfNeuteredCall exchange_ok_if_neutered(OkIfNeuteredCall call);
+  /// Heavy work `action` ("neuters X") inside a final Release / destructor on the calling
+  /// thread: a heavy_cleanup_in_destructor finding. `kind` goes into the signature.
+  void check_not_in_destructor(std::string_view action, std::string_view kind,
+                               const std::source_location& where) const;
+
+ private:
+  struct PerThread {
+    std::vector<Held> held;
+    std::vector<DestructorFrame> destructors;
+    OkIfNeuteredCall ok_if_neutered;
+  };
+  PerThread& me();
+  const PerThread& me() const;
+  std::array<PerThread, kMaxThreads> threads_;
+};
+
+/// A right-side lock with a level (RSLock). lock() blocks like hc::mutex and checks the
+/// hierarchy of the calling thread (finding lock_order_violation). Taking the Stop-Go lock
+/// inside a final Release / destructor is heavy_cleanup_in_destructor (B18); taking any lock
+/// inside an OK_IF_NEUTERED method of a neutered object is neutered_object_call.
+class RSLock {
+ public:
+  enum class Reentrancy : std::uint8_t { non_reentrant, reentrant };
+
+  RSLock(RsThreads& threads, std::string name, LockLevel level,
+         Reentrancy reentrancy = Reentrancy::non_reentrant);
+  RSLock(const RSLock&) = delete;
+  RSLock& operator=(const RSLock&) = delete;
+
+  void lock(const std::source_location& where = std::source_location::current());
+  void unlock(const std::source_location& where = std::source_location::current());
+
+  /// True when the calling simulated thread holds it (no scheduling point).
+  bool held_by_current_thread() const noexcept;
+  ThreadId holder() const noexcept { return holder_; }
+  const std::string& name() const noexcept { return name_; }
+  LockLevel level() const noexcept { return level_; }
+  int level_number() const noexcept { return static_cast<int>(level_); }
+  ObjectId id() const noexcept { return mutex_.id(); }
+  RsThreads& threads() const noexcept { return threads_; }
+
+ private:
+  RsThreads& threads_;
+  std::string name_;
+  LockLevel level_;
+  Reentrancy reentrancy_;
+  hc::mutex mutex_;
+  ThreadId holder_ = kNoThread;
+  std::uint32_t depth_ = 0;
+};
+
+/// RSLockHolder: takes the lock now, releases it at scope exit (or at release()).
+class RSLockHolder {
+ public:
+  explicit RSLockHolder(RSLock& lock,
+                        const std::source_location& where = std::source_location::current());
+  ~RSLockHolder();
+  RSLockHolder(const RSLockHolder&) = delete;
+  RSLockHolder& operator=(const RSLockHolder&) = delete;
+  void release(const std::source_location& where = std::source_location::current());
+  void acquire(const std::source_location& where = std::source_location::current());
+  bool owns() const noexcept { return owns_; }
+
+ private:
+  RSLock& lock_;
+  std::source_location where_;
+  bool owns_ = false;
+};
+
+enum class ProcessState : std::uint8_t { running, stopped, exited, detached };
+/// "running", "stopped (synchronized)", "exited", "detached".
+std::string_view process_state_name(ProcessState state);
+
+/// How a checked method (FAIL_IF_NEUTERED) on a neutered object is treated.
+enum class NeuteredCallPolicy : std::uint8_t {
+  return_hresult,  // the product's behaviour: it returns CORDBG_E_OBJECT_NEUTERED
+  report,          // B16's harness mode: the client's call is a neutered_object_call finding
+};
+
+/// The debuggee process (CordbProcess): state, locks, neuter lists and the safe points.
+class Process {
+ public:
+  explicit Process(std::string name = "debuggee", ProcessState initial = ProcessState::stopped);
+  Process(RsThreads& shared_threads, std::string name,
+          ProcessState initial = ProcessState::stopped);
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process();
+
+  const std::string& name() const noexcept { return name_; }
+  RsThreads& threads() noexcept { return *threads_; }
+
+  // --- locks (§4.3) ----------------------------------------------------------------------------
+  RSLock& stop_go_lock() noexcept { return stop_go_; }                        // level 5, reentrant
+  RSLock& win32_event_thread_lock() noexcept { return win32_event_thread_; }  // level 4
+  RSLock& shim_dispose_lock() noexcept { return shim_dispose_; }              // level 3
+  RSLock& process_lock() noexcept { return process_lock_; }                   // level 2, reentrant
+
+  // --- state (peeks: no scheduling point) ------------------------------------------------------
+  ProcessState state() const noexcept { return state_; }
+  bool synchronized() const noexcept { return state_ == ProcessState::stopped; }
+  std::uint32_t continue_count() const noexcept { return continue_count_; }
+  /// The number of the Continue being executed (its sweeps), 0 outside Continue.
+  std::uint32_t current_continue() const noexcept { return in_continue_; }
+  ObjectId state_id() const noexcept { return state_id_; }
+  /// "stopped (synchronized) (by Stop on thread 'main' at step 3 (x.cpp:9))".
+  std::string describe_state() const;
+
+  // --- operations ------------------------------------------------------------------------------
+  /// ICorDebugController::Stop: takes Stop-Go, marks the process synchronized.
+  /// CORDBG_E_PROCESS_TERMINATED / _DETACHED after Exit / Detach.
+  cordbg::HRESULT stop(const std::source_location& where = std::source_location::current());
+  /// ICorDebugController::Continue, the safe point (§4.2, in this order, Stop-Go held):
+  /// mark stacks dirty (NeuterAndClear every RefreshStack list), ContinueNeuterList
+  /// NeuterAndClear (process lock held), drop the process lock, sweep the LeftSideResource list
+  /// then drain the deferred cleanup queue (both may "send IPC"), sweep the Exit list and each
+  /// AppDomain list for NeuterAtWill objects, re-take the process lock, resume.
+  /// CORDBG_E_PROCESS_NOT_SYNCHRONIZED when running; _TERMINATED / _DETACHED after Exit / Detach.
+  cordbg::HRESULT continue_(const std::source_location& where = std::source_location::current());
+  /// The debuggee exits (its exit event synchronizes it): NeuterChildrenLeftSideResources
+  /// (Stop-Go held, process lock not held), then NeuterChildren under the process lock (every
+  /// list neutered and cleared), then the state is exited.
+  cordbg::HRESULT exit(const std::source_location& where = std::source_location::current());
+  /// ICorDebugController::Detach: requires a synchronized process
+  /// (CORDBG_E_PROCESS_NOT_SYNCHRONIZED otherwise), then the same cleanup as exit().
+  /// IsReadyForDetach's outstanding evals/steppers/breakpoints checks are not modelled.
+  cordbg::HRESULT detach(const std::source_location& where = std::source_location::current());
+  /// Reads the state (a scheduling point): true when stopped.
+  bool check_synchronized(const std::source_location& where = std::source_location::current());
+  /// "Sends an IPC event" to the debuggee: heavy work. From a final Release / destructor:
+  /// heavy_cleanup_in_destructor; from an OK_IF_NEUTERED method of a neutered object:
+  /// neutered_object_call.
+  void send_ipc(const char* event,
+                const std::source_location& where = std::source_location::current());
+
+  // --- lists (§4.2) ----------------------------------------------------------------------------
+  NeuterList& continue_list() noexcept { return continue_list_; }
+  NeuterList& exit_list() noexcept { return exit_list_; }
+  LeftSideResourceCleanupList& left_side_list() noexcept { return left_side_list_; }
+  DeferredCleanupQueue& deferred_cleanup() noexcept { return deferred_; }
+  /// A thread's RefreshStack list (frames, chains, value enums): neutered at every Continue.
+  NeuterList& add_refresh_stack_list(std::string thread_name);
+  /// An AppDomain's sweepable list: swept for NeuterAtWill objects at every Continue.
+  NeuterList& add_appdomain_list(std::string appdomain_name);
+
+  // --- checks used by the model ----------------------------------------------------------------
+  /// O5: left-side ("debuggee") cleanup runs now, at the
+  /// step just executed. Not stopped, Stop-Go not held, or process lock held:
+  /// left_side_cleanup_while_running. In a final Release / destructor:
+  /// heavy_cleanup_in_destructor. In an OK_IF_NEUTERED method: neutered_object_call.
+  /// The action reads "{verb} {object} in process '{name}'" ("frees GC handle 'hv' ...").
+  void check_left_side_cleanup(std::string_view verb, std::string_view object,
+                               const std::source_location& where);
+  /// Heavy work (`action`: "neuters X", "sends IPC event E") inside a final Release /
+  /// destructor is heavy_cleanup_in_destructor.
+  void check_not_in_destructor(std::string_view action, std::string_view kind,
+                               const std::source_location& where);
+
+  // --- options ---------------------------------------------------------------------------------
+  NeuteredCallPolicy neutered_calls = NeuteredCallPolicy::return_hresult;
+  /// The debug-build assert of ~CordbBase: an object is neutered before it is deleted
+  /// (a check_failure finding "ICorDebug assertion failed" otherwise).
+  bool assert_neutered_before_delete = true;
+
+  // --- history (for tests and reports; off by default) -----------------------------------------
+  /// Records, in order: Continue's phases, every Neuter, left-side free and delete.
+  void record_history(bool on) noexcept { record_history_ = on; }
+  const std::vector<std::string>& history() const noexcept { return history_; }
+  bool recording() const noexcept { return record_history_; }
+  void note(std::string_view entry);
+
+  /// Keeps a dynamically created object alive as long as the process (an arena: its memory
+  /// stays valid after the model deletes it, so late uses are findings, not crashes).
+  template <class T>
+  T& adopt(std::unique_ptr<T> object) {
+    T& ref = *object;
+    owned_.push_back(std::unique_ptr<RsObject>(std::move(object)));
+    return ref;
+  }
+
+ private:
+  Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::string name,
+          ProcessState initial);
+  cordbg::HRESULT terminal_result() const noexcept;
+  void set_state(ProcessState s, std::string by, const std::source_location& where);
+  cordbg::HRESULT neuter_everything(ProcessState final_state, const char* label,
+                                    const std::source_location& where);
+
+  std::unique_ptr<RsThreads> owned_threads_;
+  RsThreads* threads_;
+  std::string name_;
+  ObjectId state_id_;
+  ObjectId transport_id_;
+  ProcessState state_;
+  std::string state_by_;  // what set the state, for messages
+  std::optional<Provenance> state_changed_;
+  std::uint32_t continue_count_ = 0;
+  std::uint32_t in_continue_ = 0;
+  bool record_history_ = false;
+  std::vector<std::string> history_;
+
+  RSLock stop_go_;
+  RSLock win32_event_thread_;
+  RSLock shim_dispose_;
+  RSLock process_lock_;
+
+  NeuterList continue_list_;
+  NeuterList exit_list_;
+  LeftSideResourceCleanupList left_side_list_;
+  DeferredCleanupQueue deferred_;
+  std::vector<std::unique_ptr<NeuterList>> refresh_stack_lists_;
+  std::vector<std::unique_ptr<NeuterList>> appdomain_lists_;
+  std::vector<std::unique_ptr<RsObject>> owned_;
+};
+
+}  // namespace hc::models

@@ -1,0 +1,468 @@
+// Right-side objects, neutering and neuter lists (hc/models/neuter.hpp).
+#include "hc/models/neuter.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "hc/models/process.hpp"
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+
+namespace cordbg {
+std::string hresult_name(HRESULT hr) {
+  switch (hr) {
+    case S_OK:
+      return "S_OK";
+    case S_FALSE:
+      return "S_FALSE";
+    case CORDBG_E_PROCESS_TERMINATED:
+      return "CORDBG_E_PROCESS_TERMINATED (0x80131301)";
+    case CORDBG_E_PROCESS_NOT_SYNCHRONIZED:
+      return "CORDBG_E_PROCESS_NOT_SYNCHRONIZED (0x80131302)";
+    case CORDBG_E_OBJECT_NEUTERED:
+      return "CORDBG_E_OBJECT_NEUTERED (0x8013134F)";
+    case CORDBG_E_PROCESS_DETACHED:
+      return "CORDBG_E_PROCESS_DETACHED (0x80131335)";
+    case CORDBG_E_HANDLE_HAS_BEEN_DISPOSED:
+      return "CORDBG_E_HANDLE_HAS_BEEN_DISPOSED (0x80131C01)";
+    default:
+      return fmt::format("{:#010X}", static_cast<std::uint32_t>(hr));
+  }
+}
+}  // namespace cordbg
+
+namespace {
+
+constexpr std::uint64_t kExternalOne = std::uint64_t{1} << 32;
+
+/// The product's debug asserts: a check_failure in ICorDebug's words.
+[[noreturn]] void assertion_failed(std::string what, const std::source_location& where,
+                                   std::string_view signature) {
+  report(FindingKind::check_failure, "ICorDebug assertion failed: " + std::move(what), where,
+         fmt::format("icordebug-assert|{}|{}", signature, site(where)));
+}
+
+std::string neutered_text(const RsObject& o) {
+  if (!o.neutered_by()) return "neutered";
+  if (o.neutered_at_continue() != 0) {
+    return fmt::format("neutered at Continue #{} by {}", o.neutered_at_continue(),
+                       describe(*o.neutered_by()));
+  }
+  return "neutered by " + describe(*o.neutered_by());
+}
+
+}  // namespace
+
+// --- RsObject ----------------------------------------------------------------------------------
+
+RsObject::RsObject(Process& process, std::string type_name, std::string name)
+    : process_(process),
+      type_name_(std::move(type_name)),
+      name_(std::move(name)),
+      count_id_(rt::register_object(ObjectKind::model, type_name_ + " " + name_ + ": count")),
+      state_id_(rt::register_object(ObjectKind::model, type_name_ + " " + name_ + ": state")) {}
+
+RsObject::~RsObject() = default;
+
+std::string RsObject::description() const {
+  return fmt::format("{} '{}'", type_name_, name_);
+}
+
+void RsObject::report_deleted_use(const char* what, const std::source_location& where) {
+  report(FindingKind::use_after_destruction,
+         fmt::format("use after destruction: {} {} {}, which was deleted by {} when its mixed "
+                     "reference count reached 0 (signature {:#010x}); only a reference the "
+                     "caller owns keeps a right-side object alive",
+                     describe(here(where)), what, description(),
+                     deleted_by_ ? describe(*deleted_by_) : std::string("an earlier Release"),
+                     signature_),
+         where, fmt::format("deleted-use|{}|{}|{}", type_name_, what, site(where)));
+}
+
+std::uint32_t RsObject::add_ref(const std::source_location& where) {
+  rt::model_op(Access::read_write, count_id_, "AddRef", where);
+  if (deleted()) report_deleted_use("calls AddRef on", where);
+  count_ += kExternalOne;
+  return external_count();
+}
+
+std::uint32_t RsObject::release(const std::source_location& where) {
+  rt::model_op(Access::read_write, count_id_, "Release", where);
+  if (external_count() == 0) {
+    report(FindingKind::refcount_underflow,
+           fmt::format("extra external Release: {} releases {}, whose external count is already "
+                       "0 (internal {}){}; CordbCommonBase::BaseRelease asserts and ignores it "
+                       "(returns 0): the caller released a reference it did not own",
+                       describe(here(where)), description(), internal_count(),
+                       deleted() ? fmt::format(", and which was deleted by {}",
+                                               deleted_by_ ? describe(*deleted_by_) : "?")
+                                 : std::string()),
+           where, fmt::format("external|{}|{}", type_name_, site(where)));
+  }
+  count_ -= kExternalOne;
+  const std::uint32_t external = external_count();
+  if (external == 0) {
+    neuter_at_will_ = true;
+    RsThreads::DestructorScope scope(process_.threads(), *this, "final Release", where);
+    on_final_external_release(where);
+  }
+  if (count_ == 0) destroy(where);
+  return external;
+}
+
+void RsObject::internal_add_ref(const std::source_location& where) {
+  rt::model_op(Access::read_write, count_id_, "InternalAddRef", where);
+  if (deleted()) report_deleted_use("takes an internal reference to", where);
+  ++count_;
+}
+
+void RsObject::internal_release(const std::source_location& where) {
+  rt::model_op(Access::read_write, count_id_, "InternalRelease", where);
+  if (internal_count() == 0) {
+    report(FindingKind::refcount_underflow,
+           fmt::format("extra internal Release: {} releases an internal reference to {}, whose "
+                       "internal count is already 0 (external {}){}",
+                       describe(here(where)), description(), external_count(),
+                       deleted() ? ", and which was already deleted" : ""),
+           where, fmt::format("internal|{}|{}", type_name_, site(where)));
+  }
+  --count_;
+  if (count_ == 0) destroy(where);
+}
+
+bool RsObject::query_neuter_at_will(const std::source_location& where) {
+  rt::model_op(Access::read, count_id_, "IsNeuterAtWill", where);
+  return neuter_at_will_ || neutered_;
+}
+
+void RsObject::destroy(const std::source_location& where) {
+  rt::model_op(Access::write, state_id_, "delete", where);
+  {
+    RsThreads::DestructorScope scope(process_.threads(), *this, "destructor", where);
+    on_destroy(where);
+  }
+  signature_ = kDeadSignature;
+  deleted_by_ = here(where);
+  if (process_.recording()) process_.note("delete " + description());
+  if (!neutered_ && process_.assert_neutered_before_delete) {
+    assertion_failed(
+        fmt::format("{} is deleted by {} without having been neutered (~CordbBase asserts "
+                    "IsNeutered(): an object must be on a NeuterList or held by a parent that "
+                    "neuters it before its last reference goes)",
+                    description(), describe(*deleted_by_)),
+        where, "delete-not-neutered|" + type_name_);
+  }
+}
+
+void RsObject::neuter(const std::source_location& where) {
+  rt::model_op(Access::write, state_id_, "Neuter", where);
+  if (process_.threads().in_destructor())
+    process_.threads().check_not_in_destructor("neuters " + description(), "neuter", where);
+  if (deleted()) report_deleted_use("neuters", where);
+  if (!process_.process_lock().held_by_current_thread()) {
+    assertion_failed(fmt::format("{} neuters {} without holding the 'Process Lock' (level 2); "
+                                 "Neuter runs under the process lock, which protects against "
+                                 "a double-delete race (ThreadHoldsProcessLock)",
+                                 describe(here(where)), description()),
+                     where, "neuter-without-process-lock|" + type_name_);
+  }
+  if (neutered_) return;  // Neuter can be called twice
+  neutered_ = true;
+  neutered_by_ = here(where);
+  neutered_at_continue_ = process_.current_continue();
+  if (process_.recording()) process_.note("neuter " + description());
+  on_neuter(where);
+  weak_ = nullptr;  // weak back-pointers are released by Neuter
+  std::vector<RsObject*> children = std::move(children_);
+  children_.clear();
+  for (RsObject* child : children) {
+    child->neuter(where);
+    child->internal_release(where);
+  }
+}
+
+void RsObject::neuter_left_side_resources(const std::source_location& where) {
+  RSLockHolder lock(process_.process_lock(), where);
+  neuter(where);
+}
+
+bool RsObject::reaches(const RsObject* target) const {
+  if (this == target) return true;
+  return std::any_of(children_.begin(), children_.end(),
+                     [target](const RsObject* c) { return c->reaches(target); });
+}
+
+void RsObject::add_strong_child(RsObject& child, const std::source_location& where) {
+  if (child.reaches(this)) {
+    assertion_failed(fmt::format("{} makes {} a strong child of {}, which closes a cycle of "
+                                 "strong references (the strong-reference graph must stay "
+                                 "acyclic; back-pointers are weak)",
+                                 describe(here(where)), child.description(), description()),
+                     where, "strong-cycle|" + type_name_);
+  }
+  child.internal_add_ref(where);
+  children_.push_back(&child);
+}
+
+RsObject::CallTicket RsObject::enter_call(const char* method, NeuterCheck check,
+                                          cordbg::HRESULT& refused,
+                                          const std::source_location& where) {
+  const Step* s = rt::model_op(Access::read, state_id_, method, where);
+  CallTicket ticket;
+  ticket.step = rt::current_step();
+  if (s == nullptr) return ticket;
+  if (deleted()) report_deleted_use(fmt::format("calls {} on", method).c_str(), where);
+  if (!neutered_) return ticket;
+  switch (check) {
+    case NeuterCheck::fail_if_neutered:
+      if (process_.neutered_calls == NeuteredCallPolicy::report) {
+        report(FindingKind::neutered_object_call,
+               fmt::format("call on neutered object: {} calls {}.{}, which was {}; it answers "
+                           "CORDBG_E_OBJECT_NEUTERED (0x8013134F): frames, chains and values "
+                           "must be re-fetched after every Continue (use a handle value to keep "
+                           "one across Continue)",
+                           describe(here(where)), description(), method, neutered_text(*this)),
+               where, fmt::format("neutered-call|{}|{}|{}", type_name_, method, site(where)));
+      }
+      refused = cordbg::CORDBG_E_OBJECT_NEUTERED;
+      ticket.entry = CallEntry::refused;
+      return ticket;
+    case NeuterCheck::ok_if_neutered: {
+      const RsThreads::OkIfNeuteredCall previous =
+          process_.threads().exchange_ok_if_neutered({this, method});
+      ticket.previous_object = previous.object;
+      ticket.previous_method = previous.method;
+      ticket.entry = CallEntry::neutered_ok;
+      return ticket;
+    }
+    case NeuterCheck::unchecked:
+      ticket.entry = CallEntry::neutered_unchecked;
+      return ticket;
+  }
+  return ticket;
+}
+
+void RsObject::leave_call(const char* method, const CallTicket& ticket, cordbg::HRESULT hr,
+                          const std::source_location& where) {
+  if (ticket.entry == CallEntry::neutered_ok) {
+    process_.threads().exchange_ok_if_neutered({ticket.previous_object, ticket.previous_method});
+  } else if (ticket.entry == CallEntry::neutered_unchecked && cordbg::succeeded(hr)) {
+    Provenance p = here(where);
+    p.step = ticket.step;
+    report(FindingKind::neutered_object_call,
+           fmt::format("call on neutered object succeeded: {} calls {}.{}, which returns {} "
+                       "although the object was {}; every method except OK_IF_NEUTERED ones must "
+                       "fail on a neutered object with CORDBG_E_OBJECT_NEUTERED (0x8013134F): "
+                       "the implementation lacks FAIL_IF_NEUTERED",
+                       describe(p), description(), method, cordbg::hresult_name(hr),
+                       neutered_text(*this)),
+           where, fmt::format("neutered-success|{}|{}|{}", type_name_, method, site(where)));
+  }
+}
+
+// --- NeuterList --------------------------------------------------------------------------------
+
+NeuterList::NeuterList(Process& process, std::string name)
+    : process_(process),
+      name_(std::move(name)),
+      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)) {}
+
+NeuterList::~NeuterList() = default;
+
+bool NeuterList::contains(const RsObject& object) const noexcept {
+  return std::find(nodes_.begin(), nodes_.end(), &object) != nodes_.end();
+}
+
+void NeuterList::add(RsObject& object, const std::source_location& where) {
+  RSLockHolder lock(process_.process_lock(), where);
+  rt::model_op(Access::write, id_, "NeuterList::Add", where);
+  object.internal_add_ref(where);
+  nodes_.push_back(&object);
+}
+
+void NeuterList::neuter_and_clear(const std::source_location& where) {
+  rt::model_op(Access::write, id_, "NeuterList::NeuterAndClear", where);
+  if (!process_.process_lock().held_by_current_thread()) {
+    assertion_failed(fmt::format("{} calls NeuterAndClear on the {} of process '{}' without "
+                                 "holding the 'Process Lock' (level 2)",
+                                 describe(here(where)), name_, process_.name()),
+                     where, "neuter-and-clear-without-process-lock");
+  }
+  std::vector<RsObject*> nodes = std::move(nodes_);
+  nodes_.clear();
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    (*it)->neuter(where);
+    (*it)->internal_release(where);
+  }
+}
+
+void NeuterList::sweep_all_neuter_at_will(const std::source_location& where) {
+  RSLockHolder lock(process_.process_lock(), where);
+  rt::model_op(Access::write, id_, "NeuterList::SweepAllNeuterAtWillObjects", where);
+  std::vector<RsObject*> nodes = std::move(nodes_);
+  nodes_.clear();
+  std::vector<RsObject*> survivors;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    RsObject* o = *it;
+    if (o->query_neuter_at_will(where)) {
+      o->neuter(where);
+      o->internal_release(where);
+    } else {
+      survivors.push_back(o);
+    }
+  }
+  std::reverse(survivors.begin(), survivors.end());
+  nodes_ = std::move(survivors);
+}
+
+// --- LeftSideResourceCleanupList ---------------------------------------------------------------
+
+void LeftSideResourceCleanupList::sweep_neuter_left_side_resources(
+    const std::source_location& where) {
+  sweep(false, "LeftSideResourceCleanupList::SweepNeuterLeftSideResources", where);
+}
+
+void LeftSideResourceCleanupList::neuter_left_side_resources_and_clear(
+    const std::source_location& where) {
+  sweep(true, "LeftSideResourceCleanupList::NeuterLeftSideResourcesAndClear", where);
+}
+
+void LeftSideResourceCleanupList::sweep(bool all, const char* label,
+                                        const std::source_location& where) {
+  rt::model_op(Access::read, process_.state_id(), label, where);
+  process_.check_left_side_cleanup("sweeps the", name_, where);
+  RSLockHolder lock(process_.process_lock(), where);
+  rt::model_op(Access::write, id_, "LeftSideResourceCleanupList: take the head", where);
+  std::vector<RsObject*> nodes = std::move(nodes_);
+  nodes_.clear();
+  lock.release(where);  // NeuterLeftSideResources may send IPC
+  std::vector<RsObject*> survivors;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    RsObject* o = *it;
+    if (all || o->query_neuter_at_will(where)) {
+      o->neuter_left_side_resources(where);
+      o->internal_release(where);
+    } else {
+      survivors.push_back(o);
+    }
+  }
+  lock.acquire(where);
+  rt::model_op(Access::write, id_, "LeftSideResourceCleanupList: splice survivors back", where);
+  // The list is unordered; survivors go back behind whatever was added meanwhile.
+  std::reverse(survivors.begin(), survivors.end());
+  survivors.insert(survivors.end(), nodes_.begin(), nodes_.end());
+  nodes_ = std::move(survivors);
+}
+
+// --- LeftSideResource --------------------------------------------------------------------------
+
+LeftSideResource::LeftSideResource(Process& process, std::string name)
+    : process_(process),
+      name_(std::move(name)),
+      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)) {}
+
+bool LeftSideResource::free(const std::source_location& where) {
+  rt::model_op(Access::write, id_, "free left-side resource (IPC)", where);
+  if (freed()) return false;
+  process_.check_left_side_cleanup("frees", name_, where);
+  const RsThreads::OkIfNeuteredCall ok = process_.threads().ok_if_neutered_call();
+  if (ok.object != nullptr) {
+    report(FindingKind::neutered_object_call,
+           fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
+                       "object frees {} ({}); an OK_IF_NEUTERED method may read only embedded "
+                       "blittable data: no locks, no back-pointers, no IPC",
+                       ok.object->description(), ok.method, name_, describe(here(where))),
+           where,
+           fmt::format("ok-if-neutered-free|{}|{}|{}", ok.object->type_name(), ok.method,
+                       site(where)));
+  }
+  freed_by_ = here(where);
+  if (process_.recording()) process_.note("free " + name_);
+  return true;
+}
+
+// --- DeferredCleanupQueue ----------------------------------------------------------------------
+
+DeferredCleanupQueue::DeferredCleanupQueue(Process& process, std::string name)
+    : process_(process),
+      name_(std::move(name)),
+      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)),
+      lock_(std::make_unique<RSLock>(process.threads(), "Deferred Cleanup Lock", LockLevel::leaf)) {
+}
+
+DeferredCleanupQueue::~DeferredCleanupQueue() = default;
+
+void DeferredCleanupQueue::enqueue(LeftSideResource& resource, const std::source_location& where) {
+  RSLockHolder lock(*lock_, where);
+  rt::model_op(Access::write, id_, "DeferredCleanupQueue::Enqueue", where);
+  items_.push_back(&resource);
+}
+
+void DeferredCleanupQueue::drain(const std::source_location& where) {
+  RSLockHolder lock(*lock_, where);
+  rt::model_op(Access::write, id_, "DeferredCleanupQueue::Drain", where);
+  std::vector<LeftSideResource*> items = std::move(items_);
+  items_.clear();
+  lock.release(where);  // privatized under the small lock, processed outside it
+  for (LeftSideResource* r : items)
+    r->free(where);
+}
+
+// --- HandleValue -------------------------------------------------------------------------------
+
+HandleValue::HandleValue(Process& process, std::string name, ReleaseCleanup cleanup,
+                         const std::source_location& where)
+    : RsObject(process, "CordbHandleValue", name),
+      cleanup_(cleanup),
+      gc_handle_(process, "GC handle '" + name + "'") {
+  process.left_side_list().add(*this, where);
+}
+
+cordbg::HRESULT HandleValue::dispose(const std::source_location& where) {
+  return call(
+      "Dispose", NeuterCheck::fail_if_neutered,
+      [&]() -> cordbg::HRESULT {
+        Process& p = process();
+        RSLockHolder stop_go(p.stop_go_lock(), where);
+        if (!p.check_synchronized(where)) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+        {
+          RSLockHolder lock(p.process_lock(), where);
+          rt::model_op(Access::write, state_id(), "Dispose: clear the handle", where);
+          if (disposed_) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+          disposed_ = true;
+        }
+        gc_handle_.free(where);  // DB_IPCE_DESTROY_HANDLE, outside the process lock
+        return cordbg::S_OK;
+      },
+      where);
+}
+
+cordbg::HRESULT HandleValue::dereference(const std::source_location& where) {
+  return call(
+      "Dereference", NeuterCheck::fail_if_neutered,
+      [&]() -> cordbg::HRESULT {
+        if (disposed_) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+        if (!process().check_synchronized(where)) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+        return cordbg::S_OK;
+      },
+      where);
+}
+
+void HandleValue::neuter_left_side_resources(const std::source_location& where) {
+  if (!disposed_) {
+    disposed_ = true;
+    gc_handle_.free(where);
+  }
+  RSLockHolder lock(process().process_lock(), where);
+  neuter(where);
+}
+
+void HandleValue::on_final_external_release(const std::source_location& where) {
+  if (cleanup_ != ReleaseCleanup::free_in_release || disposed_) return;
+  disposed_ = true;
+  gc_handle_.free(where);  // the bug: debuggee work on the releasing thread, at any time
+}
+
+}  // namespace hc::models

@@ -1,0 +1,426 @@
+// The debuggee process and the right-side lock hierarchy (hc/models/process.hpp).
+#include "hc/models/process.hpp"
+
+#include <fmt/format.h>
+
+#include "hc/runtime.hpp"
+
+namespace hc::models {
+namespace {
+
+ThreadId me_or_throw() {
+  const ThreadId t = rt::current_thread();
+  if (t == kNoThread || t >= kMaxThreads) {
+    throw usage_error(
+        "an ICorDebug model (hc/models/process.hpp) used outside an execution: create and use "
+        "it inside a scenario body (HC_SCENARIO, hc::explore) or a thread it spawns");
+  }
+  return t;
+}
+
+std::string lock_text(const RSLock& lock) {
+  return fmt::format("'{}' (level {})", lock.name(), lock.level_number());
+}
+
+}  // namespace
+
+// --- RsThreads ---------------------------------------------------------------------------------
+
+RsThreads::PerThread& RsThreads::me() {
+  return threads_[me_or_throw()];
+}
+
+const RsThreads::PerThread& RsThreads::me() const {
+  return threads_[me_or_throw()];
+}
+
+const RsThreads::DestructorFrame* RsThreads::destructor_context() const {
+  const PerThread& t = me();
+  return t.destructors.empty() ? nullptr : &t.destructors.back();
+}
+
+RsThreads::OkIfNeuteredCall RsThreads::ok_if_neutered_call() const {
+  return me().ok_if_neutered;
+}
+
+RsThreads::OkIfNeuteredCall RsThreads::exchange_ok_if_neutered(OkIfNeuteredCall call) {
+  return std::exchange(me().ok_if_neutered, call);
+}
+
+void RsThreads::push_held(const RSLock& lock, std::uint32_t step,
+                          const std::source_location& where) {
+  me().held.push_back(Held{&lock, step, where});
+}
+
+void RsThreads::pop_held(const RSLock& lock) {
+  std::vector<Held>& held = me().held;
+  for (auto it = held.end(); it != held.begin();) {
+    --it;
+    if (it->lock == &lock) {
+      held.erase(it);
+      return;
+    }
+  }
+}
+
+RsThreads::DestructorScope::DestructorScope(RsThreads& threads, const RsObject& object,
+                                            const char* what, const std::source_location& where)
+    : threads_(threads), thread_(me_or_throw()) {
+  threads_.threads_[thread_].destructors.push_back(
+      DestructorFrame{&object, what, rt::current_step(), where});
+}
+
+RsThreads::DestructorScope::~DestructorScope() {
+  auto& frames = threads_.threads_[thread_].destructors;
+  if (!frames.empty()) frames.pop_back();
+}
+
+// --- RSLock ------------------------------------------------------------------------------------
+
+RSLock::RSLock(RsThreads& threads, std::string name, LockLevel level, Reentrancy reentrancy)
+    : threads_(threads),
+      name_(std::move(name)),
+      level_(level),
+      reentrancy_(reentrancy),
+      mutex_(name_) {}
+
+bool RSLock::held_by_current_thread() const noexcept {
+  return holder_ != kNoThread && holder_ == rt::current_thread();
+}
+
+void RSLock::lock(const std::source_location& where) {
+  const ThreadId me = me_or_throw();
+  if (holder_ == me) {
+    if (reentrancy_ == Reentrancy::reentrant) {
+      ++depth_;  // a re-acquisition by the holder: no operation
+      return;
+    }
+    const Provenance p = here(where);
+    report(FindingKind::lock_order_violation,
+           fmt::format("RS lock order violation: {} takes {} again while already holding it; it "
+                       "is not reentrant, so the thread waits for itself forever (two locks of "
+                       "the same level are never held together)",
+                       describe(p), lock_text(*this)),
+           where, fmt::format("retake|{}|{}", name_, site(where)));
+  }
+  mutex_.lock(where);
+  holder_ = me;
+  depth_ = 1;
+  const Provenance p = here(where);
+  const std::vector<RsThreads::Held>& held = threads_.held(me);
+  for (auto it = held.rbegin(); it != held.rend(); ++it) {
+    const RSLock& other = *it->lock;
+    if (other.level_number() > level_number()) continue;
+    const bool same = other.level_number() == level_number();
+    report(
+        FindingKind::lock_order_violation,
+        fmt::format("RS lock order violation: {} takes {} while holding {}, taken at step {} "
+                    "({}); {}: right-side locks must be taken in strictly decreasing level order "
+                    "(bigger first), and two locks of the same level are never held together "
+                    "(DbgRSThread::NotifyTakeLock)",
+                    describe(p), lock_text(*this), lock_text(other), it->step, site(it->where),
+                    same ? "the same level" : "a smaller level is held"),
+        where, fmt::format("order|{}|{}|{}", name_, other.name(), site(where)));
+  }
+  threads_.push_held(*this, p.step, where);
+  if (level_ == LockLevel::stop_go && threads_.in_destructor())
+    threads_.check_not_in_destructor("takes the " + lock_text(*this), "stop-go", where);
+  const RsThreads::OkIfNeuteredCall ok = threads_.ok_if_neutered_call();
+  if (ok.object != nullptr) {
+    report(FindingKind::neutered_object_call,
+           fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
+                       "object takes RS lock {} ({}); an OK_IF_NEUTERED method may read only "
+                       "embedded blittable data: no locks, no back-pointers, no IPC",
+                       ok.object->description(), ok.method, lock_text(*this), describe(p)),
+           where,
+           fmt::format("ok-if-neutered-lock|{}|{}|{}", ok.object->type_name(), ok.method,
+                       site(where)));
+  }
+}
+
+void RSLock::unlock(const std::source_location& where) {
+  const ThreadId me = me_or_throw();
+  if (holder_ == me && depth_ > 1) {
+    --depth_;
+    return;
+  }
+  if (holder_ == me) {
+    threads_.pop_held(*this);
+    holder_ = kNoThread;
+    depth_ = 0;
+  }
+  mutex_.unlock(where);  // not held: the engine reports the unlock of a lock the thread lacks
+}
+
+RSLockHolder::RSLockHolder(RSLock& lock, const std::source_location& where)
+    : lock_(lock), where_(where) {
+  lock_.lock(where);
+  owns_ = true;
+}
+
+RSLockHolder::~RSLockHolder() {
+  if (owns_) lock_.unlock(where_);
+}
+
+void RSLockHolder::release(const std::source_location& where) {
+  if (!owns_) return;
+  owns_ = false;
+  lock_.unlock(where);
+}
+
+void RSLockHolder::acquire(const std::source_location& where) {
+  if (owns_) return;
+  lock_.lock(where);
+  owns_ = true;
+}
+
+// --- Process -----------------------------------------------------------------------------------
+
+std::string_view process_state_name(ProcessState state) {
+  switch (state) {
+    case ProcessState::running:
+      return "running";
+    case ProcessState::stopped:
+      return "stopped (synchronized)";
+    case ProcessState::exited:
+      return "exited";
+    case ProcessState::detached:
+      return "detached";
+  }
+  return "?";
+}
+
+Process::Process(std::string name, ProcessState initial)
+    : Process(std::make_unique<RsThreads>(), nullptr, std::move(name), initial) {}
+
+Process::Process(RsThreads& shared_threads, std::string name, ProcessState initial)
+    : Process(nullptr, &shared_threads, std::move(name), initial) {}
+
+Process::Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::string name,
+                 ProcessState initial)
+    : owned_threads_(std::move(owned)),
+      threads_(shared != nullptr ? shared : owned_threads_.get()),
+      name_(std::move(name)),
+      state_id_(rt::register_object(ObjectKind::model, "process '" + name_ + "': state")),
+      transport_id_(rt::register_object(ObjectKind::model, "process '" + name_ + "': transport")),
+      state_(initial),
+      state_by_("created"),
+      stop_go_(*threads_, "Stop-Go Lock", LockLevel::stop_go, RSLock::Reentrancy::reentrant),
+      win32_event_thread_(*threads_, "Win32 Event Thread Lock", LockLevel::win32_event_thread),
+      shim_dispose_(*threads_, "ShimProcess Dispose Lock", LockLevel::shim_process_dispose),
+      process_lock_(*threads_, "Process Lock", LockLevel::process, RSLock::Reentrancy::reentrant),
+      continue_list_(*this, "Continue list"),
+      exit_list_(*this, "Exit list"),
+      left_side_list_(*this, "LeftSideResource list"),
+      deferred_(*this, "deferred cleanup queue") {}
+
+Process::~Process() = default;
+
+std::string Process::describe_state() const {
+  if (!state_changed_) return fmt::format("{} (since it was created)", process_state_name(state_));
+  return fmt::format("{} (by {} on {})", process_state_name(state_), state_by_,
+                     describe(*state_changed_));
+}
+
+void Process::note(std::string_view entry) {
+  if (record_history_) history_.emplace_back(entry);
+}
+
+void Process::set_state(ProcessState s, std::string by, const std::source_location& where) {
+  state_ = s;
+  state_by_ = std::move(by);
+  state_changed_ = here(where);
+}
+
+cordbg::HRESULT Process::terminal_result() const noexcept {
+  if (state_ == ProcessState::exited) return cordbg::CORDBG_E_PROCESS_TERMINATED;
+  if (state_ == ProcessState::detached) return cordbg::CORDBG_E_PROCESS_DETACHED;
+  return cordbg::S_OK;
+}
+
+NeuterList& Process::add_refresh_stack_list(std::string thread_name) {
+  refresh_stack_lists_.push_back(
+      std::make_unique<NeuterList>(*this, "RefreshStack list of thread '" + thread_name + "'"));
+  return *refresh_stack_lists_.back();
+}
+
+NeuterList& Process::add_appdomain_list(std::string appdomain_name) {
+  appdomain_lists_.push_back(
+      std::make_unique<NeuterList>(*this, "sweepable list of AppDomain '" + appdomain_name + "'"));
+  return *appdomain_lists_.back();
+}
+
+bool Process::check_synchronized(const std::source_location& where) {
+  rt::model_op(Access::read, state_id_, "IsSynchronized", where);
+  return state_ == ProcessState::stopped;
+}
+
+cordbg::HRESULT Process::stop(const std::source_location& where) {
+  RSLockHolder stop_go(stop_go_, where);
+  rt::model_op(Access::write, state_id_, "Stop", where);
+  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
+  if (state_ != ProcessState::stopped) set_state(ProcessState::stopped, "Stop", where);
+  note("Stop");
+  return cordbg::S_OK;
+}
+
+cordbg::HRESULT Process::continue_(const std::source_location& where) {
+  RSLockHolder stop_go(stop_go_, where);
+  rt::model_op(Access::read, state_id_, "Continue", where);
+  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
+  if (state_ != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+  in_continue_ = ++continue_count_;
+  if (record_history_) note(fmt::format("Continue #{}", continue_count_));
+
+  process_lock_.lock(where);
+  // 1. every thread's stack is dirty: its RefreshStack list is neutered.
+  note("mark stacks dirty");
+  for (const auto& list : refresh_stack_lists_)
+    list->neuter_and_clear(where);
+  // 2. ContinueNeuterList.NeuterAndClear.
+  note("ContinueNeuterList.NeuterAndClear");
+  continue_list_.neuter_and_clear(where);
+  // 3. drop the process lock: the sweeps below may send IPC.
+  process_lock_.unlock(where);
+  note("drop process lock");
+  // 4. the LeftSideResource list, then the deferred cleanup queue (B18's fix).
+  note("sweep LeftSideResource list");
+  left_side_list_.sweep_neuter_left_side_resources(where);
+  note("drain deferred cleanup queue");
+  deferred_.drain(where);
+  // 5. the Exit list, like a mini-GC; 6. every AppDomain's sweepable list.
+  note("sweep Exit list");
+  exit_list_.sweep_all_neuter_at_will(where);
+  for (const auto& list : appdomain_lists_) {
+    if (record_history_) note("sweep " + list->name());
+    list->sweep_all_neuter_at_will(where);
+  }
+  // 7. re-take the process lock, resume.
+  process_lock_.lock(where);
+  note("re-take process lock");
+  rt::model_op(Access::write, state_id_, "Continue: resume", where);
+  set_state(ProcessState::running, fmt::format("Continue #{}", continue_count_), where);
+  in_continue_ = 0;
+  note("resume");
+  process_lock_.unlock(where);
+  return cordbg::S_OK;
+}
+
+cordbg::HRESULT Process::neuter_everything(ProcessState final_state, const char* label,
+                                           const std::source_location& where) {
+  // NeuterChildrenLeftSideResources: Stop-Go held, process lock not held.
+  note("NeuterChildrenLeftSideResources");
+  left_side_list_.neuter_left_side_resources_and_clear(where);
+  deferred_.drain(where);
+  // NeuterChildren: under the process lock.
+  RSLockHolder lock(process_lock_, where);
+  note("NeuterChildren");
+  for (const auto& list : refresh_stack_lists_)
+    list->neuter_and_clear(where);
+  continue_list_.neuter_and_clear(where);
+  exit_list_.neuter_and_clear(where);
+  for (const auto& list : appdomain_lists_)
+    list->neuter_and_clear(where);
+  rt::model_op(Access::write, state_id_, label, where);
+  set_state(final_state, label, where);
+  note(label);
+  return cordbg::S_OK;
+}
+
+cordbg::HRESULT Process::exit(const std::source_location& where) {
+  RSLockHolder stop_go(stop_go_, where);
+  rt::model_op(Access::write, state_id_, "ExitProcess", where);
+  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
+  // The exit event synchronizes the process: the right side cleans up while it is stopped.
+  if (state_ != ProcessState::stopped)
+    set_state(ProcessState::stopped, "the ExitProcess event", where);
+  note("ExitProcess");
+  return neuter_everything(ProcessState::exited, "ExitProcess: terminated", where);
+}
+
+cordbg::HRESULT Process::detach(const std::source_location& where) {
+  RSLockHolder stop_go(stop_go_, where);
+  rt::model_op(Access::read, state_id_, "Detach", where);
+  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
+  if (state_ != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+  note("Detach");
+  return neuter_everything(ProcessState::detached, "Detach: detached", where);
+}
+
+void Process::send_ipc(const char* event, const std::source_location& where) {
+  rt::model_op(Access::write, transport_id_, event, where);
+  if (threads_->in_destructor()) {
+    check_not_in_destructor(fmt::format("sends IPC event {} to process '{}'", event, name_), "ipc",
+                            where);
+  }
+  const RsThreads::OkIfNeuteredCall ok = threads_->ok_if_neutered_call();
+  if (ok.object != nullptr) {
+    report(
+        FindingKind::neutered_object_call,
+        fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
+                    "object sends IPC event {} ({}); an OK_IF_NEUTERED method may read only "
+                    "embedded blittable data: no locks, no back-pointers, no IPC",
+                    ok.object->description(), ok.method, event, describe(here(where))),
+        where,
+        fmt::format("ok-if-neutered-ipc|{}|{}|{}", ok.object->type_name(), ok.method, site(where)));
+  }
+}
+
+void Process::check_not_in_destructor(std::string_view action, std::string_view kind,
+                                      const std::source_location& where) {
+  threads_->check_not_in_destructor(action, kind, where);
+}
+
+void RsThreads::check_not_in_destructor(std::string_view action, std::string_view kind,
+                                        const std::source_location& where) const {
+  const DestructorFrame* d = destructor_context();
+  if (d == nullptr) return;
+  const Provenance p = here(where);
+  report(
+      FindingKind::heavy_cleanup_in_destructor,
+      fmt::format("heavy cleanup executed in destructor context: {} {} inside the {} of {} "
+                  "(entered at step {} ({})); Release and destructors run whenever the client "
+                  "calls Release, on any thread and under any locks, so they must not neuter, "
+                  "send IPC, take the Stop-Go lock or free debuggee resources: queue the work "
+                  "(a NeuterList, the deferred cleanup queue) and do it at the next safe point "
+                  "(Continue)",
+                  describe(p), action, d->what, d->object->description(), d->step, site(d->where)),
+      where, fmt::format("heavy|{}|{}|{}|{}", kind, d->object->type_name(), d->what, site(where)));
+}
+
+void Process::check_left_side_cleanup(std::string_view verb, std::string_view object,
+                                      const std::source_location& where) {
+  const bool stop_go = stop_go_.held_by_current_thread();
+  const bool stopped = state_ == ProcessState::stopped;
+  const bool process_lock = process_lock_.held_by_current_thread();
+  const bool in_destructor = threads_->in_destructor();
+  if (stop_go && stopped && !process_lock && !in_destructor) return;
+  const std::string action = fmt::format("{} {} in process '{}'", verb, object, name_);
+  if (!stop_go || !stopped || process_lock) {
+    std::string why;
+    const char* reason = "";
+    if (!stopped) {
+      why += fmt::format(", while the process is {}", describe_state());
+    }
+    if (!stop_go) {
+      why += ", without holding the 'Stop-Go Lock' (level 5)";
+      reason = "no-stop-go";
+    }
+    if (process_lock) {
+      why += ", while holding the 'Process Lock' (level 2)";
+      if (*reason == '\0') reason = "process-lock-held";
+    }
+    if (*reason == '\0') reason = "not-synchronized";
+    report(FindingKind::left_side_cleanup_while_running,
+           fmt::format("left-side cleanup while not synchronized or without the Stop-Go lock: {} "
+                       "{}{}; debuggee (left-side) resources may be freed only while the process "
+                       "is synchronized, with the Stop-Go lock held and the process lock not held "
+                       "(DOMAIN.md O5): Dispose while stopped, or defer the cleanup to the next "
+                       "Continue (LeftSideResource list, deferred cleanup queue)",
+                       describe(here(where)), action, why),
+           where, fmt::format("left-side|{}|{}", reason, site(where)));
+  }
+  check_not_in_destructor(action, "left-side", where);
+}
+
+}  // namespace hc::models
