@@ -301,7 +301,22 @@ int run_command(const RunArgs& a, const std::string& program) {
   return unexpected == 0 ? kExitOk : kExitUnexpected;
 }
 
-int list_command(const std::string& tag, bool names_only) {
+/// The catalogue as a Markdown table (the README's).
+void print_markdown(const std::string& tag) {
+  std::cout << "| scenario | pattern | source | expected verdict | what it shows |\n"
+               "|---|---|---|---|---|\n";
+  for (const hc::Scenario& s : hc::scenarios()) {
+    if (!tag.empty() && !has_tag(s, tag)) continue;
+    std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", s.info.name, s.info.pattern,
+                             s.info.source, expected_text(s.info), s.info.summary);
+  }
+}
+
+int list_command(const std::string& tag, bool names_only, bool markdown) {
+  if (markdown) {
+    print_markdown(tag);
+    return kExitOk;
+  }
   std::size_t width = 4;
   for (const hc::Scenario& s : hc::scenarios())
     width = std::max(width, s.info.name.size());
@@ -331,7 +346,9 @@ int main(int argc, char** argv) {
   std::string list_tag;
   CLI::App* list = app.add_subcommand("list", "List the registered scenarios");
   bool names_only = false;
+  bool markdown = false;
   list->add_option("--tag", list_tag, "Only scenarios with this tag");
+  list->add_flag("--markdown", markdown, "The catalogue as a Markdown table (for the README)");
   list->add_flag("--names-only", names_only, "One name per line, nothing else (for scripts)");
 
   RunArgs a;
@@ -377,7 +394,7 @@ int main(int argc, char** argv) {
       }
     }
     app.parse(argc, argv);
-    if (list->parsed()) return list_command(list_tag, names_only);
+    if (list->parsed()) return list_command(list_tag, names_only, markdown);
     return run_command(a, argv[0]);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), kExitUsage);

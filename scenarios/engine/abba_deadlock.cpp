@@ -33,11 +33,13 @@ void two_lockers(bool same_order) {
 
 HC_SCENARIO("engine/abba-deadlock", .tags = {"engine", "demo"}, .expect = hc::FindingKind::deadlock,
             .message = "wait-for cycle",
-            .summary = "two threads lock A,B and B,A: a wait-for cycle") {
+            .summary = "two threads lock A,B and B,A: a wait-for cycle",
+            .pattern = "engine demo (B19 shape)", .source = "handlecheck") {
   two_lockers(false);
 }
 
 HC_SCENARIO("engine/abba-deadlock.fixed", .tags = {"engine", "demo", "fixed"}, .expect = hc::clean,
-            .summary = "both lock A before B: no cycle") {
+            .summary = "both lock A before B: no cycle",
+            .pattern = "engine demo (B19 shape)", .source = "handlecheck") {
   two_lockers(true);
 }

@@ -30,11 +30,13 @@ void bump_twice(bool atomic_increment) {
 
 HC_SCENARIO("engine/lost-update", .tags = {"engine", "demo"},
             .expect = hc::FindingKind::check_failure, .message = "lost update",
-            .summary = "two threads increment with load+store; one increment is lost") {
+            .summary = "two threads increment with load+store; one increment is lost",
+            .pattern = "engine demo", .source = "handlecheck") {
   bump_twice(false);
 }
 
 HC_SCENARIO("engine/lost-update.fixed", .tags = {"engine", "demo", "fixed"}, .expect = hc::clean,
-            .summary = "the same with fetch_add: never loses an increment") {
+            .summary = "the same with fetch_add: never loses an increment",
+            .pattern = "engine demo", .source = "handlecheck") {
   bump_twice(true);
 }

@@ -38,13 +38,15 @@ void publish(Flag& ready) {
 
 HC_SCENARIO("engine/racy-flag", .tags = {"engine", "demo"}, .expect = hc::FindingKind::data_race,
             .message = "data race on var 'ready'",
-            .summary = "payload published through a plain bool: a data race") {
+            .summary = "payload published through a plain bool: a data race",
+            .pattern = "engine demo", .source = "handlecheck") {
   hc::var<bool> ready{false, "ready"};
   publish(ready);
 }
 
 HC_SCENARIO("engine/racy-flag.fixed", .tags = {"engine", "demo", "fixed"}, .expect = hc::clean,
-            .summary = "the flag is an hc::atomic: correct message passing, no race") {
+            .summary = "the flag is an hc::atomic: correct message passing, no race",
+            .pattern = "engine demo", .source = "handlecheck") {
   hc::atomic<bool> ready{false, "ready"};
   publish(ready);
 }

@@ -41,12 +41,14 @@ void spin_for_flag(bool fixed) {
 HC_SCENARIO("engine/spin-without-yield", .tags = {"engine", "demo"},
             .expect = hc::FindingKind::step_bound_exceeded, .message = "hc::this_thread::yield()",
             .max_steps = 2000,
-            .summary = "spins on a flag under the lock the setter needs: never terminates") {
+            .summary = "spins on a flag under the lock the setter needs: never terminates",
+            .pattern = "engine demo", .source = "handlecheck") {
   spin_for_flag(false);
 }
 
 HC_SCENARIO("engine/spin-without-yield.fixed", .tags = {"engine", "demo", "fixed"},
             .expect = hc::clean, .max_steps = 2000,
-            .summary = "spins without the lock and yields: terminates on every schedule") {
+            .summary = "spins without the lock and yields: terminates on every schedule",
+            .pattern = "engine demo", .source = "handlecheck") {
   spin_for_flag(true);
 }

@@ -34,6 +34,10 @@ struct ScenarioInfo {
   int preemption_bound = -1;              // dfs: -1 = unbounded
   std::vector<std::string_view> must_reach{};  // labels some execution must hc::reached()
   std::string_view summary{};                  // one line for `handlecheck list`
+  std::string_view pattern{};                  // the bug pattern(s): "B1", "B3, B22"
+  std::string_view source{};                   // the document the pattern comes from
+  std::string_view bound{};  // why a clean variant's search is bounded ("": its default
+                             // strategy exhausts it)
 };
 
 struct Scenario {
