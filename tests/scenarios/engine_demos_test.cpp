@@ -85,7 +85,7 @@ INSTANTIATE_TEST_SUITE_P(Engine, Strategies, testing::Values("dfs", "random"));
 
 TEST(Registry, IsNotEmptyAndNamesAreStablePaths) {
   ASSERT_FALSE(hc::scenarios().empty()) << "no scenario registered: is the OBJECT library linked?";
-  const std::regex path("[a-z0-9-]+/[a-z0-9-]+(\\.fixed)?");
+  const std::regex path("[a-z0-9_]+/[a-z0-9-]+(\\.fixed)?");  // area/kebab-name
   for (const hc::Scenario& s : hc::scenarios()) {
     EXPECT_TRUE(std::regex_match(std::string(s.info.name), path)) << s.info.name;
     const bool fixed = std::string_view(s.info.name).ends_with(".fixed");
