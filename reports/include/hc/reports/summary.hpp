@@ -1,0 +1,63 @@
+// hc/reports/summary.hpp — what a run leaves for CI: the JSON run summary, JUnit XML, and the
+// merge of several summaries (shards of one run) into one.
+//
+//   std::vector<hc::reports::ScenarioRecord> records = ...;  // one per scenario run
+//   std::string xml = hc::reports::format_junit(records);
+//   nlohmann::json summary = hc::reports::summary_json(records);
+//   nlohmann::json merged = hc::reports::merge_summaries({a, b}, &error);
+//
+// The records are plain data (the CLI fills them from ScenarioOutcome), so every format here
+// is a pure function of them: golden tests pin the output byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hc::reports {
+
+struct FindingRecord {
+  std::string kind;            // stable kebab-case name: "stale-handle-use"
+  std::string message;
+  std::string signature;       // de-duplication key
+  std::string replay_file;     // path of its replay file ("" if none was written)
+  std::string replay_command;  // the command that replays it
+};
+
+struct ScenarioRecord {
+  std::string name;         // "safehandle/raw-value-after-dispose"
+  std::string expected;     // "clean" or a finding kind
+  std::string verdict;      // "clean" or the first finding's kind
+  bool as_expected = false;
+  std::string explanation;  // why the verdict differs, when it does
+  std::string strategy;     // "dfs", "random", ...
+  std::uint64_t executions = 0;
+  bool exhausted = false;
+  double seconds = 0;       // wall time (reports only)
+  std::vector<FindingRecord> findings;  // distinct findings
+};
+
+/// JUnit XML: one <testsuite name="handlecheck">, one <testcase> per scenario
+/// (classname = the area before '/', name = the scenario); a verdict that differs from the
+/// expectation is a <failure> whose text gives the explanation, each finding's message and
+/// its replay command and file.
+std::string format_junit(const std::vector<ScenarioRecord>& records);
+
+/// The JSON run summary (documented in docs/run-summary.md):
+/// {"format": "handlecheck-summary", "version": 1, "scenarios": [...], "totals": {...}}.
+nlohmann::json summary_json(const std::vector<ScenarioRecord>& records);
+
+/// Reads a summary back; nullopt and *error on a malformed one or an unknown version.
+std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,
+                                                         std::string* error);
+
+/// Merges the summaries of several runs (shards) into one: per scenario, executions and
+/// seconds add up, findings are united by signature, exhausted only if every shard exhausted,
+/// and the verdict is recomputed from the united findings against the expectation.
+std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>& summaries,
+                                              std::string* error);
+
+}  // namespace hc::reports
