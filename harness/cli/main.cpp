@@ -1,7 +1,10 @@
 // handlecheck — the command-line tool: list and run scenarios, replay a schedule.
 //
-//   handlecheck list [--tag T]
+//   handlecheck list [--tag T] [--names-only] [--markdown]
 //   handlecheck run NAME... | --tag T | --all  [--strategy S] [--seed N] [--replay CHOICES] ...
+//   handlecheck replay FILE [--continue]      reproduce a replay file's finding
+//   handlecheck minimize FILE                 write its minimal schedule beside it
+//   handlecheck merge SUMMARY... [-o FILE]    merge the run summaries of shards
 //
 // Exit codes: 0 every verdict as expected, 1 a verdict differs, 2 usage or input error,
 // 3 handlecheck internal error. Standard output is deterministic (same command, same bytes);
@@ -20,8 +23,12 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "hc/hc.hpp"
+#include "hc/reports/html_report.hpp"
+#include "hc/reports/replay_file.hpp"
+#include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
 
 namespace {
@@ -81,12 +88,6 @@ bool has_tag(const hc::Scenario& s, std::string_view tag) {
   return std::find(s.info.tags.begin(), s.info.tags.end(), tag) != s.info.tags.end();
 }
 
-std::string file_name_for(std::string_view scenario) {
-  std::string out(scenario);
-  std::replace(out.begin(), out.end(), '/', '_');
-  return out;
-}
-
 /// Writes `text` to `path` atomically: a temporary file, then a rename.
 void write_file_atomically(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -139,6 +140,9 @@ struct RunArgs {
   bool no_guard_pages = false;
   bool spurious_wakeups = false;
   bool verbose = false;
+  bool no_minimize = false;
+  std::string summary_file;
+  std::string junit_file;
 };
 
 std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
@@ -208,16 +212,81 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   return ov;
 }
 
-/// The command that replays one finding exactly: the scenario, its schedule, and every option
-/// that changes what an execution does.
-std::string replay_command(const std::string& program, const hc::Scenario& s,
-                           const hc::ExploreOptions& o, const hc::Finding& f) {
-  std::string cmd =
-      fmt::format("{} run {} --replay {}", program, s.info.name,
-                  f.schedule.empty() ? std::string("''") : hc::format_choices(f.schedule));
-  if (o.max_steps != s.info.max_steps) cmd += fmt::format(" --max-steps {}", o.max_steps);
-  if (o.spurious_wakeups) cmd += " --spurious-wakeups";
-  return cmd;
+struct Reproducer {
+  std::string path;      // the replay file
+  std::string command;   // the command that replays it (the minimal one when there is one)
+  std::string notes;     // for the verdict line
+  std::string problem;   // non-empty: the file does not reproduce the finding
+  hc::Finding reported;  // the finding as shown: the minimal one when there is one
+};
+
+/// Replays a replay file; returns its first finding, or nullopt and the divergence or the
+/// reason it was not reproduced.
+std::optional<hc::Finding> replay(const hc::reports::ReplayFile& file,
+                                  const std::function<void()>& body, bool continue_after,
+                                  std::string* problem, hc::Result* result = nullptr) {
+  hc::Result r = hc::explore(body, hc::reports::replay_options(file, continue_after));
+  if (result != nullptr) *result = r;
+  if (r.findings.empty()) {
+    *problem = fmt::format("the replay ran clean; the file records {}", file.kind);
+    return std::nullopt;
+  }
+  hc::Finding f = r.findings.front();
+  if (f.kind == hc::FindingKind::nondeterminism && f.message.starts_with("replay diverged")) {
+    *problem = f.message;
+    return std::nullopt;
+  }
+  if (std::string(hc::finding_kind_name(f.kind)) != file.kind) {
+    *problem = fmt::format("the replay found {} ({}); the file records {}",
+                           hc::finding_kind_name(f.kind), f.message, file.kind);
+    return std::nullopt;
+  }
+  return f;
+}
+
+Reproducer write_reproducer(const RunArgs& a, const std::string& program, const hc::Scenario& s,
+                            const hc::ExploreOptions& options, const hc::Finding& f,
+                            const std::function<void()>& body) {
+  Reproducer rep;
+  std::string error;
+  const std::string name(s.info.name);
+  const hc::reports::ReplayFile file = hc::reports::make_replay_file(name, options, f);
+  rep.path = hc::reports::write_replay_file(a.out_dir, file, &error);
+  if (rep.path.empty()) throw UsageError{error};
+  // The file must reproduce its finding by itself: read it back and replay it.
+  std::string problem;
+  if (auto back = hc::reports::read_replay_file(rep.path, &error); !back) {
+    rep.problem = "its replay file cannot be read back: " + error;
+  } else if (auto again = replay(*back, body, false, &problem);
+             !again || again->signature != f.signature) {
+    rep.problem = fmt::format("its replay file {} does not reproduce it: {}", rep.path,
+                              problem.empty() ? "a different finding of the same kind" : problem);
+  }
+  std::string shown = rep.path;
+  rep.notes = "replay file " + rep.path;
+  rep.reported = f;
+  if (!a.no_minimize && rep.problem.empty()) {
+    const hc::MinimizeResult m = hc::minimize(body, options, f);
+    if (m.preemptions_after < m.preemptions_before || m.steps_after < m.steps_before) {
+      const std::string min_path = hc::reports::write_replay_file(
+          a.out_dir, hc::reports::make_replay_file(name, options, m.minimal), &error, ".min");
+      if (!min_path.empty()) {
+        shown = min_path;
+        rep.reported = m.minimal;
+        rep.notes += fmt::format(" (minimized: {} -> {} preemptions, {} -> {} steps: {})",
+                                 m.preemptions_before, m.preemptions_after, m.steps_before,
+                                 m.steps_after, min_path);
+      }
+    }
+  }
+  rep.command = fmt::format("{} replay {}", program, shown);
+  const std::string stem = shown.substr(0, shown.size() - std::string(".json").size());
+  write_file_atomically(stem + ".txt",
+                        fmt::format("scenario: {}\nstrategy: {}\n{}", name, options.strategy,
+                                    hc::reports::format_finding(rep.reported, rep.command)));
+  write_file_atomically(stem + ".html", hc::reports::format_html(
+                                            {name, options.strategy, rep.reported, rep.command}));
+  return rep;
 }
 
 int run_command(const RunArgs& a, const std::string& program) {
@@ -232,6 +301,7 @@ int run_command(const RunArgs& a, const std::string& program) {
   std::size_t findings = 0;
   double seconds = 0;
   bool internal = false;
+  std::vector<hc::reports::ScenarioRecord> records;
   for (const hc::Scenario* s : selected) {
     hc::ExploreOptions options = hc::options_for(*s, ov);
     if (tty) {
@@ -255,20 +325,39 @@ int run_command(const RunArgs& a, const std::string& program) {
     findings += r.findings.size();
     seconds += r.stats.seconds;
 
-    // Reports: one text file per distinct finding.
+    // Per distinct finding: its replay file (which must replay), the minimal one, and the
+    // text and HTML reports beside them.
     std::string where = "no report";
     std::vector<std::string> commands;
+    std::vector<hc::Finding> shown;
+    hc::reports::ScenarioRecord record;
+    const std::function<void()> body = s->body;
     for (std::size_t i = 0; i < r.findings.size(); ++i) {
       const hc::Finding& f = r.findings[i];
       internal = internal || f.kind == hc::FindingKind::internal_error;
-      commands.push_back(replay_command(program, *s, options, f));
-      const fs::path dir = fs::path(a.out_dir) / file_name_for(s->info.name);
-      const fs::path file = dir / fmt::format("{}-{}.txt", hc::finding_kind_name(f.kind), i + 1);
-      write_file_atomically(file,
-                            fmt::format("scenario: {}\nstrategy: {}\n{}", s->info.name, r.strategy,
-                                        hc::reports::format_finding(f, commands.back())));
-      where = "reports in " + dir.string();
+      const Reproducer rep = write_reproducer(a, program, *s, options, f, body);
+      if (!rep.problem.empty() && outcome.as_expected) {
+        outcome.as_expected = false;
+        outcome.explanation = rep.problem;
+      }
+      commands.push_back(rep.command);
+      shown.push_back(rep.reported);
+      if (i == 0) where = rep.notes;
+      record.findings.push_back(
+          hc::reports::FindingRecord{std::string(hc::finding_kind_name(f.kind)), f.message,
+                                     f.signature, rep.path, rep.command});
     }
+    record.name = std::string(s->info.name);
+    record.expected = expected_text(s->info);
+    record.verdict =
+        r.findings.empty() ? "clean" : std::string(hc::finding_kind_name(r.findings.front().kind));
+    record.as_expected = outcome.as_expected;
+    record.explanation = outcome.explanation;
+    record.strategy = r.strategy;
+    record.executions = r.stats.executions;
+    record.exhausted = r.stats.exhausted;
+    record.seconds = r.stats.seconds;
+    records.push_back(std::move(record));
 
     const std::string found = r.findings.empty()
                                   ? std::string("clean")
@@ -286,7 +375,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (detailed || !outcome.as_expected) {
       for (std::size_t i = 0; i < r.findings.size(); ++i) {
-        std::cout << hc::reports::format_finding(r.findings[i], commands[i]) << "\n";
+        std::cout << hc::reports::format_finding(shown[i], commands[i]) << "\n";
       }
     }
   }
@@ -297,6 +386,11 @@ int run_command(const RunArgs& a, const std::string& program) {
       executions, findings, findings == 1 ? "" : "s");
   std::cout.flush();
   std::fprintf(stderr, "time: %.3f s\n", seconds);
+  if (!a.summary_file.empty()) {
+    write_file_atomically(a.summary_file, hc::reports::summary_json(records).dump(2) + "\n");
+  }
+  if (!a.junit_file.empty())
+    write_file_atomically(a.junit_file, hc::reports::format_junit(records));
   if (internal) return kExitInternal;
   return unexpected == 0 ? kExitOk : kExitUnexpected;
 }
@@ -310,6 +404,119 @@ void print_markdown(const std::string& tag) {
     std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", s.info.name, s.info.pattern,
                              s.info.source, expected_text(s.info), s.info.summary);
   }
+}
+
+/// `handlecheck replay FILE`: reproduces the file's finding, step by step.
+int replay_command(const std::string& path, bool continue_after, bool quiet) {
+  std::string error;
+  const auto file = hc::reports::read_replay_file(path, &error);
+  if (!file) throw UsageError{error};
+  const hc::Scenario* s = hc::find_scenario(file->scenario);
+  if (s == nullptr) {
+    std::vector<std::string> known;
+    for (const hc::Scenario& k : hc::scenarios())
+      known.emplace_back(k.info.name);
+    const std::string hint = closest(file->scenario, known);
+    throw UsageError{fmt::format("'{}' names scenario '{}', which this handlecheck does not have{}",
+                                 path, file->scenario,
+                                 hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint))};
+  }
+  const std::function<void()> body = s->body;
+  std::string problem;
+  hc::Result result;
+  const auto found = replay(*file, body, continue_after, &problem, &result);
+  if (!result.replay_note.empty()) {
+    std::cout << fmt::format("note: {}; continued with {} ({} executions)\n", result.replay_note,
+                             file->strategy, result.stats.executions);
+  }
+  if (!found) {
+    if (problem.starts_with("replay diverged")) {
+      std::cerr << fmt::format("handlecheck: {}: {}\n", path, problem);
+      return kExitUsage;  // the file does not fit the program: bad input, not a verdict
+    }
+    std::cout << fmt::format("NOT REPRODUCED  {}: {}\n", file->scenario, problem);
+    if (!result.findings.empty()) {
+      std::cout << hc::reports::format_finding(result.findings.front(), "");
+    }
+    return kExitUnexpected;
+  }
+  auto recorded = file->parameters;
+  auto now = found->parameters;
+  std::sort(recorded.begin(), recorded.end());
+  std::sort(now.begin(), now.end());
+  if (now != recorded) {
+    std::cout << "note: the scenario's model parameters differ from the file's; recorded:";
+    for (const auto& [k, v] : file->parameters)
+      std::cout << fmt::format(" {}={}", k, v);
+    std::cout << "; now:";
+    for (const auto& [k, v] : found->parameters)
+      std::cout << fmt::format(" {}={}", k, v);
+    std::cout << "\n";
+  }
+  std::cout << fmt::format("REPRODUCED  {}  {} ({} steps, {} preemptions)\n", file->scenario,
+                           file->kind, found->trace.size(), found->preemptions);
+  if (!quiet) std::cout << hc::reports::format_finding(*found, "");
+  return kExitOk;
+}
+
+/// `handlecheck minimize FILE`: writes FILE's minimal schedule beside it.
+int minimize_command(const std::string& path, const std::string& program) {
+  std::string error;
+  const auto file = hc::reports::read_replay_file(path, &error);
+  if (!file) throw UsageError{error};
+  const hc::Scenario* s = hc::find_scenario(file->scenario);
+  if (s == nullptr) {
+    throw UsageError{fmt::format("'{}' names scenario '{}', which this handlecheck does not have",
+                                 path, file->scenario)};
+  }
+  const std::function<void()> body = s->body;
+  std::string problem;
+  const auto found = replay(*file, body, false, &problem);
+  if (!found) throw UsageError{fmt::format("{}: cannot minimize: {}", path, problem)};
+  hc::ExploreOptions options = hc::reports::replay_options(*file, false);
+  options.strategy = file->strategy;
+  options.replay_file.reset();
+  const hc::MinimizeResult m = hc::minimize(body, options, *found);
+  const hc::reports::ReplayFile minimal =
+      hc::reports::make_replay_file(file->scenario, options, m.minimal);
+  const fs::path original(path);
+  std::string stem = original.stem().string();
+  if (stem.ends_with(".min")) stem.resize(stem.size() - 4);
+  const fs::path out = original.parent_path() / (stem + ".min.json");
+  write_file_atomically(out, hc::reports::to_json(minimal));
+  std::cout << fmt::format("minimized {}: {} -> {} preemptions, {} -> {} steps ({} executions)\n",
+                           file->scenario, m.preemptions_before, m.preemptions_after,
+                           m.steps_before, m.steps_after, m.executions);
+  std::cout << fmt::format("wrote {}\nreplay: {} replay {}\n", out.string(), program, out.string());
+  return kExitOk;
+}
+
+/// `handlecheck merge SUMMARY...`: one summary from the summaries of several runs (shards).
+int merge_command(const std::vector<std::string>& inputs, const std::string& output) {
+  std::vector<nlohmann::json> summaries;
+  for (const std::string& path : inputs) {
+    std::ifstream in(path);
+    if (!in) throw UsageError{fmt::format("cannot read summary '{}'", path)};
+    try {
+      summaries.push_back(nlohmann::json::parse(in));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw UsageError{fmt::format("'{}' is not valid JSON: {}", path, e.what())};
+    }
+  }
+  std::string error;
+  const auto merged = hc::reports::merge_summaries(summaries, &error);
+  if (!merged) throw UsageError{fmt::format("cannot merge: {}", error)};
+  const std::string text = merged->dump(2) + "\n";
+  if (output.empty()) {
+    std::cout << text;
+  } else {
+    write_file_atomically(output, text);
+  }
+  const nlohmann::json& totals = (*merged)["totals"];
+  std::cerr << fmt::format("merged {} summaries: {} scenarios, {} unexpected, {} executions\n",
+                           inputs.size(), totals.value("scenarios", 0),
+                           totals.value("unexpected", 0), totals.value("executions", 0));
+  return totals.value("unexpected", 0) == 0 ? kExitOk : kExitUnexpected;
 }
 
 int list_command(const std::string& tag, bool names_only, bool markdown) {
@@ -380,21 +587,52 @@ int main(int argc, char** argv) {
   run->add_flag("--spurious-wakeups", a.spurious_wakeups,
                 "Explore spurious wake-ups of condition_variable::wait");
   run->add_flag("-v,--verbose", a.verbose, "Print every finding in full, not only unexpected ones");
+  run->add_flag("--no-minimize", a.no_minimize,
+                "Do not minimise findings (by default a minimal replay file is written beside "
+                "each)");
+  run->add_option("--summary", a.summary_file, "Write the JSON run summary to this file");
+  run->add_option("--junit", a.junit_file, "Write JUnit XML (a testcase per scenario) here");
+
+  std::string replay_path;
+  bool replay_continue = false;
+  bool replay_quiet = false;
+  CLI::App* replay = app.add_subcommand("replay", "Reproduce the finding of a replay file");
+  replay->add_option("file", replay_path, "The replay file")->required();
+  replay->add_flag("--continue", replay_continue,
+                   "At a divergence, explore on from there with the file's strategy");
+  replay->add_flag("-q,--quiet", replay_quiet, "Only the verdict line, not the trace");
+
+  std::string minimize_path;
+  CLI::App* minimize =
+      app.add_subcommand("minimize", "Write a replay file's minimal schedule beside it");
+  minimize->add_option("file", minimize_path, "The replay file")->required();
+
+  std::vector<std::string> merge_inputs;
+  std::string merge_output;
+  CLI::App* merge = app.add_subcommand("merge", "Merge the run summaries of several runs");
+  merge->add_option("summaries", merge_inputs, "Summary files (--summary of each run)")->required();
+  merge->add_option("-o,--output", merge_output, "Write the merged summary here (default: stdout)");
 
   try {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty()) {
-      if (args[0] == "run") check_long_options(*run, {args.begin() + 1, args.end()});
-      if (args[0] == "list") check_long_options(*list, {args.begin() + 1, args.end()});
-      if (!args[0].starts_with("-") && args[0] != "run" && args[0] != "list") {
-        const std::string hint = closest(args[0], {"run", "list"});
-        throw UsageError{
-            fmt::format("unknown command '{}'{}; the commands are 'list' and 'run'", args[0],
-                        hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
+      const std::vector<std::string> commands = {"list", "run", "replay", "minimize", "merge"};
+      for (CLI::App* c : {list, run, replay, minimize, merge}) {
+        if (args[0] == c->get_name()) check_long_options(*c, {args.begin() + 1, args.end()});
+      }
+      if (!args[0].starts_with("-") &&
+          std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
+        const std::string hint = closest(args[0], commands);
+        throw UsageError{fmt::format(
+            "unknown command '{}'{}; the commands are list, run, replay, minimize and merge",
+            args[0], hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
       }
     }
     app.parse(argc, argv);
     if (list->parsed()) return list_command(list_tag, names_only, markdown);
+    if (replay->parsed()) return replay_command(replay_path, replay_continue, replay_quiet);
+    if (minimize->parsed()) return minimize_command(minimize_path, argv[0]);
+    if (merge->parsed()) return merge_command(merge_inputs, merge_output);
     return run_command(a, argv[0]);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), kExitUsage);

@@ -211,6 +211,7 @@ void Gc::run_finalizer(const Entry& entry) {
   }
   running_ = &o;
   running_since_ = rt::current_step();
+  const Provenance started = here(where);  // the "run finalizer" step
   try {
     o.finalize();
   } catch (const std::exception& e) {
@@ -223,7 +224,7 @@ void Gc::run_finalizer(const Entry& entry) {
   }
   running_ = nullptr;
   ++o.finalized_;
-  o.finalized_by_ = here(where);
+  o.finalized_by_ = started;
   order_.push_back(o.label());
 }
 

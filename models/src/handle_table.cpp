@@ -104,6 +104,8 @@ HandleTable::HandleTable(HandleTableOptions options, const std::source_location&
       table_object_(
           rt::register_object(ObjectKind::model, fmt::format("handle table '{}'", options.name))) {
   (void)where;
+  rt::note_parameter("handle values", options.style == ValueStyle::posix ? "posix" : "win32");
+  rt::note_parameter("handle reuse", reuse_policy_name(options.reuse));
   slots_.resize(1);  // slot 0: never valid (Win32 value 0; POSIX: "no descriptor")
 }
 

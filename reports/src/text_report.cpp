@@ -31,6 +31,39 @@ std::string format_trace(std::span<const RichStep> steps) {
   return out;
 }
 
+std::vector<std::string> involved_objects(const Finding& f) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& object) {
+    if (!object.empty() && std::find(out.begin(), out.end(), object) == out.end())
+      out.push_back(object);
+  };
+  // Objects the message names, in order of their first step; then the finding step's object.
+  for (const RichStep& s : f.trace) {
+    if (!s.object.empty() && f.message.find(s.object) != std::string::npos) add(s.object);
+  }
+  if (f.step >= 1 && f.step <= f.trace.size()) add(f.trace[f.step - 1].object);
+  return out;
+}
+
+namespace {
+
+std::string lifecycle(const Finding& f, const std::vector<std::string>& objects) {
+  std::string out;
+  for (const std::string& object : objects) {
+    std::string line;
+    for (const RichStep& s : f.trace) {
+      if (s.object != object) continue;
+      line += fmt::format("{}{} {} {}", line.empty() ? "" : " -> ", s.index, s.thread_name,
+                          s.label.empty() ? s.operation : s.label);
+      if (s.index == f.step) line += " (!)";
+    }
+    if (!line.empty()) out += fmt::format("  {}: {}\n", object, line);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string format_finding(const Finding& f, std::string_view replay_command) {
   std::string out = fmt::format("finding: {}", finding_kind_name(f.kind));
   if (!f.thread_name.empty()) out += fmt::format(" in thread '{}'", f.thread_name);
@@ -38,6 +71,23 @@ std::string format_finding(const Finding& f, std::string_view replay_command) {
   if (f.step != 0) out += fmt::format(" (step {})", f.step);
   out += "\n";
   out += fmt::format("  {}\n", f.message);
+  const std::vector<std::string> objects = involved_objects(f);
+  if (!objects.empty() && !f.trace.empty()) {
+    // What happened to the objects the finding is about, first: their lifecycles, then only
+    // the steps that touched them (the causal slice).
+    out += "lifecycle of the objects involved (step thread operation; (!) marks the finding):\n";
+    out += lifecycle(f, objects);
+    std::vector<RichStep> slice;
+    for (const RichStep& s : f.trace) {
+      if (std::find(objects.begin(), objects.end(), s.object) != objects.end() || s.index == f.step)
+        slice.push_back(s);
+    }
+    if (slice.size() < f.trace.size()) {
+      out += fmt::format("causal slice: the {} of {} steps that touched them\n", slice.size(),
+                         f.trace.size());
+      out += format_trace(slice);
+    }
+  }
   if (!f.trace.empty()) {
     out += fmt::format(
         "interleaving: {} steps, {} preemption{} (* marks a preemption), found "

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,13 @@ struct ExploreOptions {
   std::vector<std::string> must_reach;  // labels that some execution must reach
   bool check_determinism = true;        // re-run every finding and compare
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
+  /// A replay file's schedule, followed by thread names and operation labels (see
+  /// make_named_replay_strategy). After it, `strategy` decides only with
+  /// continue_after_divergence; with strategy "replay" nothing does (one execution).
+  std::optional<std::vector<ReplayEntry>> replay_file;
+  bool continue_after_divergence = false;
+  /// A strategy of your own instead of `strategy` (tests, minimisation, benchmarks).
+  std::function<std::unique_ptr<Strategy>()> strategy_factory;
 };
 
 struct Stats {
@@ -59,7 +67,8 @@ struct Stats {
 struct Result {
   std::vector<Finding> findings;  // distinct findings, in the order found
   Stats stats;
-  std::string strategy;  // the strategy that ran
+  std::string strategy;     // the strategy that ran
+  std::string replay_note;  // with continue_after_divergence: where the replay diverged
 
   /// The run's verdict: the first finding's kind, or nullopt when clean.
   std::optional<FindingKind> verdict() const {
@@ -99,5 +108,20 @@ struct ScenarioOutcome {
 };
 
 ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& options);
+
+/// Minimisation: shrinks a finding's schedule to the fewest preemptions, then the fewest
+/// steps, re-checking that a finding of the same kind recurs. Never returns a schedule with
+/// more preemptions or steps than the original.
+struct MinimizeResult {
+  Finding minimal;  // re-run with full tracing: its schedule, trace and counts
+  std::uint32_t preemptions_before = 0;
+  std::uint32_t preemptions_after = 0;
+  std::uint32_t steps_before = 0;
+  std::uint32_t steps_after = 0;
+  std::uint64_t executions = 0;  // executions the search took
+};
+
+MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions& options,
+                        const Finding& finding);
 
 }  // namespace hc

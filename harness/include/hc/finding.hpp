@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hc/operation.hpp"
@@ -77,6 +78,17 @@ struct RichStep {
   bool preemption = false;  // the thread before this step was still enabled
 };
 
+/// What a choice of a failing execution chose, in words: replay files match steps by thread
+/// name and operation label, so a reproducer survives unrelated code changes.
+struct ChoiceRecord {
+  std::uint32_t step = 0;   // the 1-based step the choice decided
+  std::string thread_name;  // the thread that ran it (thread choices) or chose (value choices)
+  std::string operation;    // "atomic-load", "model", "choice", ...
+  std::string label;        // the operation's label, or the choose() label
+  std::string file;
+  std::uint32_t line = 0;
+};
+
 /// A bug found by an execution.
 struct Finding {
   FindingKind kind = FindingKind::internal_error;
@@ -89,9 +101,11 @@ struct Finding {
   std::string signature;  // de-duplication key: kind + sites, never step numbers or addresses
 
   // Filled by the explorer when it re-runs the failing execution:
-  std::vector<Choice> schedule;  // the choices that reproduce it
-  std::vector<RichStep> trace;   // the interleaving
-  std::uint64_t execution = 0;   // index of the execution that found it
+  std::vector<Choice> schedule;             // the choices that reproduce it
+  std::vector<ChoiceRecord> schedule_info;  // the same choices in words (parallel to schedule)
+  std::vector<std::pair<std::string, std::string>> parameters;  // model parameters noted
+  std::vector<RichStep> trace;                                  // the interleaving
+  std::uint64_t execution = 0;  // index of the execution that found it
   std::uint32_t preemptions = 0;
 };
 

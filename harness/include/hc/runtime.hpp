@@ -133,6 +133,10 @@ std::uint32_t current_step() noexcept;
 /// model operation that already had its scheduling point).
 void event_signal(ObjectId event) noexcept;
 void event_clear(ObjectId event) noexcept;
+/// Records a model parameter that shapes the run ("handle reuse" = "lifo"): replay files carry
+/// them, and a replay whose scenario now uses another value says so. `key` and `value` must be
+/// static strings (no allocation per execution); the first setting of a key stands.
+void note_parameter(const char* key, std::string_view value);
 
 }  // namespace rt
 }  // namespace hc

@@ -42,11 +42,18 @@ struct Decision {
   std::uint32_t step = 0;              // number of steps executed so far
   const Operation* pending = nullptr;  // pending[t]: the operation thread t announced
   std::string* divergence = nullptr;   // set by diverge()
+  ThreadMask live = 0;                 // every thread that has not finished (enabled or not)
+  std::string_view (*name_of)(const void* context, ThreadId t) = nullptr;
+  const void* name_context = nullptr;
 
   void diverge(std::string why) const {
     if (divergence && divergence->empty()) *divergence = std::move(why);
   }
   bool is_enabled(ThreadId t) const { return (enabled >> t) & 1u; }
+  /// The name of thread `t` ("main", "finalizer", ...): replay matches threads by name.
+  std::string_view thread_name(ThreadId t) const {
+    return name_of != nullptr ? name_of(name_context, t) : std::string_view();
+  }
 };
 
 /// How an execution ended, as a strategy sees it.
@@ -87,6 +94,31 @@ std::vector<std::string_view> strategy_names();
 /// a prefix any strategy consumes). A prefix choice that cannot be taken is a divergence.
 std::unique_ptr<Strategy> make_replay_strategy(std::vector<Choice> prefix,
                                                std::unique_ptr<Strategy> inner);
+
+/// One decision of a replay file, in words: a thread choice names the thread and the label of
+/// the operation it ran; a value choice names its choose() label and the value.
+struct ReplayEntry {
+  Choice::Kind kind = Choice::Kind::thread;
+  std::string thread_name;  // thread choices
+  std::string label;        // the operation's label, or the choose() label
+  std::uint32_t value = 0;  // value choices
+  std::uint32_t step = 0;   // the step it decided when recorded (for messages)
+  std::string site;         // "file:line" when recorded (for messages)
+};
+
+/// Replays `entries` matching threads by name and operations by label (not by raw ids), so a
+/// reproducer survives unrelated changes where it still fits. A decision that does not match
+/// is a divergence naming the step, what the file expected and what the program offers. With
+/// `continue_after_divergence`, the first divergence is written to *note instead and `inner`
+/// (or, without one, the lowest enabled thread and value 0) decides from there on.
+std::unique_ptr<Strategy> make_named_replay_strategy(std::vector<ReplayEntry> entries,
+                                                     std::unique_ptr<Strategy> inner,
+                                                     bool continue_after_divergence,
+                                                     std::string* note);
+
+/// Keeps the running thread whenever it can go on (else the lowest enabled thread) and picks
+/// value 0: the schedule with the fewest preemptions from any point. Used by minimisation.
+std::unique_ptr<Strategy> make_non_preemptive_strategy();
 
 /// Per-exploration counters kept by the metrics wrapper.
 struct Metrics {

@@ -16,9 +16,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
-std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metrics) {
+std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metrics,
+                                         std::string* replay_note) {
   std::unique_ptr<Strategy> base;
-  if (o.strategy == "replay") {
+  if (o.strategy_factory) {
+    base = o.strategy_factory();
+  } else if (o.replay_file) {
+    std::unique_ptr<Strategy> inner;
+    if (o.strategy != "replay") {
+      inner = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound});
+      if (!inner) throw usage_error(fmt::format("unknown strategy '{}'", o.strategy));
+    }
+    base = make_named_replay_strategy(*o.replay_file, std::move(inner), o.continue_after_divergence,
+                                      replay_note);
+  } else if (o.strategy == "replay") {
     if (o.replay.empty()) {
       throw usage_error("strategy 'replay' needs a schedule to replay: pass --replay CHOICES");
     }
@@ -86,7 +97,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.must_reach.size() > 64) throw usage_error("at most 64 must_reach labels per exploration");
   if (o.max_steps == 0) throw usage_error("max_steps must be at least 1");
   Metrics metrics;
-  std::unique_ptr<Strategy> strategy = build_strategy(o, &metrics);
+  std::string replay_note;
+  std::unique_ptr<Strategy> strategy = build_strategy(o, &metrics, &replay_note);
 
   detail::ExecutionConfig config;
   config.stack_size = o.stack_size;
@@ -122,6 +134,9 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
         Finding f = std::move(*found);
         f.execution = metrics.executions - 1;
         f.schedule.assign(exec.choices().begin(), exec.choices().end());
+        f.schedule_info = exec.choice_records();
+        for (const auto& [key, value] : exec.parameters())
+          f.parameters.emplace_back(key, value);
         f.trace = exec.rich_trace();
         f.preemptions = exec.preemption_count();
         if (o.check_determinism && f.kind != FindingKind::nondeterminism &&
@@ -160,6 +175,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   result.stats.preemptions = metrics.preemptions;
   result.stats.max_steps_in_execution = metrics.max_steps_in_execution;
   result.stats.seconds = elapsed();
+  result.replay_note = std::move(replay_note);
   return result;
 }
 

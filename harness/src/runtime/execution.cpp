@@ -87,7 +87,9 @@ void Execution::reset() {
   n_vars_ = 0;
   trace_.clear();
   choices_.clear();
+  choice_steps_.clear();
   preemptions_.clear();
+  parameters_.clear();
   invariants_.clear();
   reached_mask_ = 0;
   finding_.reset();
@@ -255,9 +257,17 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   if ((enabled & (enabled - 1)) == 0) {
     next = lowest(enabled);
   } else {
-    const Decision d{enabled,         cur,
-                     cur_enabled,     static_cast<std::uint32_t>(trace_.size()),
-                     pending_.data(), &divergence_};
+    const Decision d{enabled,
+                     cur,
+                     cur_enabled,
+                     static_cast<std::uint32_t>(trace_.size()),
+                     pending_.data(),
+                     &divergence_,
+                     live_,
+                     [](const void* self, ThreadId t) {
+                       return static_cast<const Execution*>(self)->thread_name_view(t);
+                     },
+                     this};
     next = strategy_->pick_thread(d);
     if (!divergence_.empty()) {
       finding_ = make_finding(FindingKind::nondeterminism, divergence_, nullptr);
@@ -275,6 +285,7 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
       return kHost;
     }
     choices_.push_back(Choice{Choice::Kind::thread, next});
+    choice_steps_.push_back(static_cast<std::uint32_t>(trace_.size()));
   }
   if (cur_enabled && next != cur) preemptions_.push_back(static_cast<std::uint32_t>(trace_.size()));
   return next;
@@ -408,6 +419,7 @@ std::string Execution::object_label(ObjectId id) const {
   if (id == kNoObject || id >= n_objects_) return {};
   const ObjectState& o = objects_[id];
   if (o.name.empty()) return fmt::format("{} #{}", object_kind_name(o.kind), id);
+  if (o.kind == ObjectKind::model) return o.name;  // a model names its objects itself
   return fmt::format("{} '{}'", object_kind_name(o.kind), o.name);
 }
 
@@ -672,6 +684,7 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
       fail(std::move(f));
     }
     choices_.push_back(Choice{Choice::Kind::value, value});
+    choice_steps_.push_back(static_cast<std::uint32_t>(trace_.size()));
   }
   Operation choice;  // not a scheduling point: a trace entry only
   Operation& op = choice;
@@ -741,6 +754,13 @@ void Execution::event_signal(ObjectId event) noexcept {
   if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
 }
 
+void Execution::note_parameter(const char* key, std::string_view value) {
+  for (const auto& [k, v] : parameters_) {
+    if (k == key) return;  // the first setting of a key stands
+  }
+  parameters_.emplace_back(key, value);
+}
+
 void Execution::event_clear(ObjectId event) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
   objects_[event].signalled = false;
@@ -764,6 +784,28 @@ Finding Execution::make_finding(FindingKind kind, std::string message,
   }
   f.signature = fmt::format("{}|{}:{}", finding_kind_name(kind), f.file, f.line);
   return f;
+}
+
+std::vector<ChoiceRecord> Execution::choice_records() const {
+  std::vector<ChoiceRecord> out;
+  out.reserve(choice_steps_.size());
+  for (std::size_t i = 0; i < choice_steps_.size(); ++i) {
+    ChoiceRecord r;
+    const std::uint32_t index = choice_steps_[i];
+    r.step = index + 1;
+    if (index < trace_.size()) {
+      const Step& s = trace_[index];
+      r.thread_name = thread_name(s.thread);
+      r.operation = std::string(op_kind_name(s.kind));
+      r.label = s.label;
+      if (s.where.line() != 0) {
+        r.file = display_path(s.where.file_name());
+        r.line = s.where.line();
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<RichStep> Execution::rich_trace() const {
@@ -923,6 +965,10 @@ void event_signal(ObjectId event) noexcept {
 
 void event_clear(ObjectId event) noexcept {
   if (detail::Execution* e = detail::Execution::current()) e->event_clear(event);
+}
+
+void note_parameter(const char* key, std::string_view value) {
+  if (detail::Execution* e = detail::Execution::current()) e->note_parameter(key, value);
 }
 
 void reached(const char* label) noexcept {

@@ -60,9 +60,17 @@ class Execution {
   // --- what the last run left (valid until the next run) -----------------------------------
   std::span<const Step> trace() const { return trace_; }
   std::span<const Choice> choices() const { return choices_; }
+  /// For each choice, the trace index of the step it chose (thread) or recorded (value).
+  std::span<const std::uint32_t> choice_steps() const { return choice_steps_; }
+  /// The model parameters the last run noted (rt::note_parameter), in first-noted order.
+  const std::vector<std::pair<const char*, std::string_view>>& parameters() const {
+    return parameters_;
+  }
   std::uint64_t reached_mask() const { return reached_mask_; }
   /// The last run's trace in people's words: thread and object names, locations, values.
   std::vector<RichStep> rich_trace() const;
+  /// The last run's choices in words (thread name, operation, label, site of each).
+  std::vector<ChoiceRecord> choice_records() const;
   std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
 
   /// The execution running on this OS thread, or nullptr.
@@ -98,6 +106,7 @@ class Execution {
               std::string signature);
   void event_signal(ObjectId event) noexcept;
   void event_clear(ObjectId event) noexcept;
+  void note_parameter(const char* key, std::string_view value);
   std::string_view thread_name_view(ThreadId t) const {
     return t < n_threads_ ? std::string_view(threads_[t].name) : std::string_view("?");
   }
@@ -201,6 +210,8 @@ class Execution {
 
   Buffer<Step> trace_;
   Buffer<Choice> choices_;
+  Buffer<std::uint32_t> choice_steps_;
+  std::vector<std::pair<const char*, std::string_view>> parameters_;
   Buffer<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
   std::vector<Invariant> invariants_;
   std::uint32_t next_invariant_token_ = 1;

@@ -8,6 +8,7 @@
 // prefix expected and what the program offered.
 #include <bit>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -113,6 +114,179 @@ class ReplayStrategy final : public Strategy {
 std::unique_ptr<Strategy> make_replay_strategy(std::vector<Choice> prefix,
                                                std::unique_ptr<Strategy> inner) {
   return std::make_unique<ReplayStrategy>(std::move(prefix), std::move(inner));
+}
+
+}  // namespace hc
+
+namespace hc {
+namespace {
+
+/// Replay by names (replay files). See make_named_replay_strategy in hc/strategy.hpp.
+class NamedReplayStrategy final : public Strategy {
+ public:
+  NamedReplayStrategy(std::vector<ReplayEntry> entries, std::unique_ptr<Strategy> inner,
+                      bool lenient, std::string* note)
+      : entries_(std::move(entries)), inner_(std::move(inner)), lenient_(lenient), note_(note) {}
+
+  bool begin_execution() override {
+    position_ = 0;
+    following_ = true;
+    if (inner_) return inner_->begin_execution();
+    return !std::exchange(ran_, true);
+  }
+
+  ThreadId pick_thread(const Decision& d) override {
+    if (following_ && position_ < entries_.size()) {
+      const ReplayEntry& e = entries_[position_];
+      const std::size_t number = position_ + 1;
+      if (e.kind == Choice::Kind::thread) {
+        std::optional<ThreadId> named;
+        for (ThreadMask m = d.live; m != 0; m &= m - 1) {
+          const auto t = static_cast<ThreadId>(std::countr_zero(m));
+          if (d.thread_name(t) != e.thread_name) continue;
+          if (!named || (d.is_enabled(t) && std::string_view(d.pending[t].label) == e.label))
+            named = t;
+        }
+        if (named && d.is_enabled(*named) && std::string_view(d.pending[*named].label) == e.label) {
+          ++position_;
+          return *named;
+        }
+        std::string did;
+        if (!named) {
+          did = fmt::format("no thread is named '{}'", e.thread_name);
+        } else if (!d.is_enabled(*named)) {
+          did = fmt::format("thread '{}' is blocked at '{}' ({})", e.thread_name,
+                            d.pending[*named].label, site_of(d.pending[*named]));
+        } else {
+          did = fmt::format("thread '{}' is at '{}' ({})", e.thread_name, d.pending[*named].label,
+                            site_of(d.pending[*named]));
+        }
+        if (diverged(d.divergence,
+                     fmt::format("replay diverged at step {} (decision {}): the file expects "
+                                 "thread '{}' to run '{}'{} but {}; enabled: {}",
+                                 d.step + 1, number, e.thread_name, e.label, recorded_at(e), did,
+                                 enabled_text(d))))
+          return fallback(d);
+        return static_cast<ThreadId>(std::countr_zero(d.enabled));
+      }
+      if (diverged(d.divergence,
+                   fmt::format("replay diverged at step {} (decision {}): the file expects the "
+                               "value choice '{}'{} but the program asks which thread runs; "
+                               "enabled: {}",
+                               d.step + 1, number, e.label, recorded_at(e), enabled_text(d))))
+        return fallback(d);
+      return static_cast<ThreadId>(std::countr_zero(d.enabled));
+    }
+    if (following_ && position_ >= entries_.size() && !lenient_ && !inner_) {
+      d.diverge(
+          fmt::format("replay diverged at step {}: the file's schedule has ended but the "
+                      "program asks which thread runs; enabled: {}",
+                      d.step + 1, enabled_text(d)));
+      return static_cast<ThreadId>(std::countr_zero(d.enabled));
+    }
+    return fallback(d);
+  }
+
+  std::uint32_t pick_value(std::uint32_t bound, const char* label,
+                           std::string* divergence) override {
+    if (following_ && position_ < entries_.size()) {
+      const ReplayEntry& e = entries_[position_];
+      const std::size_t number = position_ + 1;
+      if (e.kind == Choice::Kind::value && e.label == label && e.value < bound) {
+        ++position_;
+        return e.value;
+      }
+      const std::string why =
+          e.kind == Choice::Kind::value
+              ? fmt::format(
+                    "replay diverged at decision {}: the file chooses {} for '{}'{} but "
+                    "the program asks for choose({}, \"{}\")",
+                    number, e.value, e.label, recorded_at(e), bound, label)
+              : fmt::format(
+                    "replay diverged at decision {}: the file expects thread '{}' to "
+                    "run '{}'{} but the program asks for choose({}, \"{}\")",
+                    number, e.thread_name, e.label, recorded_at(e), bound, label);
+      if (!lenient_) {
+        if (divergence != nullptr && divergence->empty()) *divergence = why;
+        return 0;
+      }
+      note(why);
+      following_ = false;
+    } else if (following_ && !lenient_ && !inner_) {
+      if (divergence != nullptr && divergence->empty()) {
+        *divergence = fmt::format(
+            "replay diverged at decision {}: the file's schedule has ended "
+            "but the program asks for choose({}, \"{}\")",
+            position_ + 1, bound, label);
+      }
+      return 0;
+    }
+    return inner_ ? inner_->pick_value(bound, label, divergence) : 0;
+  }
+
+  void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
+    if (inner_) inner_->end_execution(steps, verdict);
+  }
+
+  std::string_view name() const override { return inner_ ? inner_->name() : "replay"; }
+
+ private:
+  static std::string site_of(const Operation& op) {
+    if (op.where.line() == 0) return "no line";
+    std::string_view file = op.where.file_name();
+    if (const auto slash = file.rfind('/'); slash != std::string_view::npos)
+      file.remove_prefix(slash + 1);
+    return fmt::format("{}:{}", file, op.where.line());
+  }
+  static std::string recorded_at(const ReplayEntry& e) {
+    if (e.site.empty()) return fmt::format(" (recorded at step {})", e.step);
+    return fmt::format(" ({}, recorded at step {})", e.site, e.step);
+  }
+  static std::string enabled_text(const Decision& d) {
+    std::string out;
+    for (ThreadMask m = d.enabled; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      out += fmt::format("{}'{}' at '{}'", out.empty() ? "" : ", ", d.thread_name(t),
+                         d.pending[t].label);
+    }
+    return out;
+  }
+  /// Lenient: note the divergence and stop following; returns true. Strict: report it.
+  bool diverged(std::string* divergence, std::string why) {
+    if (!lenient_) {
+      if (divergence != nullptr && divergence->empty()) *divergence = std::move(why);
+      return false;
+    }
+    note(std::move(why));
+    following_ = false;
+    return true;
+  }
+  void note(std::string why) {
+    if (note_ != nullptr && note_->empty()) *note_ = std::move(why);
+  }
+  ThreadId fallback(const Decision& d) {
+    if (inner_) return inner_->pick_thread(d);
+    if (d.current_enabled) return d.current;
+    return static_cast<ThreadId>(std::countr_zero(d.enabled));
+  }
+
+  std::vector<ReplayEntry> entries_;
+  std::unique_ptr<Strategy> inner_;
+  bool lenient_;
+  std::string* note_;
+  std::size_t position_ = 0;
+  bool following_ = true;
+  bool ran_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_named_replay_strategy(std::vector<ReplayEntry> entries,
+                                                     std::unique_ptr<Strategy> inner,
+                                                     bool continue_after_divergence,
+                                                     std::string* note) {
+  return std::make_unique<NamedReplayStrategy>(std::move(entries), std::move(inner),
+                                               continue_after_divergence, note);
 }
 
 }  // namespace hc

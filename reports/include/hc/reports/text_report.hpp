@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hc/finding.hpp"
 
@@ -16,7 +17,13 @@ namespace hc::reports {
 /// The interleaving, one step per line, with a header line.
 std::string format_trace(std::span<const RichStep> steps);
 
-/// The finding, then the interleaving, then `replay_command` (omitted when empty).
+/// The finding; for the objects it involves, their lifecycle (create -> ... -> the finding)
+/// and the causal slice (only the steps that touched them); then the whole interleaving; then
+/// `replay_command` (omitted when empty).
 std::string format_finding(const Finding& finding, std::string_view replay_command);
+
+/// The objects a finding is about: those its message names (as the trace labels them), then
+/// the object of the step that found it.
+std::vector<std::string> involved_objects(const Finding& finding);
 
 }  // namespace hc::reports

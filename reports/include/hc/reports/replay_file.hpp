@@ -1,0 +1,74 @@
+// hc/reports/replay_file.hpp — replay files: one self-contained, versioned JSON file per
+// finding (schema: docs/replay-file.md), enough to reproduce it with no other flag.
+//
+//   hc::reports::ReplayFile file = hc::reports::make_replay_file(name, options, finding);
+//   std::string path = hc::reports::write_replay_file(out_dir, file, &error);
+//   auto back = hc::reports::read_replay_file(path, &error);          // nullopt + error
+//   hc::ExploreOptions o = hc::reports::replay_options(*back, false);  // then hc::explore
+//
+// The schedule records each thread choice by thread name and operation label, each value
+// choice by its label, so replay matches steps by names (a reproducer survives unrelated code
+// changes where it still fits). Files are written atomically with exclusive create: parallel
+// runs never clobber each other's files.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hc/explorer.hpp"
+#include "hc/finding.hpp"
+#include "hc/strategy.hpp"
+
+namespace hc::reports {
+
+inline constexpr int kReplayFormatVersion = 1;
+
+struct ReplayFile {
+  int version = kReplayFormatVersion;
+  std::string handlecheck_version;
+  std::string scenario;
+  // Every option that affects what an execution does.
+  std::string strategy;
+  std::uint64_t seed = 0;
+  int preemption_bound = -1;
+  std::uint32_t max_steps = 10000;
+  std::uint64_t max_executions = 0;
+  bool spurious_wakeups = false;
+  std::vector<std::pair<std::string, std::string>> parameters;  // model parameters
+  std::vector<ReplayEntry> schedule;
+  // The finding it reproduces.
+  std::string kind;
+  std::string message;
+  std::string signature;
+  std::string thread;
+  std::uint32_t step = 0;
+  // Its execution.
+  std::uint32_t steps = 0;
+  std::uint32_t preemptions = 0;
+  std::uint64_t execution = 0;
+};
+
+ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& options,
+                            const Finding& finding);
+
+std::string to_json(const ReplayFile& file);
+std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string* error);
+std::optional<ReplayFile> read_replay_file(const std::string& path, std::string* error);
+
+/// "<scenario with '/' as '_'>.<kind>.<8 hex digits of the signature's hash>.json"
+std::string replay_file_name(const ReplayFile& file);
+
+/// Writes `file` into `dir` under replay_file_name() (with `suffix` before ".json", e.g.
+/// ".min"), atomically and never over a different file (an existing identical file is kept;
+/// a different one gets "-2", "-3", ...). Returns the path, or "" and *error.
+std::string write_replay_file(const std::string& dir, const ReplayFile& file, std::string* error,
+                              const std::string& suffix = "");
+
+/// The options that replay `file`: its settings, its schedule, strategy "replay" (one
+/// execution) or, with `continue_after_divergence`, the file's strategy after a divergence.
+ExploreOptions replay_options(const ReplayFile& file, bool continue_after_divergence);
+
+}  // namespace hc::reports

@@ -1,0 +1,320 @@
+#include "hc/reports/replay_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hc::reports {
+namespace {
+
+using ordered = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+std::uint32_t fnv1a(const std::string& text) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+std::string read_all(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+    return {};
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Reads a field of `j`, naming the path of a missing or mistyped one.
+template <class T>
+bool field(const nlohmann::json& j, const char* key, const std::string& where, T* out,
+           std::string* error) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    *error = fmt::format("{}{} is missing", where, key);
+    return false;
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    *error = fmt::format("{}{} has the wrong type ({})", where, key, it->type_name());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& o,
+                            const Finding& f) {
+  ReplayFile r;
+#ifdef HC_VERSION
+  r.handlecheck_version = HC_VERSION;
+#endif
+  r.scenario = scenario;
+  r.strategy = o.strategy;
+  r.seed = o.seed;
+  r.preemption_bound = o.preemption_bound;
+  r.max_steps = o.max_steps;
+  r.max_executions = o.max_executions;
+  r.spurious_wakeups = o.spurious_wakeups;
+  r.parameters = f.parameters;
+  for (std::size_t i = 0; i < f.schedule.size(); ++i) {
+    ReplayEntry e;
+    e.kind = f.schedule[i].kind;
+    e.value = f.schedule[i].value;
+    if (i < f.schedule_info.size()) {
+      const ChoiceRecord& c = f.schedule_info[i];
+      e.thread_name = c.thread_name;
+      e.label = c.label;
+      e.step = c.step;
+      if (c.line != 0) e.site = fmt::format("{}:{}", c.file, c.line);
+    }
+    r.schedule.push_back(std::move(e));
+  }
+  r.kind = std::string(finding_kind_name(f.kind));
+  r.message = f.message;
+  r.signature = f.signature;
+  r.thread = f.thread_name;
+  r.step = f.step;
+  r.steps = static_cast<std::uint32_t>(f.trace.size());
+  r.preemptions = f.preemptions;
+  r.execution = f.execution;
+  return r;
+}
+
+std::string to_json(const ReplayFile& r) {
+  ordered j;
+  j["format"] = "handlecheck-replay";
+  j["version"] = r.version;
+  j["handlecheck_version"] = r.handlecheck_version;
+  j["scenario"] = r.scenario;
+  ordered options;
+  options["strategy"] = r.strategy;
+  options["seed"] = r.seed;
+  options["preemption_bound"] = r.preemption_bound;
+  options["max_steps"] = r.max_steps;
+  options["max_executions"] = r.max_executions;
+  options["spurious_wakeups"] = r.spurious_wakeups;
+  j["options"] = options;
+  ordered parameters = ordered::object();
+  for (const auto& [k, v] : r.parameters)
+    parameters[k] = v;
+  j["parameters"] = parameters;
+  ordered schedule = ordered::array();
+  for (const ReplayEntry& e : r.schedule) {
+    ordered c;
+    c["step"] = e.step;
+    if (e.kind == Choice::Kind::thread) {
+      c["thread"] = e.thread_name;
+      c["operation"] = e.label;
+    } else {
+      c["choose"] = e.label;
+      c["value"] = e.value;
+      c["thread"] = e.thread_name;
+    }
+    if (!e.site.empty()) c["site"] = e.site;
+    schedule.push_back(c);
+  }
+  j["schedule"] = schedule;
+  ordered finding;
+  finding["kind"] = r.kind;
+  finding["message"] = r.message;
+  finding["signature"] = r.signature;
+  finding["thread"] = r.thread;
+  finding["step"] = r.step;
+  j["finding"] = finding;
+  ordered execution;
+  execution["index"] = r.execution;
+  execution["steps"] = r.steps;
+  execution["preemptions"] = r.preemptions;
+  j["execution"] = execution;
+  return j.dump(2) + "\n";
+}
+
+std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string* error) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    *error = fmt::format("not valid JSON (truncated or hand-edited?): {}", e.what());
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    *error = "not a replay file: the top level is not a JSON object";
+    return std::nullopt;
+  }
+  ReplayFile r;
+  std::string format;
+  if (!field(j, "format", "", &format, error)) return std::nullopt;
+  if (format != "handlecheck-replay") {
+    *error =
+        fmt::format("not a replay file: format is '{}', expected 'handlecheck-replay'", format);
+    return std::nullopt;
+  }
+  if (!field(j, "version", "", &r.version, error)) return std::nullopt;
+  if (r.version != kReplayFormatVersion) {
+    *error = fmt::format(
+        "unknown replay format version {}: this handlecheck reads version {}; "
+        "re-record the reproducer with this version",
+        r.version, kReplayFormatVersion);
+    return std::nullopt;
+  }
+  if (!field(j, "handlecheck_version", "", &r.handlecheck_version, error) ||
+      !field(j, "scenario", "", &r.scenario, error))
+    return std::nullopt;
+  nlohmann::json options;
+  if (!field(j, "options", "", &options, error)) return std::nullopt;
+  if (!field(options, "strategy", "options.", &r.strategy, error) ||
+      !field(options, "seed", "options.", &r.seed, error) ||
+      !field(options, "preemption_bound", "options.", &r.preemption_bound, error) ||
+      !field(options, "max_steps", "options.", &r.max_steps, error) ||
+      !field(options, "max_executions", "options.", &r.max_executions, error) ||
+      !field(options, "spurious_wakeups", "options.", &r.spurious_wakeups, error))
+    return std::nullopt;
+  nlohmann::json parameters;
+  if (!field(j, "parameters", "", &parameters, error)) return std::nullopt;
+  if (!parameters.is_object()) {
+    *error = "parameters must be an object";
+    return std::nullopt;
+  }
+  for (auto it = parameters.begin(); it != parameters.end(); ++it) {
+    if (!it->is_string()) {
+      *error = fmt::format("parameters.{} must be a string", it.key());
+      return std::nullopt;
+    }
+    r.parameters.emplace_back(it.key(), it->get<std::string>());
+  }
+  nlohmann::json schedule;
+  if (!field(j, "schedule", "", &schedule, error)) return std::nullopt;
+  if (!schedule.is_array()) {
+    *error = "schedule must be an array";
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < schedule.size(); ++i) {
+    const std::string where = fmt::format("schedule[{}].", i);
+    const nlohmann::json& c = schedule[i];
+    if (!c.is_object()) {
+      *error = fmt::format("schedule[{}] must be an object", i);
+      return std::nullopt;
+    }
+    ReplayEntry e;
+    if (!field(c, "step", where, &e.step, error) ||
+        !field(c, "thread", where, &e.thread_name, error))
+      return std::nullopt;
+    if (c.contains("choose")) {
+      e.kind = Choice::Kind::value;
+      if (!field(c, "choose", where, &e.label, error) || !field(c, "value", where, &e.value, error))
+        return std::nullopt;
+    } else if (!field(c, "operation", where, &e.label, error)) {
+      return std::nullopt;
+    }
+    if (c.contains("site") && !field(c, "site", where, &e.site, error)) return std::nullopt;
+    r.schedule.push_back(std::move(e));
+  }
+  nlohmann::json finding;
+  if (!field(j, "finding", "", &finding, error)) return std::nullopt;
+  if (!field(finding, "kind", "finding.", &r.kind, error) ||
+      !field(finding, "message", "finding.", &r.message, error) ||
+      !field(finding, "signature", "finding.", &r.signature, error) ||
+      !field(finding, "thread", "finding.", &r.thread, error) ||
+      !field(finding, "step", "finding.", &r.step, error))
+    return std::nullopt;
+  if (!parse_finding_kind(r.kind)) {
+    *error = fmt::format("finding.kind '{}' is not a finding kind this handlecheck knows", r.kind);
+    return std::nullopt;
+  }
+  nlohmann::json execution;
+  if (!field(j, "execution", "", &execution, error) ||
+      !field(execution, "index", "execution.", &r.execution, error) ||
+      !field(execution, "steps", "execution.", &r.steps, error) ||
+      !field(execution, "preemptions", "execution.", &r.preemptions, error))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<ReplayFile> read_replay_file(const std::string& path, std::string* error) {
+  std::string read_error;
+  const std::string text = read_all(path, &read_error);
+  if (!read_error.empty()) {
+    *error = read_error;
+    return std::nullopt;
+  }
+  std::string parse_error;
+  auto r = parse_replay_file(text, &parse_error);
+  if (!r) *error = fmt::format("'{}': {}", path, parse_error);
+  return r;
+}
+
+std::string replay_file_name(const ReplayFile& r) {
+  std::string base = r.scenario;
+  for (char& c : base) {
+    if (c == '/') c = '_';
+  }
+  return fmt::format("{}.{}.{:08x}", base, r.kind, fnv1a(r.signature));
+}
+
+std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::string* error,
+                              const std::string& suffix) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const std::string text = to_json(r);
+  const std::string base = (fs::path(dir) / replay_file_name(r)).string() + suffix;
+  const std::string temporary = fmt::format("{}.tmp{}", base, ::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out || !(out << text) || !out.flush()) {
+      *error = fmt::format("cannot write '{}': {}", temporary, std::strerror(errno));
+      return {};
+    }
+  }
+  for (int n = 1; n < 1000; ++n) {
+    const std::string path = n == 1 ? base + ".json" : fmt::format("{}-{}.json", base, n);
+    if (::link(temporary.c_str(), path.c_str()) == 0) {  // exclusive: fails if it exists
+      ::unlink(temporary.c_str());
+      return path;
+    }
+    if (errno != EEXIST) {
+      *error = fmt::format("cannot create '{}': {}", path, std::strerror(errno));
+      ::unlink(temporary.c_str());
+      return {};
+    }
+    std::string ignored;
+    if (read_all(path, &ignored) == text) {  // the same reproducer is already there
+      ::unlink(temporary.c_str());
+      return path;
+    }
+  }
+  ::unlink(temporary.c_str());
+  *error = fmt::format("too many different replay files named '{}*'", base);
+  return {};
+}
+
+ExploreOptions replay_options(const ReplayFile& r, bool continue_after_divergence) {
+  ExploreOptions o;
+  o.strategy = continue_after_divergence ? r.strategy : "replay";
+  o.seed = r.seed;
+  o.preemption_bound = r.preemption_bound;
+  o.max_steps = r.max_steps;
+  o.max_executions = continue_after_divergence ? r.max_executions : 1;
+  o.spurious_wakeups = r.spurious_wakeups;
+  o.replay_file = r.schedule;
+  o.continue_after_divergence = continue_after_divergence;
+  o.check_determinism = true;
+  return o;
+}
+
+}  // namespace hc::reports

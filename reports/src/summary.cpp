@@ -1,0 +1,459 @@
+// The machine outputs of a run: JUnit XML, the JSON run summary (docs/run-summary.md) and the
+// merge of several summaries (shards) into one. Everything here is a pure function of the
+// records, so the same records always give the same bytes.
+#include "hc/reports/summary.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace hc::reports {
+namespace {
+
+constexpr std::string_view kFormat = "handlecheck-summary";
+constexpr std::int64_t kVersion = 1;
+
+// Wall time as reported: a non-finite or negative value (a clock hiccup) is reported as 0, so
+// the JSON stays parseable (nlohmann writes NaN as null) and JUnit times stay sane.
+double sane_seconds(double seconds) {
+  return std::isfinite(seconds) && seconds > 0 ? seconds : 0.0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML
+
+// Appends `c` (one byte of UTF-8 text) escaped for XML 1.0. In attributes, whitespace other
+// than a space is written as a character reference so that attribute-value normalisation
+// does not turn a newline into a space. Control characters XML 1.0 cannot represent at all
+// (not even as references) become U+FFFD.
+void append_escaped_char(std::string& out, char c, bool attribute) {
+  switch (c) {
+    case '&':
+      out += "&amp;";
+      return;
+    case '<':
+      out += "&lt;";
+      return;
+    case '>':
+      out += "&gt;";
+      return;
+    case '"':
+      out += attribute ? "&quot;" : "\"";
+      return;
+    case '\'':
+      out += attribute ? "&apos;" : "'";
+      return;
+    case '\n':
+      out += attribute ? "&#10;" : "\n";
+      return;
+    case '\r':
+      out += "&#13;";
+      return;  // a raw CR would be normalised away on read
+    case '\t':
+      out += attribute ? "&#9;" : "\t";
+      return;
+    default:
+      break;
+  }
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte < 0x20 || byte == 0x7f) {
+    out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+    return;
+  }
+  out += c;
+}
+
+std::string xml_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s)
+    append_escaped_char(out, c, /*attribute=*/false);
+  return out;
+}
+
+std::string xml_attr(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s)
+    append_escaped_char(out, c, /*attribute=*/true);
+  return out;
+}
+
+std::string junit_time(double seconds) {
+  return fmt::format("{:.3f}", sane_seconds(seconds));
+}
+
+// The area of "safehandle/raw-value-after-dispose" is "safehandle"; a name without '/' has
+// no area and is filed under "handlecheck".
+std::string area_of(const std::string& name) {
+  const std::size_t slash = name.find('/');
+  if (slash == std::string::npos || slash == 0) return "handlecheck";
+  return name.substr(0, slash);
+}
+
+// Continuation lines of a multi-line value are indented to stay under their label.
+std::string indent_continuations(std::string_view s, std::string_view indent) {
+  std::string out;
+  for (char c : s) {
+    out += c;
+    if (c == '\n') out += indent;
+  }
+  return out;
+}
+
+// The plain-text listing of a scenario's findings (unescaped).
+std::string findings_text(const ScenarioRecord& r) {
+  std::string out;
+  for (std::size_t i = 0; i < r.findings.size(); ++i) {
+    const FindingRecord& f = r.findings[i];
+    out += fmt::format("finding {} of {}: {}\n", i + 1, r.findings.size(), f.kind);
+    out += fmt::format("  message: {}\n", indent_continuations(f.message, "    "));
+    out += fmt::format("  replay: {}\n", f.replay_command.empty() ? "(none)" : f.replay_command);
+    out += fmt::format("  replay file: {}\n", f.replay_file.empty() ? "(none)" : f.replay_file);
+  }
+  return out;
+}
+
+std::string failure_message(const ScenarioRecord& r) {
+  if (!r.explanation.empty()) return r.explanation;
+  return fmt::format("expected {}, got {}", r.expected, r.verdict);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON reading
+
+class Reader {
+ public:
+  explicit Reader(std::string* error) : error_(error) {}
+
+  bool fail(const std::string& path, const std::string& what) {
+    if (error_ != nullptr) *error_ = path.empty() ? what : fmt::format("{}: {}", path, what);
+    return false;
+  }
+
+  // The member `key` of object `obj` (at `path`), or nullptr after setting the error.
+  const nlohmann::json* member(const nlohmann::json& obj, const std::string& path,
+                               const char* key) {
+    const auto it = obj.find(key);
+    if (it == obj.end()) {
+      fail(join(path, key), "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  bool string(const nlohmann::json& obj, const std::string& path, const char* key,
+              std::string& out) {
+    const nlohmann::json* v = member(obj, path, key);
+    if (v == nullptr) return false;
+    if (!v->is_string()) return fail(join(path, key), "expected a string");
+    out = v->get<std::string>();
+    return true;
+  }
+
+  bool boolean(const nlohmann::json& obj, const std::string& path, const char* key, bool& out) {
+    const nlohmann::json* v = member(obj, path, key);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) return fail(join(path, key), "expected a boolean");
+    out = v->get<bool>();
+    return true;
+  }
+
+  bool count(const nlohmann::json& obj, const std::string& path, const char* key,
+             std::uint64_t& out) {
+    const nlohmann::json* v = member(obj, path, key);
+    if (v == nullptr) return false;
+    if (!v->is_number()) return fail(join(path, key), "expected a number");
+    if (v->is_number_unsigned()) {
+      out = v->get<std::uint64_t>();
+      return true;
+    }
+    if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
+      out = static_cast<std::uint64_t>(v->get<std::int64_t>());
+      return true;
+    }
+    return fail(join(path, key), "expected a non-negative integer");
+  }
+
+  bool number(const nlohmann::json& obj, const std::string& path, const char* key, double& out) {
+    const nlohmann::json* v = member(obj, path, key);
+    if (v == nullptr) return false;
+    if (!v->is_number()) return fail(join(path, key), "expected a number");
+    out = v->get<double>();
+    return true;
+  }
+
+  static std::string join(const std::string& path, const char* key) {
+    return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+  }
+
+ private:
+  std::string* error_;
+};
+
+bool read_finding(Reader& in, const nlohmann::json& j, const std::string& path, FindingRecord& f) {
+  if (!j.is_object()) return in.fail(path, "expected an object");
+  return in.string(j, path, "kind", f.kind) && in.string(j, path, "message", f.message) &&
+         in.string(j, path, "signature", f.signature) &&
+         in.string(j, path, "replay_file", f.replay_file) &&
+         in.string(j, path, "replay_command", f.replay_command);
+}
+
+bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
+                   ScenarioRecord& r) {
+  if (!j.is_object()) return in.fail(path, "expected an object");
+  if (!(in.string(j, path, "name", r.name) && in.string(j, path, "expected", r.expected) &&
+        in.string(j, path, "verdict", r.verdict) &&
+        in.boolean(j, path, "as_expected", r.as_expected) &&
+        in.string(j, path, "explanation", r.explanation) &&
+        in.string(j, path, "strategy", r.strategy) &&
+        in.count(j, path, "executions", r.executions) &&
+        in.boolean(j, path, "exhausted", r.exhausted) && in.number(j, path, "seconds", r.seconds)))
+    return false;
+  const nlohmann::json* findings = in.member(j, path, "findings");
+  if (findings == nullptr) return false;
+  const std::string findings_path = Reader::join(path, "findings");
+  if (!findings->is_array()) return in.fail(findings_path, "expected an array");
+  r.findings.reserve(findings->size());
+  for (std::size_t i = 0; i < findings->size(); ++i) {
+    FindingRecord f;
+    if (!read_finding(in, (*findings)[i], fmt::format("{}[{}]", findings_path, i), f)) return false;
+    r.findings.push_back(std::move(f));
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge
+
+// Findings are united by signature; a finding without one is identified by kind and message.
+std::string finding_key(const FindingRecord& f) {
+  if (!f.signature.empty()) return "s:" + f.signature;
+  return fmt::format("k:{}\n{}", f.kind, f.message);
+}
+
+// Recomputes verdict, as_expected and explanation from the expectation and the findings.
+void rejudge(ScenarioRecord& r) {
+  r.verdict = r.findings.empty() ? "clean" : r.findings.front().kind;
+  if (r.expected == "clean") {
+    r.as_expected = r.findings.empty();
+  } else {
+    r.as_expected = false;
+    for (const FindingRecord& f : r.findings)
+      if (f.kind == r.expected) r.as_expected = true;
+  }
+  if (r.as_expected) {
+    r.explanation.clear();
+  } else if (r.expected == "clean") {
+    r.explanation = fmt::format("expected clean, found {} finding{} (first: {})", r.findings.size(),
+                                r.findings.size() == 1 ? "" : "s", r.verdict);
+  } else if (r.findings.empty()) {
+    r.explanation = fmt::format("expected {}, found no finding in {} execution{}", r.expected,
+                                r.executions, r.executions == 1 ? "" : "s");
+  } else {
+    std::set<std::string> kinds;
+    for (const FindingRecord& f : r.findings)
+      kinds.insert(f.kind);
+    r.explanation = fmt::format("expected {}, found only {}", r.expected, fmt::join(kinds, ", "));
+  }
+}
+
+}  // namespace
+
+std::string format_junit(const std::vector<ScenarioRecord>& records) {
+  std::size_t failures = 0;
+  double total_seconds = 0;
+  for (const ScenarioRecord& r : records) {
+    if (!r.as_expected) ++failures;
+    total_seconds += sane_seconds(r.seconds);
+  }
+  const std::string counts =
+      fmt::format("tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{}\"",
+                  records.size(), failures, junit_time(total_seconds));
+
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format("<testsuites name=\"handlecheck\" {}>\n", counts);
+  out += fmt::format("  <testsuite name=\"handlecheck\" {}>\n", counts);
+  for (const ScenarioRecord& r : records) {
+    out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
+                       xml_attr(area_of(r.name)), xml_attr(r.name), junit_time(r.seconds));
+    const std::string listing = findings_text(r);
+    if (r.as_expected && listing.empty()) {
+      out += "/>\n";
+      continue;
+    }
+    out += ">\n";
+    if (!r.as_expected) {
+      const std::string message = failure_message(r);
+      out +=
+          fmt::format("      <failure message=\"{}\" type=\"{}\">{}\n{}</failure>\n",
+                      xml_attr(message), xml_attr(r.verdict), xml_text(message), xml_text(listing));
+    } else {
+      // As expected, and the findings are the expected bug: kept for the curious reader.
+      out += fmt::format("      <system-out>{}</system-out>\n", xml_text(listing));
+    }
+    out += "    </testcase>\n";
+  }
+  out += "  </testsuite>\n";
+  out += "</testsuites>\n";
+  return out;
+}
+
+nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
+  nlohmann::json scenarios = nlohmann::json::array();
+  std::uint64_t as_expected = 0;
+  std::uint64_t executions = 0;
+  std::uint64_t findings = 0;
+  for (const ScenarioRecord& r : records) {
+    nlohmann::json fs = nlohmann::json::array();
+    for (const FindingRecord& f : r.findings) {
+      fs.push_back({{"kind", f.kind},
+                    {"message", f.message},
+                    {"signature", f.signature},
+                    {"replay_file", f.replay_file},
+                    {"replay_command", f.replay_command}});
+    }
+    scenarios.push_back({{"name", r.name},
+                         {"expected", r.expected},
+                         {"verdict", r.verdict},
+                         {"as_expected", r.as_expected},
+                         {"explanation", r.explanation},
+                         {"strategy", r.strategy},
+                         {"executions", r.executions},
+                         {"exhausted", r.exhausted},
+                         {"seconds", sane_seconds(r.seconds)},
+                         {"findings", std::move(fs)}});
+    if (r.as_expected) ++as_expected;
+    executions += r.executions;
+    findings += r.findings.size();
+  }
+  const auto total = static_cast<std::uint64_t>(records.size());
+  nlohmann::json summary;
+  summary["format"] = kFormat;
+  summary["version"] = kVersion;
+  summary["scenarios"] = std::move(scenarios);
+  summary["totals"] = {{"scenarios", total},
+                       {"as_expected", as_expected},
+                       {"unexpected", total - as_expected},
+                       {"executions", executions},
+                       {"findings", findings}};
+  return summary;
+}
+
+std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,
+                                                         std::string* error) {
+  Reader in(error);
+  if (!summary.is_object()) {
+    in.fail("", "summary: expected a JSON object");
+    return std::nullopt;
+  }
+  std::string format;
+  if (!in.string(summary, "", "format", format)) return std::nullopt;
+  if (format != kFormat) {
+    in.fail("format", fmt::format("unknown format \"{}\" (expected \"{}\")", format, kFormat));
+    return std::nullopt;
+  }
+  const nlohmann::json* version = in.member(summary, "", "version");
+  if (version == nullptr) return std::nullopt;
+  if (!version->is_number_integer()) {
+    in.fail("version", "expected an integer");
+    return std::nullopt;
+  }
+  const bool is_known = version->is_number_unsigned()
+                            ? version->get<std::uint64_t>() == static_cast<std::uint64_t>(kVersion)
+                            : version->get<std::int64_t>() == kVersion;
+  if (!is_known) {
+    in.fail("version", fmt::format("unsupported version {} (only version {} is known)",
+                                   version->dump(), kVersion));
+    return std::nullopt;
+  }
+
+  const nlohmann::json* scenarios = in.member(summary, "", "scenarios");
+  if (scenarios == nullptr) return std::nullopt;
+  if (!scenarios->is_array()) {
+    in.fail("scenarios", "expected an array");
+    return std::nullopt;
+  }
+  std::vector<ScenarioRecord> records;
+  records.reserve(scenarios->size());
+  for (std::size_t i = 0; i < scenarios->size(); ++i) {
+    ScenarioRecord r;
+    if (!read_scenario(in, (*scenarios)[i], fmt::format("scenarios[{}]", i), r))
+      return std::nullopt;
+    records.push_back(std::move(r));
+  }
+
+  // The totals are derived from the scenarios (and recomputed by whoever writes a summary
+  // again); they must be present and well-typed, their values are not cross-checked.
+  const nlohmann::json* totals = in.member(summary, "", "totals");
+  if (totals == nullptr) return std::nullopt;
+  if (!totals->is_object()) {
+    in.fail("totals", "expected an object");
+    return std::nullopt;
+  }
+  for (const char* key : {"scenarios", "as_expected", "unexpected", "executions", "findings"}) {
+    std::uint64_t ignored = 0;
+    if (!in.count(*totals, "totals", key, ignored)) return std::nullopt;
+  }
+  return records;
+}
+
+std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>& summaries,
+                                              std::string* error) {
+  struct Merged {
+    ScenarioRecord record;
+    std::size_t expected_from = 0;  // the shard that first named the scenario
+    std::set<std::string> finding_keys;
+  };
+  std::map<std::string, Merged> by_name;  // sorted by name: the merged order
+
+  for (std::size_t s = 0; s < summaries.size(); ++s) {
+    std::string shard_error;
+    std::optional<std::vector<ScenarioRecord>> records = parse_summary(summaries[s], &shard_error);
+    if (!records) {
+      if (error != nullptr) *error = fmt::format("summaries[{}]: {}", s, shard_error);
+      return std::nullopt;
+    }
+    for (ScenarioRecord& r : *records) {
+      auto [it, inserted] = by_name.try_emplace(r.name);
+      Merged& m = it->second;
+      if (inserted) {
+        m.expected_from = s;
+        m.record.name = r.name;
+        m.record.expected = r.expected;
+        m.record.strategy = r.strategy;
+        m.record.exhausted = r.exhausted;
+      } else {
+        if (r.expected != m.record.expected) {
+          if (error != nullptr)
+            *error = fmt::format(
+                "scenario \"{}\": summaries[{}] expects \"{}\" but summaries[{}] expects \"{}\"",
+                r.name, m.expected_from, m.record.expected, s, r.expected);
+          return std::nullopt;
+        }
+        if (r.strategy != m.record.strategy) m.record.strategy = "mixed";
+        m.record.exhausted = m.record.exhausted && r.exhausted;
+      }
+      m.record.executions += r.executions;
+      m.record.seconds += sane_seconds(r.seconds);
+      for (FindingRecord& f : r.findings) {
+        if (m.finding_keys.insert(finding_key(f)).second) m.record.findings.push_back(std::move(f));
+      }
+    }
+  }
+
+  std::vector<ScenarioRecord> merged;
+  merged.reserve(by_name.size());
+  for (auto& [name, m] : by_name) {
+    rejudge(m.record);
+    merged.push_back(std::move(m.record));
+  }
+  return summary_json(merged);
+}
+
+}  // namespace hc::reports

@@ -1,0 +1,516 @@
+// summary_test.cpp — golden tests of the machine outputs (JUnit XML and the JSON run summary),
+// the round trip of the summary, its parse errors, and the merge of shards.
+//
+// The goldens are tests/reports/golden/junit.xml and summary.json. After an intended change of
+// the output, regenerate them and review the diff:
+//   HC_UPDATE_GOLDEN=1 build/tests/hc_summary_test
+// Without HC_UPDATE_GOLDEN=1 any byte of difference fails, naming the first differing line.
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hc/reports/summary.hpp"
+
+#ifndef HC_GOLDEN_DIR
+#error "HC_GOLDEN_DIR must name tests/reports/golden (see tests/reports/summary_test.cmake)"
+#endif
+
+namespace hc::reports {
+namespace {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+FindingRecord finding(std::string kind, std::string message, std::string signature,
+                      std::string replay_file = "", std::string replay_command = "") {
+  return {.kind = std::move(kind),
+          .message = std::move(message),
+          .signature = std::move(signature),
+          .replay_file = std::move(replay_file),
+          .replay_command = std::move(replay_command)};
+}
+
+// One clean scenario as expected, one buggy scenario as expected, one unexpected whose
+// explanation and message need escaping. Seconds are fixed, exactly representable values.
+std::vector<ScenarioRecord> sample_records() {
+  ScenarioRecord clean{.name = "safehandle/dispose-then-release",
+                       .expected = "clean",
+                       .verdict = "clean",
+                       .as_expected = true,
+                       .explanation = "",
+                       .strategy = "dfs",
+                       .executions = 1204,
+                       .exhausted = true,
+                       .seconds = 0.25,
+                       .findings = {}};
+
+  ScenarioRecord buggy{
+      .name = "safehandle/raw-value-after-dispose",
+      .expected = "stale-handle-use",
+      .verdict = "stale-handle-use",
+      .as_expected = true,
+      .explanation = "",
+      .strategy = "dfs",
+      .executions = 37,
+      .exhausted = false,
+      .seconds = 1.5,
+      .findings = {finding(
+          "stale-handle-use", "thread 'T2' used handle 0x4 after thread 'T1' closed it at step 9",
+          "stale-handle-use@safe_handle.cpp:88",
+          "out/safehandle/raw-value-after-dispose-1.replay.json",
+          "handlecheck replay out/safehandle/raw-value-after-dispose-1.replay.json")}};
+
+  ScenarioRecord unexpected{
+      .name = "com/release-on-wrong-thread",
+      .expected = "clean",
+      .verdict = "use-after-free",
+      .as_expected = false,
+      .explanation =
+          "expected \"clean\", found use-after-free & double-release <first in \"execution "
+          "12\">\nreplay it to see the interleaving",
+      .strategy = "random",
+      .executions = 5000,
+      .exhausted = false,
+      .seconds = 0,
+      .findings = {finding("use-after-free",
+                           "object \"IFoo\" <0x10> & its <children> freed\nthen used by 'T3'",
+                           "use-after-free@com.cpp:120", "out/com/release-on-wrong-thread-1.json",
+                           "handlecheck replay --file \"out/com/release-on-wrong-thread-1.json\""),
+                   finding("double-release", "Release() on a count of 0 & <no> owner",
+                           "double-release@com.cpp:131")}};
+
+  return {clean, buggy, unexpected};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden files
+
+std::string read_file(const std::string& path, bool* found) {
+  std::ifstream in(path, std::ios::binary);
+  *found = static_cast<bool>(in);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::string::size_type start = 0;
+  while (true) {
+    const auto end = s.find('\n', start);
+    if (end == std::string::npos) {
+      lines.push_back(s.substr(start));
+      return lines;
+    }
+    lines.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+// Compares `actual` byte for byte with the golden file `name`; with HC_UPDATE_GOLDEN=1 writes
+// it instead.
+void expect_golden(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(HC_GOLDEN_DIR) + "/" + name;
+  const char* update = std::getenv("HC_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << actual;
+    ASSERT_TRUE(out.good()) << "could not write " << path;
+    std::cout << "[ golden   ] wrote " << path << "\n";
+    return;
+  }
+  bool found = false;
+  const std::string expected = read_file(path, &found);
+  ASSERT_TRUE(found) << "missing golden file " << path
+                     << " (create it with HC_UPDATE_GOLDEN=1 and review it)";
+  if (expected == actual) return;
+  const std::vector<std::string> want = split_lines(expected);
+  const std::vector<std::string> got = split_lines(actual);
+  for (std::size_t i = 0; i < std::max(want.size(), got.size()); ++i) {
+    const std::string w = i < want.size() ? want[i] : "<end of file>";
+    const std::string g = i < got.size() ? got[i] : "<end of file>";
+    if (i >= want.size() || i >= got.size() || w != g) {
+      ADD_FAILURE() << path << ":" << (i + 1) << ": first differing line\n"
+                    << "  golden: " << w << "\n"
+                    << "  actual: " << g << "\n"
+                    << "(if the change is intended: HC_UPDATE_GOLDEN=1 "
+                    << "hc_summary_test)";
+      return;
+    }
+  }
+  ADD_FAILURE() << path << ": differs from the output";  // not reached: lines determine bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field-by-field comparison
+
+void expect_same(const FindingRecord& a, const FindingRecord& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.signature, b.signature);
+  EXPECT_EQ(a.replay_file, b.replay_file);
+  EXPECT_EQ(a.replay_command, b.replay_command);
+}
+
+void expect_same(const ScenarioRecord& a, const ScenarioRecord& b) {
+  SCOPED_TRACE("scenario " + a.name);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.expected, b.expected);
+  EXPECT_EQ(a.verdict, b.verdict);
+  EXPECT_EQ(a.as_expected, b.as_expected);
+  EXPECT_EQ(a.explanation, b.explanation);
+  EXPECT_EQ(a.strategy, b.strategy);
+  EXPECT_EQ(a.executions, b.executions);
+  EXPECT_EQ(a.exhausted, b.exhausted);
+  EXPECT_EQ(a.seconds, b.seconds);  // exact: the JSON keeps every bit of a double
+  ASSERT_EQ(a.findings.size(), b.findings.size());
+  for (std::size_t i = 0; i < a.findings.size(); ++i) {
+    SCOPED_TRACE("finding " + std::to_string(i));
+    expect_same(a.findings[i], b.findings[i]);
+  }
+}
+
+void expect_same(const std::vector<ScenarioRecord>& a, const std::vector<ScenarioRecord>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    expect_same(a[i], b[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Goldens
+
+TEST(SummaryGolden, JUnit) {
+  expect_golden("junit.xml", format_junit(sample_records()));
+}
+
+TEST(SummaryGolden, Json) {
+  expect_golden("summary.json", summary_json(sample_records()).dump(2) + "\n");
+}
+
+TEST(SummaryGolden, SameRecordsSameBytes) {
+  EXPECT_EQ(format_junit(sample_records()), format_junit(sample_records()));
+  EXPECT_EQ(summary_json(sample_records()).dump(2), summary_json(sample_records()).dump(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JUnit details the goldens do not show
+
+TEST(JUnit, EmptyRunIsAnEmptySuite) {
+  const std::string xml = format_junit({});
+  EXPECT_NE(xml.find("<testsuite name=\"handlecheck\" tests=\"0\" failures=\"0\""),
+            std::string::npos)
+      << xml;
+}
+
+TEST(JUnit, MissedBugFailsWithTypeCleanAndADefaultMessage) {
+  ScenarioRecord r;
+  r.name = "standalone";
+  r.expected = "deadlock";
+  r.verdict = "clean";
+  r.executions = 10;
+  r.seconds = 0.0004;  // rounds to 0.000
+  const std::string xml = format_junit({r});
+  EXPECT_NE(xml.find("<testcase classname=\"handlecheck\" name=\"standalone\" time=\"0.000\">"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<failure message=\"expected deadlock, got clean\" type=\"clean\">"),
+            std::string::npos)
+      << xml;
+}
+
+TEST(JUnit, ControlCharactersAndNonFiniteTimesStayValid) {
+  ScenarioRecord r;
+  r.name = "a/b";
+  r.expected = "clean";
+  r.verdict = "x";
+  r.as_expected = false;
+  r.explanation = std::string("bell\a\ttab\rcr");
+  r.seconds = -1;
+  const std::string xml = format_junit({r});
+  EXPECT_NE(xml.find("message=\"bell\xEF\xBF\xBD&#9;tab&#13;cr\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("time=\"0.000\""), std::string::npos) << xml;
+  EXPECT_EQ(xml.find('\a'), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trip
+
+TEST(SummaryJson, RoundTrip) {
+  std::vector<ScenarioRecord> records = sample_records();
+  records[2].seconds = 1.0 / 3.0;  // not exactly representable in decimal
+  std::string error;
+  const auto parsed = parse_summary(summary_json(records), &error);
+  ASSERT_TRUE(parsed) << error;
+  expect_same(*parsed, records);
+}
+
+TEST(SummaryJson, RoundTripThroughText) {
+  std::vector<ScenarioRecord> records = sample_records();
+  records[0].seconds = 0.1;
+  std::string error;
+  const auto parsed = parse_summary(json::parse(summary_json(records).dump(2)), &error);
+  ASSERT_TRUE(parsed) << error;
+  expect_same(*parsed, records);
+}
+
+TEST(SummaryJson, TotalsAndNumberTypes) {
+  const json s = summary_json(sample_records());
+  EXPECT_EQ(s["format"], "handlecheck-summary");
+  EXPECT_EQ(s["version"], 1);
+  const json& t = s["totals"];
+  EXPECT_EQ(t["scenarios"], 3);
+  EXPECT_EQ(t["as_expected"], 2);
+  EXPECT_EQ(t["unexpected"], 1);
+  EXPECT_EQ(t["executions"], 1204 + 37 + 5000);
+  EXPECT_EQ(t["findings"], 3);
+  EXPECT_TRUE(s["scenarios"][0]["executions"].is_number_unsigned());
+  EXPECT_TRUE(s["scenarios"][0]["seconds"].is_number_float());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse errors
+
+std::string parse_error(const json& j) {
+  std::string error;
+  const auto parsed = parse_summary(j, &error);
+  EXPECT_FALSE(parsed) << "parsed: " << j.dump();
+  return error;
+}
+
+TEST(ParseSummary, NotAnObject) {
+  EXPECT_EQ(parse_error(json::array()), "summary: expected a JSON object");
+}
+
+TEST(ParseSummary, UnknownFormat) {
+  json s = summary_json(sample_records());
+  s["format"] = "junit";
+  EXPECT_EQ(parse_error(s), "format: unknown format \"junit\" (expected \"handlecheck-summary\")");
+}
+
+TEST(ParseSummary, Version2) {
+  json s = summary_json(sample_records());
+  s["version"] = 2;
+  EXPECT_EQ(parse_error(s), "version: unsupported version 2 (only version 1 is known)");
+  s["version"] = "1";
+  EXPECT_EQ(parse_error(s), "version: expected an integer");
+}
+
+TEST(ParseSummary, MissingField) {
+  json s = summary_json(sample_records());
+  s["scenarios"][1].erase("strategy");
+  EXPECT_EQ(parse_error(s), "scenarios[1].strategy: missing");
+
+  json t = summary_json(sample_records());
+  t.erase("totals");
+  EXPECT_EQ(parse_error(t), "totals: missing");
+
+  json u = summary_json(sample_records());
+  u.erase("format");
+  EXPECT_EQ(parse_error(u), "format: missing");
+
+  json v = summary_json(sample_records());
+  v["scenarios"][2]["findings"][1].erase("replay_command");
+  EXPECT_EQ(parse_error(v), "scenarios[2].findings[1].replay_command: missing");
+}
+
+TEST(ParseSummary, WrongTypes) {
+  json s = summary_json(sample_records());
+  s["scenarios"][2]["executions"] = "5000";
+  EXPECT_EQ(parse_error(s), "scenarios[2].executions: expected a number");
+
+  json t = summary_json(sample_records());
+  t["scenarios"][0]["executions"] = -3;
+  EXPECT_EQ(parse_error(t), "scenarios[0].executions: expected a non-negative integer");
+
+  json u = summary_json(sample_records());
+  u["scenarios"] = json::object();
+  EXPECT_EQ(parse_error(u), "scenarios: expected an array");
+
+  json v = summary_json(sample_records());
+  v["scenarios"][1]["findings"][0]["kind"] = 7;
+  EXPECT_EQ(parse_error(v), "scenarios[1].findings[0].kind: expected a string");
+
+  json w = summary_json(sample_records());
+  w["scenarios"][0]["exhausted"] = 1;
+  EXPECT_EQ(parse_error(w), "scenarios[0].exhausted: expected a boolean");
+
+  json x = summary_json(sample_records());
+  x["totals"]["findings"] = nullptr;
+  EXPECT_EQ(parse_error(x), "totals.findings: expected a number");
+
+  json y = summary_json(sample_records());
+  y["scenarios"][0] = "safehandle/dispose-then-release";
+  EXPECT_EQ(parse_error(y), "scenarios[0]: expected an object");
+}
+
+TEST(ParseSummary, NullErrorPointerIsAllowed) {
+  EXPECT_FALSE(parse_summary(json::object(), nullptr));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge
+
+ScenarioRecord record(std::string name, std::string expected, std::string strategy,
+                      std::uint64_t executions, bool exhausted, double seconds,
+                      std::vector<FindingRecord> findings) {
+  ScenarioRecord r;
+  r.name = std::move(name);
+  r.expected = std::move(expected);
+  r.strategy = std::move(strategy);
+  r.executions = executions;
+  r.exhausted = exhausted;
+  r.seconds = seconds;
+  r.findings = std::move(findings);
+  r.verdict = r.findings.empty() ? "clean" : r.findings.front().kind;
+  r.as_expected = r.expected == "clean" ? r.findings.empty() : !r.findings.empty();
+  if (!r.as_expected) r.explanation = "shard explanation";
+  return r;
+}
+
+const FindingRecord kF1 = finding("use-after-finalize", "finalizer ran, then T1 used it",
+                                  "uaf@gc.cpp:10", "a/f1.json", "handlecheck replay a/f1.json");
+const FindingRecord kF2 = finding("stale-handle-use", "stale 0x4", "stale@table.cpp:5");
+const FindingRecord kF3a = finding("double-close", "closed twice", "dc@table.cpp:9", "a/f3.json",
+                                   "handlecheck replay a/f3.json");
+const FindingRecord kF3b = finding("double-close", "closed twice (shard B)", "dc@table.cpp:9",
+                                   "b/f3.json", "handlecheck replay b/f3.json");
+const FindingRecord kF4 = finding("use-after-free", "freed", "uaf@com.cpp:3");
+
+// Shard A and B ran the same two scenarios (and B one more), in different orders.
+json shard_a() {
+  return summary_json({
+      record("gc/resurrect", "use-after-finalize", "random", 100, false, 0.5, {}),
+      record("table/close-race", "clean", "dfs", 40, true, 0.25, {kF2, kF3a}),
+  });
+}
+
+json shard_b() {
+  return summary_json({
+      record("table/close-race", "clean", "random", 60, false, 0.5, {kF3b, kF4}),
+      record("gc/resurrect", "use-after-finalize", "random", 50, false, 1.0, {kF1}),
+      record("posix/fd-reuse", "clean", "dfs", 7, true, 0.125, {}),
+  });
+}
+
+TEST(MergeSummaries, ShardsAddUpAndFindingsUnite) {
+  std::string error;
+  const auto merged = merge_summaries({shard_a(), shard_b()}, &error);
+  ASSERT_TRUE(merged) << error;
+  const auto records = parse_summary(*merged, &error);
+  ASSERT_TRUE(records) << error;
+  ASSERT_EQ(records->size(), 3u);
+
+  // Sorted by name.
+  const ScenarioRecord& gc = (*records)[0];
+  const ScenarioRecord& posix = (*records)[1];
+  const ScenarioRecord& table = (*records)[2];
+  EXPECT_EQ(gc.name, "gc/resurrect");
+  EXPECT_EQ(posix.name, "posix/fd-reuse");
+  EXPECT_EQ(table.name, "table/close-race");
+
+  // Shard A clean + shard B found the expected bug: merged as expected.
+  EXPECT_EQ(gc.executions, 150u);
+  EXPECT_EQ(gc.seconds, 1.5);
+  EXPECT_FALSE(gc.exhausted);
+  EXPECT_EQ(gc.strategy, "random");
+  EXPECT_EQ(gc.verdict, "use-after-finalize");
+  EXPECT_TRUE(gc.as_expected);
+  EXPECT_EQ(gc.explanation, "");
+  ASSERT_EQ(gc.findings.size(), 1u);
+  expect_same(gc.findings[0], kF1);
+
+  // Only in shard B: as it was.
+  EXPECT_EQ(posix.executions, 7u);
+  EXPECT_TRUE(posix.exhausted);
+  EXPECT_EQ(posix.strategy, "dfs");
+  EXPECT_TRUE(posix.as_expected);
+  EXPECT_EQ(posix.verdict, "clean");
+
+  // Overlapping findings: united by signature, the first occurrence (shard A's) kept.
+  EXPECT_EQ(table.executions, 100u);
+  EXPECT_EQ(table.seconds, 0.75);
+  EXPECT_FALSE(table.exhausted);  // B did not exhaust
+  EXPECT_EQ(table.strategy, "mixed");
+  ASSERT_EQ(table.findings.size(), 3u);
+  expect_same(table.findings[0], kF2);
+  expect_same(table.findings[1], kF3a);
+  expect_same(table.findings[2], kF4);
+  EXPECT_EQ(table.verdict, "stale-handle-use");
+  EXPECT_FALSE(table.as_expected);
+  EXPECT_EQ(table.explanation, "expected clean, found 3 findings (first: stale-handle-use)");
+
+  const json& t = (*merged)["totals"];
+  EXPECT_EQ(t["scenarios"], 3);
+  EXPECT_EQ(t["as_expected"], 2);
+  EXPECT_EQ(t["unexpected"], 1);
+  EXPECT_EQ(t["executions"], 150 + 7 + 100);
+  EXPECT_EQ(t["findings"], 4);
+}
+
+TEST(MergeSummaries, RecomputesExplanations) {
+  std::string error;
+  // Expected a bug no shard found.
+  auto merged =
+      merge_summaries({summary_json({record("x/missed", "deadlock", "dfs", 3, true, 0, {})}),
+                       summary_json({record("x/missed", "deadlock", "dfs", 1, true, 0, {})})},
+                      &error);
+  ASSERT_TRUE(merged) << error;
+  EXPECT_EQ((*merged)["scenarios"][0]["explanation"],
+            "expected deadlock, found no finding in 4 "
+            "executions");
+  EXPECT_EQ((*merged)["scenarios"][0]["exhausted"], true);
+
+  // Expected a bug, found only others.
+  merged = merge_summaries(
+      {summary_json({record("x/other", "deadlock", "dfs", 3, false, 0, {kF4, kF2})})}, &error);
+  ASSERT_TRUE(merged) << error;
+  EXPECT_EQ((*merged)["scenarios"][0]["as_expected"], false);
+  EXPECT_EQ((*merged)["scenarios"][0]["explanation"],
+            "expected deadlock, found only stale-handle-use, use-after-free");
+}
+
+TEST(MergeSummaries, IsIdempotentOnItsOwnOutput) {
+  std::string error;
+  const auto once = merge_summaries({shard_a(), shard_b()}, &error);
+  ASSERT_TRUE(once) << error;
+  const auto twice = merge_summaries({*once}, &error);
+  ASSERT_TRUE(twice) << error;
+  EXPECT_EQ(once->dump(2), twice->dump(2));
+}
+
+TEST(MergeSummaries, NoSummariesIsAnEmptyRun) {
+  std::string error;
+  const auto merged = merge_summaries({}, &error);
+  ASSERT_TRUE(merged) << error;
+  EXPECT_EQ(*merged, summary_json({}));
+}
+
+TEST(MergeSummaries, ConflictingExpectationsAreAnError) {
+  std::string error;
+  const auto merged = merge_summaries(
+      {shard_a(), summary_json({record("gc/resurrect", "clean", "random", 1, false, 0, {})})},
+      &error);
+  EXPECT_FALSE(merged);
+  EXPECT_EQ(error,
+            "scenario \"gc/resurrect\": summaries[0] expects \"use-after-finalize\" but "
+            "summaries[1] expects \"clean\"");
+}
+
+TEST(MergeSummaries, MalformedShardIsAnError) {
+  json bad = shard_b();
+  bad["version"] = 2;
+  std::string error;
+  EXPECT_FALSE(merge_summaries({shard_a(), bad}, &error));
+  EXPECT_EQ(error, "summaries[1]: version: unsupported version 2 (only version 1 is known)");
+}
+
+}  // namespace
+}  // namespace hc::reports
