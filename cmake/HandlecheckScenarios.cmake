@@ -34,3 +34,23 @@ endif()
   file(GENERATE OUTPUT "${ctest_file}" INPUT "${ctest_file}.in")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${ctest_file}")
 endfunction()
+
+# hc_add_repros(DIR [TARGET <exe>] [LABELS <label>...])
+#
+# Registers every replay file (*.json) in DIR as a ctest test "replay:<file name>" that runs
+# `<exe> replay --quiet <file>` (default exe: handlecheck) and passes when the file's finding is
+# reproduced exactly: a divergence, another finding or none fails it. Add a file to the folder
+# (and re-run CMake) to keep a reproducer forever.
+function(hc_add_repros dir)
+  cmake_parse_arguments(PARSE_ARGV 1 HC "" "TARGET" "LABELS")
+  if(NOT HC_TARGET)
+    set(HC_TARGET handlecheck)
+  endif()
+  file(GLOB files CONFIGURE_DEPENDS ${dir}/*.json)
+  foreach(file IN LISTS files)
+    get_filename_component(name ${file} NAME)
+    string(REGEX REPLACE "\\.json$" "" name "${name}")
+    add_test(NAME replay:${name} COMMAND $<TARGET_FILE:${HC_TARGET}> replay --quiet ${file})
+    set_tests_properties(replay:${name} PROPERTIES LABELS "replay;${HC_LABELS}")
+  endforeach()
+endfunction()

@@ -191,7 +191,9 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
     *error = "parameters must be an object";
     return std::nullopt;
   }
-  for (auto it = parameters.begin(); it != parameters.end(); ++it) {
+  // The order parameters were noted in is part of the file: read them in file order.
+  const ordered in_order = ordered::parse(text)["parameters"];
+  for (auto it = in_order.begin(); it != in_order.end(); ++it) {
     if (!it->is_string()) {
       *error = fmt::format("parameters.{} must be a string", it.key());
       return std::nullopt;

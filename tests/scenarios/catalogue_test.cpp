@@ -7,10 +7,12 @@
 
 #include <cctype>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "hc/hc.hpp"
+#include "hc/reports/replay_file.hpp"
 
 namespace {
 
@@ -61,6 +63,55 @@ TEST_P(BuggyVariant, HasAFixedCounterpartAndAStory) {
   EXPECT_FALSE(s.info.message.empty()) << s.info.name << " must name the words of its finding";
   EXPECT_FALSE(s.info.pattern.empty()) << s.info.name << " must name its pattern";
   EXPECT_FALSE(s.info.source.empty()) << s.info.name << " must name its source";
+}
+
+/// The first finding of a random run (seed 0): random schedules have preemptions to shrink.
+hc::Finding random_finding(const hc::Scenario& s, hc::ExploreOptions* options) {
+  hc::OptionOverrides ov;
+  ov.strategy = "random";
+  *options = hc::options_for(s, ov);
+  const hc::Result r = hc::explore(s.body, *options);
+  if (r.findings.empty()) throw std::runtime_error("no finding");
+  return r.findings.front();
+}
+
+// Write -> read -> replay -> the identical finding, for every kind the catalogue produces.
+TEST_P(BuggyVariant, ItsReplayFileRoundTripsAndReproducesIt) {
+  const hc::Scenario& s = *GetParam();
+  hc::ExploreOptions options;
+  const hc::Finding f = random_finding(s, &options);
+  const hc::reports::ReplayFile file =
+      hc::reports::make_replay_file(std::string(s.info.name), options, f);
+  std::string error;
+  const auto back = hc::reports::parse_replay_file(hc::reports::to_json(file), &error);
+  ASSERT_TRUE(back.has_value()) << error;
+  EXPECT_EQ(hc::reports::to_json(*back), hc::reports::to_json(file));
+  EXPECT_EQ(back->scenario, s.info.name);
+  EXPECT_EQ(back->kind, hc::finding_kind_name(f.kind));
+  EXPECT_EQ(back->schedule.size(), f.schedule.size());
+  const hc::Result again = hc::explore(s.body, hc::reports::replay_options(*back, false));
+  ASSERT_EQ(again.findings.size(), 1u);
+  EXPECT_EQ(again.findings[0].kind, f.kind);
+  EXPECT_EQ(again.findings[0].message, f.message);
+  EXPECT_EQ(again.findings[0].signature, f.signature);
+  EXPECT_EQ(again.findings[0].trace.size(), f.trace.size());
+}
+
+TEST_P(BuggyVariant, MinimisationNeverLengthensAndKeepsTheKind) {
+  const hc::Scenario& s = *GetParam();
+  hc::ExploreOptions options;
+  const hc::Finding f = random_finding(s, &options);
+  const hc::MinimizeResult m = hc::minimize(s.body, options, f);
+  EXPECT_EQ(m.preemptions_before, f.preemptions);
+  EXPECT_LE(m.preemptions_after, m.preemptions_before);
+  EXPECT_LE(m.steps_after, m.steps_before);
+  EXPECT_EQ(m.minimal.kind, f.kind);
+  // The minimal schedule replays to the same kind of finding.
+  const hc::reports::ReplayFile file =
+      hc::reports::make_replay_file(std::string(s.info.name), options, m.minimal);
+  const hc::Result again = hc::explore(s.body, hc::reports::replay_options(file, false));
+  ASSERT_EQ(again.findings.size(), 1u);
+  EXPECT_EQ(again.findings[0].kind, f.kind) << again.findings[0].message;
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, BuggyVariant, testing::ValuesIn(variants(false)), test_name);

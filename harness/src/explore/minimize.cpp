@@ -1,6 +1,7 @@
 // minimize.cpp — shrinking a failing schedule: fewest preemptions first, then fewest steps.
 //
-// Two passes, every candidate checked by running it (the finding's kind must recur):
+// Two passes, every candidate checked by running it (the finding's kind must recur), and kept
+// only if it has no more preemptions and no more steps than the best so far:
 //  1. Prefix completion: for every prefix of the schedule, follow it, then never preempt
 //     again (the non-preemptive strategy). The full prefix is the original execution, so the
 //     best candidate is never worse than the original.
@@ -19,8 +20,13 @@ namespace {
 
 constexpr std::uint64_t kBudget = 400;  // candidate executions at most
 
-std::tuple<std::uint32_t, std::size_t> cost(const Finding& f) {
-  return {f.preemptions, f.trace.size()};
+/// A candidate replaces the best so far only if it is no worse in preemptions and in steps
+/// and better in one of them (preemptions first): minimisation never lengthens a schedule.
+bool better(const Finding& candidate, const Finding& best) {
+  const bool no_worse =
+      candidate.preemptions <= best.preemptions && candidate.trace.size() <= best.trace.size();
+  return no_worse && std::tuple(candidate.preemptions, candidate.trace.size()) <
+                         std::tuple(best.preemptions, best.trace.size());
 }
 
 std::vector<ReplayEntry> entries_of(const Finding& f) {
@@ -62,8 +68,7 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
     return std::move(r.findings.front());
   };
   auto consider = [&](std::optional<Finding> candidate) {
-    if (candidate && cost(*candidate) < cost(result.minimal))
-      result.minimal = std::move(*candidate);
+    if (candidate && better(*candidate, result.minimal)) result.minimal = std::move(*candidate);
   };
 
   // 1. Every prefix, completed without further preemptions.
@@ -95,7 +100,7 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
             prefix,
             make_named_replay_strategy(tail, make_non_preemptive_strategy(), true, nullptr));
       });
-      if (candidate && cost(*candidate) < cost(result.minimal)) {
+      if (candidate && better(*candidate, result.minimal)) {
         result.minimal = std::move(*candidate);
         improved = true;
       }
