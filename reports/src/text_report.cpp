@@ -1,6 +1,7 @@
 #include "hc/reports/text_report.hpp"
 
 #include <algorithm>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -37,11 +38,33 @@ std::vector<std::string> involved_objects(const Finding& f) {
     if (!object.empty() && std::find(out.begin(), out.end(), object) == out.end())
       out.push_back(object);
   };
-  // Objects the message names, in order of their first step; then the finding step's object.
+  // Objects the message names — by their label ("Event 'ready'") or by the name inside it
+  // ("counter" of "atomic 'counter'") — in order of their first step; failing that, the object
+  // of the step that found it.
   for (const RichStep& s : f.trace) {
-    if (!s.object.empty() && f.message.find(s.object) != std::string::npos) add(s.object);
+    if (s.object.empty()) continue;
+    const auto open = s.object.find('\'');
+    const auto close = s.object.rfind('\'');
+    const std::string name =
+        open != std::string::npos && close > open ? s.object.substr(open + 1, close - open - 1) : "";
+    if (f.message.find(s.object) != std::string::npos ||
+        (name.size() > 2 && f.message.find(name) != std::string::npos))
+      add(s.object);
   }
-  if (f.step >= 1 && f.step <= f.trace.size()) add(f.trace[f.step - 1].object);
+  // The objects of the steps the message refers to ("closed by ... at step 3"), and of the
+  // finding's own step: for a handle, its table's create -> close -> reuse.
+  const std::regex step_ref("step ([0-9]+)");
+  bool referenced = false;
+  for (auto it = std::sregex_iterator(f.message.begin(), f.message.end(), step_ref);
+       it != std::sregex_iterator(); ++it) {
+    const std::size_t n = std::stoul((*it)[1].str());
+    if (n >= 1 && n <= f.trace.size()) {
+      add(f.trace[n - 1].object);
+      referenced = true;
+    }
+  }
+  if ((out.empty() || referenced) && f.step >= 1 && f.step <= f.trace.size())
+    add(f.trace[f.step - 1].object);
   return out;
 }
 
