@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -122,6 +123,12 @@ void check_long_options(const CLI::App& command, const std::vector<std::string>&
   }
 }
 
+/// Where reports go without --out: $HC_OUT_DIR, else ./handlecheck-out.
+std::string default_out_dir() {
+  const char* env = std::getenv("HC_OUT_DIR");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("handlecheck-out");
+}
+
 struct RunArgs {
   std::vector<std::string> names;
   std::string tag;
@@ -134,7 +141,7 @@ struct RunArgs {
   std::optional<std::uint32_t> max_steps;
   bool stop_at_first = false;
   bool keep_going = false;
-  std::string out_dir = HC_DEFAULT_OUT_DIR;
+  std::string out_dir = default_out_dir();
   std::string replay;
   std::optional<std::size_t> stack_size_kib;
   bool no_guard_pages = false;
