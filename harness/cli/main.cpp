@@ -138,6 +138,7 @@ struct RunArgs {
   std::optional<std::uint64_t> max_executions;
   std::optional<double> time_budget;
   std::optional<int> preemption_bound;
+  std::optional<int> pct_depth;
   std::optional<std::uint32_t> max_steps;
   bool stop_at_first = false;
   bool keep_going = false;
@@ -199,6 +200,7 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   ov.max_executions = a.max_executions;
   ov.time_budget_seconds = a.time_budget;
   ov.preemption_bound = a.preemption_bound;
+  ov.pct_depth = a.pct_depth;
   ov.max_steps = a.max_steps;
   if (a.stop_at_first && a.keep_going)
     throw UsageError{"--stop-at-first and --keep-going exclude each other"};
@@ -571,7 +573,7 @@ int main(int argc, char** argv) {
   run->add_option("--tag", a.tag, "Run every scenario with this tag");
   run->add_flag("--all", a.all, "Run every registered scenario");
   run->add_option("--strategy", a.strategy,
-                  "dfs (exhaustive), random, or replay (default: the scenario's; replay when "
+                  "dfs (exhaustive), random, pct, or replay (default: the scenario's; replay when "
                   "--replay is given)");
   run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)");
   run->add_option("--max-executions", a.max_executions,
@@ -579,6 +581,8 @@ int main(int argc, char** argv) {
   run->add_option("--time-budget", a.time_budget, "Stop after this many seconds per scenario");
   run->add_option("--preemption-bound", a.preemption_bound,
                   "dfs: at most this many preemptions per execution (-1: unbounded)");
+  run->add_option("--pct-depth", a.pct_depth,
+                  "pct: the bug depth it targets (d - 1 priority change points; default 3)");
   run->add_option("--max-steps", a.max_steps,
                   "Steps per execution before a step-bound-exceeded finding");
   run->add_flag("--stop-at-first", a.stop_at_first, "Stop at the first finding (the default)");

@@ -161,3 +161,38 @@ TEST(Explorer, KeepGoingDeduplicatesFindingsBySignature) {
 }
 
 }  // namespace
+
+namespace {
+
+// PCT: a bug of depth 2 (one ordering constraint after the first step) is found quickly, the
+// same seed gives the same executions, and every execution is a valid schedule (no finding on
+// a correct program).
+TEST(Pct, FindsALostUpdateAndIsDeterministic) {
+  hc::ExploreOptions o;
+  o.strategy = "pct";
+  o.pct_depth = 2;
+  o.max_executions = 200;
+  const hc::Result a = hc::explore(hc::test::lost_update, o);
+  ASSERT_EQ(a.findings.size(), 1u);
+  EXPECT_EQ(a.findings[0].kind, hc::FindingKind::check_failure);
+  EXPECT_LT(a.stats.executions, 200u);
+  const hc::Result b = hc::explore(hc::test::lost_update, o);
+  EXPECT_EQ(a.stats.executions, b.stats.executions);
+  EXPECT_EQ(a.findings[0].schedule, b.findings[0].schedule);
+  o.max_executions = 300;
+  EXPECT_TRUE(hc::explore(hc::test::threads_with_steps(3, 3), o).findings.empty());
+}
+
+// With depth 1 (no change points) PCT never preempts a thread that can go on: each
+// execution is an order of the threads by priority.
+TEST(Pct, DepthOneRunsEachThreadToItsEnd) {
+  hc::ExploreOptions o;
+  o.strategy = "pct";
+  o.pct_depth = 1;
+  o.max_executions = 50;
+  const hc::Result r = hc::explore(hc::test::threads_with_steps(3, 3), o);
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_EQ(r.stats.preemptions, 0u);
+}
+
+}  // namespace

@@ -31,11 +31,12 @@ struct Progress {
 };
 
 struct ExploreOptions {
-  std::string strategy = "dfs";         // random | dfs
+  std::string strategy = "dfs";         // dfs | random | pct | replay
   std::uint64_t seed = 0;               // random: execution i uses a seed derived from (seed, i)
   std::uint64_t max_executions = 0;     // 0 = until the strategy is done
   double time_budget_seconds = 0;       // 0 = none; checked between executions
   int preemption_bound = -1;            // dfs: -1 = unbounded
+  int pct_depth = 3;                    // pct: the bug depth it targets
   std::uint32_t max_steps = 10000;      // per execution: more is a step-bound-exceeded finding
   bool stop_at_first = true;            // false: keep going, de-duplicate by signature
   std::vector<Choice> replay;           // a prefix every execution follows first
@@ -88,6 +89,7 @@ struct OptionOverrides {
   std::optional<std::uint64_t> max_executions;
   std::optional<double> time_budget_seconds;
   std::optional<int> preemption_bound;
+  std::optional<int> pct_depth;
   std::optional<std::uint32_t> max_steps;
   std::optional<bool> stop_at_first;
   std::optional<std::vector<Choice>> replay;

@@ -24,7 +24,7 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
   } else if (o.replay_file) {
     std::unique_ptr<Strategy> inner;
     if (o.strategy != "replay") {
-      inner = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound});
+      inner = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth});
       if (!inner) throw usage_error(fmt::format("unknown strategy '{}'", o.strategy));
     }
     base = make_named_replay_strategy(*o.replay_file, std::move(inner), o.continue_after_divergence,
@@ -35,7 +35,7 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
     }
     base = make_replay_strategy(o.replay, nullptr);
   } else {
-    base = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound});
+    base = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth});
     if (!base) {
       std::string names;
       for (std::string_view n : strategy_names())
@@ -197,6 +197,7 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   if (ov.max_executions) o.max_executions = *ov.max_executions;
   if (ov.time_budget_seconds) o.time_budget_seconds = *ov.time_budget_seconds;
   if (ov.preemption_bound) o.preemption_bound = *ov.preemption_bound;
+  if (ov.pct_depth) o.pct_depth = *ov.pct_depth;
   if (ov.max_steps) o.max_steps = *ov.max_steps;
   if (ov.stop_at_first) o.stop_at_first = *ov.stop_at_first;
   if (ov.stack_size) o.stack_size = *ov.stack_size;

@@ -11,5 +11,6 @@ namespace hc::detail {
 
 std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound);
+std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth);
 
 }  // namespace hc::detail
