@@ -45,8 +45,9 @@ std::vector<std::string> involved_objects(const Finding& f) {
     if (s.object.empty()) continue;
     const auto open = s.object.find('\'');
     const auto close = s.object.rfind('\'');
-    const std::string name =
-        open != std::string::npos && close > open ? s.object.substr(open + 1, close - open - 1) : "";
+    const std::string name = open != std::string::npos && close > open
+                                 ? s.object.substr(open + 1, close - open - 1)
+                                 : "";
     if (f.message.find(s.object) != std::string::npos ||
         (name.size() > 2 && f.message.find(name) != std::string::npos))
       add(s.object);

@@ -39,7 +39,7 @@ HC_SCENARIO("engine/abba-deadlock", .tags = {"engine", "demo"}, .expect = hc::Fi
 }
 
 HC_SCENARIO("engine/abba-deadlock.fixed", .tags = {"engine", "demo", "fixed"}, .expect = hc::clean,
-            .summary = "both lock A before B: no cycle",
-            .pattern = "engine demo (B19 shape)", .source = "handlecheck") {
+            .summary = "both lock A before B: no cycle", .pattern = "engine demo (B19 shape)",
+            .source = "handlecheck") {
   two_lockers(true);
 }

@@ -20,7 +20,7 @@
 namespace hc::reports {
 
 struct FindingRecord {
-  std::string kind;            // stable kebab-case name: "stale-handle-use"
+  std::string kind;  // stable kebab-case name: "stale-handle-use"
   std::string message;
   std::string signature;       // de-duplication key
   std::string replay_file;     // path of its replay file ("" if none was written)
@@ -28,15 +28,15 @@ struct FindingRecord {
 };
 
 struct ScenarioRecord {
-  std::string name;         // "safehandle/raw-value-after-dispose"
-  std::string expected;     // "clean" or a finding kind
-  std::string verdict;      // "clean" or the first finding's kind
+  std::string name;      // "safehandle/raw-value-after-dispose"
+  std::string expected;  // "clean" or a finding kind
+  std::string verdict;   // "clean" or the first finding's kind
   bool as_expected = false;
   std::string explanation;  // why the verdict differs, when it does
   std::string strategy;     // "dfs", "random", ...
   std::uint64_t executions = 0;
   bool exhausted = false;
-  double seconds = 0;       // wall time (reports only)
+  double seconds = 0;                   // wall time (reports only)
   std::vector<FindingRecord> findings;  // distinct findings
 };
 
