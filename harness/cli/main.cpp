@@ -371,9 +371,11 @@ int run_command(const RunArgs& a, const std::string& program) {
     const std::string found = r.findings.empty()
                                   ? std::string("clean")
                                   : std::string(hc::finding_kind_name(r.findings.front().kind));
-    const std::string stats =
-        fmt::format("{}, {} execution{}{}", r.strategy, r.stats.executions,
-                    r.stats.executions == 1 ? "" : "s", r.stats.exhausted ? ", exhaustive" : "");
+    const std::string stats = fmt::format(
+        "{}, {} execution{}{}{}", r.strategy, r.stats.executions,
+        r.stats.executions == 1 ? "" : "s", r.stats.exhausted ? ", exhaustive" : "",
+        r.stats.bound_reached >= 0 ? fmt::format(", preemption bound {}", r.stats.bound_reached)
+                                   : std::string());
     if (outcome.as_expected) {
       std::cout << fmt::format("PASS  {}  {} as expected ({}); {}\n", s->info.name, found, stats,
                                where);

@@ -196,3 +196,34 @@ TEST(Pct, DepthOneRunsEachThreadToItsEnd) {
 }
 
 }  // namespace
+
+namespace {
+
+// Iterative preemption bounding: a bug needing one preemption is found in the round of bound
+// 1; a clean program is exhausted, and the search stops at the first round in which no
+// schedule needed its whole bound.
+TEST(IterativeBounding, FindsTheLostUpdateAtBoundOne) {
+  hc::ExploreOptions o;
+  o.strategy = "ipb";
+  o.max_executions = 0;
+  const hc::Result r = hc::explore(hc::test::lost_update, o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
+  EXPECT_EQ(r.stats.bound_reached, 1);
+  EXPECT_LE(r.findings[0].preemptions, 1u);
+}
+
+TEST(IterativeBounding, ExhaustsACleanProgramRoundByRound) {
+  hc::ExploreOptions o;
+  o.strategy = "ipb";
+  o.max_executions = 0;
+  const hc::Result r = hc::explore(hc::test::threads_with_steps(2, 2), o);
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_TRUE(r.stats.exhausted);
+  // Two threads of two steps: at most 2 preemptions (ABAB), so rounds 0, 1, 2 and the round of
+  // bound 3 that finds no schedule needing 3: 2 + 4 + 6 + 6 executions.
+  EXPECT_EQ(r.stats.bound_reached, 3);
+  EXPECT_EQ(r.stats.executions, 2u + 4u + 6u + 6u);
+}
+
+}  // namespace

@@ -63,6 +63,7 @@ struct Stats {
   std::uint32_t max_steps_in_execution = 0;
   double seconds = 0;      // wall time: reported, never used to decide a schedule
   bool exhausted = false;  // the strategy finished its search space
+  int bound_reached = -1;  // ipb: the preemption bound of its last round
 };
 
 struct Result {

@@ -82,11 +82,12 @@ class Strategy {
 /// Settings every strategy may read.
 struct StrategyOptions {
   std::uint64_t seed = 0;
-  int preemption_bound = -1;  // dfs: -1 = unbounded
-  int pct_depth = 3;          // pct: the bug depth d it targets (d - 1 priority change points)
+  int preemption_bound = -1;     // dfs: -1 = unbounded
+  int pct_depth = 3;             // pct: the bug depth d it targets (d - 1 priority change points)
+  int* bound_reached = nullptr;  // ipb: where it reports the preemption bound it has reached
 };
 
-/// Makes a strategy by its stable name ("random", "dfs", "pct"). nullptr if the name is unknown.
+/// Makes a strategy by its stable name ("dfs", "ipb", "pct", "random"). nullptr if unknown.
 std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOptions& options);
 /// The names make_strategy accepts, sorted.
 std::vector<std::string_view> strategy_names();

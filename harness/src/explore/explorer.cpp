@@ -17,14 +17,15 @@ namespace {
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
 std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metrics,
-                                         std::string* replay_note) {
+                                         std::string* replay_note, int* bound_reached) {
   std::unique_ptr<Strategy> base;
   if (o.strategy_factory) {
     base = o.strategy_factory();
   } else if (o.replay_file) {
     std::unique_ptr<Strategy> inner;
     if (o.strategy != "replay") {
-      inner = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth});
+      inner = make_strategy(
+          o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth, bound_reached});
       if (!inner) throw usage_error(fmt::format("unknown strategy '{}'", o.strategy));
     }
     base = make_named_replay_strategy(*o.replay_file, std::move(inner), o.continue_after_divergence,
@@ -35,7 +36,8 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
     }
     base = make_replay_strategy(o.replay, nullptr);
   } else {
-    base = make_strategy(o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth});
+    base = make_strategy(o.strategy,
+                         StrategyOptions{o.seed, o.preemption_bound, o.pct_depth, bound_reached});
     if (!base) {
       std::string names;
       for (std::string_view n : strategy_names())
@@ -98,7 +100,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.max_steps == 0) throw usage_error("max_steps must be at least 1");
   Metrics metrics;
   std::string replay_note;
-  std::unique_ptr<Strategy> strategy = build_strategy(o, &metrics, &replay_note);
+  int bound_reached = -1;
+  std::unique_ptr<Strategy> strategy = build_strategy(o, &metrics, &replay_note, &bound_reached);
 
   detail::ExecutionConfig config;
   config.stack_size = o.stack_size;
@@ -176,6 +179,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   result.stats.max_steps_in_execution = metrics.max_steps_in_execution;
   result.stats.seconds = elapsed();
   result.replay_note = std::move(replay_note);
+  result.stats.bound_reached = bound_reached;
   return result;
 }
 
