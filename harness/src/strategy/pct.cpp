@@ -46,7 +46,8 @@ class PctStrategy final : public Strategy {
       // The i-th change point sends the running thread below every priority so far (d - i),
       // so that a later change point can switch back to a thread lowered earlier.
       if (d.current < kMaxThreads)
-        priorities_[d.current] = static_cast<std::uint32_t>(depth_) - 1 - next_low_;
+        priorities_[d.current] =
+            static_cast<std::uint32_t>(depth_ - 1) - static_cast<std::uint32_t>(next_low_);
       ++next_low_;
     }
     ThreadId best = kNoThread;
