@@ -140,6 +140,7 @@ struct RunArgs {
   std::optional<int> preemption_bound;
   std::optional<int> pct_depth;
   std::optional<std::uint32_t> max_steps;
+  std::optional<std::uint32_t> livelock_bound;
   bool stop_at_first = false;
   bool keep_going = false;
   std::string out_dir = default_out_dir();
@@ -201,6 +202,7 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   ov.time_budget_seconds = a.time_budget;
   ov.preemption_bound = a.preemption_bound;
   ov.pct_depth = a.pct_depth;
+  ov.livelock_bound = a.livelock_bound;
   ov.max_steps = a.max_steps;
   if (a.stop_at_first && a.keep_going)
     throw UsageError{"--stop-at-first and --keep-going exclude each other"};
@@ -585,6 +587,9 @@ int main(int argc, char** argv) {
                   "dfs: at most this many preemptions per execution (-1: unbounded)");
   run->add_option("--pct-depth", a.pct_depth,
                   "pct: the bug depth it targets (d - 1 priority change points; default 3)");
+  run->add_option("--livelock-bound", a.livelock_bound,
+                  "Decisions in a row at which every runnable thread yielded and nobody wrote "
+                  "before a livelock finding (0: off; default 100)");
   run->add_option("--max-steps", a.max_steps,
                   "Steps per execution before a step-bound-exceeded finding");
   run->add_flag("--stop-at-first", a.stop_at_first, "Stop at the first finding (the default)");

@@ -187,3 +187,54 @@ TEST(StepBound, YieldingSpinWaitsTerminateUnderExhaustiveSearch) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two spin-waits that wait for each other: both yield, nobody ever writes. Fair scheduling
+// cannot help; the livelock finding names both threads instead of running into the step bound.
+TEST(Livelock, TwoSpinWaitsWaitingForEachOther) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::atomic<bool> a_ready{false, "a ready"};
+        hc::atomic<bool> b_ready{false, "b ready"};
+        hc::thread a("a", [&] {
+          while (!b_ready.load())
+            hc::this_thread::yield();
+          a_ready.store(true);
+        });
+        hc::thread b("b", [&] {
+          while (!a_ready.load())
+            hc::this_thread::yield();
+          b_ready.store(true);
+        });
+        a.join();
+        b.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::livelock);
+  EXPECT_TRUE(contains(f.message,
+                       "livelock: for 101 scheduling points every runnable thread has "
+                       "yielded and no thread has written shared state"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "thread 'a' at ")) << f.message;
+  EXPECT_TRUE(contains(f.message, "thread 'b' at ")) << f.message;
+}
+
+// One spin-wait whose setter comes eventually is no livelock: it terminates (exhaustively).
+TEST(Livelock, ASpinWaitWithAWriterIsNotOne) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::atomic<bool> ready{false, "ready"};
+        hc::thread setter("setter", [&] { ready.store(true); });
+        while (!ready.load())
+          hc::this_thread::yield();
+        setter.join();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+}  // namespace

@@ -43,6 +43,8 @@ struct ExploreOptions {
   std::size_t stack_size = 256 * 1024;  // bytes per simulated thread stack
   bool guard_pages = true;              // a protected page below every stack
   bool spurious_wakeups = false;        // condition_variable::wait may return unnotified
+  std::uint32_t livelock_bound = 100;   // decisions in a row at which every runnable thread
+                                        // yielded and nobody wrote: a livelock (0: off)
   std::vector<std::string> must_reach;  // labels that some execution must reach
   bool check_determinism = true;        // re-run every finding and compare
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
@@ -92,6 +94,7 @@ struct OptionOverrides {
   std::optional<int> preemption_bound;
   std::optional<int> pct_depth;
   std::optional<std::uint32_t> max_steps;
+  std::optional<std::uint32_t> livelock_bound;
   std::optional<bool> stop_at_first;
   std::optional<std::vector<Choice>> replay;
   std::optional<std::size_t> stack_size;

@@ -54,9 +54,11 @@ enum class FindingKind : std::uint8_t {
   left_side_cleanup_while_running,  // debuggee resources freed while it runs
   lock_order_violation,             // a lock taken against the lock hierarchy
   heavy_cleanup_in_destructor,      // neutering or IPC from a destructor / Release
+  // --- the engine, added later (kinds are never renumbered) -----------------------------------
+  livelock,  // every runnable thread keeps yielding and nobody writes: no progress is possible
 };
 
-inline constexpr int kFindingKindCount = 31;
+inline constexpr int kFindingKindCount = 32;
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
 std::string_view finding_kind_name(FindingKind kind);

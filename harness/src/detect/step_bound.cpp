@@ -54,4 +54,25 @@ Finding Execution::step_bound_finding() {
   return f;
 }
 
+Finding Execution::livelock_finding(ThreadMask enabled) {
+  std::string threads;
+  std::string key;
+  for (ThreadMask m = enabled; m != 0; m &= m - 1) {
+    const ThreadId t = lowest(m);
+    const Operation& op = pending_[t];
+    threads += fmt::format("\n  thread '{}' at {} ({})", thread_name(t), op_kind_name(op.kind),
+                           site(op.where));
+    key += fmt::format("|{}@{}", thread_name(t), site(op.where));
+  }
+  Finding f = make_finding(
+      FindingKind::livelock,
+      fmt::format("livelock: for {} scheduling points every runnable thread has yielded and no "
+                  "thread has written shared state, so none can make progress: each spins "
+                  "waiting for another (--livelock-bound {}):{}",
+                  no_progress_, config_.livelock_bound, threads),
+      nullptr);
+  f.signature = "livelock" + key;
+  return f;
+}
+
 }  // namespace hc::detail

@@ -108,6 +108,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   config.guard_pages = o.guard_pages;
   config.max_steps = o.max_steps;
   config.spurious_wakeups = o.spurious_wakeups;
+  config.livelock_bound = o.livelock_bound;
   config.must_reach = o.must_reach;
   detail::Execution exec(std::move(config));
 
@@ -202,6 +203,7 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   if (ov.time_budget_seconds) o.time_budget_seconds = *ov.time_budget_seconds;
   if (ov.preemption_bound) o.preemption_bound = *ov.preemption_bound;
   if (ov.pct_depth) o.pct_depth = *ov.pct_depth;
+  if (ov.livelock_bound) o.livelock_bound = *ov.livelock_bound;
   if (ov.max_steps) o.max_steps = *ov.max_steps;
   if (ov.stop_at_first) o.stop_at_first = *ov.stop_at_first;
   if (ov.stack_size) o.stack_size = *ov.stack_size;

@@ -83,6 +83,7 @@ void Execution::reset() {
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
+  no_progress_ = 0;
   n_objects_ = 0;
   n_vars_ = 0;
   trace_.clear();
@@ -248,7 +249,16 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
       yielded_ &= bit(trace_[i].thread);
       spurious_woken_ &= bit(trace_[i].thread);
     }
-    if (const ThreadMask others = enabled & ~yielded_; others != 0) enabled = others;
+    if (const ThreadMask others = enabled & ~yielded_; others != 0) {
+      enabled = others;
+      no_progress_ = 0;
+    } else if (config_.livelock_bound != 0 && ++no_progress_ > config_.livelock_bound) {
+      // Every runnable thread yielded and nobody writes: none can ever make progress.
+      if (!finding_) finding_ = livelock_finding(enabled);
+      return kHost;
+    }
+  } else {
+    no_progress_ = 0;
   }
   yield_scan_from_ = trace_.size();
   const ThreadId cur = current_;

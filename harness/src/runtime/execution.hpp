@@ -43,6 +43,7 @@ struct ExecutionConfig {
   std::size_t stack_size = 256 * 1024;
   bool guard_pages = true;
   std::uint32_t max_steps = 10000;
+  std::uint32_t livelock_bound = 100;  // decisions without progress before a livelock finding
   bool spurious_wakeups = false;
   std::vector<std::string> must_reach;
 };
@@ -185,6 +186,7 @@ class Execution {
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
   Finding deadlock_finding();
   Finding step_bound_finding();
+  Finding livelock_finding(ThreadMask enabled);
   Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
                        const std::source_location& where);
   std::string object_label(ObjectId id) const;
@@ -202,6 +204,7 @@ class Execution {
   ThreadId current_ = kHost;
   ThreadId prev_ = kHost;
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
+  std::uint32_t no_progress_ = 0;    // decisions in a row at which every runnable thread yielded
 
   std::vector<ObjectState> objects_;
   std::uint32_t n_objects_ = 0;

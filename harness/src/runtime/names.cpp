@@ -120,8 +120,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "left-side-cleanup-while-running",
     "lock-order-violation",
     "heavy-cleanup-in-destructor",
+    "livelock",
 };
-static_assert(kFindingNames.back() == "heavy-cleanup-in-destructor");
+static_assert(kFindingNames.back() == "livelock");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {
