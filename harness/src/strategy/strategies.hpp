@@ -12,6 +12,7 @@ namespace hc::detail {
 std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed);
 std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound);
 std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth);
+std::unique_ptr<Strategy> make_dpor_strategy();
 /// `*bound_reached` follows the bound of the round running now.
 std::unique_ptr<Strategy> make_iterative_bounding_strategy(int* bound_reached);
 
