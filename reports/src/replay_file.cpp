@@ -72,19 +72,7 @@ ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& o
   r.max_executions = o.max_executions;
   r.spurious_wakeups = o.spurious_wakeups;
   r.parameters = f.parameters;
-  for (std::size_t i = 0; i < f.schedule.size(); ++i) {
-    ReplayEntry e;
-    e.kind = f.schedule[i].kind;
-    e.value = f.schedule[i].value;
-    if (i < f.schedule_info.size()) {
-      const ChoiceRecord& c = f.schedule_info[i];
-      e.thread_name = c.thread_name;
-      e.label = c.label;
-      e.step = c.step;
-      if (c.line != 0) e.site = fmt::format("{}:{}", c.file, c.line);
-    }
-    r.schedule.push_back(std::move(e));
-  }
+  r.schedule = replay_entries(f);
   r.kind = std::string(finding_kind_name(f.kind));
   r.message = f.message;
   r.signature = f.signature;

@@ -127,6 +127,10 @@ struct MinimizeResult {
   std::uint64_t executions = 0;  // executions the search took
 };
 
+/// A finding's schedule as replay entries (thread names, labels, steps and sites): what a
+/// replay file records and make_named_replay_strategy follows.
+std::vector<ReplayEntry> replay_entries(const Finding& finding);
+
 MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions& options,
                         const Finding& finding);
 

@@ -128,7 +128,6 @@ struct Metrics {
   std::uint64_t steps = 0;
   std::uint64_t context_switches = 0;
   std::uint64_t preemptions = 0;
-  std::uint64_t decisions = 0;  // thread + value decisions that reached the strategy
   std::uint32_t max_steps_in_execution = 0;
 };
 

@@ -29,21 +29,25 @@ bool better(const Finding& candidate, const Finding& best) {
                          std::tuple(best.preemptions, best.trace.size());
 }
 
-std::vector<ReplayEntry> entries_of(const Finding& f) {
+}  // namespace
+
+std::vector<ReplayEntry> replay_entries(const Finding& f) {
   std::vector<ReplayEntry> out;
-  for (std::size_t i = 0; i < f.schedule.size() && i < f.schedule_info.size(); ++i) {
+  for (std::size_t i = 0; i < f.schedule.size(); ++i) {
     ReplayEntry e;
     e.kind = f.schedule[i].kind;
     e.value = f.schedule[i].value;
-    e.thread_name = f.schedule_info[i].thread_name;
-    e.label = f.schedule_info[i].label;
-    e.step = f.schedule_info[i].step;
+    if (i < f.schedule_info.size()) {
+      const ChoiceRecord& c = f.schedule_info[i];
+      e.thread_name = c.thread_name;
+      e.label = c.label;
+      e.step = c.step;
+      if (c.line != 0) e.site = c.file + ":" + std::to_string(c.line);
+    }
     out.push_back(std::move(e));
   }
   return out;
 }
-
-}  // namespace
 
 MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions& options,
                         const Finding& finding) {
@@ -83,7 +87,7 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
   for (bool improved = true; improved && result.minimal.preemptions > 0;) {
     improved = false;
     const Finding best = result.minimal;
-    const std::vector<ReplayEntry> entries = entries_of(best);
+    const std::vector<ReplayEntry> entries = replay_entries(best);
     for (std::size_t i = 0; i < entries.size() && !improved; ++i) {
       if (entries[i].kind != Choice::Kind::thread) continue;
       const std::uint32_t step_index = entries[i].step - 1;

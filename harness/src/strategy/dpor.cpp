@@ -149,12 +149,8 @@ class DporStrategy final : public Strategy {
         for (std::size_t i = 0; i < j; ++i) {
           const Step& e = steps[i];
           if (e.thread == t || !dependent(e, s)) continue;
-          const std::uint32_t position =
-              static_cast<std::uint32_t>(
-                  std::find(by_thread[e.thread].begin(), by_thread[e.thread].end(), i) -
-                  by_thread[e.thread].begin()) +
-              1;
-          if (thread_clock[t][e.thread] < position) add_candidate(i, t);  // a race
+          // i is the clock[i][e.thread]-th step of its thread: a race unless t has seen it.
+          if (thread_clock[t][e.thread] < clock[i][e.thread]) add_candidate(i, t);
           for (int u = 0; u < kMaxThreads; ++u)
             c[u] = std::max(c[u], clock[i][u]);
         }

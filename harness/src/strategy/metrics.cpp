@@ -1,5 +1,5 @@
-// metrics.cpp — the metrics wrapper: counts executions, steps, context switches, preemptions
-// and decisions around any strategy, so no strategy carries counters of its own.
+// metrics.cpp — the metrics wrapper: counts executions, steps, context switches and
+// preemptions around any strategy, so no strategy carries counters of its own.
 #include <algorithm>
 #include <memory>
 
@@ -16,13 +16,11 @@ class MetricsStrategy final : public Strategy {
   bool begin_execution() override { return inner_->begin_execution(); }
   ThreadId pick_thread(const Decision& d) override {
     const ThreadId t = inner_->pick_thread(d);
-    ++metrics_->decisions;
     if (d.current_enabled && t != d.current) ++metrics_->preemptions;
     return t;
   }
   std::uint32_t pick_value(std::uint32_t bound, const char* label,
                            std::string* divergence) override {
-    ++metrics_->decisions;
     return inner_->pick_value(bound, label, divergence);
   }
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
