@@ -7,11 +7,13 @@
 //   handlecheck merge SUMMARY... [-o FILE]    merge the run summaries of shards
 //
 // Exit codes: 0 every verdict as expected, 1 a verdict differs, 2 usage or input error,
-// 3 handlecheck internal error. Standard output is deterministic (same command, same bytes);
+// 3 handlecheck internal error, 130 interrupted (SIGINT/SIGTERM; the checkpoint says where to
+// resume). Standard output is deterministic (same command, same bytes);
 // timings and the progress line go to standard error.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -40,6 +42,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitUnexpected = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitInternal = 3;
+constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM stopped the run; a checkpoint was written
 
 struct UsageError {
   std::string message;
@@ -152,7 +155,89 @@ struct RunArgs {
   bool no_minimize = false;
   std::string summary_file;
   std::string junit_file;
+  // Scale: parallel workers, shards, checkpoints.
+  int jobs = 1;
+  std::string shard;  // "I/N", 1-based
+  std::optional<std::uint32_t> split_depth;
+  std::string checkpoint;
+  double checkpoint_interval = 30;
+  std::string resume;
 };
+
+/// Where this process sits in a batch of shards: --shard I/N, else the index and count an
+/// existing batch engine gives its tasks. Returns {0, 1} when there is none; *source says which.
+std::pair<std::uint32_t, std::uint32_t> shard_of(const std::string& flag, std::string* source) {
+  auto number = [](const char* name, const char* text) -> std::uint32_t {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v > 1'000'000) {
+      throw UsageError{fmt::format("{}='{}' is not a shard number", name, text)};
+    }
+    return static_cast<std::uint32_t>(v);
+  };
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  };
+  std::uint32_t index = 0;  // 0-based
+  std::uint32_t count = 1;
+  if (!flag.empty()) {
+    const std::size_t slash = flag.find('/');
+    if (slash == std::string::npos) {
+      throw UsageError{fmt::format("--shard '{}': write it as I/N, e.g. --shard 2/3 (1-based)", flag)};
+    }
+    const std::uint32_t i = number("--shard index", flag.substr(0, slash).c_str());
+    count = number("--shard count", flag.substr(slash + 1).c_str());
+    if (i < 1 || count < 1 || i > count) {
+      throw UsageError{
+          fmt::format("--shard '{}': the index runs from 1 to the count (1/{} .. {}/{})", flag,
+                      std::max<std::uint32_t>(count, 1), count, count)};
+    }
+    *source = "--shard";
+    return {i - 1, count};
+  }
+  // 0-based index variables, with the variable that carries the count.
+  struct Batch {
+    const char* index;
+    const char* count;
+    bool one_based;
+    const char* what;
+  };
+  static constexpr Batch batches[] = {
+      {"HC_SHARD_INDEX", "HC_SHARD_COUNT", true, "HC_SHARD_INDEX/HC_SHARD_COUNT"},
+      {"JOB_COMPLETION_INDEX", "HC_SHARD_COUNT", false, "Kubernetes Indexed Job"},
+      {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", false, "Slurm job array"},
+      {"CI_NODE_INDEX", "CI_NODE_TOTAL", true, "GitLab parallel job"},
+      {"CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false, "CircleCI parallelism"},
+      {"BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", false, "Buildkite parallelism"},
+  };
+  for (const Batch& b : batches) {
+    const char* i = env(b.index);
+    if (i == nullptr) continue;
+    const char* n = env(b.count);
+    if (n == nullptr) {
+      throw UsageError{fmt::format("{} is set ({}) but {} is not: set it to the number of shards, "
+                                   "or pass --shard I/N",
+                                   b.index, b.what, b.count)};
+    }
+    index = number(b.index, i);
+    count = number(b.count, n);
+    if (std::string_view(b.index) == "SLURM_ARRAY_TASK_ID") {
+      if (const char* min = env("SLURM_ARRAY_TASK_MIN")) index -= std::min(index, number("SLURM_ARRAY_TASK_MIN", min));
+    }
+    if (b.one_based) {
+      if (index == 0) throw UsageError{fmt::format("{}=0: it counts from 1", b.index)};
+      --index;
+    }
+    if (count == 0 || index >= count) {
+      throw UsageError{fmt::format("{}={} does not fit {}={} shards", b.index, i, b.count, n)};
+    }
+    *source = fmt::format("{} ({}={}, {}={})", b.what, b.index, i, b.count, n);
+    return {index, count};
+  }
+  return {0, 1};
+}
 
 std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
   std::vector<const hc::Scenario*> out;
@@ -313,8 +398,25 @@ int run_command(const RunArgs& a, const std::string& program) {
   double seconds = 0;
   bool internal = false;
   std::vector<hc::reports::ScenarioRecord> records;
+  std::string shard_source;
+  const auto [shard_index, shard_count] = shard_of(a.shard, &shard_source);
+  if (shard_count > 1) {
+    std::fprintf(stderr, "shard %u of %u (from %s)\n", shard_index + 1, shard_count,
+                 shard_source.c_str());
+  }
+  if ((!a.checkpoint.empty() || !a.resume.empty()) && selected.size() != 1)
+    throw UsageError{"--checkpoint and --resume work on exactly one scenario"};
+  bool interrupted = false;
   for (const hc::Scenario* s : selected) {
     hc::ExploreOptions options = hc::options_for(*s, ov);
+    options.jobs = a.jobs;
+    options.shard_index = shard_index;
+    options.shard_count = shard_count;
+    if (a.split_depth) options.split_depth = *a.split_depth;
+    options.checkpoint_file = a.checkpoint;
+    options.checkpoint_interval_seconds = a.checkpoint_interval;
+    options.resume_file = a.resume;
+    options.run_name = std::string(s->info.name);
     if (tty) {
       options.progress = [&](const hc::Progress& p) {
         if (p.seconds < 1.0) return;
@@ -332,6 +434,14 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (tty) std::fprintf(stderr, "\r\033[K");
     const hc::Result& r = outcome.result;
+    if (r.stats.interrupted) {
+      interrupted = true;
+      std::fprintf(stderr,
+                   "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
+                   "--resume %s (and the same options)\n",
+                   static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
+                   program.c_str(), std::string(s->info.name).c_str(), a.checkpoint.c_str());
+    }
     executions += r.stats.executions;
     findings += r.findings.size();
     seconds += r.stats.seconds;
@@ -368,6 +478,8 @@ int run_command(const RunArgs& a, const std::string& program) {
     record.executions = r.stats.executions;
     record.exhausted = r.stats.exhausted;
     record.seconds = r.stats.seconds;
+    record.covered_pairs = r.covered_pairs;  // coverage
+    record.one_order_pairs = r.one_order_pairs;
     records.push_back(std::move(record));
 
     const std::string found = r.findings.empty()
@@ -385,6 +497,11 @@ int run_command(const RunArgs& a, const std::string& program) {
       ++unexpected;
       std::cout << fmt::format("FAIL  {}  {} ({}); {}\n", s->info.name, outcome.explanation, stats,
                                where);
+    }
+    if (a.verbose) {  // coverage (verbose only: plain stdout stays as it was)
+      std::cout << fmt::format("coverage: {} pair{} in both orders, {} in one order only\n",
+                               r.covered_pairs.size(), r.covered_pairs.size() == 1 ? "" : "s",
+                               r.one_order_pairs.size());
     }
     if (detailed || !outcome.as_expected) {
       for (std::size_t i = 0; i < r.findings.size(); ++i) {
@@ -405,6 +522,7 @@ int run_command(const RunArgs& a, const std::string& program) {
   if (!a.junit_file.empty())
     write_file_atomically(a.junit_file, hc::reports::format_junit(records));
   if (internal) return kExitInternal;
+  if (interrupted) return kExitInterrupted;
   return unexpected == 0 ? kExitOk : kExitUnexpected;
 }
 
@@ -610,6 +728,23 @@ int main(int argc, char** argv) {
                 "each)");
   run->add_option("--summary", a.summary_file, "Write the JSON run summary to this file");
   run->add_option("--junit", a.junit_file, "Write JUnit XML (a testcase per scenario) here");
+  run->add_option("-j,--jobs", a.jobs,
+                  "Parallel workers (OS threads); same findings and exhaustive totals as 1")
+      ->check(CLI::Range(1, 256));
+  run->add_option("--shard", a.shard,
+                  "Explore shard I of N (1-based, e.g. 2/3); without it, the index and count of "
+                  "a Kubernetes Indexed Job, Slurm array or CI matrix are read (see README)");
+  run->add_option("--split-depth", a.split_depth,
+                  "dfs/dpor: first decisions that name a work unit when the run is split "
+                  "(default 3)")
+      ->check(CLI::Range(1, 32));
+  run->add_option("--checkpoint", a.checkpoint,
+                  "Write a resumable checkpoint here periodically and on SIGINT/SIGTERM");
+  run->add_option("--checkpoint-interval", a.checkpoint_interval,
+                  "Seconds between checkpoints (default 30)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--resume", a.resume,
+                  "Continue the run this checkpoint recorded (same scenario and options)");
 
   std::string replay_path;
   bool replay_continue = false;

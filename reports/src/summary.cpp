@@ -3,6 +3,7 @@
 // records, so the same records always give the same bytes.
 #include "hc/reports/summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -204,6 +205,42 @@ bool read_finding(Reader& in, const nlohmann::json& j, const std::string& path, 
          in.string(j, path, "replay_command", f.replay_command);
 }
 
+// Coverage pairs: "A <> B" (both orders) and "A -> B" (one order), as hc::Result has them.
+constexpr std::string_view kBothOrders = " <> ";
+constexpr std::string_view kOneOrder = " -> ";
+
+// An array of pair strings at `path`, each containing `separator` between two names.
+bool read_pairs(Reader& in, const nlohmann::json& coverage, const std::string& path,
+                const char* key, std::string_view separator, std::vector<std::string>& out) {
+  const nlohmann::json* v = in.member(coverage, path, key);
+  if (v == nullptr) return false;
+  const std::string at = Reader::join(path, key);
+  if (!v->is_array()) return in.fail(at, "expected an array");
+  out.reserve(v->size());
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const nlohmann::json& e = (*v)[i];
+    const std::string e_path = fmt::format("{}[{}]", at, i);
+    if (!e.is_string()) return in.fail(e_path, "expected a string");
+    std::string pair = e.get<std::string>();
+    const std::size_t split = pair.find(separator);
+    if (split == std::string::npos || split == 0 || split + separator.size() >= pair.size())
+      return in.fail(e_path, fmt::format("expected \"A{}B\", got \"{}\"", separator, pair));
+    out.push_back(std::move(pair));
+  }
+  return true;
+}
+
+// The optional "coverage" object (summaries written before it existed have none).
+bool read_coverage(Reader& in, const nlohmann::json& j, const std::string& path,
+                   ScenarioRecord& r) {
+  const auto it = j.find("coverage");
+  if (it == j.end()) return true;
+  const std::string at = Reader::join(path, "coverage");
+  if (!it->is_object()) return in.fail(at, "expected an object");
+  return read_pairs(in, *it, at, "both_orders", kBothOrders, r.covered_pairs) &&
+         read_pairs(in, *it, at, "one_order", kOneOrder, r.one_order_pairs);
+}
+
 bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
                    ScenarioRecord& r) {
   if (!j.is_object()) return in.fail(path, "expected an object");
@@ -225,7 +262,7 @@ bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
     if (!read_finding(in, (*findings)[i], fmt::format("{}[{}]", findings_path, i), f)) return false;
     r.findings.push_back(std::move(f));
   }
-  return true;
+  return read_coverage(in, j, path, r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +272,36 @@ bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
 std::string finding_key(const FindingRecord& f) {
   if (!f.signature.empty()) return "s:" + f.signature;
   return fmt::format("k:{}\n{}", f.kind, f.message);
+}
+
+// Coverage pairs as ordered (before, after) names: "A <> B" is both (A, B) and (B, A).
+using OrderedPairs = std::set<std::pair<std::string, std::string>>;
+
+void add_pairs(OrderedPairs& to, const ScenarioRecord& r) {
+  for (const std::string& p : r.covered_pairs) {
+    const std::size_t split = p.find(kBothOrders);
+    std::string a = p.substr(0, split);
+    std::string b = p.substr(split + kBothOrders.size());
+    to.emplace(a, b);
+    to.emplace(std::move(b), std::move(a));
+  }
+  for (const std::string& p : r.one_order_pairs) {
+    const std::size_t split = p.find(kOneOrder);
+    to.emplace(p.substr(0, split), p.substr(split + kOneOrder.size()));
+  }
+}
+
+// Back to "A <> B" (A <= B) for pairs seen both ways and "A -> B" for the others, sorted.
+void set_pairs(ScenarioRecord& r, const OrderedPairs& pairs) {
+  r.covered_pairs.clear();
+  r.one_order_pairs.clear();
+  for (const auto& [a, b] : pairs) {
+    const bool both = pairs.contains({b, a});
+    if (both && a <= b) r.covered_pairs.push_back(fmt::format("{}{}{}", a, kBothOrders, b));
+    if (!both) r.one_order_pairs.push_back(fmt::format("{}{}{}", a, kOneOrder, b));
+  }
+  std::sort(r.covered_pairs.begin(), r.covered_pairs.end());
+  std::sort(r.one_order_pairs.begin(), r.one_order_pairs.end());
 }
 
 // Recomputes verdict, as_expected and explanation from the expectation and the findings.
@@ -318,16 +385,18 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
                     {"replay_file", f.replay_file},
                     {"replay_command", f.replay_command}});
     }
-    scenarios.push_back({{"name", r.name},
-                         {"expected", r.expected},
-                         {"verdict", r.verdict},
-                         {"as_expected", r.as_expected},
-                         {"explanation", r.explanation},
-                         {"strategy", r.strategy},
-                         {"executions", r.executions},
-                         {"exhausted", r.exhausted},
-                         {"seconds", sane_seconds(r.seconds)},
-                         {"findings", std::move(fs)}});
+    scenarios.push_back(
+        {{"name", r.name},
+         {"expected", r.expected},
+         {"verdict", r.verdict},
+         {"as_expected", r.as_expected},
+         {"explanation", r.explanation},
+         {"strategy", r.strategy},
+         {"executions", r.executions},
+         {"exhausted", r.exhausted},
+         {"seconds", sane_seconds(r.seconds)},
+         {"findings", std::move(fs)},
+         {"coverage", {{"both_orders", r.covered_pairs}, {"one_order", r.one_order_pairs}}}});
     if (r.as_expected) ++as_expected;
     executions += r.executions;
     findings += r.findings.size();
@@ -409,6 +478,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
     ScenarioRecord record;
     std::size_t expected_from = 0;  // the shard that first named the scenario
     std::set<std::string> finding_keys;
+    OrderedPairs pairs;  // coverage, united
   };
   std::map<std::string, Merged> by_name;  // sorted by name: the merged order
 
@@ -444,6 +514,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
       for (FindingRecord& f : r.findings) {
         if (m.finding_keys.insert(finding_key(f)).second) m.record.findings.push_back(std::move(f));
       }
+      add_pairs(m.pairs, r);
     }
   }
 
@@ -451,6 +522,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
   merged.reserve(by_name.size());
   for (auto& [name, m] : by_name) {
     rejudge(m.record);
+    set_pairs(m.record, m.pairs);
     merged.push_back(std::move(m.record));
   }
   return summary_json(merged);

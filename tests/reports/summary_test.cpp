@@ -41,16 +41,19 @@ FindingRecord finding(std::string kind, std::string message, std::string signatu
 // One clean scenario as expected, one buggy scenario as expected, one unexpected whose
 // explanation and message need escaping. Seconds are fixed, exactly representable values.
 std::vector<ScenarioRecord> sample_records() {
-  ScenarioRecord clean{.name = "safehandle/dispose-then-release",
-                       .expected = "clean",
-                       .verdict = "clean",
-                       .as_expected = true,
-                       .explanation = "",
-                       .strategy = "dfs",
-                       .executions = 1204,
-                       .exhausted = true,
-                       .seconds = 0.25,
-                       .findings = {}};
+  ScenarioRecord clean{
+      .name = "safehandle/dispose-then-release",
+      .expected = "clean",
+      .verdict = "clean",
+      .as_expected = true,
+      .explanation = "",
+      .strategy = "dfs",
+      .executions = 1204,
+      .exhausted = true,
+      .seconds = 0.25,
+      .findings = {},
+      .covered_pairs = {"DangerousRelease <> Dispose", "ReleaseHandle <> SetHandle"},
+      .one_order_pairs = {"Dispose -> DangerousGetHandle"}};
 
   ScenarioRecord buggy{
       .name = "safehandle/raw-value-after-dispose",
@@ -171,6 +174,8 @@ void expect_same(const ScenarioRecord& a, const ScenarioRecord& b) {
   EXPECT_EQ(a.executions, b.executions);
   EXPECT_EQ(a.exhausted, b.exhausted);
   EXPECT_EQ(a.seconds, b.seconds);  // exact: the JSON keeps every bit of a double
+  EXPECT_EQ(a.covered_pairs, b.covered_pairs);
+  EXPECT_EQ(a.one_order_pairs, b.one_order_pairs);
   ASSERT_EQ(a.findings.size(), b.findings.size());
   for (std::size_t i = 0; i < a.findings.size(); ++i) {
     SCOPED_TRACE("finding " + std::to_string(i));
@@ -351,6 +356,38 @@ TEST(ParseSummary, WrongTypes) {
   EXPECT_EQ(parse_error(y), "scenarios[0]: expected an object");
 }
 
+TEST(ParseSummary, CoverageIsOptional) {
+  // A summary from before coverage existed: no "coverage" field at all.
+  json s = summary_json(sample_records());
+  for (json& scenario : s["scenarios"])
+    scenario.erase("coverage");
+  std::string error;
+  const auto parsed = parse_summary(s, &error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_TRUE((*parsed)[0].covered_pairs.empty());
+  EXPECT_TRUE((*parsed)[0].one_order_pairs.empty());
+}
+
+TEST(ParseSummary, CoverageErrors) {
+  json s = summary_json(sample_records());
+  s["scenarios"][0]["coverage"] = json::array();
+  EXPECT_EQ(parse_error(s), "scenarios[0].coverage: expected an object");
+
+  json t = summary_json(sample_records());
+  t["scenarios"][0]["coverage"].erase("one_order");
+  EXPECT_EQ(parse_error(t), "scenarios[0].coverage.one_order: missing");
+
+  json u = summary_json(sample_records());
+  u["scenarios"][0]["coverage"]["both_orders"][1] = 3;
+  EXPECT_EQ(parse_error(u), "scenarios[0].coverage.both_orders[1]: expected a string");
+
+  json v = summary_json(sample_records());
+  v["scenarios"][0]["coverage"]["one_order"][0] = "Dispose <> DangerousGetHandle";
+  EXPECT_EQ(parse_error(v),
+            "scenarios[0].coverage.one_order[0]: expected \"A -> B\", got \"Dispose <> "
+            "DangerousGetHandle\"");
+}
+
 TEST(ParseSummary, NullErrorPointerIsAllowed) {
   EXPECT_FALSE(parse_summary(json::object(), nullptr));
 }
@@ -453,6 +490,39 @@ TEST(MergeSummaries, ShardsAddUpAndFindingsUnite) {
   EXPECT_EQ(t["unexpected"], 1);
   EXPECT_EQ(t["executions"], 150 + 7 + 100);
   EXPECT_EQ(t["findings"], 4);
+}
+
+TEST(MergeSummaries, CoverageUnites) {
+  ScenarioRecord a = record("table/close-race", "clean", "dfs", 40, true, 0.25, {});
+  a.covered_pairs = {"CloseHandle <> WriteFile"};
+  a.one_order_pairs = {"CloseHandle -> DuplicateHandle", "create -> CloseHandle",
+                       "open -> CloseHandle"};
+  ScenarioRecord b = record("table/close-race", "clean", "dfs", 60, true, 0.5, {});
+  b.covered_pairs = {"CloseHandle <> WriteFile", "ReadFile <> create"};
+  b.one_order_pairs = {"CloseHandle -> open", "DuplicateHandle -> create"};
+  ScenarioRecord old = record("table/close-race", "clean", "dfs", 1, true, 0, {});
+  json old_summary = summary_json({old});
+  old_summary["scenarios"][0].erase("coverage");  // a summary from before coverage
+
+  std::string error;
+  const auto merged = merge_summaries({summary_json({a}), summary_json({b}), old_summary}, &error);
+  ASSERT_TRUE(merged) << error;
+  const auto records = parse_summary(*merged, &error);
+  ASSERT_TRUE(records) << error;
+  ASSERT_EQ(records->size(), 1u);
+  const ScenarioRecord& m = (*records)[0];
+  // open -> CloseHandle in A and CloseHandle -> open in B: covered in the merge.
+  EXPECT_EQ(m.covered_pairs,
+            (std::vector<std::string>{"CloseHandle <> WriteFile", "CloseHandle <> open",
+                                      "ReadFile <> create"}));
+  EXPECT_EQ(m.one_order_pairs,
+            (std::vector<std::string>{"CloseHandle -> DuplicateHandle", "DuplicateHandle -> create",
+                                      "create -> CloseHandle"}));
+
+  // Merging the merge alone changes nothing.
+  const auto again = merge_summaries({*merged}, &error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_EQ(again->dump(2), merged->dump(2));
 }
 
 TEST(MergeSummaries, RecomputesExplanations) {

@@ -39,7 +39,9 @@ TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
   std::string divergence;
   const hc::Decision d{0b1111, 0, true, 0, pending.data(), &divergence};
   auto draws = [&](int executions, int picks_in_first) {
-    auto s = hc::make_strategy("random", {42, -1});
+    hc::StrategyOptions options;
+    options.seed = 42;
+    auto s = hc::make_strategy("random", options);
     std::vector<int> last;
     for (int e = 0; e < executions; ++e) {
       s->begin_execution();
@@ -59,7 +61,9 @@ TEST(RandomStrategy, PicksOnlyEnabledThreadsAndVisitsAll) {
   const std::array<hc::Operation, hc::kMaxThreads> pending{};
   std::string divergence;
   const hc::Decision d{0b10110, 1, true, 0, pending.data(), &divergence};
-  auto s = hc::make_strategy("random", {7, -1});
+  hc::StrategyOptions options;
+  options.seed = 7;
+  auto s = hc::make_strategy("random", options);
   s->begin_execution();
   std::set<int> seen;
   for (int i = 0; i < 200; ++i)

@@ -28,6 +28,11 @@ struct Progress {
   std::uint64_t executions = 0;
   std::size_t findings = 0;
   double seconds = 0;
+  std::uint32_t depth = 0;       // decisions of the longest execution so far
+  std::uint64_t units_done = 0;  // work units finished (partitioned runs)
+  /// Exhaustive strategies: Knuth's estimate of the executions of the whole search (0: none
+  /// yet), from random probes of the same tree; the progress line turns it into a percentage.
+  double estimated_total = 0;
 };
 
 struct ExploreOptions {
@@ -46,7 +51,11 @@ struct ExploreOptions {
   std::uint32_t livelock_bound = 100;   // decisions in a row at which every runnable thread
                                         // yielded and nobody wrote: a livelock (0: off)
   std::vector<std::string> must_reach;  // labels that some execution must reach
-  bool check_determinism = true;        // re-run every finding and compare
+  /// Goals "A <> B": an unreached finding if no execution ran operations A and B (labels, see
+  /// Result::covered_pairs) on one object from two threads in both orders.
+  std::vector<std::string> must_cover;
+  bool coverage = true;  // record Result::covered_pairs / one_order_pairs (on with must_cover)
+  bool check_determinism = true;                  // re-run every finding and compare
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
   /// A replay file's schedule, followed by thread names and operation labels (see
   /// make_named_replay_strategy). After it, `strategy` decides only with
@@ -55,6 +64,29 @@ struct ExploreOptions {
   bool continue_after_divergence = false;
   /// A strategy of your own instead of `strategy` (tests, minimisation, benchmarks).
   std::function<std::unique_ptr<Strategy>()> strategy_factory;
+
+  // --- scale (see UnitFilter in hc/strategy.hpp) --------------------------------------------
+  /// Parallel workers: OS threads, each running its own executions on its own fibers, sharing
+  /// out work units dynamically. Same findings and, for exhaustive runs, the same totals.
+  int jobs = 1;
+  /// This run explores only the units u with u % shard_count == shard_index; the summaries of
+  /// all shards merged (handlecheck merge) give the totals of one unsharded run.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
+  /// dfs, dpor: how many first decisions name a work unit when the search is partitioned.
+  std::uint32_t split_depth = 3;
+  /// Write a resumable checkpoint here every checkpoint_interval_seconds and when SIGINT or
+  /// SIGTERM stops the run ("" = none).
+  std::string checkpoint_file;
+  double checkpoint_interval_seconds = 30;
+  /// Continue the run this checkpoint recorded: its finished units are skipped and its counts
+  /// and findings carried over; the settings must match.
+  std::string resume_file;
+  /// What the run explores ("safehandle/raw-value-after-dispose"), recorded in checkpoints so
+  /// one is not resumed on another scenario.
+  std::string run_name;
+  /// Tests only: behave as if SIGINT arrived after this many executions (0 = never).
+  std::uint64_t interrupt_after_executions = 0;
 };
 
 struct Stats {
@@ -63,9 +95,13 @@ struct Stats {
   std::uint64_t context_switches = 0;
   std::uint64_t preemptions = 0;
   std::uint32_t max_steps_in_execution = 0;
-  double seconds = 0;      // wall time: reported, never used to decide a schedule
-  bool exhausted = false;  // the strategy finished its search space
-  int bound_reached = -1;  // ipb: the preemption bound of its last round
+  double seconds = 0;          // wall time: reported, never used to decide a schedule
+  bool exhausted = false;      // the strategy finished its search space
+  int bound_reached = -1;      // ipb: the preemption bound of its last round
+  std::uint64_t pruned = 0;    // executions cut short (another owner's unit; dpor: redundant)
+  std::uint64_t units = 0;     // work units this run finished (partitioned runs)
+  bool interrupted = false;    // SIGINT/SIGTERM stopped it; the checkpoint says where
+  double estimated_total = 0;  // the last estimate of the executions of the whole search
 };
 
 struct Result {
@@ -73,6 +109,10 @@ struct Result {
   Stats stats;
   std::string strategy;     // the strategy that ran
   std::string replay_note;  // with continue_after_divergence: where the replay diverged
+  /// Coverage of conflicting operations: two operations of different threads on one object,
+  /// at least one not a read, named by label (a model's verb, "atomic.load" for primitives).
+  std::vector<std::string> covered_pairs;    // "A <> B" (A <= B): seen in both orders, sorted
+  std::vector<std::string> one_order_pairs;  // "A -> B": seen only with A first, sorted
 
   /// The run's verdict: the first finding's kind, or nullopt when clean.
   std::optional<FindingKind> verdict() const {

@@ -100,6 +100,9 @@ struct Step {
   const char* label = "";
   std::source_location where{};
   std::uint64_t value = 0;  // value read or written, when has_value
+  /// false for steps a thread records without a scheduling point (hc::choose; joining a thread
+  /// that already finished): they belong to the scheduled step before them of the same thread.
+  bool scheduled = true;
 };
 
 /// One decision of an execution: which thread runs next, or which value a choose() returns.

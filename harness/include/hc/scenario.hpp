@@ -33,6 +33,7 @@ struct ScenarioInfo {
   std::uint32_t max_steps = 10000;        // per execution
   int preemption_bound = -1;              // dfs: -1 = unbounded
   std::vector<std::string_view> must_reach{};  // labels some execution must hc::reached()
+  std::vector<std::string_view> must_cover{};  // "A <> B": conflicting ops seen both ways
   std::string_view summary{};                  // one line for `handlecheck list`
   std::string_view pattern{};                  // the bug pattern(s): "B1", "B3, B22"
   std::string_view source{};                   // the document the pattern comes from

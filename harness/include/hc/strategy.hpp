@@ -9,16 +9,20 @@
 //     strategy.end_execution(trace, verdict)  // where exhaustive strategies backtrack
 //   }
 //
-// Forced steps (one enabled thread) never reach the strategy. A strategy that is asked for a
-// choice it cannot make (a replayed prefix names a thread that is not enabled) calls
-// `decision.diverge(why)` / `diverge(why)` and returns any valid option: the execution then ends
-// with an "uncontrolled nondeterminism" finding naming the step.
+// Forced steps (one enabled thread) never reach the strategy. A strategy may end an execution
+// early by returning kPruneThread / kPruneValue (the unit is not its own, or dpor's sleep sets
+// show the rest is redundant); end_execution is still called, and last_execution() then says
+// the execution does not count. A strategy that is asked for a choice it cannot make (a replayed
+// prefix names a thread that is not enabled) calls `decision.diverge(why)` / `diverge(why)` and
+// returns any valid option: the execution then ends with an "uncontrolled nondeterminism" finding
+// naming the step.
 //
 // Strategies live one per file under harness/src/strategy/ and are made by name with
 // make_strategy(); cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,6 +38,10 @@ namespace hc {
 /// A set of threads as a bit mask (bit t = thread t).
 using ThreadMask = std::uint32_t;
 
+/// Returned by pick_thread / pick_value: end this execution now; it is not counted.
+inline constexpr ThreadId kPruneThread = 0xFE;
+inline constexpr std::uint32_t kPruneValue = 0xFFFFFFFFu;
+
 /// What the scheduler knows at a thread decision.
 struct Decision {
   ThreadMask enabled = 0;              // the threads that may run now (two or more)
@@ -45,6 +53,7 @@ struct Decision {
   ThreadMask live = 0;                 // every thread that has not finished (enabled or not)
   std::string_view (*name_of)(const void* context, ThreadId t) = nullptr;
   const void* name_context = nullptr;
+  const Step* trace = nullptr;  // the steps executed so far: trace[0 .. step)
 
   void diverge(std::string why) const {
     if (divergence && divergence->empty()) *divergence = std::move(why);
@@ -56,9 +65,40 @@ struct Decision {
   }
 };
 
+/// Where a thread came from: its first step happens after its parent's steps before `step`.
+struct Spawn {
+  ThreadId child = kNoThread;
+  ThreadId parent = kNoThread;
+  std::uint32_t step = 0;  // how many steps the trace held when the parent spawned the child
+};
+
 /// How an execution ended, as a strategy sees it.
 struct Verdict {
   std::optional<FindingKind> finding;  // nullopt: the execution was clean
+  bool pruned = false;                 // the strategy cut it short (kPruneThread / kPruneValue)
+  std::span<const Spawn> spawns;       // every thread but main, in creation order
+  /// Threads parked before an operation they never ran (blocked, or cut off by a finding), and
+  /// the operations: an exhaustive strategy must also try running them earlier.
+  ThreadMask waiting = 0;
+  const Operation* pending = nullptr;  // pending[t] for t in waiting
+};
+
+/// Work units: how one search is split over parallel workers, shards and checkpoints.
+///
+/// An exhaustive strategy (dfs, dpor) numbers the subtrees below its first `split_depth` thread
+/// decisions 0, 1, 2, ... in the order a sequential search reaches them (an execution with fewer
+/// decisions is a unit of its own); random and pct number chunks of kExecutionsPerUnit
+/// executions. A strategy explores unit u only when owns_unit(u); an execution that reaches a
+/// unit it does not own is pruned and not counted. Units are reached in increasing order, and
+/// what a unit explores does not depend on who explores it, so any partition (threads, machines,
+/// a resumed checkpoint) sums to the totals of one sequential run.
+using UnitFilter = std::function<bool(std::uint64_t unit)>;
+inline constexpr std::uint64_t kExecutionsPerUnit = 64;
+
+/// What a strategy says of the execution that just ended (after end_execution).
+struct ExecutionTag {
+  std::uint64_t unit = 0;  // the work unit it belongs to
+  bool counted = true;     // false: pruned (another owner's unit, or redundant); ignore it
 };
 
 class Strategy {
@@ -77,14 +117,23 @@ class Strategy {
 
   /// Stable kebab-case name used on the command line, in replay files and in reports.
   virtual std::string_view name() const = 0;
+
+  /// After end_execution: the unit of the execution that just ended and whether it counts.
+  /// Strategies without units (replay, minimisation) keep the default: unit 0, counted.
+  virtual ExecutionTag last_execution() const { return {}; }
+  /// Whether this strategy honours StrategyOptions::owns_unit (exhaustive and seeded ones do).
+  virtual bool splits_into_units() const { return false; }
 };
 
 /// Settings every strategy may read.
 struct StrategyOptions {
   std::uint64_t seed = 0;
-  int preemption_bound = -1;     // dfs: -1 = unbounded
-  int pct_depth = 3;             // pct: the bug depth d it targets (d - 1 priority change points)
-  int* bound_reached = nullptr;  // ipb: where it reports the preemption bound it has reached
+  int preemption_bound = -1;      // dfs: -1 = unbounded
+  int pct_depth = 3;              // pct: the bug depth d it targets (d - 1 priority change points)
+  int* bound_reached = nullptr;   // ipb: where it reports the preemption bound it has reached
+  UnitFilter owns_unit;           // empty: every unit (see UnitFilter)
+  std::uint32_t split_depth = 3;  // dfs, dpor: thread decisions that name a unit
+  std::uint64_t max_executions = 0;  // random, pct: executions 0 .. max-1 (0 = unbounded)
 };
 
 /// Makes a strategy by its stable name ("dfs", "ipb", "pct", "random"). nullptr if unknown.
@@ -124,7 +173,8 @@ std::unique_ptr<Strategy> make_non_preemptive_strategy();
 
 /// Per-exploration counters kept by the metrics wrapper.
 struct Metrics {
-  std::uint64_t executions = 0;
+  std::uint64_t executions = 0;  // counted executions
+  std::uint64_t pruned = 0;      // cut short: another owner's unit, or redundant (dpor)
   std::uint64_t steps = 0;
   std::uint64_t context_switches = 0;
   std::uint64_t preemptions = 0;

@@ -2,12 +2,21 @@
 // re-run of every new finding, and the scenario-level verdict.
 #include "hc/explorer.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <exception>
+#include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "explore/checkpoint.hpp"
+#include "explore/coverage.hpp"
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
 
@@ -17,15 +26,25 @@ namespace {
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
 std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metrics,
-                                         std::string* replay_note, int* bound_reached) {
+                                         std::string* replay_note, int* bound_reached,
+                                         UnitFilter owns = {}) {
+  StrategyOptions so;
+  so.seed = o.seed;
+  so.preemption_bound = o.preemption_bound;
+  so.pct_depth = o.pct_depth;
+  so.bound_reached = bound_reached;
+  so.split_depth = o.split_depth;
+  if (owns) {
+    so.owns_unit = std::move(owns);
+    so.max_executions = o.max_executions;
+  }
   std::unique_ptr<Strategy> base;
   if (o.strategy_factory) {
     base = o.strategy_factory();
   } else if (o.replay_file) {
     std::unique_ptr<Strategy> inner;
     if (o.strategy != "replay") {
-      inner = make_strategy(
-          o.strategy, StrategyOptions{o.seed, o.preemption_bound, o.pct_depth, bound_reached});
+      inner = make_strategy(o.strategy, so);
       if (!inner) throw usage_error(fmt::format("unknown strategy '{}'", o.strategy));
     }
     base = make_named_replay_strategy(*o.replay_file, std::move(inner), o.continue_after_divergence,
@@ -36,8 +55,7 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
     }
     base = make_replay_strategy(o.replay, nullptr);
   } else {
-    base = make_strategy(o.strategy,
-                         StrategyOptions{o.seed, o.preemption_bound, o.pct_depth, bound_reached});
+    base = make_strategy(o.strategy, so);
     if (!base) {
       std::string names;
       for (std::string_view n : strategy_names())
@@ -95,93 +113,450 @@ std::optional<Finding> check_reproduces(detail::Execution& exec, const std::func
 
 }  // namespace
 
+namespace {
+
+// --- stopping on SIGINT / SIGTERM (runs with a checkpoint file) -----------------------------
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int signal) {
+  g_stop_signal.store(signal, std::memory_order_relaxed);
+}
+
+/// Installs the handlers for the run's lifetime and restores the previous ones after.
+class StopSignals {
+ public:
+  explicit StopSignals(bool active) : active_(active) {
+    if (!active_) return;
+    g_stop_signal.store(0);
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    if (!active_) return;
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  bool active_;
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+// --- the state workers share ------------------------------------------------------------------
+
+constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
+
+struct UnitFinding {
+  std::uint64_t unit = 0;
+  std::uint64_t ordinal = 0;  // counted executions of its unit before it
+  Finding finding;
+};
+
+void add_counts(detail::UnitCounts& to, const detail::UnitCounts& from) {
+  to.executions += from.executions;
+  to.steps += from.steps;
+  to.context_switches += from.context_switches;
+  to.preemptions += from.preemptions;
+  to.max_steps = std::max(to.max_steps, from.max_steps);
+  to.pruned += from.pruned;
+  to.reached |= from.reached;
+}
+
+/// One exploration, shared by its workers. Units are finished by exactly one worker; findings
+/// are kept per signature at their earliest (unit, ordinal), so the result is the same whatever
+/// the number of workers and whoever ran what.
+class Run {
+ public:
+  Run(const std::function<void()>& body, const ExploreOptions& o, bool partitioned)
+      : body_(body), o_(o), partitioned_(partitioned), start_(Clock::now()) {}
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  /// Resumes: the checkpoint's finished units are done already; its findings are re-run from
+  /// their schedules to rebuild their traces.
+  void resume(const detail::Checkpoint& c) {
+    finished_ = c.units;
+    resumed_units_ = c.units.size();
+    detail::ExecutionConfig config = execution_config();
+    detail::Execution exec(std::move(config));
+    for (const detail::CheckpointFinding& cf : c.findings) {
+      std::string error;
+      auto schedule = parse_choices(cf.schedule, &error);
+      if (!schedule) {
+        throw usage_error(
+            fmt::format("checkpoint finding '{}' has a malformed schedule: {}", cf.signature, error));
+      }
+      auto replay = make_replay_strategy(*schedule, nullptr);
+      replay->begin_execution();
+      std::optional<Finding> again = exec.run(body_, *replay);
+      Finding f = again ? std::move(*again) : Finding{};
+      f.message = cf.message;
+      f.signature = cf.signature;
+      if (auto kind = parse_finding_kind(cf.kind)) f.kind = *kind;
+      complete_finding(f, exec);
+      f.schedule = *schedule;
+      findings_[cf.signature] = UnitFinding{cf.unit, cf.ordinal, std::move(f)};
+    }
+  }
+
+  /// Whether this run may explore unit u; claims it for one worker when several share the run.
+  bool claim(std::uint64_t u) {
+    if (o_.shard_count > 1 && u % o_.shard_count != o_.shard_index) return false;
+    if (u > stop_unit_.load()) return false;
+    std::lock_guard lock(mu_);
+    if (finished_.count(u) != 0) return false;  // resumed: done before
+    return claimed_.insert(u).second;
+  }
+
+  void worker(int index) {
+    Metrics metrics;
+    std::string replay_note;
+    int bound_reached = -1;
+    std::uint64_t claimed_unit = kNoUnit;
+    bool claimed_result = false;
+    UnitFilter owns;
+    if (partitioned_) {
+      // Strategies ask about a unit more than once: answer from the first claim.
+      owns = [this, &claimed_unit, &claimed_result](std::uint64_t u) {
+        if (u != claimed_unit) {
+          claimed_unit = u;
+          claimed_result = claim(u);
+        }
+        return claimed_result;
+      };
+    }
+    std::unique_ptr<Strategy> strategy =
+        build_strategy(o_, &metrics, &replay_note, &bound_reached, owns);
+    detail::Execution exec(execution_config());
+    detail::PairCoverage coverage;  // coverage hook: this worker's pairs, merged at its end
+    const bool track_coverage = detail::wants_coverage(o_);
+
+    std::uint64_t unit = kNoUnit;
+    detail::UnitCounts counts;
+    bool exhausted = false;
+    bool stopped_by_finding = false;
+    for (;;) {
+      if (should_interrupt()) break;
+      if (budget_spent()) break;
+      if (!strategy->begin_execution()) {
+        exhausted = true;
+        break;
+      }
+      const Metrics before = metrics;
+      std::optional<Finding> found = exec.run(body_, *strategy);
+      Verdict verdict;
+      if (found) verdict.finding = found->kind;
+      verdict.pruned = exec.pruned();
+      verdict.spawns = exec.spawns();
+      verdict.waiting = exec.waiting();
+      verdict.pending = exec.pending();
+      strategy->end_execution(exec.trace(), verdict);
+      const ExecutionTag tag = strategy->last_execution();
+      if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before
+      if (tag.unit != unit) {
+        if (unit != kNoUnit) finish_unit(unit, counts);
+        unit = tag.unit;
+        counts = detail::UnitCounts{};
+      }
+      if (!tag.counted) {
+        counts.pruned += metrics.pruned - before.pruned;
+        continue;
+      }
+      counts.executions += 1;
+      counts.steps += metrics.steps - before.steps;
+      counts.context_switches += metrics.context_switches - before.context_switches;
+      counts.preemptions += metrics.preemptions - before.preemptions;
+      counts.max_steps = std::max(counts.max_steps, static_cast<std::uint32_t>(exec.trace().size()));
+      counts.reached |= exec.reached_mask();
+      if (track_coverage) coverage.add(exec.trace());  // coverage hook
+      const std::uint64_t total = executions_.fetch_add(1) + 1;
+      if (found) {
+        record_finding(std::move(*found), exec, unit, counts.executions - 1);
+        if (o_.stop_at_first) {
+          stopped_by_finding = true;
+          lower_stop_unit(unit);
+          break;
+        }
+      }
+      if (o_.progress && (total & 1023) == 0) {
+        std::lock_guard lock(mu_);
+        o_.progress(Progress{total, findings_.size(), elapsed(), counts.max_steps,
+                             finished_.size(), 0});
+      }
+    }
+    std::lock_guard lock(mu_);
+    coverage_.merge(coverage);  // coverage hook
+    if (unit != kNoUnit) {
+      // The unit in progress is finished if the strategy is done or a finding ended it;
+      // otherwise (budget, interrupt) it is partial: counted, but not in a checkpoint.
+      if (exhausted || stopped_by_finding || !partitioned_) {
+        finish_unit_locked(unit, counts);
+      } else {
+        partial_[unit] = counts;
+      }
+    }
+    if (!exhausted) all_exhausted_ = false;
+    if (stopped_by_finding) stopped_by_finding_ = true;
+    if (index == 0) {
+      replay_note_ = std::move(replay_note);
+      bound_reached_ = bound_reached;
+    }
+  }
+
+  Result result() {
+    Result result;
+    result.strategy = o_.strategy;
+    result.replay_note = replay_note_;
+    const std::uint64_t stop = stop_unit_.load();
+    std::map<std::uint64_t, detail::UnitCounts> units = finished_;
+    for (const auto& [u, c] : partial_)
+      add_counts(units[u], c);
+    std::uint64_t reached = 0;
+    Stats& st = result.stats;
+    for (const auto& [u, c] : units) {
+      if (u > stop) continue;
+      st.executions += c.executions;
+      st.steps += c.steps;
+      st.context_switches += c.context_switches;
+      st.preemptions += c.preemptions;
+      st.max_steps_in_execution = std::max(st.max_steps_in_execution, c.max_steps);
+      st.pruned += c.pruned;
+      reached |= c.reached;
+    }
+    st.units = partitioned_ ? finished_.size() - resumed_units_ : 0;
+    // Findings in the order a single sequential run meets them; "execution" counts the
+    // executions of every unit before the finding's own.
+    std::vector<UnitFinding*> ordered;
+    for (auto& [signature, uf] : findings_) {
+      if (uf.unit <= stop) ordered.push_back(&uf);
+    }
+    std::sort(ordered.begin(), ordered.end(), [](const UnitFinding* a, const UnitFinding* b) {
+      return std::tie(a->unit, a->ordinal) < std::tie(b->unit, b->ordinal);
+    });
+    const std::size_t keep = o_.stop_at_first ? std::min<std::size_t>(ordered.size(), 1) : ordered.size();
+    for (std::size_t k = 0; k < keep; ++k) {
+      UnitFinding* uf = ordered[k];
+      std::uint64_t before = 0;
+      for (const auto& [u, c] : units) {
+        if (u < uf->unit) before += c.executions;
+      }
+      uf->finding.execution = before + uf->ordinal;
+      result.findings.push_back(std::move(uf->finding));
+    }
+    if (!stopped_by_finding_) {
+      for (std::size_t i = 0; i < o_.must_reach.size(); ++i) {
+        if ((reached >> i) & 1u) continue;
+        Finding f;
+        f.kind = FindingKind::unreached;
+        f.message = fmt::format(
+            "'{}' was never reached: no execution of {} ({}) called hc::reached(\"{}\")",
+            o_.must_reach[i], st.executions,
+            all_exhausted_ && !interrupted_ ? "the whole search space" : "the budget",
+            o_.must_reach[i]);
+        f.signature = "unreached|" + o_.must_reach[i];
+        result.findings.push_back(std::move(f));
+      }
+    }
+    // A seeded strategy has no search space to exhaust: when partitioned it ends at the budget.
+    st.exhausted = all_exhausted_ && !stopped_by_finding_ && !interrupted_ &&
+                   !(partitioned_ && seeded());
+    detail::report_coverage(coverage_, o_, all_exhausted_ && !interrupted_, stopped_by_finding_,
+                            result);  // coverage hook
+    st.interrupted = interrupted_;
+    st.seconds = elapsed();
+    st.bound_reached = bound_reached_;
+    return result;
+  }
+
+  /// The finished units and their findings, for a checkpoint.
+  detail::Checkpoint checkpoint() {
+    std::lock_guard lock(mu_);
+    return checkpoint_locked();
+  }
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  detail::ExecutionConfig execution_config() const {
+    detail::ExecutionConfig config;
+    config.stack_size = o_.stack_size;
+    config.guard_pages = o_.guard_pages;
+    config.max_steps = o_.max_steps;
+    config.spurious_wakeups = o_.spurious_wakeups;
+    config.livelock_bound = o_.livelock_bound;
+    config.must_reach = o_.must_reach;
+    return config;
+  }
+
+  bool should_interrupt() {
+    if (interrupted_) return true;
+    const bool asked = g_stop_signal.load(std::memory_order_relaxed) != 0 ||
+                       (o_.interrupt_after_executions != 0 &&
+                        executions_.load() >= o_.interrupt_after_executions);
+    if (asked) interrupted_ = true;
+    return asked;
+  }
+
+  bool seeded() const { return o_.strategy == "random" || o_.strategy == "pct"; }
+
+  bool budget_spent() const {
+    // Seeded strategies stop at max_executions themselves when the run is partitioned (their
+    // units are execution ranges); exhaustive ones share one budget.
+    if (o_.max_executions != 0 && !(partitioned_ && seeded()) &&
+        executions_.load() >= o_.max_executions)
+      return true;
+    return o_.time_budget_seconds > 0 && elapsed() >= o_.time_budget_seconds;
+  }
+
+  void lower_stop_unit(std::uint64_t unit) {
+    std::uint64_t current = stop_unit_.load();
+    while (unit < current && !stop_unit_.compare_exchange_weak(current, unit)) {
+    }
+  }
+
+  static void complete_finding(Finding& f, detail::Execution& exec) {
+    f.schedule.assign(exec.choices().begin(), exec.choices().end());
+    f.schedule_info = exec.choice_records();
+    f.parameters.clear();
+    for (const auto& [key, value] : exec.parameters())
+      f.parameters.emplace_back(key, value);
+    f.trace = exec.rich_trace();
+    f.preemptions = exec.preemption_count();
+  }
+
+  void record_finding(Finding found, detail::Execution& exec, std::uint64_t unit,
+                      std::uint64_t ordinal) {
+    {
+      std::lock_guard lock(mu_);
+      const auto it = findings_.find(found.signature);
+      if (it != findings_.end() &&
+          std::tie(it->second.unit, it->second.ordinal) <= std::tie(unit, ordinal))
+        return;  // met earlier (in the order of a sequential run)
+    }
+    Finding f = std::move(found);
+    complete_finding(f, exec);
+    // Exact in a sequential run; within its unit when partitioned (result() fixes the field).
+    f.execution = ordinal;
+    const std::string signature = f.signature;
+    if (o_.check_determinism && f.kind != FindingKind::nondeterminism &&
+        f.kind != FindingKind::internal_error) {
+      if (auto nd = check_reproduces(exec, body_, f, shape_of(exec.trace()))) f = std::move(*nd);
+    }
+    std::lock_guard lock(mu_);
+    const auto it = findings_.find(signature);
+    if (it == findings_.end() ||
+        std::tie(unit, ordinal) < std::tie(it->second.unit, it->second.ordinal)) {
+      findings_[signature] = UnitFinding{unit, ordinal, std::move(f)};
+    }
+  }
+
+  void finish_unit(std::uint64_t unit, const detail::UnitCounts& counts) {
+    std::lock_guard lock(mu_);
+    finish_unit_locked(unit, counts);
+  }
+
+  void finish_unit_locked(std::uint64_t unit, const detail::UnitCounts& counts) {
+    add_counts(finished_[unit], counts);
+    if (!o_.checkpoint_file.empty() && o_.checkpoint_interval_seconds > 0 &&
+        elapsed() - last_checkpoint_ >= o_.checkpoint_interval_seconds) {
+      detail::write_checkpoint(o_.checkpoint_file, checkpoint_locked());
+      last_checkpoint_ = elapsed();
+    }
+  }
+
+  detail::Checkpoint checkpoint_locked() const {
+    detail::Checkpoint c;
+    c.settings = detail::checkpoint_settings(o_);
+    const std::uint64_t stop = stop_unit_.load();
+    for (const auto& [u, counts] : finished_) {
+      if (u <= stop) c.units[u] = counts;
+    }
+    for (const auto& [signature, uf] : findings_) {
+      if (c.units.count(uf.unit) == 0) continue;  // its unit is redone on resume
+      c.findings.push_back(detail::CheckpointFinding{
+          uf.unit, uf.ordinal, std::string(finding_kind_name(uf.finding.kind)), signature,
+          uf.finding.message, format_choices(uf.finding.schedule)});
+    }
+    return c;
+  }
+
+  const std::function<void()>& body_;
+  const ExploreOptions& o_;
+  const bool partitioned_;
+  const Clock::time_point start_;
+
+  std::mutex mu_;
+  std::set<std::uint64_t> claimed_;
+  std::map<std::uint64_t, detail::UnitCounts> finished_;  // units done (counted in full)
+  std::map<std::uint64_t, detail::UnitCounts> partial_;   // units a budget or interrupt cut
+  std::size_t resumed_units_ = 0;
+  std::map<std::string, UnitFinding> findings_;  // by signature: the earliest occurrence
+  std::atomic<std::uint64_t> stop_unit_{kNoUnit};  // stop_at_first: the unit of the first finding
+  std::atomic<std::uint64_t> executions_{0};
+  std::atomic<bool> interrupted_{false};
+  bool all_exhausted_ = true;
+  bool stopped_by_finding_ = false;
+  double last_checkpoint_ = 0;
+  std::string replay_note_;
+  int bound_reached_ = -1;
+  detail::PairCoverage coverage_;  // coverage hook: every worker's pairs
+};
+
+}  // namespace
+
 Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.must_reach.size() > 64) throw usage_error("at most 64 must_reach labels per exploration");
   if (o.max_steps == 0) throw usage_error("max_steps must be at least 1");
-  Metrics metrics;
-  std::string replay_note;
-  int bound_reached = -1;
-  std::unique_ptr<Strategy> strategy = build_strategy(o, &metrics, &replay_note, &bound_reached);
-
-  detail::ExecutionConfig config;
-  config.stack_size = o.stack_size;
-  config.guard_pages = o.guard_pages;
-  config.max_steps = o.max_steps;
-  config.spurious_wakeups = o.spurious_wakeups;
-  config.livelock_bound = o.livelock_bound;
-  config.must_reach = o.must_reach;
-  detail::Execution exec(std::move(config));
-
-  Result result;
-  result.strategy = o.strategy;
-  std::set<std::string> signatures;
-  std::uint64_t reached = 0;
-  bool stopped_by_finding = false;
-  const Clock::time_point start = Clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-
-  for (;;) {
-    if (o.max_executions != 0 && metrics.executions >= o.max_executions) break;
-    if (o.time_budget_seconds > 0 && elapsed() >= o.time_budget_seconds) break;
-    if (!strategy->begin_execution()) {
-      result.stats.exhausted = true;
-      break;
+  detail::check_cover_goals(o);  // coverage hook
+  if (o.jobs < 1) throw usage_error(fmt::format("jobs must be at least 1, not {}", o.jobs));
+  if (o.shard_count == 0 || o.shard_index >= o.shard_count) {
+    throw usage_error(fmt::format("shard {}/{} does not exist: the index runs from 1 to the count",
+                                  o.shard_index + 1, o.shard_count));
+  }
+  const bool partitioned = o.jobs > 1 || o.shard_count > 1 || !o.checkpoint_file.empty() ||
+                           !o.resume_file.empty();
+  if (partitioned) {
+    const bool splits = !o.strategy_factory && !o.replay_file && o.replay.empty() &&
+                        (o.strategy == "dfs" || o.strategy == "dpor" || o.strategy == "random" ||
+                         o.strategy == "pct");
+    if (!splits) {
+      throw usage_error(fmt::format(
+          "strategy '{}'{} cannot be split into work units: --jobs, --shard, --checkpoint and "
+          "--resume work with dfs, dpor, random and pct",
+          o.strategy, o.replay.empty() && !o.replay_file ? "" : " with a replay prefix"));
     }
-    std::optional<Finding> found = exec.run(body, *strategy);
-    Verdict verdict;
-    if (found) verdict.finding = found->kind;
-    strategy->end_execution(exec.trace(), verdict);
-    reached |= exec.reached_mask();
-
-    if (found) {
-      if (signatures.insert(found->signature).second) {
-        Finding f = std::move(*found);
-        f.execution = metrics.executions - 1;
-        f.schedule.assign(exec.choices().begin(), exec.choices().end());
-        f.schedule_info = exec.choice_records();
-        for (const auto& [key, value] : exec.parameters())
-          f.parameters.emplace_back(key, value);
-        f.trace = exec.rich_trace();
-        f.preemptions = exec.preemption_count();
-        if (o.check_determinism && f.kind != FindingKind::nondeterminism &&
-            f.kind != FindingKind::internal_error) {
-          if (auto nd = check_reproduces(exec, body, f, shape_of(exec.trace()))) f = std::move(*nd);
-        }
-        result.findings.push_back(std::move(f));
+    if (o.split_depth == 0 && (o.strategy == "dfs" || o.strategy == "dpor"))
+      throw usage_error("split_depth must be at least 1 for a partitioned exhaustive search");
+  }
+  Run run(body, o, partitioned);
+  if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o));
+  {
+    StopSignals signals(!o.checkpoint_file.empty());
+    if (o.jobs == 1) {
+      run.worker(0);
+    } else {
+      std::vector<std::thread> workers;
+      std::exception_ptr error;
+      std::mutex error_mu;
+      for (int w = 0; w < o.jobs; ++w) {
+        workers.emplace_back([&run, w, &error, &error_mu] {
+          try {
+            run.worker(w);
+          } catch (...) {
+            std::lock_guard lock(error_mu);
+            if (!error) error = std::current_exception();
+          }
+        });
       }
-      if (o.stop_at_first) {
-        stopped_by_finding = true;
-        break;
-      }
-    }
-    if (o.progress && (metrics.executions & 1023) == 0) {
-      o.progress(Progress{metrics.executions, result.findings.size(), elapsed()});
+      for (std::thread& t : workers)
+        t.join();
+      if (error) std::rethrow_exception(error);
     }
   }
-
-  if (!stopped_by_finding) {
-    for (std::size_t i = 0; i < o.must_reach.size(); ++i) {
-      if ((reached >> i) & 1u) continue;
-      Finding f;
-      f.kind = FindingKind::unreached;
-      f.message = fmt::format(
-          "'{}' was never reached: no execution of {} ({}) called hc::reached(\"{}\")",
-          o.must_reach[i], metrics.executions,
-          result.stats.exhausted ? "the whole search space" : "the budget", o.must_reach[i]);
-      f.signature = "unreached|" + o.must_reach[i];
-      result.findings.push_back(std::move(f));
-    }
-  }
-
-  result.stats.executions = metrics.executions;
-  result.stats.steps = metrics.steps;
-  result.stats.context_switches = metrics.context_switches;
-  result.stats.preemptions = metrics.preemptions;
-  result.stats.max_steps_in_execution = metrics.max_steps_in_execution;
-  result.stats.seconds = elapsed();
-  result.replay_note = std::move(replay_note);
-  result.stats.bound_reached = bound_reached;
-  return result;
+  if (!o.checkpoint_file.empty()) detail::write_checkpoint(o.checkpoint_file, run.checkpoint());
+  return run.result();
 }
 
 ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) {
@@ -193,6 +568,8 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   o.preemption_bound = info.preemption_bound;
   for (std::string_view label : info.must_reach)
     o.must_reach.emplace_back(label);
+  for (std::string_view goal : info.must_cover)  // coverage hook
+    o.must_cover.emplace_back(goal);
   if (ov.replay) {
     o.replay = *ov.replay;
     o.strategy = "replay";  // exact reproduction unless a strategy is named too

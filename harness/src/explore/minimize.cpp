@@ -66,6 +66,8 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
     o.max_executions = 1;
     o.stop_at_first = true;
     o.must_reach.clear();
+    o.must_cover.clear();
+    o.coverage = false;
     o.progress = nullptr;
     Result r = explore(body, o);
     if (r.findings.empty() || r.findings.front().kind != finding.kind) return std::nullopt;

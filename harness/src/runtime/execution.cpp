@@ -90,6 +90,9 @@ void Execution::reset() {
   choices_.clear();
   choice_steps_.clear();
   preemptions_.clear();
+  spawns_.clear();
+  pruned_ = false;
+  running_at_end_ = kNoThread;
   parameters_.clear();
   invariants_.clear();
   reached_mask_ = 0;
@@ -277,8 +280,13 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
                      [](const void* self, ThreadId t) {
                        return static_cast<const Execution*>(self)->thread_name_view(t);
                      },
-                     this};
+                     this,
+                     trace_.begin()};
     next = strategy_->pick_thread(d);
+    if (next == kPruneThread) [[unlikely]] {
+      pruned_ = true;
+      return kHost;
+    }
     if (!divergence_.empty()) {
       finding_ = make_finding(FindingKind::nondeterminism, divergence_, nullptr);
       finding_->signature = "nondeterminism|divergence";
@@ -364,8 +372,15 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
 
 void Execution::fail(Finding finding) {
   if (!finding_) finding_ = std::move(finding);
+  running_at_end_ = current_;
   transfer(kHost);
   std::abort();  // unreachable: the host never resumes a thread after a finding
+}
+
+void Execution::prune() {
+  pruned_ = true;
+  transfer(kHost);
+  std::abort();  // unreachable: the host never resumes a thread of an ended execution
 }
 
 std::optional<Finding> Execution::check_invariants() {
@@ -627,6 +642,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.joiner = kNoThread;
   s.notified = false;
   s.clock.assign(threads_[parent].clock, kMaxThreads);
+  spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
     s.body = s.inline_body;
@@ -658,7 +674,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
   op.arg = t;
   if ((finished_ & bit(t)) != 0) {
     // Not a scheduling point: the one operation a join depends on, the exit, has happened.
-    begin_step(me, op);  // op is pending_[me]: announced, but no decision is needed
+    begin_step(me, op)->scheduled = false;  // op is pending_[me]: no decision is needed
   } else {
     threads_[t].joiner = me;
     if (park() == nullptr) return;
@@ -679,6 +695,8 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   std::uint32_t value = 0;
   if (n > 1) {
     value = strategy_->pick_value(n, label, &divergence_);
+    if (value == kPruneValue) [[unlikely]]
+      prune();
     if (!divergence_.empty()) {
       Finding f = make_finding(FindingKind::nondeterminism, divergence_, &where);
       f.signature = "nondeterminism|divergence";
@@ -705,6 +723,7 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   Step* s = begin_step(current_, op);
   s->has_value = true;
   s->value = value;
+  s->scheduled = false;
   return value;
 }
 

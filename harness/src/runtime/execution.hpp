@@ -68,6 +68,15 @@ class Execution {
     return parameters_;
   }
   std::uint64_t reached_mask() const { return reached_mask_; }
+  /// Whether the strategy cut the last run short (kPruneThread / kPruneValue).
+  bool pruned() const { return pruned_; }
+  /// Live threads of the last run parked before an operation they never ran.
+  ThreadMask waiting() const {
+    return running_at_end_ < kMaxThreads ? live_ & ~(ThreadMask{1} << running_at_end_) : live_;
+  }
+  const Operation* pending() const { return pending_.data(); }
+  /// Every thread but main of the last run: who spawned it, and when.
+  std::span<const Spawn> spawns() const { return spawns_; }
   /// The last run's trace in people's words: thread and object names, locations, values.
   std::vector<RichStep> rich_trace() const;
   /// The last run's choices in words (thread name, operation, label, site of each).
@@ -181,6 +190,7 @@ class Execution {
   ThreadMask enabled_threads() const noexcept;
   void transfer(ThreadId to);
   [[noreturn]] void fail(Finding finding);
+  [[noreturn]] void prune();
   std::optional<Finding> check_invariants();
 
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
@@ -216,6 +226,7 @@ class Execution {
   Buffer<std::uint32_t> choice_steps_;
   std::vector<std::pair<const char*, std::string_view>> parameters_;
   Buffer<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
+  Buffer<Spawn> spawns_;
   std::vector<Invariant> invariants_;
   std::uint32_t next_invariant_token_ = 1;
   std::uint64_t reached_mask_ = 0;
@@ -225,6 +236,8 @@ class Execution {
   std::string divergence_;
   bool tearing_down_ = false;
   bool in_invariant_ = false;
+  bool pruned_ = false;
+  ThreadId running_at_end_ = kNoThread;  // the thread a finding stopped while it ran
 };
 
 }  // namespace hc::detail

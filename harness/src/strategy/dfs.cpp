@@ -11,6 +11,10 @@
 // thread that could continue is a preemption; with bound b, a path never has more than b.
 // Deviation: no partial-order reduction here (that is `dpor`); every interleaving of
 // dependent and independent steps alike is explored.
+//
+// Work units (see UnitFilter): the subtrees below the first `split_depth` decisions, numbered in
+// the order the search reaches them; a unit that is not ours is skipped whole, after at most one
+// pruned execution to learn its first decisions.
 #include <bit>
 #include <memory>
 #include <vector>
@@ -25,10 +29,24 @@ namespace {
 
 class DfsStrategy final : public Strategy {
  public:
-  explicit DfsStrategy(int preemption_bound) : bound_(preemption_bound) {}
+  DfsStrategy(int preemption_bound, UnitFilter owns, std::uint32_t split_depth)
+      : bound_(preemption_bound), owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
 
   bool begin_execution() override {
-    if (done_) return false;
+    for (;;) {
+      if (done_) return false;
+      if (new_unit_) {
+        ++unit_;
+        new_unit_ = false;
+      }
+      if (split_ > 0 && stack_.size() >= split_ && !owns_(unit_)) {
+        foreign_ = true;  // its first decisions are on the stack: skip it without running it
+        backtrack();
+        continue;
+      }
+      break;
+    }
+    foreign_ = false;
     depth_ = 0;
     preemptions_ = 0;
     return true;
@@ -52,6 +70,7 @@ class DfsStrategy final : public Strategy {
     } else {
       chosen = static_cast<std::uint32_t>(std::countr_zero(options));
       stack_.push_back(Frame{options, chosen, false});
+      if (entered_foreign_unit()) return kPruneThread;
     }
     ++depth_;
     if (d.current_enabled && chosen != d.current) ++preemptions_;
@@ -75,32 +94,22 @@ class DfsStrategy final : public Strategy {
       chosen = f.chosen;
     } else {
       stack_.push_back(Frame{bound, 0, true});
+      if (entered_foreign_unit()) return kPruneValue;
     }
     ++depth_;
     return chosen;
   }
 
-  void end_execution(std::span<const Step>, const Verdict&) override {
-    stack_.resize(std::min(stack_.size(), depth_));
-    while (!stack_.empty()) {
-      Frame& f = stack_.back();
-      if (f.is_value) {
-        if (f.chosen + 1 < f.options) {
-          ++f.chosen;
-          return;
-        }
-      } else {
-        const ThreadMask later = f.options & ~((ThreadMask{2} << f.chosen) - 1);
-        if (later != 0) {
-          f.chosen = static_cast<std::uint32_t>(std::countr_zero(later));
-          return;
-        }
-      }
-      stack_.pop_back();
-    }
-    done_ = true;
+  void end_execution(std::span<const Step>, const Verdict& verdict) override {
+    if (!foreign_) stack_.resize(std::min(stack_.size(), depth_));
+    // An execution shorter than the split depth is a unit of its own, known only now.
+    if (!foreign_ && split_ > 0 && stack_.size() < split_ && !owns_(unit_)) foreign_ = true;
+    tag_ = ExecutionTag{unit_, !foreign_ && !verdict.pruned};
+    backtrack();
   }
 
+  ExecutionTag last_execution() const override { return tag_; }
+  bool splits_into_units() const override { return true; }
   std::string_view name() const override { return "dfs"; }
 
  private:
@@ -114,7 +123,45 @@ class DfsStrategy final : public Strategy {
                       : fmt::format("threads {:#x}", f.options);
   }
 
+  /// A new decision completed the first split_ decisions of a unit that is not ours.
+  bool entered_foreign_unit() {
+    if (split_ == 0 || stack_.size() != split_ || owns_(unit_)) return false;
+    foreign_ = true;
+    depth_ = stack_.size();
+    return true;
+  }
+
+  void backtrack() {
+    if (foreign_ && stack_.size() > split_) stack_.resize(split_);  // skip the unit whole
+    foreign_ = false;
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      if (f.is_value) {
+        if (f.chosen + 1 < f.options) {
+          ++f.chosen;
+          if (stack_.size() <= split_) new_unit_ = true;
+          return;
+        }
+      } else {
+        const ThreadMask later = f.options & ~((ThreadMask{2} << f.chosen) - 1);
+        if (later != 0) {
+          f.chosen = static_cast<std::uint32_t>(std::countr_zero(later));
+          if (stack_.size() <= split_) new_unit_ = true;
+          return;
+        }
+      }
+      stack_.pop_back();
+    }
+    done_ = true;
+  }
+
   int bound_;
+  UnitFilter owns_;
+  std::uint32_t split_;
+  std::uint64_t unit_ = 0;
+  bool new_unit_ = false;
+  bool foreign_ = false;
+  ExecutionTag tag_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   int preemptions_ = 0;
@@ -123,8 +170,9 @@ class DfsStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound) {
-  return std::make_unique<DfsStrategy>(preemption_bound);
+std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound, UnitFilter owns,
+                                            std::uint32_t split_depth) {
+  return std::make_unique<DfsStrategy>(preemption_bound, std::move(owns), split_depth);
 }
 
 }  // namespace hc::detail

@@ -1,19 +1,49 @@
-// dpor.cpp — `dpor`: dynamic partial-order reduction (Flanagan & Godefroid, "Dynamic
-// partial-order reduction for model checking software", POPL 2005), stateless, over the same
-// decision stack as `dfs`.
+// dpor.cpp — `dpor`: optimal dynamic partial-order reduction with source sets, sleep sets and
+// wakeup trees (Abdulla, Aronis, Jonsson, Sagonas, "Optimal dynamic partial order reduction",
+// POPL 2014, Algorithm 2 "Optimal-DPOR"), stateless, over a decision stack like `dfs`.
 //
-// After each execution the trace is scanned for races: a step j and an earlier step i of
-// another thread that touch the same object, one of them writing (or a sync operation), with i
-// not happening-before j's thread. For each race, the decision before i gets j's thread as a
-// backtrack candidate if that thread was enabled there, and every enabled thread otherwise.
-// Only backtrack candidates are explored at each decision, so schedules that merely commute
-// independent steps are not repeated.
-// Deviations, all on the side of exploring more (sound, less reduction): no sleep sets yet and
-// not the optimal variant with wakeup trees (Abdulla et al., POPL 2014, is the next step);
-// thread creation adds no happens-before (a race with the parent's steps before the spawn just
-// adds candidates); condition-variable operations count as dependent with everything; model
-// operations are all dependent with each other (their one announced object does not yet cover
-// everything they read); value choices (hc::choose) are explored exhaustively, as by dfs.
+// Vocabulary of the paper, as it appears here:
+//  * An event is a scheduled step together with the unscheduled steps its thread records right
+//    after it (hc::choose, joining a finished thread): Step::scheduled marks where events start.
+//  * Happens-before (→) is the transitive closure of program order, spawn (a child's events come
+//    after the parent event that spawned it), join, and dependence between events of different
+//    threads (`dependent` below). Events are compared by vector clocks.
+//  * A race e ≾ e' is a pair of dependent events of different threads with e → e' and no event
+//    between them in →. After every execution that did not end sleep-set blocked, each race whose
+//    e sits at a decision of this path gives v = notdep(e, E).e' (the events after e, up to e',
+//    that do not happen after e, then e'), and v is inserted into the wakeup tree of the decision
+//    before e unless a thread in that decision's sleep set is a weak initial of v.
+//  * Each decision keeps a sleep set (threads whose next event was explored from here, or from an
+//    ancestor with only independent events since) and a wakeup tree (ordered sequences still to
+//    run from here). Backtracking puts the thread just explored to sleep and follows the next
+//    wakeup sequence; a new decision reached while a sequence is followed inherits its subtree.
+//
+// Deviations, each on the side of exploring more, never less:
+//  * Blocking. The paper assumes every process is always enabled. A race whose first event
+//    enables the second cannot be reversed (an unlock and the lock that waited for it): those are
+//    skipped, and the two lock acquisitions around the critical section are raced instead, as
+//    Nidhugg does. A wakeup sequence that turns out infeasible (a thread not enabled when its
+//    turn comes) is dropped at that point and the decision continues as a fresh one; a decision
+//    whose enabled threads are all asleep ends the execution as pruned (sleep-set blocked): not
+//    counted, never reported.
+//  * Value choices (hc::choose, faults) are explored exhaustively, as by dfs, and every decision
+//    below one branches on every thread not asleep (sleep sets alone, which are complete and
+//    keep complete executions one per trace). A wakeup sequence records the threads of its
+//    events but not the values their choices took, so following it below a choice that took
+//    another value would not reach the trace it stands for; full branching there needs no
+//    sequence. Programs without choices get the paper's algorithm unchanged.
+//  * Work units: the first `split_depth` decisions branch on every enabled thread not asleep
+//    (sleep sets alone) instead of on their wakeup trees, so the subtrees below them — the units
+//    that parallel workers, shards and checkpoints divide — are explored identically by whoever
+//    owns them. Sleep sets keep complete executions one per Mazurkiewicz trace; only the number
+//    of pruned executions grows. With split_depth 0 the search is the paper's.
+//  * Dependence is conservative where the engine knows less: condition-variable operations and
+//    model operations are dependent with everything (a model step may touch model state beyond
+//    its announced object, some of it also touched in other threads' atomic steps), a yield (and
+//    a yielded thread's next event) with every write.
+//  * Invariants (hc::invariant) are checked in the states the explored executions pass through;
+//    one linearization per trace is explored, so an invariant broken only in the intermediate
+//    states of other linearizations of a trace can be missed.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -28,29 +58,178 @@
 namespace hc::detail {
 namespace {
 
-bool dependent(const Step& a, const Step& b) {
-  auto global = [](const Step& s) {
-    return s.kind == OpKind::cv_wait || s.kind == OpKind::cv_wake ||
-           s.kind == OpKind::cv_notify_one || s.kind == OpKind::cv_notify_all;
-  };
-  if (global(a) || global(b)) return true;
-  // Model operations announce one object each, but some read state others write under
-  // another object (a GC collection reads every object's reachability; a handle use depends on
-  // the table's close): until the models declare finer dependencies, they are all dependent.
-  if (a.kind == OpKind::model && b.kind == OpKind::model) return true;
-  if (a.object == kNoObject || b.object == kNoObject || a.object != b.object) return false;
-  return a.access != Access::read || b.access != Access::read;
+constexpr ThreadMask bit(ThreadId t) {
+  return ThreadMask{1} << t;
 }
+
+/// What dependence needs to know of an event, or of a thread's next operation.
+struct Ev {
+  ThreadId thread = kNoThread;
+  OpKind kind = OpKind::model;
+  Access access = Access::sync;
+  bool after_yield = false;  // the thread yielded just before: enabled again by any write
+  ObjectId object = kNoObject;
+  ThreadMask spawned = 0;  // threads spawned during this event
+  ThreadMask joined = 0;   // threads whose end this event waited for
+};
+
+bool writes(const Ev& e) {
+  return e.access != Access::read;
+}
+
+bool is_cv(OpKind k) {
+  return k == OpKind::cv_wait || k == OpKind::cv_wake || k == OpKind::cv_notify_one ||
+         k == OpKind::cv_notify_all;
+}
+
+/// Dependence between events of different threads (program order is handled by callers).
+bool dependent(const Ev& a, const Ev& b) {
+  if (a.thread == b.thread) return true;
+  if (((a.spawned | a.joined) & bit(b.thread)) != 0) return true;
+  if (((b.spawned | b.joined) & bit(a.thread)) != 0) return true;
+  // A join touches nothing but the end of the thread it joins (above).
+  if (a.kind == OpKind::thread_join || b.kind == OpKind::thread_join) return false;
+  if (is_cv(a.kind) || is_cv(b.kind)) return true;
+  // A model step may read or write model state beyond its announced object, even state other
+  // threads touch in atomic steps (a SafeHandle's handle field is read in its state word's CAS
+  // steps): until the models declare complete footprints, a model step depends on every step.
+  if (a.kind == OpKind::model || b.kind == OpKind::model) return true;
+  if ((a.kind == OpKind::thread_yield || a.after_yield) && writes(b)) return true;
+  if ((b.kind == OpKind::thread_yield || b.after_yield) && writes(a)) return true;
+  if (a.object == kNoObject || b.object == kNoObject || a.object != b.object) return false;
+  return writes(a) || writes(b);
+}
+
+bool acquires(OpKind k) {
+  return k == OpKind::mutex_lock || k == OpKind::mutex_try_lock || k == OpKind::cv_wake;
+}
+bool releases(OpKind k) {
+  return k == OpKind::mutex_unlock || k == OpKind::cv_wait;
+}
+
+/// An executed step as an event. A step's access can depend on the state it ran in (a failed
+/// compare-exchange or try_lock only reads); in a reordered sequence it may run in another
+/// state, so dependence uses what the operation may do, not what it did this time.
+Ev event_of(const Step& s, bool after_yield) {
+  Ev e;
+  e.thread = s.thread;
+  e.kind = s.kind;
+  e.access = s.kind == OpKind::atomic_cas       ? Access::read_write
+             : s.kind == OpKind::mutex_try_lock ? Access::sync
+                                                : s.access;
+  e.object = s.object;
+  e.after_yield = after_yield;
+  if (s.kind == OpKind::thread_join && s.value < kMaxThreads)
+    e.joined = bit(static_cast<ThreadId>(s.value));
+  return e;
+}
+
+Ev summary_of(const Operation& op, ThreadId t, bool after_yield) {
+  Ev e;
+  e.thread = t;
+  e.kind = op.kind;
+  e.access = op.access;
+  e.after_yield = after_yield;
+  e.object = op.object;
+  if (op.kind == OpKind::thread_join && op.arg < kMaxThreads)
+    e.joined = bit(static_cast<ThreadId>(op.arg));
+  return e;
+}
+
+using Sequence = std::vector<Ev>;
+
+/// Whether thread `p`, whose next event is `next`, is a weak initial of `w`: `w` may start with
+/// p's event (it is p's first in w and nothing before it in w happens before it), or p does not
+/// occur in w and its next event commutes with all of w.
+bool weak_initial(ThreadId p, const Ev& next, const Sequence& w) {
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    if (w[k].thread != p) continue;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (dependent(w[i], w[k])) return false;
+    }
+    return true;
+  }
+  for (const Ev& e : w) {
+    if (dependent(next, e)) return false;
+  }
+  return true;
+}
+
+void remove_first(Sequence& w, ThreadId p) {
+  for (auto it = w.begin(); it != w.end(); ++it) {
+    if (it->thread == p) {
+      w.erase(it);
+      return;
+    }
+  }
+}
+
+/// An ordered tree of event sequences; node 0 is the root (the decision's state).
+struct WakeupTree {
+  struct Node {
+    Ev ev;
+    std::vector<std::uint32_t> children;
+  };
+  std::vector<Node> nodes{Node{}};
+
+  std::uint32_t add_child(std::uint32_t parent, const Ev& ev) {
+    nodes.push_back(Node{ev, {}});
+    const auto id = static_cast<std::uint32_t>(nodes.size() - 1);
+    nodes[parent].children.push_back(id);
+    return id;
+  }
+  /// Copies the subtree below `from`'s node `at` as this tree's root's children.
+  void copy_below(const WakeupTree& from, std::uint32_t at) {
+    nodes.assign(1, Node{});
+    copy_children(from, at, 0);
+  }
+  void clear() { nodes.assign(1, Node{}); }
+
+ private:
+  void copy_children(const WakeupTree& from, std::uint32_t src, std::uint32_t dst) {
+    for (std::uint32_t c : from.nodes[src].children) {
+      const std::uint32_t n = add_child(dst, from.nodes[c].ev);
+      copy_children(from, c, n);
+    }
+  }
+};
 
 class DporStrategy final : public Strategy {
  public:
+  DporStrategy(UnitFilter owns, std::uint32_t split_depth)
+      : owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
+
   bool begin_execution() override {
-    if (done_) return false;
+    for (;;) {
+      if (done_) return false;
+      if (new_unit_) {
+        ++unit_;
+        new_unit_ = false;
+      }
+      // A unit whose prefix is already on the stack and that is not ours: skip it whole.
+      if (owns_ && stack_.size() >= split_ && split_ > 0 && !owns_(unit_)) {
+        foreign_ = true;
+        backtrack();
+        continue;
+      }
+      break;
+    }
     depth_ = 0;
+    processed_ = 0;
+    running_sleep_ = 0;
+    yielded_ = 0;
+    blocked_ = false;
+    foreign_ = false;
+    following_ = follow_from_ >= 0;
+    follow_frame_ = follow_from_;
+    follow_node_ = 0;
     return true;
   }
 
   ThreadId pick_thread(const Decision& d) override {
+    catch_up(d.trace, d.step);
+    if (blocked_) return kPruneThread;  // a sleeping thread was forced to run
+    const ThreadMask awake = d.enabled & ~running_sleep_;
     if (depth_ < stack_.size()) {
       Frame& f = stack_[depth_];
       if (f.is_value || f.enabled != d.enabled) {
@@ -61,19 +240,67 @@ class DporStrategy final : public Strategy {
         return static_cast<ThreadId>(std::countr_zero(d.enabled));
       }
       f.step = d.step;
+      enter(f);
       ++depth_;
-      return static_cast<ThreadId>(f.chosen);
+      return f.chosen;
     }
+    // A new decision.
     Frame f;
     f.enabled = d.enabled;
-    f.chosen =
-        d.current_enabled ? d.current : static_cast<std::uint32_t>(std::countr_zero(d.enabled));
-    f.backtrack = ThreadMask{1} << f.chosen;
-    f.done = f.backtrack;
     f.step = d.step;
-    stack_.push_back(f);
+    f.sleep = running_sleep_ & d.live;
+    for (ThreadMask m = d.live; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      f.next[t] = summary_of(d.pending[t], t, (yielded_ & bit(t)) != 0);
+    }
+    // Below a value choice every decision branches on every thread (see the header).
+    const bool split =
+        stack_.size() < split_ || std::any_of(stack_.begin(), stack_.end(),
+                                              [](const Frame& above) { return above.is_value; });
+    f.split = split;
+    bool picked = false;
+    if (!split && following_) {
+      // Inherit the wakeup subtree being followed; its first feasible sequence decides.
+      f.wut.copy_below(stack_[follow_frame_].wut, follow_node_);
+      auto& root = f.wut.nodes[0].children;
+      while (!root.empty()) {
+        const ThreadId t = f.wut.nodes[root.front()].ev.thread;
+        if (d.is_enabled(t)) {
+          f.chosen = t;
+          f.chosen_child = root.front();
+          picked = true;
+          break;
+        }
+        root.erase(root.begin());  // infeasible here: drop it
+      }
+    }
+    if (!picked) {
+      following_ = false;
+      f.wut.clear();
+      if (awake == 0) {
+        stack_.push_back(std::move(f));
+        ++depth_;
+        blocked_ = true;
+        return kPruneThread;  // every enabled thread is asleep: nothing new below
+      }
+      f.chosen = d.current_enabled && (awake & bit(d.current)) != 0
+                     ? d.current
+                     : static_cast<ThreadId>(std::countr_zero(awake));
+      f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
+    }
+    stack_.push_back(std::move(f));
+    Frame& placed = stack_.back();
+    enter(placed);
+    if (following_) {
+      follow_frame_ = static_cast<int>(stack_.size() - 1);  // consumed by catch_up from here
+      follow_node_ = 0;
+    }
     ++depth_;
-    return static_cast<ThreadId>(f.chosen);
+    if (stack_.size() == split_ && owns_ && !owns_(unit_)) {
+      foreign_ = true;  // the unit is now known, and it is somebody else's
+      return kPruneThread;
+    }
+    return placed.chosen;
   }
 
   std::uint32_t pick_value(std::uint32_t bound, const char*, std::string* divergence) override {
@@ -85,105 +312,436 @@ class DporStrategy final : public Strategy {
         return 0;
       }
       ++depth_;
-      return f.chosen;
+      return f.value;
     }
     Frame f;
     f.is_value = true;
     f.enabled = bound;
-    f.chosen = 0;
-    stack_.push_back(f);
+    f.value = 0;
+    stack_.push_back(std::move(f));
     ++depth_;
+    if (stack_.size() == split_ && owns_ && !owns_(unit_)) {
+      foreign_ = true;
+      return kPruneValue;
+    }
     return 0;
   }
 
-  void end_execution(std::span<const Step> steps, const Verdict&) override {
+  void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     stack_.resize(std::min(stack_.size(), depth_));
-    add_backtrack_points(steps);
-    while (!stack_.empty()) {
-      Frame& f = stack_.back();
-      if (f.is_value) {
-        if (f.chosen + 1 < f.enabled) {
-          ++f.chosen;
+    if (!verdict.pruned) catch_up(steps.data(), static_cast<std::uint32_t>(steps.size()));
+    tag_.unit = unit_;
+    // An execution shorter than the split depth is a unit of its own, known only now.
+    if (!foreign_ && owns_ && stack_.size() < split_ && !owns_(unit_)) foreign_ = true;
+    tag_.counted = !verdict.pruned && !foreign_ && !blocked_;
+    if (!verdict.pruned && !foreign_ && !blocked_) {
+      build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
+      add_wakeup_sequences();
+    }
+    backtrack();
+  }
+
+  ExecutionTag last_execution() const override { return tag_; }
+  bool splits_into_units() const override { return true; }
+  std::string_view name() const override { return "dpor"; }
+
+ private:
+  struct Frame {
+    bool is_value = false;
+    bool split = false;         // one of the first split_ decisions: branches on every thread
+    std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
+    ThreadId chosen = 0;
+    std::uint32_t value = 0;  // value decision: the value of this branch
+    std::uint32_t step = 0;   // trace index of the step this decision chose
+    ThreadMask sleep = 0;
+    std::array<Ev, kMaxThreads> next{};  // each live thread's next operation here
+    WakeupTree wut;
+    std::uint32_t chosen_child = 0;  // the root child being explored
+  };
+
+  /// Starts the sleep set that travels below decision `f` (the chosen thread is awake).
+  void enter(const Frame& f) {
+    running_sleep_ = f.sleep & ~bit(f.chosen);
+    processed_ = f.step;
+  }
+
+  /// Processes the steps executed since the last decision: sleep sets, yields, the wakeup
+  /// sequence being followed.
+  void catch_up(const Step* trace, std::uint32_t step) {
+    if (trace == nullptr) return;
+    std::uint32_t i = processed_;
+    while (i < step) {
+      const Step& s = trace[i];
+      Ev e = event_of(s, (yielded_ & bit(s.thread)) != 0);
+      std::uint32_t j = i + 1;
+      while (j < step && !trace[j].scheduled && trace[j].thread == s.thread)
+        ++j;
+      // Sleep sets: a sleeping thread forced to run means everything below is explored.
+      if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
+      for (ThreadMask m = running_sleep_; m != 0; m &= m - 1) {
+        const auto q = static_cast<ThreadId>(std::countr_zero(m));
+        if (dependent(sleeping_next(q), e)) running_sleep_ &= ~bit(q);
+      }
+      if (s.kind == OpKind::thread_yield) {
+        yielded_ |= bit(s.thread);
+      } else {
+        yielded_ &= ~bit(s.thread);
+      }
+      if (following_ && follow_frame_ >= 0 &&
+          i >= stack_[static_cast<std::size_t>(follow_frame_)].step) {
+        advance_follow(e.thread);
+      }
+      i = j;
+    }
+    processed_ = step;
+  }
+
+  /// The next event of sleeping thread q: as recorded at the deepest decision on the path.
+  const Ev& sleeping_next(ThreadId q) const {
+    for (std::size_t k = std::min(depth_, stack_.size()); k-- > 0;) {
+      if (!stack_[k].is_value) return stack_[k].next[q];
+    }
+    static const Ev none;
+    return none;
+  }
+
+  void advance_follow(ThreadId t) {
+    const WakeupTree& tree = stack_[static_cast<std::size_t>(follow_frame_)].wut;
+    for (std::uint32_t c : tree.nodes[follow_node_].children) {
+      if (tree.nodes[c].ev.thread == t) {
+        follow_node_ = c;
+        return;
+      }
+    }
+    following_ = false;  // the execution left the sequence: decide freshly from here
+  }
+
+  // --- race analysis --------------------------------------------------------------------------
+
+  struct Event {
+    Ev ev;
+    ThreadMask absorbed_joins = 0;  // finished threads joined after the event's step
+    std::uint32_t step = 0;         // trace index of its scheduled step
+    std::uint32_t pos = 0;          // 1-based index among its thread's events
+    std::array<std::uint32_t, kMaxThreads> clock{};
+  };
+
+  void build_events(std::span<const Step> steps, std::span<const Spawn> spawns, ThreadMask waiting,
+                    const Operation* pending) {
+    events_.clear();
+    ThreadMask yielded = 0;
+    for (std::uint32_t i = 0; i < steps.size();) {
+      const Step& s = steps[i];
+      Event e;
+      e.step = i;
+      e.ev = event_of(s, (yielded & bit(s.thread)) != 0);
+      std::uint32_t j = i + 1;
+      for (; j < steps.size() && !steps[j].scheduled && steps[j].thread == s.thread; ++j) {
+        // Joining a finished thread within the event orders the thread's later events after
+        // it, not the event's own step: it does not make the step dependent.
+        if (steps[j].kind == OpKind::thread_join && steps[j].value < kMaxThreads)
+          e.absorbed_joins |= bit(static_cast<ThreadId>(steps[j].value));
+      }
+      if (s.kind == OpKind::thread_yield) {
+        yielded |= bit(s.thread);
+      } else {
+        yielded &= ~bit(s.thread);
+      }
+      for (const Spawn& sp : spawns) {
+        // Spawned during this event: after its steps began, before the thread's next event.
+        if (sp.parent == s.thread && sp.step > i && sp.step <= next_step_of(steps, s.thread, j))
+          e.ev.spawned |= bit(sp.child);
+      }
+      events_.push_back(e);
+      i = j;
+    }
+    // The operations threads were left waiting to run (blocked, or cut off by a finding) are
+    // raced too, as events that never happened: a deadlock or an early finding must not hide
+    // the orders in which they would have run first.
+    real_events_ = events_.size();
+    for (ThreadMask m = pending != nullptr ? waiting : 0; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      Event e;
+      e.step = static_cast<std::uint32_t>(steps.size());
+      e.ev = summary_of(pending[t], t, (yielded & bit(t)) != 0);
+      if (pending[t].kind == OpKind::atomic_cas) e.ev.access = Access::read_write;
+      if (pending[t].kind == OpKind::mutex_try_lock) e.ev.access = Access::sync;
+      events_.push_back(e);
+    }
+    // Vector clocks.
+    std::array<std::array<std::uint32_t, kMaxThreads>, kMaxThreads> thread_clock{};
+    std::array<std::uint32_t, kMaxThreads> count{};
+    std::array<int, kMaxThreads> last_event{};
+    last_event.fill(-1);
+    for (std::size_t j = 0; j < events_.size(); ++j) {
+      Event& e = events_[j];
+      auto c = thread_clock[e.ev.thread];
+      for (std::size_t i = 0; i < std::min(j, real_events_); ++i) {
+        const Event& o = events_[i];
+        if (o.ev.thread == e.ev.thread || !dependent(o.ev, e.ev)) continue;
+        for (int u = 0; u < kMaxThreads; ++u)
+          c[u] = std::max(c[u], o.clock[u]);
+      }
+      c[e.ev.thread] = ++count[e.ev.thread];
+      e.pos = c[e.ev.thread];
+      e.clock = c;
+      for (ThreadMask m = e.absorbed_joins; m != 0; m &= m - 1) {
+        const int k = last_event[std::countr_zero(m)];
+        if (k < 0) continue;
+        for (int u = 0; u < kMaxThreads; ++u)
+          c[u] = std::max(c[u], events_[static_cast<std::size_t>(k)].clock[u]);
+      }
+      thread_clock[e.ev.thread] = c;
+      last_event[e.ev.thread] = static_cast<int>(j);
+    }
+  }
+
+  /// The trace index where `t`'s next scheduled step after index `from` starts (or the end).
+  static std::uint32_t next_step_of(std::span<const Step> steps, ThreadId t, std::uint32_t from) {
+    for (std::uint32_t k = from; k < steps.size(); ++k) {
+      if (steps[k].thread == t && steps[k].scheduled) return k;
+    }
+    return static_cast<std::uint32_t>(steps.size());
+  }
+
+  bool happens_before(const Event& a, const Event& b) const {
+    return b.clock[a.ev.thread] >= a.pos;
+  }
+
+  void add_wakeup_sequences() {
+    const std::size_t n = events_.size();
+    for (std::size_t j = 0; j < n; ++j) {
+      const Event& ej = events_[j];
+      const ThreadId q = ej.ev.thread;
+      // Direct predecessors of j from other threads, latest first; M = what happens before
+      // the later ones (and before j's previous event), to keep only immediate races.
+      std::array<std::uint32_t, kMaxThreads> m{};
+      if (ej.pos > 1) {
+        for (std::size_t k = j; k-- > 0;) {
+          if (events_[k].ev.thread == q) {
+            m = events_[k].clock;
+            break;
+          }
+        }
+      }
+      for (std::size_t i = j; i-- > 0;) {
+        const Event& ei = events_[i];
+        if (i >= real_events_) continue;  // two operations that never ran do not race
+        if (ei.ev.thread == q || !dependent(ei.ev, ej.ev)) continue;
+        const bool immediate = m[ei.ev.thread] < ei.pos;
+        for (int u = 0; u < kMaxThreads; ++u)
+          m[u] = std::max(m[u], ei.clock[u]);
+        if (!immediate) continue;
+        // Spawn and join order events for good: those races cannot be reversed.
+        if ((ei.ev.spawned & bit(q)) != 0 || (ej.ev.joined & bit(ei.ev.thread)) != 0) continue;
+        if (releases(ei.ev.kind) && acquires(ej.ev.kind) && ei.ev.object == ej.ev.object &&
+            !is_cv(ei.ev.kind) && !is_cv(ej.ev.kind)) {
+          // The release enabled the acquisition: race the acquisition that began the critical
+          // section instead.
+          for (std::size_t a = i; a-- > 0;) {
+            const Event& ea = events_[a];
+            if (ea.ev.thread == ei.ev.thread && acquires(ea.ev.kind) &&
+                ea.ev.object == ei.ev.object) {
+              if (!reached_by_previous(ea, j)) reverse(a, j);
+              break;
+            }
+          }
+          continue;
+        }
+        reverse(i, j);
+      }
+    }
+  }
+
+  /// Whether j's thread had already seen event `a` before j.
+  bool reached_by_previous(const Event& a, std::size_t j) const {
+    const ThreadId q = events_[j].ev.thread;
+    for (std::size_t k = j; k-- > 0;) {
+      if (events_[k].ev.thread == q) return happens_before(a, events_[k]);
+    }
+    return false;
+  }
+
+  /// The race (events i, j): insert notdep(i).j at the decision before event i.
+  void reverse(std::size_t i, std::size_t j) {
+    const Event& ei = events_[i];
+    std::size_t f = 0;
+    for (; f < stack_.size(); ++f) {
+      if (!stack_[f].is_value && stack_[f].step == ei.step) break;
+    }
+    if (f == stack_.size()) return;  // no decision there: only i's thread could run
+    Frame& frame = stack_[f];
+    if (frame.split) return;  // branches on every thread anyway
+    Sequence v;
+    for (std::size_t k = i + 1; k < std::min(j, real_events_); ++k) {
+      if (!happens_before(ei, events_[k])) v.push_back(events_[k].ev);
+    }
+    v.push_back(events_[j].ev);
+    const ThreadMask wi = weak_initial_set(frame, v);
+    if ((wi & frame.sleep) != 0) return;  // an equivalent sequence was explored from here
+    if ((frame.enabled & bit(v.front().thread)) == 0) {
+      // Start with an initial of v that can run here (an equivalent sequence), if there is one.
+      std::size_t k = 1;
+      for (; k < v.size(); ++k) {
+        if ((frame.enabled & bit(v[k].thread)) != 0 && (wi & bit(v[k].thread)) != 0 &&
+            first_of_thread(v, k))
+          break;
+      }
+      if (k == v.size()) return;  // v cannot start here
+      const Ev moved = v[k];
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
+      v.insert(v.begin(), moved);
+    }
+    insert(f, std::move(v));
+  }
+
+  static bool first_of_thread(const Sequence& v, std::size_t k) {
+    for (std::size_t i = 0; i < k; ++i) {
+      if (v[i].thread == v[k].thread) return false;
+    }
+    return true;
+  }
+
+  /// The threads live at `frame` that are weak initials of v there.
+  ThreadMask weak_initial_set(const Frame& frame, const Sequence& v) const {
+    ThreadMask wi = 0;
+    ThreadMask candidates = frame.sleep | frame.enabled;
+    for (const Ev& e : v)
+      candidates |= bit(e.thread);
+    for (ThreadMask c = candidates; c != 0; c &= c - 1) {
+      const auto p = static_cast<ThreadId>(std::countr_zero(c));
+      if (weak_initial(p, frame.next[p], v)) wi |= bit(p);
+    }
+    return wi;
+  }
+
+  /// insert[E](w, wut(E)) of the paper, at decision f; a sequence that runs into the branch
+  /// being explored continues at the next decision of this path.
+  void insert(std::size_t f, Sequence w) {
+    for (;;) {
+      Frame& frame = stack_[f];
+      WakeupTree& tree = frame.wut;
+      std::uint32_t node = 0;
+      bool delegated = false;
+      for (;;) {
+        bool descended = false;
+        const std::vector<std::uint32_t> children = tree.nodes[node].children;
+        for (std::uint32_t c : children) {
+          const Ev& ev = tree.nodes[c].ev;
+          if (!weak_initial(ev.thread, ev, w)) continue;
+          if (node == 0 && c == frame.chosen_child) {
+            // The branch being explored: its subtree lives in the decisions below.
+            remove_first(w, ev.thread);
+            if (w.empty()) return;
+            std::size_t g = f + 1;
+            while (g < stack_.size() && stack_[g].is_value)
+              ++g;
+            if (g >= stack_.size()) return;  // nothing below to hold it
+            // Steps forced between the two decisions must open w as well.
+            for (const Event& e : events_) {
+              if (e.step <= frame.step || e.step >= stack_[g].step) continue;
+              if (!weak_initial(e.ev.thread, e.ev, w)) return;  // w cannot run here
+              remove_first(w, e.ev.thread);
+              if (w.empty()) return;
+            }
+            f = g;
+            delegated = true;
+            break;
+          }
+          if (tree.nodes[c].children.empty()) return;  // a leaf covers w
+          remove_first(w, ev.thread);
+          if (w.empty()) return;
+          node = c;
+          descended = true;
+          break;
+        }
+        if (delegated) break;
+        if (!descended) {
+          for (const Ev& e : w)
+            node = tree.add_child(node, e);
           return;
         }
-      } else if (const ThreadMask todo = f.backtrack & ~f.done; todo != 0) {
-        f.chosen = static_cast<std::uint32_t>(std::countr_zero(todo));
-        f.done |= ThreadMask{1} << f.chosen;
-        return;
+      }
+      if (stack_[f].split) return;
+    }
+  }
+
+  // --- backtracking ---------------------------------------------------------------------------
+
+  void backtrack() {
+    follow_from_ = -1;
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      const std::size_t index = stack_.size() - 1;
+      if (f.is_value) {
+        if (f.value + 1 < f.enabled && !foreign_below(index)) {
+          ++f.value;
+          mark_new_unit(index);
+          return;
+        }
+      } else if (!foreign_below(index)) {
+        f.sleep |= bit(f.chosen);
+        auto& root = f.wut.nodes[0].children;
+        root.erase(std::remove(root.begin(), root.end(), f.chosen_child), root.end());
+        if (f.split) {
+          const ThreadMask left = f.enabled & ~f.sleep;
+          if (left != 0) {
+            f.chosen = static_cast<ThreadId>(std::countr_zero(left));
+            f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
+            mark_new_unit(index);
+            return;
+          }
+        } else if (!root.empty()) {
+          f.chosen_child = root.front();
+          f.chosen = f.wut.nodes[f.chosen_child].ev.thread;
+          follow_from_ = static_cast<int>(index);
+          mark_new_unit(index);
+          return;
+        }
       }
       stack_.pop_back();
     }
     done_ = true;
   }
 
-  std::string_view name() const override { return "dpor"; }
+  /// Frames at or beyond the split depth belong to a unit that is not ours: drop them whole.
+  bool foreign_below(std::size_t index) const { return foreign_ && index >= split_; }
 
- private:
-  struct Frame {
-    std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
-    std::uint32_t chosen = 0;
-    ThreadMask backtrack = 0;
-    ThreadMask done = 0;
-    std::uint32_t step = 0;  // the trace index of the step it decided
-    bool is_value = false;
-  };
-
-  void add_backtrack_points(std::span<const Step> steps) {
-    const std::size_t n = steps.size();
-    // Happens-before clocks: clock[j][t] = how many steps of thread t happen before step j
-    // (inclusive of j for its own thread).
-    std::vector<std::array<std::uint32_t, kMaxThreads>> clock(n);
-    std::array<std::array<std::uint32_t, kMaxThreads>, kMaxThreads> thread_clock{};
-    std::array<std::uint32_t, kMaxThreads> count{};
-    std::array<std::vector<std::size_t>, kMaxThreads> by_thread;
-    for (std::size_t j = 0; j < n; ++j) {
-      const Step& s = steps[j];
-      const ThreadId t = s.thread;
-      auto c = thread_clock[t];  // what t has seen before j
-      if (s.kind == OpKind::thread_join && s.value < kMaxThreads) {
-        for (std::size_t k : by_thread[s.value]) {
-          for (int u = 0; u < kMaxThreads; ++u)
-            c[u] = std::max(c[u], clock[k][u]);
-        }
-      } else {
-        for (std::size_t i = 0; i < j; ++i) {
-          const Step& e = steps[i];
-          if (e.thread == t || !dependent(e, s)) continue;
-          // i is the clock[i][e.thread]-th step of its thread: a race unless t has seen it.
-          if (thread_clock[t][e.thread] < clock[i][e.thread]) add_candidate(i, t);
-          for (int u = 0; u < kMaxThreads; ++u)
-            c[u] = std::max(c[u], clock[i][u]);
-        }
-      }
-      c[t] = ++count[t];
-      clock[j] = c;
-      thread_clock[t] = c;
-      by_thread[t].push_back(j);
-    }
+  void mark_new_unit(std::size_t index) {
+    foreign_ = false;
+    if (index < split_) new_unit_ = true;
   }
 
-  /// The decision before step `i` should also try thread `t`.
-  void add_candidate(std::size_t i, ThreadId t) {
-    for (Frame& f : stack_) {
-      if (f.is_value || f.step != i) continue;
-      if ((f.enabled >> t) & 1u) {
-        f.backtrack |= ThreadMask{1} << t;
-      } else {
-        f.backtrack |= f.enabled;
-      }
-      return;
-    }
-  }
-
+  UnitFilter owns_;
+  std::uint32_t split_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   bool done_ = false;
+
+  // Work units.
+  std::uint64_t unit_ = 0;
+  bool new_unit_ = false;
+  bool foreign_ = false;
+  ExecutionTag tag_;
+
+  // The execution running now.
+  std::uint32_t processed_ = 0;    // trace steps already seen by catch_up
+  ThreadMask running_sleep_ = 0;   // the sleep set at the current point of the path
+  ThreadMask yielded_ = 0;         // threads whose last event was a yield
+  bool blocked_ = false;           // sleep-set blocked: pruned
+  int follow_from_ = -1;           // set by backtrack: the decision whose wakeup child runs next
+  bool following_ = false;         // following a wakeup sequence
+  int follow_frame_ = -1;          // ... in this decision's tree
+  std::uint32_t follow_node_ = 0;  // ... at this node (the events consumed so far)
+
+  std::vector<Event> events_;
+  std::size_t real_events_ = 0;  // events_[real_events_ ..]: operations left waiting
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_dpor_strategy() {
-  return std::make_unique<DporStrategy>();
+std::unique_ptr<Strategy> make_dpor_strategy(UnitFilter owns, std::uint32_t split_depth) {
+  return std::make_unique<DporStrategy>(std::move(owns), split_depth);
 }
 
 }  // namespace hc::detail

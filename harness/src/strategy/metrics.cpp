@@ -24,15 +24,21 @@ class MetricsStrategy final : public Strategy {
     return inner_->pick_value(bound, label, divergence);
   }
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
+    inner_->end_execution(steps, verdict);
+    if (!inner_->last_execution().counted) {
+      ++metrics_->pruned;
+      return;
+    }
     ++metrics_->executions;
     metrics_->steps += steps.size();
     metrics_->max_steps_in_execution =
         std::max(metrics_->max_steps_in_execution, static_cast<std::uint32_t>(steps.size()));
     for (std::size_t i = 1; i < steps.size(); ++i)
       metrics_->context_switches += steps[i].thread != steps[i - 1].thread;
-    inner_->end_execution(steps, verdict);
   }
   std::string_view name() const override { return inner_->name(); }
+  ExecutionTag last_execution() const override { return inner_->last_execution(); }
+  bool splits_into_units() const override { return inner_->splits_into_units(); }
 
  private:
   std::unique_ptr<Strategy> inner_;

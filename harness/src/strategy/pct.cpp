@@ -9,8 +9,9 @@
 // found by one execution with probability at least 1/(n k^(d-1)).
 // Deviations: k is not known up front, so it is learned: the longest execution seen so far
 // (starting from 64); threads are numbered as they appear, not known at the start, so a thread's
-// priority is drawn at its first decision; value choices are uniform, as in `random`. Execution
-// i is seeded from (seed, i) alone.
+// priority is drawn at its first decision; k is learned afresh in every work unit of
+// kExecutionsPerUnit executions (so a unit runs the same whoever owns it); value choices are
+// uniform, as in `random`. Execution i is seeded from (seed, i) alone.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -19,6 +20,7 @@
 
 #include "hc/strategy.hpp"
 #include "strategy/rng.hpp"
+#include "strategy/seeded_units.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -26,9 +28,13 @@ namespace {
 
 class PctStrategy final : public Strategy {
  public:
-  PctStrategy(std::uint64_t seed, int depth) : seed_(seed), depth_(std::max(depth, 1)) {}
+  PctStrategy(std::uint64_t seed, int depth, UnitFilter owns, std::uint64_t max_executions)
+      : seed_(seed), depth_(std::max(depth, 1)), units_(std::move(owns), max_executions) {}
 
   bool begin_execution() override {
+    if (!units_.next(execution_)) return false;
+    // k is learned within a unit, so a unit explores the same executions whoever runs it.
+    if (execution_ % kExecutionsPerUnit == 0) max_steps_ = 64;
     rng_.seed(seed_, execution_++);
     priorities_.fill(0);
     next_low_ = 0;
@@ -69,12 +75,15 @@ class PctStrategy final : public Strategy {
   }
 
   std::string_view name() const override { return "pct"; }
+  ExecutionTag last_execution() const override { return units_.tag(execution_ - 1); }
+  bool splits_into_units() const override { return true; }
 
  private:
   std::uint64_t seed_;
   int depth_;
   std::uint64_t execution_ = 0;
-  std::uint32_t max_steps_ = 64;  // k, learned from the executions so far
+  SeededUnits units_;
+  std::uint32_t max_steps_ = 64;  // k, learned from the executions so far in this unit
   Rng rng_;
   std::array<std::uint32_t, kMaxThreads> priorities_{};
   std::vector<std::uint32_t> change_points_;
@@ -83,8 +92,9 @@ class PctStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth) {
-  return std::make_unique<PctStrategy>(seed, depth);
+std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth, UnitFilter owns,
+                                            std::uint64_t max_executions) {
+  return std::make_unique<PctStrategy>(seed, depth, std::move(owns), max_executions);
 }
 
 }  // namespace hc::detail

@@ -9,6 +9,7 @@
 
 #include "hc/strategy.hpp"
 #include "strategy/rng.hpp"
+#include "strategy/seeded_units.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -16,12 +17,16 @@ namespace {
 
 class RandomStrategy final : public Strategy {
  public:
-  explicit RandomStrategy(std::uint64_t seed) : seed_(seed) {}
+  RandomStrategy(std::uint64_t seed, UnitFilter owns, std::uint64_t max_executions)
+      : seed_(seed), units_(std::move(owns), max_executions) {}
 
   bool begin_execution() override {
+    if (!units_.next(execution_)) return false;
     rng_.seed(seed_, execution_++);
-    return true;  // unbounded: the explorer's budget ends the run
+    return true;
   }
+  ExecutionTag last_execution() const override { return units_.tag(execution_ - 1); }
+  bool splits_into_units() const override { return true; }
   ThreadId pick_thread(const Decision& d) override {
     ThreadMask m = d.enabled;
     for (std::uint32_t k = rng_.below(static_cast<std::uint32_t>(std::popcount(m))); k > 0; --k)
@@ -37,13 +42,15 @@ class RandomStrategy final : public Strategy {
  private:
   std::uint64_t seed_;
   std::uint64_t execution_ = 0;
+  SeededUnits units_;
   Rng rng_;
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed) {
-  return std::make_unique<RandomStrategy>(seed);
+std::unique_ptr<Strategy> make_random_strategy(std::uint64_t seed, UnitFilter owns,
+                                               std::uint64_t max_executions) {
+  return std::make_unique<RandomStrategy>(seed, std::move(owns), max_executions);
 }
 
 }  // namespace hc::detail

@@ -101,6 +101,9 @@ class ReplayStrategy final : public Strategy {
   }
 
   std::string_view name() const override { return inner_ ? inner_->name() : "replay"; }
+  ExecutionTag last_execution() const override {
+    return inner_ ? inner_->last_execution() : ExecutionTag{};
+  }
 
  private:
   std::vector<Choice> prefix_;
@@ -229,6 +232,9 @@ class NamedReplayStrategy final : public Strategy {
   }
 
   std::string_view name() const override { return inner_ ? inner_->name() : "replay"; }
+  ExecutionTag last_execution() const override {
+    return inner_ ? inner_->last_execution() : ExecutionTag{};
+  }
 
  private:
   static std::string site_of(const Operation& op) {

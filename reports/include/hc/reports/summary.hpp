@@ -38,6 +38,10 @@ struct ScenarioRecord {
   bool exhausted = false;
   double seconds = 0;                   // wall time (reports only)
   std::vector<FindingRecord> findings;  // distinct findings
+  /// Coverage of conflicting operations (hc::Result): "A <> B" seen in both orders, and
+  /// "A -> B" seen only with A first. Written under "coverage"; optional when read.
+  std::vector<std::string> covered_pairs;
+  std::vector<std::string> one_order_pairs;
 };
 
 /// JUnit XML: one <testsuite name="handlecheck">, one <testcase> per scenario
@@ -56,7 +60,9 @@ std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& s
 
 /// Merges the summaries of several runs (shards) into one: per scenario, executions and
 /// seconds add up, findings are united by signature, exhausted only if every shard exhausted,
-/// and the verdict is recomputed from the united findings against the expectation.
+/// and the verdict is recomputed from the united findings against the expectation. Coverage
+/// pairs are united: a pair seen in both orders by some shard, or in one order by one shard and
+/// in the other by another, is covered.
 std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>& summaries,
                                               std::string* error);
 

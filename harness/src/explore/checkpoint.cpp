@@ -1,0 +1,131 @@
+// checkpoint.cpp — reading and writing checkpoints (see checkpoint.hpp).
+#include "explore/checkpoint.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hc/runtime.hpp"
+
+namespace hc::detail {
+
+std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o) {
+  std::string must_reach;
+  for (const std::string& label : o.must_reach)
+    must_reach += (must_reach.empty() ? "" : ",") + label;
+  return {
+      {"run", o.run_name},
+      {"strategy", o.strategy},
+      {"seed", std::to_string(o.seed)},
+      {"max_executions", std::to_string(o.max_executions)},
+      {"preemption_bound", std::to_string(o.preemption_bound)},
+      {"pct_depth", std::to_string(o.pct_depth)},
+      {"max_steps", std::to_string(o.max_steps)},
+      {"livelock_bound", std::to_string(o.livelock_bound)},
+      {"spurious_wakeups", o.spurious_wakeups ? "true" : "false"},
+      {"stop_at_first", o.stop_at_first ? "true" : "false"},
+      {"split_depth", std::to_string(o.split_depth)},
+      {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
+      {"must_reach", must_reach},
+      {"replay", format_choices(o.replay)},
+  };
+}
+
+void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  nlohmann::json j;
+  j["format"] = "handlecheck-checkpoint";
+  j["version"] = 1;
+  j["settings"] = c.settings;
+  nlohmann::json units = nlohmann::json::array();
+  for (const auto& [unit, u] : c.units) {
+    units.push_back({{"unit", unit},
+                     {"executions", u.executions},
+                     {"steps", u.steps},
+                     {"context_switches", u.context_switches},
+                     {"preemptions", u.preemptions},
+                     {"max_steps", u.max_steps},
+                     {"pruned", u.pruned},
+                     {"reached", u.reached}});
+  }
+  j["units"] = std::move(units);
+  nlohmann::json findings = nlohmann::json::array();
+  for (const CheckpointFinding& f : c.findings) {
+    findings.push_back({{"unit", f.unit},
+                        {"ordinal", f.ordinal},
+                        {"kind", f.kind},
+                        {"signature", f.signature},
+                        {"message", f.message},
+                        {"schedule", f.schedule}});
+  }
+  j["findings"] = std::move(findings);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(1) << '\n';
+    if (!out) throw usage_error(fmt::format("cannot write the checkpoint '{}'", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw usage_error(fmt::format("cannot move the checkpoint into place at '{}'", path));
+}
+
+Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
+  std::ifstream in(path);
+  if (!in) throw usage_error(fmt::format("cannot read the checkpoint '{}'", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  Checkpoint c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text.str());
+    if (j.value("format", "") != "handlecheck-checkpoint") {
+      throw usage_error(fmt::format(
+          "'{}' is not a handlecheck checkpoint (no \"format\": \"handlecheck-checkpoint\")",
+          path));
+    }
+    if (j.value("version", 0) != 1) {
+      throw usage_error(fmt::format("checkpoint '{}' has version {}; this handlecheck reads 1",
+                                    path, j.value("version", 0)));
+    }
+    c.settings = j.at("settings").get<std::map<std::string, std::string>>();
+    for (const auto& u : j.at("units")) {
+      UnitCounts n;
+      n.executions = u.at("executions").get<std::uint64_t>();
+      n.steps = u.at("steps").get<std::uint64_t>();
+      n.context_switches = u.at("context_switches").get<std::uint64_t>();
+      n.preemptions = u.at("preemptions").get<std::uint64_t>();
+      n.max_steps = u.at("max_steps").get<std::uint32_t>();
+      n.pruned = u.at("pruned").get<std::uint64_t>();
+      n.reached = u.at("reached").get<std::uint64_t>();
+      c.units[u.at("unit").get<std::uint64_t>()] = n;
+    }
+    for (const auto& f : j.at("findings")) {
+      c.findings.push_back(CheckpointFinding{
+          f.at("unit").get<std::uint64_t>(), f.at("ordinal").get<std::uint64_t>(),
+          f.at("kind").get<std::string>(), f.at("signature").get<std::string>(),
+          f.at("message").get<std::string>(), f.at("schedule").get<std::string>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw usage_error(fmt::format("checkpoint '{}' is malformed: {}", path, e.what()));
+  }
+  auto expected = checkpoint_settings(o);
+  // What was explored first (another scenario is the likeliest mistake), then the rest.
+  std::vector<std::pair<std::string, std::string>> ordered{{"run", expected["run"]}};
+  for (const auto& [key, value] : expected) {
+    if (key != "run") ordered.emplace_back(key, value);
+  }
+  for (const auto& [key, value] : ordered) {
+    const auto it = c.settings.find(key);
+    const std::string recorded = it == c.settings.end() ? "(missing)" : it->second;
+    if (recorded != value) {
+      throw usage_error(fmt::format(
+          "checkpoint '{}' was written with {} = {}, but this run has {} = {}: resume with the "
+          "same settings (or start afresh without --resume)",
+          path, key, recorded, key, value));
+    }
+  }
+  return c;
+}
+
+}  // namespace hc::detail

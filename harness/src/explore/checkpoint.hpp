@@ -1,0 +1,61 @@
+// checkpoint.hpp — what a resumable checkpoint holds, and its file format.
+//
+// A partitioned run (see UnitFilter in hc/strategy.hpp) is a set of work units whose results do
+// not depend on who explores them or when. A checkpoint therefore records only finished units —
+// their counts, the findings they produced (as schedules, re-run on resume to rebuild traces) and
+// the labels they reached — plus every setting that shapes the search. Resuming skips the
+// finished units and redoes the ones that were in progress, so an interrupted and resumed run
+// ends with the totals of an uninterrupted one.
+//
+// File: JSON, {"format": "handlecheck-checkpoint", "version": 1, "settings": {...},
+// "units": [{"unit", "executions", "steps", "context_switches", "preemptions", "max_steps",
+// "pruned", "reached"}], "findings": [{"unit", "ordinal", "kind", "signature", "message",
+// "schedule"}]}. Written to FILE.tmp and renamed over FILE, so a crash never leaves half a file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hc/explorer.hpp"
+
+namespace hc::detail {
+
+/// The counts of one finished work unit.
+struct UnitCounts {
+  std::uint64_t executions = 0;
+  std::uint64_t steps = 0;
+  std::uint64_t context_switches = 0;
+  std::uint64_t preemptions = 0;
+  std::uint32_t max_steps = 0;
+  std::uint64_t pruned = 0;
+  std::uint64_t reached = 0;  // must_reach labels reached (bit i = label i)
+};
+
+struct CheckpointFinding {
+  std::uint64_t unit = 0;
+  std::uint64_t ordinal = 0;  // counted executions of its unit before it
+  std::string kind;
+  std::string signature;
+  std::string message;
+  std::string schedule;  // choice string
+};
+
+struct Checkpoint {
+  std::map<std::string, std::string> settings;  // everything that shapes the search
+  std::map<std::uint64_t, UnitCounts> units;    // finished units
+  std::vector<CheckpointFinding> findings;
+};
+
+/// The settings of `o` a checkpoint must agree on, as text.
+std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o);
+
+/// Writes atomically (FILE.tmp, then rename). Throws usage_error when the file cannot be written.
+void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+
+/// Reads a checkpoint; throws usage_error naming what is wrong (missing file, malformed JSON,
+/// another format or version, settings that differ from `o`'s).
+Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o);
+
+}  // namespace hc::detail

@@ -1,0 +1,193 @@
+// Scale: parallel workers (--jobs), shards (--shard I/N) and checkpoints (--resume) split one
+// search into work units; whatever the split, an exhaustive run ends with the totals and the
+// findings of one sequential run, and a seeded run with the same executions.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+/// Three threads racing on a counter and a flag: a lost update (a check failure) in some
+/// interleavings, several thousand executions under dfs.
+void racy_counter() {
+  hc::atomic<int> counter{0, "counter"};
+  hc::atomic<int> flag{0, "flag"};
+  std::vector<hc::thread> ts;
+  for (int t = 0; t < 3; ++t) {
+    ts.emplace_back("T" + std::to_string(t), [&, t] {
+      const int v = counter.load();
+      flag.store(t);
+      counter.store(v + 1);
+    });
+  }
+  for (hc::thread& t : ts)
+    t.join();
+  HC_CHECK(counter.load() == 3, "lost update");
+}
+
+hc::ExploreOptions options(const std::string& strategy) {
+  hc::ExploreOptions o;
+  o.strategy = strategy;
+  o.max_executions = strategy == "random" || strategy == "pct" ? 3000 : 0;
+  o.seed = 11;
+  o.stop_at_first = false;
+  return o;
+}
+
+std::set<std::string> signatures(const hc::Result& r) {
+  std::set<std::string> s;
+  for (const hc::Finding& f : r.findings)
+    s.insert(f.signature);
+  return s;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("hc-scale-" + name)).string();
+}
+
+class Scale : public testing::TestWithParam<std::string> {};
+
+TEST_P(Scale, ParallelWorkersGiveTheTotalsAndFindingsOfOneWorker) {
+  const hc::Result one = hc::explore(racy_counter, options(GetParam()));
+  hc::ExploreOptions o = options(GetParam());
+  o.jobs = 2;
+  const hc::Result two = hc::explore(racy_counter, o);
+  ASSERT_FALSE(one.findings.empty());
+  EXPECT_EQ(two.stats.executions, one.stats.executions);
+  EXPECT_EQ(two.stats.exhausted, one.stats.exhausted);
+  EXPECT_EQ(signatures(two), signatures(one));
+  // The first finding is the one a sequential run meets first, at the same execution.
+  EXPECT_EQ(two.findings.front().signature, one.findings.front().signature);
+  if (GetParam() != "dpor") {
+    // dpor's sequential run has no work units, so its execution numbers differ when split.
+    EXPECT_EQ(two.findings.front().execution, one.findings.front().execution);
+    EXPECT_EQ(two.stats.steps, one.stats.steps);
+  }
+}
+
+TEST_P(Scale, ThreeShardsSumToOneUnshardedRun) {
+  const hc::Result whole = hc::explore(racy_counter, options(GetParam()));
+  std::uint64_t executions = 0;
+  std::uint64_t units = 0;
+  std::set<std::string> found;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    hc::ExploreOptions o = options(GetParam());
+    o.shard_index = i;
+    o.shard_count = 3;
+    const hc::Result part = hc::explore(racy_counter, o);
+    EXPECT_GT(part.stats.executions, 0u) << "shard " << i + 1 << " of 3 explored nothing";
+    executions += part.stats.executions;
+    units += part.stats.units;
+    const auto s = signatures(part);
+    found.insert(s.begin(), s.end());
+  }
+  EXPECT_EQ(executions, whole.stats.executions);
+  EXPECT_EQ(found, signatures(whole));
+  EXPECT_GE(units, 3u);
+}
+
+TEST_P(Scale, AnInterruptedRunResumedFromItsCheckpointEndsWithTheSameTotals) {
+  const hc::Result whole = hc::explore(racy_counter, options(GetParam()));
+  const std::string file = temp_path(GetParam() + ".checkpoint.json");
+  std::remove(file.c_str());
+  hc::ExploreOptions o = options(GetParam());
+  o.checkpoint_file = file;
+  o.interrupt_after_executions = whole.stats.executions / 3;
+  const hc::Result first = hc::explore(racy_counter, o);
+  EXPECT_TRUE(first.stats.interrupted);
+  EXPECT_FALSE(first.stats.exhausted);
+  EXPECT_LT(first.stats.executions, whole.stats.executions);
+  ASSERT_TRUE(std::filesystem::exists(file));
+
+  hc::ExploreOptions again = options(GetParam());
+  again.checkpoint_file = file;
+  again.resume_file = file;
+  const hc::Result rest = hc::explore(racy_counter, again);
+  EXPECT_FALSE(rest.stats.interrupted);
+  EXPECT_EQ(rest.stats.executions, whole.stats.executions);
+  EXPECT_EQ(rest.stats.exhausted, whole.stats.exhausted);
+  EXPECT_EQ(signatures(rest), signatures(whole));
+  // Findings carried over from the checkpoint are rebuilt with their traces.
+  for (const hc::Finding& f : rest.findings)
+    EXPECT_FALSE(f.trace.empty()) << f.signature;
+  std::remove(file.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, Scale, testing::Values("dfs", "dpor", "random", "pct"));
+
+TEST(Scale, StopAtFirstInParallelStopsWhereASequentialRunStops) {
+  hc::ExploreOptions o = options("dfs");
+  o.stop_at_first = true;
+  const hc::Result one = hc::explore(racy_counter, o);
+  o.jobs = 2;
+  const hc::Result two = hc::explore(racy_counter, o);
+  ASSERT_EQ(one.findings.size(), 1u);
+  ASSERT_EQ(two.findings.size(), 1u);
+  EXPECT_EQ(two.findings[0].signature, one.findings[0].signature);
+  EXPECT_EQ(two.stats.executions, one.stats.executions);
+}
+
+TEST(Scale, ResumingWithOtherSettingsIsAnErrorNamingTheSetting) {
+  const std::string file = temp_path("mismatch.checkpoint.json");
+  hc::ExploreOptions o = options("dfs");
+  o.checkpoint_file = file;
+  o.interrupt_after_executions = 10;
+  hc::explore(racy_counter, o);
+  hc::ExploreOptions other = options("dfs");
+  other.resume_file = file;
+  other.max_steps = 77;
+  try {
+    hc::explore(racy_counter, other);
+    ADD_FAILURE() << "resuming with another max_steps was accepted";
+  } catch (const hc::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("was written with max_steps = 10000, but this run has "
+                                         "max_steps = 77"),
+              std::string::npos)
+        << e.what();
+  }
+  std::remove(file.c_str());
+}
+
+TEST(Scale, AMissingOrMalformedCheckpointIsAnError) {
+  hc::ExploreOptions o = options("dfs");
+  o.resume_file = temp_path("does-not-exist.json");
+  EXPECT_THROW(hc::explore(racy_counter, o), hc::usage_error);
+  const std::string bad = temp_path("malformed.json");
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    std::fputs("{\"format\": \"something-else\"}", f);
+    std::fclose(f);
+  }
+  o.resume_file = bad;
+  try {
+    hc::explore(racy_counter, o);
+    ADD_FAILURE() << "a file of another format was accepted";
+  } catch (const hc::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a handlecheck checkpoint"), std::string::npos)
+        << e.what();
+  }
+  std::remove(bad.c_str());
+}
+
+TEST(Scale, StrategiesWithoutUnitsCannotBeSplit) {
+  hc::ExploreOptions o = options("ipb");
+  o.jobs = 2;
+  try {
+    hc::explore(racy_counter, o);
+    ADD_FAILURE() << "ipb was split";
+  } catch (const hc::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot be split into work units"), std::string::npos);
+  }
+  hc::ExploreOptions bad = options("dfs");
+  bad.shard_index = 3;
+  bad.shard_count = 3;
+  EXPECT_THROW(hc::explore(racy_counter, bad), hc::usage_error);
+}
+
+}  // namespace
