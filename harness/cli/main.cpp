@@ -162,6 +162,7 @@ struct RunArgs {
   std::string checkpoint;
   double checkpoint_interval = 30;
   std::string resume;
+  bool progress = false;
 };
 
 /// Where this process sits in a batch of shards: --shard I/N, else the index and count an
@@ -185,7 +186,8 @@ std::pair<std::uint32_t, std::uint32_t> shard_of(const std::string& flag, std::s
   if (!flag.empty()) {
     const std::size_t slash = flag.find('/');
     if (slash == std::string::npos) {
-      throw UsageError{fmt::format("--shard '{}': write it as I/N, e.g. --shard 2/3 (1-based)", flag)};
+      throw UsageError{
+          fmt::format("--shard '{}': write it as I/N, e.g. --shard 2/3 (1-based)", flag)};
     }
     const std::uint32_t i = number("--shard index", flag.substr(0, slash).c_str());
     count = number("--shard count", flag.substr(slash + 1).c_str());
@@ -217,14 +219,16 @@ std::pair<std::uint32_t, std::uint32_t> shard_of(const std::string& flag, std::s
     if (i == nullptr) continue;
     const char* n = env(b.count);
     if (n == nullptr) {
-      throw UsageError{fmt::format("{} is set ({}) but {} is not: set it to the number of shards, "
-                                   "or pass --shard I/N",
-                                   b.index, b.what, b.count)};
+      throw UsageError{
+          fmt::format("{} is set ({}) but {} is not: set it to the number of shards, "
+                      "or pass --shard I/N",
+                      b.index, b.what, b.count)};
     }
     index = number(b.index, i);
     count = number(b.count, n);
     if (std::string_view(b.index) == "SLURM_ARRAY_TASK_ID") {
-      if (const char* min = env("SLURM_ARRAY_TASK_MIN")) index -= std::min(index, number("SLURM_ARRAY_TASK_MIN", min));
+      if (const char* min = env("SLURM_ARRAY_TASK_MIN"))
+        index -= std::min(index, number("SLURM_ARRAY_TASK_MIN", min));
     }
     if (b.one_based) {
       if (index == 0) throw UsageError{fmt::format("{}=0: it counts from 1", b.index)};
@@ -417,13 +421,31 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
     options.run_name = std::string(s->info.name);
-    if (tty) {
-      options.progress = [&](const hc::Progress& p) {
-        if (p.seconds < 1.0) return;
-        std::fprintf(
-            stderr, "\r  %s: %llu executions, %.0f/s, %zu finding%s   ",
-            std::string(s->info.name).c_str(), static_cast<unsigned long long>(p.executions),
-            static_cast<double>(p.executions) / p.seconds, p.findings, p.findings == 1 ? "" : "s");
+    if (tty || a.progress) {
+      // A line rewritten in place on a terminal; with --progress and no terminal (nightly
+      // logs), a line every 10 seconds.
+      double last_line = 0;
+      options.progress = [&, last_line](const hc::Progress& p) mutable {
+        if (p.seconds < 1.0 || (!tty && p.seconds - last_line < 10.0)) return;
+        last_line = p.seconds;
+        std::string estimate;
+        if (p.estimated_total >= 1) {
+          const double share = static_cast<double>(p.executions) / p.estimated_total;
+          const double rate = static_cast<double>(p.executions) / p.seconds;
+          estimate =
+              options.strategy == "dpor"
+                  ? fmt::format(", dfs tree ~{:.3g} (Knuth; dpor explores less)", p.estimated_total)
+              : share < 1.0
+                  ? fmt::format(", ~{:.0f}% of ~{:.3g}, ETA {:.0f} s", 100 * share,
+                                p.estimated_total,
+                                (p.estimated_total - static_cast<double>(p.executions)) / rate)
+                  : fmt::format(", past the estimate of ~{:.3g}", p.estimated_total);
+        }
+        std::fprintf(stderr, "%s  %s: %llu executions, %.0f/s, %zu finding%s, depth %u%s%s",
+                     tty ? "\r" : "", std::string(s->info.name).c_str(),
+                     static_cast<unsigned long long>(p.executions),
+                     static_cast<double>(p.executions) / p.seconds, p.findings,
+                     p.findings == 1 ? "" : "s", p.depth, estimate.c_str(), tty ? "   " : "\n");
       };
     }
     hc::ScenarioOutcome outcome;
@@ -434,6 +456,13 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (tty) std::fprintf(stderr, "\r\033[K");
     const hc::Result& r = outcome.result;
+    if (r.stats.estimated_total >= 1 && r.stats.exhausted) {
+      std::fprintf(stderr,
+                   "  %s: Knuth estimated ~%.3g executions of the dfs tree; %s took %llu (%.2fx)\n",
+                   std::string(s->info.name).c_str(), r.stats.estimated_total, r.strategy.c_str(),
+                   static_cast<unsigned long long>(r.stats.executions),
+                   static_cast<double>(r.stats.executions) / r.stats.estimated_total);
+    }
     if (r.stats.interrupted) {
       interrupted = true;
       std::fprintf(stderr,
@@ -743,6 +772,9 @@ int main(int argc, char** argv) {
   run->add_option("--checkpoint-interval", a.checkpoint_interval,
                   "Seconds between checkpoints (default 30)")
       ->check(CLI::PositiveNumber);
+  run->add_flag("--progress", a.progress,
+                "Progress lines on stderr even without a terminal (every 10 s): executions, "
+                "rate, findings, depth and, for exhaustive runs, Knuth's estimate and ETA");
   run->add_option("--resume", a.resume,
                   "Continue the run this checkpoint recorded (same scenario and options)");
 

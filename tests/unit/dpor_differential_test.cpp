@@ -130,7 +130,7 @@ Program generate(std::uint64_t seed) {
   Xorshift rng(seed);
   // Relative frequencies of the operations, in Act order (the handle operations only in
   // programs with the table).
-  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 0, 3, 1, 2};
+  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 2, 3, 1, 2};
   constexpr int kFirstHandle = static_cast<int>(Act::handle_use);
   for (;;) {
     Program p;

@@ -17,6 +17,7 @@
 
 #include "explore/checkpoint.hpp"
 #include "explore/coverage.hpp"
+#include "explore/estimate.hpp"
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
 
@@ -186,8 +187,8 @@ class Run {
       std::string error;
       auto schedule = parse_choices(cf.schedule, &error);
       if (!schedule) {
-        throw usage_error(
-            fmt::format("checkpoint finding '{}' has a malformed schedule: {}", cf.signature, error));
+        throw usage_error(fmt::format("checkpoint finding '{}' has a malformed schedule: {}",
+                                      cf.signature, error));
       }
       auto replay = make_replay_strategy(*schedule, nullptr);
       replay->begin_execution();
@@ -236,6 +237,8 @@ class Run {
 
     std::uint64_t unit = kNoUnit;
     detail::UnitCounts counts;
+    detail::KnuthEstimator estimator;
+    std::uint32_t depth = 0;  // decisions of the longest execution so far
     bool exhausted = false;
     bool stopped_by_finding = false;
     for (;;) {
@@ -269,7 +272,8 @@ class Run {
       counts.steps += metrics.steps - before.steps;
       counts.context_switches += metrics.context_switches - before.context_switches;
       counts.preemptions += metrics.preemptions - before.preemptions;
-      counts.max_steps = std::max(counts.max_steps, static_cast<std::uint32_t>(exec.trace().size()));
+      counts.max_steps =
+          std::max(counts.max_steps, static_cast<std::uint32_t>(exec.trace().size()));
       counts.reached |= exec.reached_mask();
       if (track_coverage) coverage.add(exec.trace());  // coverage hook
       const std::uint64_t total = executions_.fetch_add(1) + 1;
@@ -281,10 +285,21 @@ class Run {
           break;
         }
       }
+      if (o_.progress && index == 0) {
+        // Knuth probes on worker 0 only, while someone watches: 16 up front, then one every
+        // 64 executions (about 1.5% more executions; none at all without a progress callback).
+        if (exhaustive() && (estimator.probes() < 16 || (total & 63) == 0)) {
+          while (estimator.probes() < 16)
+            estimator.probe(exec, body_);
+          if ((total & 63) == 0) estimator.probe(exec, body_);
+          estimated_total_ = estimator.estimate();
+        }
+      }
+      depth = std::max(depth, static_cast<std::uint32_t>(exec.choices().size()));
       if (o_.progress && (total & 1023) == 0) {
         std::lock_guard lock(mu_);
-        o_.progress(Progress{total, findings_.size(), elapsed(), counts.max_steps,
-                             finished_.size(), 0});
+        o_.progress(Progress{total, findings_.size(), elapsed(), depth, finished_.size(),
+                             estimated_total_.load()});
       }
     }
     std::lock_guard lock(mu_);
@@ -336,7 +351,8 @@ class Run {
     std::sort(ordered.begin(), ordered.end(), [](const UnitFinding* a, const UnitFinding* b) {
       return std::tie(a->unit, a->ordinal) < std::tie(b->unit, b->ordinal);
     });
-    const std::size_t keep = o_.stop_at_first ? std::min<std::size_t>(ordered.size(), 1) : ordered.size();
+    const std::size_t keep =
+        o_.stop_at_first ? std::min<std::size_t>(ordered.size(), 1) : ordered.size();
     for (std::size_t k = 0; k < keep; ++k) {
       UnitFinding* uf = ordered[k];
       std::uint64_t before = 0;
@@ -361,13 +377,14 @@ class Run {
       }
     }
     // A seeded strategy has no search space to exhaust: when partitioned it ends at the budget.
-    st.exhausted = all_exhausted_ && !stopped_by_finding_ && !interrupted_ &&
-                   !(partitioned_ && seeded());
+    st.exhausted =
+        all_exhausted_ && !stopped_by_finding_ && !interrupted_ && !(partitioned_ && seeded());
     detail::report_coverage(coverage_, o_, all_exhausted_ && !interrupted_, stopped_by_finding_,
                             result);  // coverage hook
     st.interrupted = interrupted_;
     st.seconds = elapsed();
     st.bound_reached = bound_reached_;
+    st.estimated_total = estimated_total_.load();
     return result;
   }
 
@@ -392,14 +409,18 @@ class Run {
 
   bool should_interrupt() {
     if (interrupted_) return true;
-    const bool asked = g_stop_signal.load(std::memory_order_relaxed) != 0 ||
-                       (o_.interrupt_after_executions != 0 &&
-                        executions_.load() >= o_.interrupt_after_executions);
+    const bool asked =
+        g_stop_signal.load(std::memory_order_relaxed) != 0 ||
+        (o_.interrupt_after_executions != 0 && executions_.load() >= o_.interrupt_after_executions);
     if (asked) interrupted_ = true;
     return asked;
   }
 
   bool seeded() const { return o_.strategy == "random" || o_.strategy == "pct"; }
+  bool exhaustive() const {
+    return !o_.strategy_factory && o_.replay.empty() && !o_.replay_file &&
+           (o_.strategy == "dfs" || o_.strategy == "dpor" || o_.strategy == "ipb");
+  }
 
   bool budget_spent() const {
     // Seeded strategies stop at max_executions themselves when the run is partitioned (their
@@ -492,10 +513,11 @@ class Run {
   std::map<std::uint64_t, detail::UnitCounts> finished_;  // units done (counted in full)
   std::map<std::uint64_t, detail::UnitCounts> partial_;   // units a budget or interrupt cut
   std::size_t resumed_units_ = 0;
-  std::map<std::string, UnitFinding> findings_;  // by signature: the earliest occurrence
+  std::map<std::string, UnitFinding> findings_;    // by signature: the earliest occurrence
   std::atomic<std::uint64_t> stop_unit_{kNoUnit};  // stop_at_first: the unit of the first finding
   std::atomic<std::uint64_t> executions_{0};
   std::atomic<bool> interrupted_{false};
+  std::atomic<double> estimated_total_{0};
   bool all_exhausted_ = true;
   bool stopped_by_finding_ = false;
   double last_checkpoint_ = 0;
@@ -515,8 +537,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
     throw usage_error(fmt::format("shard {}/{} does not exist: the index runs from 1 to the count",
                                   o.shard_index + 1, o.shard_count));
   }
-  const bool partitioned = o.jobs > 1 || o.shard_count > 1 || !o.checkpoint_file.empty() ||
-                           !o.resume_file.empty();
+  const bool partitioned =
+      o.jobs > 1 || o.shard_count > 1 || !o.checkpoint_file.empty() || !o.resume_file.empty();
   if (partitioned) {
     const bool splits = !o.strategy_factory && !o.replay_file && o.replay.empty() &&
                         (o.strategy == "dfs" || o.strategy == "dpor" || o.strategy == "random" ||

@@ -1,0 +1,352 @@
+// catalogue_bench — the scenario catalogue explored exhaustively, dfs against dpor, and the
+// largest explorations again with --jobs 1 and --jobs 2. A plain program that prints two
+// Markdown tables (no Google Benchmark: each figure is one exploration, timed once).
+//
+//   Table 1  every registered scenario, explored to the end (max_executions 0, stop_at_first
+//            false, check_determinism false, the scenario's other defaults) with dfs and with
+//            dpor: executions, dpor's pruned executions, wall seconds, reduction (dfs/dpor).
+//            A run that exceeds the per-run time budget shows "budget" instead of a count.
+//   Table 2  the 3 largest scenarios by dfs executions, and the classic DPOR benchmarks
+//            readers(N) and lastzero(N) (Abdulla et al., POPL 2014), with jobs 1 and jobs 2
+//            (split_depth 3): the executions must be equal (CHECK), the speed-up is
+//            jobs-1 seconds / jobs-2 seconds.
+//
+// Run: build/bench/hc_bench_catalogue [--budget SECONDS] [--only SUBSTRING] [--no-jobs]
+// Progress goes to stderr, the tables to stdout. See docs/benchmarks.md.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hc/hc.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Body = std::function<void()>;
+
+struct Args {
+  double budget = 20;
+  std::string only;
+  bool jobs_table = true;
+};
+
+[[noreturn]] void usage(const char* argv0, const std::string& error) {
+  if (!error.empty()) fmt::print(stderr, "{}: {}\n", argv0, error);
+  fmt::print(stderr,
+             "usage: {} [--budget SECONDS] [--only SUBSTRING] [--no-jobs]\n"
+             "  --budget SECONDS  time budget of each exploration (default 20; 0: none)\n"
+             "  --only SUBSTRING  only the scenarios (and classic benchmarks) whose name has it\n"
+             "  --no-jobs         skip the second table (--jobs 1 against --jobs 2)\n",
+             argv0);
+  std::exit(error.empty() ? 0 : 2);
+}
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(argv[0], fmt::format("{} needs a value", arg));
+      return argv[++i];
+    };
+    if (arg == "--budget") {
+      const std::string text = value();
+      char* end = nullptr;
+      args.budget = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || args.budget < 0)
+        usage(argv[0], fmt::format("--budget wants a number of seconds >= 0, not '{}'", text));
+    } else if (arg == "--only") {
+      args.only = value();
+    } else if (arg == "--no-jobs") {
+      args.jobs_table = false;
+    } else if (arg == "--help" || arg == "-h") {
+      usage(argv[0], "");
+    } else {
+      usage(argv[0], fmt::format("unknown argument '{}'", arg));
+    }
+  }
+  return args;
+}
+
+/// One exploration, timed by steady_clock around hc::explore.
+struct Run {
+  std::uint64_t executions = 0;
+  std::uint64_t pruned = 0;
+  double seconds = 0;
+  bool complete = false;  // the search space was exhausted within the budget
+  std::string error;      // hc::explore threw
+};
+
+Run measure(const Body& body, const hc::ExploreOptions& options) {
+  Run run;
+  const Clock::time_point start = Clock::now();
+  try {
+    const hc::Result r = hc::explore(body, options);
+    run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    run.executions = r.stats.executions;
+    run.pruned = r.stats.pruned;
+    run.complete = r.stats.exhausted;
+  } catch (const std::exception& e) {
+    run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    run.error = e.what();
+  }
+  return run;
+}
+
+/// The options every run uses: exhaustive, every finding kept, no determinism re-runs.
+hc::ExploreOptions exhaustive(hc::ExploreOptions o, const std::string& strategy, int jobs,
+                              double budget) {
+  o.strategy = strategy;
+  o.max_executions = 0;
+  o.stop_at_first = false;
+  o.check_determinism = false;
+  o.time_budget_seconds = budget;
+  o.jobs = jobs;  // split_depth stays at its default (3) for jobs > 1
+  return o;
+}
+
+std::string count_cell(const Run& r) {
+  if (!r.error.empty()) return "error";
+  if (!r.complete) return "budget";
+  return fmt::format("{}", r.executions);
+}
+
+std::string seconds_cell(double seconds) {
+  return fmt::format("{:.3f}", seconds);
+}
+
+std::string ratio_cell(double num, double den, bool lower_bound = false) {
+  if (den <= 0) return "-";
+  return fmt::format("{}{:.2f}x", lower_bound ? ">" : "", num / den);
+}
+
+/// A Markdown table printed row by row (flushed, so a long run shows its progress), columns
+/// padded to the widths given up front (cells wider than their column just widen the row).
+class Table {
+ public:
+  Table(std::vector<std::string> header, std::vector<std::size_t> widths, std::size_t left)
+      : widths_(std::move(widths)), left_(left) {
+    for (std::size_t i = 0; i < header.size(); ++i)
+      widths_[i] = std::max(widths_[i], header[i].size());
+    row(header);
+    std::string rule = "|";
+    for (std::size_t i = 0; i < widths_.size(); ++i)
+      rule +=
+          (i < left_ ? ":" : "-") + std::string(widths_[i], '-') + (i < left_ ? "-" : ":") + "|";
+    std::puts(rule.c_str());
+    std::fflush(stdout);
+  }
+
+  void row(const std::vector<std::string>& cells) {
+    std::string line = "|";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      line += i < left_ ? fmt::format(" {:<{}} |", cells[i], widths_[i])
+                        : fmt::format(" {:>{}} |", cells[i], widths_[i]);
+    }
+    std::puts(line.c_str());
+    std::fflush(stdout);
+  }
+
+ private:
+  std::vector<std::size_t> widths_;
+  std::size_t left_;  // the first `left_` columns are left-aligned, the others right-aligned
+};
+
+// --- the classic DPOR benchmarks (as in tests/unit/dpor_classic_test.cpp) ---------------------
+
+/// Spawns `count` threads named T0, T1, ... running fn(k), then joins them all.
+template <class Fn>
+void run_threads(int count, Fn fn) {
+  std::vector<hc::thread> threads;
+  threads.reserve(static_cast<std::size_t>(count));
+  for (int k = 0; k < count; ++k)
+    threads.emplace_back("T" + std::to_string(k), [fn, k] { fn(k); });
+  for (hc::thread& t : threads)
+    t.join();
+}
+
+/// readers(N): one writer stores x; N readers load it once each. 2^N Mazurkiewicz traces.
+Body readers(int n) {
+  return [n] {
+    hc::atomic<int> x{0, "x"};
+    run_threads(n + 1, [&x](int k) {
+      if (k == 0) {
+        x.store(42);
+      } else {
+        (void)x.load();
+      }
+    });
+  };
+}
+
+/// lastzero(N): array[0..N] all 0; thread 0 scans `for (i = N; array[i] != 0; i--);`, thread
+/// j in 1..N does `array[j] = array[j-1] + 1`. (N + 3) * 2^(N-2) traces.
+Body lastzero(int n) {
+  return [n] {
+    std::deque<hc::atomic<int>> array;
+    for (int i = 0; i <= n; ++i)
+      array.emplace_back(0, "array[" + std::to_string(i) + "]");
+    run_threads(n + 1, [&array, n](int k) {
+      if (k == 0) {
+        for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
+        }
+      } else {
+        const auto j = static_cast<std::size_t>(k);
+        array[j].store(array[j - 1].load() + 1);
+      }
+    });
+  };
+}
+
+struct Subject {
+  std::string name;
+  Body body;
+  hc::ExploreOptions defaults;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  const Clock::time_point run_start = Clock::now();
+  auto matches = [&](std::string_view name) {
+    return args.only.empty() || name.find(args.only) != std::string_view::npos;
+  };
+
+  fmt::print("hardware_concurrency: {}\n", std::thread::hardware_concurrency());
+  fmt::print("per-run time budget: {} s{}\n\n", args.budget, args.budget > 0 ? "" : " (none)");
+  std::fflush(stdout);
+
+  // --- table 1: dfs against dpor over the catalogue ----------------------------------------
+  std::vector<const hc::Scenario*> selected;
+  std::size_t name_width = 0;
+  for (const hc::Scenario& s : hc::scenarios()) {
+    if (!matches(s.info.name)) continue;
+    selected.push_back(&s);
+    name_width = std::max(name_width, s.info.name.size());
+  }
+  fmt::print("## dfs against dpor: {} scenario(s), explored exhaustively\n\n", selected.size());
+  std::fflush(stdout);
+
+  struct Measured {
+    Subject subject;
+    Run dfs;
+  };
+  std::vector<Measured> measured;
+  std::uint64_t dfs_total = 0;
+  std::uint64_t dpor_total = 0;
+  std::uint64_t pruned_total = 0;
+  double dfs_seconds = 0;
+  double dpor_seconds = 0;
+  std::size_t in_totals = 0;
+  std::size_t not_in_totals = 0;
+  if (!selected.empty()) {
+    Table table({"scenario", "dfs executions", "dfs seconds", "dpor executions", "dpor pruned",
+                 "dpor seconds", "reduction"},
+                {std::max<std::size_t>(name_width, 12), 10, 8, 10, 10, 8, 9}, 1);
+    for (const hc::Scenario* s : selected) {
+      const std::string name(s->info.name);
+      const hc::ExploreOptions defaults = hc::options_for(*s, {});
+      const Body body = s->body;
+      fmt::print(stderr, "[table 1] {} ...\n", name);
+      const Run dfs = measure(body, exhaustive(defaults, "dfs", 1, args.budget));
+      const Run dpor = measure(body, exhaustive(defaults, "dpor", 1, args.budget));
+      for (const Run* r : {&dfs, &dpor}) {
+        if (!r->error.empty()) fmt::print(stderr, "  {}: error: {}\n", name, r->error);
+      }
+      std::string reduction = "-";
+      if (dfs.error.empty() && dpor.complete && dpor.executions > 0) {
+        // dfs cut short by the budget: its count so far over dpor's is a lower bound.
+        reduction = ratio_cell(static_cast<double>(dfs.executions),
+                               static_cast<double>(dpor.executions), !dfs.complete);
+      }
+      table.row({name, count_cell(dfs), seconds_cell(dfs.seconds), count_cell(dpor),
+                 dpor.error.empty() ? fmt::format("{}", dpor.pruned) : "-",
+                 seconds_cell(dpor.seconds), reduction});
+      if (dfs.complete && dpor.complete) {
+        dfs_total += dfs.executions;
+        dpor_total += dpor.executions;
+        pruned_total += dpor.pruned;
+        dfs_seconds += dfs.seconds;
+        dpor_seconds += dpor.seconds;
+        ++in_totals;
+      } else {
+        ++not_in_totals;
+      }
+      if (dfs.complete) measured.push_back(Measured{Subject{name, body, defaults}, dfs});
+    }
+    table.row({fmt::format("**totals** ({} scenarios)", in_totals), fmt::format("{}", dfs_total),
+               seconds_cell(dfs_seconds), fmt::format("{}", dpor_total),
+               fmt::format("{}", pruned_total), seconds_cell(dpor_seconds),
+               ratio_cell(static_cast<double>(dfs_total), static_cast<double>(dpor_total))});
+    fmt::print("\n");
+    if (not_in_totals != 0) {
+      fmt::print(
+          "{} scenario(s) not in the totals: dfs or dpor ran out of the {} s budget (or "
+          "failed).\n\n",
+          not_in_totals, args.budget);
+    }
+    std::fflush(stdout);
+  }
+
+  // --- table 2: jobs 1 against jobs 2 -------------------------------------------------------
+  if (args.jobs_table) {
+    std::stable_sort(measured.begin(), measured.end(), [](const Measured& a, const Measured& b) {
+      return a.dfs.executions > b.dfs.executions;
+    });
+    if (measured.size() > 3) measured.resize(3);
+    std::vector<Subject> subjects;
+    for (Measured& m : measured)
+      subjects.push_back(std::move(m.subject));
+    // Classic benchmarks sized so dfs takes seconds, not minutes, on a small machine.
+    const hc::ExploreOptions plain;
+    for (Subject classic : {Subject{"classic/readers(8)", readers(8), plain},
+                            Subject{"classic/lastzero(5)", lastzero(5), plain}}) {
+      if (matches(classic.name)) subjects.push_back(std::move(classic));
+    }
+    std::size_t width = 9;
+    for (const Subject& s : subjects)
+      width = std::max(width, s.name.size());
+    fmt::print("## --jobs 1 against --jobs 2 (split_depth 3)\n\n");
+    std::fflush(stdout);
+    if (!subjects.empty()) {
+      Table table({"benchmark", "strategy", "jobs 1 executions", "jobs 1 seconds",
+                   "jobs 2 executions", "jobs 2 seconds", "CHECK", "speed-up"},
+                  {width, 8, 10, 8, 10, 8, 9, 8}, 2);
+      for (const Subject& s : subjects) {
+        for (const char* strategy : {"dfs", "dpor"}) {
+          fmt::print(stderr, "[table 2] {} {} ...\n", s.name, strategy);
+          const Run one = measure(s.body, exhaustive(s.defaults, strategy, 1, args.budget));
+          const Run two = measure(s.body, exhaustive(s.defaults, strategy, 2, args.budget));
+          for (const Run* r : {&one, &two}) {
+            if (!r->error.empty()) fmt::print(stderr, "  {}: error: {}\n", s.name, r->error);
+          }
+          const bool comparable = one.complete && two.complete;
+          const std::string check = !comparable                        ? "n/a"
+                                    : one.executions == two.executions ? "same"
+                                                                       : "DIFFERENT";
+          table.row({s.name, strategy, count_cell(one), seconds_cell(one.seconds), count_cell(two),
+                     seconds_cell(two.seconds), check,
+                     comparable ? ratio_cell(one.seconds, two.seconds) : "-"});
+        }
+      }
+      fmt::print("\n");
+    }
+  }
+
+  fmt::print("whole run: {:.3f} s wall\n",
+             std::chrono::duration<double>(Clock::now() - run_start).count());
+  return 0;
+}

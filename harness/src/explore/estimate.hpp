@@ -1,0 +1,66 @@
+// estimate.hpp — KnuthEstimator: how many executions an exhaustive search will take.
+//
+// Knuth's random-probe estimator ("Estimating the efficiency of backtrack programs", Math.
+// Comp. 1975): walk one random path from the root, multiplying the branching factors met on the
+// way; the product is an unbiased estimate of the number of leaves (executions), and the mean
+// of many probes converges to it. A probe is one execution under a strategy that picks
+// uniformly and keeps that product; probes are seeded by their index, never by time, and are not
+// counted. The estimate is of the full interleaving tree (dfs); dpor explores a fraction of it,
+// so for dpor it is an upper bound.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <functional>
+
+#include "hc/strategy.hpp"
+#include "runtime/execution.hpp"
+#include "strategy/rng.hpp"
+
+namespace hc::detail {
+
+class KnuthEstimator {
+ public:
+  /// Runs one more probe of `body` on `exec`.
+  void probe(Execution& exec, const std::function<void()>& body) {
+    Probe s(probes_);
+    s.begin_execution();
+    (void)exec.run(body, s);
+    sum_ += s.product;
+    ++probes_;
+  }
+  std::uint64_t probes() const { return probes_; }
+  /// The mean of the probes' products (0 before the first probe).
+  double estimate() const { return probes_ == 0 ? 0 : sum_ / static_cast<double>(probes_); }
+
+ private:
+  class Probe final : public Strategy {
+   public:
+    explicit Probe(std::uint64_t index) { rng_.seed(0x6b6e757468ull, index); }
+    bool begin_execution() override { return true; }
+    ThreadId pick_thread(const Decision& d) override {
+      const auto n = static_cast<std::uint32_t>(std::popcount(d.enabled));
+      product *= n;
+      ThreadMask m = d.enabled;
+      for (std::uint32_t k = rng_.below(n); k > 0; --k)
+        m &= m - 1;
+      return static_cast<ThreadId>(std::countr_zero(m));
+    }
+    std::uint32_t pick_value(std::uint32_t bound, const char*, std::string*) override {
+      product *= bound;
+      return rng_.below(bound);
+    }
+    void end_execution(std::span<const Step>, const Verdict&) override {}
+    std::string_view name() const override { return "knuth-probe"; }
+
+    double product = 1;
+
+   private:
+    Rng rng_;
+  };
+
+  double sum_ = 0;
+  std::uint64_t probes_ = 0;
+};
+
+}  // namespace hc::detail
