@@ -433,7 +433,7 @@ int run_command(const RunArgs& a, const std::string& program) {
           const double share = static_cast<double>(p.executions) / p.estimated_total;
           const double rate = static_cast<double>(p.executions) / p.seconds;
           estimate =
-              options.strategy == "dpor"
+              options.strategy.starts_with("dpor")
                   ? fmt::format(", dfs tree ~{:.3g} (Knuth; dpor explores less)", p.estimated_total)
               : share < 1.0
                   ? fmt::format(", ~{:.0f}% of ~{:.3g}, ETA {:.0f} s", 100 * share,
@@ -751,7 +751,9 @@ int main(int argc, char** argv) {
                 "No protected page below each stack (an overflow is then not detected)");
   run->add_flag("--spurious-wakeups", a.spurious_wakeups,
                 "Explore spurious wake-ups of condition_variable::wait");
-  run->add_flag("-v,--verbose", a.verbose, "Print every finding in full, not only unexpected ones");
+  run->add_flag("-v,--verbose", a.verbose,
+                "Print every finding in full, not only unexpected ones, and each scenario's "
+                "coverage of conflicting operations");
   run->add_flag("--no-minimize", a.no_minimize,
                 "Do not minimise findings (by default a minimal replay file is written beside "
                 "each)");

@@ -304,6 +304,19 @@ void set_pairs(ScenarioRecord& r, const OrderedPairs& pairs) {
   std::sort(r.one_order_pairs.begin(), r.one_order_pairs.end());
 }
 
+// A shard's "unreached|cover|A <> B" finding (a must_cover goal it did not see in both orders)
+// that the united coverage does cover: not a finding of the merged run.
+bool covered_goal_finding(const FindingRecord& f, const OrderedPairs& pairs) {
+  constexpr std::string_view kPrefix = "unreached|cover|";
+  if (!std::string_view(f.signature).starts_with(kPrefix)) return false;
+  const std::string goal = f.signature.substr(kPrefix.size());
+  const std::size_t split = goal.find(kBothOrders);
+  if (split == std::string::npos) return false;
+  std::string a = goal.substr(0, split);
+  std::string b = goal.substr(split + kBothOrders.size());
+  return pairs.contains({a, b}) && pairs.contains({b, a});
+}
+
 // Recomputes verdict, as_expected and explanation from the expectation and the findings.
 void rejudge(ScenarioRecord& r) {
   r.verdict = r.findings.empty() ? "clean" : r.findings.front().kind;
@@ -521,6 +534,8 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
   std::vector<ScenarioRecord> merged;
   merged.reserve(by_name.size());
   for (auto& [name, m] : by_name) {
+    std::erase_if(m.record.findings,
+                  [&](const FindingRecord& f) { return covered_goal_finding(f, m.pairs); });
     rejudge(m.record);
     set_pairs(m.record, m.pairs);
     merged.push_back(std::move(m.record));

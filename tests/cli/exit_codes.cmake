@@ -34,7 +34,7 @@ hc_expect("what is wrong with it: ${hc_last_stderr}" hc_last_stderr MATCHES "--r
 
 hc_run(out rc run engine/lost-update --strategy bfs)
 hc_expect("exit 2 for an unknown strategy, got ${rc}" rc EQUAL 2)
-hc_expect("the strategies: ${hc_last_stderr}" hc_last_stderr MATCHES "unknown strategy 'bfs': use one of dfs, dpor, ipb, pct, random, replay")
+hc_expect("the strategies: ${hc_last_stderr}" hc_last_stderr MATCHES "unknown strategy 'bfs': use one of dfs, dpor, dpor-source, ipb, pct, random, replay")
 
 hc_run(out rc run --tag no-such-tag)
 hc_expect("exit 2 for an unknown tag, got ${rc}" rc EQUAL 2)

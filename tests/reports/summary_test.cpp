@@ -525,6 +525,38 @@ TEST(MergeSummaries, CoverageUnites) {
   EXPECT_EQ(again->dump(2), merged->dump(2));
 }
 
+TEST(MergeSummaries, AGoalCoveredAcrossShardsIsNoLongerAFinding) {
+  // Each shard saw one order of open / CloseHandle, so each reported its must_cover goal
+  // unreached; together they saw both.
+  const FindingRecord unreached = finding("unreached", "'open <> CloseHandle' was never covered",
+                                          "unreached|cover|open <> CloseHandle");
+  const FindingRecord other = finding("unreached", "'Dispose <> open' was never covered",
+                                      "unreached|cover|Dispose <> open");
+  ScenarioRecord a = record("table/close-race", "clean", "dfs", 40, false, 0, {unreached, other});
+  a.one_order_pairs = {"open -> CloseHandle"};
+  ScenarioRecord b = record("table/close-race", "clean", "dfs", 60, false, 0, {unreached});
+  b.one_order_pairs = {"CloseHandle -> open"};
+  std::string error;
+  auto merged = merge_summaries({summary_json({a}), summary_json({b})}, &error);
+  ASSERT_TRUE(merged) << error;
+  auto records = parse_summary(*merged, &error);
+  ASSERT_TRUE(records) << error;
+  const ScenarioRecord& m = (*records)[0];
+  EXPECT_EQ(m.covered_pairs, std::vector<std::string>{"CloseHandle <> open"});
+  ASSERT_EQ(m.findings.size(), 1u);  // the goal still not covered stays
+  EXPECT_EQ(m.findings[0].signature, "unreached|cover|Dispose <> open");
+  EXPECT_FALSE(m.as_expected);
+
+  a.findings = {unreached};
+  merged = merge_summaries({summary_json({a}), summary_json({b})}, &error);
+  ASSERT_TRUE(merged) << error;
+  records = parse_summary(*merged, &error);
+  ASSERT_TRUE(records) << error;
+  EXPECT_TRUE((*records)[0].findings.empty());
+  EXPECT_TRUE((*records)[0].as_expected);
+  EXPECT_EQ((*records)[0].verdict, "clean");
+}
+
 TEST(MergeSummaries, RecomputesExplanations) {
   std::string error;
   // Expected a bug no shard found.

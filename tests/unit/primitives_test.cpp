@@ -308,8 +308,9 @@ TEST(Usage, UnknownStrategyNamesTheChoices) {
     hc::explore([] {}, o);
     FAIL() << "an unknown strategy must throw";
   } catch (const hc::usage_error& e) {
-    EXPECT_STREQ(e.what(),
-                 "unknown strategy 'bfs': use one of dfs, dpor, ipb, pct, random, replay");
+    EXPECT_STREQ(
+        e.what(),
+        "unknown strategy 'bfs': use one of dfs, dpor, dpor-source, ipb, pct, random, replay");
   }
 }
 

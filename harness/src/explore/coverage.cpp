@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -74,48 +77,30 @@ std::string PairCoverage::operation_name(OpKind kind, const char* label) {
 
 namespace {
 
-// What identifies a step for coverage besides its label, in one word: two steps with equal
-// labels and keys leave the same entries.
-std::uint64_t step_key(const Step& s) {
-  return static_cast<std::uint64_t>(s.object) | static_cast<std::uint64_t>(s.kind) << 32 |
-         static_cast<std::uint64_t>(s.thread) << 40 |
-         static_cast<std::uint64_t>(s.access == Access::read) << 48;
+// What pairs depend on in a step (thread, kind, access, object, label) are its first 16 bytes:
+// comparing them as two words is the cheapest way to find the prefix an execution shares with
+// the one before (has_value comes along: equal in equal prefixes anyway).
+static_assert(std::is_standard_layout_v<Step> && offsetof(Step, thread) == 0 &&
+                  offsetof(Step, kind) == 1 && offsetof(Step, access) == 2 &&
+                  offsetof(Step, has_value) == 3 && offsetof(Step, object) == 4 &&
+                  offsetof(Step, label) == 8 && sizeof(Step::label) == 8,
+              "coverage.cpp compares the first 16 bytes of hc::Step: update step_head");
+
+void step_head(const Step& s, std::uint64_t (&head)[2]) {
+  std::memcpy(head, &s, sizeof head);
 }
 
 }  // namespace
 
-void PairCoverage::add(std::span<const Step> steps) {
-  // The prefix this execution shares with the previous one left the entries as they are.
-  std::size_t common = 0;
-  const std::size_t limit = std::min(steps.size(), done_.size());
-  while (common < limit && ((done_[common].key ^ step_key(steps[common])) |
-                            (reinterpret_cast<std::uintptr_t>(done_[common].label) ^
-                             reinterpret_cast<std::uintptr_t>(steps[common].label))) == 0)
-    ++common;
-  if (2 * common < done_.size()) {
-    // Little in common (random strategies): forget everything rather than undo step by step.
-    for (const Done& d : done_)
-      if (d.old_seen != kUntouched) objects_[static_cast<ObjectId>(d.key)].clear();
-    done_.clear();
-    common = 0;
-  }
-  while (done_.size() > common) {
-    const Done& d = done_.back();
-    if (d.old_seen == kAppended) {
-      objects_[static_cast<ObjectId>(d.key)].pop_back();
-    } else if (d.old_seen != kUntouched) {
-      objects_[static_cast<ObjectId>(d.key)][d.entry].seen = d.old_seen;
-    }
-    done_.pop_back();
-  }
-  last_.reset();
-  for (std::size_t i = common; i < steps.size(); ++i)
-    process(steps[i], done_.emplace_back());
+ObjectId PairCoverage::Done::object() const {
+  ObjectId id;
+  std::memcpy(&id, reinterpret_cast<const char*>(head) + offsetof(Step, object), sizeof id);
+  return id;
 }
 
-void PairCoverage::process(const Step& s, Done& done) {
-  done.label = s.label;
-  done.key = step_key(s);
+// Inlined into add(): called for every step after the shared prefix.
+[[gnu::always_inline]] inline void PairCoverage::process(const Step& s, Done& done) {
+  step_head(s, done.head);
   done.old_seen = kUntouched;
   if (s.object == kNoObject || s.kind == OpKind::choice) return;  // touches nothing
   if (s.object >= objects_.size()) objects_.resize(static_cast<std::size_t>(s.object) + 1);
@@ -146,6 +131,37 @@ void PairCoverage::process(const Step& s, Done& done) {
     done.old_seen = entries[self].seen;
     entries[self].seen = n;
   }
+}
+
+void PairCoverage::add(std::span<const Step> steps) {
+  // The prefix this execution shares with the previous one left the entries as they are.
+  std::size_t common = 0;
+  const std::size_t limit = std::min(steps.size(), done_count_);
+  for (; common < limit; ++common) {
+    std::uint64_t head[2];
+    step_head(steps[common], head);
+    if (((head[0] ^ done_[common].head[0]) | (head[1] ^ done_[common].head[1])) != 0) break;
+  }
+  if (2 * common < done_count_) {
+    // Little in common (random strategies): forget everything rather than undo step by step.
+    for (std::size_t i = 0; i < done_count_; ++i)
+      if (done_[i].old_seen != kUntouched) objects_[done_[i].object()].clear();
+    common = 0;
+  } else {
+    for (std::size_t i = done_count_; i-- > common;) {
+      const Done& d = done_[i];
+      if (d.old_seen == kAppended) {
+        objects_[d.object()].pop_back();
+      } else if (d.old_seen != kUntouched) {
+        objects_[d.object()][d.entry].seen = d.old_seen;
+      }
+    }
+  }
+  if (done_.size() < steps.size()) done_.resize(steps.size());
+  last_.reset();
+  for (std::size_t i = common; i < steps.size(); ++i)
+    process(steps[i], done_[i]);
+  done_count_ = steps.size();
 }
 
 void PairCoverage::record(const Op& before, const Op& after) {

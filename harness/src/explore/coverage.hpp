@@ -74,10 +74,10 @@ class PairCoverage {
   // did to the entries: executions of exhaustive strategies share long prefixes with the one
   // before, so add() rolls back to the common prefix and processes only the rest.
   struct Done {
-    const char* label = nullptr;
-    std::uint64_t key = 0;    // object, kind, thread, read? (step_key): compared with label
-    std::uint32_t entry = 0;  // the entry it added or followed
-    std::uint32_t old_seen;   // that entry's seen before it, kAppended or kUntouched
+    std::uint64_t head[2] = {0, 0};  // the step's first bytes: thread .. object, label
+    std::uint32_t entry = 0;         // the entry it added or followed
+    std::uint32_t old_seen = 0;      // that entry's seen before it, kAppended or kUntouched
+    ObjectId object() const;
   };
   static constexpr std::uint32_t kAppended = 0xFFFFFFFFu;   // it added the entry
   static constexpr std::uint32_t kUntouched = 0xFFFFFFFEu;  // it touched no object
@@ -92,8 +92,9 @@ class PairCoverage {
   bool insert_key(const PairKey& key);  // true if new
 
   std::vector<std::vector<Entry>> objects_;  // by object id: the current execution's entries
-  std::vector<Done> done_;                   // the steps the entries reflect, in order
-  std::vector<PairKey> keys_;                // open addressing, label == nullptr: empty
+  std::vector<Done> done_;  // the steps the entries reflect, in order (the first done_count_)
+  std::size_t done_count_ = 0;
+  std::vector<PairKey> keys_;  // open addressing, label == nullptr: empty
   std::size_t key_count_ = 0;
   std::optional<PairKey> last_;                            // the last pair recorded
   std::set<std::pair<std::string, std::string>> ordered_;  // (before, after) by name

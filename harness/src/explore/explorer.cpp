@@ -419,7 +419,8 @@ class Run {
   bool seeded() const { return o_.strategy == "random" || o_.strategy == "pct"; }
   bool exhaustive() const {
     return !o_.strategy_factory && o_.replay.empty() && !o_.replay_file &&
-           (o_.strategy == "dfs" || o_.strategy == "dpor" || o_.strategy == "ipb");
+           (o_.strategy == "dfs" || o_.strategy == "dpor" || o_.strategy == "dpor-source" ||
+            o_.strategy == "ipb");
   }
 
   bool budget_spent() const {
@@ -540,16 +541,17 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   const bool partitioned =
       o.jobs > 1 || o.shard_count > 1 || !o.checkpoint_file.empty() || !o.resume_file.empty();
   if (partitioned) {
-    const bool splits = !o.strategy_factory && !o.replay_file && o.replay.empty() &&
-                        (o.strategy == "dfs" || o.strategy == "dpor" || o.strategy == "random" ||
-                         o.strategy == "pct");
+    const bool splits =
+        !o.strategy_factory && !o.replay_file && o.replay.empty() &&
+        (o.strategy == "dfs" || o.strategy == "dpor" || o.strategy == "dpor-source" ||
+         o.strategy == "random" || o.strategy == "pct");
     if (!splits) {
       throw usage_error(fmt::format(
           "strategy '{}'{} cannot be split into work units: --jobs, --shard, --checkpoint and "
           "--resume work with dfs, dpor, random and pct",
           o.strategy, o.replay.empty() && !o.replay_file ? "" : " with a replay prefix"));
     }
-    if (o.split_depth == 0 && (o.strategy == "dfs" || o.strategy == "dpor"))
+    if (o.split_depth == 0 && o.strategy != "random" && o.strategy != "pct")
       throw usage_error("split_depth must be at least 1 for a partitioned exhaustive search");
   }
   Run run(body, o, partitioned);

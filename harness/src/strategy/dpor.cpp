@@ -2,6 +2,10 @@
 // wakeup trees (Abdulla, Aronis, Jonsson, Sagonas, "Optimal dynamic partial order reduction",
 // POPL 2014, Algorithm 2 "Optimal-DPOR"), stateless, over a decision stack like `dfs`.
 //
+// `dpor-source` is the paper's Algorithm 1 (Source-DPOR) over the same machinery: a race adds
+// one initial of v to the decision's backtrack set (unless one is there) instead of inserting v;
+// it explores the same executions to completion, plus some that sleep sets cut short.
+//
 // Vocabulary of the paper, as it appears here:
 //  * An event is a scheduled step together with the unscheduled steps its thread records right
 //    after it (hc::choose, joining a finished thread): Step::scheduled marks where events start.
@@ -35,8 +39,11 @@
 //  * Work units: the first `split_depth` decisions branch on every enabled thread not asleep
 //    (sleep sets alone) instead of on their wakeup trees, so the subtrees below them — the units
 //    that parallel workers, shards and checkpoints divide — are explored identically by whoever
-//    owns them. Sleep sets keep complete executions one per Mazurkiewicz trace; only the number
-//    of pruned executions grows. With split_depth 0 the search is the paper's.
+//    owns them. Optimal-DPOR's sleep-set test on a race assumes the wakeup sequences of every
+//    decision above, which split decisions do not keep, so below them races are handled as in
+//    Source-DPOR (Algorithm 1). Sleep sets keep complete executions one per Mazurkiewicz trace
+//    either way: a partitioned run counts the same executions, and prunes more. With no
+//    partition (split_depth 0) the search is the paper's Optimal-DPOR.
 //  * Dependence is conservative where the engine knows less: condition-variable operations and
 //    model operations are dependent with everything (a model step may touch model state beyond
 //    its announced object, some of it also touched in other threads' atomic steps), a yield (and
@@ -196,8 +203,8 @@ struct WakeupTree {
 
 class DporStrategy final : public Strategy {
  public:
-  DporStrategy(UnitFilter owns, std::uint32_t split_depth)
-      : owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
+  DporStrategy(bool optimal, UnitFilter owns, std::uint32_t split_depth)
+      : optimal_(optimal), owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
 
   bool begin_execution() override {
     for (;;) {
@@ -265,13 +272,15 @@ class DporStrategy final : public Strategy {
       auto& root = f.wut.nodes[0].children;
       while (!root.empty()) {
         const ThreadId t = f.wut.nodes[root.front()].ev.thread;
-        if (d.is_enabled(t)) {
+        // A sequence whose thread is asleep here was explored already (insertions are checked
+        // against the sleep set of their decision, not of every decision they pass through).
+        if (d.is_enabled(t) && (running_sleep_ & bit(t)) == 0) {
           f.chosen = t;
           f.chosen_child = root.front();
           picked = true;
           break;
         }
-        root.erase(root.begin());  // infeasible here: drop it
+        root.erase(root.begin());  // infeasible or redundant here: drop it
       }
     }
     if (!picked) {
@@ -334,7 +343,9 @@ class DporStrategy final : public Strategy {
     // An execution shorter than the split depth is a unit of its own, known only now.
     if (!foreign_ && owns_ && stack_.size() < split_ && !owns_(unit_)) foreign_ = true;
     tag_.counted = !verdict.pruned && !foreign_ && !blocked_;
-    if (!verdict.pruned && !foreign_ && !blocked_) {
+    // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
+    // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
+    if (!foreign_) {
       build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
     }
@@ -343,7 +354,7 @@ class DporStrategy final : public Strategy {
 
   ExecutionTag last_execution() const override { return tag_; }
   bool splits_into_units() const override { return true; }
-  std::string_view name() const override { return "dpor"; }
+  std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
 
  private:
   struct Frame {
@@ -577,6 +588,27 @@ class DporStrategy final : public Strategy {
       if (!happens_before(ei, events_[k])) v.push_back(events_[k].ev);
     }
     v.push_back(events_[j].ev);
+    // Below split decisions (work units) the subtrees are explored without the wakeup sequences
+    // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
+    // relies on; Source-DPOR's test does not, so partitioned runs use it there.
+    if (!optimal_ || split_ > 0) {
+      // Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set
+      // already (explored, asleep, or still to do), one that can run here joins it.
+      ThreadMask initials = 0;
+      for (std::size_t k = 0; k < v.size(); ++k) {
+        if (first_of_thread(v, k) && weak_initial(v[k].thread, v[k], v))
+          initials |= bit(v[k].thread);
+      }
+      ThreadMask backtrack = frame.sleep;
+      for (std::uint32_t c : frame.wut.nodes[0].children)
+        backtrack |= bit(frame.wut.nodes[c].ev.thread);
+      if ((initials & backtrack) != 0) return;
+      const ThreadMask runnable = initials & frame.enabled;
+      if (runnable == 0) return;  // v cannot start here
+      const auto p = static_cast<ThreadId>(std::countr_zero(runnable));
+      frame.wut.add_child(0, frame.next[p]);
+      return;
+    }
     const ThreadMask wi = weak_initial_set(frame, v);
     if ((wi & frame.sleep) != 0) return;  // an equivalent sequence was explored from here
     if ((frame.enabled & bit(v.front().thread)) == 0) {
@@ -712,6 +744,7 @@ class DporStrategy final : public Strategy {
     if (index < split_) new_unit_ = true;
   }
 
+  bool optimal_;  // false: Source-DPOR (backtrack sets of single threads, no wakeup sequences)
   UnitFilter owns_;
   std::uint32_t split_;
   std::vector<Frame> stack_;
@@ -740,8 +773,9 @@ class DporStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_dpor_strategy(UnitFilter owns, std::uint32_t split_depth) {
-  return std::make_unique<DporStrategy>(std::move(owns), split_depth);
+std::unique_ptr<Strategy> make_dpor_strategy(bool optimal, UnitFilter owns,
+                                             std::uint32_t split_depth) {
+  return std::make_unique<DporStrategy>(optimal, std::move(owns), split_depth);
 }
 
 }  // namespace hc::detail
