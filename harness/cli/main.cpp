@@ -421,6 +421,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
     options.run_name = std::string(s->info.name);
+    options.coverage = true;  // the summary lists the pairs
     if (tty || a.progress) {
       // A line rewritten in place on a terminal; with --progress and no terminal (nightly
       // logs), a line every 10 seconds.

@@ -11,7 +11,12 @@
 
 namespace {
 
-using hc::test::exhaustive;
+/// Exhaustive dfs with coverage recorded (off by default in the API; the CLI turns it on).
+hc::ExploreOptions exhaustive() {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.coverage = true;
+  return o;
+}
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -77,6 +82,7 @@ TEST(Coverage, RacingOperationsAreSeenInBothOrders) {
 
 TEST(Coverage, ACoveredGoalIsNoFindingEitherWayRound) {
   hc::ExploreOptions o = exhaustive();
+  o.coverage = true;
   o.must_cover = {"Dispose <> DangerousAddRef", "DangerousGetHandle<>Dispose"};
   const hc::Result r = hc::explore(dispose_races_addref, o);
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
@@ -84,6 +90,7 @@ TEST(Coverage, ACoveredGoalIsNoFindingEitherWayRound) {
 
 TEST(Coverage, AJoinLeavesOneOrderAndAGoalOnItIsUnreached) {
   hc::ExploreOptions o = exhaustive();
+  o.coverage = true;
   const hc::Result plain = hc::explore(join_orders_them, o);
   EXPECT_TRUE(plain.findings.empty());
   EXPECT_TRUE(contains(plain.one_order_pairs, "Dispose -> DangerousGetHandle")) << listing(plain);
@@ -133,6 +140,7 @@ TEST(Coverage, PrimitivesAreNamedByTheirFamily) {
 TEST(Coverage, ParallelWorkersUniteTheirCoverage) {
   const hc::Result one = hc::explore(dispose_races_addref, exhaustive());
   hc::ExploreOptions o = exhaustive();
+  o.coverage = true;
   o.jobs = 2;
   o.split_depth = 1;
   const hc::Result two = hc::explore(dispose_races_addref, o);
@@ -174,11 +182,14 @@ TEST(Coverage, SameWhateverTheOrderOfExecutions) {
   EXPECT_FALSE(contains(dfs.covered_pairs, "lookup <> lookup")) << listing(dfs);
   EXPECT_FALSE(contains(dfs.covered_pairs, "IsClosed <> lookup")) << listing(dfs);  // 2 objects
   hc::ExploreOptions o = exhaustive();
+  o.coverage = true;
   o.strategy = "dpor";
   const hc::Result dpor = hc::explore(three_threads, o);
   EXPECT_EQ(dpor.covered_pairs, dfs.covered_pairs);
   EXPECT_EQ(dpor.one_order_pairs, dfs.one_order_pairs);
-  const hc::Result random = hc::explore(three_threads, hc::test::random_runs(3000, 7));
+  hc::ExploreOptions random_options = hc::test::random_runs(3000, 7);
+  random_options.coverage = true;
+  const hc::Result random = hc::explore(three_threads, random_options);
   EXPECT_EQ(random.covered_pairs, dfs.covered_pairs);
   EXPECT_EQ(random.one_order_pairs, dfs.one_order_pairs);
 }
@@ -193,6 +204,7 @@ TEST(Coverage, OffRecordsNothing) {
 
 TEST(Coverage, AMalformedGoalIsAUsageError) {
   hc::ExploreOptions o = exhaustive();
+  o.coverage = true;
   o.must_cover = {"Dispose and DangerousAddRef"};
   try {
     hc::explore(dispose_races_addref, o);

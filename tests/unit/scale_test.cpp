@@ -38,6 +38,7 @@ hc::ExploreOptions options(const std::string& strategy) {
   o.max_executions = strategy == "random" || strategy == "pct" ? 3000 : 0;
   o.seed = 11;
   o.stop_at_first = false;
+  o.coverage = true;
   return o;
 }
 
@@ -63,6 +64,7 @@ TEST_P(Scale, ParallelWorkersGiveTheTotalsAndFindingsOfOneWorker) {
   EXPECT_EQ(two.stats.executions, one.stats.executions);
   EXPECT_EQ(two.stats.exhausted, one.stats.exhausted);
   EXPECT_EQ(signatures(two), signatures(one));
+  EXPECT_EQ(two.covered_pairs, one.covered_pairs);
   // The first finding is the one a sequential run meets first, at the same execution.
   EXPECT_EQ(two.findings.front().signature, one.findings.front().signature);
   if (GetParam() != "dpor") {
@@ -114,6 +116,8 @@ TEST_P(Scale, AnInterruptedRunResumedFromItsCheckpointEndsWithTheSameTotals) {
   EXPECT_EQ(rest.stats.executions, whole.stats.executions);
   EXPECT_EQ(rest.stats.exhausted, whole.stats.exhausted);
   EXPECT_EQ(signatures(rest), signatures(whole));
+  EXPECT_EQ(rest.covered_pairs, whole.covered_pairs);  // the checkpoint keeps the pairs seen
+  EXPECT_EQ(rest.one_order_pairs, whole.one_order_pairs);
   // Findings carried over from the checkpoint are rebuilt with their traces.
   for (const hc::Finding& f : rest.findings)
     EXPECT_FALSE(f.trace.empty()) << f.signature;

@@ -61,6 +61,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
                         {"schedule", f.schedule}});
   }
   j["findings"] = std::move(findings);
+  j["coverage"] = c.coverage;
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -106,6 +107,8 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
           f.at("kind").get<std::string>(), f.at("signature").get<std::string>(),
           f.at("message").get<std::string>(), f.at("schedule").get<std::string>()});
     }
+    if (j.contains("coverage"))
+      c.coverage = j.at("coverage").get<std::vector<std::pair<std::string, std::string>>>();
   } catch (const nlohmann::json::exception& e) {
     throw usage_error(fmt::format("checkpoint '{}' is malformed: {}", path, e.what()));
   }

@@ -10,7 +10,8 @@
 // File: JSON, {"format": "handlecheck-checkpoint", "version": 1, "settings": {...},
 // "units": [{"unit", "executions", "steps", "context_switches", "preemptions", "max_steps",
 // "pruned", "reached"}], "findings": [{"unit", "ordinal", "kind", "signature", "message",
-// "schedule"}]}. Written to FILE.tmp and renamed over FILE, so a crash never leaves half a file.
+// "schedule"}], "coverage": [[before, after], ...]}. Written to FILE.tmp and renamed over FILE, so
+// a crash never leaves half a file.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,8 @@ struct Checkpoint {
   std::map<std::string, std::string> settings;  // everything that shapes the search
   std::map<std::uint64_t, UnitCounts> units;    // finished units
   std::vector<CheckpointFinding> findings;
+  std::vector<std::pair<std::string, std::string>>
+      coverage;  // ordered pairs seen (see coverage.hpp)
 };
 
 /// The settings of `o` a checkpoint must agree on, as text.

@@ -44,6 +44,13 @@ class PairCoverage {
   std::vector<std::string> both_orders() const;
   /// "A -> B" for every pair seen only with A first, sorted.
   std::vector<std::string> one_order() const;
+  /// Every ordered pair seen (for checkpoints), and adding one back.
+  std::vector<std::pair<std::string, std::string>> pairs() const {
+    return {ordered_.begin(), ordered_.end()};
+  }
+  void add_pair(std::string before, std::string after) {
+    ordered_.emplace(std::move(before), std::move(after));
+  }
   /// Whether some execution ran `before`, then `after`, on one object from two threads.
   bool seen(std::string_view before, std::string_view after) const;
   /// Whether the goal "A <> B" (either way round) was seen in both orders; false if malformed.

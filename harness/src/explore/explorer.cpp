@@ -180,6 +180,8 @@ class Run {
   /// their schedules to rebuild their traces.
   void resume(const detail::Checkpoint& c) {
     finished_ = c.units;
+    for (const auto& [before, after] : c.coverage)
+      coverage_.add_pair(before, after);
     resumed_units_ = c.units.size();
     detail::ExecutionConfig config = execution_config();
     detail::Execution exec(std::move(config));
@@ -260,7 +262,7 @@ class Run {
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before
       if (tag.unit != unit) {
-        if (unit != kNoUnit) finish_unit(unit, counts);
+        if (unit != kNoUnit) finish_unit(unit, counts, coverage);
         unit = tag.unit;
         counts = detail::UnitCounts{};
       }
@@ -474,8 +476,11 @@ class Run {
     }
   }
 
-  void finish_unit(std::uint64_t unit, const detail::UnitCounts& counts) {
+  /// A unit is done: its counts, and the worker's coverage so far (so a checkpoint has it).
+  void finish_unit(std::uint64_t unit, const detail::UnitCounts& counts,
+                   const detail::PairCoverage& coverage) {
     std::lock_guard lock(mu_);
+    coverage_.merge(coverage);
     finish_unit_locked(unit, counts);
   }
 
@@ -491,6 +496,7 @@ class Run {
   detail::Checkpoint checkpoint_locked() const {
     detail::Checkpoint c;
     c.settings = detail::checkpoint_settings(o_);
+    c.coverage = coverage_.pairs();
     const std::uint64_t stop = stop_unit_.load();
     for (const auto& [u, counts] : finished_) {
       if (u <= stop) c.units[u] = counts;
