@@ -240,6 +240,7 @@ class DporStrategy final : public Strategy {
     if (depth_ < stack_.size()) {
       Frame& f = stack_[depth_];
       if (f.is_value || f.enabled != d.enabled) {
+        events_valid_ = false;
         d.diverge(
             fmt::format("decision {} of this path offered other choices before: the "
                         "scenario does not behave the same when re-run",
@@ -348,6 +349,9 @@ class DporStrategy final : public Strategy {
     if (!foreign_) {
       build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
+      events_valid_ = true;
+    } else {
+      events_valid_ = false;
     }
     backtrack();
   }
@@ -437,11 +441,29 @@ class DporStrategy final : public Strategy {
     std::array<std::uint32_t, kMaxThreads> clock{};
   };
 
+  /// Builds events_ and their vector clocks for this execution. The events before
+  /// shared_steps_ are the previous analysed execution's (the path is replayed up to the
+  /// decision that backtracked), so they and their clocks are kept, and only the rest is built.
   void build_events(std::span<const Step> steps, std::span<const Spawn> spawns, ThreadMask waiting,
                     const Operation* pending) {
-    events_.clear();
+    std::size_t kept = 0;
+    if (events_valid_) {
+      while (kept < real_events_ && events_[kept].step < shared_steps_ &&
+             events_[kept].step < steps.size())
+        ++kept;
+    }
+    events_.resize(kept);
+    first_new_event_ = kept;
     ThreadMask yielded = 0;
-    for (std::uint32_t i = 0; i < steps.size();) {
+    for (const Event& e : events_) {
+      if (e.ev.kind == OpKind::thread_yield) {
+        yielded |= bit(e.ev.thread);
+      } else {
+        yielded &= ~bit(e.ev.thread);
+      }
+    }
+    for (std::uint32_t i = kept == 0 ? 0 : next_event_start(steps, events_.back().step);
+         i < steps.size();) {
       const Step& s = steps[i];
       Event e;
       e.step = i;
@@ -479,32 +501,55 @@ class DporStrategy final : public Strategy {
       if (pending[t].kind == OpKind::mutex_try_lock) e.ev.access = Access::sync;
       events_.push_back(e);
     }
-    // Vector clocks.
+    threads_ = 1;
+    for (const Event& e : events_)
+      threads_ = std::max(threads_, e.ev.thread + 1);
+    // Vector clocks: what each thread has seen after the kept events, then the new ones.
     std::array<std::array<std::uint32_t, kMaxThreads>, kMaxThreads> thread_clock{};
-    std::array<std::uint32_t, kMaxThreads> count{};
     std::array<int, kMaxThreads> last_event{};
     last_event.fill(-1);
-    for (std::size_t j = 0; j < events_.size(); ++j) {
-      Event& e = events_[j];
-      auto c = thread_clock[e.ev.thread];
-      for (std::size_t i = 0; i < std::min(j, real_events_); ++i) {
-        const Event& o = events_[i];
-        if (o.ev.thread == e.ev.thread || !dependent(o.ev, e.ev)) continue;
-        for (int u = 0; u < kMaxThreads; ++u)
-          c[u] = std::max(c[u], o.clock[u]);
-      }
-      c[e.ev.thread] = ++count[e.ev.thread];
-      e.pos = c[e.ev.thread];
-      e.clock = c;
+    const int nt = threads_;
+    auto absorb_joins = [&](const Event& e, std::array<std::uint32_t, kMaxThreads>& c) {
       for (ThreadMask m = e.absorbed_joins; m != 0; m &= m - 1) {
         const int k = last_event[std::countr_zero(m)];
         if (k < 0) continue;
-        for (int u = 0; u < kMaxThreads; ++u)
+        for (int u = 0; u < nt; ++u)
           c[u] = std::max(c[u], events_[static_cast<std::size_t>(k)].clock[u]);
       }
+    };
+    for (std::size_t j = 0; j < kept; ++j) {
+      const Event& e = events_[j];
+      auto c = e.clock;
+      absorb_joins(e, c);
       thread_clock[e.ev.thread] = c;
       last_event[e.ev.thread] = static_cast<int>(j);
     }
+    for (std::size_t j = kept; j < events_.size(); ++j) {
+      Event& e = events_[j];
+      auto c = thread_clock[e.ev.thread];
+      for (std::size_t i = std::min(j, real_events_); i-- > 0;) {
+        const Event& o = events_[i];
+        // Latest first: an event already known (through a later one) adds nothing.
+        if (o.ev.thread == e.ev.thread || c[o.ev.thread] >= o.pos || !dependent(o.ev, e.ev))
+          continue;
+        for (int u = 0; u < nt; ++u)
+          c[u] = std::max(c[u], o.clock[u]);
+      }
+      c[e.ev.thread] += 1;
+      e.pos = c[e.ev.thread];
+      e.clock = c;
+      absorb_joins(e, c);
+      thread_clock[e.ev.thread] = c;
+      last_event[e.ev.thread] = static_cast<int>(j);
+    }
+  }
+
+  /// The trace index of the first scheduled step after the event that starts at `from`.
+  static std::uint32_t next_event_start(std::span<const Step> steps, std::uint32_t from) {
+    std::uint32_t j = from + 1;
+    while (j < steps.size() && !steps[j].scheduled && steps[j].thread == steps[from].thread)
+      ++j;
+    return j;
   }
 
   /// The trace index where `t`'s next scheduled step after index `from` starts (or the end).
@@ -521,7 +566,8 @@ class DporStrategy final : public Strategy {
 
   void add_wakeup_sequences() {
     const std::size_t n = events_.size();
-    for (std::size_t j = 0; j < n; ++j) {
+    // Races between two kept events were reversed when their execution was analysed.
+    for (std::size_t j = first_new_event_; j < n; ++j) {
       const Event& ej = events_[j];
       const ThreadId q = ej.ev.thread;
       // Direct predecessors of j from other threads, latest first; M = what happens before
@@ -540,7 +586,7 @@ class DporStrategy final : public Strategy {
         if (i >= real_events_) continue;  // two operations that never ran do not race
         if (ei.ev.thread == q || !dependent(ei.ev, ej.ev)) continue;
         const bool immediate = m[ei.ev.thread] < ei.pos;
-        for (int u = 0; u < kMaxThreads; ++u)
+        for (int u = 0; u < threads_; ++u)
           m[u] = std::max(m[u], ei.clock[u]);
         if (!immediate) continue;
         // Spawn and join order events for good: those races cannot be reversed.
@@ -740,6 +786,14 @@ class DporStrategy final : public Strategy {
   bool foreign_below(std::size_t index) const { return foreign_ && index >= split_; }
 
   void mark_new_unit(std::size_t index) {
+    // The next execution replays the path up to this decision: the steps before it are shared.
+    shared_steps_ = 0;
+    for (std::size_t k = index + 1; k-- > 0;) {
+      if (!stack_[k].is_value) {
+        shared_steps_ = stack_[k].step;
+        break;
+      }
+    }
     foreign_ = false;
     if (index < split_) new_unit_ = true;
   }
@@ -768,7 +822,11 @@ class DporStrategy final : public Strategy {
   std::uint32_t follow_node_ = 0;  // ... at this node (the events consumed so far)
 
   std::vector<Event> events_;
-  std::size_t real_events_ = 0;  // events_[real_events_ ..]: operations left waiting
+  std::size_t real_events_ = 0;     // events_[real_events_ ..]: operations left waiting
+  int threads_ = 1;                 // 1 + the highest thread id among events_
+  bool events_valid_ = false;       // events_ are the last analysed execution's
+  std::uint32_t shared_steps_ = 0;  // leading steps the next execution shares with it
+  std::size_t first_new_event_ = 0;
 };
 
 }  // namespace
