@@ -185,6 +185,35 @@ TEST(Scale, StopAtFirstInParallelStopsWhereASequentialRunStops) {
   EXPECT_EQ(two.stats.executions, one.stats.executions);
 }
 
+// Stopping at the first finding survives an interruption: the resumed run stops where an
+// uninterrupted one does, with the same finding.
+TEST(Scale, AResumedStopAtFirstRunStopsWhereAnUninterruptedOneStops) {
+  for (const char* strategy : {"dfs", "random"}) {
+    hc::ExploreOptions o = options(strategy);
+    o.stop_at_first = true;
+    const hc::Result whole = hc::explore(racy_counter, o);
+    ASSERT_EQ(whole.findings.size(), 1u) << strategy;
+    for (std::uint64_t cut :
+         {std::uint64_t{1}, whole.stats.executions / 2, whole.stats.executions}) {
+      const std::string file = temp_path(std::string(strategy) + "-first.checkpoint.json");
+      std::remove(file.c_str());
+      hc::ExploreOptions first = o;
+      first.checkpoint_file = file;
+      first.interrupt_after_executions = std::max<std::uint64_t>(cut, 1);
+      (void)hc::explore(racy_counter, first);
+      hc::ExploreOptions rest = o;
+      rest.checkpoint_file = file;
+      rest.resume_file = file;
+      const hc::Result r = hc::explore(racy_counter, rest);
+      ASSERT_EQ(r.findings.size(), 1u) << strategy << " cut " << cut;
+      EXPECT_EQ(r.findings[0].signature, whole.findings[0].signature) << strategy << " cut " << cut;
+      EXPECT_EQ(r.findings[0].execution, whole.findings[0].execution) << strategy << " cut " << cut;
+      EXPECT_EQ(r.stats.executions, whole.stats.executions) << strategy << " cut " << cut;
+      std::remove(file.c_str());
+    }
+  }
+}
+
 TEST(Scale, ResumingWithOtherSettingsIsAnErrorNamingTheSetting) {
   const std::string file = temp_path("mismatch.checkpoint.json");
   hc::ExploreOptions o = options("dfs");

@@ -202,6 +202,11 @@ class Run {
       complete_finding(f, exec);
       f.schedule = *schedule;
       findings_[cf.signature] = UnitFinding{cf.unit, cf.ordinal, std::move(f)};
+      if (o_.stop_at_first) {
+        // The interrupted run had stopped at this finding: so does its continuation.
+        lower_stop_unit(cf.unit);
+        stopped_by_finding_ = true;
+      }
     }
   }
 
