@@ -82,6 +82,9 @@ HC_SCENARIO("safehandle/raw-value-after-dispose", .tags = {"safehandle", "b1"},
 
 HC_SCENARIO("safehandle/raw-value-after-dispose.fixed", .tags = {"safehandle", "b1", "fixed"},
             .expect = hc::clean,
+            // The fix is only shown if the raw use and the Dispose (which suppresses the
+            // finalizer) ran both ways round.
+            .must_cover = {"DangerousGetHandle <> GC.SuppressFinalize"},
             .summary = "the raw value is used only inside DangerousAddRef/DangerousRelease",
             .pattern = "B1", .source = "releaseHandleFailed MDA") {
   write_while_disposing(true);

@@ -227,4 +227,24 @@ TEST(Coverage, ScenarioGoalsBecomeOptions) {
   EXPECT_EQ(o.must_cover, std::vector<std::string>{"A <> B"});
 }
 
+// The catalogue's fixed raw-value scenario only counts as clean once the raw use and the
+// Dispose ran both ways round: a budget too small for that is an `unreached` finding.
+TEST(Coverage, ACatalogueGoalFailsATooSmallBudget) {
+  const hc::Scenario* s = hc::find_scenario("safehandle/raw-value-after-dispose.fixed");
+  ASSERT_NE(s, nullptr);
+  hc::OptionOverrides small;
+  small.max_executions = 3;
+  const hc::ScenarioOutcome cut = hc::run_scenario(*s, hc::options_for(*s, small));
+  EXPECT_FALSE(cut.as_expected);
+  ASSERT_EQ(cut.result.findings.size(), 1u);
+  EXPECT_EQ(cut.result.findings[0].kind, hc::FindingKind::unreached);
+  EXPECT_NE(cut.result.findings[0].message.find(
+                "'DangerousGetHandle <> GC.SuppressFinalize' was never covered"),
+            std::string::npos)
+      << cut.result.findings[0].message;
+  const hc::ScenarioOutcome whole = hc::run_scenario(*s, hc::options_for(*s, {}));
+  EXPECT_TRUE(whole.as_expected) << whole.explanation;
+  EXPECT_TRUE(contains(whole.result.covered_pairs, "DangerousGetHandle <> GC.SuppressFinalize"));
+}
+
 }  // namespace
