@@ -1,6 +1,7 @@
 // test_support.hpp — small helpers shared by the engine's unit tests.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <string>
 
@@ -50,6 +51,30 @@ inline void lost_update() {
   a.join();
   b.join();
   HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
+}
+
+/// lastzero(n) (Abdulla et al., "Optimal dynamic partial order reduction", POPL 2014): a
+/// scanner reads array[n], array[n-1], ... down to the first zero while writer j sets
+/// array[j] = array[j-1] + 1. (n + 3) * 2^(n-2) Mazurkiewicz traces for n >= 2.
+inline std::function<void()> lastzero(int n) {
+  return [n] {
+    std::deque<hc::atomic<int>> array;
+    for (int i = 0; i <= n; ++i)
+      array.emplace_back(0, "array");
+    std::vector<hc::thread> ts;
+    ts.emplace_back("scanner", [&array, n] {
+      for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
+      }
+    });
+    for (int j = 1; j <= n; ++j) {
+      ts.emplace_back("writer" + std::to_string(j), [&array, j] {
+        const auto k = static_cast<std::size_t>(j);
+        array[k].store(array[k - 1].load() + 1);
+      });
+    }
+    for (hc::thread& t : ts)
+      t.join();
+  };
 }
 
 }  // namespace hc::test

@@ -23,25 +23,7 @@ hc::ExploreOptions dpor() {
 // sequences never do (on programs without value choices and blocking). lastzero(4) (Abdulla et
 // al., POPL 2014) has 28 traces.
 TEST(Dpor, OptimalPrunesNoExecutionWhereSourceDporDoes) {
-  auto lastzero = [] {
-    constexpr int n = 4;
-    std::deque<hc::atomic<int>> a;
-    for (int i = 0; i <= n; ++i)
-      a.emplace_back(0, "array");
-    std::vector<hc::thread> ts;
-    ts.emplace_back("scanner", [&a] {
-      for (int i = n; a[static_cast<std::size_t>(i)].load() != 0; --i) {
-      }
-    });
-    for (int j = 1; j <= n; ++j) {
-      ts.emplace_back("writer" + std::to_string(j), [&a, j] {
-        const auto k = static_cast<std::size_t>(j);
-        a[k].store(a[k - 1].load() + 1);
-      });
-    }
-    for (hc::thread& t : ts)
-      t.join();
-  };
+  const auto lastzero = hc::test::lastzero(4);
   hc::ExploreOptions source = dpor();
   source.strategy = "dpor-source";
   const hc::Result s = hc::explore(lastzero, source);

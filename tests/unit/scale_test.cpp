@@ -126,45 +126,23 @@ TEST_P(Scale, AnInterruptedRunResumedFromItsCheckpointEndsWithTheSameTotals) {
 
 INSTANTIATE_TEST_SUITE_P(Strategies, Scale, testing::Values("dfs", "dpor", "random", "pct"));
 
-/// lastzero(4) (Abdulla et al., POPL 2014): 28 Mazurkiewicz traces, and a search where an
-/// optimal dpor relies on wakeup sequences inserted high up the tree.
-void lastzero4() {
-  constexpr int n = 4;
-  std::deque<hc::atomic<int>> a;
-  for (int i = 0; i <= n; ++i)
-    a.emplace_back(0, "array");
-  std::vector<hc::thread> ts;
-  ts.emplace_back("scanner", [&a] {
-    for (int i = n; a[static_cast<std::size_t>(i)].load() != 0; --i) {
-    }
-  });
-  for (int j = 1; j <= n; ++j) {
-    ts.emplace_back("writer" + std::to_string(j), [&a, j] {
-      const auto k = static_cast<std::size_t>(j);
-      a[k].store(a[k - 1].load() + 1);
-    });
-  }
-  for (hc::thread& t : ts)
-    t.join();
-}
-
 // However a dpor search is split — workers, shards, any split depth — it completes one
 // execution per trace, as the unsplit search does.
 TEST(Scale, DporKeepsOneExecutionPerTraceHoweverItIsSplit) {
   for (const char* strategy : {"dpor", "dpor-source"}) {
     hc::ExploreOptions o = options(strategy);
-    EXPECT_EQ(hc::explore(lastzero4, o).stats.executions, 28u) << strategy;
+    EXPECT_EQ(hc::explore(hc::test::lastzero(4), o).stats.executions, 28u) << strategy;
     for (std::uint32_t depth = 1; depth <= 5; ++depth) {
       o.split_depth = depth;
       o.jobs = 2;
-      EXPECT_EQ(hc::explore(lastzero4, o).stats.executions, 28u)
+      EXPECT_EQ(hc::explore(hc::test::lastzero(4), o).stats.executions, 28u)
           << strategy << ", 2 workers, split depth " << depth;
       o.jobs = 1;
       std::uint64_t sum = 0;
       for (std::uint32_t i = 0; i < 3; ++i) {
         o.shard_index = i;
         o.shard_count = 3;
-        sum += hc::explore(lastzero4, o).stats.executions;
+        sum += hc::explore(hc::test::lastzero(4), o).stats.executions;
       }
       o.shard_count = 1;
       o.shard_index = 0;

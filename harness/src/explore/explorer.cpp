@@ -336,18 +336,18 @@ class Run {
     std::map<std::uint64_t, detail::UnitCounts> units = finished_;
     for (const auto& [u, c] : partial_)
       add_counts(units[u], c);
-    std::uint64_t reached = 0;
-    Stats& st = result.stats;
+    detail::UnitCounts total;  // every unit up to the one a stop-at-first finding ended
     for (const auto& [u, c] : units) {
-      if (u > stop) continue;
-      st.executions += c.executions;
-      st.steps += c.steps;
-      st.context_switches += c.context_switches;
-      st.preemptions += c.preemptions;
-      st.max_steps_in_execution = std::max(st.max_steps_in_execution, c.max_steps);
-      st.pruned += c.pruned;
-      reached |= c.reached;
+      if (u <= stop) add_counts(total, c);
     }
+    const std::uint64_t reached = total.reached;
+    Stats& st = result.stats;
+    st.executions = total.executions;
+    st.steps = total.steps;
+    st.context_switches = total.context_switches;
+    st.preemptions = total.preemptions;
+    st.max_steps_in_execution = total.max_steps;
+    st.pruned = total.pruned;
     st.units = partitioned_ ? finished_.size() - resumed_units_ : 0;
     // Findings in the order a single sequential run meets them; "execution" counts the
     // executions of every unit before the finding's own.
