@@ -7,6 +7,7 @@
 //       strategy.pick_thread(decision)        // which enabled thread performs the next step
 //       strategy.pick_value(bound, label)     // which value in [0, bound) hc::choose returns
 //     strategy.end_execution(trace, verdict)  // where exhaustive strategies backtrack
+//     strategy.last_execution()               // its work unit, and whether it counts
 //   }
 //
 // Forced steps (one enabled thread) never reach the strategy. A strategy may end an execution
