@@ -725,8 +725,9 @@ int main(int argc, char** argv) {
   run->add_option("--tag", a.tag, "Run every scenario with this tag");
   run->add_flag("--all", a.all, "Run every registered scenario");
   run->add_option("--strategy", a.strategy,
-                  "dfs (exhaustive), random, pct, or replay (default: the scenario's; replay when "
-                  "--replay is given)");
+                  "dfs (exhaustive), dpor or dpor-source (exhaustive, one execution per "
+                  "Mazurkiewicz trace), ipb (dfs by growing preemption bound), random, pct, or "
+                  "replay (default: the scenario's; replay when --replay is given)");
   run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)");
   run->add_option("--max-executions", a.max_executions,
                   "Stop after this many executions (0: until the strategy is done)");
