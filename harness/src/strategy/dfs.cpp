@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "hc/strategy.hpp"
+#include "strategy/search_units.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -30,23 +31,15 @@ namespace {
 class DfsStrategy final : public Strategy {
  public:
   DfsStrategy(int preemption_bound, UnitFilter owns, std::uint32_t split_depth)
-      : bound_(preemption_bound), owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
+      : bound_(preemption_bound), units_(std::move(owns), split_depth) {}
 
   bool begin_execution() override {
     for (;;) {
       if (done_) return false;
-      if (new_unit_) {
-        ++unit_;
-        new_unit_ = false;
-      }
-      if (split_ > 0 && stack_.size() >= split_ && !owns_(unit_)) {
-        foreign_ = true;  // its first decisions are on the stack: skip it without running it
-        backtrack();
-        continue;
-      }
-      break;
+      // A foreign unit whose first decisions are on the stack is skipped without running it.
+      if (!units_.begin(stack_.size())) break;
+      backtrack();
     }
-    foreign_ = false;
     depth_ = 0;
     preemptions_ = 0;
     return true;
@@ -101,10 +94,9 @@ class DfsStrategy final : public Strategy {
   }
 
   void end_execution(std::span<const Step>, const Verdict& verdict) override {
-    if (!foreign_) stack_.resize(std::min(stack_.size(), depth_));
-    // An execution shorter than the split depth is a unit of its own, known only now.
-    if (!foreign_ && split_ > 0 && stack_.size() < split_ && !owns_(unit_)) foreign_ = true;
-    tag_ = ExecutionTag{unit_, !foreign_ && !verdict.pruned};
+    if (!units_.foreign()) stack_.resize(std::min(stack_.size(), depth_));
+    units_.ended(stack_.size());
+    tag_ = ExecutionTag{units_.unit(), !units_.foreign() && !verdict.pruned};
     backtrack();
   }
 
@@ -123,30 +115,29 @@ class DfsStrategy final : public Strategy {
                       : fmt::format("threads {:#x}", f.options);
   }
 
-  /// A new decision completed the first split_ decisions of a unit that is not ours.
+  /// A new decision completed the first decisions of a unit that is not ours.
   bool entered_foreign_unit() {
-    if (split_ == 0 || stack_.size() != split_ || owns_(unit_)) return false;
-    foreign_ = true;
+    if (!units_.entered(stack_.size())) return false;
     depth_ = stack_.size();
     return true;
   }
 
   void backtrack() {
-    if (foreign_ && stack_.size() > split_) stack_.resize(split_);  // skip the unit whole
-    foreign_ = false;
+    if (units_.foreign() && stack_.size() > units_.split())
+      stack_.resize(units_.split());  // skip the unit whole
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.is_value) {
         if (f.chosen + 1 < f.options) {
           ++f.chosen;
-          if (stack_.size() <= split_) new_unit_ = true;
+          units_.backtracked_at(stack_.size() - 1);
           return;
         }
       } else {
         const ThreadMask later = f.options & ~((ThreadMask{2} << f.chosen) - 1);
         if (later != 0) {
           f.chosen = static_cast<std::uint32_t>(std::countr_zero(later));
-          if (stack_.size() <= split_) new_unit_ = true;
+          units_.backtracked_at(stack_.size() - 1);
           return;
         }
       }
@@ -156,11 +147,7 @@ class DfsStrategy final : public Strategy {
   }
 
   int bound_;
-  UnitFilter owns_;
-  std::uint32_t split_;
-  std::uint64_t unit_ = 0;
-  bool new_unit_ = false;
-  bool foreign_ = false;
+  SearchUnits units_;
   ExecutionTag tag_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;

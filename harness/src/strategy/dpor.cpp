@@ -60,6 +60,7 @@
 #include <fmt/format.h>
 
 #include "hc/strategy.hpp"
+#include "strategy/search_units.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -114,33 +115,39 @@ bool releases(OpKind k) {
   return k == OpKind::mutex_unlock || k == OpKind::cv_wait;
 }
 
-/// An executed step as an event. A step's access can depend on the state it ran in (a failed
-/// compare-exchange or try_lock only reads); in a reordered sequence it may run in another
-/// state, so dependence uses what the operation may do, not what it did this time.
-Ev event_of(const Step& s, bool after_yield) {
+/// An operation (executed or announced) as an event. A step's access can depend on the state it
+/// ran in (a failed compare-exchange or try_lock only reads); in a reordered sequence it may run
+/// in another state, so dependence uses what the operation may do, not what it did this time.
+Ev make_ev(ThreadId t, OpKind kind, Access access, ObjectId object, std::uint64_t join_target,
+           bool after_yield) {
   Ev e;
-  e.thread = s.thread;
-  e.kind = s.kind;
-  e.access = s.kind == OpKind::atomic_cas       ? Access::read_write
-             : s.kind == OpKind::mutex_try_lock ? Access::sync
-                                                : s.access;
-  e.object = s.object;
+  e.thread = t;
+  e.kind = kind;
+  e.access = kind == OpKind::atomic_cas       ? Access::read_write
+             : kind == OpKind::mutex_try_lock ? Access::sync
+                                              : access;
+  e.object = object;
   e.after_yield = after_yield;
-  if (s.kind == OpKind::thread_join && s.value < kMaxThreads)
-    e.joined = bit(static_cast<ThreadId>(s.value));
+  if (kind == OpKind::thread_join && join_target < kMaxThreads)
+    e.joined = bit(static_cast<ThreadId>(join_target));
   return e;
 }
 
+Ev event_of(const Step& s, bool after_yield) {
+  return make_ev(s.thread, s.kind, s.access, s.object, s.value, after_yield);
+}
+
 Ev summary_of(const Operation& op, ThreadId t, bool after_yield) {
-  Ev e;
-  e.thread = t;
-  e.kind = op.kind;
-  e.access = op.access;
-  e.after_yield = after_yield;
-  e.object = op.object;
-  if (op.kind == OpKind::thread_join && op.arg < kMaxThreads)
-    e.joined = bit(static_cast<ThreadId>(op.arg));
-  return e;
+  return make_ev(t, op.kind, op.access, op.object, op.arg, after_yield);
+}
+
+/// One past the last step of the event that starts at `from`: a scheduled step and the
+/// unscheduled steps its thread records right after it.
+std::uint32_t event_end(const Step* steps, std::uint32_t n, std::uint32_t from) {
+  std::uint32_t j = from + 1;
+  while (j < n && !steps[j].scheduled && steps[j].thread == steps[from].thread)
+    ++j;
+  return j;
 }
 
 using Sequence = std::vector<Ev>;
@@ -204,29 +211,20 @@ struct WakeupTree {
 class DporStrategy final : public Strategy {
  public:
   DporStrategy(bool optimal, UnitFilter owns, std::uint32_t split_depth)
-      : optimal_(optimal), owns_(std::move(owns)), split_(owns_ ? split_depth : 0) {}
+      : optimal_(optimal), units_(std::move(owns), split_depth) {}
 
   bool begin_execution() override {
     for (;;) {
       if (done_) return false;
-      if (new_unit_) {
-        ++unit_;
-        new_unit_ = false;
-      }
       // A unit whose prefix is already on the stack and that is not ours: skip it whole.
-      if (owns_ && stack_.size() >= split_ && split_ > 0 && !owns_(unit_)) {
-        foreign_ = true;
-        backtrack();
-        continue;
-      }
-      break;
+      if (!units_.begin(stack_.size())) break;
+      backtrack();
     }
     depth_ = 0;
     processed_ = 0;
     running_sleep_ = 0;
     yielded_ = 0;
     blocked_ = false;
-    foreign_ = false;
     following_ = follow_from_ >= 0;
     follow_frame_ = follow_from_;
     follow_node_ = 0;
@@ -262,9 +260,9 @@ class DporStrategy final : public Strategy {
       f.next[t] = summary_of(d.pending[t], t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
-    const bool split =
-        stack_.size() < split_ || std::any_of(stack_.begin(), stack_.end(),
-                                              [](const Frame& above) { return above.is_value; });
+    const bool split = stack_.size() < units_.split() ||
+                       std::any_of(stack_.begin(), stack_.end(),
+                                   [](const Frame& above) { return above.is_value; });
     f.split = split;
     bool picked = false;
     if (!split && following_) {
@@ -306,10 +304,7 @@ class DporStrategy final : public Strategy {
       follow_node_ = 0;
     }
     ++depth_;
-    if (stack_.size() == split_ && owns_ && !owns_(unit_)) {
-      foreign_ = true;  // the unit is now known, and it is somebody else's
-      return kPruneThread;
-    }
+    if (units_.entered(stack_.size())) return kPruneThread;  // a unit that is not ours
     return placed.chosen;
   }
 
@@ -330,23 +325,18 @@ class DporStrategy final : public Strategy {
     f.value = 0;
     stack_.push_back(std::move(f));
     ++depth_;
-    if (stack_.size() == split_ && owns_ && !owns_(unit_)) {
-      foreign_ = true;
-      return kPruneValue;
-    }
+    if (units_.entered(stack_.size())) return kPruneValue;
     return 0;
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     stack_.resize(std::min(stack_.size(), depth_));
     if (!verdict.pruned) catch_up(steps.data(), static_cast<std::uint32_t>(steps.size()));
-    tag_.unit = unit_;
-    // An execution shorter than the split depth is a unit of its own, known only now.
-    if (!foreign_ && owns_ && stack_.size() < split_ && !owns_(unit_)) foreign_ = true;
-    tag_.counted = !verdict.pruned && !foreign_ && !blocked_;
+    units_.ended(stack_.size());
+    tag_ = ExecutionTag{units_.unit(), !verdict.pruned && !units_.foreign() && !blocked_};
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
-    if (!foreign_) {
+    if (!units_.foreign()) {
       build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
       events_valid_ = true;
@@ -363,7 +353,7 @@ class DporStrategy final : public Strategy {
  private:
   struct Frame {
     bool is_value = false;
-    bool split = false;         // one of the first split_ decisions: branches on every thread
+    bool split = false;         // branches on every thread (a unit split, or below a choice)
     std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
     ThreadId chosen = 0;
     std::uint32_t value = 0;  // value decision: the value of this branch
@@ -388,9 +378,7 @@ class DporStrategy final : public Strategy {
     while (i < step) {
       const Step& s = trace[i];
       Ev e = event_of(s, (yielded_ & bit(s.thread)) != 0);
-      std::uint32_t j = i + 1;
-      while (j < step && !trace[j].scheduled && trace[j].thread == s.thread)
-        ++j;
+      const std::uint32_t j = event_end(trace, step, i);
       // Sleep sets: a sleeping thread forced to run means everything below is explored.
       if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
       for (ThreadMask m = running_sleep_; m != 0; m &= m - 1) {
@@ -462,18 +450,22 @@ class DporStrategy final : public Strategy {
         yielded &= ~bit(e.ev.thread);
       }
     }
-    for (std::uint32_t i = kept == 0 ? 0 : next_event_start(steps, events_.back().step);
+    for (std::uint32_t i = kept == 0
+                               ? 0
+                               : event_end(steps.data(), static_cast<std::uint32_t>(steps.size()),
+                                           events_.back().step);
          i < steps.size();) {
       const Step& s = steps[i];
       Event e;
       e.step = i;
       e.ev = event_of(s, (yielded & bit(s.thread)) != 0);
-      std::uint32_t j = i + 1;
-      for (; j < steps.size() && !steps[j].scheduled && steps[j].thread == s.thread; ++j) {
+      const auto n = static_cast<std::uint32_t>(steps.size());
+      const std::uint32_t j = event_end(steps.data(), n, i);
+      for (std::uint32_t k = i + 1; k < j; ++k) {
         // Joining a finished thread within the event orders the thread's later events after
         // it, not the event's own step: it does not make the step dependent.
-        if (steps[j].kind == OpKind::thread_join && steps[j].value < kMaxThreads)
-          e.absorbed_joins |= bit(static_cast<ThreadId>(steps[j].value));
+        if (steps[k].kind == OpKind::thread_join && steps[k].value < kMaxThreads)
+          e.absorbed_joins |= bit(static_cast<ThreadId>(steps[k].value));
       }
       if (s.kind == OpKind::thread_yield) {
         yielded |= bit(s.thread);
@@ -497,8 +489,6 @@ class DporStrategy final : public Strategy {
       Event e;
       e.step = static_cast<std::uint32_t>(steps.size());
       e.ev = summary_of(pending[t], t, (yielded & bit(t)) != 0);
-      if (pending[t].kind == OpKind::atomic_cas) e.ev.access = Access::read_write;
-      if (pending[t].kind == OpKind::mutex_try_lock) e.ev.access = Access::sync;
       events_.push_back(e);
     }
     threads_ = 1;
@@ -542,14 +532,6 @@ class DporStrategy final : public Strategy {
       thread_clock[e.ev.thread] = c;
       last_event[e.ev.thread] = static_cast<int>(j);
     }
-  }
-
-  /// The trace index of the first scheduled step after the event that starts at `from`.
-  static std::uint32_t next_event_start(std::span<const Step> steps, std::uint32_t from) {
-    std::uint32_t j = from + 1;
-    while (j < steps.size() && !steps[j].scheduled && steps[j].thread == steps[from].thread)
-      ++j;
-    return j;
   }
 
   /// The trace index where `t`'s next scheduled step after index `from` starts (or the end).
@@ -637,7 +619,7 @@ class DporStrategy final : public Strategy {
     // Below split decisions (work units) the subtrees are explored without the wakeup sequences
     // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.
-    if (!optimal_ || split_ > 0) {
+    if (!optimal_ || units_.split() > 0) {
       // Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set
       // already (explored, asleep, or still to do), one that can run here joins it.
       ThreadMask initials = 0;
@@ -748,16 +730,18 @@ class DporStrategy final : public Strategy {
 
   void backtrack() {
     follow_from_ = -1;
+    if (units_.foreign() && stack_.size() > units_.split())
+      stack_.resize(units_.split());  // skip the unit whole
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       const std::size_t index = stack_.size() - 1;
       if (f.is_value) {
-        if (f.value + 1 < f.enabled && !foreign_below(index)) {
+        if (f.value + 1 < f.enabled) {
           ++f.value;
-          mark_new_unit(index);
+          backtracked_at(index);
           return;
         }
-      } else if (!foreign_below(index)) {
+      } else {
         f.sleep |= bit(f.chosen);
         auto& root = f.wut.nodes[0].children;
         root.erase(std::remove(root.begin(), root.end(), f.chosen_child), root.end());
@@ -766,14 +750,14 @@ class DporStrategy final : public Strategy {
           if (left != 0) {
             f.chosen = static_cast<ThreadId>(std::countr_zero(left));
             f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
-            mark_new_unit(index);
+            backtracked_at(index);
             return;
           }
         } else if (!root.empty()) {
           f.chosen_child = root.front();
           f.chosen = f.wut.nodes[f.chosen_child].ev.thread;
           follow_from_ = static_cast<int>(index);
-          mark_new_unit(index);
+          backtracked_at(index);
           return;
         }
       }
@@ -782,10 +766,8 @@ class DporStrategy final : public Strategy {
     done_ = true;
   }
 
-  /// Frames at or beyond the split depth belong to a unit that is not ours: drop them whole.
-  bool foreign_below(std::size_t index) const { return foreign_ && index >= split_; }
-
-  void mark_new_unit(std::size_t index) {
+  /// Backtracking took a new option at decision `index`.
+  void backtracked_at(std::size_t index) {
     // The next execution replays the path up to this decision: the steps before it are shared.
     shared_steps_ = 0;
     for (std::size_t k = index + 1; k-- > 0;) {
@@ -794,21 +776,15 @@ class DporStrategy final : public Strategy {
         break;
       }
     }
-    foreign_ = false;
-    if (index < split_) new_unit_ = true;
+    units_.backtracked_at(index);
   }
 
   bool optimal_;  // false: Source-DPOR (backtrack sets of single threads, no wakeup sequences)
-  UnitFilter owns_;
-  std::uint32_t split_;
+  SearchUnits units_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   bool done_ = false;
 
-  // Work units.
-  std::uint64_t unit_ = 0;
-  bool new_unit_ = false;
-  bool foreign_ = false;
   ExecutionTag tag_;
 
   // The execution running now.
