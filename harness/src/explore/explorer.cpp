@@ -552,11 +552,12 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   const bool partitioned =
       o.jobs > 1 || o.shard_count > 1 || !o.checkpoint_file.empty() || !o.resume_file.empty();
   if (partitioned) {
-    const bool splits =
-        !o.strategy_factory && !o.replay_file && o.replay.empty() &&
-        (o.strategy == "dfs" || o.strategy == "dpor" || o.strategy == "dpor-source" ||
-         o.strategy == "random" || o.strategy == "pct");
-    if (!splits) {
+    // The strategy knows whether it honours a unit filter (wrappers such as a replay prefix
+    // and strategies of the caller's own do not).
+    Metrics unused;
+    std::string note;
+    int bound = -1;
+    if (!build_strategy(o, &unused, &note, &bound)->splits_into_units()) {
       throw usage_error(fmt::format(
           "strategy '{}'{} cannot be split into work units: --jobs, --shard, --checkpoint and "
           "--resume work with dfs, dpor, random and pct",
