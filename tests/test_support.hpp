@@ -53,6 +53,10 @@ inline void lost_update() {
   HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
 }
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 /// lastzero(n) (Abdulla et al., "Optimal dynamic partial order reduction", POPL 2014): a
 /// scanner reads array[n], array[n-1], ... down to the first zero while writer j sets
 /// array[j] = array[j-1] + 1. (n + 3) * 2^(n-2) Mazurkiewicz traces for n >= 2.
@@ -78,3 +82,14 @@ inline std::function<void()> lastzero(int n) {
 }
 
 }  // namespace hc::test
+
+/// The exploration `result` found exactly one finding, of `expected_kind`, whose message contains
+/// `expected_text`
+/// (a failure prints the message). Stops the test if the count is wrong.
+#define HC_EXPECT_ONLY_FINDING(result, expected_kind, expected_text)               \
+  do {                                                                             \
+    ASSERT_EQ((result).findings.size(), 1u);                                       \
+    EXPECT_EQ((result).findings[0].kind, expected_kind);                           \
+    EXPECT_TRUE(::hc::test::contains((result).findings[0].message, expected_text)) \
+        << (result).findings[0].message;                                           \
+  } while (false)

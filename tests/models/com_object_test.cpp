@@ -23,9 +23,7 @@ using hc::models::ComWeak;
 using hc::models::ComWorld;
 using hc::test::exhaustive;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 std::string current_thread_name() {
   return std::string(hc::rt::thread_name(hc::rt::current_thread()));

@@ -18,9 +18,7 @@ using hc::models::Ref;
 using hc::models::WeakRef;
 using hc::test::exhaustive;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 /// A managed object whose finalizer runs `body` (if set).
 struct Finalizable : ManagedObject {
@@ -99,12 +97,9 @@ TEST(Finalization, ReregisteringARegisteredObjectRunsItsFinalizerTwice) {
     gc.collect();
     gc.wait_for_pending_finalizers();
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_ran_twice);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "the finalizer of Conn 'cache' runs a second time on the finalizer "
-                       "thread (it already ran, by thread 'finalizer' at step"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::finalizer_ran_twice,
+                         "the finalizer of Conn 'cache' runs a second time on the finalizer "
+                         "thread (it already ran, by thread 'finalizer' at step");
 }
 
 TEST(Finalization, NormalFinalizersRunBeforeCriticalOnesInAnyOrderAmongThemselves) {
@@ -149,12 +144,9 @@ TEST(Finalization, WaitingForFinalizersUnderALockTheyNeedDeadlocks) {
     };
   };
   const hc::Result stuck = run(body(false));
-  ASSERT_EQ(stuck.findings.size(), 1u);
-  EXPECT_EQ(stuck.findings[0].kind, hc::FindingKind::deadlock);
-  EXPECT_TRUE(contains(stuck.findings[0].message,
-                       "thread 'finalizer' waits to lock mutex 'cache lock', held by thread "
-                       "'main'"))
-      << stuck.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(stuck, hc::FindingKind::deadlock,
+                         "thread 'finalizer' waits to lock mutex 'cache lock', held by thread "
+                         "'main'");
   const hc::Result fixed = run(body(true));
   EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
   EXPECT_TRUE(fixed.stats.exhausted);
@@ -169,13 +161,10 @@ TEST(FinalizerException, TerminatesTheProcess) {
     gc.collect();
     gc.wait_for_pending_finalizers();
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_exception);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "unhandled exception on the finalizer thread in the finalizer of Conn "
-                       "'socket': native lib gone: the process terminates; pending finally "
-                       "blocks and the 1 finalizers still queued do not run"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::finalizer_exception,
+                         "unhandled exception on the finalizer thread in the finalizer of Conn "
+                         "'socket': native lib gone: the process terminates; pending finally "
+                         "blocks and the 1 finalizers still queued do not run");
   const hc::Result guarded = run([](Gc& gc) {
     gc.make<Finalizable>(gc, "socket", false, [] {
       try {
@@ -240,12 +229,9 @@ TEST(UseOfFinalizedObject, ThroughResurrection) {
     };
   };
   const hc::Result r = run(body(true));
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::use_of_finalized_object);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "called Send on Conn 'conn' after its finalizer ran (finalized by thread "
-                       "'finalizer'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::use_of_finalized_object,
+                         "called Send on Conn 'conn' after its finalizer ran (finalized by thread "
+                         "'finalizer'");
   EXPECT_TRUE(run(body(false)).findings.empty());
 }
 

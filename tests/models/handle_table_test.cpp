@@ -19,9 +19,7 @@ using hc::models::ReusePolicy;
 using hc::models::ValueStyle;
 using hc::test::exhaustive;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 /// Runs `body` once (dfs; these bodies have no thread choices) and returns its finding text.
 hc::Result once(const std::function<void()>& body) {
@@ -250,10 +248,8 @@ TEST(InvalidHandleUse, FailsQuietlyOrIsAFindingUnderADebugger) {
   const hc::Result quietly = once([&] { body(InvalidUse::fail); });
   EXPECT_TRUE(quietly.findings.empty()) << quietly.findings.front().message;
   const hc::Result raised = once([&] { body(InvalidUse::raise); });
-  ASSERT_EQ(raised.findings.size(), 1u);
-  EXPECT_EQ(raised.findings[0].kind, hc::FindingKind::invalid_handle_use);
-  EXPECT_TRUE(contains(raised.findings[0].message, "invalid handle use: thread 'main' at step 1 ("))
-      << raised.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(raised, hc::FindingKind::invalid_handle_use,
+                         "invalid handle use: thread 'main' at step 1 (");
   EXPECT_TRUE(contains(raised.findings[0].message,
                        "passed 0x40 to WriteFile, a value that was never a handle of table "
                        "'process'"))
@@ -292,10 +288,8 @@ TEST(DoubleClose, WithoutReuseItFailsWithEbadfOrIsAFindingWhenRaised) {
   };
   EXPECT_TRUE(once([&] { body(InvalidUse::fail); }).findings.empty());
   const hc::Result raised = once([&] { body(InvalidUse::raise); });
-  ASSERT_EQ(raised.findings.size(), 1u);
-  EXPECT_EQ(raised.findings[0].kind, hc::FindingKind::double_close);
-  EXPECT_TRUE(contains(raised.findings[0].message, "which was closed by thread 'main' at step 2"))
-      << raised.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(raised, hc::FindingKind::double_close,
+                         "which was closed by thread 'main' at step 2");
 }
 
 TEST(CloseByNonOwner, NamesBothOwners) {
@@ -325,12 +319,9 @@ TEST(CloseWhileWaiting, IsFoundOnTheInterleavingWhereTheWaitIsPending) {
     if (!fixed) waiter.join();
   };
   const hc::Result racy = hc::explore([&] { body(false); }, exhaustive());
-  ASSERT_EQ(racy.findings.size(), 1u);
-  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::close_while_waiting);
-  EXPECT_TRUE(contains(racy.findings[0].message,
-                       "closed handle 0x4 (Event 'done', generation 1) while thread 'waiter' "
-                       "waits on it"))
-      << racy.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(racy, hc::FindingKind::close_while_waiting,
+                         "closed handle 0x4 (Event 'done', generation 1) while thread 'waiter' "
+                         "waits on it");
   const hc::Result fixed = hc::explore([&] { body(true); }, exhaustive());
   EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
   EXPECT_TRUE(fixed.stats.exhausted);
@@ -342,12 +333,9 @@ TEST(WrongTypeUse, SetEventOnAFile) {
     const RawHandle f = t.create(ObjectType::file, "log");
     t.signal(f);
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::wrong_type_use);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "called SetEvent on handle 0x4 (File 'log', generation 1): a File does "
-                       "not support SetEvent"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::wrong_type_use,
+                         "called SetEvent on handle 0x4 (File 'log', generation 1): a File does "
+                         "not support SetEvent");
   const hc::Result ok = once([] {
     HandleTable t(quiet(ReusePolicy::lifo));
     t.signal(t.create_event("e", true, false));
@@ -366,13 +354,10 @@ TEST(HandleLeak, OpenHandlesAtTheEndAreReportedAndClosedOnesAreNot) {
     if (close_it) t.close(f);
   };
   const hc::Result leaky = once([&] { body(false); });
-  ASSERT_EQ(leaky.findings.size(), 1u);
-  EXPECT_EQ(leaky.findings[0].kind, hc::FindingKind::handle_leak);
-  EXPECT_TRUE(contains(leaky.findings[0].message,
-                       "1 handle still open in handle table 'app' at the end of the execution "
-                       "(leaked):\n  0x4 File 'log' (generation 1) created by thread 'main' at "
-                       "step 1"))
-      << leaky.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(leaky, hc::FindingKind::handle_leak,
+                         "1 handle still open in handle table 'app' at the end of the execution "
+                         "(leaked):\n  0x4 File 'log' (generation 1) created by thread 'main' at "
+                         "step 1");
   EXPECT_TRUE(contains(leaky.findings[0].message, "owner 'logger'"));
   EXPECT_TRUE(once([&] { body(true); }).findings.empty());
 }

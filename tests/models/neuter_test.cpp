@@ -27,9 +27,7 @@ using hc::models::RsObject;
 using hc::test::exhaustive;
 namespace cordbg = hc::models::cordbg;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 std::string at_line(int line) {
   return "neuter_test.cpp:" + std::to_string(line);
@@ -584,12 +582,9 @@ TEST(LockOrder, TwoLocksOfTheSameLevelAreNeverHeldTogether) {
         send.lock();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::lock_order_violation);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "takes 'Win32-Send Lock' (level 0) while holding "
-                       "'Process-List Lock' (level 0)"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::lock_order_violation,
+                         "takes 'Win32-Send Lock' (level 0) while holding "
+                         "'Process-List Lock' (level 0)");
   EXPECT_TRUE(contains(r.findings[0].message, "the same level")) << r.findings[0].message;
 }
 
@@ -601,10 +596,8 @@ TEST(LockOrder, RetakingANonReentrantLockIsAViolation) {
         p.win32_event_thread_lock().lock();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::lock_order_violation);
-  EXPECT_TRUE(contains(r.findings[0].message, "'Win32 Event Thread Lock' (level 4) again"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::lock_order_violation,
+                         "'Win32 Event Thread Lock' (level 4) again");
 }
 
 // Cordb::Neuter, wrong: neutering (which takes the process lock) under the process-list lock.
@@ -769,10 +762,8 @@ TEST(LeftSideCleanup, FreeingUnderTheProcessLockIsAViolation) {
         buffer.free();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::left_side_cleanup_while_running);
-  EXPECT_TRUE(contains(r.findings[0].message, "while holding the 'Process Lock' (level 2)"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::left_side_cleanup_while_running,
+                         "while holding the 'Process Lock' (level 2)");
   EXPECT_FALSE(contains(r.findings[0].message, "without holding the 'Stop-Go Lock'"))
       << r.findings[0].message;
 }
@@ -784,10 +775,8 @@ TEST(LeftSideCleanup, SweepingWithoutStopGoIsAViolationEvenWhenEmpty) {
         p.left_side_list().sweep_neuter_left_side_resources();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::left_side_cleanup_while_running);
-  EXPECT_TRUE(contains(r.findings[0].message, "sweeps the LeftSideResource list"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::left_side_cleanup_while_running,
+                         "sweeps the LeftSideResource list");
 }
 
 // A destructor that frees its func-eval buffer directly vs. one that queues it (B18's fix).
@@ -972,12 +961,9 @@ TEST(HeavyCleanup, IpcFromTheDestructorIsReportedInEverySchedule) {
         p.continue_();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::heavy_cleanup_in_destructor);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "sends IPC event DB_IPCE_RELEASE_VALUE to process 'debuggee' inside the "
-                       "destructor of CordbValue 'v'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::heavy_cleanup_in_destructor,
+                         "sends IPC event DB_IPCE_RELEASE_VALUE to process 'debuggee' inside the "
+                         "destructor of CordbValue 'v'");
 }
 
 TEST(HeavyCleanup, IpcFromNeuterLeftSideResourcesAtTheSafePointIsCleanExhaustively) {
@@ -1019,12 +1005,9 @@ TEST(HeavyCleanup, TakingStopGoInsideTheFinalReleaseIsReported) {
         value.release();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::heavy_cleanup_in_destructor);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "takes the 'Stop-Go Lock' (level 5) inside the "
-                       "final Release of CordbValue 'v'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::heavy_cleanup_in_destructor,
+                         "takes the 'Stop-Go Lock' (level 5) inside the "
+                         "final Release of CordbValue 'v'");
 }
 
 // Inside Continue's LeftSideResource sweep O5 holds (Stop-Go, synchronized, no process lock),
@@ -1040,13 +1023,10 @@ TEST(HeavyCleanup, LeftSideFreeFromADestructorInsideTheSweepIsReported) {
         p.continue_();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::heavy_cleanup_in_destructor);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "frees func-eval buffer 'eval' in process "
-                       "'debuggee' inside the destructor of CordbEval "
-                       "'eval'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::heavy_cleanup_in_destructor,
+                         "frees func-eval buffer 'eval' in process "
+                         "'debuggee' inside the destructor of CordbEval "
+                         "'eval'");
 }
 
 // ================================================================================================
@@ -1154,12 +1134,9 @@ TEST(NeuteredCall, ReportPolicyFlagsCachedFramesUsedAfterContinue) {
         frame.call("GetIP", NeuterCheck::fail_if_neutered, [] { return cordbg::S_OK; });
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::neutered_object_call);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "CordbILFrame 'frame'.GetIP, which was neutered at "
-                       "Continue #1"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::neutered_object_call,
+                         "CordbILFrame 'frame'.GetIP, which was neutered at "
+                         "Continue #1");
 }
 
 TEST(NeuteredCall, OkIfNeuteredMethodTakingALockIsReported) {
@@ -1175,13 +1152,10 @@ TEST(NeuteredCall, OkIfNeuteredMethodTakingALockIsReported) {
         });
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::neutered_object_call);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "OK_IF_NEUTERED method CordbProcess "
-                       "'proc'.GetHandle of a neutered object takes RS "
-                       "lock 'Process Lock' (level 2)"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::neutered_object_call,
+                         "OK_IF_NEUTERED method CordbProcess "
+                         "'proc'.GetHandle of a neutered object takes RS "
+                         "lock 'Process Lock' (level 2)");
 }
 
 // ================================================================================================
@@ -1244,12 +1218,9 @@ TEST(Refcount, CallOnADeletedObjectIsUseAfterDestruction) {
         value.call("GetType", NeuterCheck::ok_if_neutered, [] { return cordbg::S_OK; });
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::use_after_destruction);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "calls GetType on CordbValue 'v', which was deleted "
-                       "by thread 'main'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::use_after_destruction,
+                         "calls GetType on CordbValue 'v', which was deleted "
+                         "by thread 'main'");
 }
 
 TEST(Asserts, NeuterWithoutTheProcessLockIsAnAssertion) {
@@ -1260,10 +1231,8 @@ TEST(Asserts, NeuterWithoutTheProcessLockIsAnAssertion) {
         value.neuter();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
-  EXPECT_TRUE(contains(r.findings[0].message, "ICorDebug assertion failed: thread 'main'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::check_failure,
+                         "ICorDebug assertion failed: thread 'main'");
   EXPECT_TRUE(contains(r.findings[0].message,
                        "neuters CordbValue 'v' without holding the "
                        "'Process Lock' (level 2)"))
@@ -1277,10 +1246,7 @@ TEST(Asserts, NeuterAndClearWithoutTheProcessLockIsAnAssertion) {
         p.continue_list().neuter_and_clear();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
-  EXPECT_TRUE(contains(r.findings[0].message, "NeuterAndClear on the Continue list"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::check_failure, "NeuterAndClear on the Continue list");
 }
 
 TEST(Asserts, DeletingAnObjectThatWasNeverNeuteredIsAnAssertion) {
@@ -1292,10 +1258,8 @@ TEST(Asserts, DeletingAnObjectThatWasNeverNeuteredIsAnAssertion) {
         value.release();
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
-  EXPECT_TRUE(contains(r.findings[0].message, "CordbValue 'v' is deleted by thread 'main'"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::check_failure,
+                         "CordbValue 'v' is deleted by thread 'main'");
 }
 
 TEST(Asserts, AStrongReferenceCycleIsAnAssertion) {
@@ -1308,10 +1272,7 @@ TEST(Asserts, AStrongReferenceCycleIsAnAssertion) {
         b.add_strong_child(a);
       },
       exhaustive());
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
-  EXPECT_TRUE(contains(r.findings[0].message, "cycle of strong references"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::check_failure, "cycle of strong references");
 }
 
 }  // namespace

@@ -21,9 +21,7 @@ using hc::models::SafeHandle;
 using hc::models::SafeHandleOptions;
 using hc::test::exhaustive;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 constexpr int kRefOne = 4;
 constexpr int kClosed = 1;
@@ -311,12 +309,9 @@ TEST(UnbalancedRelease, IsReportedAtTheRelease) {
     }
     h.DangerousRelease();  // the finally block releases anyway
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::refcount_underflow);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "called DangerousRelease on SafeFileHandle 'log' with no outstanding "
-                       "successful DangerousAddRef (an unbalanced release, B6)"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::refcount_underflow,
+                         "called DangerousRelease on SafeFileHandle 'log' with no outstanding "
+                         "successful DangerousAddRef (an unbalanced release, B6)");
 }
 
 // The runtime alone notices only at n = 0: the finalizer's Dispose(false) throws
@@ -332,12 +327,9 @@ TEST(UnbalancedRelease, WithoutEarlyDetectionTheFinalizerThrows) {
     gc.collect();          // unreachable: its critical finalizer is queued
     gc.wait_for_pending_finalizers();
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::finalizer_exception);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "unhandled exception on the finalizer thread in the finalizer of "
-                       "SafeFileHandle 'log': Dispose on SafeFileHandle 'log' with refcount 0"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::finalizer_exception,
+                         "unhandled exception on the finalizer thread in the finalizer of "
+                         "SafeFileHandle 'log': Dispose on SafeFileHandle 'log' with refcount 0");
 }
 
 TEST(AddRefInReleaseHandle, IsReported) {
@@ -352,12 +344,9 @@ TEST(AddRefInReleaseHandle, IsReported) {
     open_file(t, h);
     h.Dispose();
   });
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::addref_in_release_handle);
-  EXPECT_TRUE(contains(r.findings[0].message,
-                       "called DangerousAddRef on SafeFileHandle 'pipe' from inside its own "
-                       "ReleaseHandle"))
-      << r.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::addref_in_release_handle,
+                         "called DangerousAddRef on SafeFileHandle 'pipe' from inside its own "
+                         "ReleaseHandle");
 }
 
 // --- the critical finalizer ------------------------------------------------------------------
@@ -580,12 +569,9 @@ TEST(CriticalHandle, RacingCloseRunsReleaseHandleTwice) {
     };
   };
   const hc::Result racy = run(body(false));
-  ASSERT_EQ(racy.findings.size(), 1u);
-  EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::release_handle_twice);
-  EXPECT_TRUE(contains(racy.findings[0].message,
-                       "ReleaseHandle of CriticalHandle 'ev' runs a "
-                       "second time, on thread 'closer-b'"))
-      << racy.findings[0].message;
+  HC_EXPECT_ONLY_FINDING(racy, hc::FindingKind::release_handle_twice,
+                         "ReleaseHandle of CriticalHandle 'ev' runs a "
+                         "second time, on thread 'closer-b'");
   EXPECT_TRUE(contains(racy.findings[0].message, "it first ran on thread 'closer-a'"));
   const hc::Result fixed = run(body(true));
   EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;

@@ -7,9 +7,7 @@ namespace {
 
 using hc::test::exhaustive;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using hc::test::contains;
 
 TEST(DataRace, TwoUnorderedWritesAreARaceNamingBothSites) {
   int line_a = 0;
