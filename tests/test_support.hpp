@@ -84,8 +84,7 @@ inline std::function<void()> lastzero(int n) {
 }  // namespace hc::test
 
 /// The exploration `result` found exactly one finding, of `expected_kind`, whose message contains
-/// `expected_text`
-/// (a failure prints the message). Stops the test if the count is wrong.
+/// `expected_text` (a failure prints the message). Stops the test if the count is wrong.
 #define HC_EXPECT_ONLY_FINDING(result, expected_kind, expected_text)               \
   do {                                                                             \
     ASSERT_EQ((result).findings.size(), 1u);                                       \
