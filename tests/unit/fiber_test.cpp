@@ -1,35 +1,9 @@
-// Fibers: stacks, guard pages and the overflow message, reuse across executions.
+// Fibers: stack reuse across executions (overflows: faults_test.cpp).
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
 
 namespace {
-
-// Recursion deeper than any test stack; the volatile array keeps every frame alive.
-int recurse(int depth) {
-  volatile char frame[512];
-  frame[0] = static_cast<char>(depth);
-  if (depth > 1'000'000) return frame[0];
-  return recurse(depth + 1) + frame[0];
-}
-
-TEST(FiberDeathTest, StackOverflowNamesTheSimulatedThread) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        hc::ExploreOptions o;
-        o.stack_size = 64 * 1024;
-        hc::explore(
-            [] {
-              hc::thread deep("deep-recursion", [] { (void)recurse(0); });
-              deep.join();
-            },
-            o);
-      },
-      testing::ExitedWithCode(1),
-      "stack overflow in simulated thread 'deep-recursion' \\(its stack is 64 KiB\\).*"
-      "--stack-size");
-}
 
 // Stacks are pooled: thousands of executions with several threads run on the same few stacks
 // (a leak of one mapping per execution would exhaust the address space long before this ends).

@@ -39,7 +39,8 @@ struct ExploreOptions {
   std::string strategy = "dfs";         // dfs | random | pct | replay
   std::uint64_t seed = 0;               // random: execution i uses a seed derived from (seed, i)
   std::uint64_t max_executions = 0;     // 0 = until the strategy is done
-  double time_budget_seconds = 0;       // 0 = none; checked between executions
+  double time_budget_seconds = 0;       // 0 = none; a thread stuck in a loop is cut at the
+                                        // budget too (see watchdog_seconds)
   int preemption_bound = -1;            // dfs: -1 = unbounded
   int pct_depth = 3;                    // pct: the bug depth it targets
   std::uint32_t max_steps = 10000;      // per execution: more is a step-bound-exceeded finding
@@ -57,6 +58,13 @@ struct ExploreOptions {
   bool coverage = false;  // record Result::covered_pairs / one_order_pairs (the CLI turns it
                           // on; always on with must_cover). Costs about 6% of throughput
   bool check_determinism = true;                  // re-run every finding and compare
+  /// A simulated thread that runs this many seconds without a scheduling point ends its
+  /// execution with a no-progress finding (a loop without hc operations, a blocking call
+  /// handlecheck does not control). 0 = off. Wall time: see explore/watchdog.hpp.
+  double watchdog_seconds = 3;
+  /// Stop on SIGINT/SIGTERM with partial results (Stats::interrupted) instead of dying; always
+  /// on with a checkpoint file. A second signal kills the process as usual.
+  bool stop_on_signals = false;
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
   /// A replay file's schedule, followed by thread names and operation labels (see
   /// make_named_replay_strategy). After it, `strategy` decides only with
@@ -141,6 +149,7 @@ struct OptionOverrides {
   std::optional<std::size_t> stack_size;
   std::optional<bool> guard_pages;
   std::optional<bool> spurious_wakeups;
+  std::optional<double> watchdog_seconds;
 };
 
 ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& overrides);

@@ -56,9 +56,13 @@ enum class FindingKind : std::uint8_t {
   heavy_cleanup_in_destructor,      // neutering or IPC from a destructor / Release
   // --- the engine, added later (kinds are never renumbered) -----------------------------------
   livelock,  // every runnable thread keeps yielding and nobody writes: no progress is possible
+  // --- faults of the code under test (the run survives them; see runtime/faults.hpp) ---------
+  crash,           // a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) or std::terminate
+  stack_overflow,  // a simulated thread ran off the end of its stack
+  no_progress,     // a simulated thread ran past the watchdog bound without a scheduling point
 };
 
-inline constexpr int kFindingKindCount = 32;
+inline constexpr int kFindingKindCount = 35;
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
 std::string_view finding_kind_name(FindingKind kind);

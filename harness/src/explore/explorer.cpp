@@ -18,6 +18,7 @@
 #include "explore/checkpoint.hpp"
 #include "explore/coverage.hpp"
 #include "explore/estimate.hpp"
+#include "explore/watchdog.hpp"
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
 
@@ -86,6 +87,7 @@ std::optional<Finding> check_reproduces(detail::Execution& exec, const std::func
   auto replay = make_replay_strategy(original.schedule, nullptr);
   replay->begin_execution();
   std::optional<Finding> again = exec.run(body, *replay);
+  if (exec.stopped()) return std::nullopt;  // SIGINT or the budget cut the re-run: no verdict
   const Shape shape = shape_of(exec.trace());
   const bool same = again && again->kind == original.kind &&
                     again->signature == original.signature && shape == original_shape;
@@ -121,6 +123,7 @@ namespace {
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int signal) {
   g_stop_signal.store(signal, std::memory_order_relaxed);
+  std::signal(signal, SIG_DFL);  // a second one ends the process the usual way
 }
 
 /// Installs the handlers for the run's lifetime and restores the previous ones after.
@@ -173,6 +176,18 @@ class Run {
  public:
   Run(const std::function<void()>& body, const ExploreOptions& o, bool partitioned)
       : body_(body), o_(o), partitioned_(partitioned), start_(Clock::now()) {}
+
+  /// Executions run under this watchdog (nullptr: none).
+  void set_watchdog(detail::Watchdog* dog) { watchdog_ = dog; }
+
+  /// Whether the run must stop now (a signal, the test hook, the time budget): the watchdog
+  /// asks, to cut a thread that is stuck while the run should end.
+  bool must_stop() const {
+    return g_stop_signal.load(std::memory_order_relaxed) != 0 ||
+           (o_.interrupt_after_executions != 0 &&
+            executions_.load() >= o_.interrupt_after_executions) ||
+           (o_.time_budget_seconds > 0 && elapsed() >= o_.time_budget_seconds);
+  }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
@@ -239,6 +254,8 @@ class Run {
     std::unique_ptr<Strategy> strategy =
         build_strategy(o_, &metrics, &replay_note, &bound_reached, owns);
     detail::Execution exec(execution_config());
+    std::optional<detail::Watchdog::Watch> watch;
+    if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
     detail::PairCoverage coverage;  // coverage hook: this worker's pairs, merged at its end
     const bool track_coverage = detail::wants_coverage(o_);
 
@@ -257,6 +274,12 @@ class Run {
       }
       const Metrics before = metrics;
       std::optional<Finding> found = exec.run(body_, *strategy);
+      if (exec.stopped()) {
+        // The watchdog cut a stuck thread because the run must stop: this execution neither
+        // counts nor finishes its unit.
+        should_interrupt();
+        break;
+      }
       Verdict verdict;
       if (found) verdict.finding = found->kind;
       verdict.pruned = exec.pruned();
@@ -533,6 +556,7 @@ class Run {
   bool all_exhausted_ = true;
   bool stopped_by_finding_ = false;
   double last_checkpoint_ = 0;
+  detail::Watchdog* watchdog_ = nullptr;
   std::string replay_note_;
   int bound_reached_ = -1;
   detail::PairCoverage coverage_;  // coverage hook: every worker's pairs
@@ -569,7 +593,13 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   Run run(body, o, partitioned);
   if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o));
   {
-    StopSignals signals(!o.checkpoint_file.empty());
+    StopSignals signals(!o.checkpoint_file.empty() || o.stop_on_signals);
+    std::optional<detail::Watchdog> dog;
+    if (o.watchdog_seconds > 0 || o.time_budget_seconds > 0 || !o.checkpoint_file.empty() ||
+        o.stop_on_signals || o.interrupt_after_executions != 0) {
+      dog.emplace(o.watchdog_seconds, [&run] { return run.must_stop(); });
+      run.set_watchdog(&*dog);
+    }
     if (o.jobs == 1) {
       run.worker(0);
     } else {
@@ -622,6 +652,7 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   if (ov.stack_size) o.stack_size = *ov.stack_size;
   if (ov.guard_pages) o.guard_pages = *ov.guard_pages;
   if (ov.spurious_wakeups) o.spurious_wakeups = *ov.spurious_wakeups;
+  if (ov.watchdog_seconds) o.watchdog_seconds = *ov.watchdog_seconds;
   return o;
 }
 

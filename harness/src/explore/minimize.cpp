@@ -55,11 +55,24 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
   result.minimal = finding;
   result.preemptions_before = finding.preemptions;
   result.steps_before = static_cast<std::uint32_t>(finding.trace.size());
+  result.preemptions_after = finding.preemptions;
+  result.steps_after = result.steps_before;
+  // Every candidate of a no-progress finding runs until the watchdog fires: too slow to search.
+  if (finding.kind == FindingKind::no_progress) return result;
 
   auto attempt = [&](std::function<std::unique_ptr<Strategy>()> factory) -> std::optional<Finding> {
     if (result.executions >= kBudget) return std::nullopt;
     ++result.executions;
     ExploreOptions o = options;
+    // One execution on this thread: never the caller's workers, shard, checkpoint or resume
+    // (a replay prefix cannot be split into units, and the checkpoint is the caller's).
+    o.jobs = 1;
+    o.shard_index = 0;
+    o.shard_count = 1;
+    o.checkpoint_file.clear();
+    o.resume_file.clear();
+    o.interrupt_after_executions = 0;
+    o.time_budget_seconds = 0;
     o.strategy_factory = std::move(factory);
     o.replay.clear();
     o.replay_file.reset();

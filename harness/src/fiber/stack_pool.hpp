@@ -1,16 +1,20 @@
 // stack_pool.hpp — fiber stacks, allocated once and reused by every execution.
 //
-// StackPool owns one fixed-size stack per simulated thread id (mmap'd on first use, optionally
-// with a PROT_NONE guard page below it). Thread t of every execution runs on stack t, so an
+// StackPool owns one fixed-size stack per simulated thread id, all in one address-space
+// reservation: thread 0's slot at the top, each next thread's slot below the previous one, and a
+// region that is never mapped below the last. A slot becomes readable and writable when its
+// thread first runs, except its lowest page when guard pages are on. Without guard pages an
+// overflow runs into the stacks of higher-numbered threads (memory of this execution only,
+// abandoned with it) and faults at the latest in the bottom region. Thread t of every execution runs on stack t, so an
 // execution allocates nothing, and a fiber that is abandoned when its execution ends (see
-// execution.hpp) needs no cleanup: its stack is simply reused by the next execution. Guard pages
-// are registered with a process-wide SIGSEGV handler that runs on an alternate signal stack: an
-// overflow ends the process with a message naming the simulated thread that overflowed instead of
-// corrupting a neighbour's stack.
+// execution.hpp) needs no cleanup: its stack is simply reused by the next execution. A guard page
+// makes an overflow fault at once instead of corrupting a neighbour's stack; the fault handler
+// (runtime/faults.hpp) asks overflowed() whether a fault was one, and the execution reports a
+// stack-overflow finding. Nothing is registered process-wide: pools come and go freely.
 #pragma once
 
 #include <cstddef>
-#include <string_view>
+#include <cstdint>
 #include <vector>
 
 #include <boost/context/stack_context.hpp>
@@ -24,23 +28,26 @@ class StackPool {
   StackPool(const StackPool&) = delete;
   StackPool& operator=(const StackPool&) = delete;
 
-  /// The stack of thread `t`; `owner` is the name an overflow message reports.
-  boost::context::stack_context stack_for(int t, std::string_view owner);
+  /// The stack of thread `t` (0 <= t < kMaxThreads).
+  boost::context::stack_context stack_for(int t);
+
+  /// Whether a fault at `address` with stack pointer `sp` on thread `t`'s stack ran off its
+  /// end. Async-signal-safe: reads only.
+  bool overflowed(int t, std::uintptr_t address, std::uintptr_t sp) const noexcept;
 
   std::size_t stack_size() const noexcept { return usable_size_; }
 
  private:
-  struct Stack {
-    void* base;      // start of the mapping (the guard page, if any)
-    void* top;       // highest address: the initial stack pointer
-    int guard_slot;  // index in the overflow registry, -1 without a guard page
-  };
-  Stack map_new_stack();
+  char* slot(int t) const noexcept;  // the lowest address of thread t's guard page and stack
 
   std::size_t usable_size_;
-  std::size_t mapping_size_;
+  std::size_t guard_size_;    // one page, or 0 without guard pages
+  std::size_t slot_size_;     // guard + stack
+  std::size_t bottom_size_;   // the never-mapped region below the lowest slot
+  std::size_t reserved_size_;
   bool guard_pages_;
-  std::vector<Stack> stacks_;  // index = thread id
+  char* reserved_ = nullptr;   // one reservation for every slot (PROT_NONE until used)
+  std::uint64_t mapped_ = 0;   // bit t: slot t is readable and writable
 };
 
 /// A Boost.Context StackAllocator that hands a fiber its thread's stack. Deallocation is a
@@ -50,8 +57,5 @@ struct PooledStackAllocator {
   boost::context::stack_context allocate() const noexcept { return context; }
   void deallocate(boost::context::stack_context&) const noexcept {}
 };
-
-/// Makes sure this OS thread has an alternate signal stack (for the overflow handler).
-void ensure_signal_stack();
 
 }  // namespace hc::detail

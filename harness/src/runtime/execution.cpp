@@ -1,7 +1,9 @@
 #include "runtime/execution.hpp"
 
 #include <cxxabi.h>
+#include <pthread.h>
 
+#include <cerrno>
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -60,6 +62,7 @@ Execution* Execution::current() noexcept {
 
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+  install_fault_handlers();
   trace_.reserve(std::min<std::uint32_t>(config_.max_steps + 1, 1u << 14));
   objects_.reserve(64);
   choices_.reserve(256);
@@ -100,12 +103,19 @@ void Execution::reset() {
   divergence_.clear();
   tearing_down_ = false;
   in_invariant_ = false;
+  if (fault_.cause != FaultRecord::Cause::none) fault_ = FaultRecord{};
+  stopped_ = false;
 }
 
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
   strategy_ = &strategy;
   CurrentScope scope(this);
+  ensure_signal_stack();
+  eh_ = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+  errno_ = &errno;
+  heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  running_.store(true, std::memory_order_relaxed);
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
@@ -115,12 +125,25 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
   main.destroy = [](void*) noexcept {};
+  main.eh = EhGlobals{};
+  main.error_number = 0;
   live_ = bit(0);
   create_fiber(0);
   transfer(0);  // returns when the execution is over
 
+  if (fault_.cause != FaultRecord::Cause::none) [[unlikely]] {
+    // A handler abandoned a thread (see faults.hpp): the mask it blocked is still blocked.
+    if (fault_.restore_mask) ::pthread_sigmask(SIG_SETMASK, &fault_.mask, nullptr);
+    if (fault_.cause == FaultRecord::Cause::stop) {
+      stopped_ = true;
+    } else {
+      finding_ = fault_finding();
+    }
+  }
   teardown();
   strategy_ = nullptr;
+  running_.store(false, std::memory_order_relaxed);
+  heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return std::move(finding_);
 }
 
@@ -141,7 +164,7 @@ void Execution::teardown() {
 
 void Execution::create_fiber(ThreadId t) {
   ThreadState& s = threads_[t];
-  PooledStackAllocator stack{pool_.stack_for(t, s.name)};
+  PooledStackAllocator stack{pool_.stack_for(t)};
   s.cont = boost::context::fiber(
       std::allocator_arg, stack,
       [this, t](boost::context::fiber&& from) { return fiber_main(this, t, std::move(from)); });
@@ -200,10 +223,15 @@ boost::context::fiber Execution::exit_thread(ThreadId t) {
   }
   prev_ = t;
   current_ = next;
+  load_thread_state(next);
   return std::move(threads_[next].cont);
 }
 
 HC_HOT_INLINE void Execution::transfer(ThreadId to) {
+  ThreadState& from = threads_[current_];
+  from.eh = *eh_;
+  from.error_number = *errno_;
+  load_thread_state(to);
   prev_ = current_;
   current_ = to;
   boost::context::fiber back = std::move(threads_[to].cont).resume();
@@ -358,6 +386,7 @@ HC_HOT_INLINE Step* Execution::park() {
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   if (trace_.size() >= config_.max_steps) fail(step_bound_finding());
+  heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++threads_[t].clock.c[t];
   Step& s = trace_.push_back(Step{});
   s.thread = t;
@@ -375,6 +404,100 @@ void Execution::fail(Finding finding) {
   running_at_end_ = current_;
   transfer(kHost);
   std::abort();  // unreachable: the host never resumes a thread after a finding
+}
+
+void Execution::abandon_for_fault() noexcept {
+  running_at_end_ = current_;
+  transfer(kHost);
+  std::abort();  // unreachable: the host never resumes a thread after a fault
+}
+
+Finding Execution::fault_finding() {
+  const ThreadId t = running_at_end_;
+  const std::string& name = threads_[t].name;
+  const Step* last = nullptr;
+  for (std::size_t i = trace_.size(); i-- > 0;) {
+    if (trace_[i].thread == t) {
+      last = &trace_[i];
+      break;
+    }
+  }
+  const std::string after =
+      last == nullptr
+          ? std::string("before its first operation")
+          : fmt::format("after its last operation ({}{}{} at {}, step {})", op_kind_name(last->kind),
+                        *last->label != '\0' ? " " : "", last->label, site(last->where),
+                        last - trace_.begin() + 1);
+  const std::string last_site = last == nullptr ? std::string("start") : site(last->where);
+  Finding f;
+  std::string signature;
+  switch (fault_.cause) {
+    case FaultRecord::Cause::signal:
+      if (fault_.stack_overflow) {
+        f.kind = FindingKind::stack_overflow;
+        f.message = fmt::format(
+            "stack overflow in thread '{}' (its stack is {} KiB), {}: the thread recurses "
+            "without end, or needs a bigger stack: raise it with --stack-size "
+            "(ExploreOptions::stack_size)",
+            name, pool_.stack_size() / 1024, after);
+        signature = fmt::format("stack-overflow|{}|{}", name, last_site);
+      } else {
+        std::string what;
+        switch (fault_.signal) {
+          case SIGSEGV:
+            what = fault_.address < 4096 ? "a null pointer was dereferenced"
+                                         : "an access to memory it may not touch";
+            break;
+          case SIGBUS:
+            what = "a bus error (a misaligned access or a mapping past the end of a file)";
+            break;
+          case SIGFPE:
+            what = fault_.code == FPE_INTDIV ? "an integer division by zero" : "an arithmetic error";
+            break;
+          case SIGILL:
+            what = "an illegal instruction (__builtin_trap, or a corrupted return address)";
+            break;
+          case SIGABRT:
+            what = "abort() was called: a failed assert(), or a library that gave up";
+            break;
+          default:
+            what = "a fatal signal";
+            break;
+        }
+        f.kind = FindingKind::crash;
+        f.message = fmt::format("thread '{}' crashed with {}, {}: {}", name,
+                                signal_name(fault_.signal), after, what);
+        signature = fmt::format("crash|{}|{}|{}", name, signal_name(fault_.signal), last_site);
+      }
+      break;
+    case FaultRecord::Cause::terminate:
+      f.kind = FindingKind::crash;
+      f.message = fmt::format("thread '{}' called std::terminate, {}: {}", name, after,
+                              fault_.terminate_reason);
+      signature = fmt::format("crash|{}|terminate|{}", name, last_site);
+      break;
+    default:
+      f.kind = FindingKind::no_progress;
+      f.message = fmt::format(
+          "thread '{}' ran for {:g} s without reaching a scheduling point, {}. Either it loops "
+          "without an hc operation (spinning on a plain variable: make it an hc::atomic, or "
+          "call hc::this_thread::yield() in the loop), or it is blocked in a call handlecheck "
+          "does not control (a std::mutex another simulated thread holds, a real system call "
+          "or std::thread): use hc:: primitives in the code under test. If it merely computes "
+          "for long, raise the bound with --watchdog",
+          name, watchdog_seconds_, after);
+      signature = fmt::format("no-progress|{}|{}", name, last_site);
+      break;
+  }
+  f.thread = t;
+  f.thread_name = name;
+  f.step = static_cast<std::uint32_t>(trace_.size());
+  if (last != nullptr && last->where.line() != 0) {
+    f.file = display_path(last->where.file_name());
+    f.line = last->where.line();
+  }
+  f.signature = std::move(signature);
+  return f;
 }
 
 void Execution::prune() {
@@ -641,6 +764,8 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eager_parent = parent;
   s.joiner = kNoThread;
   s.notified = false;
+  s.eh = EhGlobals{};
+  s.error_number = 0;
   s.clock.assign(threads_[parent].clock, kMaxThreads);
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child

@@ -18,9 +18,16 @@
 //    unwound: one may be parked inside a noexcept destructor (a lock_guard's unlock, a COM
 //    Release), where a forced-unwind exception would call std::terminate. Their stacks are
 //    reused as they are; heap memory their locals own leaks (Relacy does the same).
+//  * A fault of the code under test (a fatal signal, std::terminate, a stack overflow, a thread
+//    that stops reaching scheduling points) ends the execution the same way, from a handler:
+//    see runtime/faults.hpp.
+//  * Each simulated thread has its own errno and C++ exception state (the caught-exception
+//    stack and the uncaught count): transfer() saves the leaving thread's and loads the next
+//    one's, so `throw;` after a scheduling point rethrows this thread's exception.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -35,6 +42,7 @@
 #include "hc/runtime.hpp"
 #include "hc/strategy.hpp"
 #include "runtime/buffer.hpp"
+#include "runtime/faults.hpp"
 #include "runtime/vector_clock.hpp"
 
 namespace hc::detail {
@@ -125,11 +133,57 @@ class Execution {
   ThreadId current_thread() const noexcept { return current_; }
   bool tearing_down() const noexcept { return tearing_down_; }
 
+  // --- faults (runtime/faults.hpp); the handlers call these -----------------------------------
+  /// Whether a fault now happened inside a simulated thread of this execution, which can end.
+  bool accepts_fault() const noexcept {
+    return current_ < kMaxThreads && !tearing_down_ && !finding_ &&
+           fault_.cause == FaultRecord::Cause::none;
+  }
+  FaultRecord& fault_record() noexcept { return fault_; }
+  /// Whether a fault at `address` with stack pointer `sp` ran off the current thread's stack.
+  bool overflowed_stack(std::uintptr_t address, std::uintptr_t sp) const noexcept {
+    return pool_.overflowed(current_, address, sp);
+  }
+  /// Abandons the current simulated thread and ends the execution (the fault record says why).
+  [[noreturn]] void abandon_for_fault() noexcept;
+
+  // --- the watchdog (explore/watchdog.hpp) -----------------------------------------------------
+  /// Counts scheduling points (and execution starts and ends); read from the watchdog thread.
+  std::uint32_t heartbeat() const noexcept { return heartbeat_.load(std::memory_order_relaxed); }
+  /// Whether an execution is running on this Execution now.
+  bool running() const noexcept { return running_.load(std::memory_order_relaxed); }
+  /// Asks the handler of kInterruptSignal to end the execution with `cause` if it is still at
+  /// heartbeat `seen` when the signal arrives (called from the watchdog thread).
+  void request_interrupt(FaultRecord::Cause cause, std::uint32_t seen) noexcept {
+    interrupt_.store((std::uint64_t{seen} << 8) | static_cast<std::uint64_t>(cause),
+                     std::memory_order_release);
+  }
+  /// In the handler: takes the pending request if it still applies.
+  bool take_interrupt(FaultRecord::Cause* cause) noexcept {
+    const std::uint64_t r = interrupt_.exchange(0, std::memory_order_acq_rel);
+    if (r == 0 || static_cast<std::uint32_t>(r >> 8) != heartbeat()) return false;
+    *cause = static_cast<FaultRecord::Cause>(r & 0xff);
+    return true;
+  }
+  /// The watchdog's no-progress bound, for the finding's message (seconds; 0 = none).
+  void set_watchdog_seconds(double seconds) noexcept { watchdog_seconds_ = seconds; }
+  /// The last run was cut short by a stop request (SIGINT, SIGTERM, the time budget) while a
+  /// thread was stuck: it found nothing and must not be counted.
+  bool stopped() const noexcept { return stopped_; }
+
  private:
   static constexpr ThreadId kHost = kMaxThreads;  // the OS thread's own context
 
+  /// libstdc++'s __cxa_eh_globals (unwind-cxx.h): the per-OS-thread exception state.
+  struct EhGlobals {
+    void* caught_exceptions = nullptr;
+    unsigned int uncaught_exceptions = 0;
+  };
+
   struct ThreadState {
     boost::context::fiber cont;         // how to resume it (empty while it runs, or once finished)
+    EhGlobals eh;                       // its exception state while another thread runs
+    int error_number = 0;               // its errno while another thread runs
     ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
     bool notified = false;              // condition_variable: may wake
@@ -191,6 +245,12 @@ class Execution {
   void transfer(ThreadId to);
   [[noreturn]] void fail(Finding finding);
   [[noreturn]] void prune();
+  /// Loads thread `t`'s errno and exception state into the OS thread's.
+  void load_thread_state(ThreadId t) noexcept {
+    *eh_ = threads_[t].eh;
+    *errno_ = threads_[t].error_number;
+  }
+  Finding fault_finding();
   std::optional<Finding> check_invariants();
 
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
@@ -238,6 +298,15 @@ class Execution {
   bool in_invariant_ = false;
   bool pruned_ = false;
   ThreadId running_at_end_ = kNoThread;  // the thread a finding stopped while it ran
+
+  EhGlobals* eh_ = nullptr;  // this OS thread's exception state (set by run())
+  int* errno_ = nullptr;     // this OS thread's errno (set by run())
+  FaultRecord fault_;
+  bool stopped_ = false;
+  double watchdog_seconds_ = 0;
+  std::atomic<std::uint32_t> heartbeat_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<std::uint64_t> interrupt_{0};  // heartbeat << 8 | cause, 0 = none
 };
 
 }  // namespace hc::detail

@@ -121,8 +121,11 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "lock-order-violation",
     "heavy-cleanup-in-destructor",
     "livelock",
+    "crash",
+    "stack-overflow",
+    "no-progress",
 };
-static_assert(kFindingNames.back() == "livelock");
+static_assert(kFindingNames.back() == "no-progress");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

@@ -1,0 +1,73 @@
+// watchdog.hpp — Watchdog: a thread beside an exploration's workers that ends executions whose
+// simulated thread stopped reaching scheduling points.
+//
+//   Watchdog dog(options.watchdog_seconds, [&] { return run.should_stop(); });
+//   // in each worker, around its executions:
+//   Watchdog::Watch watch(dog, worker_index, exec);
+//
+// Every 50 ms it reads each watched Execution's heartbeat (scheduling points so far). A worker
+// inside an execution whose heartbeat has not moved for the no-progress bound gets a
+// no-progress request (FaultRecord::Cause::no_progress); one that has not moved for 0.2 s while
+// should_stop() says the run must stop (SIGINT, SIGTERM, the time budget) gets a stop request,
+// so a stuck thread cannot keep the run from stopping. A request is a flag in the Execution
+// plus kInterruptSignal to the worker's OS thread; the handler acts only if the execution is
+// still at the heartbeat the watchdog saw (runtime/faults.hpp).
+//
+// The bound is wall time, the only thing that can tell a thread that will never come back from
+// one that is slow: it decides whether an execution ends in a no-progress finding, never which
+// schedule runs. Without a bound and without a stop condition no thread is started.
+#pragma once
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace hc::detail {
+
+class Execution;
+
+class Watchdog {
+ public:
+  /// `no_progress_seconds` 0: no no-progress findings (stop requests still work).
+  Watchdog(double no_progress_seconds, std::function<bool()> should_stop);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  /// Watches `exec`, run by the calling OS thread, for the Watch's lifetime.
+  class Watch {
+   public:
+    Watch(Watchdog& dog, Execution& exec);
+    ~Watch();
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+
+   private:
+    Watchdog& dog_;
+    Execution& exec_;
+  };
+
+ private:
+  struct Watched {
+    Execution* exec;
+    pthread_t thread;
+    std::uint32_t heartbeat;  // as last seen
+    double since;             // when it was first seen at that heartbeat (seconds)
+  };
+  void loop();
+
+  double bound_;
+  std::function<bool()> should_stop_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::vector<Watched> watched_;
+  std::thread thread_;
+};
+
+}  // namespace hc::detail

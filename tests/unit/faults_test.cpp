@@ -1,0 +1,326 @@
+// Faults of the code under test (runtime/faults.hpp): a crash, std::terminate, a stack overflow
+// or a thread that stops reaching scheduling points is a finding of its execution, with a
+// schedule that reproduces it, and the exploration goes on. Per simulated thread errno and
+// exception state.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hc::test::contains;
+
+/// Re-runs a finding's schedule and returns the finding of that one execution.
+hc::Finding replayed(const std::function<void()>& body, const hc::Finding& f,
+                     hc::ExploreOptions o = {}) {
+  o.strategy = "dfs";  // the schedule as a prefix, one execution (the schedule may be empty)
+  o.replay = f.schedule;
+  o.max_executions = 1;
+  const hc::Result r = hc::explore(body, o);
+  EXPECT_EQ(r.findings.size(), 1u);
+  return r.findings.empty() ? hc::Finding{} : r.findings.front();
+}
+
+/// Asserts the finding recurs from its schedule: same kind, signature and message.
+void expect_reproduces(const std::function<void()>& body, const hc::Finding& f,
+                       hc::ExploreOptions o = {}) {
+  const hc::Finding again = replayed(body, f, std::move(o));
+  EXPECT_EQ(again.kind, f.kind);
+  EXPECT_EQ(again.signature, f.signature);
+  EXPECT_EQ(again.message, f.message);
+}
+
+// The reader dereferences the pointer it loaded: null when the closer's store came first.
+void null_after_close() {
+  static int storage = 42;
+  hc::atomic<int*> buffer{&storage, "buffer"};
+  hc::thread reader("reader", [&] {
+    int* p = buffer.load();
+    volatile int value = *p;  // SIGSEGV when the closer ran first
+    (void)value;
+  });
+  hc::thread closer("closer", [&] { buffer.store(nullptr); });
+  reader.join();
+  closer.join();
+}
+
+TEST(Faults, SegfaultInOneInterleavingIsACrashFindingAndTheRunGoesOn) {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(null_after_close, o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.kind, hc::FindingKind::crash);
+  EXPECT_EQ(f.thread_name, "reader");
+  EXPECT_TRUE(contains(f.message, "thread 'reader' crashed with SIGSEGV")) << f.message;
+  EXPECT_TRUE(contains(f.message, "a null pointer was dereferenced")) << f.message;
+  EXPECT_TRUE(contains(f.message, "atomic-load")) << f.message;
+  // Both orders of the load and the store ran: the crash did not end the exploration.
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_GT(r.stats.executions, 1u);
+  expect_reproduces(null_after_close, f);
+  // And the process is fine afterwards: an ordinary exploration still works.
+  EXPECT_EQ(hc::explore(hc::test::lost_update, hc::test::exhaustive()).verdict(),
+            hc::FindingKind::check_failure);
+}
+
+TEST(Faults, AbortIsACrashNamingSigabrt) {
+  auto body = [] {
+    hc::atomic<int> state{0, "state"};
+    hc::thread a("asserter", [&] {
+      if (state.load() == 1) std::abort();  // a failed assert() does the same
+    });
+    state.store(1);
+    a.join();
+  };
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  ASSERT_EQ(r.verdict(), hc::FindingKind::crash);
+  const hc::Finding& f = r.findings.front();
+  EXPECT_TRUE(contains(f.message, "thread 'asserter' crashed with SIGABRT")) << f.message;
+  EXPECT_TRUE(contains(f.message, "abort() was called")) << f.message;
+  expect_reproduces(body, f);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wterminate"
+struct ThrowsInDestructor {
+  hc::atomic<int>* state;
+  ~ThrowsInDestructor() {  // implicitly noexcept: a throw here calls std::terminate
+    if (state->load() == 1) throw std::runtime_error("close failed in a destructor");
+  }
+};
+#pragma GCC diagnostic pop
+
+TEST(Faults, ThrowFromAnImplicitlyNoexceptDestructorIsACrashNamingTheException) {
+  auto body = [] {
+    hc::atomic<int> state{0, "state"};
+    hc::thread a("closer", [&] { ThrowsInDestructor guard{&state}; });
+    state.store(1);
+    a.join();
+  };
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  ASSERT_EQ(r.verdict(), hc::FindingKind::crash);
+  const hc::Finding& f = r.findings.front();
+  EXPECT_TRUE(contains(f.message, "thread 'closer' called std::terminate")) << f.message;
+  EXPECT_TRUE(contains(f.message, "std::runtime_error: close failed in a destructor")) << f.message;
+  EXPECT_TRUE(contains(f.signature, "crash|closer|terminate")) << f.signature;
+  expect_reproduces(body, f);
+}
+
+// Recursion deeper than any test stack; the volatile array keeps every frame alive.
+int recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (depth > 1'000'000) return frame[0];
+  return recurse(depth + 1) + frame[0];
+}
+
+void overflow_in_one_order() {
+  hc::atomic<int> depth_limit{0, "limit"};
+  hc::thread deep("deep-recursion", [&] {
+    if (depth_limit.load() == 0) (void)recurse(0);
+  });
+  depth_limit.store(1);
+  deep.join();
+}
+
+hc::Finding expect_stack_overflow(bool guard_pages) {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.stack_size = 64 * 1024;
+  o.guard_pages = guard_pages;
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(overflow_in_one_order, o);
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 2u);
+  EXPECT_EQ(r.findings.size(), 1u);
+  if (r.findings.empty()) return {};
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.kind, hc::FindingKind::stack_overflow);
+  EXPECT_TRUE(contains(f.message, "stack overflow in thread 'deep-recursion' (its stack is 64 KiB)"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "--stack-size")) << f.message;
+  expect_reproduces(overflow_in_one_order, f, o);
+  return f;
+}
+
+TEST(Faults, StackOverflowWithGuardPagesIsAFinding) {
+  expect_stack_overflow(true);
+}
+
+TEST(Faults, StackOverflowWithoutGuardPagesIsAFinding) {
+  expect_stack_overflow(false);
+}
+
+TEST(Faults, StackOverflowIsFoundAfterFiveThousandStacks) {
+  // Every exploration maps its own stacks; nothing process-wide fills up.
+  for (int i = 0; i < 2500; ++i) {
+    const hc::Result r =
+        hc::explore(hc::test::threads_with_steps(1, 1), hc::test::random_runs(1, i));
+    ASSERT_TRUE(r.findings.empty());
+  }
+  expect_stack_overflow(true);
+}
+
+// --- the watchdog -------------------------------------------------------------------------
+
+hc::ExploreOptions watched(double seconds) {
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.watchdog_seconds = seconds;
+  return o;
+}
+
+void cpu_loop_in_one_order() {
+  hc::atomic<int> go{0, "go"};
+  hc::thread looper("looper", [&] {
+    if (go.load() == 0) {  // the second order dfs explores
+      volatile std::uint64_t n = 0;
+      for (;;) n = n + 1;  // no hc operation: never reaches a scheduling point
+    }
+  });
+  go.store(1);
+  looper.join();
+}
+
+TEST(Watchdog, CpuLoopIsANoProgressFindingNamingTheThreadAndItsLastSite) {
+  hc::ExploreOptions o = watched(0.2);
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(cpu_loop_in_one_order, o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.kind, hc::FindingKind::no_progress);
+  EXPECT_EQ(f.thread_name, "looper");
+  EXPECT_TRUE(contains(f.message, "thread 'looper' ran for 0.2 s without reaching a scheduling "
+                                  "point, after its last operation (atomic-load"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "faults_test.cpp")) << f.message;
+  EXPECT_TRUE(r.stats.exhausted);  // the other order ran too
+  EXPECT_EQ(r.stats.executions, 2u);
+  expect_reproduces(cpu_loop_in_one_order, f, watched(0.2));
+}
+
+TEST(Watchdog, SpinOnAPlainBoolIsANoProgressFinding) {
+  auto body = [] {
+    bool ready = false;  // a plain bool: the spinner never yields to the setter
+    hc::atomic<int> started{0, "started"};
+    hc::thread spinner("spinner", [&] {
+      started.store(1);
+      while (!*static_cast<volatile bool*>(&ready)) {
+      }
+    });
+    hc::thread setter("setter", [&] {
+      (void)started.load();
+      ready = true;
+    });
+    spinner.join();
+    setter.join();
+  };
+  const hc::Result r = hc::explore(body, watched(0.2));
+  ASSERT_EQ(r.verdict(), hc::FindingKind::no_progress);
+  EXPECT_TRUE(contains(r.findings.front().message, "thread 'spinner' ran for 0.2 s"))
+      << r.findings.front().message;
+  expect_reproduces(body, r.findings.front(), watched(0.2));
+}
+
+TEST(Watchdog, StdMutexHeldAcrossAnHcOperationIsANoProgressFinding) {
+  auto body = [] {
+    std::mutex real;  // not controlled: blocking on it blocks the whole worker
+    hc::atomic<int> x{0, "x"};
+    auto critical = [&] {
+      std::lock_guard lock(real);
+      x.fetch_add(1);  // a scheduling point while the std::mutex is held
+    };
+    hc::thread a("first", critical);
+    hc::thread b("second", critical);
+    a.join();
+    b.join();
+  };
+  const hc::Result r = hc::explore(body, watched(0.2));
+  ASSERT_EQ(r.verdict(), hc::FindingKind::no_progress);
+  EXPECT_TRUE(contains(r.findings.front().message, "a std::mutex another simulated thread holds"))
+      << r.findings.front().message;
+  expect_reproduces(body, r.findings.front(), watched(0.2));
+}
+
+TEST(Watchdog, TimeBudgetStopsARunStuckInALoopWithTheWatchdogOff) {
+  hc::ExploreOptions o = watched(0);  // no no-progress findings: only the budget can stop it
+  o.time_budget_seconds = 0.3;
+  const hc::Result r = hc::explore(cpu_loop_in_one_order, o);
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_FALSE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 1u);  // the first order ran; the stuck one is not counted
+}
+
+TEST(Watchdog, SigintStopsARunStuckInALoop) {
+  hc::ExploreOptions o = watched(0);  // only the stop request can end the stuck execution
+  o.stop_on_signals = true;
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(::getpid(), SIGINT);
+  });
+  const hc::Result r = hc::explore(cpu_loop_in_one_order, o);
+  interrupter.join();
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_TRUE(r.stats.interrupted);
+  EXPECT_FALSE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 1u);  // partial results: the execution before the stuck one
+}
+
+// --- per simulated thread state ------------------------------------------------------------
+
+TEST(ThreadState, ErrnoIsPerSimulatedThread) {
+  auto body = [] {
+    hc::atomic<int> x{0, "x"};
+    auto worker = [&](int mine) {
+      errno = mine;
+      x.fetch_add(1);  // a scheduling point: the other thread may set its errno here
+      HC_CHECK(errno == mine, "errno is {} after a scheduling point, not {}", errno, mine);
+    };
+    hc::thread a("a", [&] { worker(EINTR); });
+    hc::thread b("b", [&] { worker(EBADF); });
+    a.join();
+    b.join();
+  };
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 2u);
+}
+
+TEST(ThreadState, RethrowAfterASchedulingPointRethrowsThisThreadsException) {
+  auto body = [] {
+    hc::atomic<int> x{0, "x"};
+    auto worker = [&](const char* mine) {
+      try {
+        throw std::runtime_error(mine);
+      } catch (...) {
+        x.fetch_add(1);  // the other thread may be inside its own catch block now
+        HC_CHECK(std::uncaught_exceptions() == 0, "uncaught exceptions leaked between threads");
+        try {
+          throw;
+        } catch (const std::runtime_error& e) {
+          HC_CHECK(std::string(e.what()) == mine, "throw; rethrew '{}' in the thread of '{}'",
+                   e.what(), mine);
+        }
+      }
+    };
+    hc::thread a("a", [&] { worker("from a"); });
+    hc::thread b("b", [&] { worker("from b"); });
+    a.join();
+    b.join();
+  };
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+}  // namespace
