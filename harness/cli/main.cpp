@@ -144,6 +144,7 @@ struct RunArgs {
   std::optional<int> pct_depth;
   std::optional<std::uint32_t> max_steps;
   std::optional<std::uint32_t> livelock_bound;
+  std::optional<double> watchdog;
   bool stop_at_first = false;
   bool keep_going = false;
   std::string out_dir = default_out_dir();
@@ -293,6 +294,7 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   ov.pct_depth = a.pct_depth;
   ov.livelock_bound = a.livelock_bound;
   ov.max_steps = a.max_steps;
+  ov.watchdog_seconds = a.watchdog;
   if (a.stop_at_first && a.keep_going)
     throw UsageError{"--stop-at-first and --keep-going exclude each other"};
   if (a.stop_at_first) ov.stop_at_first = true;
@@ -346,7 +348,7 @@ std::optional<hc::Finding> replay(const hc::reports::ReplayFile& file,
 
 Reproducer write_reproducer(const RunArgs& a, const std::string& program, const hc::Scenario& s,
                             const hc::ExploreOptions& options, const hc::Finding& f,
-                            const std::function<void()>& body) {
+                            const std::function<void()>& body, bool interrupted) {
   Reproducer rep;
   std::string error;
   const std::string name(s.info.name);
@@ -365,7 +367,7 @@ Reproducer write_reproducer(const RunArgs& a, const std::string& program, const 
   std::string shown = rep.path;
   rep.notes = "replay file " + rep.path;
   rep.reported = f;
-  if (!a.no_minimize && rep.problem.empty()) {
+  if (!a.no_minimize && !interrupted && rep.problem.empty()) {
     const hc::MinimizeResult m = hc::minimize(body, options, f);
     if (m.preemptions_after < m.preemptions_before || m.steps_after < m.steps_before) {
       const std::string min_path = hc::reports::write_replay_file(
@@ -421,7 +423,8 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
     options.run_name = std::string(s->info.name);
-    options.coverage = true;  // the summary lists the pairs
+    options.coverage = true;        // the summary lists the pairs
+    options.stop_on_signals = true;  // Ctrl-C: partial results, not a dead process
     if (tty || a.progress) {
       // A line rewritten in place on a terminal; with --progress and no terminal (nightly
       // logs), a line every 10 seconds.
@@ -466,11 +469,19 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (r.stats.interrupted) {
       interrupted = true;
-      std::fprintf(stderr,
-                   "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
-                   "--resume %s (and the same options)\n",
-                   static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
-                   program.c_str(), std::string(s->info.name).c_str(), a.checkpoint.c_str());
+      if (!a.checkpoint.empty()) {
+        std::fprintf(stderr,
+                     "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
+                     "--resume %s (and the same options)\n",
+                     static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
+                     program.c_str(), std::string(s->info.name).c_str(), a.checkpoint.c_str());
+      } else {
+        std::fprintf(stderr,
+                     "interrupted after %llu executions of %s: the results below are partial "
+                     "(the search was not finished)\n",
+                     static_cast<unsigned long long>(r.stats.executions),
+                     std::string(s->info.name).c_str());
+      }
     }
     executions += r.stats.executions;
     findings += r.findings.size();
@@ -486,7 +497,8 @@ int run_command(const RunArgs& a, const std::string& program) {
     for (std::size_t i = 0; i < r.findings.size(); ++i) {
       const hc::Finding& f = r.findings[i];
       internal = internal || f.kind == hc::FindingKind::internal_error;
-      const Reproducer rep = write_reproducer(a, program, *s, options, f, body);
+      // After an interrupt, no minimisation: the user asked to stop.
+      const Reproducer rep = write_reproducer(a, program, *s, options, f, body, interrupted);
       if (!rep.problem.empty() && outcome.as_expected) {
         outcome.as_expected = false;
         outcome.explanation = rep.problem;
@@ -512,9 +524,12 @@ int run_command(const RunArgs& a, const std::string& program) {
     record.one_order_pairs = r.one_order_pairs;
     records.push_back(std::move(record));
 
-    const std::string found = r.findings.empty()
-                                  ? std::string("clean")
-                                  : std::string(hc::finding_kind_name(r.findings.front().kind));
+    // The verdict shown: the expected kind when a later finding matched it (--keep-going).
+    const std::string found =
+        r.findings.empty() ? std::string("clean")
+        : outcome.as_expected && s->info.expect.kind
+            ? std::string(hc::finding_kind_name(*s->info.expect.kind))
+            : std::string(hc::finding_kind_name(r.findings.front().kind));
     const std::string stats = fmt::format(
         "{}, {} execution{}{}{}", r.strategy, r.stats.executions,
         r.stats.executions == 1 ? "" : "s", r.stats.exhausted ? ", exhaustive" : "",
@@ -538,11 +553,16 @@ int run_command(const RunArgs& a, const std::string& program) {
         std::cout << hc::reports::format_finding(shown[i], commands[i]) << "\n";
       }
     }
+    if (interrupted) break;  // the scenarios after this one are not run
+  }
+  if (records.size() < selected.size()) {
+    std::fprintf(stderr, "stopped by a signal: %zu of %zu scenarios not run\n",
+                 selected.size() - records.size(), selected.size());
   }
   std::cout << fmt::format(
       "summary: {} scenario{}, {} as expected, {} unexpected; {} "
       "executions, {} distinct finding{}\n",
-      selected.size(), selected.size() == 1 ? "" : "s", selected.size() - unexpected, unexpected,
+      records.size(), records.size() == 1 ? "" : "s", records.size() - unexpected, unexpected,
       executions, findings, findings == 1 ? "" : "s");
   std::cout.flush();
   std::fprintf(stderr, "time: %.3f s\n", seconds);
@@ -741,6 +761,10 @@ int main(int argc, char** argv) {
                   "before a livelock finding (0: off; default 100)");
   run->add_option("--max-steps", a.max_steps,
                   "Steps per execution before a step-bound-exceeded finding");
+  run->add_option("--watchdog", a.watchdog,
+                  "Seconds a simulated thread may run without a scheduling point before a "
+                  "no-progress finding (a loop without hc operations, a blocking call handlecheck "
+                  "does not control); 0: off (default 3)");
   run->add_flag("--stop-at-first", a.stop_at_first, "Stop at the first finding (the default)");
   run->add_flag("--keep-going", a.keep_going, "Keep exploring after findings; de-duplicate them");
   run->add_option("--out", a.out_dir, "Directory for reports")->capture_default_str();

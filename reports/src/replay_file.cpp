@@ -56,6 +56,13 @@ bool field(const nlohmann::json& j, const char* key, const std::string& where, T
   return true;
 }
 
+/// Like field(), but an absent key leaves *out as it is.
+template <class T>
+bool optional_field(const nlohmann::json& j, const char* key, const std::string& where, T* out,
+                    std::string* error) {
+  return !j.contains(key) || field(j, key, where, out, error);
+}
+
 }  // namespace
 
 ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& o,
@@ -71,6 +78,11 @@ ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& o
   r.max_steps = o.max_steps;
   r.max_executions = o.max_executions;
   r.spurious_wakeups = o.spurious_wakeups;
+  r.livelock_bound = o.livelock_bound;
+  r.pct_depth = o.pct_depth;
+  r.stack_size = o.stack_size;
+  r.guard_pages = o.guard_pages;
+  r.watchdog_seconds = o.watchdog_seconds;
   r.parameters = f.parameters;
   r.schedule = replay_entries(f);
   r.kind = std::string(finding_kind_name(f.kind));
@@ -97,6 +109,11 @@ std::string to_json(const ReplayFile& r) {
   options["max_steps"] = r.max_steps;
   options["max_executions"] = r.max_executions;
   options["spurious_wakeups"] = r.spurious_wakeups;
+  options["livelock_bound"] = r.livelock_bound;
+  options["pct_depth"] = r.pct_depth;
+  options["stack_size"] = r.stack_size;
+  options["guard_pages"] = r.guard_pages;
+  options["watchdog_seconds"] = r.watchdog_seconds;
   j["options"] = options;
   ordered parameters = ordered::object();
   for (const auto& [k, v] : r.parameters)
@@ -171,7 +188,12 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
       !field(options, "preemption_bound", "options.", &r.preemption_bound, error) ||
       !field(options, "max_steps", "options.", &r.max_steps, error) ||
       !field(options, "max_executions", "options.", &r.max_executions, error) ||
-      !field(options, "spurious_wakeups", "options.", &r.spurious_wakeups, error))
+      !field(options, "spurious_wakeups", "options.", &r.spurious_wakeups, error) ||
+      !optional_field(options, "livelock_bound", "options.", &r.livelock_bound, error) ||
+      !optional_field(options, "pct_depth", "options.", &r.pct_depth, error) ||
+      !optional_field(options, "stack_size", "options.", &r.stack_size, error) ||
+      !optional_field(options, "guard_pages", "options.", &r.guard_pages, error) ||
+      !optional_field(options, "watchdog_seconds", "options.", &r.watchdog_seconds, error))
     return std::nullopt;
   nlohmann::json parameters;
   if (!field(j, "parameters", "", &parameters, error)) return std::nullopt;
@@ -301,6 +323,11 @@ ExploreOptions replay_options(const ReplayFile& r, bool continue_after_divergenc
   o.max_steps = r.max_steps;
   o.max_executions = continue_after_divergence ? r.max_executions : 1;
   o.spurious_wakeups = r.spurious_wakeups;
+  o.livelock_bound = r.livelock_bound;
+  o.pct_depth = r.pct_depth;
+  o.stack_size = static_cast<std::size_t>(r.stack_size);
+  o.guard_pages = r.guard_pages;
+  o.watchdog_seconds = r.watchdog_seconds;
   o.replay_file = r.schedule;
   o.continue_after_divergence = continue_after_divergence;
   o.check_determinism = true;

@@ -1,6 +1,7 @@
 # Exit codes and error messages of the CLI: 0 as expected, 1 a verdict differs, 2 bad input.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 set(out_dir ${WORK_DIR}/out)
+file(REMOVE_RECURSE ${WORK_DIR})
 
 hc_run(out rc run engine/lost-update --out ${out_dir})
 hc_expect("exit 0 for an expected finding, got ${rc}: ${out}" rc EQUAL 0)

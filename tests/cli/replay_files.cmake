@@ -88,7 +88,7 @@ hc_run(out rc merge ${WORK_DIR}/a.json ${WORK_DIR}/b.json -o ${WORK_DIR}/merged.
 hc_expect("merge exits 0 (${rc}): ${hc_last_stderr}" rc EQUAL 0)
 file(READ ${WORK_DIR}/merged.json merged)
 string(JSON scenarios GET "${merged}" totals scenarios)
-hc_expect("8 scenarios after the merge, got ${scenarios}" scenarios EQUAL 8)
+hc_expect("12 scenarios after the merge (the 12 demos), got ${scenarios}" scenarios EQUAL 12)
 file(READ ${WORK_DIR}/junit.xml junit)
 hc_expect("a testcase per scenario: ${junit}" junit MATCHES "<testcase classname=\"engine\" name=\"engine/lost-update\"")
 hc_run(out rc merge ${WORK_DIR}/truncated.json)

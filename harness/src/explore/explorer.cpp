@@ -632,6 +632,7 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   o.max_executions = info.max_executions;
   o.max_steps = info.max_steps;
   o.preemption_bound = info.preemption_bound;
+  o.watchdog_seconds = info.watchdog_seconds;
   for (std::string_view label : info.must_reach)
     o.must_reach.emplace_back(label);
   for (std::string_view goal : info.must_cover)  // coverage hook

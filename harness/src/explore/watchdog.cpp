@@ -2,9 +2,13 @@
 #include "explore/watchdog.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "runtime/execution.hpp"
 #include "runtime/faults.hpp"
@@ -15,6 +19,31 @@ namespace {
 using Clock = std::chrono::steady_clock;  // the watchdog's bound only: never decides a schedule
 constexpr double kStopGrace = 0.2;        // seconds a stuck thread may delay a stop
 constexpr auto kTick = std::chrono::milliseconds(50);
+
+/// CPU time of an OS thread, in seconds (0 when it cannot be read).
+double cpu_seconds(pthread_t thread) {
+  clockid_t clock{};
+  timespec ts{};
+  if (::pthread_getcpuclockid(thread, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// Whether the thread sleeps in the kernel (state S or D in /proc): blocked, not descheduled.
+bool asleep(int tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return false;
+  char text[512];
+  const std::size_t n = std::fread(text, 1, sizeof text - 1, f);
+  std::fclose(f);
+  text[n] = '\0';
+  // "tid (comm) S ...": the state follows the last ')' (comm may contain anything).
+  const char* close = nullptr;
+  for (const char* p = text; *p != '\0'; ++p)
+    if (*p == ')') close = p;
+  return close != nullptr && close[1] == ' ' && (close[2] == 'S' || close[2] == 'D');
+}
 
 }  // namespace
 
@@ -35,7 +64,9 @@ Watchdog::~Watchdog() {
 Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) {
   exec_.set_watchdog_seconds(dog_.bound_);
   std::lock_guard lock(dog_.mu_);
-  dog_.watched_.push_back(Watched{&exec_, ::pthread_self(), exec_.heartbeat(), -1});
+  dog_.watched_.push_back(Watched{&exec_, ::pthread_self(),
+                                  static_cast<int>(::syscall(SYS_gettid)), exec_.heartbeat(), -1,
+                                  0, -1});
 }
 
 Watchdog::Watch::~Watch() {
@@ -58,12 +89,24 @@ void Watchdog::loop() {
       if (beat != w.heartbeat || w.since < 0) {
         w.heartbeat = beat;
         w.since = now;
+        w.cpu_since = cpu_seconds(w.thread);
+        w.asleep_since = -1;
         continue;
       }
       if (!w.exec->running()) continue;
       const double stuck = now - w.since;
+      bool no_progress = false;
+      if (bound_ > 0) {
+        if (asleep(w.tid)) {
+          if (w.asleep_since < 0) w.asleep_since = now;
+        } else {
+          w.asleep_since = -1;
+        }
+        no_progress = cpu_seconds(w.thread) - w.cpu_since >= bound_ ||
+                      (w.asleep_since >= 0 && now - w.asleep_since >= bound_);
+      }
       FaultRecord::Cause cause;
-      if (bound_ > 0 && stuck >= bound_) {
+      if (no_progress) {
         cause = FaultRecord::Cause::no_progress;
       } else if (stop && stuck >= kStopGrace) {
         cause = FaultRecord::Cause::stop;

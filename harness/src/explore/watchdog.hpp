@@ -6,8 +6,11 @@
 //   Watchdog::Watch watch(dog, worker_index, exec);
 //
 // Every 50 ms it reads each watched Execution's heartbeat (scheduling points so far). A worker
-// inside an execution whose heartbeat has not moved for the no-progress bound gets a
-// no-progress request (FaultRecord::Cause::no_progress); one that has not moved for 0.2 s while
+// inside an execution whose heartbeat has not moved gets a no-progress request
+// (FaultRecord::Cause::no_progress) once it has either spent the bound in CPU time (a loop) or
+// slept in the kernel for the bound (blocked in a call handlecheck does not control). A worker
+// the OS merely did not run (a loaded machine) has neither, so it is never taken for stuck.
+// One that has not moved for 0.2 s while
 // should_stop() says the run must stop (SIGINT, SIGTERM, the time budget) gets a stop request,
 // so a stuck thread cannot keep the run from stopping. A request is a flag in the Execution
 // plus kInterruptSignal to the worker's OS thread; the handler acts only if the execution is
@@ -56,8 +59,11 @@ class Watchdog {
   struct Watched {
     Execution* exec;
     pthread_t thread;
+    int tid;                  // its kernel thread id (/proc/self/task/TID/stat)
     std::uint32_t heartbeat;  // as last seen
     double since;             // when it was first seen at that heartbeat (seconds)
+    double cpu_since;         // its CPU time then (seconds)
+    double asleep_since;      // since when it has been seen asleep at that heartbeat (-1: awake)
   };
   void loop();
 

@@ -37,6 +37,12 @@ struct ReplayFile {
   std::uint32_t max_steps = 10000;
   std::uint64_t max_executions = 0;
   bool spurious_wakeups = false;
+  // Added later: optional when read (absent: the default), always written.
+  std::uint32_t livelock_bound = 100;
+  int pct_depth = 3;
+  std::uint64_t stack_size = 256 * 1024;
+  bool guard_pages = true;
+  double watchdog_seconds = 3;
   std::vector<std::pair<std::string, std::string>> parameters;  // model parameters
   std::vector<ReplayEntry> schedule;
   // The finding it reproduces.
