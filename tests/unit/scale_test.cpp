@@ -2,6 +2,15 @@
 // search into work units; whatever the split, an exhaustive run ends with the totals and the
 // findings of one sequential run, and a seeded run with the same executions.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <deque>
@@ -250,3 +259,82 @@ TEST(Scale, StrategiesWithoutUnitsCannotBeSplit) {
 }
 
 }  // namespace
+
+// Resume is exact with parallel workers, wherever the run is cut: by SIGTERM (its final
+// checkpoint) at several points, or by SIGKILL after a periodic checkpoint (a forked child
+// killed as soon as its first checkpoint is on disk). Only units a worker finished itself are
+// recorded, so the resumed totals equal an uninterrupted run's.
+class ResumeExact : public testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(ResumeExact, InterruptedAtSeveralPointsAndResumedGivesTheUninterruptedTotals) {
+  const auto& [strategy, jobs] = GetParam();
+  const hc::Result whole = hc::explore(racy_counter, options(strategy));
+  const std::string file = temp_path(fmt::format("exact-{}-{}.json", strategy, jobs));
+  for (int fifth = 1; fifth <= 4; ++fifth) {
+    std::remove(file.c_str());
+    hc::ExploreOptions o = options(strategy);
+    o.jobs = jobs;
+    o.checkpoint_file = file;
+    o.interrupt_after_executions = std::max<std::uint64_t>(whole.stats.executions * fifth / 5, 1);
+    const hc::Result first = hc::explore(racy_counter, o);
+    ASSERT_TRUE(first.stats.interrupted) << "cut at " << fifth << "/5";
+    hc::ExploreOptions again = options(strategy);
+    again.jobs = jobs;
+    again.checkpoint_file = file;
+    again.resume_file = file;
+    const hc::Result rest = hc::explore(racy_counter, again);
+    EXPECT_EQ(rest.stats.executions, whole.stats.executions) << "cut at " << fifth << "/5";
+    EXPECT_EQ(rest.stats.steps, whole.stats.steps) << "cut at " << fifth << "/5";
+    EXPECT_EQ(rest.stats.exhausted, whole.stats.exhausted) << "cut at " << fifth << "/5";
+    EXPECT_EQ(signatures(rest), signatures(whole)) << "cut at " << fifth << "/5";
+  }
+  std::remove(file.c_str());
+}
+
+TEST_P(ResumeExact, KilledAfterAPeriodicCheckpointAndResumedGivesTheUninterruptedTotals) {
+  const auto& [strategy, jobs] = GetParam();
+  // Long enough that the kill lands mid-run: 3 threads x 5 steps (756,756 dfs executions).
+  const auto body = hc::test::threads_with_steps(3, 5);
+  hc::ExploreOptions base = options(strategy);
+  if (strategy == "random" || strategy == "pct") base.max_executions = 300000;
+  base.stop_at_first = false;
+  const hc::Result whole = hc::explore(body, base);
+  const std::string file = temp_path(fmt::format("killed-{}-{}.json", strategy, jobs));
+  std::remove(file.c_str());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    hc::ExploreOptions o = base;
+    o.jobs = jobs;
+    o.checkpoint_file = file;
+    o.checkpoint_interval_seconds = 1e-9;  // after every finished unit
+    (void)hc::explore(body, o);
+    ::_exit(0);
+  }
+  // SIGKILL as soon as a periodic checkpoint exists: no final checkpoint is written.
+  while (!std::filesystem::exists(file)) {
+    int status = 0;
+    if (::waitpid(child, &status, WNOHANG) == child) FAIL() << "the run ended before a checkpoint";
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before the kill: make it longer";
+  hc::ExploreOptions again = base;
+  again.jobs = jobs;
+  again.resume_file = file;
+  const hc::Result rest = hc::explore(body, again);
+  EXPECT_EQ(rest.stats.executions, whole.stats.executions);
+  EXPECT_EQ(rest.stats.steps, whole.stats.steps);
+  EXPECT_EQ(rest.stats.exhausted, whole.stats.exhausted);
+  std::remove(file.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(StrategiesAndJobs, ResumeExact,
+                         testing::Combine(testing::Values("dfs", "dpor", "random", "pct"),
+                                          testing::Values(1, 2)),
+                         [](const auto& param_info) {
+                           return std::get<0>(param_info.param) + "_jobs" +
+                                  std::to_string(std::get<1>(param_info.param));
+                         });

@@ -240,17 +240,23 @@ class Run {
     int bound_reached = -1;
     std::uint64_t claimed_unit = kNoUnit;
     bool claimed_result = false;
+    std::set<std::uint64_t> mine;  // units this worker claimed: the only ones it may finish
     UnitFilter owns;
     if (partitioned_) {
       // Strategies ask about a unit more than once: answer from the first claim.
-      owns = [this, &claimed_unit, &claimed_result](std::uint64_t u) {
+      owns = [this, &claimed_unit, &claimed_result, &mine](std::uint64_t u) {
         if (u != claimed_unit) {
           claimed_unit = u;
           claimed_result = claim(u);
+          if (claimed_result) mine.insert(u);
         }
         return claimed_result;
       };
     }
+    // A unit this worker passed through without owning it (pruned, or skipped as another
+    // worker's) is not this worker's to record: recording it finished with zero counts would
+    // make a resumed run skip it.
+    auto owned = [&](std::uint64_t u) { return !partitioned_ || mine.count(u) != 0; };
     std::unique_ptr<Strategy> strategy =
         build_strategy(o_, &metrics, &replay_note, &bound_reached, owns);
     detail::Execution exec(execution_config());
@@ -290,7 +296,7 @@ class Run {
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before
       if (tag.unit != unit) {
-        if (unit != kNoUnit) finish_unit(unit, counts, coverage);
+        if (unit != kNoUnit && owned(unit)) finish_unit(unit, counts, coverage);
         unit = tag.unit;
         counts = detail::UnitCounts{};
       }
@@ -334,7 +340,7 @@ class Run {
     }
     std::lock_guard lock(mu_);
     coverage_.merge(coverage);  // coverage hook
-    if (unit != kNoUnit) {
+    if (unit != kNoUnit && owned(unit)) {
       // The unit in progress is finished if the strategy is done or a finding ended it;
       // otherwise (budget, interrupt) it is partial: counted, but not in a checkpoint.
       if (exhausted || stopped_by_finding || !partitioned_) {
