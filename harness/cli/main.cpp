@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hc/hc.hpp"
+#include "hc/write_file.hpp"
 #include "hc/reports/html_report.hpp"
 #include "hc/reports/replay_file.hpp"
 #include "hc/reports/summary.hpp"
@@ -92,18 +93,14 @@ bool has_tag(const hc::Scenario& s, std::string_view tag) {
   return std::find(s.info.tags.begin(), s.info.tags.end(), tag) != s.info.tags.end();
 }
 
-/// Writes `text` to `path` atomically: a temporary file, then a rename.
+/// Writes `text` to `path` atomically and checked (hc/write_file.hpp); a failure is bad input
+/// (exit 2) naming the file and the cause.
 void write_file_atomically(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw UsageError{
-          fmt::format("cannot write reports under '{}': check --out", path.parent_path().string())};
-    out << text;
+  try {
+    hc::write_file_atomically(path.string(), text);
+  } catch (const hc::usage_error& e) {
+    throw UsageError{e.what()};
   }
-  fs::rename(temporary, path);
 }
 
 /// Finds a long option the user mistyped before CLI11 sees it, to name the closest match.
@@ -676,6 +673,12 @@ int minimize_command(const std::string& path, const std::string& program) {
 int merge_command(const std::vector<std::string>& inputs, const std::string& output) {
   std::vector<nlohmann::json> summaries;
   for (const std::string& path : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      throw UsageError{fmt::format(
+          "'{}' is a directory: pass the summary files (--summary of each run), e.g. {}/*.json",
+          path, path)};
+    }
     std::ifstream in(path);
     if (!in) throw UsageError{fmt::format("cannot read summary '{}'", path)};
     try {
@@ -726,6 +729,16 @@ int list_command(const std::string& tag, bool names_only, bool markdown) {
 
 }  // namespace
 
+/// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
+const CLI::Validator kWholeNumber(
+    [](std::string& text) -> std::string {
+      const bool digits = !text.empty() && text.size() <= 20 &&
+                          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (digits && (text.size() < 20 || text <= "18446744073709551615")) return {};
+      return fmt::format("'{}' is not a whole number from 0 to 18446744073709551615", text);
+    },
+    "UINT");
+
 int main(int argc, char** argv) {
   CLI::App app{"handlecheck: deterministic concurrency stress testing for handle lifetimes"};
   app.set_version_flag("--version", std::string("handlecheck ") + HC_VERSION);
@@ -748,23 +761,33 @@ int main(int argc, char** argv) {
                   "dfs (exhaustive), dpor or dpor-source (exhaustive, one execution per "
                   "Mazurkiewicz trace), ipb (dfs by growing preemption bound), random, pct, or "
                   "replay (default: the scenario's; replay when --replay is given)");
-  run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)");
+  run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)")
+      ->check(kWholeNumber);
   run->add_option("--max-executions", a.max_executions,
-                  "Stop after this many executions (0: until the strategy is done)");
-  run->add_option("--time-budget", a.time_budget, "Stop after this many seconds per scenario");
+                  "Stop after this many executions (0: until the strategy is done)")
+      ->check(kWholeNumber);
+  run->add_option("--time-budget", a.time_budget,
+                  "Stop after this many seconds per scenario (0: none; up to 31536000)")
+      ->check(CLI::Range(0.0, 31536000.0));
   run->add_option("--preemption-bound", a.preemption_bound,
-                  "dfs: at most this many preemptions per execution (-1: unbounded)");
+                  "dfs: at most this many preemptions per execution (-1: unbounded)")
+      ->check(CLI::Range(-1, 1000000));
   run->add_option("--pct-depth", a.pct_depth,
-                  "pct: the bug depth it targets (d - 1 priority change points; default 3)");
+                  "pct: the bug depth it targets (d - 1 priority change points; 1 to 64, "
+                  "default 3)")
+      ->check(CLI::Range(1, 64));
   run->add_option("--livelock-bound", a.livelock_bound,
                   "Decisions in a row at which every runnable thread yielded and nobody wrote "
-                  "before a livelock finding (0: off; default 100)");
+                  "before a livelock finding (0: off; default 100)")
+      ->check(CLI::Range(0, 1000000000));
   run->add_option("--max-steps", a.max_steps,
-                  "Steps per execution before a step-bound-exceeded finding");
+                  "Steps per execution before a step-bound-exceeded finding (1 to 100000000)")
+      ->check(CLI::Range(1, 100000000));
   run->add_option("--watchdog", a.watchdog,
-                  "Seconds a simulated thread may run without a scheduling point before a "
-                  "no-progress finding (a loop without hc operations, a blocking call handlecheck "
-                  "does not control); 0: off (default 3)");
+                  "Seconds a simulated thread may run (CPU time) or block without a scheduling "
+                  "point before a no-progress finding: a loop without hc operations, a blocking "
+                  "call handlecheck does not control (0: off; default 3)")
+      ->check(CLI::Range(0.0, 86400.0));
   run->add_flag("--stop-at-first", a.stop_at_first, "Stop at the first finding (the default)");
   run->add_flag("--keep-going", a.keep_going, "Keep exploring after findings; de-duplicate them");
   run->add_option("--out", a.out_dir, "Directory for reports")->capture_default_str();
@@ -772,9 +795,12 @@ int main(int argc, char** argv) {
                   "Follow this choice string (printed with every finding), then continue with "
                   "--strategy if given");
   run->add_option("--stack-size", a.stack_size_kib,
-                  "Stack of each simulated thread, in KiB (default 256)");
+                  "Stack of each simulated thread, in KiB (16 to 1048576, default 256)")
+      ->check(CLI::Range(16, 1048576));
   run->add_flag("--no-guard-pages", a.no_guard_pages,
-                "No protected page below each stack (an overflow is then not detected)");
+                "No protected page below each stack: an overflow is still a stack-overflow "
+                "finding, but only once it faults, after it may have overwritten the stacks of "
+                "higher-numbered threads of the same execution");
   run->add_flag("--spurious-wakeups", a.spurious_wakeups,
                 "Explore spurious wake-ups of condition_variable::wait");
   run->add_flag("-v,--verbose", a.verbose,
@@ -798,8 +824,8 @@ int main(int argc, char** argv) {
   run->add_option("--checkpoint", a.checkpoint,
                   "Write a resumable checkpoint here periodically and on SIGINT/SIGTERM");
   run->add_option("--checkpoint-interval", a.checkpoint_interval,
-                  "Seconds between checkpoints (default 30)")
-      ->check(CLI::PositiveNumber);
+                  "Seconds between checkpoints (0.001 to 1000000, default 30)")
+      ->check(CLI::Range(0.001, 1000000.0));
   run->add_flag("--progress", a.progress,
                 "Progress lines on stderr even without a terminal (every 10 s): executions, "
                 "rate, findings, depth and, for exhaustive runs, Knuth's estimate and ETA");

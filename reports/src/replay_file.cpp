@@ -12,6 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hc/runtime.hpp"
+#include "hc/write_file.hpp"
+
 namespace hc::reports {
 namespace {
 
@@ -285,13 +288,12 @@ std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::
   fs::create_directories(dir, ec);
   const std::string text = to_json(r);
   const std::string base = (fs::path(dir) / replay_file_name(r)).string() + suffix;
-  const std::string temporary = fmt::format("{}.tmp{}", base, ::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << text) || !out.flush()) {
-      *error = fmt::format("cannot write '{}': {}", temporary, std::strerror(errno));
-      return {};
-    }
+  std::string temporary;
+  try {
+    temporary = write_temporary_file(base, text);  // checked and fsynced
+  } catch (const usage_error& e) {
+    *error = e.what();
+    return {};
   }
   for (int n = 1; n < 1000; ++n) {
     const std::string path = n == 1 ? base + ".json" : fmt::format("{}-{}.json", base, n);

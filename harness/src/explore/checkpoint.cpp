@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hc/runtime.hpp"
+#include "hc/write_file.hpp"
 
 namespace hc::detail {
 
@@ -62,14 +63,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   }
   j["findings"] = std::move(findings);
   j["coverage"] = c.coverage;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(1) << '\n';
-    if (!out) throw usage_error(fmt::format("cannot write the checkpoint '{}'", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw usage_error(fmt::format("cannot move the checkpoint into place at '{}'", path));
+  write_file_atomically(path, j.dump(1) + "\n");  // a failed write keeps the old checkpoint
 }
 
 Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
