@@ -29,11 +29,11 @@
 #include <nlohmann/json.hpp>
 
 #include "hc/hc.hpp"
-#include "hc/write_file.hpp"
 #include "hc/reports/html_report.hpp"
 #include "hc/reports/replay_file.hpp"
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/write_file.hpp"
 
 namespace {
 
@@ -340,6 +340,22 @@ std::optional<hc::Finding> replay(const hc::reports::ReplayFile& file,
                            hc::finding_kind_name(f.kind), f.message, file.kind);
     return std::nullopt;
   }
+  if (continue_after) return f;  // exploring on from a divergence: any finding of the kind
+  // Exactly the recorded finding, by exactly the recorded schedule.
+  if (f.signature != file.signature || f.message != file.message) {
+    *problem = fmt::format(
+        "the replay found {} but not the recorded one: it says \"{}\" ({}); the file records "
+        "\"{}\" ({})",
+        file.kind, f.message, f.signature, file.message, file.signature);
+    return std::nullopt;
+  }
+  if (f.schedule.size() != file.schedule.size()) {
+    *problem = fmt::format(
+        "replay diverged: the file has {} decisions but the execution ended after {}: the file "
+        "does not fit the program (edited, or recorded from other code)",
+        file.schedule.size(), f.schedule.size());
+    return std::nullopt;
+  }
   return f;
 }
 
@@ -420,7 +436,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
     options.run_name = std::string(s->info.name);
-    options.coverage = true;        // the summary lists the pairs
+    options.coverage = true;         // the summary lists the pairs
     options.stop_on_signals = true;  // Ctrl-C: partial results, not a dead process
     if (tty || a.progress) {
       // A line rewritten in place on a terminal; with --progress and no terminal (nightly
@@ -522,11 +538,10 @@ int run_command(const RunArgs& a, const std::string& program) {
     records.push_back(std::move(record));
 
     // The verdict shown: the expected kind when a later finding matched it (--keep-going).
-    const std::string found =
-        r.findings.empty() ? std::string("clean")
-        : outcome.as_expected && s->info.expect.kind
-            ? std::string(hc::finding_kind_name(*s->info.expect.kind))
-            : std::string(hc::finding_kind_name(r.findings.front().kind));
+    const std::string found = r.findings.empty() ? std::string("clean")
+                              : outcome.as_expected && s->info.expect.kind
+                                  ? std::string(hc::finding_kind_name(*s->info.expect.kind))
+                                  : std::string(hc::finding_kind_name(r.findings.front().kind));
     const std::string stats = fmt::format(
         "{}, {} execution{}{}{}", r.strategy, r.stats.executions,
         r.stats.executions == 1 ? "" : "s", r.stats.exhausted ? ", exhaustive" : "",
@@ -732,8 +747,9 @@ int list_command(const std::string& tag, bool names_only, bool markdown) {
 /// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
 const CLI::Validator kWholeNumber(
     [](std::string& text) -> std::string {
-      const bool digits = !text.empty() && text.size() <= 20 &&
-                          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const bool digits =
+          !text.empty() && text.size() <= 20 &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (digits && (text.size() < 20 || text <= "18446744073709551615")) return {};
       return fmt::format("'{}' is not a whole number from 0 to 18446744073709551615", text);
     },
@@ -761,8 +777,7 @@ int main(int argc, char** argv) {
                   "dfs (exhaustive), dpor or dpor-source (exhaustive, one execution per "
                   "Mazurkiewicz trace), ipb (dfs by growing preemption bound), random, pct, or "
                   "replay (default: the scenario's; replay when --replay is given)");
-  run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)")
-      ->check(kWholeNumber);
+  run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)")->check(kWholeNumber);
   run->add_option("--max-executions", a.max_executions,
                   "Stop after this many executions (0: until the strategy is done)")
       ->check(kWholeNumber);

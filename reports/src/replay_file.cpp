@@ -7,11 +7,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hc/json_input.hpp"
 #include "hc/runtime.hpp"
 #include "hc/write_file.hpp"
 
@@ -41,7 +44,9 @@ std::string read_all(const std::string& path, std::string* error) {
   return s.str();
 }
 
-/// Reads a field of `j`, naming the path of a missing or mistyped one.
+/// Reads a field of `j`, naming the path of a missing or mistyped one. Strict: an integer
+/// field takes only an integer JSON number within the field's range (nlohmann would truncate
+/// 1.5 to 1 and wrap 4294967296 to 0), a bool only true or false.
 template <class T>
 bool field(const nlohmann::json& j, const char* key, const std::string& where, T* out,
            std::string* error) {
@@ -49,6 +54,33 @@ bool field(const nlohmann::json& j, const char* key, const std::string& where, T
   if (it == j.end()) {
     *error = fmt::format("{}{} is missing", where, key);
     return false;
+  }
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!it->is_boolean()) {
+      *error = fmt::format("{}{} must be true or false, not {}", where, key, it->dump());
+      return false;
+    }
+  } else if constexpr (std::is_integral_v<T>) {
+    const bool fits =
+        it->is_number_unsigned()
+            ? it->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+        : it->is_number_integer()
+            ? it->get<std::int64_t>() >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                  (it->get<std::int64_t>() < 0 ||
+                   static_cast<std::uint64_t>(it->get<std::int64_t>()) <=
+                       static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+            : false;
+    if (!fits) {
+      *error =
+          fmt::format("{}{} must be a whole number from {} to {}, not {}", where, key,
+                      std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), it->dump());
+      return false;
+    }
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number()) {
+      *error = fmt::format("{}{} must be a number, not {}", where, key, it->dump());
+      return false;
+    }
   }
   try {
     *out = it->get<T>();
@@ -154,6 +186,10 @@ std::string to_json(const ReplayFile& r) {
 }
 
 std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string* error) {
+  if (auto why = json_nesting_error(text)) {
+    *error = *why;
+    return std::nullopt;
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -198,6 +234,19 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
       !optional_field(options, "guard_pages", "options.", &r.guard_pages, error) ||
       !optional_field(options, "watchdog_seconds", "options.", &r.watchdog_seconds, error))
     return std::nullopt;
+  // What the engine would refuse or misread later: say so here, naming the field.
+  const auto out_of_range = [&](const char* key, auto value, auto low, auto high) {
+    *error = fmt::format("options.{} is {}; it must be from {} to {}", key, value, low, high);
+    return std::nullopt;
+  };
+  if (r.max_steps < 1) return out_of_range("max_steps", r.max_steps, 1, 100000000);
+  if (r.preemption_bound < -1)
+    return out_of_range("preemption_bound", r.preemption_bound, -1, 1000000);
+  if (r.pct_depth < 1 || r.pct_depth > 64) return out_of_range("pct_depth", r.pct_depth, 1, 64);
+  if (r.stack_size < 16 * 1024 || r.stack_size > (std::uint64_t{1} << 30))
+    return out_of_range("stack_size", r.stack_size, 16 * 1024, std::uint64_t{1} << 30);
+  if (!(r.watchdog_seconds >= 0 && r.watchdog_seconds <= 86400))
+    return out_of_range("watchdog_seconds", r.watchdog_seconds, 0, 86400);
   nlohmann::json parameters;
   if (!field(j, "parameters", "", &parameters, error)) return std::nullopt;
   if (!parameters.is_object()) {

@@ -29,8 +29,9 @@ struct Connection {
 
 HC_SCENARIO("engine/use-after-free-crash", .tags = {"engine", "demo"},
             .expect = hc::FindingKind::crash, .message = "crashed with SIGSEGV",
-            .summary = "a reader dereferences the buffer pointer a closer cleared: SIGSEGV, "
-                       "reported as a finding while the run goes on",
+            .summary =
+                "a reader dereferences the buffer pointer a closer cleared: SIGSEGV, "
+                "reported as a finding while the run goes on",
             .pattern = "engine demo (B1 shape)", .source = "handlecheck") {
   Connection c;
   hc::thread reader("reader", [&] {

@@ -146,7 +146,8 @@ hc::Finding expect_stack_overflow(bool guard_pages) {
   if (r.findings.empty()) return {};
   const hc::Finding& f = r.findings.front();
   EXPECT_EQ(f.kind, hc::FindingKind::stack_overflow);
-  EXPECT_TRUE(contains(f.message, "stack overflow in thread 'deep-recursion' (its stack is 64 KiB)"))
+  EXPECT_TRUE(
+      contains(f.message, "stack overflow in thread 'deep-recursion' (its stack is 64 KiB)"))
       << f.message;
   EXPECT_TRUE(contains(f.message, "--stack-size")) << f.message;
   expect_reproduces(overflow_in_one_order, f, o);
@@ -184,7 +185,8 @@ void cpu_loop_in_one_order() {
   hc::thread looper("looper", [&] {
     if (go.load() == 0) {  // the second order dfs explores
       volatile std::uint64_t n = 0;
-      for (;;) n = n + 1;  // no hc operation: never reaches a scheduling point
+      for (;;)
+        n = n + 1;  // no hc operation: never reaches a scheduling point
     }
   });
   go.store(1);
@@ -199,8 +201,9 @@ TEST(Watchdog, CpuLoopIsANoProgressFindingNamingTheThreadAndItsLastSite) {
   const hc::Finding& f = r.findings.front();
   EXPECT_EQ(f.kind, hc::FindingKind::no_progress);
   EXPECT_EQ(f.thread_name, "looper");
-  EXPECT_TRUE(contains(f.message, "thread 'looper' ran for 0.2 s without reaching a scheduling "
-                                  "point, after its last operation (atomic-load"))
+  EXPECT_TRUE(contains(f.message,
+                       "thread 'looper' ran for 0.2 s without reaching a scheduling "
+                       "point, after its last operation (atomic-load"))
       << f.message;
   EXPECT_TRUE(contains(f.message, "faults_test.cpp")) << f.message;
   EXPECT_TRUE(r.stats.exhausted);  // the other order ran too

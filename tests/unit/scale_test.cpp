@@ -11,11 +11,14 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -338,3 +341,120 @@ INSTANTIATE_TEST_SUITE_P(StrategiesAndJobs, ResumeExact,
                            return std::get<0>(param_info.param) + "_jobs" +
                                   std::to_string(std::get<1>(param_info.param));
                          });
+
+// --- checkpoint integrity ---------------------------------------------------------------------
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+/// An interrupted dfs run's checkpoint of racy_counter (its lost update found and recorded).
+std::string interrupted_checkpoint(const std::string& name) {
+  const std::string file = temp_path(name);
+  std::remove(file.c_str());
+  const std::uint64_t total = hc::explore(racy_counter, options("dfs")).stats.executions;
+  hc::ExploreOptions o = options("dfs");
+  o.checkpoint_file = file;
+  o.interrupt_after_executions = total * 2 / 3;
+  const hc::Result r = hc::explore(racy_counter, o);
+  EXPECT_TRUE(r.stats.interrupted);
+  return file;
+}
+
+std::string resume_error(const std::function<void()>& body, const std::string& file) {
+  hc::ExploreOptions o = options("dfs");
+  o.resume_file = file;
+  try {
+    hc::explore(body, o);
+  } catch (const hc::usage_error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(CheckpointIntegrity, EditedCountsAreRefusedByTheChecksum) {
+  const std::string file = interrupted_checkpoint("edited.json");
+  nlohmann::json j = nlohmann::json::parse(read_text(file));
+  ASSERT_FALSE(j["units"].empty());
+  j["units"][0]["executions"] = j["units"][0]["executions"].get<std::uint64_t>() + 1000;
+  write_text(file, j.dump(1));
+  const std::string error = resume_error(racy_counter, file);
+  EXPECT_TRUE(hc::test::contains(error, "does not match its checksum: it was edited or damaged"))
+      << error;
+  std::remove(file.c_str());
+}
+
+TEST(CheckpointIntegrity, AnInjectedFindingIsRefused) {
+  const std::string file = interrupted_checkpoint("injected.json");
+  nlohmann::json j = nlohmann::json::parse(read_text(file));
+  j["findings"].push_back({{"unit", 0},
+                           {"ordinal", 0},
+                           {"kind", "double-close"},
+                           {"signature", "double-close|made-up.cpp:1"},
+                           {"message", "made up"},
+                           {"schedule", ""}});
+  write_text(file, j.dump(1));
+  const std::string error = resume_error(racy_counter, file);
+  EXPECT_TRUE(hc::test::contains(error, "does not match its checksum")) << error;
+  std::remove(file.c_str());
+}
+
+TEST(CheckpointIntegrity, ACheckpointOfChangedScenarioCodeIsRefusedByItsFingerprint) {
+  const std::string file = interrupted_checkpoint("changed.json");
+  auto changed = [] {  // the same name and settings, other code: one more operation
+    hc::atomic<int> extra{0, "extra"};
+    extra.store(1);
+    racy_counter();
+  };
+  const std::string error = resume_error(changed, file);
+  EXPECT_TRUE(hc::test::contains(error, "was written with fingerprint =")) << error;
+  std::remove(file.c_str());
+}
+
+bool g_check_lost_update = true;  // flipped between the interrupted run and its resume
+
+void racy_counter_maybe_checked() {
+  hc::atomic<int> counter{0, "counter"};
+  hc::atomic<int> flag{0, "flag"};
+  std::vector<hc::thread> ts;
+  for (int t = 0; t < 3; ++t) {
+    ts.emplace_back("T" + std::to_string(t), [&, t] {
+      const int v = counter.load();
+      flag.store(t);
+      counter.store(v + 1);
+    });
+  }
+  for (hc::thread& t : ts)
+    t.join();
+  const int final_count = counter.load();
+  HC_CHECK(!g_check_lost_update || final_count == 3, "lost update");
+}
+
+TEST(CheckpointIntegrity, ARecordedFindingMustRecurWhenResumed) {
+  // Same code and first execution (so the same fingerprint), but the finding the checkpoint
+  // records no longer happens: the file's word for it is not taken.
+  const std::string file = temp_path("recur.json");
+  std::remove(file.c_str());
+  g_check_lost_update = true;
+  const std::uint64_t total =
+      hc::explore(racy_counter_maybe_checked, options("dfs")).stats.executions;
+  hc::ExploreOptions o = options("dfs");
+  o.checkpoint_file = file;
+  o.interrupt_after_executions = total * 2 / 3;
+  ASSERT_TRUE(hc::explore(racy_counter_maybe_checked, o).stats.interrupted);
+  ASSERT_FALSE(nlohmann::json::parse(read_text(file))["findings"].empty());
+  g_check_lost_update = false;
+  const std::string error = resume_error(racy_counter_maybe_checked, file);
+  g_check_lost_update = true;
+  EXPECT_TRUE(
+      hc::test::contains(error, "does not recur when its schedule is re-run (it ran clean)"))
+      << error;
+  std::remove(file.c_str());
+}

@@ -57,7 +57,7 @@ struct ExploreOptions {
   std::vector<std::string> must_cover;
   bool coverage = false;  // record Result::covered_pairs / one_order_pairs (the CLI turns it
                           // on; always on with must_cover). Costs about 6% of throughput
-  bool check_determinism = true;                  // re-run every finding and compare
+  bool check_determinism = true;  // re-run every finding and compare
   /// A simulated thread that runs this many seconds without a scheduling point ends its
   /// execution with a no-progress finding (a loop without hc operations, a blocking call
   /// handlecheck does not control). 0 = off. Wall time: see explore/watchdog.hpp.

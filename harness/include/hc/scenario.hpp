@@ -37,8 +37,8 @@ struct ScenarioInfo {
   std::string_view summary{};                  // one line for `handlecheck list`
   std::string_view pattern{};                  // the bug pattern(s): "B1", "B3, B22"
   std::string_view source{};                   // the document the pattern comes from
-  std::string_view bound{};  // why a clean variant's search is bounded ("": its default
-                             // strategy exhausts it)
+  std::string_view bound{};     // why a clean variant's search is bounded ("": its default
+                                // strategy exhausts it)
   double watchdog_seconds = 3;  // no-progress bound (ExploreOptions::watchdog_seconds): a
                                 // scenario whose bug is a hang sets a short one
 };

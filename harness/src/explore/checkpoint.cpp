@@ -8,12 +8,55 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hc/json_input.hpp"
 #include "hc/runtime.hpp"
 #include "hc/write_file.hpp"
+#include "runtime/execution.hpp"
 
 namespace hc::detail {
 
-std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o) {
+namespace {
+
+std::uint64_t fnv1a64(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/// The checksum covers everything but itself: the JSON text of the other fields.
+std::string checksum_of(const nlohmann::json& j) {
+  nlohmann::json body = j;
+  body.erase("checksum");
+  return fmt::format("fnv1a64:{:016x}", fnv1a64(body.dump()));
+}
+
+}  // namespace
+
+std::string scenario_fingerprint(const std::function<void()>& body, const ExploreOptions& o) {
+  ExecutionConfig config;
+  config.stack_size = o.stack_size;
+  config.guard_pages = o.guard_pages;
+  config.max_steps = o.max_steps;
+  config.livelock_bound = o.livelock_bound;
+  config.spurious_wakeups = o.spurious_wakeups;
+  Execution exec(std::move(config));
+  auto strategy = make_non_preemptive_strategy();
+  strategy->begin_execution();
+  (void)exec.run(body, *strategy);
+  std::string shape;
+  for (const Step& s : exec.trace()) {
+    shape += fmt::format("{}|{}|{}|{}|{}:{};", s.thread, static_cast<int>(s.kind), s.object,
+                         s.label, s.where.file_name(), s.where.line());
+  }
+  return fmt::format("handlecheck {}; first execution {} steps, shape {:016x}", HC_VERSION,
+                     exec.trace().size(), fnv1a64(shape));
+}
+
+std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o,
+                                                       const std::string& fingerprint) {
   std::string must_reach;
   for (const std::string& label : o.must_reach)
     must_reach += (must_reach.empty() ? "" : ",") + label;
@@ -32,6 +75,7 @@ std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o) 
       {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
       {"must_reach", must_reach},
       {"replay", format_choices(o.replay)},
+      {"fingerprint", fingerprint},
   };
 }
 
@@ -63,15 +107,19 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   }
   j["findings"] = std::move(findings);
   j["coverage"] = c.coverage;
+  j["checksum"] = checksum_of(j);
   write_file_atomically(path, j.dump(1) + "\n");  // a failed write keeps the old checkpoint
 }
 
-Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
+Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o,
+                           const std::string& fingerprint) {
   std::ifstream in(path);
   if (!in) throw usage_error(fmt::format("cannot read the checkpoint '{}'", path));
   std::stringstream text;
   text << in.rdbuf();
   Checkpoint c;
+  if (auto why = json_nesting_error(text.str()))
+    throw usage_error(fmt::format("checkpoint '{}' is malformed: {}", path, *why));
   try {
     const nlohmann::json j = nlohmann::json::parse(text.str());
     if (j.value("format", "") != "handlecheck-checkpoint") {
@@ -82,6 +130,13 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
     if (j.value("version", 0) != 1) {
       throw usage_error(fmt::format("checkpoint '{}' has version {}; this handlecheck reads 1",
                                     path, j.value("version", 0)));
+    }
+    if (!j.contains("checksum") || !j.at("checksum").is_string() ||
+        j.at("checksum").get<std::string>() != checksum_of(j)) {
+      throw usage_error(fmt::format(
+          "checkpoint '{}' does not match its checksum: it was edited or damaged after it was "
+          "written; start afresh without --resume",
+          path));
     }
     c.settings = j.at("settings").get<std::map<std::string, std::string>>();
     for (const auto& u : j.at("units")) {
@@ -106,7 +161,7 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o) {
   } catch (const nlohmann::json::exception& e) {
     throw usage_error(fmt::format("checkpoint '{}' is malformed: {}", path, e.what()));
   }
-  auto expected = checkpoint_settings(o);
+  auto expected = checkpoint_settings(o, fingerprint);
   // What was explored first (another scenario is the likeliest mistake), then the rest.
   std::vector<std::pair<std::string, std::string>> ordered{{"run", expected["run"]}};
   for (const auto& [key, value] : expected) {

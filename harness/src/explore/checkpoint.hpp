@@ -10,11 +10,15 @@
 // File: JSON, {"format": "handlecheck-checkpoint", "version": 1, "settings": {...},
 // "units": [{"unit", "executions", "steps", "context_switches", "preemptions", "max_steps",
 // "pruned", "reached"}], "findings": [{"unit", "ordinal", "kind", "signature", "message",
-// "schedule"}], "coverage": [[before, after], ...]}. Written to FILE.tmp and renamed over FILE, so
-// a crash never leaves half a file.
+// "schedule"}], "coverage": [[before, after], ...], "checksum": "fnv1a64:..."}. The checksum
+// covers every other field, and the settings include the scenario's fingerprint: an edited or
+// damaged file, or one of another build or changed scenario, is refused on resume. Findings are
+// re-run on resume and must recur. Written with hc::write_file_atomically: a crash or a full
+// disk never leaves half a file or destroys the previous checkpoint.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -51,14 +55,21 @@ struct Checkpoint {
       coverage;  // ordered pairs seen (see coverage.hpp)
 };
 
-/// The settings of `o` a checkpoint must agree on, as text.
-std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o);
+/// The scenario's fingerprint: this handlecheck's version and the shape (threads, operations,
+/// objects, labels, sites) of the scenario's first non-preemptive execution. A checkpoint of
+/// another build or of a changed scenario is refused on resume.
+std::string scenario_fingerprint(const std::function<void()>& body, const ExploreOptions& o);
+
+/// The settings of `o` a checkpoint must agree on, as text, with the scenario's fingerprint.
+std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o,
+                                                       const std::string& fingerprint);
 
 /// Writes atomically (FILE.tmp, then rename). Throws usage_error when the file cannot be written.
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 /// Reads a checkpoint; throws usage_error naming what is wrong (missing file, malformed JSON,
 /// another format or version, settings that differ from `o`'s).
-Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o);
+Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o,
+                           const std::string& fingerprint);
 
 }  // namespace hc::detail

@@ -177,6 +177,9 @@ class Run {
   Run(const std::function<void()>& body, const ExploreOptions& o, bool partitioned)
       : body_(body), o_(o), partitioned_(partitioned), start_(Clock::now()) {}
 
+  /// The scenario's fingerprint, recorded in checkpoints (see checkpoint.hpp).
+  void set_fingerprint(std::string fingerprint) { fingerprint_ = std::move(fingerprint); }
+
   /// Executions run under this watchdog (nullptr: none).
   void set_watchdog(detail::Watchdog* dog) { watchdog_ = dog; }
 
@@ -210,10 +213,16 @@ class Run {
       auto replay = make_replay_strategy(*schedule, nullptr);
       replay->begin_execution();
       std::optional<Finding> again = exec.run(body_, *replay);
-      Finding f = again ? std::move(*again) : Finding{};
-      f.message = cf.message;
-      f.signature = cf.signature;
-      if (auto kind = parse_finding_kind(cf.kind)) f.kind = *kind;
+      // The file's word is not taken for a finding: its schedule must produce it again.
+      if (!again || finding_kind_name(again->kind) != cf.kind || again->signature != cf.signature) {
+        throw usage_error(fmt::format(
+            "checkpoint finding '{}' does not recur when its schedule is re-run ({}): the "
+            "checkpoint does not fit this scenario; start afresh without --resume",
+            cf.signature,
+            again ? fmt::format("it found {}: {}", finding_kind_name(again->kind), again->message)
+                  : std::string("it ran clean")));
+      }
+      Finding f = std::move(*again);
       complete_finding(f, exec);
       f.schedule = *schedule;
       findings_[cf.signature] = UnitFinding{cf.unit, cf.ordinal, std::move(f)};
@@ -529,7 +538,7 @@ class Run {
 
   detail::Checkpoint checkpoint_locked() const {
     detail::Checkpoint c;
-    c.settings = detail::checkpoint_settings(o_);
+    c.settings = detail::checkpoint_settings(o_, fingerprint_);
     c.coverage = coverage_.pairs();
     const std::uint64_t stop = stop_unit_.load();
     for (const auto& [u, counts] : finished_) {
@@ -563,6 +572,7 @@ class Run {
   bool stopped_by_finding_ = false;
   double last_checkpoint_ = 0;
   detail::Watchdog* watchdog_ = nullptr;
+  std::string fingerprint_;
   std::string replay_note_;
   int bound_reached_ = -1;
   detail::PairCoverage coverage_;  // coverage hook: every worker's pairs
@@ -597,7 +607,11 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       throw usage_error("split_depth must be at least 1 for a partitioned exhaustive search");
   }
   Run run(body, o, partitioned);
-  if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o));
+  if (!o.checkpoint_file.empty() || !o.resume_file.empty()) {
+    const std::string fingerprint = detail::scenario_fingerprint(body, o);
+    run.set_fingerprint(fingerprint);
+    if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
+  }
   {
     StopSignals signals(!o.checkpoint_file.empty() || o.stop_on_signals);
     std::optional<detail::Watchdog> dog;

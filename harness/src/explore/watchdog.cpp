@@ -64,9 +64,8 @@ Watchdog::~Watchdog() {
 Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) {
   exec_.set_watchdog_seconds(dog_.bound_);
   std::lock_guard lock(dog_.mu_);
-  dog_.watched_.push_back(Watched{&exec_, ::pthread_self(),
-                                  static_cast<int>(::syscall(SYS_gettid)), exec_.heartbeat(), -1,
-                                  0, -1});
+  dog_.watched_.push_back(Watched{&exec_, ::pthread_self(), static_cast<int>(::syscall(SYS_gettid)),
+                                  exec_.heartbeat(), -1, 0, -1});
 }
 
 Watchdog::Watch::~Watch() {

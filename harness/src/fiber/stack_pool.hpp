@@ -5,12 +5,13 @@
 // region that is never mapped below the last. A slot becomes readable and writable when its
 // thread first runs, except its lowest page when guard pages are on. Without guard pages an
 // overflow runs into the stacks of higher-numbered threads (memory of this execution only,
-// abandoned with it) and faults at the latest in the bottom region. Thread t of every execution runs on stack t, so an
-// execution allocates nothing, and a fiber that is abandoned when its execution ends (see
-// execution.hpp) needs no cleanup: its stack is simply reused by the next execution. A guard page
-// makes an overflow fault at once instead of corrupting a neighbour's stack; the fault handler
-// (runtime/faults.hpp) asks overflowed() whether a fault was one, and the execution reports a
-// stack-overflow finding. Nothing is registered process-wide: pools come and go freely.
+// abandoned with it) and faults at the latest in the bottom region. Thread t of every execution
+// runs on stack t, so an execution allocates nothing, and a fiber that is abandoned when its
+// execution ends (see execution.hpp) needs no cleanup: its stack is simply reused by the next
+// execution. A guard page makes an overflow fault at once instead of corrupting a neighbour's
+// stack; the fault handler (runtime/faults.hpp) asks overflowed() whether a fault was one, and the
+// execution reports a stack-overflow finding. Nothing is registered process-wide: pools come and go
+// freely.
 #pragma once
 
 #include <cstddef>
@@ -41,13 +42,13 @@ class StackPool {
   char* slot(int t) const noexcept;  // the lowest address of thread t's guard page and stack
 
   std::size_t usable_size_;
-  std::size_t guard_size_;    // one page, or 0 without guard pages
-  std::size_t slot_size_;     // guard + stack
-  std::size_t bottom_size_;   // the never-mapped region below the lowest slot
+  std::size_t guard_size_;   // one page, or 0 without guard pages
+  std::size_t slot_size_;    // guard + stack
+  std::size_t bottom_size_;  // the never-mapped region below the lowest slot
   std::size_t reserved_size_;
   bool guard_pages_;
-  char* reserved_ = nullptr;   // one reservation for every slot (PROT_NONE until used)
-  std::uint64_t mapped_ = 0;   // bit t: slot t is readable and writable
+  char* reserved_ = nullptr;  // one reservation for every slot (PROT_NONE until used)
+  std::uint64_t mapped_ = 0;  // bit t: slot t is readable and writable
 };
 
 /// A Boost.Context StackAllocator that hands a fiber its thread's stack. Deallocation is a

@@ -3,9 +3,9 @@
 #include <cxxabi.h>
 #include <pthread.h>
 
-#include <cerrno>
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -423,11 +423,10 @@ Finding Execution::fault_finding() {
     }
   }
   const std::string after =
-      last == nullptr
-          ? std::string("before its first operation")
-          : fmt::format("after its last operation ({}{}{} at {}, step {})", op_kind_name(last->kind),
-                        *last->label != '\0' ? " " : "", last->label, site(last->where),
-                        last - trace_.begin() + 1);
+      last == nullptr ? std::string("before its first operation")
+                      : fmt::format("after its last operation ({}{}{} at {}, step {})",
+                                    op_kind_name(last->kind), *last->label != '\0' ? " " : "",
+                                    last->label, site(last->where), last - trace_.begin() + 1);
   const std::string last_site = last == nullptr ? std::string("start") : site(last->where);
   Finding f;
   std::string signature;
@@ -452,7 +451,8 @@ Finding Execution::fault_finding() {
             what = "a bus error (a misaligned access or a mapping past the end of a file)";
             break;
           case SIGFPE:
-            what = fault_.code == FPE_INTDIV ? "an integer division by zero" : "an arithmetic error";
+            what =
+                fault_.code == FPE_INTDIV ? "an integer division by zero" : "an arithmetic error";
             break;
           case SIGILL:
             what = "an illegal instruction (__builtin_trap, or a corrupted return address)";

@@ -44,8 +44,7 @@ void pass_on(int sig, siginfo_t* info, void* ucontext) {
     old.sa_sigaction(sig, info, ucontext);
     return;
   }
-  if ((old.sa_flags & SA_SIGINFO) == 0 && old.sa_handler != SIG_DFL &&
-      old.sa_handler != SIG_IGN) {
+  if ((old.sa_flags & SA_SIGINFO) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
     old.sa_handler(sig);
     return;
   }
@@ -97,14 +96,16 @@ std::string exception_in_flight() {
   try {
     std::rethrow_exception(p);
   } catch (const std::exception& ex) {
-    return fmt::format("an exception ({}: {}) reached a function that may not throw (a "
-                       "destructor or another noexcept function)",
-                       demangle(typeid(ex).name()), ex.what());
+    return fmt::format(
+        "an exception ({}: {}) reached a function that may not throw (a "
+        "destructor or another noexcept function)",
+        demangle(typeid(ex).name()), ex.what());
   } catch (...) {
     const std::type_info* type = abi::__cxa_current_exception_type();
-    return fmt::format("an exception ({}) reached a function that may not throw (a destructor "
-                       "or another noexcept function)",
-                       type != nullptr ? demangle(type->name()) : std::string("unknown type"));
+    return fmt::format(
+        "an exception ({}) reached a function that may not throw (a destructor "
+        "or another noexcept function)",
+        type != nullptr ? demangle(type->name()) : std::string("unknown type"));
   }
 }
 

@@ -51,12 +51,12 @@ struct FaultRecord {
   };
   Cause cause = Cause::none;
   int signal = 0;
-  int code = 0;                   // siginfo si_code
-  std::uintptr_t address = 0;     // siginfo si_addr (never printed: addresses vary per run)
-  bool stack_overflow = false;    // the stack pointer or the address left the thread's stack
-  bool restore_mask = false;      // `mask` holds the mask from before the handler
-  sigset_t mask{};                // the thread's signal mask before the handler ran
-  std::string terminate_reason;   // terminate: the exception in flight, in words
+  int code = 0;                  // siginfo si_code
+  std::uintptr_t address = 0;    // siginfo si_addr (never printed: addresses vary per run)
+  bool stack_overflow = false;   // the stack pointer or the address left the thread's stack
+  bool restore_mask = false;     // `mask` holds the mask from before the handler
+  sigset_t mask{};               // the thread's signal mask before the handler ran
+  std::string terminate_reason;  // terminate: the exception in flight, in words
 };
 
 /// Installs the fault handlers (idempotent, thread-safe).

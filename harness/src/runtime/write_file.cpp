@@ -18,12 +18,11 @@ namespace hc {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, int error, const char* what) {
-  throw usage_error(fmt::format("cannot write '{}': {} ({}){}", path, std::strerror(error), what,
-                                error == ENOSPC || error == EDQUOT
-                                    ? ": free some space, or write elsewhere"
-                                : error == EROFS || error == EACCES || error == EPERM
-                                    ? ": choose a writable directory"
-                                    : ""));
+  throw usage_error(fmt::format(
+      "cannot write '{}': {} ({}){}", path, std::strerror(error), what,
+      error == ENOSPC || error == EDQUOT ? ": free some space, or write elsewhere"
+      : error == EROFS || error == EACCES || error == EPERM ? ": choose a writable directory"
+                                                            : ""));
 }
 
 }  // namespace
