@@ -179,6 +179,7 @@ TEST(RsObjectLifetime, MethodsOfANeuteredObjectReturnObjectNeuteredWithoutRunnin
   int bodies = 0;
   const hc::Result r = hc::explore(
       [&] {
+        bodies = 0;  // per execution: the explorer also re-runs executions to check them
         Process p;
         RsObject frame(p, "CordbILFrame", "frame");
         frame.add_ref();
@@ -208,6 +209,7 @@ TEST(RsObjectLifetime, OkIfNeuteredMethodsStillWorkOnANeuteredObject) {
   bool neutered = false;
   const hc::Result r = hc::explore(
       [&] {
+        bodies = 0;  // per execution: the explorer also re-runs executions to check them
         Process p;
         RsObject proc(p, "CordbProcess", "proc");
         proc.add_ref();

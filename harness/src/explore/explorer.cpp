@@ -100,17 +100,45 @@ std::optional<Finding> check_reproduces(detail::Execution& exec, const std::func
   f.kind = FindingKind::nondeterminism;
   f.message = fmt::format(
       "uncontrolled nondeterminism: execution {} found {} ({}) after {} steps, but re-run from "
-      "the same {} choices it {} after {} steps (first difference at step {}). The scenario "
-      "depends on something handlecheck does not control. Usual causes: state that survives "
-      "from one execution to the next (static or global variables, caches, singletons); the "
-      "wall clock, rand() or std::random_device; iteration over containers keyed or hashed by "
-      "pointers; real OS threads, std::mutex or std::atomic instead of hc:: primitives",
+      "the same {} choices it {} after {} steps (first difference at step {}). {}",
       original.execution + 1, finding_kind_name(original.kind), original.message,
       original_shape.size(), original.schedule.size(),
       again ? fmt::format("found {} ({})", finding_kind_name(again->kind), again->message)
             : std::string("ran clean"),
-      shape.size(), first_difference + 1);
+      shape.size(), first_difference + 1, detail::kNondeterminismCauses);
   f.signature = "nondeterminism|" + original.signature;
+  return f;
+}
+
+/// The sampled determinism check of executions that found nothing: re-run from the same
+/// choices, the execution must take the same shape. Strategies that replay prefixes (dfs,
+/// dpor) notice most changes themselves, but not a change in an execution no later one
+/// replays (a one-execution tree); seeded strategies replay nothing. Returns the finding, if
+/// the re-run differs; `exec` then holds the re-run.
+std::optional<Finding> check_rerun(detail::Execution& exec, const std::function<void()>& body,
+                                   std::uint64_t execution) {
+  const std::vector<Choice> choices(exec.choices().begin(), exec.choices().end());
+  const Shape first = shape_of(exec.trace());
+  auto replay = make_replay_strategy(choices, nullptr);
+  replay->begin_execution();
+  std::optional<Finding> again = exec.run(body, *replay);
+  if (exec.stopped()) return std::nullopt;
+  const Shape shape = shape_of(exec.trace());
+  if (!again && shape == first) return std::nullopt;
+  std::size_t first_difference = 0;
+  while (first_difference < shape.size() && first_difference < first.size() &&
+         shape[first_difference] == first[first_difference])
+    ++first_difference;
+  Finding f;
+  f.kind = FindingKind::nondeterminism;
+  f.message = fmt::format(
+      "uncontrolled nondeterminism: execution {} ran clean in {} steps, but re-run from the same "
+      "{} choices it {} after {} steps (first difference at step {}). {}",
+      execution + 1, first.size(), choices.size(),
+      again ? fmt::format("found {} ({})", finding_kind_name(again->kind), again->message)
+            : std::string("ran differently"),
+      shape.size(), first_difference + 1, detail::kNondeterminismCauses);
+  f.signature = "nondeterminism|re-run";
   return f;
 }
 
@@ -277,7 +305,8 @@ class Run {
     std::uint64_t unit = kNoUnit;
     detail::UnitCounts counts;
     detail::KnuthEstimator estimator;
-    std::uint32_t depth = 0;  // decisions of the longest execution so far
+    std::uint32_t depth = 0;    // decisions of the longest execution so far
+    std::uint64_t checked = 0;  // executions of this worker so far (the determinism sample)
     bool exhausted = false;
     bool stopped_by_finding = false;
     for (;;) {
@@ -341,6 +370,18 @@ class Run {
         }
       }
       depth = std::max(depth, static_cast<std::uint32_t>(exec.choices().size()));
+      // The sampled determinism check: a worker's first execution, then one in 64.
+      if (!found && o_.check_determinism && !o_.strategy_factory &&
+          (checked++ == 0 || (total & 63) == 0)) {
+        if (auto nd = check_rerun(exec, body_, total - 1)) {
+          record_finding(std::move(*nd), exec, unit, counts.executions - 1);
+          if (o_.stop_at_first) {
+            stopped_by_finding = true;
+            lower_stop_unit(unit);
+            break;
+          }
+        }
+      }
       if (o_.progress && (total & 1023) == 0) {
         std::lock_guard lock(mu_);
         o_.progress(Progress{total, findings_.size(), elapsed(), depth, finished_.size(),

@@ -29,6 +29,7 @@ namespace hc::detail {
 namespace {
 
 thread_local Execution* t_current = nullptr;
+std::atomic<int> g_running{0};  // executions running in the process, on any OS thread
 
 struct CurrentScope {
   Execution* previous;
@@ -116,6 +117,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   errno_ = &errno;
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   running_.store(true, std::memory_order_relaxed);
+  g_running.fetch_add(1, std::memory_order_relaxed);
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
@@ -143,6 +145,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   teardown();
   strategy_ = nullptr;
   running_.store(false, std::memory_order_relaxed);
+  g_running.fetch_sub(1, std::memory_order_relaxed);
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return std::move(finding_);
 }
@@ -316,7 +319,7 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
       return kHost;
     }
     if (!divergence_.empty()) {
-      finding_ = make_finding(FindingKind::nondeterminism, divergence_, nullptr);
+      finding_ = make_finding(FindingKind::nondeterminism, divergence_message(), nullptr);
       finding_->signature = "nondeterminism|divergence";
       return kHost;
     }
@@ -823,7 +826,7 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
     if (value == kPruneValue) [[unlikely]]
       prune();
     if (!divergence_.empty()) {
-      Finding f = make_finding(FindingKind::nondeterminism, divergence_, &where);
+      Finding f = make_finding(FindingKind::nondeterminism, divergence_message(), &where);
       f.signature = "nondeterminism|divergence";
       fail(std::move(f));
     }
@@ -922,6 +925,13 @@ void Execution::event_clear(ObjectId event) noexcept {
 
 // --- findings -------------------------------------------------------------------------------
 
+std::string Execution::divergence_message() const {
+  // A replay file's divergence is the file's problem, said as such; a search strategy's is the
+  // program's: it did something else when its own earlier decisions were followed again.
+  if (divergence_.starts_with("replay diverged")) return divergence_;
+  return fmt::format("uncontrolled nondeterminism: {}. {}", divergence_, kNondeterminismCauses);
+}
+
 Finding Execution::make_finding(FindingKind kind, std::string message,
                                 const std::source_location* where) {
   Finding f;
@@ -999,14 +1009,29 @@ std::vector<RichStep> Execution::rich_trace() const {
 namespace hc::rt {
 namespace {
 
-HC_HOT_INLINE detail::Execution& require(const char* what) {
-  detail::Execution* e = detail::Execution::current();
-  if (e == nullptr) {
+[[noreturn, gnu::noinline]] void misuse(const char* what, const std::source_location* where) {
+  const std::string at =
+      where != nullptr && where->line() != 0 ? fmt::format(" at {}", detail::site(*where)) : "";
+  if (detail::g_running.load(std::memory_order_relaxed) > 0) {
     throw usage_error(fmt::format(
-        "{} used outside an execution: create and use instrumented objects only inside a "
-        "scenario body (HC_SCENARIO, hc::explore) or a thread it spawns",
-        what));
+        "{} used{} from a thread handlecheck did not create (a std::thread, a thread pool or a "
+        "library's callback thread inside the scenario?): handlecheck controls only the threads "
+        "it creates, so this one's operations cannot be scheduled or checked. Start it with "
+        "hc::thread instead",
+        what, at));
   }
+  throw usage_error(fmt::format(
+      "{} used{} outside an execution (in main(), a static initializer, or after the scenario "
+      "returned?): create and use instrumented objects only inside a scenario body "
+      "(HC_SCENARIO, hc::explore) or a thread it spawns with hc::thread",
+      what, at));
+}
+
+HC_HOT_INLINE detail::Execution& require(const char* what,
+                                         const std::source_location* where = nullptr) {
+  detail::Execution* e = detail::Execution::current();
+  if (e == nullptr) [[unlikely]]
+    misuse(what, where);
   return *e;
 }
 
@@ -1031,7 +1056,7 @@ ObjectId register_event(std::string_view name, bool manual_reset, bool initially
 
 Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
                 std::memory_order order, const std::source_location& where) {
-  return require("hc::atomic").atomic_op(kind, access, object, label, order, where);
+  return require("hc::atomic", &where).atomic_op(kind, access, object, label, order, where);
 }
 
 void atomic_release(ObjectId object) noexcept {
@@ -1039,52 +1064,52 @@ void atomic_release(ObjectId object) noexcept {
 }
 
 Step* var_op(bool write, ObjectId object, const std::source_location& where) {
-  return require("hc::var").var_op(write, object, where);
+  return require("hc::var", &where).var_op(write, object, where);
 }
 
 void mutex_lock(ObjectId mutex, const std::source_location& where) {
-  require("hc::mutex").mutex_lock(mutex, where);
+  require("hc::mutex", &where).mutex_lock(mutex, where);
 }
 bool mutex_try_lock(ObjectId mutex, const std::source_location& where) {
-  return require("hc::mutex").mutex_try_lock(mutex, where);
+  return require("hc::mutex", &where).mutex_try_lock(mutex, where);
 }
 void mutex_unlock(ObjectId mutex, const std::source_location& where) {
-  require("hc::mutex").mutex_unlock(mutex, where);
+  require("hc::mutex", &where).mutex_unlock(mutex, where);
 }
 
 void cv_wait(ObjectId cv, ObjectId mutex, const std::source_location& where) {
-  require("hc::condition_variable").cv_wait(cv, mutex, where);
+  require("hc::condition_variable", &where).cv_wait(cv, mutex, where);
 }
 void cv_notify(ObjectId cv, bool all, const std::source_location& where) {
-  require("hc::condition_variable").cv_notify(cv, all, where);
+  require("hc::condition_variable", &where).cv_notify(cv, all, where);
 }
 
 void event_set(ObjectId event, const std::source_location& where) {
-  require("hc::event").event_set(event, where);
+  require("hc::event", &where).event_set(event, where);
 }
 void event_reset(ObjectId event, const std::source_location& where) {
-  require("hc::event").event_reset(event, where);
+  require("hc::event", &where).event_reset(event, where);
 }
 void event_wait(ObjectId event, const std::source_location& where) {
-  require("hc::event").event_wait(event, where);
+  require("hc::event", &where).event_wait(event, where);
 }
 
 ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where) {
-  return require("hc::thread").spawn(name, body, where);
+  return require("hc::thread", &where).spawn(name, body, where);
 }
 void join(ThreadId thread, const std::source_location& where) {
-  require("hc::thread::join").join(thread, where);
+  require("hc::thread::join", &where).join(thread, where);
 }
 void yield(const std::source_location& where) {
-  require("hc::this_thread::yield").yield(where);
+  require("hc::this_thread::yield", &where).yield(where);
 }
 
 std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where) {
-  return require("hc::choose").choose(n, label, where);
+  return require("hc::choose", &where).choose(n, label, where);
 }
 
 void check_failed(std::string message, const char* expression, const std::source_location& where) {
-  require("HC_CHECK").check_failed(std::move(message), expression, where);
+  require("HC_CHECK", &where).check_failed(std::move(message), expression, where);
 }
 
 std::uint32_t add_invariant(const char* label, InvariantFn fn, void* context) {
@@ -1096,12 +1121,12 @@ void remove_invariant(std::uint32_t token) noexcept {
 
 Step* model_op(Access access, ObjectId object, const char* label, const std::source_location& where,
                WaitFor wait) {
-  return require("a model operation").model_op(access, object, label, where, wait);
+  return require("a model operation", &where).model_op(access, object, label, where, wait);
 }
 
 void report(FindingKind kind, std::string message, const std::source_location& where,
             std::string signature) {
-  require("a model finding").report(kind, std::move(message), where, std::move(signature));
+  require("a model finding", &where).report(kind, std::move(message), where, std::move(signature));
 }
 
 std::string_view thread_name(ThreadId thread) {

@@ -47,6 +47,15 @@
 
 namespace hc::detail {
 
+/// What a nondeterminism finding tells the user to look for.
+inline constexpr const char* kNondeterminismCauses =
+    "The scenario depends on something handlecheck does not control. Usual causes: state that "
+    "survives from one execution to the next (static or global variables, caches, "
+    "singletons); the wall clock, rand() or std::random_device; iteration over containers "
+    "keyed or hashed by pointers; real OS threads (std::thread, thread pools: handlecheck "
+    "controls only the threads it creates), std::mutex or std::atomic instead of hc:: "
+    "primitives";
+
 struct ExecutionConfig {
   std::size_t stack_size = 256 * 1024;
   bool guard_pages = true;
@@ -251,6 +260,7 @@ class Execution {
     *errno_ = threads_[t].error_number;
   }
   Finding fault_finding();
+  std::string divergence_message() const;
   std::optional<Finding> check_invariants();
 
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
