@@ -21,6 +21,7 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -696,11 +697,12 @@ int merge_command(const std::vector<std::string>& inputs, const std::string& out
     }
     std::ifstream in(path);
     if (!in) throw UsageError{fmt::format("cannot read summary '{}'", path)};
-    try {
-      summaries.push_back(nlohmann::json::parse(in));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw UsageError{fmt::format("'{}' is not valid JSON: {}", path, e.what())};
-    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string error;
+    auto summary = hc::reports::parse_summary_text(text.str(), &error);
+    if (!summary) throw UsageError{fmt::format("'{}' is not a summary: {}", path, error)};
+    summaries.push_back(std::move(*summary));
   }
   std::string error;
   const auto merged = hc::reports::merge_summaries(summaries, &error);

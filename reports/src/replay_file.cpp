@@ -193,7 +193,7 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
     *error = fmt::format("not valid JSON (truncated or hand-edited?): {}", e.what());
     return std::nullopt;
   }

@@ -3,6 +3,8 @@
 // records, so the same records always give the same bytes.
 #include "hc/reports/summary.hpp"
 
+#include "hc/json_input.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -425,6 +427,19 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
                        {"executions", executions},
                        {"findings", findings}};
   return summary;
+}
+
+std::optional<nlohmann::json> parse_summary_text(const std::string& text, std::string* error) {
+  if (auto why = json_nesting_error(text)) {
+    *error = *why;
+    return std::nullopt;
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
+    *error = fmt::format("not valid JSON: {}", e.what());
+    return std::nullopt;
+  }
 }
 
 std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,

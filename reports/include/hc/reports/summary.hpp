@@ -54,6 +54,10 @@ std::string format_junit(const std::vector<ScenarioRecord>& records);
 /// {"format": "handlecheck-summary", "version": 1, "scenarios": [...], "totals": {...}}.
 nlohmann::json summary_json(const std::vector<ScenarioRecord>& records);
 
+/// Parses the text of a summary file as JSON (nesting limited, see hc/json_input.hpp); nullopt
+/// and *error when it is not JSON. Its content is checked by parse_summary / merge_summaries.
+std::optional<nlohmann::json> parse_summary_text(const std::string& text, std::string* error);
+
 /// Reads a summary back; nullopt and *error on a malformed one or an unknown version.
 std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,
                                                          std::string* error);
