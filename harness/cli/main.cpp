@@ -474,6 +474,15 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (tty) std::fprintf(stderr, "\r\033[K");
     const hc::Result& r = outcome.result;
+    if (ov.replay && a.strategy.empty() && !r.findings.empty() &&
+        r.findings.front().kind == hc::FindingKind::nondeterminism &&
+        r.findings.front().message.starts_with("replay diverged")) {
+      // The choice string does not fit the scenario (too short, or another path): bad input.
+      throw UsageError{fmt::format(
+          "--replay '{}' does not fit {}: {}. Pass the whole choice string a finding printed, "
+          "or add --strategy S to explore on from where it ends",
+          a.replay, s->info.name, r.findings.front().message)};
+    }
     if (r.stats.estimated_total >= 1 && r.stats.exhausted) {
       std::fprintf(stderr,
                    "  %s: Knuth estimated ~%.3g executions of the dfs tree; %s took %llu (%.2fx)\n",

@@ -52,3 +52,16 @@ hc_expect("demo scenarios listed: ${out}" out MATCHES "engine/abba-deadlock +exp
 hc_run(out rc run engine/lost-update.fixed --strategy random --max-executions 0 --time-budget 0.3 --out ${out_dir})
 hc_expect("exit 0 after the time budget, got ${rc}: ${out}" rc EQUAL 0)
 hc_expect("a clean random run: ${out}" out MATCHES "PASS  engine/lost-update.fixed  clean as expected \\(random, [0-9]+ executions\\)")
+
+# A choice string too short for the scenario is bad input (exit 2), not a nondeterminism finding.
+hc_run(out rc run engine/lost-update --replay 1 --out ${out_dir})
+hc_expect("exit 2 for a too-short --replay, got ${rc}: ${out}" rc EQUAL 2)
+hc_expect("what to do: ${hc_last_stderr}" hc_last_stderr MATCHES "--replay '1' does not fit engine/lost-update: replay diverged at decision 2.*Pass the whole choice string")
+
+# A bound smaller than a loop-free scenario: the advice is to raise it, not a spin-wait's.
+hc_run(out rc run engine/lost-update.fixed --max-steps 3 --out ${out_dir})
+hc_expect("exit 1 (the verdict differs), got ${rc}" rc EQUAL 1)
+hc_expect("raise --max-steps: ${out}" out MATCHES "No operation repeats, so this looks like a scenario longer than the bound rather than a loop: raise --max-steps")
+if(out MATCHES "A spin-wait needs")
+  message(FATAL_ERROR "a loop-free scenario got the spin-wait advice: ${out}")
+endif()

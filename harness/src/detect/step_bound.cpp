@@ -33,6 +33,12 @@ Finding Execution::step_bound_finding() {
         n > sites[{display_path(example->where.file_name()), example->where.line()}])
       example = &s;
   }
+  // A loop repeats its sites; a scenario that is merely longer than the bound does not.
+  const std::uint32_t hottest =
+      example == nullptr
+          ? 0
+          : sites[{display_path(example->where.file_name()), example->where.line()}];
+  const bool looping = hottest >= 3;
   std::string hot;
   if (example != nullptr) {
     const std::string obj = object_label(example->object);
@@ -42,12 +48,16 @@ Finding Execution::step_bound_finding() {
   Finding f = make_finding(
       FindingKind::step_bound_exceeded,
       fmt::format("step bound exceeded: the execution ran {} steps without finishing "
-                  "(--max-steps {}); thread '{}' took {} of the last {}{}. A spin-wait needs "
-                  "hc::this_thread::yield() in its loop so the scheduler runs the thread it "
-                  "waits for; if the loop yields already, no thread can make progress: a "
-                  "livelock",
+                  "(--max-steps {}); thread '{}' took {} of the last {}{}. {}",
                   trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest],
-                  window, hot),
+                  window, hot,
+                  looping
+                      ? "A spin-wait needs hc::this_thread::yield() in its loop so the "
+                        "scheduler runs the thread it waits for; if the loop yields already, no "
+                        "thread can make progress: a livelock"
+                      : "No operation repeats, so this looks like a scenario longer than the "
+                        "bound rather than a loop: raise --max-steps "
+                        "(ExploreOptions::max_steps)"),
       nullptr);
   f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
                             example != nullptr ? site(example->where) : std::string());
