@@ -12,11 +12,11 @@
 
 HC_SCENARIO("engine/spin-on-plain-flag", .tags = {"engine", "demo"},
             .expect = hc::FindingKind::no_progress,
-            .message = "thread 'waiter' ran for 0.1 s without reaching a scheduling point",
+            .message = "thread 'waiter' ran for 0.02 s without reaching a scheduling point",
             .summary =
                 "a waiter spins on a plain bool the opener sets: no scheduling point, "
                 "a no-progress finding",
-            .pattern = "engine demo", .source = "handlecheck", .watchdog_seconds = 0.1) {
+            .pattern = "engine demo", .source = "handlecheck", .watchdog_seconds = 0.02) {
   bool ready = false;  // plain: the bug
   hc::atomic<int> handle{0, "handle"};
   hc::thread waiter("waiter", [&] {
@@ -34,7 +34,7 @@ HC_SCENARIO("engine/spin-on-plain-flag", .tags = {"engine", "demo"},
 
 HC_SCENARIO("engine/spin-on-plain-flag.fixed", .tags = {"engine", "demo", "fixed"},
             .expect = hc::clean, .summary = "the flag is an hc::atomic and the wait loop yields",
-            .pattern = "engine demo", .source = "handlecheck", .watchdog_seconds = 0.1) {
+            .pattern = "engine demo", .source = "handlecheck", .watchdog_seconds = 0.02) {
   hc::atomic<bool> ready{false, "ready"};
   hc::atomic<int> handle{0, "handle"};
   hc::thread waiter("waiter", [&] {

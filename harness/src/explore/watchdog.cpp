@@ -18,7 +18,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;  // the watchdog's bound only: never decides a schedule
 constexpr double kStopGrace = 0.2;        // seconds a stuck thread may delay a stop
-constexpr auto kTick = std::chrono::milliseconds(50);
+// The watchdog looks every quarter of its bound, between 5 and 50 ms: a short bound (a
+// scenario whose bug is a hang) is noticed soon after it passes.
+std::chrono::microseconds tick_for(double bound) {
+  const double quarter_us = bound > 0 ? bound * 250'000 : 50'000;
+  return std::chrono::microseconds(
+      static_cast<std::int64_t>(std::clamp(quarter_us, 5'000.0, 50'000.0)));
+}
 
 /// CPU time of an OS thread, in seconds (0 when it cannot be read).
 double cpu_seconds(pthread_t thread) {
@@ -77,9 +83,10 @@ Watchdog::Watch::~Watch() {
 
 void Watchdog::loop() {
   const Clock::time_point start = Clock::now();
+  const auto tick = tick_for(bound_);
   std::unique_lock lock(mu_);
   while (!done_) {
-    wake_.wait_for(lock, kTick);
+    wake_.wait_for(lock, tick);
     if (done_) break;
     const double now = std::chrono::duration<double>(Clock::now() - start).count();
     const bool stop = should_stop_ && should_stop_();

@@ -5,10 +5,10 @@
 //   // in each worker, around its executions:
 //   Watchdog::Watch watch(dog, worker_index, exec);
 //
-// Every 50 ms it reads each watched Execution's heartbeat (scheduling points so far). A worker
-// inside an execution whose heartbeat has not moved gets a no-progress request
-// (FaultRecord::Cause::no_progress) once it has either spent the bound in CPU time (a loop) or
-// slept in the kernel for the bound (blocked in a call handlecheck does not control). A worker
+// Every quarter of its bound (5 to 50 ms) it reads each watched Execution's heartbeat (scheduling
+// points so far). A worker inside an execution whose heartbeat has not moved gets a no-progress
+// request (FaultRecord::Cause::no_progress) once it has either spent the bound in CPU time (a loop)
+// or slept in the kernel for the bound (blocked in a call handlecheck does not control). A worker
 // the OS merely did not run (a loaded machine) has neither, so it is never taken for stuck.
 // One that has not moved for 0.2 s while
 // should_stop() says the run must stop (SIGINT, SIGTERM, the time budget) gets a stop request,

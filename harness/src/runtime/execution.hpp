@@ -24,6 +24,10 @@
 //  * Each simulated thread has its own errno and C++ exception state (the caught-exception
 //    stack and the uncaught count): transfer() saves the leaving thread's and loads the next
 //    one's, so `throw;` after a scheduling point rethrows this thread's exception.
+//  * Sanitizers: under AddressSanitizer every switch is announced
+//    (__sanitizer_start_switch_fiber before, __sanitizer_finish_switch_fiber after, a null
+//    fake stack when the leaving fiber has finished) and a pooled stack is unpoisoned before a
+//    new fiber uses it. The `sanitizers` ctest job builds and runs the suite that way.
 #pragma once
 
 #include <array>
@@ -190,8 +194,10 @@ class Execution {
   };
 
   struct ThreadState {
-    boost::context::fiber cont;         // how to resume it (empty while it runs, or once finished)
-    EhGlobals eh;                       // its exception state while another thread runs
+    boost::context::fiber cont;          // how to resume it (empty while it runs, or once finished)
+    EhGlobals eh;                        // its exception state while another thread runs
+    const void* stack_bottom = nullptr;  // AddressSanitizer builds: the stack it runs on
+    std::size_t stack_size = 0;
     int error_number = 0;               // its errno while another thread runs
     ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
