@@ -458,3 +458,21 @@ TEST(CheckpointIntegrity, ARecordedFindingMustRecurWhenResumed) {
       << error;
   std::remove(file.c_str());
 }
+
+// A seeded run keeps its finished units as one sum: its checkpoint does not grow with the run
+// (it used to gain an entry per 64 executions), and resuming from it still gives the totals.
+TEST(CheckpointIntegrity, ASeededRunsCheckpointStaysBounded) {
+  const std::string file = temp_path("bounded.json");
+  std::remove(file.c_str());
+  hc::ExploreOptions o = options("random");
+  o.max_executions = 64 * 500;
+  o.checkpoint_file = file;
+  const hc::Result whole = hc::explore(racy_counter, o);
+  const nlohmann::json j = nlohmann::json::parse(read_text(file));
+  EXPECT_LE(j["units"].size(), 2u) << "units listed one by one";
+  EXPECT_EQ(j["folded"]["units"].get<std::uint64_t>() + j["units"].size(), 500u);
+  EXPECT_EQ(j["folded"]["executions"].get<std::uint64_t>() +
+                (j["units"].empty() ? 0 : j["units"][0]["executions"].get<std::uint64_t>()),
+            whole.stats.executions);
+  std::remove(file.c_str());
+}

@@ -96,6 +96,16 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
                      {"reached", u.reached}});
   }
   j["units"] = std::move(units);
+  const UnitCounts& sum = c.folded;
+  j["folded"] = {{"below", c.folded_below},
+                 {"units", c.folded_units},
+                 {"executions", sum.executions},
+                 {"steps", sum.steps},
+                 {"context_switches", sum.context_switches},
+                 {"preemptions", sum.preemptions},
+                 {"max_steps", sum.max_steps},
+                 {"pruned", sum.pruned},
+                 {"reached", sum.reached}};
   nlohmann::json findings = nlohmann::json::array();
   for (const CheckpointFinding& f : c.findings) {
     findings.push_back({{"unit", f.unit},
@@ -149,6 +159,18 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o,
       n.pruned = u.at("pruned").get<std::uint64_t>();
       n.reached = u.at("reached").get<std::uint64_t>();
       c.units[u.at("unit").get<std::uint64_t>()] = n;
+    }
+    if (j.contains("folded")) {
+      const nlohmann::json& sum = j.at("folded");
+      c.folded_below = sum.at("below").get<std::uint64_t>();
+      c.folded_units = sum.at("units").get<std::uint64_t>();
+      c.folded.executions = sum.at("executions").get<std::uint64_t>();
+      c.folded.steps = sum.at("steps").get<std::uint64_t>();
+      c.folded.context_switches = sum.at("context_switches").get<std::uint64_t>();
+      c.folded.preemptions = sum.at("preemptions").get<std::uint64_t>();
+      c.folded.max_steps = sum.at("max_steps").get<std::uint32_t>();
+      c.folded.pruned = sum.at("pruned").get<std::uint64_t>();
+      c.folded.reached = sum.at("reached").get<std::uint64_t>();
     }
     for (const auto& f : j.at("findings")) {
       c.findings.push_back(CheckpointFinding{

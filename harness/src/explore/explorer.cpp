@@ -226,9 +226,12 @@ class Run {
   /// their schedules to rebuild their traces.
   void resume(const detail::Checkpoint& c) {
     finished_ = c.units;
+    folded_below_ = c.folded_below;
+    folded_ = c.folded;
+    folded_units_ = c.folded_units;
     for (const auto& [before, after] : c.coverage)
       coverage_.add_pair(before, after);
-    resumed_units_ = c.units.size();
+    resumed_units_ = c.units.size() + c.folded_units;
     detail::ExecutionConfig config = execution_config();
     detail::Execution exec(std::move(config));
     for (const detail::CheckpointFinding& cf : c.findings) {
@@ -267,7 +270,7 @@ class Run {
     if (o_.shard_count > 1 && u % o_.shard_count != o_.shard_index) return false;
     if (u > stop_unit_.load()) return false;
     std::lock_guard lock(mu_);
-    if (finished_.count(u) != 0) return false;  // resumed: done before
+    if (u < folded_below_ || finished_.count(u) != 0) return false;  // done before
     return claimed_.insert(u).second;
   }
 
@@ -415,7 +418,7 @@ class Run {
     std::map<std::uint64_t, detail::UnitCounts> units = finished_;
     for (const auto& [u, c] : partial_)
       add_counts(units[u], c);
-    detail::UnitCounts total;  // every unit up to the one a stop-at-first finding ended
+    detail::UnitCounts total = folded_;  // every unit up to the one a stop-at-first finding ended
     for (const auto& [u, c] : units) {
       if (u <= stop) add_counts(total, c);
     }
@@ -427,7 +430,7 @@ class Run {
     st.preemptions = total.preemptions;
     st.max_steps_in_execution = total.max_steps;
     st.pruned = total.pruned;
-    st.units = partitioned_ ? finished_.size() - resumed_units_ : 0;
+    st.units = partitioned_ ? finished_.size() + folded_units_ - resumed_units_ : 0;
     // Findings in the order a single sequential run meets them; "execution" counts the
     // executions of every unit before the finding's own.
     std::vector<UnitFinding*> ordered;
@@ -441,7 +444,9 @@ class Run {
         o_.stop_at_first ? std::min<std::size_t>(ordered.size(), 1) : ordered.size();
     for (std::size_t k = 0; k < keep; ++k) {
       UnitFinding* uf = ordered[k];
-      std::uint64_t before = 0;
+      // Folded units (seeded strategies) are full: kExecutionsPerUnit executions each.
+      std::uint64_t before =
+          own_units_below(std::min(uf->unit, folded_below_)) * kExecutionsPerUnit;
       for (const auto& [u, c] : units) {
         if (u < uf->unit) before += c.executions;
       }
@@ -570,6 +575,7 @@ class Run {
 
   void finish_unit_locked(std::uint64_t unit, const detail::UnitCounts& counts) {
     add_counts(finished_[unit], counts);
+    fold_locked();
     if (!o_.checkpoint_file.empty() && o_.checkpoint_interval_seconds > 0 &&
         elapsed() - last_checkpoint_ >= o_.checkpoint_interval_seconds) {
       detail::write_checkpoint(o_.checkpoint_file, checkpoint_locked());
@@ -577,16 +583,46 @@ class Run {
     }
   }
 
+  /// The units of this run (its shard) below unit u.
+  std::uint64_t own_units_below(std::uint64_t u) const {
+    if (o_.shard_count <= 1) return u;
+    return u > o_.shard_index ? (u - o_.shard_index + o_.shard_count - 1) / o_.shard_count : 0;
+  }
+
+  /// Seeded strategies finish their units (execution ranges) roughly in order: the finished
+  /// prefix is kept as one sum, so memory and checkpoints stay bounded however long the run
+  /// (a checkpoint used to grow by an entry per 64 executions). Never past a unit a
+  /// stop-at-first finding ended, whose later units do not count.
+  void fold_locked() {
+    if (!partitioned_ || !seeded()) return;
+    const std::uint64_t stop = stop_unit_.load();
+    for (;;) {
+      while (o_.shard_count > 1 && folded_below_ % o_.shard_count != o_.shard_index)
+        ++folded_below_;  // another shard's unit: not this run's to count
+      const auto it = finished_.find(folded_below_);
+      if (it == finished_.end() || folded_below_ >= stop) break;
+      add_counts(folded_, it->second);
+      finished_.erase(it);
+      claimed_.erase(folded_below_);
+      ++folded_below_;
+      ++folded_units_;
+    }
+  }
+
   detail::Checkpoint checkpoint_locked() const {
     detail::Checkpoint c;
     c.settings = detail::checkpoint_settings(o_, fingerprint_);
+    c.folded_below = folded_below_;
+    c.folded = folded_;
+    c.folded_units = folded_units_;
     c.coverage = coverage_.pairs();
     const std::uint64_t stop = stop_unit_.load();
     for (const auto& [u, counts] : finished_) {
       if (u <= stop) c.units[u] = counts;
     }
     for (const auto& [signature, uf] : findings_) {
-      if (c.units.count(uf.unit) == 0) continue;  // its unit is redone on resume
+      if (uf.unit >= folded_below_ && c.units.count(uf.unit) == 0)
+        continue;  // its unit is redone on resume
       c.findings.push_back(detail::CheckpointFinding{
           uf.unit, uf.ordinal, std::string(finding_kind_name(uf.finding.kind)), signature,
           uf.finding.message, format_choices(uf.finding.schedule)});
@@ -604,6 +640,9 @@ class Run {
   std::map<std::uint64_t, detail::UnitCounts> finished_;  // units done (counted in full)
   std::map<std::uint64_t, detail::UnitCounts> partial_;   // units a budget or interrupt cut
   std::size_t resumed_units_ = 0;
+  std::uint64_t folded_below_ = 0;  // seeded: units below are finished, summed in folded_
+  detail::UnitCounts folded_;
+  std::uint64_t folded_units_ = 0;
   std::map<std::string, UnitFinding> findings_;    // by signature: the earliest occurrence
   std::atomic<std::uint64_t> stop_unit_{kNoUnit};  // stop_at_first: the unit of the first finding
   std::atomic<std::uint64_t> executions_{0};
