@@ -48,3 +48,26 @@ foreach(bad "--seed;-1" "--seed;" "--max-executions;18446744073709551616" "--tim
   hc_expect("exit 2 for '${bad}', got ${rc}: ${hc_last_stderr}" rc EQUAL 2)
   hc_expect("the option named for '${bad}': ${hc_last_stderr}" hc_last_stderr MATCHES "${option}")
 endforeach()
+
+# A directory that cannot be written (sysfs refuses new files, even to root): exit 2 naming
+# the file and the step that failed, for a summary and for --out.
+if(EXISTS /sys/kernel)
+  hc_run_here(out rc run engine/lost-update --summary /sys/hc-summary.json)
+  hc_expect("exit 2 for an unwritable summary, got ${rc}" rc EQUAL 2)
+  hc_expect("the file and the step: ${hc_last_stderr}" hc_last_stderr MATCHES "cannot write '/sys/hc-summary.json': .* \\(creating a temporary file beside it\\)")
+  hc_run_here(out rc run engine/lost-update --out /sys/hc-out)
+  hc_expect("exit 2 for an unwritable --out, got ${rc}" rc EQUAL 2)
+  hc_expect("the directory and the step: ${hc_last_stderr}" hc_last_stderr MATCHES "cannot write '/sys/hc-out/[^']*': .* \\(creating its directory\\)")
+endif()
+
+# Findings under --jobs, --shard and --checkpoint are minimised like any other: minimisation
+# never inherits them (it used to end in "strategy 'dfs' cannot be split into work units").
+foreach(scale "--jobs;2" "--shard;1/2" "--checkpoint;scale.json")
+  hc_run_here(out rc run engine/lost-update ${scale} --out scale-out)
+  hc_expect("exit 0 with ${scale} and a finding, got ${rc}: ${out}${hc_last_stderr}" rc EQUAL 0)
+  hc_expect("verdict with ${scale}: ${out}" out MATCHES "PASS  engine/lost-update  check-failure as expected")
+  file(GLOB minimal ${WORK_DIR}/scale-out/engine_lost-update.check-failure.*.json)
+  if(minimal STREQUAL "")
+    message(FATAL_ERROR "no replay file with ${scale}")
+  endif()
+endforeach()
