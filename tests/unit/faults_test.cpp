@@ -40,13 +40,19 @@ void expect_reproduces(const std::function<void()>& body, const hc::Finding& f,
   EXPECT_EQ(again.message, f.message);
 }
 
+/// The deliberate bug: a read through a pointer that may be null. Exempt from UBSan, which would
+/// otherwise end the process before the fault handlecheck reports (the sanitizers job).
+[[gnu::no_sanitize_undefined]] int read_through(const int* p) {
+  return *static_cast<const volatile int*>(p);
+}
+
 // The reader dereferences the pointer it loaded: null when the closer's store came first.
 void null_after_close() {
   static int storage = 42;
   hc::atomic<int*> buffer{&storage, "buffer"};
   hc::thread reader("reader", [&] {
     int* p = buffer.load();
-    volatile int value = *p;  // SIGSEGV when the closer ran first
+    volatile int value = read_through(p);  // SIGSEGV when the closer ran first
     (void)value;
   });
   hc::thread closer("closer", [&] { buffer.store(nullptr); });
@@ -276,6 +282,10 @@ TEST(Watchdog, SigintStopsARunStuckInALoop) {
   EXPECT_TRUE(r.stats.interrupted);
   EXPECT_FALSE(r.stats.exhausted);
   EXPECT_EQ(r.stats.executions, 1u);  // partial results: the execution before the stuck one
+  // The signal stopped that run only: the next exploration in the process runs in full.
+  const hc::Result next = hc::explore(hc::test::lost_update, hc::test::exhaustive());
+  EXPECT_FALSE(next.stats.interrupted);
+  EXPECT_EQ(next.verdict(), hc::FindingKind::check_failure);
 }
 
 // --- per simulated thread state ------------------------------------------------------------

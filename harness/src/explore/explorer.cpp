@@ -167,6 +167,7 @@ class StopSignals {
     if (!active_) return;
     std::signal(SIGINT, old_int_);
     std::signal(SIGTERM, old_term_);
+    g_stop_signal.store(0);  // this run has stopped; the next one starts afresh
   }
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
