@@ -24,20 +24,22 @@ Finding Execution::step_bound_finding() {
   const auto busiest = static_cast<ThreadId>(
       std::max_element(per_thread.begin(), per_thread.end()) - per_thread.begin());
   std::map<std::pair<std::string, std::uint32_t>, std::uint32_t> sites;  // ordered: stable text
-  const Step* example = nullptr;
+  const Step* example = nullptr;  // the first step at the site the busiest thread ran most
+  std::uint32_t hottest = 0;      // how often it ran there
+  auto example_site = sites.end();
   for (std::size_t i = trace_.size() - window; i < trace_.size(); ++i) {
     const Step& s = trace_[i];
     if (s.thread != busiest) continue;
-    const auto n = ++sites[{display_path(s.where.file_name()), s.where.line()}];
-    if (example == nullptr ||
-        n > sites[{display_path(example->where.file_name()), example->where.line()}])
+    const auto site_it =
+        sites.try_emplace({display_path(s.where.file_name()), s.where.line()}, 0).first;
+    if (++site_it->second <= hottest) continue;
+    hottest = site_it->second;
+    if (site_it != example_site) {
       example = &s;
+      example_site = site_it;
+    }
   }
   // A loop repeats its sites; a scenario that is merely longer than the bound does not.
-  const std::uint32_t hottest =
-      example == nullptr
-          ? 0
-          : sites[{display_path(example->where.file_name()), example->where.line()}];
   const bool looping = hottest >= 3;
   std::string hot;
   if (example != nullptr) {
@@ -47,17 +49,16 @@ Finding Execution::step_bound_finding() {
   }
   Finding f = make_finding(
       FindingKind::step_bound_exceeded,
-      fmt::format("step bound exceeded: the execution ran {} steps without finishing "
-                  "(--max-steps {}); thread '{}' took {} of the last {}{}. {}",
-                  trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest],
-                  window, hot,
-                  looping
-                      ? "A spin-wait needs hc::this_thread::yield() in its loop so the "
-                        "scheduler runs the thread it waits for; if the loop yields already, no "
-                        "thread can make progress: a livelock"
-                      : "No operation repeats, so this looks like a scenario longer than the "
-                        "bound rather than a loop: raise --max-steps "
-                        "(ExploreOptions::max_steps)"),
+      fmt::format(
+          "step bound exceeded: the execution ran {} steps without finishing "
+          "(--max-steps {}); thread '{}' took {} of the last {}{}. {}",
+          trace_.size(), config_.max_steps, thread_name(busiest), per_thread[busiest], window, hot,
+          looping ? "A spin-wait needs hc::this_thread::yield() in its loop so the "
+                    "scheduler runs the thread it waits for; if the loop yields already, no "
+                    "thread can make progress: a livelock"
+                  : "No operation repeats, so this looks like a scenario longer than the "
+                    "bound rather than a loop: raise --max-steps "
+                    "(ExploreOptions::max_steps)"),
       nullptr);
   f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
                             example != nullptr ? site(example->where) : std::string());

@@ -33,16 +33,32 @@ std::string checksum_of(const nlohmann::json& j) {
   return fmt::format("fnv1a64:{:016x}", fnv1a64(body.dump()));
 }
 
+nlohmann::json counts_json(const UnitCounts& u) {
+  return {{"executions", u.executions},
+          {"steps", u.steps},
+          {"context_switches", u.context_switches},
+          {"preemptions", u.preemptions},
+          {"max_steps", u.max_steps},
+          {"pruned", u.pruned},
+          {"reached", u.reached}};
+}
+
+UnitCounts counts_from(const nlohmann::json& j) {
+  UnitCounts u;
+  u.executions = j.at("executions").get<std::uint64_t>();
+  u.steps = j.at("steps").get<std::uint64_t>();
+  u.context_switches = j.at("context_switches").get<std::uint64_t>();
+  u.preemptions = j.at("preemptions").get<std::uint64_t>();
+  u.max_steps = j.at("max_steps").get<std::uint32_t>();
+  u.pruned = j.at("pruned").get<std::uint64_t>();
+  u.reached = j.at("reached").get<std::uint64_t>();
+  return u;
+}
+
 }  // namespace
 
-std::string scenario_fingerprint(const std::function<void()>& body, const ExploreOptions& o) {
-  ExecutionConfig config;
-  config.stack_size = o.stack_size;
-  config.guard_pages = o.guard_pages;
-  config.max_steps = o.max_steps;
-  config.livelock_bound = o.livelock_bound;
-  config.spurious_wakeups = o.spurious_wakeups;
-  Execution exec(std::move(config));
+std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config) {
+  Execution exec(config);
   auto strategy = make_non_preemptive_strategy();
   strategy->begin_execution();
   (void)exec.run(body, *strategy);
@@ -86,26 +102,15 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   j["settings"] = c.settings;
   nlohmann::json units = nlohmann::json::array();
   for (const auto& [unit, u] : c.units) {
-    units.push_back({{"unit", unit},
-                     {"executions", u.executions},
-                     {"steps", u.steps},
-                     {"context_switches", u.context_switches},
-                     {"preemptions", u.preemptions},
-                     {"max_steps", u.max_steps},
-                     {"pruned", u.pruned},
-                     {"reached", u.reached}});
+    nlohmann::json entry = counts_json(u);
+    entry["unit"] = unit;
+    units.push_back(std::move(entry));
   }
   j["units"] = std::move(units);
-  const UnitCounts& sum = c.folded;
-  j["folded"] = {{"below", c.folded_below},
-                 {"units", c.folded_units},
-                 {"executions", sum.executions},
-                 {"steps", sum.steps},
-                 {"context_switches", sum.context_switches},
-                 {"preemptions", sum.preemptions},
-                 {"max_steps", sum.max_steps},
-                 {"pruned", sum.pruned},
-                 {"reached", sum.reached}};
+  nlohmann::json folded = counts_json(c.folded);
+  folded["below"] = c.folded_below;
+  folded["units"] = c.folded_units;
+  j["folded"] = std::move(folded);
   nlohmann::json findings = nlohmann::json::array();
   for (const CheckpointFinding& f : c.findings) {
     findings.push_back({{"unit", f.unit},
@@ -149,28 +154,13 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o,
           path));
     }
     c.settings = j.at("settings").get<std::map<std::string, std::string>>();
-    for (const auto& u : j.at("units")) {
-      UnitCounts n;
-      n.executions = u.at("executions").get<std::uint64_t>();
-      n.steps = u.at("steps").get<std::uint64_t>();
-      n.context_switches = u.at("context_switches").get<std::uint64_t>();
-      n.preemptions = u.at("preemptions").get<std::uint64_t>();
-      n.max_steps = u.at("max_steps").get<std::uint32_t>();
-      n.pruned = u.at("pruned").get<std::uint64_t>();
-      n.reached = u.at("reached").get<std::uint64_t>();
-      c.units[u.at("unit").get<std::uint64_t>()] = n;
-    }
+    for (const auto& u : j.at("units"))
+      c.units[u.at("unit").get<std::uint64_t>()] = counts_from(u);
     if (j.contains("folded")) {
-      const nlohmann::json& sum = j.at("folded");
-      c.folded_below = sum.at("below").get<std::uint64_t>();
-      c.folded_units = sum.at("units").get<std::uint64_t>();
-      c.folded.executions = sum.at("executions").get<std::uint64_t>();
-      c.folded.steps = sum.at("steps").get<std::uint64_t>();
-      c.folded.context_switches = sum.at("context_switches").get<std::uint64_t>();
-      c.folded.preemptions = sum.at("preemptions").get<std::uint64_t>();
-      c.folded.max_steps = sum.at("max_steps").get<std::uint32_t>();
-      c.folded.pruned = sum.at("pruned").get<std::uint64_t>();
-      c.folded.reached = sum.at("reached").get<std::uint64_t>();
+      const nlohmann::json& folded = j.at("folded");
+      c.folded_below = folded.at("below").get<std::uint64_t>();
+      c.folded_units = folded.at("units").get<std::uint64_t>();
+      c.folded = counts_from(folded);
     }
     for (const auto& f : j.at("findings")) {
       c.findings.push_back(CheckpointFinding{

@@ -28,6 +28,8 @@
 
 namespace hc::detail {
 
+struct ExecutionConfig;  // runtime/execution.hpp
+
 /// The counts of one finished work unit.
 struct UnitCounts {
   std::uint64_t executions = 0;
@@ -64,7 +66,7 @@ struct Checkpoint {
 /// The scenario's fingerprint: this handlecheck's version and the shape (threads, operations,
 /// objects, labels, sites) of the scenario's first non-preemptive execution. A checkpoint of
 /// another build or of a changed scenario is refused on resume.
-std::string scenario_fingerprint(const std::function<void()>& body, const ExploreOptions& o);
+std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config);
 
 /// The settings of `o` a checkpoint must agree on, as text, with the scenario's fingerprint.
 std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o,

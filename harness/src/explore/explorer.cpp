@@ -80,65 +80,44 @@ Shape shape_of(std::span<const Step> steps) {
   return s;
 }
 
-/// Re-runs the failing execution from its choices; returns a nondeterminism finding if it does
-/// something else.
+/// Re-runs an execution from its own choices; returns a nondeterminism finding if it does
+/// something else. `original` is its finding, or nullptr when it ran clean: the sampled check
+/// of clean executions (each worker's first, then one in 64) catches a change of shape that
+/// strategies replaying prefixes (dfs, dpor) miss in an execution no later one replays, and
+/// that seeded strategies, which replay nothing, never see. `exec` then holds the re-run.
 std::optional<Finding> check_reproduces(detail::Execution& exec, const std::function<void()>& body,
-                                        const Finding& original, const Shape& original_shape) {
-  auto replay = make_replay_strategy(original.schedule, nullptr);
+                                        std::span<const Choice> schedule,
+                                        const Shape& original_shape, const Finding* original,
+                                        std::uint64_t execution) {
+  auto replay = make_replay_strategy({schedule.begin(), schedule.end()}, nullptr);
   replay->begin_execution();
   std::optional<Finding> again = exec.run(body, *replay);
   if (exec.stopped()) return std::nullopt;  // SIGINT or the budget cut the re-run: no verdict
   const Shape shape = shape_of(exec.trace());
-  const bool same = again && again->kind == original.kind &&
-                    again->signature == original.signature && shape == original_shape;
+  const bool same = shape == original_shape &&
+                    (original == nullptr ? !again
+                                         : again && again->kind == original->kind &&
+                                               again->signature == original->signature);
   if (same) return std::nullopt;
   std::size_t first_difference = 0;
   while (first_difference < shape.size() && first_difference < original_shape.size() &&
          shape[first_difference] == original_shape[first_difference])
     ++first_difference;
-  Finding f = original;
+  Finding f = original != nullptr ? *original : Finding{};
   f.kind = FindingKind::nondeterminism;
   f.message = fmt::format(
-      "uncontrolled nondeterminism: execution {} found {} ({}) after {} steps, but re-run from "
-      "the same {} choices it {} after {} steps (first difference at step {}). {}",
-      original.execution + 1, finding_kind_name(original.kind), original.message,
-      original_shape.size(), original.schedule.size(),
+      "uncontrolled nondeterminism: execution {} {} after {} steps, but re-run from the same {} "
+      "choices it {} after {} steps (first difference at step {}). {}",
+      execution + 1,
+      original != nullptr
+          ? fmt::format("found {} ({})", finding_kind_name(original->kind), original->message)
+          : std::string("ran clean"),
+      original_shape.size(), schedule.size(),
       again ? fmt::format("found {} ({})", finding_kind_name(again->kind), again->message)
             : std::string("ran clean"),
       shape.size(), first_difference + 1, detail::kNondeterminismCauses);
-  f.signature = "nondeterminism|" + original.signature;
-  return f;
-}
-
-/// The sampled determinism check of executions that found nothing: re-run from the same
-/// choices, the execution must take the same shape. Strategies that replay prefixes (dfs,
-/// dpor) notice most changes themselves, but not a change in an execution no later one
-/// replays (a one-execution tree); seeded strategies replay nothing. Returns the finding, if
-/// the re-run differs; `exec` then holds the re-run.
-std::optional<Finding> check_rerun(detail::Execution& exec, const std::function<void()>& body,
-                                   std::uint64_t execution) {
-  const std::vector<Choice> choices(exec.choices().begin(), exec.choices().end());
-  const Shape first = shape_of(exec.trace());
-  auto replay = make_replay_strategy(choices, nullptr);
-  replay->begin_execution();
-  std::optional<Finding> again = exec.run(body, *replay);
-  if (exec.stopped()) return std::nullopt;
-  const Shape shape = shape_of(exec.trace());
-  if (!again && shape == first) return std::nullopt;
-  std::size_t first_difference = 0;
-  while (first_difference < shape.size() && first_difference < first.size() &&
-         shape[first_difference] == first[first_difference])
-    ++first_difference;
-  Finding f;
-  f.kind = FindingKind::nondeterminism;
-  f.message = fmt::format(
-      "uncontrolled nondeterminism: execution {} ran clean in {} steps, but re-run from the same "
-      "{} choices it {} after {} steps (first difference at step {}). {}",
-      execution + 1, first.size(), choices.size(),
-      again ? fmt::format("found {} ({})", finding_kind_name(again->kind), again->message)
-            : std::string("ran differently"),
-      shape.size(), first_difference + 1, detail::kNondeterminismCauses);
-  f.signature = "nondeterminism|re-run";
+  f.signature = original != nullptr ? "nondeterminism|" + original->signature
+                                    : std::string("nondeterminism|re-run");
   return f;
 }
 
@@ -205,6 +184,18 @@ class Run {
  public:
   Run(const std::function<void()>& body, const ExploreOptions& o, bool partitioned)
       : body_(body), o_(o), partitioned_(partitioned), start_(Clock::now()) {}
+
+  /// How this run's executions are configured.
+  detail::ExecutionConfig execution_config() const {
+    detail::ExecutionConfig config;
+    config.stack_size = o_.stack_size;
+    config.guard_pages = o_.guard_pages;
+    config.max_steps = o_.max_steps;
+    config.spurious_wakeups = o_.spurious_wakeups;
+    config.livelock_bound = o_.livelock_bound;
+    config.must_reach = o_.must_reach;
+    return config;
+  }
 
   /// The scenario's fingerprint, recorded in checkpoints (see checkpoint.hpp).
   void set_fingerprint(std::string fingerprint) { fingerprint_ = std::move(fingerprint); }
@@ -377,7 +368,9 @@ class Run {
       // The sampled determinism check: a worker's first execution, then one in 64.
       if (!found && o_.check_determinism && !o_.strategy_factory &&
           (checked++ == 0 || (total & 63) == 0)) {
-        if (auto nd = check_rerun(exec, body_, total - 1)) {
+        const std::vector<Choice> schedule(exec.choices().begin(), exec.choices().end());
+        if (auto nd = check_reproduces(exec, body_, schedule, shape_of(exec.trace()), nullptr,
+                                       total - 1)) {
           record_finding(std::move(*nd), exec, unit, counts.executions - 1);
           if (o_.stop_at_first) {
             stopped_by_finding = true;
@@ -488,17 +481,6 @@ class Run {
   bool interrupted() const { return interrupted_; }
 
  private:
-  detail::ExecutionConfig execution_config() const {
-    detail::ExecutionConfig config;
-    config.stack_size = o_.stack_size;
-    config.guard_pages = o_.guard_pages;
-    config.max_steps = o_.max_steps;
-    config.spurious_wakeups = o_.spurious_wakeups;
-    config.livelock_bound = o_.livelock_bound;
-    config.must_reach = o_.must_reach;
-    return config;
-  }
-
   bool should_interrupt() {
     if (interrupted_) return true;
     const bool asked =
@@ -556,7 +538,9 @@ class Run {
     const std::string signature = f.signature;
     if (o_.check_determinism && f.kind != FindingKind::nondeterminism &&
         f.kind != FindingKind::internal_error) {
-      if (auto nd = check_reproduces(exec, body_, f, shape_of(exec.trace()))) f = std::move(*nd);
+      if (auto nd =
+              check_reproduces(exec, body_, f.schedule, shape_of(exec.trace()), &f, f.execution))
+        f = std::move(*nd);
     }
     std::lock_guard lock(mu_);
     const auto it = findings_.find(signature);
@@ -689,7 +673,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   }
   Run run(body, o, partitioned);
   if (!o.checkpoint_file.empty() || !o.resume_file.empty()) {
-    const std::string fingerprint = detail::scenario_fingerprint(body, o);
+    const std::string fingerprint = detail::scenario_fingerprint(body, run.execution_config());
     run.set_fingerprint(fingerprint);
     if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
   }

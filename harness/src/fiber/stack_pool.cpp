@@ -19,10 +19,10 @@ std::size_t page_size() {
 
 }  // namespace
 
-StackPool::StackPool(std::size_t stack_size, bool guard_pages) : guard_pages_(guard_pages) {
+StackPool::StackPool(std::size_t stack_size, bool guard_pages) {
   const std::size_t page = page_size();
   usable_size_ = std::max<std::size_t>((stack_size + page - 1) / page * page, 4 * page);
-  guard_size_ = guard_pages_ ? page : 0;
+  guard_size_ = guard_pages ? page : 0;
   slot_size_ = usable_size_ + guard_size_;
   bottom_size_ = 16 * page;
   reserved_size_ = bottom_size_ + slot_size_ * static_cast<std::size_t>(kMaxThreads);

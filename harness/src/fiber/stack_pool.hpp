@@ -46,7 +46,6 @@ class StackPool {
   std::size_t slot_size_;    // guard + stack
   std::size_t bottom_size_;  // the never-mapped region below the lowest slot
   std::size_t reserved_size_;
-  bool guard_pages_;
   char* reserved_ = nullptr;  // one reservation for every slot (PROT_NONE until used)
   std::uint64_t mapped_ = 0;  // bit t: slot t is readable and writable
 };

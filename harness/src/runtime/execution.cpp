@@ -43,7 +43,7 @@ namespace hc::detail {
 namespace {
 
 thread_local Execution* t_current = nullptr;
-std::atomic<int> g_running{0};  // executions running in the process, on any OS thread
+std::atomic<int> g_live{0};  // Executions that exist in the process, on any OS thread
 
 struct CurrentScope {
   Execution* previous;
@@ -62,13 +62,6 @@ void abandon(boost::context::fiber&& f) noexcept {
   ::new (static_cast<void*>(sink)) boost::context::fiber(std::move(f));
 }
 
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> name(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
-
 }  // namespace
 
 Execution* Execution::current() noexcept {
@@ -78,12 +71,14 @@ Execution* Execution::current() noexcept {
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
   install_fault_handlers();
+  g_live.fetch_add(1, std::memory_order_relaxed);
   trace_.reserve(std::min<std::uint32_t>(config_.max_steps + 1, 1u << 14));
   objects_.reserve(64);
   choices_.reserve(256);
 }
 
 Execution::~Execution() {
+  g_live.fetch_sub(1, std::memory_order_relaxed);
   for (ThreadState& t : threads_) {
     if (t.cont) abandon(std::move(t.cont));
   }
@@ -144,7 +139,6 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   errno_ = &errno;
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   running_.store(true, std::memory_order_relaxed);
-  g_running.fetch_add(1, std::memory_order_relaxed);
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
@@ -172,7 +166,6 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   teardown();
   strategy_ = nullptr;
   running_.store(false, std::memory_order_relaxed);
-  g_running.fetch_sub(1, std::memory_order_relaxed);
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return std::move(finding_);
 }
@@ -1052,7 +1045,7 @@ namespace {
 [[noreturn, gnu::noinline]] void misuse(const char* what, const std::source_location* where) {
   const std::string at =
       where != nullptr && where->line() != 0 ? fmt::format(" at {}", detail::site(*where)) : "";
-  if (detail::g_running.load(std::memory_order_relaxed) > 0) {
+  if (detail::g_live.load(std::memory_order_relaxed) > 0) {  // an exploration is under way
     throw usage_error(fmt::format(
         "{} used{} from a thread handlecheck did not create (a std::thread, a thread pool or a "
         "library's callback thread inside the scenario?): handlecheck controls only the threads "

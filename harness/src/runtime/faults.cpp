@@ -10,13 +10,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <memory>
 #include <mutex>
 #include <typeinfo>
 
 #include <fmt/format.h>
 
 #include "runtime/execution.hpp"
+#include "runtime/text.hpp"
 
 namespace hc::detail {
 namespace {
@@ -91,13 +91,6 @@ extern "C" HC_NOT_INSTRUMENTED void on_interrupt_signal(int /*sig*/, siginfo_t* 
   r.mask = uc->uc_sigmask;
   r.restore_mask = true;
   e->abandon_for_fault();  // never returns
-}
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> name(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
 std::string exception_in_flight() {
