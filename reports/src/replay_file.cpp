@@ -107,17 +107,7 @@ ReplayFile make_replay_file(const std::string& scenario, const ExploreOptions& o
   r.handlecheck_version = HC_VERSION;
 #endif
   r.scenario = scenario;
-  r.strategy = o.strategy;
-  r.seed = o.seed;
-  r.preemption_bound = o.preemption_bound;
-  r.max_steps = o.max_steps;
-  r.max_executions = o.max_executions;
-  r.spurious_wakeups = o.spurious_wakeups;
-  r.livelock_bound = o.livelock_bound;
-  r.pct_depth = o.pct_depth;
-  r.stack_size = o.stack_size;
-  r.guard_pages = o.guard_pages;
-  r.watchdog_seconds = o.watchdog_seconds;
+  r.settings = o;
   r.parameters = f.parameters;
   r.schedule = replay_entries(f);
   r.kind = std::string(finding_kind_name(f.kind));
@@ -138,17 +128,8 @@ std::string to_json(const ReplayFile& r) {
   j["handlecheck_version"] = r.handlecheck_version;
   j["scenario"] = r.scenario;
   ordered options;
-  options["strategy"] = r.strategy;
-  options["seed"] = r.seed;
-  options["preemption_bound"] = r.preemption_bound;
-  options["max_steps"] = r.max_steps;
-  options["max_executions"] = r.max_executions;
-  options["spurious_wakeups"] = r.spurious_wakeups;
-  options["livelock_bound"] = r.livelock_bound;
-  options["pct_depth"] = r.pct_depth;
-  options["stack_size"] = r.stack_size;
-  options["guard_pages"] = r.guard_pages;
-  options["watchdog_seconds"] = r.watchdog_seconds;
+  RunSettings::fields(
+      r.settings, [&](const SettingInfo& info, const auto& value) { options[info.key] = value; });
   j["options"] = options;
   ordered parameters = ordered::object();
   for (const auto& [k, v] : r.parameters)
@@ -222,31 +203,27 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
     return std::nullopt;
   nlohmann::json options;
   if (!field(j, "options", "", &options, error)) return std::nullopt;
-  if (!field(options, "strategy", "options.", &r.strategy, error) ||
-      !field(options, "seed", "options.", &r.seed, error) ||
-      !field(options, "preemption_bound", "options.", &r.preemption_bound, error) ||
-      !field(options, "max_steps", "options.", &r.max_steps, error) ||
-      !field(options, "max_executions", "options.", &r.max_executions, error) ||
-      !field(options, "spurious_wakeups", "options.", &r.spurious_wakeups, error) ||
-      !optional_field(options, "livelock_bound", "options.", &r.livelock_bound, error) ||
-      !optional_field(options, "pct_depth", "options.", &r.pct_depth, error) ||
-      !optional_field(options, "stack_size", "options.", &r.stack_size, error) ||
-      !optional_field(options, "guard_pages", "options.", &r.guard_pages, error) ||
-      !optional_field(options, "watchdog_seconds", "options.", &r.watchdog_seconds, error))
-    return std::nullopt;
-  // What the engine would refuse or misread later: say so here, naming the field.
-  const auto out_of_range = [&](const char* key, auto value, auto low, auto high) {
-    *error = fmt::format("options.{} is {}; it must be from {} to {}", key, value, low, high);
-    return std::nullopt;
-  };
-  if (r.max_steps < 1) return out_of_range("max_steps", r.max_steps, 1, 100000000);
-  if (r.preemption_bound < -1)
-    return out_of_range("preemption_bound", r.preemption_bound, -1, 1000000);
-  if (r.pct_depth < 1 || r.pct_depth > 64) return out_of_range("pct_depth", r.pct_depth, 1, 64);
-  if (r.stack_size < 16 * 1024 || r.stack_size > (std::uint64_t{1} << 30))
-    return out_of_range("stack_size", r.stack_size, 16 * 1024, std::uint64_t{1} << 30);
-  if (!(r.watchdog_seconds >= 0 && r.watchdog_seconds <= 86400))
-    return out_of_range("watchdog_seconds", r.watchdog_seconds, 0, 86400);
+  // Every setting, strictly typed; then what the engine would refuse or misread later, named.
+  bool settings_ok = true;
+  RunSettings::fields(r.settings, [&](const SettingInfo& info, auto& value) {
+    if (!settings_ok) return;
+    const std::string key(info.key);
+    settings_ok = info.optional_in_files
+                      ? optional_field(options, key.c_str(), "options.", &value, error)
+                      : field(options, key.c_str(), "options.", &value, error);
+    if (!settings_ok || !info.has_range()) return;
+    if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
+      const double low = info.min * static_cast<double>(info.scale);
+      const double high = info.max * static_cast<double>(info.scale);
+      const double v = static_cast<double>(value);
+      if (!(v >= low && v <= high)) {
+        *error =
+            fmt::format("options.{} is {}; it must be from {} to {}", info.key, value, low, high);
+        settings_ok = false;
+      }
+    }
+  });
+  if (!settings_ok) return std::nullopt;
   nlohmann::json parameters;
   if (!field(j, "parameters", "", &parameters, error)) return std::nullopt;
   if (!parameters.is_object()) {
@@ -368,17 +345,11 @@ std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::
 
 ExploreOptions replay_options(const ReplayFile& r, bool continue_after_divergence) {
   ExploreOptions o;
-  o.strategy = continue_after_divergence ? r.strategy : "replay";
-  o.seed = r.seed;
-  o.preemption_bound = r.preemption_bound;
-  o.max_steps = r.max_steps;
-  o.max_executions = continue_after_divergence ? r.max_executions : 1;
-  o.spurious_wakeups = r.spurious_wakeups;
-  o.livelock_bound = r.livelock_bound;
-  o.pct_depth = r.pct_depth;
-  o.stack_size = static_cast<std::size_t>(r.stack_size);
-  o.guard_pages = r.guard_pages;
-  o.watchdog_seconds = r.watchdog_seconds;
+  static_cast<RunSettings&>(o) = r.settings;
+  if (!continue_after_divergence) {
+    o.strategy = "replay";
+    o.max_executions = 1;
+  }
   o.replay_file = r.schedule;
   o.continue_after_divergence = continue_after_divergence;
   o.check_determinism = true;

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -243,6 +245,50 @@ bool read_coverage(Reader& in, const nlohmann::json& j, const std::string& path,
          read_pairs(in, *it, at, "one_order", kOneOrder, r.one_order_pairs);
 }
 
+// The optional "settings" object (hc/settings.hpp; summaries written before it have none):
+// every field, strictly typed.
+bool read_settings(Reader& in, const nlohmann::json& j, const std::string& path,
+                   ScenarioRecord& r) {
+  const auto it = j.find("settings");
+  if (it == j.end()) return true;
+  const std::string at = Reader::join(path, "settings");
+  if (!it->is_object()) return in.fail(at, "expected an object");
+  RunSettings settings;
+  bool ok = true;
+  RunSettings::fields(settings, [&](const SettingInfo& info, auto& value) {
+    using T = std::remove_cvref_t<decltype(value)>;
+    if (!ok) return;
+    const std::string key(info.key);
+    if constexpr (std::is_same_v<T, std::string>) {
+      ok = in.string(*it, at, key.c_str(), value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      ok = in.boolean(*it, at, key.c_str(), value);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      ok = in.number(*it, at, key.c_str(), value);
+    } else {
+      const nlohmann::json* v = in.member(*it, at, key.c_str());
+      if (v == nullptr) {
+        ok = false;
+      } else if (v->is_number_unsigned() &&
+                 v->get<std::uint64_t>() <= std::uint64_t{std::numeric_limits<T>::max()}) {
+        value = static_cast<T>(v->get<std::uint64_t>());
+      } else if (v->is_number_integer() && std::is_signed_v<T> &&
+                 v->get<std::int64_t>() >=
+                     static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                 v->get<std::int64_t>() <=
+                     static_cast<std::int64_t>(std::numeric_limits<T>::max())) {
+        value = static_cast<T>(v->get<std::int64_t>());
+      } else {
+        ok = in.fail(Reader::join(at, key.c_str()),
+                     fmt::format("expected a whole number from {} to {}",
+                                 std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+      }
+    }
+  });
+  if (ok) r.settings = settings;
+  return ok;
+}
+
 bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
                    ScenarioRecord& r) {
   if (!j.is_object()) return in.fail(path, "expected an object");
@@ -264,7 +310,7 @@ bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
     if (!read_finding(in, (*findings)[i], fmt::format("{}[{}]", findings_path, i), f)) return false;
     r.findings.push_back(std::move(f));
   }
-  return read_coverage(in, j, path, r);
+  return read_coverage(in, j, path, r) && read_settings(in, j, path, r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,18 +446,26 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
                     {"replay_file", f.replay_file},
                     {"replay_command", f.replay_command}});
     }
-    scenarios.push_back(
-        {{"name", r.name},
-         {"expected", r.expected},
-         {"verdict", r.verdict},
-         {"as_expected", r.as_expected},
-         {"explanation", r.explanation},
-         {"strategy", r.strategy},
-         {"executions", r.executions},
-         {"exhausted", r.exhausted},
-         {"seconds", sane_seconds(r.seconds)},
-         {"findings", std::move(fs)},
-         {"coverage", {{"both_orders", r.covered_pairs}, {"one_order", r.one_order_pairs}}}});
+    nlohmann::json scenario = {
+        {"name", r.name},
+        {"expected", r.expected},
+        {"verdict", r.verdict},
+        {"as_expected", r.as_expected},
+        {"explanation", r.explanation},
+        {"strategy", r.strategy},
+        {"executions", r.executions},
+        {"exhausted", r.exhausted},
+        {"seconds", sane_seconds(r.seconds)},
+        {"findings", std::move(fs)},
+        {"coverage", {{"both_orders", r.covered_pairs}, {"one_order", r.one_order_pairs}}}};
+    if (r.settings) {
+      nlohmann::json settings = nlohmann::json::object();
+      RunSettings::fields(*r.settings, [&](const SettingInfo& info, const auto& value) {
+        settings[std::string(info.key)] = value;
+      });
+      scenario["settings"] = std::move(settings);
+    }
+    scenarios.push_back(std::move(scenario));
     if (r.as_expected) ++as_expected;
     executions += r.executions;
     findings += r.findings.size();
@@ -526,6 +580,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
         m.record.expected = r.expected;
         m.record.strategy = r.strategy;
         m.record.exhausted = r.exhausted;
+        m.record.settings = r.settings;
       } else {
         if (r.expected != m.record.expected) {
           if (error != nullptr)
@@ -535,6 +590,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
           return std::nullopt;
         }
         if (r.strategy != m.record.strategy) m.record.strategy = "mixed";
+        if (r.settings != m.record.settings) m.record.settings.reset();  // not one run's
         m.record.exhausted = m.record.exhausted && r.exhausted;
       }
       m.record.executions += r.executions;

@@ -40,7 +40,7 @@ Report report_of(const std::string& name, const std::string& file) {
   const hc::Scenario* s = hc::find_scenario(name);
   if (s == nullptr) throw std::runtime_error("missing scenario " + name);
   hc::OptionOverrides ov;
-  ov.strategy = "dfs";
+  ov.set(&hc::RunSettings::strategy, "dfs");
   const hc::ScenarioOutcome outcome = hc::run_scenario(*s, hc::options_for(*s, ov));
   if (outcome.result.findings.empty()) throw std::runtime_error(name + " found nothing");
   Report r;

@@ -35,8 +35,8 @@ std::string test_name(const testing::TestParamInfo<const hc::Scenario*>& info) {
 hc::ScenarioOutcome run(const hc::Scenario& s, const std::string& strategy,
                         std::optional<std::uint64_t> max_executions) {
   hc::OptionOverrides ov;
-  ov.strategy = strategy;
-  ov.max_executions = max_executions;
+  ov.set(&hc::RunSettings::strategy, strategy);
+  if (max_executions) ov.set(&hc::RunSettings::max_executions, *max_executions);
   return hc::run_scenario(s, hc::options_for(s, ov));
 }
 
@@ -68,7 +68,7 @@ TEST_P(BuggyVariant, HasAFixedCounterpartAndAStory) {
 /// The first finding of a random run (seed 0): random schedules have preemptions to shrink.
 hc::Finding random_finding(const hc::Scenario& s, hc::ExploreOptions* options) {
   hc::OptionOverrides ov;
-  ov.strategy = "random";
+  ov.set(&hc::RunSettings::strategy, "random");
   *options = hc::options_for(s, ov);
   const hc::Result r = hc::explore(s.body, *options);
   if (r.findings.empty()) throw std::runtime_error("no finding");

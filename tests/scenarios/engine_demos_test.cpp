@@ -16,9 +16,9 @@ const hc::Scenario& scenario(std::string_view name) {
 
 hc::Result run(std::string_view name, const std::string& strategy) {
   hc::OptionOverrides ov;
-  ov.strategy = strategy;
-  ov.seed = 2026;
-  ov.max_executions = strategy == "random" ? 2000 : 0;
+  ov.set(&hc::RunSettings::strategy, strategy);
+  ov.set(&hc::RunSettings::seed, 2026);
+  ov.set(&hc::RunSettings::max_executions, strategy == "random" ? 2000 : 0);
   return hc::run_scenario(scenario(name), hc::options_for(scenario(name), ov)).result;
 }
 

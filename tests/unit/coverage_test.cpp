@@ -233,7 +233,7 @@ TEST(Coverage, ACatalogueGoalFailsATooSmallBudget) {
   const hc::Scenario* s = hc::find_scenario("safehandle/raw-value-after-dispose.fixed");
   ASSERT_NE(s, nullptr);
   hc::OptionOverrides small;
-  small.max_executions = 3;
+  small.set(&hc::RunSettings::max_executions, 3);
   const hc::ScenarioOutcome cut = hc::run_scenario(*s, hc::options_for(*s, small));
   EXPECT_FALSE(cut.as_expected);
   ASSERT_EQ(cut.result.findings.size(), 1u);

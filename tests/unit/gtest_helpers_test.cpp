@@ -21,7 +21,13 @@ void correct_counter() {
   HC_CHECK(n.peek() == 2, "n is {}", n.peek());
 }
 
-const hc::gtest::Options kOut{.out_dir = "gtest-helpers-out"};
+const hc::gtest::Options kOut{};
+
+/// Replay files of the failing explorations go to $HC_OUT_DIR (kept apart from other tests').
+struct OutDir {
+  OutDir() { ::setenv("HC_OUT_DIR", "gtest-helpers-out", 1); }
+  ~OutDir() { ::unsetenv("HC_OUT_DIR"); }
+};
 
 TEST(GtestHelpers, ACleanProtocolPasses) {
   HC_EXPECT_CLEAN(correct_counter);
@@ -29,6 +35,7 @@ TEST(GtestHelpers, ACleanProtocolPasses) {
 }
 
 TEST(GtestHelpers, ABuggyProtocolFailsWithTheFindingTraceAndReplayCommand) {
+  const OutDir out;
   EXPECT_NONFATAL_FAILURE(HC_EXPECT_CLEAN(hc::test::lost_update, kOut),
                           "handlecheck found check-failure exploring hc::test::lost_update");
   EXPECT_NONFATAL_FAILURE(HC_EXPECT_CLEAN(hc::test::lost_update, kOut),
@@ -44,6 +51,7 @@ TEST(GtestHelpers, ABuggyProtocolFailsWithTheFindingTraceAndReplayCommand) {
 }
 
 TEST(GtestHelpers, ExpectFindingPassesOnlyForThatKind) {
+  const OutDir out;
   HC_EXPECT_FINDING(hc::FindingKind::check_failure, hc::test::lost_update);
   EXPECT_NONFATAL_FAILURE(HC_EXPECT_FINDING(hc::FindingKind::deadlock, correct_counter),
                           "handlecheck expected deadlock exploring correct_counter, but 2 "

@@ -20,6 +20,7 @@
 
 #include "hc/finding.hpp"
 #include "hc/scenario.hpp"
+#include "hc/settings.hpp"
 #include "hc/strategy.hpp"
 
 namespace hc {
@@ -35,22 +36,10 @@ struct Progress {
   double estimated_total = 0;
 };
 
-struct ExploreOptions {
-  std::string strategy = "dfs";         // dfs | random | pct | replay
-  std::uint64_t seed = 0;               // random: execution i uses a seed derived from (seed, i)
-  std::uint64_t max_executions = 0;     // 0 = until the strategy is done
-  double time_budget_seconds = 0;       // 0 = none; a thread stuck in a loop is cut at the
-                                        // budget too (see watchdog_seconds)
-  int preemption_bound = -1;            // dfs: -1 = unbounded
-  int pct_depth = 3;                    // pct: the bug depth it targets
-  std::uint32_t max_steps = 10000;      // per execution: more is a step-bound-exceeded finding
-  bool stop_at_first = true;            // false: keep going, de-duplicate by signature
+/// Everything explore() needs: the run-shaping settings (hc/settings.hpp: strategy, budgets,
+/// bounds, ...) and what only this process cares about.
+struct ExploreOptions : RunSettings {
   std::vector<Choice> replay;           // a prefix every execution follows first
-  std::size_t stack_size = 256 * 1024;  // bytes per simulated thread stack
-  bool guard_pages = true;              // a protected page below every stack
-  bool spurious_wakeups = false;        // condition_variable::wait may return unnotified
-  std::uint32_t livelock_bound = 100;   // decisions in a row at which every runnable thread
-                                        // yielded and nobody wrote: a livelock (0: off)
   std::vector<std::string> must_reach;  // labels that some execution must reach
   /// Goals "A <> B": an unreached finding if no execution ran operations A and B (labels, see
   /// Result::covered_pairs) on one object from two threads in both orders.
@@ -58,10 +47,6 @@ struct ExploreOptions {
   bool coverage = false;  // record Result::covered_pairs / one_order_pairs (the CLI turns it
                           // on; always on with must_cover). Costs about 6% of throughput
   bool check_determinism = true;  // re-run every finding and compare
-  /// A simulated thread that runs this many seconds without a scheduling point ends its
-  /// execution with a no-progress finding (a loop without hc operations, a blocking call
-  /// handlecheck does not control). 0 = off. Wall time: see explore/watchdog.hpp.
-  double watchdog_seconds = 3;
   /// Stop on SIGINT/SIGTERM with partial results (Stats::interrupted) instead of dying; always
   /// on with a checkpoint file. A second signal kills the process as usual.
   bool stop_on_signals = false;
@@ -82,8 +67,6 @@ struct ExploreOptions {
   /// all shards merged (handlecheck merge) give the totals of one unsharded run.
   std::uint32_t shard_index = 0;
   std::uint32_t shard_count = 1;
-  /// dfs, dpor: how many first decisions name a work unit when the search is partitioned.
-  std::uint32_t split_depth = 3;
   /// Write a resumable checkpoint here every checkpoint_interval_seconds and when SIGINT or
   /// SIGTERM stops the run ("" = none).
   std::string checkpoint_file;
@@ -134,22 +117,12 @@ struct Result {
 /// (unknown strategy, malformed prefix).
 Result explore(const std::function<void()>& body, const ExploreOptions& options);
 
-/// Scenario defaults, overridden by whatever `overrides` sets.
-struct OptionOverrides {
-  std::optional<std::string> strategy;
-  std::optional<std::uint64_t> seed;
-  std::optional<std::uint64_t> max_executions;
-  std::optional<double> time_budget_seconds;
-  std::optional<int> preemption_bound;
-  std::optional<int> pct_depth;
-  std::optional<std::uint32_t> max_steps;
-  std::optional<std::uint32_t> livelock_bound;
-  std::optional<bool> stop_at_first;
-  std::optional<std::vector<Choice>> replay;
-  std::optional<std::size_t> stack_size;
-  std::optional<bool> guard_pages;
-  std::optional<bool> spurious_wakeups;
-  std::optional<double> watchdog_seconds;
+/// A scenario's settings (its ScenarioInfo defaults): what `handlecheck run NAME` uses.
+RunSettings scenario_settings(const Scenario& scenario);
+
+/// Scenario defaults, overridden by whatever `overrides` sets, and a replay prefix.
+struct OptionOverrides : SettingOverrides {
+  std::optional<std::vector<Choice>> replay;  // also makes the strategy "replay" unless set
 };
 
 ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& overrides);

@@ -6,6 +6,8 @@
 #include "hc/explorer.hpp"
 #include "hc/finding.hpp"
 #include "hc/scenario.hpp"
+#include "hc/settings.hpp"
+#include "hc/shard.hpp"
 #include "hc/strategy.hpp"
 #include "hc/sync.hpp"
 #include "hc/thread.hpp"

@@ -33,6 +33,7 @@
 
 #include "hc/finding.hpp"
 #include "hc/operation.hpp"
+#include "hc/settings.hpp"
 
 namespace hc {
 
@@ -126,20 +127,42 @@ class Strategy {
   virtual bool splits_into_units() const { return false; }
 };
 
-/// Settings every strategy may read.
-struct StrategyOptions {
-  std::uint64_t seed = 0;
-  int preemption_bound = -1;      // dfs: -1 = unbounded
-  int pct_depth = 3;              // pct: the bug depth d it targets (d - 1 priority change points)
-  int* bound_reached = nullptr;   // ipb: where it reports the preemption bound it has reached
-  UnitFilter owns_unit;           // empty: every unit (see UnitFilter)
-  std::uint32_t split_depth = 3;  // dfs, dpor: thread decisions that name a unit
-  std::uint64_t max_executions = 0;  // random, pct: executions 0 .. max-1 (0 = unbounded)
+/// What a strategy may read: the run's settings (seed, preemption_bound, pct_depth,
+/// split_depth; max_executions: seeded strategies explore executions 0 .. max-1 of a
+/// partitioned run, 0 = unbounded) and the partition.
+struct StrategyOptions : RunSettings {
+  int* bound_reached = nullptr;  // ipb: where it reports the preemption bound it has reached
+  UnitFilter owns_unit;          // empty: every unit (see UnitFilter)
 };
 
-/// Makes a strategy by its stable name ("dfs", "ipb", "pct", "random"). nullptr if unknown.
+/// What the explorer needs to know of a strategy: how its executions relate to the search space.
+enum class SearchKind : std::uint8_t {
+  exhaustive,  // a systematic search: "exhausted" when begin_execution() says false
+  seeded,      // draws from a seed: never exhaustive; units are ranges of executions
+  single,      // follows a given schedule (replay): one execution
+};
+
+/// One row of the strategy table (harness/src/strategy/registry.cpp): the only place that
+/// knows strategy names. The CLI's --strategy help, `handlecheck strategies` and the README's
+/// strategy table are generated from it; the explorer asks for `kind`, never compares names.
+struct StrategyInfo {
+  std::string_view name;  // stable kebab-case: CLI, replay files, checkpoints, reports
+  SearchKind kind = SearchKind::exhaustive;
+  /// Explores one execution per equivalence class (dpor): Knuth's estimate, which samples the
+  /// full dfs tree, is then an upper bound, not a target.
+  bool reduces = false;
+  std::string_view help;  // one line for --help and the README
+  /// nullptr: the strategy needs a schedule (replay), made by make_replay_strategy.
+  std::unique_ptr<Strategy> (*make)(const StrategyOptions&) = nullptr;
+};
+
+/// The strategy table, in the order --help lists it.
+std::span<const StrategyInfo> strategy_table();
+/// The row named `name`, or nullptr.
+const StrategyInfo* find_strategy(std::string_view name);
+/// Makes a strategy by its stable name. nullptr if unknown or if it needs a schedule.
 std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOptions& options);
-/// The names make_strategy accepts, sorted.
+/// The names of the table, sorted.
 std::vector<std::string_view> strategy_names();
 
 /// Wraps `inner`: every execution first follows `prefix`, then `inner` decides (Coyote's replay:

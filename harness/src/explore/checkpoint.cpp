@@ -76,23 +76,18 @@ std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o,
   std::string must_reach;
   for (const std::string& label : o.must_reach)
     must_reach += (must_reach.empty() ? "" : ",") + label;
-  return {
+  std::map<std::string, std::string> settings{
       {"run", o.run_name},
-      {"strategy", o.strategy},
-      {"seed", std::to_string(o.seed)},
-      {"max_executions", std::to_string(o.max_executions)},
-      {"preemption_bound", std::to_string(o.preemption_bound)},
-      {"pct_depth", std::to_string(o.pct_depth)},
-      {"max_steps", std::to_string(o.max_steps)},
-      {"livelock_bound", std::to_string(o.livelock_bound)},
-      {"spurious_wakeups", o.spurious_wakeups ? "true" : "false"},
-      {"stop_at_first", o.stop_at_first ? "true" : "false"},
-      {"split_depth", std::to_string(o.split_depth)},
       {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
       {"must_reach", must_reach},
       {"replay", format_choices(o.replay)},
       {"fingerprint", fingerprint},
   };
+  // Every run-shaping setting a resumed run must share (not budgets, which it may change).
+  RunSettings::fields(o, [&](const SettingInfo& info, const auto& value) {
+    if (info.resume_must_match) settings.emplace(info.key, fmt::format("{}", value));
+  });
+  return settings;
 }
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {

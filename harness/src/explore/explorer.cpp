@@ -31,39 +31,33 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metri
                                          std::string* replay_note, int* bound_reached,
                                          UnitFilter owns = {}) {
   StrategyOptions so;
-  so.seed = o.seed;
-  so.preemption_bound = o.preemption_bound;
-  so.pct_depth = o.pct_depth;
+  static_cast<RunSettings&>(so) = o;
   so.bound_reached = bound_reached;
-  so.split_depth = o.split_depth;
-  if (owns) {
-    so.owns_unit = std::move(owns);
-    so.max_executions = o.max_executions;
-  }
+  // Seeded strategies stop at max_executions themselves only when the run is partitioned
+  // (their units are execution ranges); otherwise the explorer's budget stops them.
+  so.max_executions = owns ? o.max_executions : 0;
+  so.owns_unit = std::move(owns);
   std::unique_ptr<Strategy> base;
+  const StrategyInfo* row = find_strategy(o.strategy);
   if (o.strategy_factory) {
     base = o.strategy_factory();
+  } else if (row == nullptr) {
+    std::string names;
+    for (std::string_view n : strategy_names())
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
+    throw usage_error(fmt::format("unknown strategy '{}': use one of {}", o.strategy, names));
   } else if (o.replay_file) {
-    std::unique_ptr<Strategy> inner;
-    if (o.strategy != "replay") {
-      inner = make_strategy(o.strategy, so);
-      if (!inner) throw usage_error(fmt::format("unknown strategy '{}'", o.strategy));
-    }
-    base = make_named_replay_strategy(*o.replay_file, std::move(inner), o.continue_after_divergence,
-                                      replay_note);
-  } else if (o.strategy == "replay") {
+    // A replay file's schedule first; then the named strategy, unless it is "replay" itself.
+    base = make_named_replay_strategy(*o.replay_file, row->make ? row->make(so) : nullptr,
+                                      o.continue_after_divergence, replay_note);
+  } else if (row->make == nullptr) {
     if (o.replay.empty()) {
-      throw usage_error("strategy 'replay' needs a schedule to replay: pass --replay CHOICES");
+      throw usage_error(fmt::format(
+          "strategy '{}' needs a schedule to replay: pass --replay CHOICES", row->name));
     }
     base = make_replay_strategy(o.replay, nullptr);
   } else {
-    base = make_strategy(o.strategy, so);
-    if (!base) {
-      std::string names;
-      for (std::string_view n : strategy_names())
-        names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
-      throw usage_error(fmt::format("unknown strategy '{}': use one of {}", o.strategy, names));
-    }
+    base = row->make(so);
     if (!o.replay.empty()) base = make_replay_strategy(o.replay, std::move(base));
   }
   return make_metrics_strategy(std::move(base), metrics);
@@ -490,12 +484,17 @@ class Run {
     return asked;
   }
 
-  bool seeded() const { return o_.strategy == "random" || o_.strategy == "pct"; }
-  bool exhaustive() const {
-    return !o_.strategy_factory && o_.replay.empty() && !o_.replay_file &&
-           (o_.strategy == "dfs" || o_.strategy == "dpor" || o_.strategy == "dpor-source" ||
-            o_.strategy == "ipb");
+  /// The strategy's row says what its executions are; a strategy of the caller's own or a
+  /// replay prefix makes the search something else (never estimated, never seeded units).
+  SearchKind search_kind() const {
+    const StrategyInfo* row = find_strategy(o_.strategy);
+    if (row == nullptr || o_.strategy_factory) return SearchKind::single;
+    if (row->kind == SearchKind::exhaustive && (!o_.replay.empty() || o_.replay_file))
+      return SearchKind::single;
+    return row->kind;
   }
+  bool seeded() const { return search_kind() == SearchKind::seeded; }
+  bool exhaustive() const { return search_kind() == SearchKind::exhaustive; }
 
   bool budget_spent() const {
     // Seeded strategies stop at max_executions themselves when the run is partitioned (their
@@ -668,7 +667,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
           "--resume work with dfs, dpor, random and pct",
           o.strategy, o.replay.empty() && !o.replay_file ? "" : " with a replay prefix"));
     }
-    if (o.split_depth == 0 && o.strategy != "random" && o.strategy != "pct")
+    const StrategyInfo* row = find_strategy(o.strategy);
+    if (o.split_depth == 0 && (row == nullptr || row->kind != SearchKind::seeded))
       throw usage_error("split_depth must be at least 1 for a partitioned exhaustive search");
   }
   Run run(body, o, partitioned);
@@ -710,35 +710,31 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   return run.result();
 }
 
+RunSettings scenario_settings(const Scenario& scenario) {
+  // ScenarioInfo keeps these few as designated initializers of the scenario declaration (the
+  // catalogue's API); everything else is RunSettings' default.
+  const ScenarioInfo& info = scenario.info;
+  RunSettings s;
+  s.strategy = std::string(info.strategy);
+  s.max_executions = info.max_executions;
+  s.max_steps = info.max_steps;
+  s.preemption_bound = info.preemption_bound;
+  s.watchdog_seconds = info.watchdog_seconds;
+  return s;
+}
+
 ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) {
   ExploreOptions o;
-  const ScenarioInfo& info = scenario.info;
-  o.strategy = std::string(info.strategy);
-  o.max_executions = info.max_executions;
-  o.max_steps = info.max_steps;
-  o.preemption_bound = info.preemption_bound;
-  o.watchdog_seconds = info.watchdog_seconds;
-  for (std::string_view label : info.must_reach)
+  static_cast<RunSettings&>(o) = scenario_settings(scenario);
+  for (std::string_view label : scenario.info.must_reach)
     o.must_reach.emplace_back(label);
-  for (std::string_view goal : info.must_cover)  // coverage hook
+  for (std::string_view goal : scenario.info.must_cover)  // coverage hook
     o.must_cover.emplace_back(goal);
   if (ov.replay) {
     o.replay = *ov.replay;
     o.strategy = "replay";  // exact reproduction unless a strategy is named too
   }
-  if (ov.strategy) o.strategy = *ov.strategy;
-  if (ov.seed) o.seed = *ov.seed;
-  if (ov.max_executions) o.max_executions = *ov.max_executions;
-  if (ov.time_budget_seconds) o.time_budget_seconds = *ov.time_budget_seconds;
-  if (ov.preemption_bound) o.preemption_bound = *ov.preemption_bound;
-  if (ov.pct_depth) o.pct_depth = *ov.pct_depth;
-  if (ov.livelock_bound) o.livelock_bound = *ov.livelock_bound;
-  if (ov.max_steps) o.max_steps = *ov.max_steps;
-  if (ov.stop_at_first) o.stop_at_first = *ov.stop_at_first;
-  if (ov.stack_size) o.stack_size = *ov.stack_size;
-  if (ov.guard_pages) o.guard_pages = *ov.guard_pages;
-  if (ov.spurious_wakeups) o.spurious_wakeups = *ov.spurious_wakeups;
-  if (ov.watchdog_seconds) o.watchdog_seconds = *ov.watchdog_seconds;
+  ov.apply_to(o);
   return o;
 }
 

@@ -1,25 +1,97 @@
-// registry.cpp — strategies by their stable names.
+// registry.cpp — the strategy table: the one place that knows strategy names.
+//
+// A new strategy is one file under harness/src/strategy/ and one row here. The explorer reads
+// a row's SearchKind (exhaustive, seeded, single), the CLI its help line, the README's strategy
+// table is `handlecheck strategies --markdown` (a test checks it lists every row).
+#include <algorithm>
+
 #include "hc/strategy.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc {
+namespace {
+
+using Options = StrategyOptions;
+
+constexpr StrategyInfo kStrategies[] = {
+    {.name = "dfs",
+     .kind = SearchKind::exhaustive,
+     .help = "exhaustive depth-first search of the interleavings (optionally preemption-bounded)",
+     .make =
+         [](const Options& o) {
+           return detail::make_dfs_strategy(o.preemption_bound, o.owns_unit, o.split_depth);
+         }},
+    {.name = "dpor",
+     .kind = SearchKind::exhaustive,
+     .reduces = true,
+     .help = "exhaustive with optimal dynamic partial-order reduction (source sets, sleep sets, "
+             "wakeup trees; Abdulla et al., POPL 2014): one execution per Mazurkiewicz trace",
+     .make =
+         [](const Options& o) {
+           return detail::make_dpor_strategy(true, o.owns_unit, o.split_depth);
+         }},
+    {.name = "dpor-source",
+     .kind = SearchKind::exhaustive,
+     .reduces = true,
+     .help = "the same paper's Source-DPOR: the same executions as dpor, plus some that sleep "
+             "sets cut short",
+     .make =
+         [](const Options& o) {
+           return detail::make_dpor_strategy(false, o.owns_unit, o.split_depth);
+         }},
+    {.name = "ipb",
+     .kind = SearchKind::exhaustive,
+     .help = "iterative preemption bounding: dfs with bounds 0, 1, 2, ... in turn (the verdict "
+             "reports the bound reached)",
+     .make =
+         [](const Options& o) {
+           return detail::make_iterative_bounding_strategy(o.bound_reached);
+         }},
+    {.name = "random",
+     .kind = SearchKind::seeded,
+     .help = "uniform random walk: execution i draws from a seed derived from (seed, i)",
+     .make =
+         [](const Options& o) {
+           return detail::make_random_strategy(o.seed, o.owns_unit, o.max_executions);
+         }},
+    {.name = "pct",
+     .kind = SearchKind::seeded,
+     .help = "probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010) for bugs of "
+             "depth --pct-depth",
+     .make =
+         [](const Options& o) {
+           return detail::make_pct_strategy(o.seed, o.pct_depth, o.owns_unit, o.max_executions);
+         }},
+    {.name = "replay",
+     .kind = SearchKind::single,
+     .help = "follow one schedule (--replay CHOICES or a replay file): one execution",
+     .make = nullptr},
+};
+
+}  // namespace
+
+std::span<const StrategyInfo> strategy_table() {
+  return kStrategies;
+}
+
+const StrategyInfo* find_strategy(std::string_view name) {
+  for (const StrategyInfo& row : kStrategies) {
+    if (row.name == name) return &row;
+  }
+  return nullptr;
+}
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, const StrategyOptions& options) {
-  const UnitFilter& owns = options.owns_unit;
-  if (name == "random")
-    return detail::make_random_strategy(options.seed, owns, options.max_executions);
-  if (name == "dfs")
-    return detail::make_dfs_strategy(options.preemption_bound, owns, options.split_depth);
-  if (name == "dpor") return detail::make_dpor_strategy(true, owns, options.split_depth);
-  if (name == "dpor-source") return detail::make_dpor_strategy(false, owns, options.split_depth);
-  if (name == "pct")
-    return detail::make_pct_strategy(options.seed, options.pct_depth, owns, options.max_executions);
-  if (name == "ipb") return detail::make_iterative_bounding_strategy(options.bound_reached);
-  return nullptr;  // "replay" needs a prefix: make_replay_strategy
+  const StrategyInfo* row = find_strategy(name);
+  return row != nullptr && row->make != nullptr ? row->make(options) : nullptr;
 }
 
 std::vector<std::string_view> strategy_names() {
-  return {"dfs", "dpor", "dpor-source", "ipb", "pct", "random", "replay"};
+  std::vector<std::string_view> names;
+  for (const StrategyInfo& row : kStrategies)
+    names.push_back(row.name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace hc

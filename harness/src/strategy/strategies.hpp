@@ -1,5 +1,5 @@
-// strategies.hpp — constructors of the built-in strategies, one file each; make_strategy()
-// in registry.cpp maps stable names to them.
+// strategies.hpp — constructors of the built-in strategies, one file each; the strategy table
+// in registry.cpp (kStrategies) names them.
 #pragma once
 
 #include <cstdint>

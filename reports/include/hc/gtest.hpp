@@ -20,36 +20,29 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "hc/explorer.hpp"
 #include "hc/reports/replay_file.hpp"
+#include "hc/reports/reproduce.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/runtime.hpp"
 
 namespace hc::gtest {
 
-struct Options {
-  std::string strategy = "dfs";      // dfs | random
-  std::uint64_t max_executions = 0;  // 0: until the strategy is done (exhaustive for dfs)
-  std::uint64_t seed = 0;
-  int preemption_bound = -1;
-  std::uint32_t max_steps = 10000;
-  bool spurious_wakeups = false;
-  std::string out_dir{};  // "": $HC_OUT_DIR, else ./handlecheck-out
-};
+/// The settings of an exploration: hc::RunSettings (hc/settings.hpp), e.g.
+/// `{.strategy = "random", .max_executions = 2000}`; the default is exhaustive dfs. Replay
+/// files go to $HC_OUT_DIR, else ./handlecheck-out.
+using Options = RunSettings;
 
 namespace detail {
 
 inline ExploreOptions explore_options(const Options& o) {
   ExploreOptions e;
-  e.strategy = o.strategy;
-  e.max_executions = o.max_executions;
-  e.seed = o.seed;
-  e.preemption_bound = o.preemption_bound;
-  e.max_steps = o.max_steps;
-  e.spurious_wakeups = o.spurious_wakeups;
+  static_cast<RunSettings&>(e) = o;
   return e;
 }
 
@@ -85,19 +78,29 @@ inline Result run(const std::function<void()>& body, const Options& o, const std
   return explore(body, explore_options(o));
 }
 
-inline std::string describe(const Finding& f, const Options& o, const std::string& name) {
-  std::string dir = o.out_dir;
-  if (dir.empty()) {
-    const char* env = std::getenv("HC_OUT_DIR");
-    dir = env != nullptr && *env != '\0' ? env : "handlecheck-out";
+inline std::string describe(const Finding& f, const Options& o, const std::string& name,
+                            const std::function<void()>& body) {
+  const char* env = std::getenv("HC_OUT_DIR");
+  const ExploreOptions options = explore_options(o);
+  // The reproduction policy of the CLI (hc/reports/reproduce.hpp): written, read back and
+  // replayed; not minimised or rendered here (the failure message is the report).
+  try {
+    const reports::Reproducer rep =
+        reports::reproduce({.scenario = name,
+                            .options = options,
+                            .body = body,
+                            .out_dir = env != nullptr && *env != '\0' ? env : "handlecheck-out",
+                            .minimize = false,
+                            .render = false,
+                            .command_for = replay_command},
+                           f);
+    return fmt::format("{}replay file: {}\n{}", reports::format_finding(f, rep.command), rep.path,
+                       rep.problem.empty() ? "" : "warning: " + rep.problem + "\n");
+  } catch (const usage_error& e) {
+    return fmt::format("{}replay file: {}\n",
+                       reports::format_finding(f, fmt::format("(no replay file: {})", e.what())),
+                       e.what());
   }
-  std::string error;
-  const std::string path = reports::write_replay_file(
-      dir, reports::make_replay_file(name, explore_options(o), f), &error);
-  const std::string command =
-      path.empty() ? "(no replay file: " + error + ")" : replay_command(path);
-  return fmt::format("{}replay file: {}\n", reports::format_finding(f, command),
-                     path.empty() ? error : path);
 }
 
 }  // namespace detail
@@ -113,7 +116,7 @@ inline ::testing::AssertionResult explore_clean(const char* text, const std::fun
          << fmt::format("handlecheck found {} exploring {} ({}, {} executions{}):\n",
                         finding_kind_name(r.findings.front().kind), text, r.strategy,
                         r.stats.executions, replayed.empty() ? "" : ", replaying " + replayed)
-         << detail::describe(r.findings.front(), o, name);
+         << detail::describe(r.findings.front(), o, name, body);
 }
 
 /// Success when an execution of `body` finds a bug of kind `kind`.
@@ -134,7 +137,7 @@ inline ::testing::AssertionResult explore_finds(FindingKind kind, const char* te
          << fmt::format("handlecheck expected {} exploring {}, but found {} ({}, {} executions):\n",
                         finding_kind_name(kind), text, finding_kind_name(r.findings.front().kind),
                         r.strategy, r.stats.executions)
-         << detail::describe(r.findings.front(), o, name);
+         << detail::describe(r.findings.front(), o, name, body);
 }
 
 }  // namespace hc::gtest

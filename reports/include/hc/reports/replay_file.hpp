@@ -20,6 +20,7 @@
 
 #include "hc/explorer.hpp"
 #include "hc/finding.hpp"
+#include "hc/settings.hpp"
 #include "hc/strategy.hpp"
 
 namespace hc::reports {
@@ -30,19 +31,9 @@ struct ReplayFile {
   int version = kReplayFormatVersion;
   std::string handlecheck_version;
   std::string scenario;
-  // Every option that affects what an execution does.
-  std::string strategy;
-  std::uint64_t seed = 0;
-  int preemption_bound = -1;
-  std::uint32_t max_steps = 10000;
-  std::uint64_t max_executions = 0;
-  bool spurious_wakeups = false;
-  // Added later: optional when read (absent: the default), always written.
-  std::uint32_t livelock_bound = 100;
-  int pct_depth = 3;
-  std::uint64_t stack_size = 256 * 1024;
-  bool guard_pages = true;
-  double watchdog_seconds = 3;
+  /// Every run-shaping setting (hc/settings.hpp), under "options". Settings added after
+  /// version 1 are optional when read (absent: the default); all are always written.
+  RunSettings settings;
   std::vector<std::pair<std::string, std::string>> parameters;  // model parameters
   std::vector<ReplayEntry> schedule;
   // The finding it reproduces.

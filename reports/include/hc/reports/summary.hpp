@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hc/settings.hpp"
+
 namespace hc::reports {
 
 struct FindingRecord {
@@ -42,6 +44,9 @@ struct ScenarioRecord {
   /// "A -> B" seen only with A first. Written under "coverage"; optional when read.
   std::vector<std::string> covered_pairs;
   std::vector<std::string> one_order_pairs;
+  /// The run's settings (hc/settings.hpp), written under "settings"; optional when read, and
+  /// dropped by a merge of runs whose settings differ.
+  std::optional<RunSettings> settings;
 };
 
 /// JUnit XML: one <testsuite name="handlecheck">, one <testcase> per scenario

@@ -23,6 +23,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -32,8 +33,10 @@
 #include "hc/hc.hpp"
 #include "hc/reports/html_report.hpp"
 #include "hc/reports/replay_file.hpp"
+#include "hc/reports/reproduce.hpp"
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/shard.hpp"
 #include "hc/write_file.hpp"
 
 namespace {
@@ -134,22 +137,12 @@ struct RunArgs {
   std::vector<std::string> names;
   std::string tag;
   bool all = false;
-  std::string strategy;
-  std::optional<std::uint64_t> seed;
-  std::optional<std::uint64_t> max_executions;
-  std::optional<double> time_budget;
-  std::optional<int> preemption_bound;
-  std::optional<int> pct_depth;
-  std::optional<std::uint32_t> max_steps;
-  std::optional<std::uint32_t> livelock_bound;
-  std::optional<double> watchdog;
-  bool stop_at_first = false;
-  bool keep_going = false;
+  /// The run-shaping settings given on the command line: one flag per RunSettings field
+  /// (add_setting_flags), marked as set when the flag was given.
+  hc::OptionOverrides overrides;
+  std::vector<std::pair<CLI::Option*, hc::SettingInfo>> setting_flags;
   std::string out_dir = default_out_dir();
   std::string replay;
-  std::optional<std::size_t> stack_size_kib;
-  bool no_guard_pages = false;
-  bool spurious_wakeups = false;
   bool verbose = false;
   bool no_minimize = false;
   std::string summary_file;
@@ -157,91 +150,19 @@ struct RunArgs {
   // Scale: parallel workers, shards, checkpoints.
   int jobs = 1;
   std::string shard;  // "I/N", 1-based
-  std::optional<std::uint32_t> split_depth;
   std::string checkpoint;
   double checkpoint_interval = 30;
   std::string resume;
   bool progress = false;
+
+  /// A strategy named on the command line ("" when the scenario's default stands).
+  std::string strategy() const {
+    return overrides.is_set("strategy") ? overrides.values().strategy : std::string();
+  }
 };
 
 /// Where this process sits in a batch of shards: --shard I/N, else the index and count an
 /// existing batch engine gives its tasks. Returns {0, 1} when there is none; *source says which.
-std::pair<std::uint32_t, std::uint32_t> shard_of(const std::string& flag, std::string* source) {
-  auto number = [](const char* name, const char* text) -> std::uint32_t {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long v = std::strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v > 1'000'000) {
-      throw UsageError{fmt::format("{}='{}' is not a shard number", name, text)};
-    }
-    return static_cast<std::uint32_t>(v);
-  };
-  auto env = [](const char* name) -> const char* {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? v : nullptr;
-  };
-  std::uint32_t index = 0;  // 0-based
-  std::uint32_t count = 1;
-  if (!flag.empty()) {
-    const std::size_t slash = flag.find('/');
-    if (slash == std::string::npos) {
-      throw UsageError{
-          fmt::format("--shard '{}': write it as I/N, e.g. --shard 2/3 (1-based)", flag)};
-    }
-    const std::uint32_t i = number("--shard index", flag.substr(0, slash).c_str());
-    count = number("--shard count", flag.substr(slash + 1).c_str());
-    if (i < 1 || count < 1 || i > count) {
-      throw UsageError{
-          fmt::format("--shard '{}': the index runs from 1 to the count (1/{} .. {}/{})", flag,
-                      std::max<std::uint32_t>(count, 1), count, count)};
-    }
-    *source = "--shard";
-    return {i - 1, count};
-  }
-  // 0-based index variables, with the variable that carries the count.
-  struct Batch {
-    const char* index;
-    const char* count;
-    bool one_based;
-    const char* what;
-  };
-  static constexpr Batch batches[] = {
-      {"HC_SHARD_INDEX", "HC_SHARD_COUNT", true, "HC_SHARD_INDEX/HC_SHARD_COUNT"},
-      {"JOB_COMPLETION_INDEX", "HC_SHARD_COUNT", false, "Kubernetes Indexed Job"},
-      {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", false, "Slurm job array"},
-      {"CI_NODE_INDEX", "CI_NODE_TOTAL", true, "GitLab parallel job"},
-      {"CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false, "CircleCI parallelism"},
-      {"BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", false, "Buildkite parallelism"},
-  };
-  for (const Batch& b : batches) {
-    const char* i = env(b.index);
-    if (i == nullptr) continue;
-    const char* n = env(b.count);
-    if (n == nullptr) {
-      throw UsageError{
-          fmt::format("{} is set ({}) but {} is not: set it to the number of shards, "
-                      "or pass --shard I/N",
-                      b.index, b.what, b.count)};
-    }
-    index = number(b.index, i);
-    count = number(b.count, n);
-    if (std::string_view(b.index) == "SLURM_ARRAY_TASK_ID") {
-      if (const char* min = env("SLURM_ARRAY_TASK_MIN"))
-        index -= std::min(index, number("SLURM_ARRAY_TASK_MIN", min));
-    }
-    if (b.one_based) {
-      if (index == 0) throw UsageError{fmt::format("{}=0: it counts from 1", b.index)};
-      --index;
-    }
-    if (count == 0 || index >= count) {
-      throw UsageError{fmt::format("{}={} does not fit {}={} shards", b.index, i, b.count, n)};
-    }
-    *source = fmt::format("{} ({}={}, {}={})", b.what, b.index, i, b.count, n);
-    return {index, count};
-  }
-  return {0, 1};
-}
-
 std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
   std::vector<const hc::Scenario*> out;
   const int ways = (!a.names.empty()) + (!a.tag.empty()) + (a.all ? 1 : 0);
@@ -283,126 +204,23 @@ std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
 }
 
 hc::OptionOverrides overrides_from(const RunArgs& a) {
-  hc::OptionOverrides ov;
-  if (!a.strategy.empty()) ov.strategy = a.strategy;
-  ov.seed = a.seed;
-  ov.max_executions = a.max_executions;
-  ov.time_budget_seconds = a.time_budget;
-  ov.preemption_bound = a.preemption_bound;
-  ov.pct_depth = a.pct_depth;
-  ov.livelock_bound = a.livelock_bound;
-  ov.max_steps = a.max_steps;
-  ov.watchdog_seconds = a.watchdog;
-  if (a.stop_at_first && a.keep_going)
-    throw UsageError{"--stop-at-first and --keep-going exclude each other"};
-  if (a.stop_at_first) ov.stop_at_first = true;
-  if (a.keep_going) ov.stop_at_first = false;
+  hc::OptionOverrides ov = a.overrides;
+  for (const auto& [option, info] : a.setting_flags) {
+    if (option->count() == 0) continue;
+    ov.mark(info.key);
+    hc::RunSettings::fields(ov.values(), [&](const hc::SettingInfo& field, auto& value) {
+      if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
+        if (field.key == info.key && field.scale != 1) value *= field.scale;  // KiB -> bytes
+      }
+    });
+  }
   if (!a.replay.empty()) {
     std::string error;
     auto choices = hc::parse_choices(a.replay, &error);
     if (!choices) throw UsageError{fmt::format("--replay '{}': {}", a.replay, error)};
     ov.replay = std::move(*choices);
   }
-  if (a.stack_size_kib) {
-    if (*a.stack_size_kib < 16) throw UsageError{"--stack-size must be at least 16 (KiB)"};
-    ov.stack_size = *a.stack_size_kib * 1024;
-  }
-  if (a.no_guard_pages) ov.guard_pages = false;
-  if (a.spurious_wakeups) ov.spurious_wakeups = true;
   return ov;
-}
-
-struct Reproducer {
-  std::string path;      // the replay file
-  std::string command;   // the command that replays it (the minimal one when there is one)
-  std::string notes;     // for the verdict line
-  std::string problem;   // non-empty: the file does not reproduce the finding
-  hc::Finding reported;  // the finding as shown: the minimal one when there is one
-};
-
-/// Replays a replay file; returns its first finding, or nullopt and the divergence or the
-/// reason it was not reproduced.
-std::optional<hc::Finding> replay(const hc::reports::ReplayFile& file,
-                                  const std::function<void()>& body, bool continue_after,
-                                  std::string* problem, hc::Result* result = nullptr) {
-  hc::Result r = hc::explore(body, hc::reports::replay_options(file, continue_after));
-  if (result != nullptr) *result = r;
-  if (r.findings.empty()) {
-    *problem = fmt::format("the replay ran clean; the file records {}", file.kind);
-    return std::nullopt;
-  }
-  hc::Finding f = r.findings.front();
-  if (f.kind == hc::FindingKind::nondeterminism && f.message.starts_with("replay diverged")) {
-    *problem = f.message;
-    return std::nullopt;
-  }
-  if (std::string(hc::finding_kind_name(f.kind)) != file.kind) {
-    *problem = fmt::format("the replay found {} ({}); the file records {}",
-                           hc::finding_kind_name(f.kind), f.message, file.kind);
-    return std::nullopt;
-  }
-  if (continue_after) return f;  // exploring on from a divergence: any finding of the kind
-  // Exactly the recorded finding, by exactly the recorded schedule.
-  if (f.signature != file.signature || f.message != file.message) {
-    *problem = fmt::format(
-        "the replay found {} but not the recorded one: it says \"{}\" ({}); the file records "
-        "\"{}\" ({})",
-        file.kind, f.message, f.signature, file.message, file.signature);
-    return std::nullopt;
-  }
-  if (f.schedule.size() != file.schedule.size()) {
-    *problem = fmt::format(
-        "replay diverged: the file has {} decisions but the execution ended after {}: the file "
-        "does not fit the program (edited, or recorded from other code)",
-        file.schedule.size(), f.schedule.size());
-    return std::nullopt;
-  }
-  return f;
-}
-
-Reproducer write_reproducer(const RunArgs& a, const std::string& program, const hc::Scenario& s,
-                            const hc::ExploreOptions& options, const hc::Finding& f,
-                            const std::function<void()>& body, bool interrupted) {
-  Reproducer rep;
-  std::string error;
-  const std::string name(s.info.name);
-  const hc::reports::ReplayFile file = hc::reports::make_replay_file(name, options, f);
-  rep.path = hc::reports::write_replay_file(a.out_dir, file, &error);
-  if (rep.path.empty()) throw UsageError{error};
-  // The file must reproduce its finding by itself: read it back and replay it.
-  std::string problem;
-  if (auto back = hc::reports::read_replay_file(rep.path, &error); !back) {
-    rep.problem = "its replay file cannot be read back: " + error;
-  } else if (auto again = replay(*back, body, false, &problem);
-             !again || again->signature != f.signature) {
-    rep.problem = fmt::format("its replay file {} does not reproduce it: {}", rep.path,
-                              problem.empty() ? "a different finding of the same kind" : problem);
-  }
-  std::string shown = rep.path;
-  rep.notes = "replay file " + rep.path;
-  rep.reported = f;
-  if (!a.no_minimize && !interrupted && rep.problem.empty()) {
-    const hc::MinimizeResult m = hc::minimize(body, options, f);
-    if (m.preemptions_after < m.preemptions_before || m.steps_after < m.steps_before) {
-      const std::string min_path = hc::reports::write_replay_file(
-          a.out_dir, hc::reports::make_replay_file(name, options, m.minimal), &error, ".min");
-      if (!min_path.empty()) {
-        shown = min_path;
-        rep.reported = m.minimal;
-        rep.notes += fmt::format(" (minimized: {} -> {} preemptions, {} -> {} steps: {})",
-                                 m.preemptions_before, m.preemptions_after, m.steps_before,
-                                 m.steps_after, min_path);
-      }
-    }
-  }
-  rep.command = fmt::format("{} replay {}", program, shown);
-  const std::string stem = shown.substr(0, shown.size() - std::string(".json").size());
-  write_file_atomically(stem + ".txt",
-                        fmt::format("scenario: {}\nstrategy: {}\n{}", name, options.strategy,
-                                    hc::reports::format_finding(rep.reported, rep.command)));
-  write_file_atomically(stem + ".html", hc::reports::format_html(
-                                            {name, options.strategy, rep.reported, rep.command}));
-  return rep;
 }
 
 int run_command(const RunArgs& a, const std::string& program) {
@@ -418,11 +236,10 @@ int run_command(const RunArgs& a, const std::string& program) {
   double seconds = 0;
   bool internal = false;
   std::vector<hc::reports::ScenarioRecord> records;
-  std::string shard_source;
-  const auto [shard_index, shard_count] = shard_of(a.shard, &shard_source);
-  if (shard_count > 1) {
-    std::fprintf(stderr, "shard %u of %u (from %s)\n", shard_index + 1, shard_count,
-                 shard_source.c_str());
+  const hc::ShardPosition shard = hc::shard_position(a.shard);
+  if (shard.count > 1) {
+    std::fprintf(stderr, "shard %u of %u (from %s)\n", shard.index + 1, shard.count,
+                 shard.source.c_str());
   }
   if ((!a.checkpoint.empty() || !a.resume.empty()) && selected.size() != 1)
     throw UsageError{"--checkpoint and --resume work on exactly one scenario"};
@@ -430,9 +247,8 @@ int run_command(const RunArgs& a, const std::string& program) {
   for (const hc::Scenario* s : selected) {
     hc::ExploreOptions options = hc::options_for(*s, ov);
     options.jobs = a.jobs;
-    options.shard_index = shard_index;
-    options.shard_count = shard_count;
-    if (a.split_depth) options.split_depth = *a.split_depth;
+    options.shard_index = shard.index;
+    options.shard_count = shard.count;
     options.checkpoint_file = a.checkpoint;
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
@@ -443,6 +259,8 @@ int run_command(const RunArgs& a, const std::string& program) {
       // A line rewritten in place on a terminal; with --progress and no terminal (nightly
       // logs), a line every 10 seconds.
       double last_line = 0;
+      const hc::StrategyInfo* row = hc::find_strategy(options.strategy);
+      const bool reduces = row != nullptr && row->reduces;
       options.progress = [&, last_line](const hc::Progress& p) mutable {
         if (p.seconds < 1.0 || (!tty && p.seconds - last_line < 10.0)) return;
         last_line = p.seconds;
@@ -451,7 +269,7 @@ int run_command(const RunArgs& a, const std::string& program) {
           const double share = static_cast<double>(p.executions) / p.estimated_total;
           const double rate = static_cast<double>(p.executions) / p.seconds;
           estimate =
-              options.strategy.starts_with("dpor")
+              reduces
                   ? fmt::format(", dfs tree ~{:.3g} (Knuth; dpor explores less)", p.estimated_total)
               : share < 1.0
                   ? fmt::format(", ~{:.0f}% of ~{:.3g}, ETA {:.0f} s", 100 * share,
@@ -474,7 +292,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     }
     if (tty) std::fprintf(stderr, "\r\033[K");
     const hc::Result& r = outcome.result;
-    if (ov.replay && a.strategy.empty() && !r.findings.empty() &&
+    if (ov.replay && a.strategy().empty() && !r.findings.empty() &&
         r.findings.front().kind == hc::FindingKind::nondeterminism &&
         r.findings.front().message.starts_with("replay diverged")) {
       // The choice string does not fit the scenario (too short, or another path): bad input.
@@ -521,7 +339,15 @@ int run_command(const RunArgs& a, const std::string& program) {
       const hc::Finding& f = r.findings[i];
       internal = internal || f.kind == hc::FindingKind::internal_error;
       // After an interrupt, no minimisation: the user asked to stop.
-      const Reproducer rep = write_reproducer(a, program, *s, options, f, body, interrupted);
+      const hc::reports::Reproducer rep = hc::reports::reproduce(
+          {.scenario = std::string(s->info.name),
+           .options = options,
+           .body = body,
+           .out_dir = a.out_dir,
+           .minimize = !a.no_minimize && !interrupted,
+           .command_for =
+               [&](const std::string& path) { return fmt::format("{} replay {}", program, path); }},
+          f);
       if (!rep.problem.empty() && outcome.as_expected) {
         outcome.as_expected = false;
         outcome.explanation = rep.problem;
@@ -540,6 +366,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     record.as_expected = outcome.as_expected;
     record.explanation = outcome.explanation;
     record.strategy = r.strategy;
+    record.settings = static_cast<const hc::RunSettings&>(options);
     record.executions = r.stats.executions;
     record.exhausted = r.stats.exhausted;
     record.seconds = r.stats.seconds;
@@ -627,10 +454,10 @@ int replay_command(const std::string& path, bool continue_after, bool quiet) {
   const std::function<void()> body = s->body;
   std::string problem;
   hc::Result result;
-  const auto found = replay(*file, body, continue_after, &problem, &result);
+  const auto found = hc::reports::replay_recorded(*file, body, continue_after, &problem, &result);
   if (!result.replay_note.empty()) {
     std::cout << fmt::format("note: {}; continued with {} ({} executions)\n", result.replay_note,
-                             file->strategy, result.stats.executions);
+                             file->settings.strategy, result.stats.executions);
   }
   if (!found) {
     if (problem.starts_with("replay diverged")) {
@@ -674,10 +501,10 @@ int minimize_command(const std::string& path, const std::string& program) {
   }
   const std::function<void()> body = s->body;
   std::string problem;
-  const auto found = replay(*file, body, false, &problem);
+  const auto found = hc::reports::replay_recorded(*file, body, false, &problem);
   if (!found) throw UsageError{fmt::format("{}: cannot minimize: {}", path, problem)};
   hc::ExploreOptions options = hc::reports::replay_options(*file, false);
-  options.strategy = file->strategy;
+  options.strategy = file->settings.strategy;
   options.replay_file.reset();
   const hc::MinimizeResult m = hc::minimize(body, options, *found);
   const hc::reports::ReplayFile minimal =
@@ -729,6 +556,29 @@ int merge_command(const std::vector<std::string>& inputs, const std::string& out
   return totals.value("unexpected", 0) == 0 ? kExitOk : kExitUnexpected;
 }
 
+/// `handlecheck strategies [--markdown]`: the strategy table.
+int strategies_command(bool markdown) {
+  auto kind = [](hc::SearchKind k) {
+    switch (k) {
+      case hc::SearchKind::exhaustive:
+        return "exhaustive";
+      case hc::SearchKind::seeded:
+        return "seeded";
+      case hc::SearchKind::single:
+        return "single";
+    }
+    return "?";
+  };
+  if (markdown) {
+    std::cout << "| strategy | search | what it does |\n|---|---|---|\n";
+  }
+  for (const hc::StrategyInfo& row : hc::strategy_table()) {
+    std::cout << (markdown ? fmt::format("| `{}` | {} | {} |\n", row.name, kind(row.kind), row.help)
+                           : fmt::format("{:<12} {:<10} {}\n", row.name, kind(row.kind), row.help));
+  }
+  return kExitOk;
+}
+
 int list_command(const std::string& tag, bool names_only, bool markdown) {
   if (markdown) {
     print_markdown(tag);
@@ -766,6 +616,50 @@ const CLI::Validator kWholeNumber(
     },
     "UINT");
 
+/// One flag per RunSettings field (hc/settings.hpp), with its help and range; the strategy's
+/// help lists the strategy table. overrides_from() marks the ones given.
+void add_setting_flags(CLI::App& run, RunArgs& a) {
+  hc::RunSettings::fields(a.overrides.values(), [&](const hc::SettingInfo& info, auto& value) {
+    using T = std::remove_cvref_t<decltype(value)>;
+    std::string help(info.help);
+    if (info.key == "strategy") {
+      std::string names;
+      for (const hc::StrategyInfo& row : hc::strategy_table())
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
+      help += ": " + names;
+    }
+    CLI::Option* option = nullptr;
+    if constexpr (std::is_same_v<T, bool>) {
+      option = run.add_flag(std::string(info.flag), value, help);
+    } else {
+      option = run.add_option(std::string(info.flag), value, help);
+      if constexpr (std::is_arithmetic_v<T>) {
+        if (info.has_range()) {
+          option->check(CLI::Range(static_cast<T>(info.min), static_cast<T>(info.max)));
+        } else if constexpr (std::is_unsigned_v<T>) {
+          option->check(kWholeNumber);
+        }
+      }
+    }
+    a.setting_flags.emplace_back(option, info);
+  });
+}
+
+/// A boolean setting's two flags ("--stop-at-first,!--keep-going") exclude each other.
+void check_flag_pairs(const std::vector<std::string>& args) {
+  hc::RunSettings probe;
+  hc::RunSettings::fields(probe, [&](const hc::SettingInfo& info, const auto&) {
+    const std::string_view spec = info.flag;
+    const std::size_t comma = spec.find(",!");
+    if (comma == std::string_view::npos) return;
+    const std::string on(spec.substr(0, comma));
+    const std::string off(spec.substr(comma + 2));
+    if (std::find(args.begin(), args.end(), on) != args.end() &&
+        std::find(args.begin(), args.end(), off) != args.end())
+      throw UsageError{fmt::format("{} and {} exclude each other", on, off)};
+  });
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"handlecheck: deterministic concurrency stress testing for handle lifetimes"};
   app.set_version_flag("--version", std::string("handlecheck ") + HC_VERSION);
@@ -784,51 +678,11 @@ int main(int argc, char** argv) {
   run->add_option("names", a.names, "Scenario names (see 'handlecheck list')");
   run->add_option("--tag", a.tag, "Run every scenario with this tag");
   run->add_flag("--all", a.all, "Run every registered scenario");
-  run->add_option("--strategy", a.strategy,
-                  "dfs (exhaustive), dpor or dpor-source (exhaustive, one execution per "
-                  "Mazurkiewicz trace), ipb (dfs by growing preemption bound), random, pct, or "
-                  "replay (default: the scenario's; replay when --replay is given)");
-  run->add_option("--seed", a.seed, "Seed of the random strategy (default 0)")->check(kWholeNumber);
-  run->add_option("--max-executions", a.max_executions,
-                  "Stop after this many executions (0: until the strategy is done)")
-      ->check(kWholeNumber);
-  run->add_option("--time-budget", a.time_budget,
-                  "Stop after this many seconds per scenario (0: none; up to 31536000)")
-      ->check(CLI::Range(0.0, 31536000.0));
-  run->add_option("--preemption-bound", a.preemption_bound,
-                  "dfs: at most this many preemptions per execution (-1: unbounded)")
-      ->check(CLI::Range(-1, 1000000));
-  run->add_option("--pct-depth", a.pct_depth,
-                  "pct: the bug depth it targets (d - 1 priority change points; 1 to 64, "
-                  "default 3)")
-      ->check(CLI::Range(1, 64));
-  run->add_option("--livelock-bound", a.livelock_bound,
-                  "Decisions in a row at which every runnable thread yielded and nobody wrote "
-                  "before a livelock finding (0: off; default 100)")
-      ->check(CLI::Range(0, 1000000000));
-  run->add_option("--max-steps", a.max_steps,
-                  "Steps per execution before a step-bound-exceeded finding (1 to 100000000)")
-      ->check(CLI::Range(1, 100000000));
-  run->add_option("--watchdog", a.watchdog,
-                  "Seconds a simulated thread may run (CPU time) or block without a scheduling "
-                  "point before a no-progress finding: a loop without hc operations, a blocking "
-                  "call handlecheck does not control (0: off; default 3)")
-      ->check(CLI::Range(0.0, 86400.0));
-  run->add_flag("--stop-at-first", a.stop_at_first, "Stop at the first finding (the default)");
-  run->add_flag("--keep-going", a.keep_going, "Keep exploring after findings; de-duplicate them");
+  add_setting_flags(*run, a);
   run->add_option("--out", a.out_dir, "Directory for reports")->capture_default_str();
   run->add_option("--replay", a.replay,
                   "Follow this choice string (printed with every finding), then continue with "
                   "--strategy if given");
-  run->add_option("--stack-size", a.stack_size_kib,
-                  "Stack of each simulated thread, in KiB (16 to 1048576, default 256)")
-      ->check(CLI::Range(16, 1048576));
-  run->add_flag("--no-guard-pages", a.no_guard_pages,
-                "No protected page below each stack: an overflow is still a stack-overflow "
-                "finding, but only once it faults, after it may have overwritten the stacks of "
-                "higher-numbered threads of the same execution");
-  run->add_flag("--spurious-wakeups", a.spurious_wakeups,
-                "Explore spurious wake-ups of condition_variable::wait");
   run->add_flag("-v,--verbose", a.verbose,
                 "Print every finding in full, not only unexpected ones, and each scenario's "
                 "coverage of conflicting operations");
@@ -843,10 +697,6 @@ int main(int argc, char** argv) {
   run->add_option("--shard", a.shard,
                   "Explore shard I of N (1-based, e.g. 2/3); without it, the index and count of "
                   "a Kubernetes Indexed Job, Slurm array or CI matrix are read (see README)");
-  run->add_option("--split-depth", a.split_depth,
-                  "dfs/dpor: first decisions that name a work unit when the run is split "
-                  "(default 3)")
-      ->check(CLI::Range(1, 32));
   run->add_option("--checkpoint", a.checkpoint,
                   "Write a resumable checkpoint here periodically and on SIGINT/SIGTERM");
   run->add_option("--checkpoint-interval", a.checkpoint_interval,
@@ -878,18 +728,27 @@ int main(int argc, char** argv) {
   merge->add_option("summaries", merge_inputs, "Summary files (--summary of each run)")->required();
   merge->add_option("-o,--output", merge_output, "Write the merged summary here (default: stdout)");
 
+  bool strategies_markdown = false;
+  CLI::App* strategies =
+      app.add_subcommand("strategies", "List the search strategies (the strategy table)");
+  strategies->add_flag("--markdown", strategies_markdown,
+                       "As a Markdown table (the README's, which a test compares)");
+
   try {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty()) {
-      const std::vector<std::string> commands = {"list", "run", "replay", "minimize", "merge"};
-      for (CLI::App* c : {list, run, replay, minimize, merge}) {
+      const std::vector<std::string> commands = {"list",     "run",   "replay",
+                                                 "minimize", "merge", "strategies"};
+      for (CLI::App* c : {list, run, replay, minimize, merge, strategies}) {
         if (args[0] == c->get_name()) check_long_options(*c, {args.begin() + 1, args.end()});
       }
+      if (args[0] == "run") check_flag_pairs(args);
       if (!args[0].starts_with("-") &&
           std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
         const std::string hint = closest(args[0], commands);
         throw UsageError{fmt::format(
-            "unknown command '{}'{}; the commands are list, run, replay, minimize and merge",
+            "unknown command '{}'{}; the commands are list, run, replay, minimize, merge and "
+            "strategies",
             args[0], hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
       }
     }
@@ -898,11 +757,15 @@ int main(int argc, char** argv) {
     if (replay->parsed()) return replay_command(replay_path, replay_continue, replay_quiet);
     if (minimize->parsed()) return minimize_command(minimize_path, argv[0]);
     if (merge->parsed()) return merge_command(merge_inputs, merge_output);
+    if (strategies->parsed()) return strategies_command(strategies_markdown);
     return run_command(a, argv[0]);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), kExitUsage);
   } catch (const UsageError& e) {
     std::cerr << "handlecheck: " << e.message << "\n";
+    return kExitUsage;
+  } catch (const hc::usage_error& e) {  // bad options or input found below the CLI
+    std::cerr << "handlecheck: " << e.what() << "\n";
     return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "handlecheck internal error: " << e.what() << "\n";
