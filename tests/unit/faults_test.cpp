@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -271,13 +272,17 @@ TEST(Watchdog, TimeBudgetStopsARunStuckInALoopWithTheWatchdogOff) {
 
 TEST(Watchdog, SigintStopsARunStuckInALoop) {
   hc::ExploreOptions o = watched(0);  // only the stop request can end the stuck execution
-  o.stop_on_signals = true;
+  hc::StopFlag stop;
+  std::optional<hc::StopOnSignals> signals(stop);  // what the CLI does for its run command
+  o.stop = &stop;
   std::thread interrupter([] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ::kill(::getpid(), SIGINT);
   });
   const hc::Result r = hc::explore(cpu_loop_in_one_order, o);
   interrupter.join();
+  signals.reset();
+  EXPECT_EQ(stop.why(), SIGINT);
   EXPECT_TRUE(r.findings.empty());
   EXPECT_TRUE(r.stats.interrupted);
   EXPECT_FALSE(r.stats.exhausted);

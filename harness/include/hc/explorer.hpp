@@ -21,6 +21,7 @@
 #include "hc/finding.hpp"
 #include "hc/scenario.hpp"
 #include "hc/settings.hpp"
+#include "hc/stop.hpp"
 #include "hc/strategy.hpp"
 
 namespace hc {
@@ -47,9 +48,10 @@ struct ExploreOptions : RunSettings {
   bool coverage = false;  // record Result::covered_pairs / one_order_pairs (the CLI turns it
                           // on; always on with must_cover). Costs about 6% of throughput
   bool check_determinism = true;  // re-run every finding and compare
-  /// Stop on SIGINT/SIGTERM with partial results (Stats::interrupted) instead of dying; always
-  /// on with a checkpoint file. A second signal kills the process as usual.
-  bool stop_on_signals = false;
+  /// Stop with partial results (Stats::interrupted) once this flag is set; with a checkpoint
+  /// file, the checkpoint is written. hc::StopOnSignals sets it on SIGINT/SIGTERM (the CLI
+  /// installs it; the explorer never installs signal handlers).
+  const StopFlag* stop = nullptr;
   std::function<void(const Progress&)> progress;  // called about every 1024 executions
   /// A replay file's schedule, followed by thread names and operation labels (see
   /// make_named_replay_strategy). After it, `strategy` decides only with
@@ -81,18 +83,14 @@ struct ExploreOptions : RunSettings {
   std::uint64_t interrupt_after_executions = 0;
 };
 
-struct Stats {
-  std::uint64_t executions = 0;
-  std::uint64_t steps = 0;
-  std::uint64_t context_switches = 0;
-  std::uint64_t preemptions = 0;
-  std::uint32_t max_steps_in_execution = 0;
+/// A run's totals (Counts: executions, pruned, steps, context switches, preemptions, the
+/// longest execution, the must_reach labels reached) and how it ended.
+struct Stats : Counts {
   double seconds = 0;          // wall time: reported, never used to decide a schedule
   bool exhausted = false;      // the strategy finished its search space
   int bound_reached = -1;      // ipb: the preemption bound of its last round
-  std::uint64_t pruned = 0;    // executions cut short (another owner's unit; dpor: redundant)
   std::uint64_t units = 0;     // work units this run finished (partitioned runs)
-  bool interrupted = false;    // SIGINT/SIGTERM stopped it; the checkpoint says where
+  bool interrupted = false;    // the stop flag ended it; the checkpoint says where
   double estimated_total = 0;  // the last estimate of the executions of the whole search
 };
 

@@ -22,6 +22,7 @@
 // make_strategy(); cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -195,18 +196,35 @@ std::unique_ptr<Strategy> make_named_replay_strategy(std::vector<ReplayEntry> en
 /// value 0: the schedule with the fewest preemptions from any point. Used by minimisation.
 std::unique_ptr<Strategy> make_non_preemptive_strategy();
 
-/// Per-exploration counters kept by the metrics wrapper.
-struct Metrics {
+/// Counters of executions: one type for one execution (the metrics wrapper), a work unit, a
+/// worker, a checkpoint and a whole run (Stats); `a += b` sums them.
+struct Counts {
   std::uint64_t executions = 0;  // counted executions
   std::uint64_t pruned = 0;      // cut short: another owner's unit, or redundant (dpor)
   std::uint64_t steps = 0;
   std::uint64_t context_switches = 0;
   std::uint64_t preemptions = 0;
   std::uint32_t max_steps_in_execution = 0;
+  std::uint64_t reached = 0;  // must_reach labels some execution reached (bit i = label i)
+
+  /// Sums; the larger max_steps_in_execution; the union of reached.
+  Counts& operator+=(const Counts& other) {
+    executions += other.executions;
+    pruned += other.pruned;
+    steps += other.steps;
+    context_switches += other.context_switches;
+    preemptions += other.preemptions;
+    max_steps_in_execution = std::max(max_steps_in_execution, other.max_steps_in_execution);
+    reached |= other.reached;
+    return *this;
+  }
+  bool operator==(const Counts&) const = default;
 };
 
-/// Wraps `inner` and counts into `*metrics` (which must outlive the wrapper).
-std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Metrics* metrics);
+/// Wraps `inner`: after each execution, `*last` holds the counts of that execution alone
+/// (executions 1, or pruned 1 when it did not count; `reached` is left to the caller, which
+/// has the execution). `*last` must outlive the wrapper.
+std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Counts* last);
 
 /// Choice strings: the compact text form of a choice sequence that `--replay` accepts.
 /// A thread choice is its id ("2"), a value choice is "v" and the value ("v1"), joined by ".".

@@ -38,7 +38,7 @@ nlohmann::json counts_json(const UnitCounts& u) {
           {"steps", u.steps},
           {"context_switches", u.context_switches},
           {"preemptions", u.preemptions},
-          {"max_steps", u.max_steps},
+          {"max_steps", u.max_steps_in_execution},
           {"pruned", u.pruned},
           {"reached", u.reached}};
 }
@@ -49,7 +49,7 @@ UnitCounts counts_from(const nlohmann::json& j) {
   u.steps = j.at("steps").get<std::uint64_t>();
   u.context_switches = j.at("context_switches").get<std::uint64_t>();
   u.preemptions = j.at("preemptions").get<std::uint64_t>();
-  u.max_steps = j.at("max_steps").get<std::uint32_t>();
+  u.max_steps_in_execution = j.at("max_steps").get<std::uint32_t>();
   u.pruned = j.at("pruned").get<std::uint64_t>();
   u.reached = j.at("reached").get<std::uint64_t>();
   return u;

@@ -31,15 +31,7 @@ namespace hc::detail {
 struct ExecutionConfig;  // runtime/execution.hpp
 
 /// The counts of one finished work unit.
-struct UnitCounts {
-  std::uint64_t executions = 0;
-  std::uint64_t steps = 0;
-  std::uint64_t context_switches = 0;
-  std::uint64_t preemptions = 0;
-  std::uint32_t max_steps = 0;
-  std::uint64_t pruned = 0;
-  std::uint64_t reached = 0;  // must_reach labels reached (bit i = label i)
-};
+using UnitCounts = Counts;
 
 struct CheckpointFinding {
   std::uint64_t unit = 0;

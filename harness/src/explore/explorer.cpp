@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -27,7 +26,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
-std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Metrics* metrics,
+std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Counts* metrics,
                                          std::string* replay_note, int* bound_reached,
                                          UnitFilter owns = {}) {
   StrategyOptions so;
@@ -119,38 +118,6 @@ std::optional<Finding> check_reproduces(detail::Execution& exec, const std::func
 
 namespace {
 
-// --- stopping on SIGINT / SIGTERM (runs with a checkpoint file) -----------------------------
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int signal) {
-  g_stop_signal.store(signal, std::memory_order_relaxed);
-  std::signal(signal, SIG_DFL);  // a second one ends the process the usual way
-}
-
-/// Installs the handlers for the run's lifetime and restores the previous ones after.
-class StopSignals {
- public:
-  explicit StopSignals(bool active) : active_(active) {
-    if (!active_) return;
-    g_stop_signal.store(0);
-    old_int_ = std::signal(SIGINT, on_stop_signal);
-    old_term_ = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~StopSignals() {
-    if (!active_) return;
-    std::signal(SIGINT, old_int_);
-    std::signal(SIGTERM, old_term_);
-    g_stop_signal.store(0);  // this run has stopped; the next one starts afresh
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  bool active_;
-  void (*old_int_)(int) = SIG_DFL;
-  void (*old_term_)(int) = SIG_DFL;
-};
-
 // --- the state workers share ------------------------------------------------------------------
 
 constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
@@ -160,16 +127,6 @@ struct UnitFinding {
   std::uint64_t ordinal = 0;  // counted executions of its unit before it
   Finding finding;
 };
-
-void add_counts(detail::UnitCounts& to, const detail::UnitCounts& from) {
-  to.executions += from.executions;
-  to.steps += from.steps;
-  to.context_switches += from.context_switches;
-  to.preemptions += from.preemptions;
-  to.max_steps = std::max(to.max_steps, from.max_steps);
-  to.pruned += from.pruned;
-  to.reached |= from.reached;
-}
 
 /// One exploration, shared by its workers. Units are finished by exactly one worker; findings
 /// are kept per signature at their earliest (unit, ordinal), so the result is the same whatever
@@ -200,13 +157,16 @@ class Run {
   /// Whether the run must stop now (a signal, the test hook, the time budget): the watchdog
   /// asks, to cut a thread that is stuck while the run should end.
   bool must_stop() const {
-    return g_stop_signal.load(std::memory_order_relaxed) != 0 ||
+    return stop_requested() ||
            (o_.interrupt_after_executions != 0 &&
             executions_.load() >= o_.interrupt_after_executions) ||
            (o_.time_budget_seconds > 0 && elapsed() >= o_.time_budget_seconds);
   }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  /// The caller's stop flag (SIGINT/SIGTERM in the CLI, see hc/stop.hpp).
+  bool stop_requested() const { return o_.stop != nullptr && o_.stop->requested(); }
 
   /// Resumes: the checkpoint's finished units are done already; its findings are re-run from
   /// their schedules to rebuild their traces.
@@ -261,7 +221,7 @@ class Run {
   }
 
   void worker(int index) {
-    Metrics metrics;
+    Counts metrics;  // the execution that ended last (the metrics wrapper)
     std::string replay_note;
     int bound_reached = -1;
     std::uint64_t claimed_unit = kNoUnit;
@@ -305,7 +265,6 @@ class Run {
         exhausted = true;
         break;
       }
-      const Metrics before = metrics;
       std::optional<Finding> found = exec.run(body_, *strategy);
       if (exec.stopped()) {
         // The watchdog cut a stuck thread because the run must stop: this execution neither
@@ -328,16 +287,11 @@ class Run {
         counts = detail::UnitCounts{};
       }
       if (!tag.counted) {
-        counts.pruned += metrics.pruned - before.pruned;
+        counts += metrics;  // pruned 1
         continue;
       }
-      counts.executions += 1;
-      counts.steps += metrics.steps - before.steps;
-      counts.context_switches += metrics.context_switches - before.context_switches;
-      counts.preemptions += metrics.preemptions - before.preemptions;
-      counts.max_steps =
-          std::max(counts.max_steps, static_cast<std::uint32_t>(exec.trace().size()));
-      counts.reached |= exec.reached_mask();
+      metrics.reached = exec.reached_mask();
+      counts += metrics;
       if (track_coverage) coverage.add(exec.trace());  // coverage hook
       const std::uint64_t total = executions_.fetch_add(1) + 1;
       if (found) {
@@ -405,19 +359,14 @@ class Run {
     const std::uint64_t stop = stop_unit_.load();
     std::map<std::uint64_t, detail::UnitCounts> units = finished_;
     for (const auto& [u, c] : partial_)
-      add_counts(units[u], c);
+      units[u] += c;
     detail::UnitCounts total = folded_;  // every unit up to the one a stop-at-first finding ended
     for (const auto& [u, c] : units) {
-      if (u <= stop) add_counts(total, c);
+      if (u <= stop) total += c;
     }
     const std::uint64_t reached = total.reached;
     Stats& st = result.stats;
-    st.executions = total.executions;
-    st.steps = total.steps;
-    st.context_switches = total.context_switches;
-    st.preemptions = total.preemptions;
-    st.max_steps_in_execution = total.max_steps;
-    st.pruned = total.pruned;
+    static_cast<Counts&>(st) = total;
     st.units = partitioned_ ? finished_.size() + folded_units_ - resumed_units_ : 0;
     // Findings in the order a single sequential run meets them; "execution" counts the
     // executions of every unit before the finding's own.
@@ -477,9 +426,8 @@ class Run {
  private:
   bool should_interrupt() {
     if (interrupted_) return true;
-    const bool asked =
-        g_stop_signal.load(std::memory_order_relaxed) != 0 ||
-        (o_.interrupt_after_executions != 0 && executions_.load() >= o_.interrupt_after_executions);
+    const bool asked = stop_requested() || (o_.interrupt_after_executions != 0 &&
+                                            executions_.load() >= o_.interrupt_after_executions);
     if (asked) interrupted_ = true;
     return asked;
   }
@@ -558,7 +506,7 @@ class Run {
   }
 
   void finish_unit_locked(std::uint64_t unit, const detail::UnitCounts& counts) {
-    add_counts(finished_[unit], counts);
+    finished_[unit] += counts;
     fold_locked();
     if (!o_.checkpoint_file.empty() && o_.checkpoint_interval_seconds > 0 &&
         elapsed() - last_checkpoint_ >= o_.checkpoint_interval_seconds) {
@@ -585,7 +533,7 @@ class Run {
         ++folded_below_;  // another shard's unit: not this run's to count
       const auto it = finished_.find(folded_below_);
       if (it == finished_.end() || folded_below_ >= stop) break;
-      add_counts(folded_, it->second);
+      folded_ += it->second;
       finished_.erase(it);
       claimed_.erase(folded_below_);
       ++folded_below_;
@@ -658,7 +606,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (partitioned) {
     // The strategy knows whether it honours a unit filter (wrappers such as a replay prefix
     // and strategies of the caller's own do not).
-    Metrics unused;
+    Counts unused;
     std::string note;
     int bound = -1;
     if (!build_strategy(o, &unused, &note, &bound)->splits_into_units()) {
@@ -678,10 +626,9 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
     if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
   }
   {
-    StopSignals signals(!o.checkpoint_file.empty() || o.stop_on_signals);
     std::optional<detail::Watchdog> dog;
-    if (o.watchdog_seconds > 0 || o.time_budget_seconds > 0 || !o.checkpoint_file.empty() ||
-        o.stop_on_signals || o.interrupt_after_executions != 0) {
+    if (o.watchdog_seconds > 0 || o.time_budget_seconds > 0 || o.stop != nullptr ||
+        o.interrupt_after_executions != 0) {
       dog.emplace(o.watchdog_seconds, [&run] { return run.must_stop(); });
       run.set_watchdog(&*dog);
     }

@@ -1,5 +1,5 @@
-// metrics.cpp — the metrics wrapper: counts executions, steps, context switches and
-// preemptions around any strategy, so no strategy carries counters of its own.
+// metrics.cpp — the metrics wrapper: counts the steps, context switches and preemptions of
+// each execution around any strategy, so no strategy carries counters of its own.
 #include <algorithm>
 #include <memory>
 
@@ -10,10 +10,13 @@ namespace {
 
 class MetricsStrategy final : public Strategy {
  public:
-  MetricsStrategy(std::unique_ptr<Strategy> inner, Metrics* metrics)
-      : inner_(std::move(inner)), metrics_(metrics) {}
+  MetricsStrategy(std::unique_ptr<Strategy> inner, Counts* last)
+      : inner_(std::move(inner)), metrics_(last) {}
 
-  bool begin_execution() override { return inner_->begin_execution(); }
+  bool begin_execution() override {
+    *metrics_ = Counts{};
+    return inner_->begin_execution();
+  }
   ThreadId pick_thread(const Decision& d) override {
     const ThreadId t = inner_->pick_thread(d);
     if (d.current_enabled && t != d.current) ++metrics_->preemptions;
@@ -26,13 +29,12 @@ class MetricsStrategy final : public Strategy {
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     inner_->end_execution(steps, verdict);
     if (!inner_->last_execution().counted) {
-      ++metrics_->pruned;
+      *metrics_ = Counts{.pruned = 1};
       return;
     }
-    ++metrics_->executions;
-    metrics_->steps += steps.size();
-    metrics_->max_steps_in_execution =
-        std::max(metrics_->max_steps_in_execution, static_cast<std::uint32_t>(steps.size()));
+    metrics_->executions = 1;
+    metrics_->steps = steps.size();
+    metrics_->max_steps_in_execution = static_cast<std::uint32_t>(steps.size());
     for (std::size_t i = 1; i < steps.size(); ++i)
       metrics_->context_switches += steps[i].thread != steps[i - 1].thread;
   }
@@ -42,13 +44,13 @@ class MetricsStrategy final : public Strategy {
 
  private:
   std::unique_ptr<Strategy> inner_;
-  Metrics* metrics_;
+  Counts* metrics_;  // the execution in progress, or the one that ended last
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Metrics* metrics) {
-  return std::make_unique<MetricsStrategy>(std::move(inner), metrics);
+std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Counts* last) {
+  return std::make_unique<MetricsStrategy>(std::move(inner), last);
 }
 
 }  // namespace hc

@@ -1,0 +1,92 @@
+// cli.hpp — what the handlecheck commands share: exit codes, usage errors, the run command's
+// arguments and the commands themselves (one file each: run_command.cpp, file_commands.cpp,
+// list_commands.cpp; main.cpp wires them to the command line).
+//
+// The CLI sits above every library: harness (explore), models, reports (replay files, reports,
+// the reproduction policy). A command throws UsageError (or hc::usage_error) for bad input;
+// main() turns it into exit 2 with the message.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "hc/hc.hpp"
+
+namespace hc::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUnexpected = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
+inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM stopped the run
+
+/// Bad input: main() prints "handlecheck: <message>" and exits 2.
+struct UsageError {
+  std::string message;
+};
+
+/// The candidate closest to `word` by edit distance, or "" when none is close ("did you mean").
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
+std::string tags_text(const ScenarioInfo& info);
+std::string expected_text(const ScenarioInfo& info);
+bool has_tag(const Scenario& s, std::string_view tag);
+/// Writes `text` to `path` atomically and checked (hc/write_file.hpp); a failure is bad input
+/// (exit 2) naming the file and the cause.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+/// Finds a long option the user mistyped before CLI11 sees it, to name the closest match.
+void check_long_options(const CLI::App& command, const std::vector<std::string>& args);
+/// Where reports go without --out: $HC_OUT_DIR, else ./handlecheck-out.
+std::string default_out_dir();
+/// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
+extern const CLI::Validator kWholeNumber;
+
+struct RunArgs {
+  std::vector<std::string> names;
+  std::string tag;
+  bool all = false;
+  /// The run-shaping settings given on the command line: one flag per RunSettings field
+  /// (add_setting_flags), marked as set when the flag was given.
+  hc::OptionOverrides overrides;
+  std::vector<std::pair<CLI::Option*, hc::SettingInfo>> setting_flags;
+  std::string out_dir = default_out_dir();
+  std::string replay;
+  bool verbose = false;
+  bool no_minimize = false;
+  std::string summary_file;
+  std::string junit_file;
+  // Scale: parallel workers, shards, checkpoints.
+  int jobs = 1;
+  std::string shard;  // "I/N", 1-based
+  std::string checkpoint;
+  double checkpoint_interval = 30;
+  std::string resume;
+  bool progress = false;
+
+  /// A strategy named on the command line ("" when the scenario's default stands).
+  std::string strategy() const {
+    return overrides.is_set("strategy") ? overrides.values().strategy : std::string();
+  }
+};
+
+/// Where this process sits in a batch of shards: --shard I/N, else the index and count an
+/// existing batch engine gives its tasks. Returns {0, 1} when there is none; *source says which.
+
+/// One flag per RunSettings field (hc/settings.hpp), with its help and range; the strategy's
+/// help lists the strategy table. Marked as given in RunArgs::overrides by the run command.
+void add_setting_flags(CLI::App& run, RunArgs& a);
+/// A boolean setting's two flags ("--stop-at-first,!--keep-going") exclude each other.
+void check_flag_pairs(const std::vector<std::string>& args);
+
+int run_command(const RunArgs& a, const std::string& program);
+int replay_command(const std::string& path, bool continue_after, bool quiet);
+int minimize_command(const std::string& path, const std::string& program);
+int merge_command(const std::vector<std::string>& inputs, const std::string& output);
+int list_command(const std::string& tag, bool names_only, bool markdown);
+int strategies_command(bool markdown);
+
+}  // namespace hc::cli

@@ -1,0 +1,350 @@
+// run_command.cpp — `handlecheck run`: explore the selected scenarios, check each verdict,
+// reproduce every finding (hc/reports/reproduce.hpp), print one line per scenario and the
+// summary, write --summary and --junit.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <set>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "cli/cli.hpp"
+#include "hc/reports/reproduce.hpp"
+#include "hc/reports/summary.hpp"
+#include "hc/reports/text_report.hpp"
+
+namespace hc::cli {
+namespace {
+
+std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
+  std::vector<const hc::Scenario*> out;
+  const int ways = (!a.names.empty()) + (!a.tag.empty()) + (a.all ? 1 : 0);
+  if (ways != 1) {
+    throw UsageError{"say which scenarios to run: NAME..., --tag T or --all (exactly one of them)"};
+  }
+  if (a.all) {
+    for (const hc::Scenario& s : hc::scenarios())
+      out.push_back(&s);
+  } else if (!a.tag.empty()) {
+    for (const hc::Scenario& s : hc::scenarios()) {
+      if (has_tag(s, a.tag)) out.push_back(&s);
+    }
+    if (out.empty()) {
+      std::set<std::string> tags;
+      for (const hc::Scenario& s : hc::scenarios())
+        for (std::string_view t : s.info.tags)
+          tags.emplace(t);
+      const std::string hint = closest(a.tag, {tags.begin(), tags.end()});
+      throw UsageError{fmt::format("no scenario has the tag '{}'{}", a.tag,
+                                   hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
+    }
+  } else {
+    std::vector<std::string> known;
+    for (const hc::Scenario& s : hc::scenarios())
+      known.emplace_back(s.info.name);
+    for (const std::string& n : a.names) {
+      const hc::Scenario* s = hc::find_scenario(n);
+      if (s == nullptr) {
+        const std::string hint = closest(n, known);
+        throw UsageError{
+            fmt::format("unknown scenario '{}'{}; 'handlecheck list' shows them all", n,
+                        hint.empty() ? "" : fmt::format(": did you mean '{}'?", hint))};
+      }
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+hc::OptionOverrides overrides_from(const RunArgs& a) {
+  hc::OptionOverrides ov = a.overrides;
+  for (const auto& [option, info] : a.setting_flags) {
+    if (option->count() == 0) continue;
+    ov.mark(info.key);
+    hc::RunSettings::fields(ov.values(), [&](const hc::SettingInfo& field, auto& value) {
+      if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
+        if (field.key == info.key && field.scale != 1) value *= field.scale;  // KiB -> bytes
+      }
+    });
+  }
+  if (!a.replay.empty()) {
+    std::string error;
+    auto choices = hc::parse_choices(a.replay, &error);
+    if (!choices) throw UsageError{fmt::format("--replay '{}': {}", a.replay, error)};
+    ov.replay = std::move(*choices);
+  }
+  return ov;
+}
+
+/// The progress line of one scenario: rewritten in place on a terminal; with --progress and
+/// no terminal (nightly logs), a line every 10 seconds.
+std::function<void(const Progress&)> progress_printer(const Scenario& s,
+                                                      const std::string& strategy, bool tty) {
+  const StrategyInfo* row = find_strategy(strategy);
+  const bool reduces = row != nullptr && row->reduces;
+  const std::string name(s.info.name);
+  return [tty, reduces, name, last_line = 0.0](const Progress& p) mutable {
+    if (p.seconds < 1.0 || (!tty && p.seconds - last_line < 10.0)) return;
+    last_line = p.seconds;
+    std::string estimate;
+    if (p.estimated_total >= 1) {
+      const double share = static_cast<double>(p.executions) / p.estimated_total;
+      const double rate = static_cast<double>(p.executions) / p.seconds;
+      estimate =
+          reduces ? fmt::format(", dfs tree ~{:.3g} (Knuth; dpor explores less)", p.estimated_total)
+          : share < 1.0
+              ? fmt::format(", ~{:.0f}% of ~{:.3g}, ETA {:.0f} s", 100 * share, p.estimated_total,
+                            (p.estimated_total - static_cast<double>(p.executions)) / rate)
+              : fmt::format(", past the estimate of ~{:.3g}", p.estimated_total);
+    }
+    std::fprintf(stderr, "%s  %s: %llu executions, %.0f/s, %zu finding%s, depth %u%s%s",
+                 tty ? "\r" : "", name.c_str(), static_cast<unsigned long long>(p.executions),
+                 static_cast<double>(p.executions) / p.seconds, p.findings,
+                 p.findings == 1 ? "" : "s", p.depth, estimate.c_str(), tty ? "   " : "\n");
+  };
+}
+
+/// What stderr says after a scenario: how the Knuth estimate compared, and an interruption.
+void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
+                      const std::string& program) {
+  const std::string name(s.info.name);
+  if (r.stats.estimated_total >= 1 && r.stats.exhausted) {
+    std::fprintf(stderr,
+                 "  %s: Knuth estimated ~%.3g executions of the dfs tree; %s took %llu (%.2fx)\n",
+                 name.c_str(), r.stats.estimated_total, r.strategy.c_str(),
+                 static_cast<unsigned long long>(r.stats.executions),
+                 static_cast<double>(r.stats.executions) / r.stats.estimated_total);
+  }
+  if (!r.stats.interrupted) return;
+  if (!a.checkpoint.empty()) {
+    std::fprintf(stderr,
+                 "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
+                 "--resume %s (and the same options)\n",
+                 static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
+                 program.c_str(), name.c_str(), a.checkpoint.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "interrupted after %llu executions of %s: the results below are partial "
+                 "(the search was not finished)\n",
+                 static_cast<unsigned long long>(r.stats.executions), name.c_str());
+  }
+}
+
+/// One scenario's findings after reproduction, and its summary record.
+struct ScenarioReport {
+  reports::ScenarioRecord record;
+  std::vector<Finding> shown;         // as printed: the minimal finding when there is one
+  std::vector<std::string> commands;  // the commands that replay them
+  std::string where = "no report";    // the first finding's replay file(s), for the verdict line
+  bool internal = false;              // a handlecheck internal error among them
+};
+
+/// Reproduces every distinct finding (hc/reports/reproduce.hpp: its replay file, which must
+/// replay, the minimal one, the text and HTML reports beside them) and fills the record. A
+/// finding whose file does not reproduce it turns an expected verdict into an unexpected one.
+ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& options,
+                                  ScenarioOutcome& outcome, const RunArgs& a,
+                                  const std::string& program, bool interrupted) {
+  const Result& r = outcome.result;
+  ScenarioReport out;
+  const std::function<void()> body = s.body;
+  for (std::size_t i = 0; i < r.findings.size(); ++i) {
+    const Finding& f = r.findings[i];
+    out.internal = out.internal || f.kind == FindingKind::internal_error;
+    const reports::Reproducer rep = reports::reproduce(
+        {.scenario = std::string(s.info.name),
+         .options = options,
+         .body = body,
+         .out_dir = a.out_dir,
+         .minimize = !a.no_minimize && !interrupted,  // after an interrupt: the user said stop
+         .command_for =
+             [&](const std::string& path) { return fmt::format("{} replay {}", program, path); }},
+        f);
+    if (!rep.problem.empty() && outcome.as_expected) {
+      outcome.as_expected = false;
+      outcome.explanation = rep.problem;
+    }
+    out.commands.push_back(rep.command);
+    out.shown.push_back(rep.reported);
+    if (i == 0) out.where = rep.notes;
+    out.record.findings.push_back(reports::FindingRecord{
+        std::string(finding_kind_name(f.kind)), f.message, f.signature, rep.path, rep.command});
+  }
+  reports::ScenarioRecord& record = out.record;
+  record.name = std::string(s.info.name);
+  record.expected = expected_text(s.info);
+  record.verdict =
+      r.findings.empty() ? "clean" : std::string(finding_kind_name(r.findings.front().kind));
+  record.as_expected = outcome.as_expected;
+  record.explanation = outcome.explanation;
+  record.strategy = r.strategy;
+  record.settings = static_cast<const RunSettings&>(options);
+  record.executions = r.stats.executions;
+  record.exhausted = r.stats.exhausted;
+  record.seconds = r.stats.seconds;
+  record.covered_pairs = r.covered_pairs;  // coverage
+  record.one_order_pairs = r.one_order_pairs;
+  return out;
+}
+
+/// The scenario's line on stdout (PASS/FAIL), its coverage with -v, and its findings in full
+/// when `detailed` or unexpected.
+void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const ScenarioReport& report,
+                   bool verbose, bool detailed) {
+  const Result& r = outcome.result;
+  // The verdict shown: the expected kind when a later finding matched it (--keep-going).
+  const std::string found = r.findings.empty() ? std::string("clean")
+                            : outcome.as_expected && s.info.expect.kind
+                                ? std::string(finding_kind_name(*s.info.expect.kind))
+                                : std::string(finding_kind_name(r.findings.front().kind));
+  const std::string stats = fmt::format(
+      "{}, {} execution{}{}{}", r.strategy, r.stats.executions, r.stats.executions == 1 ? "" : "s",
+      r.stats.exhausted ? ", exhaustive" : "",
+      r.stats.bound_reached >= 0 ? fmt::format(", preemption bound {}", r.stats.bound_reached)
+                                 : std::string());
+  if (outcome.as_expected) {
+    std::cout << fmt::format("PASS  {}  {} as expected ({}); {}\n", s.info.name, found, stats,
+                             report.where);
+  } else {
+    std::cout << fmt::format("FAIL  {}  {} ({}); {}\n", s.info.name, outcome.explanation, stats,
+                             report.where);
+  }
+  if (verbose) {  // coverage (verbose only: plain stdout stays as it was)
+    std::cout << fmt::format("coverage: {} pair{} in both orders, {} in one order only\n",
+                             r.covered_pairs.size(), r.covered_pairs.size() == 1 ? "" : "s",
+                             r.one_order_pairs.size());
+  }
+  if (detailed || !outcome.as_expected) {
+    for (std::size_t i = 0; i < report.shown.size(); ++i)
+      std::cout << reports::format_finding(report.shown[i], report.commands[i]) << "\n";
+  }
+}
+
+}  // namespace
+
+int run_command(const RunArgs& a, const std::string& program) {
+  const std::vector<const Scenario*> selected = select_scenarios(a);
+  const OptionOverrides ov = overrides_from(a);
+  if (ov.replay && selected.size() != 1) throw UsageError{"--replay needs exactly one scenario"};
+  if ((!a.checkpoint.empty() || !a.resume.empty()) && selected.size() != 1)
+    throw UsageError{"--checkpoint and --resume work on exactly one scenario"};
+  const bool detailed = a.verbose || selected.size() == 1;
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const ShardPosition shard = shard_position(a.shard);
+  if (shard.count > 1) {
+    std::fprintf(stderr, "shard %u of %u (from %s)\n", shard.index + 1, shard.count,
+                 shard.source.c_str());
+  }
+
+  std::size_t unexpected = 0;
+  std::uint64_t executions = 0;
+  std::size_t findings = 0;
+  double seconds = 0;
+  bool internal = false;
+  bool interrupted = false;
+  std::vector<reports::ScenarioRecord> records;
+  // The first SIGINT/SIGTERM stops the scenario in progress (partial results, its checkpoint
+  // written) and the run; a second one ends the process.
+  StopFlag stop;
+  const StopOnSignals signals(stop);
+  for (const Scenario* s : selected) {
+    ExploreOptions options = options_for(*s, ov);
+    options.jobs = a.jobs;
+    options.shard_index = shard.index;
+    options.shard_count = shard.count;
+    options.checkpoint_file = a.checkpoint;
+    options.checkpoint_interval_seconds = a.checkpoint_interval;
+    options.resume_file = a.resume;
+    options.run_name = std::string(s->info.name);
+    options.coverage = true;  // the summary lists the pairs
+    options.stop = &stop;     // Ctrl-C: partial results, not a dead process
+    if (tty || a.progress) options.progress = progress_printer(*s, options.strategy, tty);
+    ScenarioOutcome outcome = run_scenario(*s, options);
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    const Result& r = outcome.result;
+    if (ov.replay && a.strategy().empty() && !r.findings.empty() &&
+        r.findings.front().kind == FindingKind::nondeterminism &&
+        r.findings.front().message.starts_with("replay diverged")) {
+      // The choice string does not fit the scenario (too short, or another path): bad input.
+      throw UsageError{fmt::format(
+          "--replay '{}' does not fit {}: {}. Pass the whole choice string a finding printed, "
+          "or add --strategy S to explore on from where it ends",
+          a.replay, s->info.name, r.findings.front().message)};
+    }
+    report_to_stderr(*s, r, a, program);
+    interrupted = r.stats.interrupted;
+    executions += r.stats.executions;
+    findings += r.findings.size();
+    seconds += r.stats.seconds;
+
+    ScenarioReport report = reproduce_findings(*s, options, outcome, a, program, interrupted);
+    internal = internal || report.internal;
+    if (!outcome.as_expected) ++unexpected;
+    print_verdict(*s, outcome, report, a.verbose, detailed);
+    records.push_back(std::move(report.record));
+    if (interrupted) break;  // the scenarios after this one are not run
+  }
+  if (records.size() < selected.size()) {
+    std::fprintf(stderr, "stopped by a signal: %zu of %zu scenarios not run\n",
+                 selected.size() - records.size(), selected.size());
+  }
+  std::cout << fmt::format(
+      "summary: {} scenario{}, {} as expected, {} unexpected; {} "
+      "executions, {} distinct finding{}\n",
+      records.size(), records.size() == 1 ? "" : "s", records.size() - unexpected, unexpected,
+      executions, findings, findings == 1 ? "" : "s");
+  std::cout.flush();
+  std::fprintf(stderr, "time: %.3f s\n", seconds);
+  if (!a.summary_file.empty())
+    write_file_atomically(a.summary_file, reports::summary_json(records).dump(2) + "\n");
+  if (!a.junit_file.empty()) write_file_atomically(a.junit_file, reports::format_junit(records));
+  if (internal) return kExitInternal;
+  if (interrupted) return kExitInterrupted;
+  return unexpected == 0 ? kExitOk : kExitUnexpected;
+}
+
+void add_setting_flags(CLI::App& run, RunArgs& a) {
+  hc::RunSettings::fields(a.overrides.values(), [&](const hc::SettingInfo& info, auto& value) {
+    using T = std::remove_cvref_t<decltype(value)>;
+    std::string help(info.help);
+    if (info.key == "strategy") {
+      std::string names;
+      for (const hc::StrategyInfo& row : hc::strategy_table())
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
+      help += ": " + names;
+    }
+    CLI::Option* option = nullptr;
+    if constexpr (std::is_same_v<T, bool>) {
+      option = run.add_flag(std::string(info.flag), value, help);
+    } else {
+      option = run.add_option(std::string(info.flag), value, help);
+      if constexpr (std::is_arithmetic_v<T>) {
+        if (info.has_range()) {
+          option->check(CLI::Range(static_cast<T>(info.min), static_cast<T>(info.max)));
+        } else if constexpr (std::is_unsigned_v<T>) {
+          option->check(kWholeNumber);
+        }
+      }
+    }
+    a.setting_flags.emplace_back(option, info);
+  });
+}
+
+void check_flag_pairs(const std::vector<std::string>& args) {
+  hc::RunSettings probe;
+  hc::RunSettings::fields(probe, [&](const hc::SettingInfo& info, const auto&) {
+    const std::string_view spec = info.flag;
+    const std::size_t comma = spec.find(",!");
+    if (comma == std::string_view::npos) return;
+    const std::string on(spec.substr(0, comma));
+    const std::string off(spec.substr(comma + 2));
+    if (std::find(args.begin(), args.end(), on) != args.end() &&
+        std::find(args.begin(), args.end(), off) != args.end())
+      throw UsageError{fmt::format("{} and {} exclude each other", on, off)};
+  });
+}
+
+}  // namespace hc::cli
