@@ -40,11 +40,11 @@ BENCHMARK(BM_RawFiberSwitch);
 class AlternatingStrategy final : public hc::Strategy {
  public:
   bool begin_execution() override { return !std::exchange(ran_, true); }
-  hc::ThreadId pick_thread(const hc::Decision& d) override {
+  std::optional<hc::ThreadId> pick_thread(const hc::Decision& d) override {
     const hc::ThreadMask others = d.enabled & ~(hc::ThreadMask{1} << d.current);
     return static_cast<hc::ThreadId>(std::countr_zero(others != 0 ? others : d.enabled));
   }
-  std::uint32_t pick_value(std::uint32_t, const char*, std::string*) override { return 0; }
+  std::optional<std::uint32_t> pick_value(const hc::ValueDecision&) override { return 0u; }
   void end_execution(std::span<const hc::Step>, const hc::Verdict&) override {}
   std::string_view name() const override { return "alternating"; }
 

@@ -170,10 +170,9 @@ class TraceCollector final : public Strategy {
       : inner_(make_strategy("dfs", {})), traces_(traces) {}
 
   bool begin_execution() override { return inner_->begin_execution(); }
-  ThreadId pick_thread(const Decision& d) override { return inner_->pick_thread(d); }
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
-    return inner_->pick_value(bound, label, divergence);
+  std::optional<ThreadId> pick_thread(const Decision& d) override { return inner_->pick_thread(d); }
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    return inner_->pick_value(d);
   }
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     inner_->end_execution(steps, verdict);

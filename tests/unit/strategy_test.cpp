@@ -32,12 +32,20 @@ TEST(ChoiceString, MalformedInputNamesTheBadChoice) {
   EXPECT_FALSE(hc::parse_choices("99", &error).has_value());
 }
 
+/// A view of an execution with no steps yet, whose threads announced `pending`.
+hc::ExecutionView view_of(const std::array<hc::Operation, hc::kMaxThreads>& pending) {
+  return hc::ExecutionView(
+      pending.data(), nullptr, 0, [](const void*, hc::ThreadId) { return std::string_view("t"); },
+      nullptr);
+}
+
 // Execution i of a random run depends only on (seed, i): not on how many draws the earlier
 // executions made. So a run can be cut anywhere and any execution re-derived.
 TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
   const std::array<hc::Operation, hc::kMaxThreads> pending{};
   std::string divergence;
-  const hc::Decision d{0b1111, 0, true, 0, pending.data(), &divergence};
+  const hc::Decision d{
+      hc::DivergenceSink(&divergence), 0b1111, 0, true, 0, 0b1111, view_of(pending)};
   auto draws = [&](int executions, int picks_in_first) {
     hc::StrategyOptions options;
     options.seed = 42;
@@ -48,7 +56,7 @@ TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
       last.clear();
       const int n = e == 0 ? picks_in_first : 20;
       for (int i = 0; i < n; ++i)
-        last.push_back(s->pick_thread(d));
+        last.push_back(s->pick_thread(d).value());
       s->end_execution({}, {});
     }
     return last;
@@ -60,14 +68,15 @@ TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
 TEST(RandomStrategy, PicksOnlyEnabledThreadsAndVisitsAll) {
   const std::array<hc::Operation, hc::kMaxThreads> pending{};
   std::string divergence;
-  const hc::Decision d{0b10110, 1, true, 0, pending.data(), &divergence};
+  const hc::Decision d{
+      hc::DivergenceSink(&divergence), 0b10110, 1, true, 0, 0b10110, view_of(pending)};
   hc::StrategyOptions options;
   options.seed = 7;
   auto s = hc::make_strategy("random", options);
   s->begin_execution();
   std::set<int> seen;
   for (int i = 0; i < 200; ++i)
-    seen.insert(s->pick_thread(d));
+    seen.insert(s->pick_thread(d).value());
   EXPECT_EQ(seen, (std::set<int>{1, 2, 4}));
 }
 

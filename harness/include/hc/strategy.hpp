@@ -5,21 +5,25 @@
 //   while (strategy.begin_execution()) {      // false: the search is finished
 //     run the scenario; at every real decision (two or more options) the execution calls
 //       strategy.pick_thread(decision)        // which enabled thread performs the next step
-//       strategy.pick_value(bound, label)     // which value in [0, bound) hc::choose returns
+//       strategy.pick_value(value_decision)   // which value in [0, bound) hc::choose returns
 //     strategy.end_execution(trace, verdict)  // where exhaustive strategies backtrack
 //     strategy.last_execution()               // its work unit, and whether it counts
 //   }
+//   strategy.statistics()                     // what it reports of itself (ipb: its bound)
 //
 // Forced steps (one enabled thread) never reach the strategy. A strategy may end an execution
-// early by returning kPruneThread / kPruneValue (the unit is not its own, or dpor's sleep sets
+// early by returning nullopt from either pick (the unit is not its own, or dpor's sleep sets
 // show the rest is redundant); end_execution is still called, and last_execution() then says
 // the execution does not count. A strategy that is asked for a choice it cannot make (a replayed
-// prefix names a thread that is not enabled) calls `decision.diverge(why)` / `diverge(why)` and
-// returns any valid option: the execution then ends with an "uncontrolled nondeterminism" finding
-// naming the step.
+// prefix names a thread that is not enabled) calls `decision.diverge(why)` and returns any
+// valid option: the execution then ends with an "uncontrolled nondeterminism" finding naming
+// the step. Both decisions carry what the execution offers; anything more (thread names, the
+// operation each thread announced, the steps so far) is behind the read-only `view`.
 //
-// Strategies live one per file under harness/src/strategy/ and are made by name with
-// make_strategy(); cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
+// Strategies live one per file under harness/src/strategy/, are rows of the strategy table
+// (registry.cpp) and are made by name with make_strategy(). Seeded strategies derive from
+// SeededStrategy (strategy/seeded_strategy.hpp), which owns their seeds and work units;
+// cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
 #pragma once
 
 #include <algorithm>
@@ -41,31 +45,62 @@ namespace hc {
 /// A set of threads as a bit mask (bit t = thread t).
 using ThreadMask = std::uint32_t;
 
-/// Returned by pick_thread / pick_value: end this execution now; it is not counted.
-inline constexpr ThreadId kPruneThread = 0xFE;
-inline constexpr std::uint32_t kPruneValue = 0xFFFFFFFFu;
+/// A read-only view of the execution in progress at a decision: what a strategy may read
+/// beyond the options (replay matches thread names and operation labels; dpor reads the
+/// announced operations and the steps so far). Valid during the pick only.
+class ExecutionView {
+ public:
+  using NameOf = std::string_view (*)(const void* context, ThreadId t);
+  ExecutionView(const Operation* pending, const Step* trace, std::uint32_t steps, NameOf name_of,
+                const void* context)
+      : pending_(pending), trace_(trace), steps_(steps), name_of_(name_of), context_(context) {}
+
+  /// The operation thread t announced (its next step), for every thread that has not finished.
+  const Operation& pending(ThreadId t) const { return pending_[t]; }
+  /// The steps executed so far.
+  std::span<const Step> trace() const { return {trace_, steps_}; }
+  /// The name of thread t ("main", "finalizer", ...): replay matches threads by name.
+  std::string_view thread_name(ThreadId t) const { return name_of_(context_, t); }
+
+ private:
+  const Operation* pending_;
+  const Step* trace_;
+  std::uint32_t steps_;
+  NameOf name_of_;
+  const void* context_;
+};
+
+/// Where a strategy that cannot make a choice says why (see the protocol above).
+class DivergenceSink {
+ public:
+  explicit DivergenceSink(std::string* out = nullptr) : out_(out) {}
+  /// Records the first reason; the execution then ends with a nondeterminism finding.
+  void diverge(std::string why) const {
+    if (out_ != nullptr && out_->empty()) *out_ = std::move(why);
+  }
+
+ private:
+  std::string* out_;
+};
 
 /// What the scheduler knows at a thread decision.
-struct Decision {
-  ThreadMask enabled = 0;              // the threads that may run now (two or more)
-  ThreadId current = kNoThread;        // the thread that ran the previous step
-  bool current_enabled = false;        // true: picking another thread is a preemption
-  std::uint32_t step = 0;              // number of steps executed so far
-  const Operation* pending = nullptr;  // pending[t]: the operation thread t announced
-  std::string* divergence = nullptr;   // set by diverge()
-  ThreadMask live = 0;                 // every thread that has not finished (enabled or not)
-  std::string_view (*name_of)(const void* context, ThreadId t) = nullptr;
-  const void* name_context = nullptr;
-  const Step* trace = nullptr;  // the steps executed so far: trace[0 .. step)
+struct Decision : DivergenceSink {
+  ThreadMask enabled = 0;        // the threads that may run now (two or more)
+  ThreadId current = kNoThread;  // the thread that ran the previous step
+  bool current_enabled = false;  // true: picking another thread is a preemption
+  std::uint32_t step = 0;        // number of steps executed so far
+  ThreadMask live = 0;           // every thread that has not finished (enabled or not)
+  ExecutionView view;
 
-  void diverge(std::string why) const {
-    if (divergence && divergence->empty()) *divergence = std::move(why);
-  }
   bool is_enabled(ThreadId t) const { return (enabled >> t) & 1u; }
-  /// The name of thread `t` ("main", "finalizer", ...): replay matches threads by name.
-  std::string_view thread_name(ThreadId t) const {
-    return name_of != nullptr ? name_of(name_context, t) : std::string_view();
-  }
+};
+
+/// What the scheduler knows at a value decision (hc::choose).
+struct ValueDecision : DivergenceSink {
+  std::uint32_t bound = 2;       // the value is in [0, bound); bound >= 2
+  const char* label = "";        // the choose() label
+  ThreadId current = kNoThread;  // the thread that chooses
+  std::uint32_t step = 0;        // number of steps executed so far
 };
 
 /// Where a thread came from: its first step happens after its parent's steps before `step`.
@@ -78,7 +113,7 @@ struct Spawn {
 /// How an execution ended, as a strategy sees it.
 struct Verdict {
   std::optional<FindingKind> finding;  // nullopt: the execution was clean
-  bool pruned = false;                 // the strategy cut it short (kPruneThread / kPruneValue)
+  bool pruned = false;                 // the strategy cut it short (a pick returned nullopt)
   std::span<const Spawn> spawns;       // every thread but main, in creation order
   /// Threads parked before an operation they never ran (blocked, or cut off by a finding), and
   /// the operations: an exhaustive strategy must also try running them earlier.
@@ -104,17 +139,22 @@ struct ExecutionTag {
   bool counted = true;     // false: pruned (another owner's unit, or redundant); ignore it
 };
 
+/// What a strategy reports of its own search, beyond the counts the explorer keeps.
+struct StrategyStatistics {
+  int bound_reached = -1;  // ipb: the preemption bound of the round running last
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
 
   /// Starts the next execution. Returns false when the search space is exhausted.
   virtual bool begin_execution() = 0;
-  /// Picks the thread that performs the next step; must be in `d.enabled`.
-  virtual ThreadId pick_thread(const Decision& d) = 0;
-  /// Picks a value in [0, bound) for hc::choose (bound >= 2). `divergence` as in Decision.
-  virtual std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                                   std::string* divergence) = 0;
+  /// Picks the thread that performs the next step (in `d.enabled`); nullopt: end the
+  /// execution now, not counted.
+  virtual std::optional<ThreadId> pick_thread(const Decision& d) = 0;
+  /// Picks a value in [0, d.bound) for hc::choose; nullopt: end the execution, not counted.
+  virtual std::optional<std::uint32_t> pick_value(const ValueDecision& d) = 0;
   /// Ends the execution begun last; `steps` is its lean trace.
   virtual void end_execution(std::span<const Step> steps, const Verdict& verdict) = 0;
 
@@ -126,14 +166,15 @@ class Strategy {
   virtual ExecutionTag last_execution() const { return {}; }
   /// Whether this strategy honours StrategyOptions::owns_unit (exhaustive and seeded ones do).
   virtual bool splits_into_units() const { return false; }
+  /// What the strategy reports of its own search (Stats has the run's copy).
+  virtual StrategyStatistics statistics() const { return {}; }
 };
 
 /// What a strategy may read: the run's settings (seed, preemption_bound, pct_depth,
 /// split_depth; max_executions: seeded strategies explore executions 0 .. max-1 of a
 /// partitioned run, 0 = unbounded) and the partition.
 struct StrategyOptions : RunSettings {
-  int* bound_reached = nullptr;  // ipb: where it reports the preemption bound it has reached
-  UnitFilter owns_unit;          // empty: every unit (see UnitFilter)
+  UnitFilter owns_unit;  // empty: every unit (see UnitFilter)
 };
 
 /// What the explorer needs to know of a strategy: how its executions relate to the search space.

@@ -38,7 +38,7 @@ class KnuthEstimator {
    public:
     explicit Probe(std::uint64_t index) { rng_.seed(0x6b6e757468ull, index); }
     bool begin_execution() override { return true; }
-    ThreadId pick_thread(const Decision& d) override {
+    std::optional<ThreadId> pick_thread(const Decision& d) override {
       const auto n = static_cast<std::uint32_t>(std::popcount(d.enabled));
       product *= n;
       ThreadMask m = d.enabled;
@@ -46,9 +46,9 @@ class KnuthEstimator {
         m &= m - 1;
       return static_cast<ThreadId>(std::countr_zero(m));
     }
-    std::uint32_t pick_value(std::uint32_t bound, const char*, std::string*) override {
-      product *= bound;
-      return rng_.below(bound);
+    std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+      product *= d.bound;
+      return rng_.below(d.bound);
     }
     void end_execution(std::span<const Step>, const Verdict&) override {}
     std::string_view name() const override { return "knuth-probe"; }

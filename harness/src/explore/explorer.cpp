@@ -27,11 +27,9 @@ namespace {
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
 std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Counts* metrics,
-                                         std::string* replay_note, int* bound_reached,
-                                         UnitFilter owns = {}) {
+                                         std::string* replay_note, UnitFilter owns = {}) {
   StrategyOptions so;
   static_cast<RunSettings&>(so) = o;
-  so.bound_reached = bound_reached;
   // Seeded strategies stop at max_executions themselves only when the run is partitioned
   // (their units are execution ranges); otherwise the explorer's budget stops them.
   so.max_executions = owns ? o.max_executions : 0;
@@ -223,7 +221,6 @@ class Run {
   void worker(int index) {
     Counts metrics;  // the execution that ended last (the metrics wrapper)
     std::string replay_note;
-    int bound_reached = -1;
     std::uint64_t claimed_unit = kNoUnit;
     bool claimed_result = false;
     std::set<std::uint64_t> mine;  // units this worker claimed: the only ones it may finish
@@ -243,8 +240,7 @@ class Run {
     // worker's) is not this worker's to record: recording it finished with zero counts would
     // make a resumed run skip it.
     auto owned = [&](std::uint64_t u) { return !partitioned_ || mine.count(u) != 0; };
-    std::unique_ptr<Strategy> strategy =
-        build_strategy(o_, &metrics, &replay_note, &bound_reached, owns);
+    std::unique_ptr<Strategy> strategy = build_strategy(o_, &metrics, &replay_note, owns);
     detail::Execution exec(execution_config());
     std::optional<detail::Watchdog::Watch> watch;
     if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
@@ -348,7 +344,7 @@ class Run {
     if (stopped_by_finding) stopped_by_finding_ = true;
     if (index == 0) {
       replay_note_ = std::move(replay_note);
-      bound_reached_ = bound_reached;
+      bound_reached_ = strategy->statistics().bound_reached;
     }
   }
 
@@ -608,8 +604,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
     // and strategies of the caller's own do not).
     Counts unused;
     std::string note;
-    int bound = -1;
-    if (!build_strategy(o, &unused, &note, &bound)->splits_into_units()) {
+    if (!build_strategy(o, &unused, &note)->splits_into_units()) {
       throw usage_error(fmt::format(
           "strategy '{}'{} cannot be split into work units: --jobs, --shard, --checkpoint and "
           "--resume work with dfs, dpor, random and pct",

@@ -334,23 +334,25 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   if ((enabled & (enabled - 1)) == 0) {
     next = lowest(enabled);
   } else {
-    const Decision d{enabled,
+    const auto steps = static_cast<std::uint32_t>(trace_.size());
+    const Decision d{DivergenceSink(&divergence_),
+                     enabled,
                      cur,
                      cur_enabled,
-                     static_cast<std::uint32_t>(trace_.size()),
-                     pending_.data(),
-                     &divergence_,
+                     steps,
                      live_,
-                     [](const void* self, ThreadId t) {
-                       return static_cast<const Execution*>(self)->thread_name_view(t);
-                     },
-                     this,
-                     trace_.begin()};
-    next = strategy_->pick_thread(d);
-    if (next == kPruneThread) [[unlikely]] {
+                     ExecutionView(
+                         pending_.data(), trace_.begin(), steps,
+                         [](const void* self, ThreadId t) {
+                           return static_cast<const Execution*>(self)->thread_name_view(t);
+                         },
+                         this)};
+    const std::optional<ThreadId> picked = strategy_->pick_thread(d);
+    if (!picked) [[unlikely]] {
       pruned_ = true;
       return kHost;
     }
+    next = *picked;
     if (!divergence_.empty()) {
       finding_ = make_finding(FindingKind::nondeterminism, divergence_message(), nullptr);
       finding_->signature = "nondeterminism|divergence";
@@ -855,9 +857,12 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   if (n == 0) throw usage_error(fmt::format("hc::choose(0, \"{}\"): n must be at least 1", label));
   std::uint32_t value = 0;
   if (n > 1) {
-    value = strategy_->pick_value(n, label, &divergence_);
-    if (value == kPruneValue) [[unlikely]]
+    const std::optional<std::uint32_t> picked =
+        strategy_->pick_value(ValueDecision{DivergenceSink(&divergence_), n, label, current_,
+                                            static_cast<std::uint32_t>(trace_.size())});
+    if (!picked) [[unlikely]]
       prune();
+    value = picked.value_or(0);
     if (!divergence_.empty()) {
       Finding f = make_finding(FindingKind::nondeterminism, divergence_message(), &where);
       f.signature = "nondeterminism|divergence";

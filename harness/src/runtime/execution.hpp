@@ -89,7 +89,7 @@ class Execution {
     return parameters_;
   }
   std::uint64_t reached_mask() const { return reached_mask_; }
-  /// Whether the strategy cut the last run short (kPruneThread / kPruneValue).
+  /// Whether the strategy cut the last run short (a pick returned nullopt).
   bool pruned() const { return pruned_; }
   /// Live threads of the last run parked before an operation they never ran.
   ThreadMask waiting() const {

@@ -45,7 +45,7 @@ class DfsStrategy final : public Strategy {
     return true;
   }
 
-  ThreadId pick_thread(const Decision& d) override {
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
     ThreadMask options = d.enabled;
     if (bound_ >= 0 && d.current_enabled && preemptions_ >= bound_)
       options = ThreadMask{1} << d.current;  // out of preemptions: the current thread goes on
@@ -63,31 +63,28 @@ class DfsStrategy final : public Strategy {
     } else {
       chosen = static_cast<std::uint32_t>(std::countr_zero(options));
       stack_.push_back(Frame{options, chosen, false});
-      if (entered_foreign_unit()) return kPruneThread;
+      if (entered_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     if (d.current_enabled && chosen != d.current) ++preemptions_;
     return static_cast<ThreadId>(chosen);
   }
 
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
     std::uint32_t chosen = 0;
     if (depth_ < stack_.size()) {
       const Frame& f = stack_[depth_];
-      if (!f.is_value || f.options != bound) {
-        if (divergence != nullptr && divergence->empty()) {
-          *divergence = fmt::format(
-              "decision {} of this path offered {} before and now choose({}, \"{}\"): the "
-              "scenario does not behave the same when re-run",
-              depth_ + 1, describe(f), bound, label);
-        }
-        return 0;
+      if (!f.is_value || f.options != d.bound) {
+        d.diverge(fmt::format(
+            "decision {} of this path offered {} before and now choose({}, \"{}\"): the "
+            "scenario does not behave the same when re-run",
+            depth_ + 1, describe(f), d.bound, d.label));
+        return 0u;
       }
       chosen = f.chosen;
     } else {
-      stack_.push_back(Frame{bound, 0, true});
-      if (entered_foreign_unit()) return kPruneValue;
+      stack_.push_back(Frame{d.bound, 0, true});
+      if (entered_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     return chosen;

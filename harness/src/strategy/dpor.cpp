@@ -231,9 +231,9 @@ class DporStrategy final : public Strategy {
     return true;
   }
 
-  ThreadId pick_thread(const Decision& d) override {
-    catch_up(d.trace, d.step);
-    if (blocked_) return kPruneThread;  // a sleeping thread was forced to run
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
+    catch_up(d.view.trace().data(), d.step);
+    if (blocked_) return std::nullopt;  // a sleeping thread was forced to run
     const ThreadMask awake = d.enabled & ~running_sleep_;
     if (depth_ < stack_.size()) {
       Frame& f = stack_[depth_];
@@ -257,7 +257,7 @@ class DporStrategy final : public Strategy {
     f.sleep = running_sleep_ & d.live;
     for (ThreadMask m = d.live; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
-      f.next[t] = summary_of(d.pending[t], t, (yielded_ & bit(t)) != 0);
+      f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
     const bool split = stack_.size() < units_.split() ||
@@ -289,7 +289,7 @@ class DporStrategy final : public Strategy {
         stack_.push_back(std::move(f));
         ++depth_;
         blocked_ = true;
-        return kPruneThread;  // every enabled thread is asleep: nothing new below
+        return std::nullopt;  // every enabled thread is asleep: nothing new below
       }
       f.chosen = d.current_enabled && (awake & bit(d.current)) != 0
                      ? d.current
@@ -304,29 +304,28 @@ class DporStrategy final : public Strategy {
       follow_node_ = 0;
     }
     ++depth_;
-    if (units_.entered(stack_.size())) return kPruneThread;  // a unit that is not ours
+    if (units_.entered(stack_.size())) return std::nullopt;  // a unit that is not ours
     return placed.chosen;
   }
 
-  std::uint32_t pick_value(std::uint32_t bound, const char*, std::string* divergence) override {
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
     if (depth_ < stack_.size()) {
       const Frame& f = stack_[depth_];
-      if (!f.is_value || f.enabled != bound) {
-        if (divergence != nullptr && divergence->empty())
-          *divergence = "a value choice changed between runs of the same path";
-        return 0;
+      if (!f.is_value || f.enabled != d.bound) {
+        d.diverge("a value choice changed between runs of the same path");
+        return 0u;
       }
       ++depth_;
       return f.value;
     }
     Frame f;
     f.is_value = true;
-    f.enabled = bound;
+    f.enabled = d.bound;
     f.value = 0;
     stack_.push_back(std::move(f));
     ++depth_;
-    if (units_.entered(stack_.size())) return kPruneValue;
-    return 0;
+    if (units_.entered(stack_.size())) return std::nullopt;
+    return 0u;
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {

@@ -18,7 +18,7 @@ namespace {
 
 class IterativeBoundingStrategy final : public Strategy {
  public:
-  explicit IterativeBoundingStrategy(int* bound_reached) : reached_(bound_reached) { restart(); }
+  IterativeBoundingStrategy() { restart(); }
 
   bool begin_execution() override {
     while (!dfs_->begin_execution()) {
@@ -29,39 +29,37 @@ class IterativeBoundingStrategy final : public Strategy {
     preemptions_ = 0;
     return true;
   }
-  ThreadId pick_thread(const Decision& d) override {
-    const ThreadId t = dfs_->pick_thread(d);
-    if (d.current_enabled && t != d.current) ++preemptions_;
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
+    const std::optional<ThreadId> t = dfs_->pick_thread(d);
+    if (t && d.current_enabled && *t != d.current) ++preemptions_;
     return t;
   }
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
-    return dfs_->pick_value(bound, label, divergence);
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    return dfs_->pick_value(d);
   }
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     if (preemptions_ == bound_) used_bound_ = true;
     dfs_->end_execution(steps, verdict);
   }
   std::string_view name() const override { return "ipb"; }
+  StrategyStatistics statistics() const override { return {.bound_reached = bound_}; }
 
  private:
   void restart() {
     dfs_ = make_dfs_strategy(bound_);
     used_bound_ = false;
-    if (reached_ != nullptr) *reached_ = bound_;
   }
 
   std::unique_ptr<Strategy> dfs_;
   int bound_ = 0;
   int preemptions_ = 0;
   bool used_bound_ = false;
-  int* reached_;
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_iterative_bounding_strategy(int* bound_reached) {
-  return std::make_unique<IterativeBoundingStrategy>(bound_reached);
+std::unique_ptr<Strategy> make_iterative_bounding_strategy() {
+  return std::make_unique<IterativeBoundingStrategy>();
 }
 
 }  // namespace hc::detail

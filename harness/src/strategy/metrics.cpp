@@ -17,14 +17,13 @@ class MetricsStrategy final : public Strategy {
     *metrics_ = Counts{};
     return inner_->begin_execution();
   }
-  ThreadId pick_thread(const Decision& d) override {
-    const ThreadId t = inner_->pick_thread(d);
-    if (d.current_enabled && t != d.current) ++metrics_->preemptions;
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
+    const std::optional<ThreadId> t = inner_->pick_thread(d);
+    if (t && d.current_enabled && *t != d.current) ++metrics_->preemptions;
     return t;
   }
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
-    return inner_->pick_value(bound, label, divergence);
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    return inner_->pick_value(d);
   }
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     inner_->end_execution(steps, verdict);
@@ -41,6 +40,7 @@ class MetricsStrategy final : public Strategy {
   std::string_view name() const override { return inner_->name(); }
   ExecutionTag last_execution() const override { return inner_->last_execution(); }
   bool splits_into_units() const override { return inner_->splits_into_units(); }
+  StrategyStatistics statistics() const override { return inner_->statistics(); }
 
  private:
   std::unique_ptr<Strategy> inner_;

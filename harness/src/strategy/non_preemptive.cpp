@@ -15,11 +15,11 @@ namespace {
 class NonPreemptiveStrategy final : public Strategy {
  public:
   bool begin_execution() override { return !std::exchange(ran_, true); }
-  ThreadId pick_thread(const Decision& d) override {
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
     if (d.current_enabled) return d.current;
     return static_cast<ThreadId>(std::countr_zero(d.enabled));
   }
-  std::uint32_t pick_value(std::uint32_t, const char*, std::string*) override { return 0; }
+  std::optional<std::uint32_t> pick_value(const ValueDecision&) override { return 0u; }
   void end_execution(std::span<const Step>, const Verdict&) override {}
   std::string_view name() const override { return "non-preemptive"; }
 

@@ -19,34 +19,18 @@
 #include <vector>
 
 #include "hc/strategy.hpp"
-#include "strategy/rng.hpp"
-#include "strategy/seeded_units.hpp"
+#include "strategy/seeded_strategy.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
 namespace {
 
-class PctStrategy final : public Strategy {
+class PctStrategy final : public SeededStrategy {
  public:
-  PctStrategy(std::uint64_t seed, int depth, UnitFilter owns, std::uint64_t max_executions)
-      : seed_(seed), depth_(std::max(depth, 1)), units_(std::move(owns), max_executions) {}
+  explicit PctStrategy(const StrategyOptions& o)
+      : SeededStrategy(o), depth_(std::max(o.pct_depth, 1)) {}
 
-  bool begin_execution() override {
-    if (!units_.next(execution_)) return false;
-    // k is learned within a unit, so a unit explores the same executions whoever runs it.
-    if (execution_ % kExecutionsPerUnit == 0) max_steps_ = 64;
-    rng_.seed(seed_, execution_++);
-    priorities_.fill(0);
-    next_low_ = 0;
-    change_points_.clear();
-    for (int i = 1; i < depth_; ++i)
-      change_points_.push_back(1 + rng_.below(max_steps_));
-    std::sort(change_points_.begin(), change_points_.end());
-    priorities_.fill(0);
-    return true;
-  }
-
-  ThreadId pick_thread(const Decision& d) override {
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
     // Change points: the thread that ran the step before drops below every other.
     while (next_low_ < change_points_.size() && d.step >= change_points_[next_low_]) {
       // The i-th change point sends the running thread below every priority so far (d - i),
@@ -60,14 +44,10 @@ class PctStrategy final : public Strategy {
     for (ThreadMask m = d.enabled; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
       if (priorities_[t] == 0)
-        priorities_[t] = static_cast<std::uint32_t>(depth_) + 1 + rng_.below(1u << 20);
+        priorities_[t] = static_cast<std::uint32_t>(depth_) + 1 + rng().below(1u << 20);
       if (best == kNoThread || priorities_[t] > priorities_[best]) best = t;
     }
     return best;
-  }
-
-  std::uint32_t pick_value(std::uint32_t bound, const char*, std::string*) override {
-    return rng_.below(bound);
   }
 
   void end_execution(std::span<const Step> steps, const Verdict&) override {
@@ -75,16 +55,21 @@ class PctStrategy final : public Strategy {
   }
 
   std::string_view name() const override { return "pct"; }
-  ExecutionTag last_execution() const override { return units_.tag(execution_ - 1); }
-  bool splits_into_units() const override { return true; }
 
  private:
-  std::uint64_t seed_;
+  void begin_seeded(std::uint64_t execution) override {
+    // k is learned within a unit, so a unit explores the same executions whoever runs it.
+    if (execution % kExecutionsPerUnit == 0) max_steps_ = 64;
+    priorities_.fill(0);
+    next_low_ = 0;
+    change_points_.clear();
+    for (int i = 1; i < depth_; ++i)
+      change_points_.push_back(1 + rng().below(max_steps_));
+    std::sort(change_points_.begin(), change_points_.end());
+  }
+
   int depth_;
-  std::uint64_t execution_ = 0;
-  SeededUnits units_;
   std::uint32_t max_steps_ = 64;  // k, learned from the executions so far in this unit
-  Rng rng_;
   std::array<std::uint32_t, kMaxThreads> priorities_{};
   std::vector<std::uint32_t> change_points_;
   std::size_t next_low_ = 0;
@@ -92,9 +77,8 @@ class PctStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_pct_strategy(std::uint64_t seed, int depth, UnitFilter owns,
-                                            std::uint64_t max_executions) {
-  return std::make_unique<PctStrategy>(seed, depth, std::move(owns), max_executions);
+std::unique_ptr<Strategy> make_pct_strategy(const StrategyOptions& options) {
+  return std::make_unique<PctStrategy>(options);
 }
 
 }  // namespace hc::detail

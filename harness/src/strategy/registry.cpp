@@ -43,25 +43,16 @@ constexpr StrategyInfo kStrategies[] = {
      .kind = SearchKind::exhaustive,
      .help = "iterative preemption bounding: dfs with bounds 0, 1, 2, ... in turn (the verdict "
              "reports the bound reached)",
-     .make =
-         [](const Options& o) {
-           return detail::make_iterative_bounding_strategy(o.bound_reached);
-         }},
+     .make = [](const Options&) { return detail::make_iterative_bounding_strategy(); }},
     {.name = "random",
      .kind = SearchKind::seeded,
      .help = "uniform random walk: execution i draws from a seed derived from (seed, i)",
-     .make =
-         [](const Options& o) {
-           return detail::make_random_strategy(o.seed, o.owns_unit, o.max_executions);
-         }},
+     .make = &detail::make_random_strategy},
     {.name = "pct",
      .kind = SearchKind::seeded,
      .help = "probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010) for bugs of "
              "depth --pct-depth",
-     .make =
-         [](const Options& o) {
-           return detail::make_pct_strategy(o.seed, o.pct_depth, o.owns_unit, o.max_executions);
-         }},
+     .make = &detail::make_pct_strategy},
     {.name = "replay",
      .kind = SearchKind::single,
      .help = "follow one schedule (--replay CHOICES or a replay file): one execution",

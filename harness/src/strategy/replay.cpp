@@ -39,7 +39,7 @@ class ReplayStrategy final : public Strategy {
     return !std::exchange(ran_, true);
   }
 
-  ThreadId pick_thread(const Decision& d) override {
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
     if (position_ < prefix_.size()) {
       const Choice c = prefix_[position_++];
       const ThreadId first = static_cast<ThreadId>(std::countr_zero(d.enabled));
@@ -67,10 +67,11 @@ class ReplayStrategy final : public Strategy {
     return static_cast<ThreadId>(std::countr_zero(d.enabled));
   }
 
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    const std::uint32_t bound = d.bound;
+    const char* label = d.label;
     auto diverge = [&](std::string why) {
-      if (divergence != nullptr && divergence->empty()) *divergence = std::move(why);
+      d.diverge(std::move(why));
       return 0u;
     };
     if (position_ < prefix_.size()) {
@@ -89,7 +90,7 @@ class ReplayStrategy final : public Strategy {
       }
       return c.value;
     }
-    if (inner_) return inner_->pick_value(bound, label, divergence);
+    if (inner_) return inner_->pick_value(d);
     return diverge(
         fmt::format("replay diverged at decision {}: the schedule has ended but the "
                     "program asks for choose({}, \"{}\")",
@@ -103,6 +104,9 @@ class ReplayStrategy final : public Strategy {
   std::string_view name() const override { return inner_ ? inner_->name() : "replay"; }
   ExecutionTag last_execution() const override {
     return inner_ ? inner_->last_execution() : ExecutionTag{};
+  }
+  StrategyStatistics statistics() const override {
+    return inner_ ? inner_->statistics() : StrategyStatistics{};
   }
 
  private:
@@ -138,7 +142,7 @@ class NamedReplayStrategy final : public Strategy {
     return !std::exchange(ran_, true);
   }
 
-  ThreadId pick_thread(const Decision& d) override {
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
     if (following_ && position_ < entries_.size()) {
       const ReplayEntry& e = entries_[position_];
       const std::size_t number = position_ + 1;
@@ -146,11 +150,12 @@ class NamedReplayStrategy final : public Strategy {
         std::optional<ThreadId> named;
         for (ThreadMask m = d.live; m != 0; m &= m - 1) {
           const auto t = static_cast<ThreadId>(std::countr_zero(m));
-          if (d.thread_name(t) != e.thread_name) continue;
-          if (!named || (d.is_enabled(t) && std::string_view(d.pending[t].label) == e.label))
+          if (d.view.thread_name(t) != e.thread_name) continue;
+          if (!named || (d.is_enabled(t) && std::string_view(d.view.pending(t).label) == e.label))
             named = t;
         }
-        if (named && d.is_enabled(*named) && std::string_view(d.pending[*named].label) == e.label) {
+        if (named && d.is_enabled(*named) &&
+            std::string_view(d.view.pending(*named).label) == e.label) {
           ++position_;
           return *named;
         }
@@ -159,24 +164,22 @@ class NamedReplayStrategy final : public Strategy {
           did = fmt::format("no thread is named '{}'", e.thread_name);
         } else if (!d.is_enabled(*named)) {
           did = fmt::format("thread '{}' is blocked at '{}' ({})", e.thread_name,
-                            d.pending[*named].label, site_of(d.pending[*named]));
+                            d.view.pending(*named).label, site_of(d.view.pending(*named)));
         } else {
-          did = fmt::format("thread '{}' is at '{}' ({})", e.thread_name, d.pending[*named].label,
-                            site_of(d.pending[*named]));
+          did = fmt::format("thread '{}' is at '{}' ({})", e.thread_name,
+                            d.view.pending(*named).label, site_of(d.view.pending(*named)));
         }
-        if (diverged(d.divergence,
-                     fmt::format("replay diverged at step {} (decision {}): the file expects "
-                                 "thread '{}' to run '{}'{} but {}; enabled: {}",
-                                 d.step + 1, number, e.thread_name, e.label, recorded_at(e), did,
-                                 enabled_text(d))))
+        if (diverged(d, fmt::format("replay diverged at step {} (decision {}): the file expects "
+                                    "thread '{}' to run '{}'{} but {}; enabled: {}",
+                                    d.step + 1, number, e.thread_name, e.label, recorded_at(e), did,
+                                    enabled_text(d))))
           return fallback(d);
         return static_cast<ThreadId>(std::countr_zero(d.enabled));
       }
-      if (diverged(d.divergence,
-                   fmt::format("replay diverged at step {} (decision {}): the file expects the "
-                               "value choice '{}'{} but the program asks which thread runs; "
-                               "enabled: {}",
-                               d.step + 1, number, e.label, recorded_at(e), enabled_text(d))))
+      if (diverged(d, fmt::format("replay diverged at step {} (decision {}): the file expects the "
+                                  "value choice '{}'{} but the program asks which thread runs; "
+                                  "enabled: {}",
+                                  d.step + 1, number, e.label, recorded_at(e), enabled_text(d))))
         return fallback(d);
       return static_cast<ThreadId>(std::countr_zero(d.enabled));
     }
@@ -190,8 +193,9 @@ class NamedReplayStrategy final : public Strategy {
     return fallback(d);
   }
 
-  std::uint32_t pick_value(std::uint32_t bound, const char* label,
-                           std::string* divergence) override {
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    const std::uint32_t bound = d.bound;
+    const std::string_view label = d.label;
     if (following_ && position_ < entries_.size()) {
       const ReplayEntry& e = entries_[position_];
       const std::size_t number = position_ + 1;
@@ -210,21 +214,19 @@ class NamedReplayStrategy final : public Strategy {
                     "run '{}'{} but the program asks for choose({}, \"{}\")",
                     number, e.thread_name, e.label, recorded_at(e), bound, label);
       if (!lenient_) {
-        if (divergence != nullptr && divergence->empty()) *divergence = why;
-        return 0;
+        d.diverge(why);
+        return 0u;
       }
       note(why);
       following_ = false;
     } else if (following_ && !lenient_ && !inner_) {
-      if (divergence != nullptr && divergence->empty()) {
-        *divergence = fmt::format(
-            "replay diverged at decision {}: the file's schedule has ended "
-            "but the program asks for choose({}, \"{}\")",
-            position_ + 1, bound, label);
-      }
-      return 0;
+      d.diverge(
+          fmt::format("replay diverged at decision {}: the file's schedule has ended "
+                      "but the program asks for choose({}, \"{}\")",
+                      position_ + 1, bound, label));
+      return 0u;
     }
-    return inner_ ? inner_->pick_value(bound, label, divergence) : 0;
+    return inner_ ? inner_->pick_value(d) : std::optional<std::uint32_t>(0u);
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
@@ -234,6 +236,9 @@ class NamedReplayStrategy final : public Strategy {
   std::string_view name() const override { return inner_ ? inner_->name() : "replay"; }
   ExecutionTag last_execution() const override {
     return inner_ ? inner_->last_execution() : ExecutionTag{};
+  }
+  StrategyStatistics statistics() const override {
+    return inner_ ? inner_->statistics() : StrategyStatistics{};
   }
 
  private:
@@ -252,15 +257,15 @@ class NamedReplayStrategy final : public Strategy {
     std::string out;
     for (ThreadMask m = d.enabled; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
-      out += fmt::format("{}'{}' at '{}'", out.empty() ? "" : ", ", d.thread_name(t),
-                         d.pending[t].label);
+      out += fmt::format("{}'{}' at '{}'", out.empty() ? "" : ", ", d.view.thread_name(t),
+                         d.view.pending(t).label);
     }
     return out;
   }
   /// Lenient: note the divergence and stop following; returns true. Strict: report it.
-  bool diverged(std::string* divergence, std::string why) {
+  bool diverged(const DivergenceSink& sink, std::string why) {
     if (!lenient_) {
-      if (divergence != nullptr && divergence->empty()) *divergence = std::move(why);
+      sink.diverge(std::move(why));
       return false;
     }
     note(std::move(why));
@@ -270,7 +275,7 @@ class NamedReplayStrategy final : public Strategy {
   void note(std::string why) {
     if (note_ != nullptr && note_->empty()) *note_ = std::move(why);
   }
-  ThreadId fallback(const Decision& d) {
+  std::optional<ThreadId> fallback(const Decision& d) {
     if (inner_) return inner_->pick_thread(d);
     if (d.current_enabled) return d.current;
     return static_cast<ThreadId>(std::countr_zero(d.enabled));
