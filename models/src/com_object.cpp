@@ -36,6 +36,11 @@ std::string through(const ComReference& via) {
   return "through a raw pointer";
 }
 
+// The step origin(via) mentions, if any: when a weak reference or a ComPtr's was obtained.
+void add_origin_step(const ComReference& via, FindingRefs& refs) {
+  if (via.kind != ComReference::Kind::raw) refs.steps.push_back(via.obtained.step);
+}
+
 // Where the reference came from, and why it did not keep the object alive.
 std::string origin(const ComReference& via) {
   switch (via.kind) {
@@ -208,7 +213,10 @@ void ComObject::destroy(const ComStamp& by) {
   destroyed_ = by;
   count_ = guard_;  // 0, or the artificial count of a guarded destruction
   world_->destroying_.push_back(this);
-  on_destroy();  // the cascade: its operations run on this thread
+  {
+    const FindingContext context(id_);  // findings inside the destructor are about it too
+    on_destroy();                       // the cascade: its operations run on this thread
+  }
   world_->destroying_.pop_back();
   destroy_end_step_ = rt::current_step();
   if (count_ != guard_) report_escaped_reference();
@@ -240,8 +248,11 @@ void ComObject::report_use_after_destruction(const char* method, const ComRefere
   std::string message = fmt::format("use of {} {} at step {} by thread '{}' ({} at {}): {}.{}",
                                     label(), through(via), now.step, now.thread_name, method,
                                     site(where), fate(state_, destroyed), origin(via));
+  FindingRefs refs{.steps = {now.step, destroyed.step}, .objects = {id_}};
+  add_origin_step(via, refs);
   report(FindingKind::use_after_destruction, std::move(message), where,
-         fmt::format("{}|{}|{}|{}", name_, method, site(where), site(destroyed_.where)));
+         fmt::format("{}|{}|{}|{}", name_, method, site(where), site(destroyed_.where)),
+         std::move(refs));
 }
 
 void ComObject::report_addref_from_zero(const ComReference& via,
@@ -255,8 +266,10 @@ void ComObject::report_addref_from_zero(const ComReference& via,
       label(), through(via), now.step, now.thread_name, site(where), describe(destroyed),
       state_ == ComState::destroying ? "it is being destroyed there" : "it was destroyed",
       origin(via));
+  FindingRefs refs{.steps = {now.step, destroyed.step}, .objects = {id_}};
+  add_origin_step(via, refs);
   report(FindingKind::addref_from_zero, std::move(message), where,
-         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)));
+         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)), std::move(refs));
 }
 
 void ComObject::report_underflow(const ComReference& via, const std::source_location& where) {
@@ -272,7 +285,8 @@ void ComObject::report_underflow(const ComReference& via, const std::source_loca
   }
   message += '.';
   report(FindingKind::refcount_underflow, std::move(message), where,
-         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)));
+         fmt::format("{}|{}|{}", name_, site(where), site(destroyed_.where)),
+         {.steps = {now.step, destroyed.step}, .objects = {id_}});
 }
 
 void ComObject::report_double_destruction(const ComReference& /*via*/,
@@ -280,7 +294,9 @@ void ComObject::report_double_destruction(const ComReference& /*via*/,
   const Provenance now = here(where);
   const Provenance first = provenance(destroyed_);
   std::string how;
+  FindingRefs refs{.steps = {now.step}, .objects = {id_}};
   if (guard_ == 0 && rescued_.valid()) {
+    refs.steps.push_back(rescued_.step);
     how = fmt::format(
         "its destructor handed out `this`: AddRef by {} took its count 0→1 while it was in "
         "the destroying state, and this Release takes it back 1→0",
@@ -295,9 +311,11 @@ void ComObject::report_double_destruction(const ComReference& /*via*/,
       "second destruction of {} at step {} by thread '{}' ({}): {}, so its destruction is "
       "entered again while the first one, entered by {}, is still running.",
       label(), now.step, now.thread_name, site(where), how, describe(first));
+  refs.steps.push_back(first.step);
   report(FindingKind::double_destruction, std::move(message), where,
          fmt::format("{}|{}|{}", name_, site(rescued_.valid() ? rescued_.where : destroyed_.where),
-                     site(where)));
+                     site(where)),
+         std::move(refs));
 }
 
 void ComObject::report_escaped_reference() {
@@ -309,7 +327,8 @@ void ComObject::report_escaped_reference() {
         "dropped to {} by step {}, more Releases than AddRefs there.",
         label(), describe(first), guard_, count_, destroy_end_step_);
     report(FindingKind::refcount_underflow, std::move(message), destroyed_.where,
-           fmt::format("{}|destructor|{}", name_, site(destroyed_.where)));
+           fmt::format("{}|destructor|{}", name_, site(destroyed_.where)),
+           {.steps = {first.step, destroy_end_step_}, .objects = {id_}});
   }
   const std::uint32_t kept = count_ - guard_;
   std::string message = fmt::format(
@@ -319,8 +338,13 @@ void ComObject::report_escaped_reference() {
       "object (ONT-0928).",
       label(), rescued_.valid() ? describe(provenance(rescued_)) : std::string("?"), guard_,
       guard_ + 1, describe(first), kept, kept == 1 ? " was" : "s were", destroy_end_step_);
+  FindingRefs refs{.steps = {}, .objects = {id_}};
+  if (rescued_.valid()) refs.steps.push_back(rescued_.step);
+  refs.steps.push_back(first.step);
+  refs.steps.push_back(destroy_end_step_);
   report(FindingKind::addref_from_zero, std::move(message), where,
-         fmt::format("{}|escaped|{}|{}", name_, site(where), site(destroyed_.where)));
+         fmt::format("{}|escaped|{}|{}", name_, site(where), site(destroyed_.where)),
+         std::move(refs));
 }
 
 // --- ComWorld --------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ std::string describe(const Provenance& p) {
 }
 
 void report(FindingKind kind, std::string message, const std::source_location& where,
-            const std::string& signature) {
-  rt::report(kind, std::move(message), where, signature);
+            const std::string& signature, FindingRefs refs) {
+  rt::report(kind, std::move(message), where, signature, std::move(refs));
   // Only during teardown does report() return; nothing may continue from a finding.
   std::abort();
 }

@@ -51,25 +51,33 @@ void CriticalHandle::cleanup(const std::source_location& where) {
   closed_.store(true, std::memory_order_seq_cst, where);
   if (IsInvalid()) return;
   if (release_handle_calls_ > 0) {
+    const Provenance now = here(where);
     report(FindingKind::release_handle_twice,
            fmt::format("ReleaseHandle of {} runs a second time, on {}; it first ran on {}. Two "
                        "threads passed the _isClosed check before either set it: CriticalHandle "
                        "has no interlocked state, so concurrent Close releases twice (and the "
                        "second release may close a recycled value)",
-                       label(), describe(here(where)), describe(first_release_)),
-           where, label());
+                       label(), describe(now), describe(first_release_)),
+           where, label(), {.steps = {now.step, first_release_.step}, .objects = {id()}});
   }
   ++release_handle_calls_;
   first_release_ = here(where);
-  const bool ok =
-      release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+  bool ok = false;
+  {
+    const FindingContext context(id());  // findings inside ReleaseHandle are about it too
+    ok = release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+  }
   if (!ok) {
+    // This CriticalHandle, this step, then what the value's history names.
+    const Provenance now = here(where);
+    FindingRefs refs{.steps = {now.step}, .objects = {id()}};
+    table_->add_history_refs(handle_, refs);
     report(FindingKind::release_handle_failed,
            fmt::format("releaseHandleFailed: ReleaseHandle of {} (type {}) returned false for "
                        "handle {} on {}. History of the value: {}",
                        label(), options_.type_name, table_->format_value(handle_.value),
-                       describe(here(where)), table_->history(handle_)),
-           where, fmt::format("{}|{}", label(), site(where)));
+                       describe(now), table_->history(handle_)),
+           where, fmt::format("{}|{}", label(), site(where)), std::move(refs));
   }
 }
 

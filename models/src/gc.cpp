@@ -36,14 +36,14 @@ std::string ManagedObject::label() const {
 }
 
 void ManagedObject::use(const char* method, const std::source_location& where) {
-  if (rt::model_op(Access::read, object_, method, where) == nullptr) return;
-  if (finalized_ == 0) return;
+  if (rt::model_op(Access::read, object_, method, where) == nullptr || finalized_ == 0) return;
   report(FindingKind::use_of_finalized_object,
          fmt::format("{} called {} on {} after its finalizer ran (finalized by {}); it was "
                      "reached again through resurrection or a long weak reference, and what "
                      "its finalizer released is gone",
                      describe(here(where)), method, label(), describe(finalized_by_)),
-         where, fmt::format("{}|{}|{}", label(), method, site(where)));
+         where, fmt::format("{}|{}|{}", label(), method, site(where)),
+         {.steps = {rt::current_step(), finalized_by_.step}, .objects = {object_}});
 }
 
 // --- the GC ------------------------------------------------------------------------------------
@@ -207,12 +207,13 @@ void Gc::run_finalizer(const Entry& entry) {
                        "already ran, by {}): it was registered twice (ReRegisterForFinalize on "
                        "an object still registered) without a SuppressFinalize in between",
                        o.label(), describe(o.finalized_by_)),
-           where, o.label());
+           where, o.label(), {.steps = {o.finalized_by_.step}, .objects = {o.object_}});
   }
   running_ = &o;
   running_since_ = rt::current_step();
   const Provenance started = here(where);  // the "run finalizer" step
   try {
+    const FindingContext context(o.object_);  // findings inside the finalizer are about `o` too
     o.finalize();
   } catch (const std::exception& e) {
     report(FindingKind::finalizer_exception,
@@ -220,7 +221,7 @@ void Gc::run_finalizer(const Entry& entry) {
                        "{}: the process terminates; pending finally blocks and the {} "
                        "finalizers still queued do not run",
                        o.label(), e.what(), pending_finalizers()),
-           where, o.label() + "|" + typeid(e).name());
+           where, o.label() + "|" + typeid(e).name(), {.steps = {}, .objects = {o.object_}});
   }
   running_ = nullptr;
   ++o.finalized_;
@@ -233,10 +234,15 @@ bool Gc::check_blocked() {
   const std::uint32_t ran = rt::current_step() - running_since_;
   if (ran <= options_.finalizer_block_bound) return true;
   std::string behind;
-  for (const Entry& e : normal_queue_)
+  FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then those queued behind
+  for (const Entry& e : normal_queue_) {
     behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
-  for (const Entry& e : critical_queue_)
+    refs.objects.emplace_back(e.object->object_);
+  }
+  for (const Entry& e : critical_queue_) {
     behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
+    refs.objects.emplace_back(e.object->object_);
+  }
   report(FindingKind::finalizer_blocked,
          fmt::format("the finalizer thread has been in the finalizer of {} for {} steps (bound "
                      "{}); {} object{} queued behind it{}: every later finalizer waits, and the "
@@ -244,7 +250,7 @@ bool Gc::check_blocked() {
                      running_->label(), ran, options_.finalizer_block_bound, pending_finalizers(),
                      pending_finalizers() == 1 ? " is" : "s are",
                      behind.empty() ? std::string() : ": " + behind),
-         std::source_location::current(), running_->label());
+         std::source_location::current(), running_->label(), std::move(refs));
   return true;
 }
 

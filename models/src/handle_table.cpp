@@ -85,8 +85,10 @@ struct HandleTable::KernelObject {
 
 struct HandleTable::Slot {
   struct Generation {
-    std::string object;  // "File 'log'"
+    std::string object;              // "File 'log'"
+    ObjectId object_id = kNoObject;  // the kernel object's engine object
     std::string owner;
+    std::string closer;  // who closed it (close()'s `closer`), once closed
     Provenance created;
     std::optional<Provenance> closed;
   };
@@ -98,6 +100,19 @@ struct HandleTable::Slot {
   std::uint32_t generation() const { return static_cast<std::uint32_t>(generations.size()); }
   Generation& current() { return generations.back(); }
 };
+
+namespace {
+
+/// The objects of one generation of a slot, for a finding about it: the code that owns it and
+/// the code that closed it (by label: a SafeHandle's, a wrapper's; labels that name no object,
+/// such as a thread's name, are dropped by the engine), then its kernel object.
+void add_generation_objects(const HandleTable::Slot::Generation& g, FindingRefs& refs) {
+  if (!g.owner.empty()) refs.objects.emplace_back(g.owner);
+  if (!g.closer.empty()) refs.objects.emplace_back(g.closer);
+  refs.objects.emplace_back(g.object_id);
+}
+
+}  // namespace
 
 HandleTable::HandleTable(HandleTableOptions options, const std::source_location& where)
     : options_(options),
@@ -115,6 +130,7 @@ HandleTable::~HandleTable() {
   std::size_t leaked = 0;
   std::string signature;
   std::source_location first{};
+  FindingRefs refs{.steps = {}, .objects = {table_object_}};  // the table, then each handle's
   for (std::uint32_t s = 1; s < slots_.size(); ++s) {
     const Slot& slot = slots_[s];
     if (!slot.open) continue;
@@ -125,13 +141,15 @@ HandleTable::~HandleTable() {
                         g.owner.empty() ? std::string() : fmt::format(", owner '{}'", g.owner));
     signature += fmt::format("|{}@{}", g.object, site(g.created.where));
     if (leaked == 1) first = g.created.where;
+    refs.steps.push_back(g.created.step);
+    add_generation_objects(g, refs);
   }
   if (leaked == 0) return;
   report(FindingKind::handle_leak,
          fmt::format("{} handle{} still open in handle table '{}' at the end of the execution "
                      "(leaked):{}",
                      leaked, leaked == 1 ? "" : "s", options_.name, list),
-         first, "handle-leak" + signature);
+         first, "handle-leak" + signature, std::move(refs));
 }
 
 std::string HandleTable::format_value(std::uint64_t value) const {
@@ -227,6 +245,7 @@ RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, std::string
   ++object->handles;
   Slot::Generation g;
   g.object = object->label();
+  g.object_id = object->object;
   g.owner = std::string(owner);
   g.created = here(where);
   slot.generations.push_back(std::move(g));
@@ -306,28 +325,37 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   const char* api = options_.style == ValueStyle::posix ? "close" : "CloseHandle";
   if (rt::model_op(Access::write, table_object_, api, where) == nullptr) return {};
   Status failure;
-  Slot* slot = resolve(handle, api, true, where, &failure);
+  Slot* slot = resolve(handle, api, true, where, &failure, closer);
   if (slot == nullptr) return failure;
   Slot::Generation& g = slot->current();
   if (!closer.empty() && !g.owner.empty() && closer != g.owner) {
+    const Provenance now = here(where);
     report(FindingKind::close_by_non_owner,
            fmt::format("'{}' closed handle {} ({}, generation {}) at {}, on {}; the handle is "
                        "owned by '{}' (created by {}), which will close it again",
                        closer, format_value(handle.value), g.object, slot->generation(),
-                       site(where), describe(here(where)), g.owner, describe(g.created)),
-           where, fmt::format("{}|{}|{}", g.object, closer, site(where)));
+                       site(where), describe(now), g.owner, describe(g.created)),
+           where, fmt::format("{}|{}|{}", g.object, closer, site(where)),
+           {.steps = {now.step, g.created.step},
+            .objects = {closer, g.object_id, g.owner, table_object_}});
   }
   if (!slot->waiters.empty()) {
     std::string waiting;
     for (ThreadId t : slot->waiters)
       waiting += fmt::format("{}'{}'", waiting.empty() ? "" : ", ", rt::thread_name(t));
+    const Provenance now = here(where);
+    // The wait blocks on the object's engine event: the waiters' steps are on it.
+    FindingRefs refs{.steps = {now.step}, .objects = {closer}};
+    add_generation_objects(g, refs);
+    refs.objects.emplace_back(slot->object->event);
+    refs.objects.emplace_back(table_object_);
     report(FindingKind::close_while_waiting,
            fmt::format("{} closed handle {} ({}, generation {}) while thread {} waits on it: "
                        "the wait's outcome is undefined (WAIT_FAILED, an invalid-handle "
                        "exception, or a wait on whatever object recycles the value)",
-                       describe(here(where)), format_value(handle.value), g.object,
-                       slot->generation(), waiting),
-           where, fmt::format("{}|{}", g.object, site(where)));
+                       describe(now), format_value(handle.value), g.object, slot->generation(),
+                       waiting),
+           where, fmt::format("{}|{}", g.object, site(where)), std::move(refs));
   }
   const bool transient = options_.fault_close && hc::fault("close fails transiently", where);
   if (transient && options_.style == ValueStyle::win32) {
@@ -335,6 +363,7 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
     return Status{false, kErrorInvalidFunction};  // the handle stays open
   }
   g.closed = here(where);
+  g.closer = std::string(closer);
   slot->open = false;
   KernelObject& object = *slot->object;
   --object.handles;
@@ -349,7 +378,8 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
 }
 
 HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, bool closing,
-                                        const std::source_location& where, Status* failure) {
+                                        const std::source_location& where, Status* failure,
+                                        std::string_view closer) {
   const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
   if (s == 0 || s >= slots_.size() || slots_[s].generations.empty()) {
     *failure = fail(api, h, where, closing);
@@ -366,31 +396,48 @@ HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, boo
   const Slot::Generation& mine = slot.generations[h.generation - 1];
   const std::string closed =
       mine.closed ? fmt::format("closed by {}", describe(*mine.closed)) : std::string("closed");
+  const Provenance at = here(where);
+  // What the findings below refer to: this call's step, the value's close (then the recycled
+  // generation's creation); who closes it now, its generation's owner, closer and object (then
+  // the recycled generation's object and owner), this table. Built only for a finding.
+  auto refs_of_value = [&] {
+    FindingRefs refs{.steps = {at.step}, .objects = {closer}};
+    if (mine.closed) refs.steps.push_back(mine.closed->step);
+    add_generation_objects(mine, refs);
+    return refs;
+  };
   if (slot.open) {
     // The value was recycled: it now names another object. Silent in production.
     const Slot::Generation& now = slot.current();
     const std::string message = fmt::format(
         "{} {} handle {} ({}, generation {}, {}) but {} now names {} (generation {}, created "
         "by {})",
-        describe(here(where)), closing ? "closed" : fmt::format("used (via {})", api),
-        format_value(h.value), mine.object, h.generation, closed, format_value(h.value), now.object,
-        slot.generation(), describe(now.created));
+        describe(at), closing ? "closed" : fmt::format("used (via {})", api), format_value(h.value),
+        mine.object, h.generation, closed, format_value(h.value), now.object, slot.generation(),
+        describe(now.created));
+    FindingRefs refs = refs_of_value();
+    refs.steps.push_back(now.created.step);
+    refs.objects.emplace_back(now.object_id);  // the victim: what the value names now,
+    if (!now.owner.empty()) refs.objects.emplace_back(now.owner);  // and who owns that
+    refs.objects.emplace_back(table_object_);
     report(closing ? FindingKind::double_close : FindingKind::stale_handle_use,
            closing ? "double close: " + message : "stale handle use: " + message, where,
-           fmt::format("{}|{}|{}", mine.object, now.object, site(where)));
+           fmt::format("{}|{}|{}", mine.object, now.object, site(where)), std::move(refs));
   }
   // The value names nothing now.
   if (options_.invalid_use == InvalidUse::raise) {
+    FindingRefs refs = refs_of_value();
+    refs.objects.emplace_back(table_object_);
     report(closing ? FindingKind::double_close : FindingKind::invalid_handle_use,
            fmt::format("{}{} {} handle {} ({}, generation {}), which was {} and names nothing "
                        "now: {}",
-                       closing ? "double close: " : "invalid handle use: ", describe(here(where)),
+                       closing ? "double close: " : "invalid handle use: ", describe(at),
                        closing ? "closed" : fmt::format("used (via {})", api),
                        format_value(h.value), mine.object, h.generation, closed,
                        options_.style == ValueStyle::posix
                            ? "EBADF"
                            : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),
-           where, fmt::format("{}|{}", mine.object, site(where)));
+           where, fmt::format("{}|{}", mine.object, site(where)), std::move(refs));
   }
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
   last_error_ = code;
@@ -401,11 +448,13 @@ HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, boo
 Status HandleTable::fail(const char* api, const RawHandle& h, const std::source_location& where,
                          bool closing) {
   if (options_.invalid_use == InvalidUse::raise) {
+    const Provenance at = here(where);
     report(FindingKind::invalid_handle_use,
            fmt::format("invalid handle use: {} passed {} to {}, a value that was never a handle "
                        "of table '{}'",
-                       describe(here(where)), format_value(h.value), api, options_.name),
-           where, fmt::format("{}|{}", api, site(where)));
+                       describe(at), format_value(h.value), api, options_.name),
+           where, fmt::format("{}|{}", api, site(where)),
+           {.steps = {at.step}, .objects = {table_object_}});
   }
   (void)closing;
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
@@ -427,12 +476,17 @@ Status HandleTable::typed(const RawHandle& h, const char* api, Access access, st
   if (slot == nullptr) return failure;
   const KernelObject& object = *slot->object;
   if ((allowed & bit_of(object.type)) == 0) {
+    const Provenance at = here(where);
+    FindingRefs refs{.steps = {at.step}, .objects = {}};
+    add_generation_objects(slot->current(), refs);
+    refs.objects.emplace_back(table_object_);
     report(FindingKind::wrong_type_use,
            fmt::format("wrong-type use: {} called {} on handle {} ({}, generation {}): a {} "
                        "does not support {} (Windows fails it with ERROR_INVALID_HANDLE)",
-                       describe(here(where)), api, format_value(h.value), object.label(),
-                       slot->generation(), object_type_name(object.type), api),
-           where, fmt::format("{}|{}|{}", api, object_type_name(object.type), site(where)));
+                       describe(at), api, format_value(h.value), object.label(), slot->generation(),
+                       object_type_name(object.type), api),
+           where, fmt::format("{}|{}|{}", api, object_type_name(object.type), site(where)),
+           std::move(refs));
   }
   *out = slot;
   last_error_ = kErrorSuccess;
@@ -526,6 +580,18 @@ std::string HandleTable::history(const RawHandle& h) const {
                                 : std::string(", still open"));
   }
   return fmt::format("{}: {}", format_value(h.value), out);
+}
+
+void HandleTable::add_history_refs(const RawHandle& h, FindingRefs& refs) const {
+  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
+  if (s != 0 && s < slots_.size()) {
+    for (const Slot::Generation& g : slots_[s].generations) {
+      refs.steps.push_back(g.created.step);
+      if (g.closed) refs.steps.push_back(g.closed->step);
+      add_generation_objects(g, refs);
+    }
+  }
+  refs.objects.emplace_back(table_object_);
 }
 
 }  // namespace hc::models

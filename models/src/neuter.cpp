@@ -37,11 +37,17 @@ namespace {
 
 constexpr std::uint64_t kExternalOne = std::uint64_t{1} << 32;
 
-/// The product's debug asserts: a check_failure in ICorDebug's words.
+/// The product's debug asserts: a check_failure in ICorDebug's words; `refs` what `what`
+/// refers to.
 [[noreturn]] void assertion_failed(std::string what, const std::source_location& where,
-                                   std::string_view signature) {
+                                   std::string_view signature, FindingRefs refs) {
   report(FindingKind::check_failure, "ICorDebug assertion failed: " + std::move(what), where,
-         fmt::format("icordebug-assert|{}|{}", signature, site(where)));
+         fmt::format("icordebug-assert|{}|{}", signature, site(where)), std::move(refs));
+}
+
+/// The step neutered_text(o) mentions, if any.
+void add_neutered_step(const RsObject& o, FindingRefs& refs) {
+  if (o.neutered_by()) refs.steps.push_back(o.neutered_by()->step);
 }
 
 std::string neutered_text(const RsObject& o) {
@@ -70,20 +76,26 @@ std::string RsObject::description() const {
   return fmt::format("{} '{}'", type_name_, name_);
 }
 
-void RsObject::report_deleted_use(const char* what, const std::source_location& where) {
+void RsObject::report_deleted_use(const char* what, ObjectId on,
+                                  const std::source_location& where) {
+  const Provenance now = here(where);
+  // The operation's object; the delete's step (on the state) is named too.
+  FindingRefs refs{.steps = {now.step}, .objects = {on}};
+  if (deleted_by_) refs.steps.push_back(deleted_by_->step);
   report(FindingKind::use_after_destruction,
          fmt::format("use after destruction: {} {} {}, which was deleted by {} when its mixed "
                      "reference count reached 0 (signature {:#010x}); only a reference the "
                      "caller owns keeps a right-side object alive",
-                     describe(here(where)), what, description(),
+                     describe(now), what, description(),
                      deleted_by_ ? describe(*deleted_by_) : std::string("an earlier Release"),
                      signature_),
-         where, fmt::format("deleted-use|{}|{}|{}", type_name_, what, site(where)));
+         where, fmt::format("deleted-use|{}|{}|{}", type_name_, what, site(where)),
+         std::move(refs));
 }
 
 std::uint32_t RsObject::add_ref(const std::source_location& where) {
   rt::model_op(Access::read_write, count_id_, "AddRef", where);
-  if (deleted()) report_deleted_use("calls AddRef on", where);
+  if (deleted()) report_deleted_use("calls AddRef on", count_id_, where);
   count_ += kExternalOne;
   return external_count();
 }
@@ -91,15 +103,18 @@ std::uint32_t RsObject::add_ref(const std::source_location& where) {
 std::uint32_t RsObject::release(const std::source_location& where) {
   rt::model_op(Access::read_write, count_id_, "Release", where);
   if (external_count() == 0) {
+    const Provenance now = here(where);
+    FindingRefs refs{.steps = {now.step}, .objects = {count_id_}};
+    if (deleted() && deleted_by_) refs.steps.push_back(deleted_by_->step);
     report(FindingKind::refcount_underflow,
            fmt::format("extra external Release: {} releases {}, whose external count is already "
                        "0 (internal {}){}; CordbCommonBase::BaseRelease asserts and ignores it "
                        "(returns 0): the caller released a reference it did not own",
-                       describe(here(where)), description(), internal_count(),
+                       describe(now), description(), internal_count(),
                        deleted() ? fmt::format(", and which was deleted by {}",
                                                deleted_by_ ? describe(*deleted_by_) : "?")
                                  : std::string()),
-           where, fmt::format("external|{}|{}", type_name_, site(where)));
+           where, fmt::format("external|{}|{}", type_name_, site(where)), std::move(refs));
   }
   count_ -= kExternalOne;
   const std::uint32_t external = external_count();
@@ -114,19 +129,21 @@ std::uint32_t RsObject::release(const std::source_location& where) {
 
 void RsObject::internal_add_ref(const std::source_location& where) {
   rt::model_op(Access::read_write, count_id_, "InternalAddRef", where);
-  if (deleted()) report_deleted_use("takes an internal reference to", where);
+  if (deleted()) report_deleted_use("takes an internal reference to", count_id_, where);
   ++count_;
 }
 
 void RsObject::internal_release(const std::source_location& where) {
   rt::model_op(Access::read_write, count_id_, "InternalRelease", where);
   if (internal_count() == 0) {
+    const Provenance now = here(where);
     report(FindingKind::refcount_underflow,
            fmt::format("extra internal Release: {} releases an internal reference to {}, whose "
                        "internal count is already 0 (external {}){}",
-                       describe(here(where)), description(), external_count(),
+                       describe(now), description(), external_count(),
                        deleted() ? ", and which was already deleted" : ""),
-           where, fmt::format("internal|{}|{}", type_name_, site(where)));
+           where, fmt::format("internal|{}|{}", type_name_, site(where)),
+           {.steps = {now.step}, .objects = {count_id_}});
   }
   --count_;
   if (count_ == 0) destroy(where);
@@ -152,21 +169,25 @@ void RsObject::destroy(const std::source_location& where) {
                     "IsNeutered(): an object must be on a NeuterList or held by a parent that "
                     "neuters it before its last reference goes)",
                     description(), describe(*deleted_by_)),
-        where, "delete-not-neutered|" + type_name_);
+        where, "delete-not-neutered|" + type_name_,
+        {.steps = {deleted_by_->step}, .objects = {state_id_}});
   }
 }
 
 void RsObject::neuter(const std::source_location& where) {
   rt::model_op(Access::write, state_id_, "Neuter", where);
   if (process_.threads().in_destructor())
-    process_.threads().check_not_in_destructor("neuters " + description(), "neuter", where);
-  if (deleted()) report_deleted_use("neuters", where);
+    process_.threads().check_not_in_destructor("neuters " + description(), "neuter", where,
+                                               state_id_);
+  if (deleted()) report_deleted_use("neuters", state_id_, where);
   if (!process_.process_lock().held_by_current_thread()) {
+    const Provenance now = here(where);
     assertion_failed(fmt::format("{} neuters {} without holding the 'Process Lock' (level 2); "
                                  "Neuter runs under the process lock, which protects against "
                                  "a double-delete race (ThreadHoldsProcessLock)",
-                                 describe(here(where)), description()),
-                     where, "neuter-without-process-lock|" + type_name_);
+                                 describe(now), description()),
+                     where, "neuter-without-process-lock|" + type_name_,
+                     {.steps = {now.step}, .objects = {state_id_, process_.process_lock().id()}});
   }
   if (neutered_) return;  // Neuter can be called twice
   neutered_ = true;
@@ -196,11 +217,13 @@ bool RsObject::reaches(const RsObject* target) const {
 
 void RsObject::add_strong_child(RsObject& child, const std::source_location& where) {
   if (child.reaches(this)) {
+    const Provenance now = here(where);
     assertion_failed(fmt::format("{} makes {} a strong child of {}, which closes a cycle of "
                                  "strong references (the strong-reference graph must stay "
                                  "acyclic; back-pointers are weak)",
-                                 describe(here(where)), child.description(), description()),
-                     where, "strong-cycle|" + type_name_);
+                                 describe(now), child.description(), description()),
+                     where, "strong-cycle|" + type_name_,
+                     {.steps = {now.step}, .objects = {child.state_id_, state_id_}});
   }
   child.internal_add_ref(where);
   children_.push_back(&child);
@@ -213,18 +236,22 @@ RsObject::CallTicket RsObject::enter_call(const char* method, NeuterCheck check,
   CallTicket ticket;
   ticket.step = rt::current_step();
   if (s == nullptr) return ticket;
-  if (deleted()) report_deleted_use(fmt::format("calls {} on", method).c_str(), where);
+  if (deleted()) report_deleted_use(fmt::format("calls {} on", method).c_str(), state_id_, where);
   if (!neutered_) return ticket;
   switch (check) {
     case NeuterCheck::fail_if_neutered:
       if (process_.neutered_calls == NeuteredCallPolicy::report) {
+        const Provenance now = here(where);
+        FindingRefs refs{.steps = {now.step}, .objects = {state_id_}};
+        add_neutered_step(*this, refs);
         report(FindingKind::neutered_object_call,
                fmt::format("call on neutered object: {} calls {}.{}, which was {}; it answers "
                            "CORDBG_E_OBJECT_NEUTERED (0x8013134F): frames, chains and values "
                            "must be re-fetched after every Continue (use a handle value to keep "
                            "one across Continue)",
-                           describe(here(where)), description(), method, neutered_text(*this)),
-               where, fmt::format("neutered-call|{}|{}|{}", type_name_, method, site(where)));
+                           describe(now), description(), method, neutered_text(*this)),
+               where, fmt::format("neutered-call|{}|{}|{}", type_name_, method, site(where)),
+               std::move(refs));
       }
       refused = cordbg::CORDBG_E_OBJECT_NEUTERED;
       ticket.entry = CallEntry::refused;
@@ -251,6 +278,8 @@ void RsObject::leave_call(const char* method, const CallTicket& ticket, cordbg::
   } else if (ticket.entry == CallEntry::neutered_unchecked && cordbg::succeeded(hr)) {
     Provenance p = here(where);
     p.step = ticket.step;
+    FindingRefs refs{.steps = {p.step}, .objects = {state_id_}};
+    add_neutered_step(*this, refs);
     report(FindingKind::neutered_object_call,
            fmt::format("call on neutered object succeeded: {} calls {}.{}, which returns {} "
                        "although the object was {}; every method except OK_IF_NEUTERED ones must "
@@ -258,7 +287,8 @@ void RsObject::leave_call(const char* method, const CallTicket& ticket, cordbg::
                        "the implementation lacks FAIL_IF_NEUTERED",
                        describe(p), description(), method, cordbg::hresult_name(hr),
                        neutered_text(*this)),
-           where, fmt::format("neutered-success|{}|{}|{}", type_name_, method, site(where)));
+           where, fmt::format("neutered-success|{}|{}|{}", type_name_, method, site(where)),
+           std::move(refs));
   }
 }
 
@@ -285,10 +315,12 @@ void NeuterList::add(RsObject& object, const std::source_location& where) {
 void NeuterList::neuter_and_clear(const std::source_location& where) {
   rt::model_op(Access::write, id_, "NeuterList::NeuterAndClear", where);
   if (!process_.process_lock().held_by_current_thread()) {
+    const Provenance now = here(where);
     assertion_failed(fmt::format("{} calls NeuterAndClear on the {} of process '{}' without "
                                  "holding the 'Process Lock' (level 2)",
-                                 describe(here(where)), name_, process_.name()),
-                     where, "neuter-and-clear-without-process-lock");
+                                 describe(now), name_, process_.name()),
+                     where, "neuter-and-clear-without-process-lock",
+                     {.steps = {now.step}, .objects = {id_, process_.process_lock().id()}});
   }
   std::vector<RsObject*> nodes = std::move(nodes_);
   nodes_.clear();
@@ -332,7 +364,7 @@ void LeftSideResourceCleanupList::neuter_left_side_resources_and_clear(
 void LeftSideResourceCleanupList::sweep(bool all, const char* label,
                                         const std::source_location& where) {
   rt::model_op(Access::read, process_.state_id(), label, where);
-  process_.check_left_side_cleanup("sweeps the", name_, where);
+  process_.check_left_side_cleanup("sweeps the", name_, where, id_);
   RSLockHolder lock(process_.process_lock(), where);
   rt::model_op(Access::write, id_, "LeftSideResourceCleanupList: take the head", where);
   std::vector<RsObject*> nodes = std::move(nodes_);
@@ -366,17 +398,19 @@ LeftSideResource::LeftSideResource(Process& process, std::string name)
 bool LeftSideResource::free(const std::source_location& where) {
   rt::model_op(Access::write, id_, "free left-side resource (IPC)", where);
   if (freed()) return false;
-  process_.check_left_side_cleanup("frees", name_, where);
+  process_.check_left_side_cleanup("frees", name_, where, id_);
   const RsThreads::OkIfNeuteredCall ok = process_.threads().ok_if_neutered_call();
   if (ok.object != nullptr) {
-    report(FindingKind::neutered_object_call,
-           fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
-                       "object frees {} ({}); an OK_IF_NEUTERED method may read only embedded "
-                       "blittable data: no locks, no back-pointers, no IPC",
-                       ok.object->description(), ok.method, name_, describe(here(where))),
-           where,
-           fmt::format("ok-if-neutered-free|{}|{}|{}", ok.object->type_name(), ok.method,
-                       site(where)));
+    const Provenance now = here(where);
+    report(
+        FindingKind::neutered_object_call,
+        fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
+                    "object frees {} ({}); an OK_IF_NEUTERED method may read only embedded "
+                    "blittable data: no locks, no back-pointers, no IPC",
+                    ok.object->description(), ok.method, name_, describe(now)),
+        where,
+        fmt::format("ok-if-neutered-free|{}|{}|{}", ok.object->type_name(), ok.method, site(where)),
+        {.steps = {now.step}, .objects = {ok.object->state_id(), id_}});
   }
   freed_by_ = here(where);
   if (process_.recording()) process_.note("free " + name_);

@@ -101,7 +101,8 @@ void RSLock::lock(const std::source_location& where) {
                        "is not reentrant, so the thread waits for itself forever (two locks of "
                        "the same level are never held together)",
                        describe(p), lock_text(*this)),
-           where, fmt::format("retake|{}|{}", name_, site(where)));
+           where, fmt::format("retake|{}|{}", name_, site(where)),
+           {.steps = {p.step}, .objects = {id()}});
   }
   mutex_.lock(where);
   holder_ = me;
@@ -120,21 +121,23 @@ void RSLock::lock(const std::source_location& where) {
                     "(DbgRSThread::NotifyTakeLock)",
                     describe(p), lock_text(*this), lock_text(other), it->step, site(it->where),
                     same ? "the same level" : "a smaller level is held"),
-        where, fmt::format("order|{}|{}|{}", name_, other.name(), site(where)));
+        where, fmt::format("order|{}|{}|{}", name_, other.name(), site(where)),
+        {.steps = {p.step, it->step}, .objects = {id(), other.id()}});
   }
   threads_.push_held(*this, p.step, where);
   if (level_ == LockLevel::stop_go && threads_.in_destructor())
-    threads_.check_not_in_destructor("takes the " + lock_text(*this), "stop-go", where);
+    threads_.check_not_in_destructor("takes the " + lock_text(*this), "stop-go", where, id());
   const RsThreads::OkIfNeuteredCall ok = threads_.ok_if_neutered_call();
   if (ok.object != nullptr) {
-    report(FindingKind::neutered_object_call,
-           fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
-                       "object takes RS lock {} ({}); an OK_IF_NEUTERED method may read only "
-                       "embedded blittable data: no locks, no back-pointers, no IPC",
-                       ok.object->description(), ok.method, lock_text(*this), describe(p)),
-           where,
-           fmt::format("ok-if-neutered-lock|{}|{}|{}", ok.object->type_name(), ok.method,
-                       site(where)));
+    report(
+        FindingKind::neutered_object_call,
+        fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
+                    "object takes RS lock {} ({}); an OK_IF_NEUTERED method may read only "
+                    "embedded blittable data: no locks, no back-pointers, no IPC",
+                    ok.object->description(), ok.method, lock_text(*this), describe(p)),
+        where,
+        fmt::format("ok-if-neutered-lock|{}|{}|{}", ok.object->type_name(), ok.method, site(where)),
+        {.steps = {p.step}, .objects = {ok.object->state_id(), id()}});
   }
 }
 
@@ -351,31 +354,38 @@ void Process::send_ipc(const char* event, const std::source_location& where) {
   rt::model_op(Access::write, transport_id_, event, where);
   if (threads_->in_destructor()) {
     check_not_in_destructor(fmt::format("sends IPC event {} to process '{}'", event, name_), "ipc",
-                            where);
+                            where, transport_id_);
   }
   const RsThreads::OkIfNeuteredCall ok = threads_->ok_if_neutered_call();
   if (ok.object != nullptr) {
+    const Provenance now = here(where);
     report(
         FindingKind::neutered_object_call,
         fmt::format("call on neutered object: the OK_IF_NEUTERED method {}.{} of a neutered "
                     "object sends IPC event {} ({}); an OK_IF_NEUTERED method may read only "
                     "embedded blittable data: no locks, no back-pointers, no IPC",
-                    ok.object->description(), ok.method, event, describe(here(where))),
+                    ok.object->description(), ok.method, event, describe(now)),
         where,
-        fmt::format("ok-if-neutered-ipc|{}|{}|{}", ok.object->type_name(), ok.method, site(where)));
+        fmt::format("ok-if-neutered-ipc|{}|{}|{}", ok.object->type_name(), ok.method, site(where)),
+        {.steps = {now.step}, .objects = {ok.object->state_id(), transport_id_}});
   }
 }
 
 void Process::check_not_in_destructor(std::string_view action, std::string_view kind,
-                                      const std::source_location& where) {
-  threads_->check_not_in_destructor(action, kind, where);
+                                      const std::source_location& where, ObjectId acted_on) {
+  threads_->check_not_in_destructor(action, kind, where, acted_on);
 }
 
 void RsThreads::check_not_in_destructor(std::string_view action, std::string_view kind,
-                                        const std::source_location& where) const {
+                                        const std::source_location& where,
+                                        ObjectId acted_on) const {
   const DestructorFrame* d = destructor_context();
   if (d == nullptr) return;
   const Provenance p = here(where);
+  // What the action works on, then the object whose final Release / destructor runs (its
+  // count, then its state).
+  const FindingRefs refs{.steps = {p.step, d->step},
+                         .objects = {acted_on, d->object->count_id(), d->object->state_id()}};
   report(
       FindingKind::heavy_cleanup_in_destructor,
       fmt::format("heavy cleanup executed in destructor context: {} {} inside the {} of {} "
@@ -385,11 +395,12 @@ void RsThreads::check_not_in_destructor(std::string_view action, std::string_vie
                   "(a NeuterList, the deferred cleanup queue) and do it at the next safe point "
                   "(Continue)",
                   describe(p), action, d->what, d->object->description(), d->step, site(d->where)),
-      where, fmt::format("heavy|{}|{}|{}|{}", kind, d->object->type_name(), d->what, site(where)));
+      where, fmt::format("heavy|{}|{}|{}|{}", kind, d->object->type_name(), d->what, site(where)),
+      refs);
 }
 
 void Process::check_left_side_cleanup(std::string_view verb, std::string_view object,
-                                      const std::source_location& where) {
+                                      const std::source_location& where, ObjectId object_id) {
   const bool stop_go = stop_go_.held_by_current_thread();
   const bool stopped = state_ == ProcessState::stopped;
   const bool process_lock = process_lock_.held_by_current_thread();
@@ -399,16 +410,23 @@ void Process::check_left_side_cleanup(std::string_view verb, std::string_view ob
   if (!stop_go || !stopped || process_lock) {
     std::string why;
     const char* reason = "";
+    // The object cleaned up, then the state and the locks `why` names, with its steps.
+    const Provenance now = here(where);
+    FindingRefs refs{.steps = {now.step}, .objects = {object_id}};
     if (!stopped) {
       why += fmt::format(", while the process is {}", describe_state());
+      refs.objects.emplace_back(state_id_);
+      if (state_changed_) refs.steps.push_back(state_changed_->step);
     }
     if (!stop_go) {
       why += ", without holding the 'Stop-Go Lock' (level 5)";
       reason = "no-stop-go";
+      refs.objects.emplace_back(stop_go_.id());
     }
     if (process_lock) {
       why += ", while holding the 'Process Lock' (level 2)";
       if (*reason == '\0') reason = "process-lock-held";
+      refs.objects.emplace_back(process_lock_.id());
     }
     if (*reason == '\0') reason = "not-synchronized";
     report(FindingKind::left_side_cleanup_while_running,
@@ -417,10 +435,10 @@ void Process::check_left_side_cleanup(std::string_view verb, std::string_view ob
                        "is synchronized, with the Stop-Go lock held and the process lock not held "
                        "(DOMAIN.md O5): Dispose while stopped, or defer the cleanup to the next "
                        "Continue (LeftSideResource list, deferred cleanup queue)",
-                       describe(here(where)), action, why),
-           where, fmt::format("left-side|{}|{}", reason, site(where)));
+                       describe(now), action, why),
+           where, fmt::format("left-side|{}|{}", reason, site(where)), std::move(refs));
   }
-  check_not_in_destructor(action, "left-side", where);
+  check_not_in_destructor(action, "left-side", where, object_id);
 }
 
 }  // namespace hc::models

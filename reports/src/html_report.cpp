@@ -4,9 +4,10 @@
 // Layout: one CSS grid; column 1 is the step-number gutter, then one column per thread (a
 // `.lane`, in order of first appearance in the trace). Every lane and the gutter are subgrids
 // spanning all rows, so row k+1 is step k in every lane and the rows size to their one box.
-// The finding's box is `.finding`, the boxes its message names ("at step 17") are `.related`;
-// the inline script draws an SVG arrow from each related box to the finding's box and redraws
-// on resize. Everything the document shows is in the markup; the script only adds the arrows.
+// The finding's box is `.finding`, the boxes of the steps it refers to (Finding::related_steps,
+// recorded by its reporter, never read from the message) are `.related`; the inline script
+// draws an SVG arrow from each related box to the finding's box and redraws on resize.
+// Everything the document shows is in the markup; the script only adds the arrows.
 //
 // Deterministic: the output depends on the input only (no time, no addresses, vectors only).
 #include "hc/reports/html_report.hpp"
@@ -62,7 +63,9 @@ bool is_word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/// A "step N" mention in the finding's message: [begin, end) in the message, and N.
+/// A "step N" in the finding's message: [begin, end) in the message, and N. For presentation
+/// only: it becomes a link when N is one of the finding's related_steps; what is related is
+/// never decided from the text.
 struct StepMention {
   std::size_t begin = 0;
   std::size_t end = 0;
@@ -322,14 +325,15 @@ std::string format_html(const HtmlReportInput& input) {
     return trace.size();
   };
 
-  // Related steps: every "step N" of the message that has a box, other than the finding's.
-  const std::vector<StepMention> mentions = step_mentions(f.message);
-  std::vector<std::uint32_t> related;  // in order of first mention
-  for (const StepMention& m : mentions) {
-    if (position_of(m.step) == trace.size() || m.step == finding_step) continue;
-    if (std::find(related.begin(), related.end(), m.step) == related.end()) {
-      related.push_back(m.step);
-    }
+  // Related steps: the steps the finding refers to (its reporter's related_steps, in their
+  // order) that have a box, other than the finding's.
+  auto refers_to = [&](std::uint32_t step) {
+    return std::find(f.related_steps.begin(), f.related_steps.end(), step) != f.related_steps.end();
+  };
+  std::vector<std::uint32_t> related;
+  for (const std::uint32_t step : f.related_steps) {
+    if (position_of(step) == trace.size() || step == finding_step) continue;
+    if (std::find(related.begin(), related.end(), step) == related.end()) related.push_back(step);
   }
   auto is_related = [&](std::uint32_t step) {
     return std::find(related.begin(), related.end(), step) != related.end();
@@ -396,13 +400,14 @@ std::string format_html(const HtmlReportInput& input) {
   }
   out += "</dl>\n";
 
-  // The message, with its step numbers as anchors to their boxes.
+  // The message, with the "step N" of the steps the finding refers to as anchors to their boxes
+  // (a number it does not refer to, or without a box, stays text).
   out += "<div class=\"section-label\">message</div>\n<pre class=\"message\" id=\"message\">";
   std::size_t at = 0;
-  for (const StepMention& m : mentions) {
+  for (const StepMention& m : step_mentions(f.message)) {
     out += escape(std::string_view(f.message).substr(at, m.begin - at));
     const std::string_view text = std::string_view(f.message).substr(m.begin, m.end - m.begin);
-    if (position_of(m.step) != trace.size()) {
+    if (refers_to(m.step) && position_of(m.step) != trace.size()) {
       fmt::format_to(put, "<a class=\"step-ref{}\" href=\"#step-{}\" data-step=\"{}\">{}</a>",
                      m.step == finding_step ? " is-finding" : "", m.step, m.step, escape(text));
     } else {

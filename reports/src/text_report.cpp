@@ -1,7 +1,6 @@
 #include "hc/reports/text_report.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -34,31 +33,23 @@ std::string format_trace(std::span<const RichStep> steps) {
 
 std::vector<std::string> involved_objects(const Finding& f) {
   std::vector<std::string> out;
+  auto in_trace = [&](const std::string& object) {
+    return std::any_of(f.trace.begin(), f.trace.end(),
+                       [&](const RichStep& s) { return s.object == object; });
+  };
   auto add = [&](const std::string& object) {
     if (!object.empty() && std::find(out.begin(), out.end(), object) == out.end())
       out.push_back(object);
   };
-  // Objects the message names — by their label ("Event 'ready'") or by the name inside it
-  // ("counter" of "atomic 'counter'") — in order of their first step; failing that, the object
-  // of the step that found it.
-  for (const RichStep& s : f.trace) {
-    if (s.object.empty()) continue;
-    const auto open = s.object.find('\'');
-    const auto close = s.object.rfind('\'');
-    const std::string name = open != std::string::npos && close > open
-                                 ? s.object.substr(open + 1, close - open - 1)
-                                 : "";
-    if (f.message.find(s.object) != std::string::npos ||
-        (name.size() > 2 && f.message.find(name) != std::string::npos))
-      add(s.object);
+  // The objects the reporter said the finding is about, in its order, when the trace touched
+  // them; then the objects of the steps it refers to ("closed by ... at step 3"), and of the
+  // finding's own step: for a handle, its table's create -> close -> reuse. Failing all that,
+  // the object of the step that found it. Never from the message's text.
+  for (const std::string& object : f.objects) {
+    if (in_trace(object)) add(object);
   }
-  // The objects of the steps the message refers to ("closed by ... at step 3"), and of the
-  // finding's own step: for a handle, its table's create -> close -> reuse.
-  const std::regex step_ref("step ([0-9]+)");
   bool referenced = false;
-  for (auto it = std::sregex_iterator(f.message.begin(), f.message.end(), step_ref);
-       it != std::sregex_iterator(); ++it) {
-    const std::size_t n = std::stoul((*it)[1].str());
+  for (const std::uint32_t n : f.related_steps) {
     if (n >= 1 && n <= f.trace.size()) {
       add(f.trace[n - 1].object);
       referenced = true;

@@ -23,7 +23,8 @@ void bump_twice(bool atomic_increment) {
   hc::thread b("inc-b", bump);
   a.join();
   b.join();
-  HC_CHECK(counter.peek() == 2, "lost update: counter is {} after two increments", counter.peek());
+  HC_CHECK(counter.peek() == 2, hc::about(counter),
+           "lost update: counter is {} after two increments", counter.peek());
 }
 
 }  // namespace

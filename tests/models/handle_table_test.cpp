@@ -215,6 +215,46 @@ TEST(StaleHandleUse, ARecycledValueNamesTheOldAndTheNewObject) {
       << f.message;
 }
 
+// The finding carries what its message refers to: the use (step 4), the close (step 2) and the
+// reuse (step 3) in the message's order; the old and the new object, then the table. An owner
+// that names no object of the execution ('logger') is not an object of the finding.
+TEST(StaleHandleUse, TheFindingRecordsItsStepsAndObjects) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const RawHandle log = t.create(ObjectType::file, "log", "logger");  // step 1
+    t.close(log, "logger");                                             // step 2
+    (void)t.create_event("ready", true, false);                         // step 3, same value
+    t.write(log);                                                       // step 4
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  ASSERT_EQ(f.kind, hc::FindingKind::stale_handle_use);
+  EXPECT_EQ(f.step, 4u);
+  EXPECT_EQ(f.related_steps, (std::vector<std::uint32_t>{4, 2, 3})) << f.message;
+  EXPECT_EQ(f.objects,
+            (std::vector<std::string>{"File 'log'", "Event 'ready'", "handle table 'process'"}));
+}
+
+// A handle's owner and closer known by a label that names an object of the execution (here a
+// SafeHandle's label) are objects of the finding: its lifecycle shows the wrapper.
+TEST(DoubleClose, TheFindingNamesTheOwnerByItsLabelWhenItIsAnObject) {
+  const hc::Result r = once([] {
+    HandleTable t(quiet(ReusePolicy::lifo));
+    const hc::ObjectId wrapper = hc::rt::register_object(hc::ObjectKind::model, "Wrapper 'w'");
+    (void)wrapper;
+    const RawHandle h = t.create(ObjectType::file, "data", "Wrapper 'w'");  // step 1
+    t.close(h, "Wrapper 'w'");                                              // step 2
+    (void)t.create(ObjectType::file, "other");                              // step 3
+    t.close(h, "Wrapper 'w'");                                              // step 4
+  });
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  ASSERT_EQ(f.kind, hc::FindingKind::double_close);
+  EXPECT_EQ(f.related_steps, (std::vector<std::uint32_t>{4, 2, 3})) << f.message;
+  EXPECT_EQ(f.objects, (std::vector<std::string>{"Wrapper 'w'", "File 'data'", "File 'other'",
+                                                 "handle table 'process'"}));
+}
+
 TEST(StaleHandleUse, ARaceBetweenUseCloseAndOpenIsFoundAndTheOrderedVersionIsClean) {
   auto body = [](bool ordered) {
     HandleTable t(quiet(ReusePolicy::lifo));

@@ -1,7 +1,7 @@
 // The HTML report of a finding, as text: lanes in order of first appearance, the finding's box
-// and its fallback, the steps its message names (related boxes and anchors), escaping, a
-// self-contained document, the same bytes every time. Chromium renders it in
-// html_chromium_test.cpp.
+// and its fallback, the steps it refers to (its related_steps: related boxes, and anchors where
+// the message writes them), escaping, a self-contained document, the same bytes every time.
+// Chromium renders it in html_chromium_test.cpp.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -45,6 +45,10 @@ hc::Finding sample() {
              step(5, 1, "T1", "model", "object 'table'", "ReadFile")};
   f.trace[1].has_value = true;
   f.trace[1].value = 4;
+  // What its reporter records along with the message: the steps the message mentions, in its
+  // order (step 0, "not recorded", is never one), and the objects.
+  f.related_steps = {5, 3};
+  f.objects = {"object 'table'"};
   return f;
 }
 
@@ -96,6 +100,40 @@ TEST(HtmlReport, TheFindingsStepAndTheStepsItsMessageNames) {
   EXPECT_NE(html.find("<a class=\"step-ref is-finding\" href=\"#step-5\""), std::string::npos);
   EXPECT_EQ(html.find("href=\"#step-0\""), std::string::npos);
   EXPECT_NE(html.find("created at step 0"), std::string::npos);
+}
+
+// Relatedness comes from the finding's related_steps, never from the message: reworded without
+// any "step N", the same box is related, with its arrow target and its banner link.
+TEST(HtmlReport, ARewordedMessageKeepsTheRelatedSteps) {
+  hc::Finding f = sample();
+  f.message = "the raw value was used after another thread closed it";
+  const std::string html = html_of(f);
+  EXPECT_NE(html.find("<div class=\"step finding\" id=\"step-5\""), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"step related preempted\" id=\"step-3\""), std::string::npos);
+  EXPECT_EQ(count(html, "<div class=\"step related"), 1u);
+  EXPECT_NE(html.find("<div class=\"cell related-row\" style=\"grid-row: 4\">3*</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<span>related: <a href=\"#step-3\" data-step=\"3\">step 3</a></span>"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "class=\"step-ref"), 1u);  // only the header's link to the finding
+  // The same boxes and banner as with the original wording.
+  const std::string original = html_of(sample());
+  auto from_banner = [](const std::string& h) { return h.substr(h.find("id=\"finding-banner\"")); };
+  EXPECT_EQ(from_banner(html), from_banner(original));
+}
+
+// A "step N" the message writes but the finding does not refer to is neither related nor a
+// link: the text decides nothing.
+TEST(HtmlReport, AStepTheFindingDoesNotReferToIsNotRelatedEvenIfTheMessageWritesIt) {
+  hc::Finding f = sample();
+  f.related_steps = {5};
+  const std::string html = html_of(f);
+  EXPECT_EQ(count(html, "<div class=\"step related"), 0u);
+  EXPECT_EQ(html.find("href=\"#step-3\""), std::string::npos);
+  EXPECT_NE(html.find("closed by thread &#39;T2&#39; at step 3 (x.cpp:31 (step 3))"),
+            std::string::npos);
+  EXPECT_EQ(html.find("<span>related: "), std::string::npos);
+  EXPECT_NE(html.find("<a class=\"step-ref is-finding\" href=\"#step-5\""), std::string::npos);
 }
 
 TEST(HtmlReport, FindingAtStepZeroOrBeyondTheTraceIsTheLastStep) {

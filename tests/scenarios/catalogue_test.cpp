@@ -5,8 +5,10 @@
 // scenario once more through the CLI, with its default strategy.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,6 +97,38 @@ TEST_P(BuggyVariant, ItsReplayFileRoundTripsAndReproducesIt) {
   EXPECT_EQ(again.findings[0].message, f.message);
   EXPECT_EQ(again.findings[0].signature, f.signature);
   EXPECT_EQ(again.findings[0].trace.size(), f.trace.size());
+  EXPECT_EQ(again.findings[0].related_steps, f.related_steps);
+  EXPECT_EQ(again.findings[0].objects, f.objects);
+}
+
+/// The "step N" numbers a message mentions, each once, in order (N = 0 dropped). Only this
+/// test reads them from the text: it checks that reporters record what they write.
+std::vector<std::uint32_t> steps_mentioned(const std::string& message) {
+  std::vector<std::uint32_t> out;
+  static const std::regex step_ref("\\b[Ss]tep ([0-9]+)\\b");
+  for (auto it = std::sregex_iterator(message.begin(), message.end(), step_ref);
+       it != std::sregex_iterator(); ++it) {
+    const auto n = static_cast<std::uint32_t>(std::stoul((*it)[1].str()));
+    if (n != 0 && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
+// Every finding of the catalogue carries its structure: the steps its message mentions, in
+// order, as related_steps (all of them steps of its trace), and the objects it is about, each
+// one the label of a step's object or of an object of the execution.
+TEST_P(BuggyVariant, ItsFindingRecordsTheStepsItsMessageMentionsAndItsObjects) {
+  const hc::Scenario& s = *GetParam();
+  hc::ExploreOptions options;
+  const hc::Finding f = random_finding(s, &options);
+  EXPECT_EQ(f.related_steps, steps_mentioned(f.message)) << f.message;
+  for (const std::uint32_t step : f.related_steps) {
+    EXPECT_GE(step, 1u) << f.message;
+    EXPECT_LE(step, f.trace.size()) << f.message;
+  }
+  EXPECT_FALSE(f.objects.empty()) << s.info.name << ": " << f.message;
+  for (const std::string& object : f.objects)
+    EXPECT_FALSE(object.empty()) << s.info.name;
 }
 
 TEST_P(BuggyVariant, MinimisationNeverLengthensAndKeepsTheKind) {

@@ -39,6 +39,38 @@ TEST(DataRace, TwoUnorderedWritesAreARaceNamingBothSites) {
       << f.message;
 }
 
+// The finding carries what its message refers to, so reports never parse the message: this
+// access's step, then the earlier one's, and the variable.
+TEST(DataRace, TheFindingRecordsBothAccessesStepsAndTheVariable) {
+  const hc::Result r = hc::explore(
+      [&] {
+        hc::var<int> slot{0, "slot"};
+        hc::thread a("writer-a", [&] { slot.write(1); });
+        hc::thread b("writer-b", [&] { slot.write(2); });
+        a.join();
+        b.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  ASSERT_EQ(f.kind, hc::FindingKind::data_race);
+  // This access's step (the finding's), then the earlier racing access's; both on the variable.
+  ASSERT_EQ(f.related_steps.size(), 2u) << f.message;
+  EXPECT_EQ(f.related_steps[0], f.step);
+  EXPECT_EQ(f.objects, (std::vector<std::string>{"var 'slot'"}));
+  ASSERT_LE(f.related_steps[0], f.trace.size());
+  ASSERT_LT(f.related_steps[1], f.related_steps[0]);
+  const hc::RichStep& now = f.trace[f.related_steps[0] - 1];
+  const hc::RichStep& earlier = f.trace[f.related_steps[1] - 1];
+  EXPECT_EQ(now.operation, "var-write");
+  EXPECT_EQ(now.object, "var 'slot'");
+  EXPECT_EQ(earlier.operation, "var-write");
+  EXPECT_EQ(earlier.object, "var 'slot'");
+  EXPECT_NE(now.thread_name, earlier.thread_name);
+  EXPECT_TRUE(contains(f.message, "thread '" + now.thread_name + "' writes it")) << f.message;
+  EXPECT_TRUE(contains(f.message, "thread '" + earlier.thread_name + "' wrote it")) << f.message;
+}
+
 TEST(DataRace, AtomicMessagePassingOrdersThePayload) {
   const hc::Result r = hc::explore(
       [] {
@@ -131,6 +163,36 @@ TEST(Deadlock, ReportsWhatEachThreadWaitsForAndTheCycle) {
       << f.message;
   EXPECT_TRUE(contains(f.message, "thread 'main' waits to join thread 'one'")) << f.message;
   EXPECT_TRUE(contains(f.message, "wait-for cycle: 'one' -> 'two' -> 'one'")) << f.message;
+}
+
+// A deadlock is about the objects its threads wait for, listed in the order the trace first
+// touched them (A, locked first, then B), whatever order the message names them in.
+TEST(Deadlock, TheFindingIsAboutTheLocksItsThreadsWaitFor) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex a("A");
+        hc::mutex b("B");
+        hc::thread t1("one", [&] {
+          a.lock();
+          b.lock();
+          b.unlock();
+          a.unlock();
+        });
+        hc::thread t2("two", [&] {
+          b.lock();
+          a.lock();
+          a.unlock();
+          b.unlock();
+        });
+        t1.join();
+        t2.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  ASSERT_EQ(f.kind, hc::FindingKind::deadlock);
+  EXPECT_EQ(f.objects, (std::vector<std::string>{"mutex 'A'", "mutex 'B'"})) << f.message;
+  EXPECT_TRUE(f.related_steps.empty()) << f.message;  // the message names no step
 }
 
 TEST(Deadlock, RelockingAHeldMutexIsASelfCycle) {

@@ -2,13 +2,15 @@
 // hc::choose and hc::fault.
 //
 //   HC_CHECK(counter.peek() == 2, "lost update: counter is {}", counter.peek());
+//   HC_CHECK(counter.peek() == 2, hc::about(counter), "lost update: counter is {}", ...);
 //   auto inv = hc::invariant("refcount never negative", [&] { return rc.peek() >= 0; });
 //   if (hc::fault("CloseHandle fails")) return false;   // explored both ways
 //   hc::reached("slow path taken");                       // with .must_reach = {"slow path taken"}
 //
 // A failed HC_CHECK ends the execution with a check-failure finding; the message is formatted
-// with fmt only when the check fails. Invariants run after every step and must not perform
-// operations (read state with peek()).
+// with fmt only when the check fails; hc::about(objects...) before the format names the objects
+// the check is about, so reports show their lifecycles (reports never parse the message).
+// Invariants run after every step and must not perform operations (read state with peek()).
 #pragma once
 
 #include <cstdint>
@@ -63,18 +65,32 @@ template <class F>
   return invariant_scope<F>(label, std::move(fn));
 }
 
+/// The objects an HC_CHECK is about: any hc:: primitive or model object with an id()
+/// (hc::atomic, hc::var, hc::mutex, ...). Built only when the check fails.
+template <class... Objects>
+FindingRefs about(const Objects&... objects) {
+  return FindingRefs{.steps = {}, .objects = {ObjectRef(objects.id())...}};
+}
+
 namespace detail {
 template <class... Args>
 void check_failed(const char* expression, const std::source_location& where,
                   fmt::format_string<Args...> format, Args&&... args) {
   rt::check_failed(fmt::format(format, std::forward<Args>(args)...), expression, where);
 }
+template <class... Args>
+void check_failed(const char* expression, const std::source_location& where, FindingRefs refs,
+                  fmt::format_string<Args...> format, Args&&... args) {
+  rt::check_failed(fmt::format(format, std::forward<Args>(args)...), expression, where,
+                   std::move(refs));
+}
 }  // namespace detail
 
 }  // namespace hc
 
 /// HC_CHECK(condition, format, args...): ends the execution with a check-failure finding whose
-/// message is the formatted text, when `condition` is false.
+/// message is the formatted text, when `condition` is false. HC_CHECK(condition,
+/// hc::about(objects...), format, args...) also records the objects the check is about.
 #define HC_CHECK(condition, ...)                                                            \
   do {                                                                                      \
     if (!(condition))                                                                       \

@@ -95,6 +95,38 @@ struct ChoiceRecord {
   std::uint32_t line = 0;
 };
 
+/// An object a finding is about, as its reporter knows it: by id (an hc:: primitive's or a
+/// model's rt::register_object id), or, for an object a model knows only by the label it was
+/// given (a handle's owner or closer, "SafeFileHandle 'log'"), by that label. The execution
+/// turns both into the object's trace label when it records the finding.
+struct ObjectRef {
+  ObjectId id = kNoObject;
+  std::string label;  // used when id is kNoObject; must equal the object's trace label
+  // Implicit on purpose: `.objects = {table_id, owner_label}`.
+  ObjectRef(ObjectId object) : id(object) {}                           // NOLINT
+  ObjectRef(std::string_view object_label) : label(object_label) {}    // NOLINT
+  ObjectRef(const std::string& object_label) : label(object_label) {}  // NOLINT
+  ObjectRef(const char* object_label) : label(object_label) {}         // NOLINT
+};
+
+/// What a finding refers to, given by whoever reports it (rt::report, the engine's detectors),
+/// so that reports never have to parse the message:
+///
+///   rt::report(kind, message, where, signature,
+///              {.steps = {now.step, closed.step}, .objects = {object, table}});
+///
+/// Built only when a finding is reported: nothing here costs an allocation per operation.
+struct FindingRefs {
+  /// The 1-based steps the message mentions ("closed by thread 'T2' at step 3", "taken at step
+  /// 7", "(step 4)"), in the order it mentions them; the step the finding is at included when
+  /// the message names it. Step 0 ("not recorded") is dropped.
+  std::vector<std::uint32_t> steps;
+  /// The objects the finding is about, in the order a report should list them: the ones it
+  /// acts on or names first, containers (a handle table) after. Objects this execution does
+  /// not know (kNoObject, a label no object has) are dropped.
+  std::vector<ObjectRef> objects;
+};
+
 /// A bug found by an execution.
 struct Finding {
   FindingKind kind = FindingKind::internal_error;
@@ -105,6 +137,17 @@ struct Finding {
   std::string file;         // source location that reported it, when there is one
   std::uint32_t line = 0;
   std::string signature;  // de-duplication key: kind + sites, never step numbers or addresses
+
+  // What the finding refers to, recorded by its reporter (FindingRefs) — never parsed from
+  // the message. Reports build the lifecycles, the causal slice and the HTML links from these.
+  /// The 1-based steps of the trace the message refers to (where the handle was created,
+  /// closed or reused, the earlier racing access, the lock taken earlier, the finding's own
+  /// step when the message names it ...), in the order the message mentions them, each once.
+  std::vector<std::uint32_t> related_steps;
+  /// The objects the finding is about, named exactly as RichStep::object names them ("atomic
+  /// 'counter'", "handle table 'process'", "SafeFileHandle 'log'"), each once, in the order
+  /// the reporter gave them.
+  std::vector<std::string> objects;
 
   // Filled by the explorer when it re-runs the failing execution:
   std::vector<Choice> schedule;             // the choices that reproduce it

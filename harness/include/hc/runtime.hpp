@@ -97,9 +97,10 @@ void yield(const std::source_location& where);
 /// A value choice in [0, n): explored by exhaustive strategies, drawn by random ones.
 std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
 
-/// Ends the execution with a check-failure finding. Returns only outside a live execution
-/// (teardown), where it does nothing.
-void check_failed(std::string message, const char* expression, const std::source_location& where);
+/// Ends the execution with a check-failure finding; `refs` are the objects (and steps) it is
+/// about (hc::about). Returns only outside a live execution (teardown), where it does nothing.
+void check_failed(std::string message, const char* expression, const std::source_location& where,
+                  FindingRefs refs = {});
 
 /// Invariants: predicates checked after every step until removed.
 using InvariantFn = bool (*)(void* context);
@@ -121,9 +122,11 @@ Step* model_op(Access access, ObjectId object, const char* label, const std::sou
 
 /// Ends the execution with a finding of a model. `signature` de-duplicates findings across
 /// executions: the kind plus the sites and names that identify the bug, never step numbers.
+/// `refs` says what the message refers to — every "step N" it mentions, in order, and the
+/// objects the finding is about (see FindingRefs) — so reports need not parse the message.
 /// Returns only outside a live execution (teardown), where it does nothing.
 void report(FindingKind kind, std::string message, const std::source_location& where,
-            std::string signature);
+            std::string signature, FindingRefs refs = {});
 
 /// The name of a thread of the current execution ("main", "finalizer", ...).
 std::string_view thread_name(ThreadId thread);
@@ -133,10 +136,27 @@ std::uint32_t current_step() noexcept;
 /// model operation that already had its scheduling point).
 void event_signal(ObjectId event) noexcept;
 void event_clear(ObjectId event) noexcept;
+/// While a model runs code on behalf of an object — its finalizer, its ReleaseHandle, its
+/// destructor — findings of the calling thread are about that object too: it is appended to
+/// their Finding::objects (outermost first). Use FindingContext, which pairs the calls.
+void push_finding_context(ObjectId object);
+void pop_finding_context() noexcept;
+
 /// Records a model parameter that shapes the run ("handle reuse" = "lifo"): replay files carry
 /// them, and a replay whose scenario now uses another value says so. `key` and `value` must be
 /// static strings (no allocation per execution); the first setting of a key stands.
 void note_parameter(const char* key, std::string_view value);
 
 }  // namespace rt
+
+/// Scope of rt::push_finding_context / pop_finding_context: `FindingContext in(object_id);`
+/// around a finalizer or a ReleaseHandle call.
+class FindingContext {
+ public:
+  explicit FindingContext(ObjectId object) { rt::push_finding_context(object); }
+  ~FindingContext() { rt::pop_finding_context(); }
+  FindingContext(const FindingContext&) = delete;
+  FindingContext& operator=(const FindingContext&) = delete;
+};
+
 }  // namespace hc

@@ -21,6 +21,7 @@ Finding Execution::deadlock_finding() {
   waits_on.fill(kNoThread);
   std::string lines;
   std::vector<std::string> keys;
+  std::vector<ObjectId> waited;  // what the blocked threads wait for, in the message's order
   for (ThreadMask live = live_; live != 0; live &= live - 1) {
     const ThreadId t = lowest(live);
     const Operation& op = pending_[t];
@@ -29,6 +30,7 @@ Finding Execution::deadlock_finding() {
       case WaitFor::mutex_free: {
         const ThreadId owner = objects_[op.object].owner;
         waits_on[t] = owner;
+        waited.push_back(op.object);
         what = owner == t
                    ? fmt::format("to lock {}, which it already holds", object_label(op.object))
                    : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
@@ -39,15 +41,18 @@ Finding Execution::deadlock_finding() {
         const ThreadId owner = objects_[op.arg].owner;
         if (threads_[t].notified && owner != kNoThread) {
           waits_on[t] = owner;
+          waited.push_back(static_cast<ObjectId>(op.arg));
           what = fmt::format("to reacquire {} after a notification, held by thread '{}'",
                              object_label(op.arg), thread_name(owner));
         } else {
+          waited.push_back(op.object);
           what = fmt::format("for a notification of {} that no thread will send",
                              object_label(op.object));
         }
         break;
       }
       case WaitFor::event_set:
+        waited.push_back(op.object);
         what = fmt::format("for {} to be set, and no thread will set it", object_label(op.object));
         break;
       case WaitFor::thread_finished:
@@ -82,13 +87,25 @@ Finding Execution::deadlock_finding() {
       if (u == start) break;
     }
   }
+  // The objects waited for, listed in the order the trace first touched them (the order the
+  // locks were taken tells the story); those it never touched last.
+  auto first_use = [&](ObjectId object) {
+    for (std::size_t i = 0; i < trace_.size(); ++i) {
+      if (trace_[i].object == object) return i;
+    }
+    return trace_.size();
+  };
+  std::stable_sort(waited.begin(), waited.end(),
+                   [&](ObjectId a, ObjectId b) { return first_use(a) < first_use(b); });
+  FindingRefs refs;
+  refs.objects.assign(waited.begin(), waited.end());
   const int blocked = std::popcount(live_);
   Finding f = make_finding(
       FindingKind::deadlock,
       fmt::format("deadlock: no thread can run, and {} {} not finished:{}{}", blocked,
                   blocked == 1 ? "has" : "have", lines,
                   cycle.empty() ? std::string() : fmt::format("\n  wait-for cycle: {}", cycle)),
-      nullptr);
+      nullptr, refs);
   std::sort(keys.begin(), keys.end());
   f.signature = "deadlock";
   for (const std::string& k : keys)

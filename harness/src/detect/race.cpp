@@ -17,9 +17,13 @@ namespace hc::detail {
 
 Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earlier_write,
                                 bool now_write, const std::source_location& where) {
+  const bool constructed = earlier.where.line() == 0;
   const std::string earlier_site =
-      earlier.where.line() == 0 ? std::string("when it was constructed")
-                                : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
+      constructed ? std::string("when it was constructed")
+                  : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
+  // The message names this access's step, then the earlier one's (unless construction).
+  FindingRefs refs{.steps = {static_cast<std::uint32_t>(trace_.size())}, .objects = {object}};
+  if (!constructed) refs.steps.push_back(earlier.step);
   Finding f = make_finding(
       FindingKind::data_race,
       fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
@@ -28,7 +32,7 @@ Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earl
                   object_label(object), thread_name(current_), now_write ? "writes" : "reads",
                   site(where), trace_.size(), thread_name(earlier.thread),
                   earlier_write ? "wrote" : "read", earlier_site),
-      &where);
+      &where, refs);
   std::string a = fmt::format("{}:{}", site(earlier.where), earlier_write ? "w" : "r");
   std::string b = fmt::format("{}:{}", site(where), now_write ? "w" : "r");
   if (b < a) std::swap(a, b);

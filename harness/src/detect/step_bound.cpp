@@ -42,7 +42,9 @@ Finding Execution::step_bound_finding() {
   // A loop repeats its sites; a scenario that is merely longer than the bound does not.
   const bool looping = hottest >= 3;
   std::string hot;
+  FindingRefs refs;  // the object the busiest thread used most, which the message names
   if (example != nullptr) {
+    refs.objects.push_back(example->object);
     const std::string obj = object_label(example->object);
     hot = fmt::format(", mostly {}{} at {}", op_kind_name(example->kind),
                       obj.empty() ? std::string() : " of " + obj, site(example->where));
@@ -59,7 +61,7 @@ Finding Execution::step_bound_finding() {
                   : "No operation repeats, so this looks like a scenario longer than the "
                     "bound rather than a loop: raise --max-steps "
                     "(ExploreOptions::max_steps)"),
-      nullptr);
+      nullptr, refs);
   f.signature = fmt::format("step-bound-exceeded|{}|{}", thread_name(busiest),
                             example != nullptr ? site(example->where) : std::string());
   return f;
@@ -68,9 +70,11 @@ Finding Execution::step_bound_finding() {
 Finding Execution::livelock_finding(ThreadMask enabled) {
   std::string threads;
   std::string key;
+  FindingRefs refs;  // what each spinning thread is about to touch (none for a bare yield)
   for (ThreadMask m = enabled; m != 0; m &= m - 1) {
     const ThreadId t = lowest(m);
     const Operation& op = pending_[t];
+    refs.objects.push_back(op.object);
     threads += fmt::format("\n  thread '{}' at {} ({})", thread_name(t), op_kind_name(op.kind),
                            site(op.where));
     key += fmt::format("|{}@{}", thread_name(t), site(op.where));
@@ -81,7 +85,7 @@ Finding Execution::livelock_finding(ThreadMask enabled) {
                   "thread has written shared state, so none can make progress: each spins "
                   "waiting for another (--livelock-bound {}):{}",
                   no_progress_, config_.livelock_bound, threads),
-      nullptr);
+      nullptr, refs);
   f.signature = "livelock" + key;
   return f;
 }

@@ -150,6 +150,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.destroy = [](void*) noexcept {};
   main.eh = EhGlobals{};
   main.error_number = 0;
+  main.context.clear();
   live_ = bit(0);
   create_fiber(0);
   transfer(0);  // returns when the execution is over
@@ -397,7 +398,7 @@ void Execution::fail_operation_in_invariant(const Operation& op) {
                     fmt::format("an invariant performed an operation ({} at {}); invariants "
                                 "must only read state, with peek()",
                                 op_kind_name(op.kind), site(op.where)),
-                    &op.where));
+                    &op.where, {.steps = {}, .objects = {op.object}}));
 }
 
 HC_HOT_INLINE Step* Execution::park() {
@@ -467,6 +468,12 @@ Finding Execution::fault_finding() {
                                     last->label, site(last->where), last - trace_.begin() + 1);
   const std::string last_site = last == nullptr ? std::string("start") : site(last->where);
   Finding f;
+  if (last != nullptr) {
+    // The message names the thread's last operation and its step.
+    f.related_steps.push_back(static_cast<std::uint32_t>(last - trace_.begin() + 1));
+    if (const std::string object = object_label(last->object); !object.empty())
+      f.objects.push_back(object);
+  }
   std::string signature;
   switch (fault_.cause) {
     case FaultRecord::Cause::signal:
@@ -530,6 +537,7 @@ Finding Execution::fault_finding() {
   f.thread = t;
   f.thread_name = name;
   f.step = static_cast<std::uint32_t>(trace_.size());
+  add_context_objects(f, t);
   if (last != nullptr && last->where.line() != 0) {
     f.file = display_path(last->where.file_name());
     f.line = last->where.line();
@@ -553,14 +561,16 @@ std::optional<Finding> Execution::check_invariants() {
   for (const Invariant& inv : invariants_) {
     if (!inv.fn(inv.context)) {
       std::string after = "before the first step";
+      FindingRefs refs;
       if (!trace_.empty()) {
+        refs.steps = {static_cast<std::uint32_t>(trace_.size())};
         const Step& s = trace_.back();
         after = fmt::format("after step {} ({} by thread '{}' at {})", trace_.size(),
                             op_kind_name(s.kind), thread_name(s.thread), site(s.where));
       }
-      Finding f =
-          make_finding(FindingKind::check_failure,
-                       fmt::format("invariant '{}' does not hold {}", inv.label, after), nullptr);
+      Finding f = make_finding(FindingKind::check_failure,
+                               fmt::format("invariant '{}' does not hold {}", inv.label, after),
+                               nullptr, refs);
       f.signature = fmt::format("check-failure|invariant|{}", inv.label);
       return f;
     }
@@ -695,7 +705,7 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
                                   o.owner == kNoThread
                                       ? std::string("it is not locked")
                                       : fmt::format("thread '{}' holds it", thread_name(o.owner))),
-                      &where));
+                      &where, {.steps = {}, .objects = {m}}));
   }
   o.clock.assign(threads_[current_].clock, n_threads_);
   o.owner = kNoThread;
@@ -710,7 +720,7 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
     fail(make_finding(FindingKind::check_failure,
                       fmt::format("thread '{}' waits on {} at {} without holding {}",
                                   thread_name(me), object_label(cv), site(where), object_label(m)),
-                      &where));
+                      &where, {.steps = {}, .objects = {cv, m}}));
   }
   objects_[m].clock.assign(threads_[me].clock, n_threads_);
   objects_[m].owner = kNoThread;
@@ -804,6 +814,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.notified = false;
   s.eh = EhGlobals{};
   s.error_number = 0;
+  s.context.clear();
   s.clock.assign(threads_[parent].clock, kMaxThreads);
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
@@ -894,10 +905,11 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
 }
 
 void Execution::check_failed(std::string message, const char* expression,
-                             const std::source_location& where) {
+                             const std::source_location& where, const FindingRefs& refs) {
   if (tearing_down_) return;
-  Finding f = make_finding(FindingKind::check_failure,
-                           fmt::format("HC_CHECK({}) failed: {}", expression, message), &where);
+  Finding f =
+      make_finding(FindingKind::check_failure,
+                   fmt::format("HC_CHECK({}) failed: {}", expression, message), &where, refs);
   f.signature = fmt::format("check-failure|{}|{}", site(where), expression);
   fail(std::move(f));
 }
@@ -936,9 +948,9 @@ Step* Execution::model_op(Access access, ObjectId object, const char* label,
 }
 
 void Execution::report(FindingKind kind, std::string message, const std::source_location& where,
-                       std::string signature) {
+                       std::string signature, const FindingRefs& refs) {
   if (tearing_down_) return;
-  Finding f = make_finding(kind, std::move(message), &where);
+  Finding f = make_finding(kind, std::move(message), &where, refs);
   f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
   fail(std::move(f));
 }
@@ -961,6 +973,17 @@ void Execution::event_clear(ObjectId event) noexcept {
   objects_[event].signalled = false;
 }
 
+void Execution::push_finding_context(ObjectId object) {
+  if (tearing_down_ || current_ >= kMaxThreads) return;
+  threads_[current_].context.push_back(object);
+}
+
+void Execution::pop_finding_context() noexcept {
+  if (tearing_down_ || current_ >= kMaxThreads) return;
+  std::vector<ObjectId>& context = threads_[current_].context;
+  if (!context.empty()) context.pop_back();
+}
+
 // --- findings -------------------------------------------------------------------------------
 
 std::string Execution::divergence_message() const {
@@ -971,7 +994,7 @@ std::string Execution::divergence_message() const {
 }
 
 Finding Execution::make_finding(FindingKind kind, std::string message,
-                                const std::source_location* where) {
+                                const std::source_location* where, const FindingRefs& refs) {
   Finding f;
   f.kind = kind;
   f.message = std::move(message);
@@ -985,7 +1008,35 @@ Finding Execution::make_finding(FindingKind kind, std::string message,
     f.line = where->line();
   }
   f.signature = fmt::format("{}|{}:{}", finding_kind_name(kind), f.file, f.line);
+  for (const std::uint32_t step : refs.steps) {
+    if (step != 0 &&
+        std::find(f.related_steps.begin(), f.related_steps.end(), step) == f.related_steps.end())
+      f.related_steps.push_back(step);
+  }
+  // Objects by their trace label (object_label, as rich_trace() names them); a label given by
+  // a model counts only when an object of this execution has it.
+  for (const ObjectRef& ref : refs.objects) {
+    std::string label;
+    if (ref.id != kNoObject) {
+      label = object_label(ref.id);
+    } else if (!ref.label.empty()) {
+      for (ObjectId id = 0; id < n_objects_ && label.empty(); ++id) {
+        if (object_label(id) == ref.label) label = ref.label;
+      }
+    }
+    if (!label.empty() && std::find(f.objects.begin(), f.objects.end(), label) == f.objects.end())
+      f.objects.push_back(std::move(label));
+  }
+  if (current_ < kMaxThreads) add_context_objects(f, current_);
   return f;
+}
+
+void Execution::add_context_objects(Finding& f, ThreadId t) const {
+  for (const ObjectId id : threads_[t].context) {
+    std::string label = object_label(id);
+    if (!label.empty() && std::find(f.objects.begin(), f.objects.end(), label) == f.objects.end())
+      f.objects.push_back(std::move(label));
+  }
 }
 
 std::vector<ChoiceRecord> Execution::choice_records() const {
@@ -1146,8 +1197,9 @@ std::uint32_t choose(std::uint32_t n, const char* label, const std::source_locat
   return require("hc::choose", &where).choose(n, label, where);
 }
 
-void check_failed(std::string message, const char* expression, const std::source_location& where) {
-  require("HC_CHECK", &where).check_failed(std::move(message), expression, where);
+void check_failed(std::string message, const char* expression, const std::source_location& where,
+                  FindingRefs refs) {
+  require("HC_CHECK", &where).check_failed(std::move(message), expression, where, refs);
 }
 
 std::uint32_t add_invariant(const char* label, InvariantFn fn, void* context) {
@@ -1163,8 +1215,9 @@ Step* model_op(Access access, ObjectId object, const char* label, const std::sou
 }
 
 void report(FindingKind kind, std::string message, const std::source_location& where,
-            std::string signature) {
-  require("a model finding", &where).report(kind, std::move(message), where, std::move(signature));
+            std::string signature, FindingRefs refs) {
+  require("a model finding", &where)
+      .report(kind, std::move(message), where, std::move(signature), refs);
 }
 
 std::string_view thread_name(ThreadId thread) {
@@ -1186,6 +1239,14 @@ void event_clear(ObjectId event) noexcept {
 
 void note_parameter(const char* key, std::string_view value) {
   if (detail::Execution* e = detail::Execution::current()) e->note_parameter(key, value);
+}
+
+void push_finding_context(ObjectId object) {
+  if (detail::Execution* e = detail::Execution::current()) e->push_finding_context(object);
+}
+
+void pop_finding_context() noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->pop_finding_context();
 }
 
 void reached(const char* label) noexcept {

@@ -127,16 +127,19 @@ class Execution {
   void join(ThreadId t, const std::source_location& where);
   void yield(const std::source_location& where);
   std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
-  void check_failed(std::string message, const char* expression, const std::source_location& where);
+  void check_failed(std::string message, const char* expression, const std::source_location& where,
+                    const FindingRefs& refs);
   std::uint32_t add_invariant(const char* label, rt::InvariantFn fn, void* context);
   void remove_invariant(std::uint32_t token) noexcept;
   void reached(const char* label) noexcept;
   Step* model_op(Access access, ObjectId object, const char* label,
                  const std::source_location& where, WaitFor wait);
   void report(FindingKind kind, std::string message, const std::source_location& where,
-              std::string signature);
+              std::string signature, const FindingRefs& refs);
   void event_signal(ObjectId event) noexcept;
   void event_clear(ObjectId event) noexcept;
+  void push_finding_context(ObjectId object);
+  void pop_finding_context() noexcept;
   void note_parameter(const char* key, std::string_view value);
   std::string_view thread_name_view(ThreadId t) const {
     return t < n_threads_ ? std::string_view(threads_[t].name) : std::string_view("?");
@@ -202,6 +205,7 @@ class Execution {
     ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
     bool notified = false;              // condition_variable: may wake
+    std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
     VectorClock clock;
     std::string name;
@@ -269,13 +273,17 @@ class Execution {
   std::string divergence_message() const;
   std::optional<Finding> check_invariants();
 
-  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where);
+  /// A finding at the current step; `refs` become its related_steps and objects (labels).
+  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
+                       const FindingRefs& refs = {});
   Finding deadlock_finding();
   Finding step_bound_finding();
   Finding livelock_finding(ThreadMask enabled);
   Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
                        const std::source_location& where);
   std::string object_label(ObjectId id) const;
+  /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
+  void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
 
   ExecutionConfig config_;

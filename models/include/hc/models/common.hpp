@@ -32,7 +32,9 @@ std::string describe(const Provenance& p);
 std::string site(const std::source_location& where);
 
 /// Ends the execution with a model finding (hc::rt::report with the site in the signature).
+/// `refs` lists every step the message mentions ("at step 19", in the message's order, the
+/// current one included) and the objects the finding is about (see hc::FindingRefs).
 [[noreturn]] void report(FindingKind kind, std::string message, const std::source_location& where,
-                         const std::string& signature);
+                         const std::string& signature, FindingRefs refs = {});
 
 }  // namespace hc::models

@@ -186,6 +186,11 @@ class HandleTable {
   std::string describe_object(const RawHandle& h) const;
   /// What happened to the value of `h`: created by ..., closed by ..., now ... (for reports).
   std::string history(const RawHandle& h) const;
+  /// What history(h) refers to, appended to `refs` for a finding that quotes it: the steps it
+  /// mentions in its order (each generation's creation, then its close), the objects of the
+  /// value's generations (its owner and closer when they are objects of the execution, known
+  /// by their labels, then the kernel object), then this table.
+  void add_history_refs(const RawHandle& h, FindingRefs& refs) const;
   const HandleTableOptions& options() const { return options_; }
   /// The error code of the last failed call (GetLastError / errno), kErrorSuccess after success.
   std::uint32_t last_error() const { return last_error_; }
@@ -206,7 +211,7 @@ class HandleTable {
   /// The slot `h` designates, checked: nullptr (and a status or a finding) when it does not
   /// name the object it was created for.
   Slot* resolve(const RawHandle& h, const char* api, bool closing,
-                const std::source_location& where, Status* failure);
+                const std::source_location& where, Status* failure, std::string_view closer = {});
   Status fail(const char* api, const RawHandle& h, const std::source_location& where, bool closing);
   Status typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
                const std::source_location& where, Slot** out);

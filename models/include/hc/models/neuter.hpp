@@ -192,7 +192,9 @@ class RsObject {
   void leave_call(const char* method, const CallTicket& ticket, cordbg::HRESULT hr,
                   const std::source_location& where);
   void destroy(const std::source_location& where);
-  [[noreturn]] void report_deleted_use(const char* what, const std::source_location& where);
+  /// `on`: the engine object of the operation that used it (its count or its state).
+  [[noreturn]] void report_deleted_use(const char* what, ObjectId on,
+                                       const std::source_location& where);
   bool reaches(const RsObject* target) const;
 
   Process& process_;

@@ -123,9 +123,11 @@ class RsThreads {
   void pop_held(const RSLock& lock);
   OkIfNeuteredCall exchange_ok_if_neutered(OkIfNeuteredCall call);
   /// Heavy work `action` ("neuters X") inside a final Release / destructor on the calling
-  /// thread: a heavy_cleanup_in_destructor finding. `kind` goes into the signature.
+  /// thread: a heavy_cleanup_in_destructor finding. `kind` goes into the signature; `acted_on`
+  /// is the object the action works on (the finding is about it and the destroyed object).
   void check_not_in_destructor(std::string_view action, std::string_view kind,
-                               const std::source_location& where) const;
+                               const std::source_location& where,
+                               ObjectId acted_on = kNoObject) const;
 
  private:
   struct PerThread {
@@ -272,13 +274,14 @@ class Process {
   /// step just executed. Not stopped, Stop-Go not held, or process lock held:
   /// left_side_cleanup_while_running. In a final Release / destructor:
   /// heavy_cleanup_in_destructor. In an OK_IF_NEUTERED method: neutered_object_call.
-  /// The action reads "{verb} {object} in process '{name}'" ("frees GC handle 'hv' ...").
+  /// The action reads "{verb} {object} in process '{name}'" ("frees GC handle 'hv' ...");
+  /// `object_id` is that object's engine object (the findings are about it).
   void check_left_side_cleanup(std::string_view verb, std::string_view object,
-                               const std::source_location& where);
+                               const std::source_location& where, ObjectId object_id = kNoObject);
   /// Heavy work (`action`: "neuters X", "sends IPC event E") inside a final Release /
-  /// destructor is heavy_cleanup_in_destructor.
+  /// destructor is heavy_cleanup_in_destructor; `acted_on` is the object it works on.
   void check_not_in_destructor(std::string_view action, std::string_view kind,
-                               const std::source_location& where);
+                               const std::source_location& where, ObjectId acted_on = kNoObject);
 
   // --- options ---------------------------------------------------------------------------------
   NeuteredCallPolicy neutered_calls = NeuteredCallPolicy::return_hresult;

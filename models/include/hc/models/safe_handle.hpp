@@ -194,13 +194,14 @@ class BasicSafeHandle : public ManagedObject {
   void DangerousAddRef(bool& success,
                        const std::source_location& where = std::source_location::current()) {
     if (releasing_ && rt::current_thread() == releasing_thread_) {
+      const Provenance now = here(where);
       report(FindingKind::addref_in_release_handle,
              fmt::format("{} called DangerousAddRef on {} from inside its own ReleaseHandle "
                          "(the handle is closing: C is set, so this throws "
                          "ObjectDisposedException; ReleaseHandle must not marshal or AddRef "
                          "its own SafeHandle)",
-                         describe(here(where)), label()),
-             where, label());
+                         describe(now), label()),
+             where, label(), {.steps = {now.step}, .objects = {id()}});
     }
     const auto t = state_.add_ref();
     if (t.kind == StateWord::Transition::Kind::closed) {
@@ -224,13 +225,15 @@ class BasicSafeHandle : public ManagedObject {
     // AddRef and Release may be on different threads (an async completion releases what the
     // issuing thread acquired): the check is on the total of outstanding acquires.
     if (acquired_ == 0 && options_.detect_unbalanced_release) {
+      const Provenance now = here(where);
       report(FindingKind::refcount_underflow,
              fmt::format("{} called DangerousRelease on {} with no outstanding successful "
                          "DangerousAddRef (an unbalanced release, B6): the count drops early, "
                          "so ReleaseHandle can run while the owner still uses the handle; "
                          "state {}",
-                         describe(here(where)), label(), state_text(state_.peek())),
-             where, fmt::format("{}|{}", label(), site(where)));
+                         describe(now), label(), state_text(state_.peek())),
+             where, fmt::format("{}|{}", label(), site(where)),
+             {.steps = {now.step}, .objects = {id()}});
     }
     if (acquired_ > 0) {
       --acquired_;
@@ -369,10 +372,17 @@ class BasicSafeHandle : public ManagedObject {
     ++release_handle_calls_;
     releasing_ = true;
     releasing_thread_ = rt::current_thread();
-    const bool ok =
-        release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+    bool ok = false;
+    {
+      const FindingContext context(id());  // findings inside ReleaseHandle are about it too
+      ok = release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+    }
     releasing_ = false;
     if (!ok) {
+      // This SafeHandle, this step, then what the value's history names.
+      const Provenance now = here(where);
+      FindingRefs refs{.steps = {now.step}, .objects = {id()}};
+      table_->add_history_refs(handle_, refs);
       report(FindingKind::release_handle_failed,
              fmt::format("releaseHandleFailed: ReleaseHandle of {} (type {}) returned false for "
                          "handle {} on {}. The raw value was probably closed elsewhere after "
@@ -380,8 +390,8 @@ class BasicSafeHandle : public ManagedObject {
                          "ignores the result (a silent leak or a masked double close). History "
                          "of the value: {}",
                          label(), options_.type_name, table_->format_value(handle_.value),
-                         describe(here(where)), table_->history(handle_)),
-             where, fmt::format("{}|{}", label(), site(where)));
+                         describe(now), table_->history(handle_)),
+             where, fmt::format("{}|{}", label(), site(where)), std::move(refs));
     }
   }
 
@@ -394,6 +404,8 @@ class BasicSafeHandle : public ManagedObject {
     }
     for (const auto& [thread, count] : acquired_by_) {
       if (count > 0 && handle_.valid() && !table_->is_open(handle_)) {
+        FindingRefs refs;  // the steps and objects of the value's history
+        table_->add_history_refs(handle_, refs);
         invariant_broken(
             "I4",
             fmt::format("thread '{}' holds a DangerousAddRef on {} but its handle {} no longer "
@@ -401,7 +413,7 @@ class BasicSafeHandle : public ManagedObject {
                         "AddRef window",
                         rt::thread_name(thread), label(), table_->format_value(handle_.value),
                         table_->history(handle_)),
-            std::source_location::current());
+            std::source_location::current(), std::move(refs));
       }
     }
     if (releasing_ && (s >> 2) > 0) {
@@ -411,12 +423,14 @@ class BasicSafeHandle : public ManagedObject {
     return true;
   }
 
+  /// `refs`: what `what` refers to, beyond this SafeHandle (listed first).
   void invariant_broken(const char* which, const std::string& what,
-                        const std::source_location& where) {
+                        const std::source_location& where, FindingRefs refs = {}) {
+    refs.objects.insert(refs.objects.begin(), ObjectRef(id()));
     report(FindingKind::safe_handle_invariant,
            fmt::format("SafeHandle invariant {} broken on {}: {} (state {})", which, label(), what,
                        state_text(state_.peek())),
-           where, fmt::format("{}|{}", which, label()));
+           where, fmt::format("{}|{}", which, label()), std::move(refs));
   }
 
   StateWord state_;

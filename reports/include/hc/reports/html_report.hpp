@@ -6,7 +6,8 @@
 //
 // One lane per thread (the finalizer too), in order of first appearance; each step a box with
 // its operation, object, label, value and source line; the finding's step highlighted; the
-// steps the finding's message refers to ("at step 17") linked to it; details on hover.
+// steps the finding refers to (Finding::related_steps, never parsed from the message) linked
+// to it; details on hover.
 #pragma once
 
 #include <string>

@@ -22,8 +22,9 @@ std::string format_trace(std::span<const RichStep> steps);
 /// `replay_command` (omitted when empty).
 std::string format_finding(const Finding& finding, std::string_view replay_command);
 
-/// The objects a finding is about: those its message names (as the trace labels them), then
-/// the object of the step that found it.
+/// The objects a finding is about, from its structure only (never its message): the trace
+/// objects among Finding::objects, in their order; then the objects of its related_steps; then
+/// the object of the step that found it (when it has related steps, or nothing else).
 std::vector<std::string> involved_objects(const Finding& finding);
 
 }  // namespace hc::reports
