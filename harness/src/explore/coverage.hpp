@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "explore/observer.hpp"
 #include "hc/explorer.hpp"
 #include "hc/operation.hpp"
 
@@ -120,5 +122,24 @@ inline bool wants_coverage(const ExploreOptions& o) {
 /// `whole_space`: the run explored the whole search space (for the message).
 void report_coverage(const PairCoverage& coverage, const ExploreOptions& o, bool whole_space,
                      bool stopped_by_finding, Result& result);
+
+/// A worker's coverage: its own pairs, united into the run's (under the run's lock) when a
+/// unit ends, so a checkpoint has them, and when the worker stops.
+class CoverageObserver final : public ExecutionObserver {
+ public:
+  CoverageObserver(PairCoverage& run, std::mutex& run_lock) : run_(run), lock_(run_lock) {}
+  void on_execution(const Execution& exec, std::uint64_t) override { mine_.add(exec.trace()); }
+  void on_unit_end() override { flush(); }
+  void on_worker_end() override { flush(); }
+
+ private:
+  void flush() {
+    std::lock_guard lock(lock_);
+    run_.merge(mine_);
+  }
+  PairCoverage& run_;
+  std::mutex& lock_;
+  PairCoverage mine_;
+};
 
 }  // namespace hc::detail

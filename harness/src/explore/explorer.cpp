@@ -17,6 +17,7 @@
 #include "explore/checkpoint.hpp"
 #include "explore/coverage.hpp"
 #include "explore/estimate.hpp"
+#include "explore/observer.hpp"
 #include "explore/watchdog.hpp"
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
@@ -244,13 +245,19 @@ class Run {
     detail::Execution exec(execution_config());
     std::optional<detail::Watchdog::Watch> watch;
     if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
-    detail::PairCoverage coverage;  // coverage hook: this worker's pairs, merged at its end
-    const bool track_coverage = detail::wants_coverage(o_);
+    // What watches the executions (observer.hpp): coverage, Knuth's estimate, progress.
+    std::vector<std::unique_ptr<detail::ExecutionObserver>> observers;
+    if (detail::wants_coverage(o_))
+      observers.push_back(std::make_unique<detail::CoverageObserver>(coverage_, mu_));
+    if (o_.progress && index == 0 && exhaustive()) {
+      // Knuth probes on worker 0 only, and only while someone watches.
+      observers.push_back(std::make_unique<detail::EstimatorObserver>(body_, execution_config(),
+                                                                      &estimated_total_));
+    }
+    if (o_.progress) observers.push_back(std::make_unique<ProgressObserver>(*this));
 
     std::uint64_t unit = kNoUnit;
     detail::UnitCounts counts;
-    detail::KnuthEstimator estimator;
-    std::uint32_t depth = 0;    // decisions of the longest execution so far
     std::uint64_t checked = 0;  // executions of this worker so far (the determinism sample)
     bool exhausted = false;
     bool stopped_by_finding = false;
@@ -278,7 +285,11 @@ class Run {
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before
       if (tag.unit != unit) {
-        if (unit != kNoUnit && owned(unit)) finish_unit(unit, counts, coverage);
+        if (unit != kNoUnit && owned(unit)) {
+          for (auto& observer : observers)
+            observer->on_unit_end();
+          finish_unit(unit, counts);
+        }
         unit = tag.unit;
         counts = detail::UnitCounts{};
       }
@@ -288,8 +299,9 @@ class Run {
       }
       metrics.reached = exec.reached_mask();
       counts += metrics;
-      if (track_coverage) coverage.add(exec.trace());  // coverage hook
       const std::uint64_t total = executions_.fetch_add(1) + 1;
+      for (auto& observer : observers)
+        observer->on_execution(exec, total);
       if (found) {
         record_finding(std::move(*found), exec, unit, counts.executions - 1);
         if (o_.stop_at_first) {
@@ -298,17 +310,6 @@ class Run {
           break;
         }
       }
-      if (o_.progress && index == 0) {
-        // Knuth probes on worker 0 only, while someone watches: 16 up front, then one every
-        // 64 executions (about 1.5% more executions; none at all without a progress callback).
-        if (exhaustive() && (estimator.probes() < 16 || (total & 63) == 0)) {
-          while (estimator.probes() < 16)
-            estimator.probe(exec, body_);
-          if ((total & 63) == 0) estimator.probe(exec, body_);
-          estimated_total_ = estimator.estimate();
-        }
-      }
-      depth = std::max(depth, static_cast<std::uint32_t>(exec.choices().size()));
       // The sampled determinism check: a worker's first execution, then one in 64.
       if (!found && o_.check_determinism && !o_.strategy_factory &&
           (checked++ == 0 || (total & 63) == 0)) {
@@ -323,14 +324,10 @@ class Run {
           }
         }
       }
-      if (o_.progress && (total & 1023) == 0) {
-        std::lock_guard lock(mu_);
-        o_.progress(Progress{total, findings_.size(), elapsed(), depth, finished_.size(),
-                             estimated_total_.load()});
-      }
     }
+    for (auto& observer : observers)
+      observer->on_worker_end();
     std::lock_guard lock(mu_);
-    coverage_.merge(coverage);  // coverage hook
     if (unit != kNoUnit && owned(unit)) {
       // The unit in progress is finished if the strategy is done or a finding ended it;
       // otherwise (budget, interrupt) it is partial: counted, but not in a checkpoint.
@@ -347,6 +344,24 @@ class Run {
       bound_reached_ = strategy->statistics().bound_reached;
     }
   }
+
+  /// Progress reports (ExploreOptions::progress) about every 1024 executions of the run,
+  /// with the depth of the longest execution this worker saw.
+  class ProgressObserver final : public detail::ExecutionObserver {
+   public:
+    explicit ProgressObserver(Run& run) : run_(run) {}
+    void on_execution(const detail::Execution& exec, std::uint64_t total) override {
+      depth_ = std::max(depth_, static_cast<std::uint32_t>(exec.choices().size()));
+      if ((total & 1023) != 0) return;
+      std::lock_guard lock(run_.mu_);
+      run_.o_.progress(Progress{total, run_.findings_.size(), run_.elapsed(), depth_,
+                                run_.finished_.size(), run_.estimated_total_.load()});
+    }
+
+   private:
+    Run& run_;
+    std::uint32_t depth_ = 0;  // decisions of the longest execution so far
+  };
 
   Result result() {
     Result result;
@@ -404,7 +419,7 @@ class Run {
     st.exhausted =
         all_exhausted_ && !stopped_by_finding_ && !interrupted_ && !(partitioned_ && seeded());
     detail::report_coverage(coverage_, o_, all_exhausted_ && !interrupted_, stopped_by_finding_,
-                            result);  // coverage hook
+                            result);
     st.interrupted = interrupted_;
     st.seconds = elapsed();
     st.bound_reached = bound_reached_;
@@ -493,11 +508,9 @@ class Run {
     }
   }
 
-  /// A unit is done: its counts, and the worker's coverage so far (so a checkpoint has it).
-  void finish_unit(std::uint64_t unit, const detail::UnitCounts& counts,
-                   const detail::PairCoverage& coverage) {
+  /// A unit is done: its counts (its observers have flushed what a checkpoint needs).
+  void finish_unit(std::uint64_t unit, const detail::UnitCounts& counts) {
     std::lock_guard lock(mu_);
-    coverage_.merge(coverage);
     finish_unit_locked(unit, counts);
   }
 
@@ -583,7 +596,7 @@ class Run {
   std::string fingerprint_;
   std::string replay_note_;
   int bound_reached_ = -1;
-  detail::PairCoverage coverage_;  // coverage hook: every worker's pairs
+  detail::PairCoverage coverage_;  // every worker's pairs (CoverageObserver)
 };
 
 }  // namespace
@@ -591,7 +604,7 @@ class Run {
 Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.must_reach.size() > 64) throw usage_error("at most 64 must_reach labels per exploration");
   if (o.max_steps == 0) throw usage_error("max_steps must be at least 1");
-  detail::check_cover_goals(o);  // coverage hook
+  detail::check_cover_goals(o);
   if (o.jobs < 1) throw usage_error(fmt::format("jobs must be at least 1, not {}", o.jobs));
   if (o.shard_count == 0 || o.shard_index >= o.shard_count) {
     throw usage_error(fmt::format("shard {}/{} does not exist: the index runs from 1 to the count",
@@ -670,7 +683,7 @@ ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) 
   static_cast<RunSettings&>(o) = scenario_settings(scenario);
   for (std::string_view label : scenario.info.must_reach)
     o.must_reach.emplace_back(label);
-  for (std::string_view goal : scenario.info.must_cover)  // coverage hook
+  for (std::string_view goal : scenario.info.must_cover)
     o.must_cover.emplace_back(goal);
   if (ov.replay) {
     o.replay = *ov.replay;
