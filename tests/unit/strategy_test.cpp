@@ -32,20 +32,23 @@ TEST(ChoiceString, MalformedInputNamesTheBadChoice) {
   EXPECT_FALSE(hc::parse_choices("99", &error).has_value());
 }
 
-/// A view of an execution with no steps yet, whose threads announced `pending`.
-hc::ExecutionView view_of(const std::array<hc::Operation, hc::kMaxThreads>& pending) {
-  return hc::ExecutionView(
-      pending.data(), nullptr, 0, [](const void*, hc::ThreadId) { return std::string_view("t"); },
-      nullptr);
-}
+/// A view of an execution with no steps yet, whose threads announced nothing yet.
+class NoSteps final : public hc::ExecutionView {
+ public:
+  const hc::Operation& pending(hc::ThreadId t) const override { return pending_[t]; }
+  std::span<const hc::Step> trace() const override { return {}; }
+  std::string_view thread_name(hc::ThreadId) const override { return "t"; }
+
+ private:
+  std::array<hc::Operation, hc::kMaxThreads> pending_{};
+};
 
 // Execution i of a random run depends only on (seed, i): not on how many draws the earlier
 // executions made. So a run can be cut anywhere and any execution re-derived.
 TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
-  const std::array<hc::Operation, hc::kMaxThreads> pending{};
+  const NoSteps view;
   std::string divergence;
-  const hc::Decision d{
-      hc::DivergenceSink(&divergence), 0b1111, 0, true, 0, 0b1111, view_of(pending)};
+  const hc::Decision d{hc::DivergenceSink(&divergence), 0b1111, 0, true, 0, 0b1111, view};
   auto draws = [&](int executions, int picks_in_first) {
     hc::StrategyOptions options;
     options.seed = 42;
@@ -66,10 +69,9 @@ TEST(RandomStrategy, EachExecutionIsSeededFromSeedAndIndexAlone) {
 }
 
 TEST(RandomStrategy, PicksOnlyEnabledThreadsAndVisitsAll) {
-  const std::array<hc::Operation, hc::kMaxThreads> pending{};
+  const NoSteps view;
   std::string divergence;
-  const hc::Decision d{
-      hc::DivergenceSink(&divergence), 0b10110, 1, true, 0, 0b10110, view_of(pending)};
+  const hc::Decision d{hc::DivergenceSink(&divergence), 0b10110, 1, true, 0, 0b10110, view};
   hc::StrategyOptions options;
   options.seed = 7;
   auto s = hc::make_strategy("random", options);

@@ -47,27 +47,19 @@ using ThreadMask = std::uint32_t;
 
 /// A read-only view of the execution in progress at a decision: what a strategy may read
 /// beyond the options (replay matches thread names and operation labels; dpor reads the
-/// announced operations and the steps so far). Valid during the pick only.
+/// announced operations and the steps so far). Valid during the pick only. Virtual, so that a
+/// decision carries one pointer: most strategies never look.
 class ExecutionView {
  public:
-  using NameOf = std::string_view (*)(const void* context, ThreadId t);
-  ExecutionView(const Operation* pending, const Step* trace, std::uint32_t steps, NameOf name_of,
-                const void* context)
-      : pending_(pending), trace_(trace), steps_(steps), name_of_(name_of), context_(context) {}
-
   /// The operation thread t announced (its next step), for every thread that has not finished.
-  const Operation& pending(ThreadId t) const { return pending_[t]; }
+  virtual const Operation& pending(ThreadId t) const = 0;
   /// The steps executed so far.
-  std::span<const Step> trace() const { return {trace_, steps_}; }
+  virtual std::span<const Step> trace() const = 0;
   /// The name of thread t ("main", "finalizer", ...): replay matches threads by name.
-  std::string_view thread_name(ThreadId t) const { return name_of_(context_, t); }
+  virtual std::string_view thread_name(ThreadId t) const = 0;
 
- private:
-  const Operation* pending_;
-  const Step* trace_;
-  std::uint32_t steps_;
-  NameOf name_of_;
-  const void* context_;
+ protected:
+  ~ExecutionView() = default;
 };
 
 /// Where a strategy that cannot make a choice says why (see the protocol above).
@@ -90,7 +82,7 @@ struct Decision : DivergenceSink {
   bool current_enabled = false;  // true: picking another thread is a preemption
   std::uint32_t step = 0;        // number of steps executed so far
   ThreadMask live = 0;           // every thread that has not finished (enabled or not)
-  ExecutionView view;
+  const ExecutionView& view;
 
   bool is_enabled(ThreadId t) const { return (enabled >> t) & 1u; }
 };

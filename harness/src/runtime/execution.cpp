@@ -335,19 +335,13 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   if ((enabled & (enabled - 1)) == 0) {
     next = lowest(enabled);
   } else {
-    const auto steps = static_cast<std::uint32_t>(trace_.size());
     const Decision d{DivergenceSink(&divergence_),
                      enabled,
                      cur,
                      cur_enabled,
-                     steps,
+                     static_cast<std::uint32_t>(trace_.size()),
                      live_,
-                     ExecutionView(
-                         pending_.data(), trace_.begin(), steps,
-                         [](const void* self, ThreadId t) {
-                           return static_cast<const Execution*>(self)->thread_name_view(t);
-                         },
-                         this)};
+                     view_};
     const std::optional<ThreadId> picked = strategy_->pick_thread(d);
     if (!picked) [[unlikely]] {
       pruned_ = true;

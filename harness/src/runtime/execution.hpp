@@ -286,6 +286,19 @@ class Execution {
   void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
 
+  /// What strategies see of this execution at a decision (Decision::view).
+  class View final : public ExecutionView {
+   public:
+    explicit View(const Execution& e) : e_(e) {}
+    const Operation& pending(ThreadId t) const override { return e_.pending_[t]; }
+    std::span<const Step> trace() const override { return e_.trace_; }
+    std::string_view thread_name(ThreadId t) const override { return e_.thread_name_view(t); }
+
+   private:
+    const Execution& e_;
+  };
+  const View view_{*this};
+
   ExecutionConfig config_;
   StackPool pool_;
   std::array<ThreadState, kMaxThreads + 1> threads_;
