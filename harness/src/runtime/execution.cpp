@@ -1013,7 +1013,7 @@ Finding Execution::make_finding(FindingKind kind, std::string message,
         std::find(f.related_steps.begin(), f.related_steps.end(), step) == f.related_steps.end())
       f.related_steps.push_back(step);
   }
-  // Objects by their trace label (object_label, as rich_trace() names them); a label given by
+  // Objects by their trace label (object_label, as the trace renderer names them); a label given by
   // a model counts only when an object of this execution has it.
   for (const ObjectRef& ref : refs.objects) {
     std::string label;
@@ -1037,57 +1037,6 @@ void Execution::add_context_objects(Finding& f, ThreadId t) const {
     if (!label.empty() && std::find(f.objects.begin(), f.objects.end(), label) == f.objects.end())
       f.objects.push_back(std::move(label));
   }
-}
-
-std::vector<ChoiceRecord> Execution::choice_records() const {
-  std::vector<ChoiceRecord> out;
-  out.reserve(choice_steps_.size());
-  for (std::size_t i = 0; i < choice_steps_.size(); ++i) {
-    ChoiceRecord r;
-    const std::uint32_t index = choice_steps_[i];
-    r.step = index + 1;
-    if (index < trace_.size()) {
-      const Step& s = trace_[index];
-      r.thread_name = thread_name(s.thread);
-      r.operation = std::string(op_kind_name(s.kind));
-      r.label = s.label;
-      if (s.where.line() != 0) {
-        r.file = display_path(s.where.file_name());
-        r.line = s.where.line();
-      }
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<RichStep> Execution::rich_trace() const {
-  std::vector<RichStep> out;
-  out.reserve(trace_.size());
-  std::size_t p = 0;
-  for (std::size_t i = 0; i < trace_.size(); ++i) {
-    const Step& s = trace_[i];
-    RichStep r;
-    r.index = static_cast<std::uint32_t>(i + 1);
-    r.thread = s.thread;
-    r.thread_name = thread_name(s.thread);
-    r.operation = std::string(op_kind_name(s.kind));
-    r.object = s.kind == OpKind::thread_join
-                   ? fmt::format("thread '{}'", thread_name(static_cast<ThreadId>(s.value)))
-                   : object_label(s.object);
-    r.label = s.label;
-    if (s.where.line() != 0) {
-      r.file = display_path(s.where.file_name());
-      r.line = s.where.line();
-    }
-    r.has_value = s.has_value;
-    r.value = s.value;
-    while (p < preemptions_.size() && preemptions_[p] < i)
-      ++p;
-    r.preemption = p < preemptions_.size() && preemptions_[p] == i;
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 }  // namespace hc::detail

@@ -98,9 +98,13 @@ class Execution {
   const Operation* pending() const { return pending_.data(); }
   /// Every thread but main of the last run: who spawned it, and when.
   std::span<const Spawn> spawns() const { return spawns_; }
-  /// The last run's trace in people's words: thread and object names, locations, values.
+  /// The steps (0-based, ascending) at which the last run preempted a thread.
+  std::span<const std::uint32_t> preemption_steps() const { return preemptions_; }
+  /// How findings and the trace renderer name an object: "mutex 'm'", "var #3"; empty for none.
+  std::string object_label(ObjectId id) const;
+  /// The rich trace and choice records of the last run: defined in runtime/trace_renderer.cpp,
+  /// which renders them (render_trace, render_choice_records); kept as members for explore/.
   std::vector<RichStep> rich_trace() const;
-  /// The last run's choices in words (thread name, operation, label, site of each).
   std::vector<ChoiceRecord> choice_records() const;
   std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
 
@@ -281,7 +285,6 @@ class Execution {
   Finding livelock_finding(ThreadMask enabled);
   Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
                        const std::source_location& where);
-  std::string object_label(ObjectId id) const;
   /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
   void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
