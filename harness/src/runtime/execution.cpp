@@ -70,6 +70,8 @@ Execution* Execution::current() noexcept {
 
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+  step_bound_.max_steps = config_.max_steps;
+  livelock_.bound = config_.livelock_bound;
   install_fault_handlers();
   g_live.fetch_add(1, std::memory_order_relaxed);
   trace_.reserve(std::min<std::uint32_t>(config_.max_steps + 1, 1u << 14));
@@ -96,7 +98,8 @@ void Execution::reset() {
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
-  no_progress_ = 0;
+  step_bound_.reset();
+  livelock_.reset();
   n_objects_ = 0;
   n_vars_ = 0;
   trace_.clear();
@@ -311,6 +314,7 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   }
   // Fairness for spin-waits: a thread that yielded waits until another thread writes shared
   // state, unless every enabled thread has yielded.
+  bool all_yielded = false;
   if ((yielded_ | spurious_woken_) != 0) {
     for (std::size_t i = yield_scan_from_; i < trace_.size(); ++i) {
       if (trace_[i].access == Access::read) continue;
@@ -319,14 +323,14 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
     }
     if (const ThreadMask others = enabled & ~yielded_; others != 0) {
       enabled = others;
-      no_progress_ = 0;
-    } else if (config_.livelock_bound != 0 && ++no_progress_ > config_.livelock_bound) {
-      // Every runnable thread yielded and nobody writes: none can ever make progress.
-      if (!finding_) finding_ = livelock_finding(enabled);
-      return kHost;
+    } else {
+      all_yielded = true;
     }
-  } else {
-    no_progress_ = 0;
+  }
+  if (livelock_.at_decision(all_yielded)) [[unlikely]] {
+    // Every runnable thread yielded and nobody writes: none can ever make progress.
+    if (!finding_) finding_ = livelock_.finding(*this, enabled);
+    return kHost;
   }
   yield_scan_from_ = trace_.size();
   const ThreadId cur = current_;
@@ -424,7 +428,8 @@ HC_HOT_INLINE Step* Execution::park() {
 }
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
-  if (trace_.size() >= config_.max_steps) fail(step_bound_finding());
+  if (step_bound_.on_step(trace_.size())) [[unlikely]]
+    fail(step_bound_.finding(*this));
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++threads_[t].clock.c[t];
   Step& s = trace_.push_back(Step{});
@@ -994,7 +999,7 @@ std::string Execution::divergence_message() const {
 }
 
 Finding Execution::make_finding(FindingKind kind, std::string message,
-                                const std::source_location* where, const FindingRefs& refs) {
+                                const std::source_location* where, const FindingRefs& refs) const {
   Finding f;
   f.kind = kind;
   f.message = std::move(message);

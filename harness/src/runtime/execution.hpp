@@ -41,6 +41,8 @@
 
 #include <boost/context/fiber.hpp>
 
+#include "detect/livelock.hpp"
+#include "detect/step_bound.hpp"
 #include "fiber/stack_pool.hpp"
 #include "hc/finding.hpp"
 #include "hc/runtime.hpp"
@@ -102,6 +104,9 @@ class Execution {
   std::span<const std::uint32_t> preemption_steps() const { return preemptions_; }
   /// How findings and the trace renderer name an object: "mutex 'm'", "var #3"; empty for none.
   std::string object_label(ObjectId id) const;
+  /// A finding at the current step; `refs` become its related_steps and objects (labels).
+  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
+                       const FindingRefs& refs = {}) const;
   /// The rich trace and choice records of the last run: defined in runtime/trace_renderer.cpp,
   /// which renders them (render_trace, render_choice_records); kept as members for explore/.
   std::vector<RichStep> rich_trace() const;
@@ -277,12 +282,7 @@ class Execution {
   std::string divergence_message() const;
   std::optional<Finding> check_invariants();
 
-  /// A finding at the current step; `refs` become its related_steps and objects (labels).
-  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
-                       const FindingRefs& refs = {});
   Finding deadlock_finding();
-  Finding step_bound_finding();
-  Finding livelock_finding(ThreadMask enabled);
   Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
                        const std::source_location& where);
   /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
@@ -301,7 +301,10 @@ class Execution {
   ThreadId current_ = kHost;
   ThreadId prev_ = kHost;
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
-  std::uint32_t no_progress_ = 0;    // decisions in a row at which every runnable thread yielded
+
+  // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
+  StepBoundDetector step_bound_;
+  LivelockDetector livelock_;
 
   std::vector<ObjectState> objects_;
   std::uint32_t n_objects_ = 0;
