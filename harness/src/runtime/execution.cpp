@@ -100,8 +100,8 @@ void Execution::reset() {
   yield_scan_from_ = 0;
   step_bound_.reset();
   livelock_.reset();
+  race_.reset();
   n_objects_ = 0;
-  n_vars_ = 0;
   trace_.clear();
   choices_.clear();
   choice_steps_.clear();
@@ -597,14 +597,10 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
   o.signalled = false;
   o.waiters = 0;
   if (kind == ObjectKind::var) {
-    const std::uint32_t index = n_vars_++;
-    if (index == vars_.size()) vars_.emplace_back();
-    VarState& v = vars_[index];
     const ThreadId me = current_ < kMaxThreads ? current_ : 0;
     // Construction is a write by the constructing thread.
-    v.write = Epoch{threads_[me].clock.c[me], me, static_cast<std::uint32_t>(trace_.size()), {}};
-    v.readers = 0;
-    o.var_index = index;
+    o.var_index =
+        race_.on_register(me, threads_[me].clock, static_cast<std::uint32_t>(trace_.size()));
   }
   return id;
 }
@@ -653,22 +649,11 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
   Step* s = park();
   if (s == nullptr) return nullptr;
   const ThreadId me = current_;
-  VarState& v = vars_[objects_[object].var_index];
-  const VectorClock& clock = threads_[me].clock;
-  const auto step = static_cast<std::uint32_t>(trace_.size());
-  if (v.write.thread != me && !v.write.happens_before(clock))
-    fail(race_finding(object, v.write, true, write, where));
-  if (write) {
-    for (ThreadMask r = v.readers & ~bit(me); r != 0; r &= r - 1) {
-      const Epoch& read = v.reads[lowest(r)];
-      if (!read.happens_before(clock)) fail(race_finding(object, read, false, true, where));
-    }
-    v.write = Epoch{clock.c[me], me, step, where};
-    v.readers = 0;
-  } else {
-    v.reads[me] = Epoch{clock.c[me], me, step, where};
-    v.readers |= bit(me);
-  }
+  const RaceDetector::Race race =
+      race_.on_access(objects_[object].var_index, write, me, threads_[me].clock,
+                      static_cast<std::uint32_t>(trace_.size()), where);
+  if (race) [[unlikely]]
+    fail(race_.finding(*this, object, race, write, where));
   return s;
 }
 

@@ -42,6 +42,7 @@
 #include <boost/context/fiber.hpp>
 
 #include "detect/livelock.hpp"
+#include "detect/race.hpp"
 #include "detect/step_bound.hpp"
 #include "fiber/stack_pool.hpp"
 #include "hc/finding.hpp"
@@ -234,13 +235,7 @@ class Execution {
     bool manual_reset = false;    // event
     bool signalled = false;       // event
     ThreadMask waiters = 0;       // condition_variable
-    std::uint32_t var_index = 0;  // var: index into vars_
-  };
-
-  struct VarState {
-    Epoch write;                             // last write
-    std::array<Epoch, kMaxThreads> reads{};  // last read per thread since that write
-    ThreadMask readers = 0;
+    std::uint32_t var_index = 0;  // var: index into race_.vars
   };
 
   struct Invariant {
@@ -283,8 +278,6 @@ class Execution {
   std::optional<Finding> check_invariants();
 
   Finding deadlock_finding();
-  Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
-                       const std::source_location& where);
   /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
   void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
@@ -305,11 +298,10 @@ class Execution {
   // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
   StepBoundDetector step_bound_;
   LivelockDetector livelock_;
+  RaceDetector race_;
 
   std::vector<ObjectState> objects_;
   std::uint32_t n_objects_ = 0;
-  std::vector<VarState> vars_;
-  std::uint32_t n_vars_ = 0;
 
   Buffer<Step> trace_;
   Buffer<Choice> choices_;
