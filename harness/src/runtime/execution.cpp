@@ -98,6 +98,7 @@ void Execution::reset() {
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
+  deadlock_.reset();
   step_bound_.reset();
   livelock_.reset();
   race_.reset();
@@ -309,7 +310,7 @@ HC_HOT_INLINE ThreadMask Execution::enabled_threads() const noexcept {
 HC_HOT_INLINE ThreadId Execution::choose_next() {
   ThreadMask enabled = enabled_threads();
   if (enabled == 0) {
-    if (live_ != 0 && !finding_) finding_ = deadlock_finding();
+    if (deadlock_.at_decision(enabled, live_) && !finding_) finding_ = deadlock_.finding(*this);
     return kHost;
   }
   // Fairness for spin-waits: a thread that yielded waits until another thread writes shared

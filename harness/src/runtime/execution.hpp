@@ -41,6 +41,7 @@
 
 #include <boost/context/fiber.hpp>
 
+#include "detect/deadlock.hpp"
 #include "detect/livelock.hpp"
 #include "detect/race.hpp"
 #include "detect/step_bound.hpp"
@@ -99,6 +100,12 @@ class Execution {
     return running_at_end_ < kMaxThreads ? live_ & ~(ThreadMask{1} << running_at_end_) : live_;
   }
   const Operation* pending() const { return pending_.data(); }
+  /// Threads of the last run that have not finished.
+  ThreadMask live() const noexcept { return live_; }
+  /// The thread that holds mutex `m` now, or kNoThread.
+  ThreadId owner_of(ObjectId m) const noexcept { return objects_[m].owner; }
+  /// Whether thread `t`, waiting on a condition variable, was notified (or woke spuriously).
+  bool notified(ThreadId t) const noexcept { return threads_[t].notified; }
   /// Every thread but main of the last run: who spawned it, and when.
   std::span<const Spawn> spawns() const { return spawns_; }
   /// The steps (0-based, ascending) at which the last run preempted a thread.
@@ -277,7 +284,6 @@ class Execution {
   std::string divergence_message() const;
   std::optional<Finding> check_invariants();
 
-  Finding deadlock_finding();
   /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
   void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
@@ -296,6 +302,7 @@ class Execution {
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
 
   // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
+  DeadlockDetector deadlock_;
   StepBoundDetector step_bound_;
   LivelockDetector livelock_;
   RaceDetector race_;
