@@ -1,8 +1,13 @@
 // execution.hpp — the Execution: one run of a scenario under one schedule, and the scheduler.
 //
 // An Execution owns the simulated threads (Boost.Context fibers on pooled stacks), the object
-// table, the detectors' state and the lean trace. It is reused: run() resets everything but
-// pooled memory, so every execution starts from the same state.
+// table, the detectors and the lean trace. It is reused: run() resets everything but pooled
+// memory, so every execution starts from the same state.
+//
+// The detectors (detect/*.hpp: deadlock, livelock, race, step bound) are plain structs held as
+// members; the scheduling path calls their hooks (on_step, at_decision, on_access) directly,
+// inline in this translation unit, and each holds its own state. Rendering a finished
+// execution for people (the rich trace, the choice records) is runtime/trace_renderer's.
 //
 // Scheduling protocol (the invariant every function here keeps):
 //  * A simulated thread runs until it parks before its next visible operation, announcing it
