@@ -1,5 +1,5 @@
-// deadlock.cpp — the deadlock finding: what each blocked thread waits for, and the
-// wait-for cycle (mutex owners, join targets) when there is one.
+// deadlock.cpp — DeadlockDetector's finding (the protocol: deadlock.hpp): what each blocked
+// thread waits for, and the wait-for cycle (mutex owners, join targets) when there is one.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -15,60 +15,66 @@
 
 namespace hc::detail {
 
-Finding Execution::deadlock_finding() {
+Finding DeadlockDetector::finding(const Execution& exec) const {
+  const ThreadMask live_threads = exec.live();
+  const std::span<const Step> trace = exec.trace();
   // What each blocked thread waits for, and whom.
   std::array<ThreadId, kMaxThreads> waits_on{};
   waits_on.fill(kNoThread);
   std::string lines;
   std::vector<std::string> keys;
   std::vector<ObjectId> waited;  // what the blocked threads wait for, in the message's order
-  for (ThreadMask live = live_; live != 0; live &= live - 1) {
+  for (ThreadMask live = live_threads; live != 0; live &= live - 1) {
     const ThreadId t = lowest(live);
-    const Operation& op = pending_[t];
+    const Operation& op = exec.pending()[t];
     std::string what;
     switch (op.wait) {
       case WaitFor::mutex_free: {
-        const ThreadId owner = objects_[op.object].owner;
+        const ThreadId owner = exec.owner_of(op.object);
         waits_on[t] = owner;
         waited.push_back(op.object);
         what = owner == t
-                   ? fmt::format("to lock {}, which it already holds", object_label(op.object))
-                   : fmt::format("to lock {}, held by thread '{}'", object_label(op.object),
-                                 thread_name(owner));
+                   ? fmt::format("to lock {}, which it already holds", exec.object_label(op.object))
+                   : fmt::format("to lock {}, held by thread '{}'", exec.object_label(op.object),
+                                 exec.thread_name_view(owner));
         break;
       }
       case WaitFor::cv_notified: {
-        const ThreadId owner = objects_[op.arg].owner;
-        if (threads_[t].notified && owner != kNoThread) {
+        const ThreadId owner = exec.owner_of(static_cast<ObjectId>(op.arg));
+        if (exec.notified(t) && owner != kNoThread) {
           waits_on[t] = owner;
           waited.push_back(static_cast<ObjectId>(op.arg));
           what = fmt::format("to reacquire {} after a notification, held by thread '{}'",
-                             object_label(op.arg), thread_name(owner));
+                             exec.object_label(op.arg), exec.thread_name_view(owner));
         } else {
           waited.push_back(op.object);
           what = fmt::format("for a notification of {} that no thread will send",
-                             object_label(op.object));
+                             exec.object_label(op.object));
         }
         break;
       }
       case WaitFor::event_set:
         waited.push_back(op.object);
-        what = fmt::format("for {} to be set, and no thread will set it", object_label(op.object));
+        what = fmt::format("for {} to be set, and no thread will set it",
+                           exec.object_label(op.object));
         break;
       case WaitFor::thread_finished:
         waits_on[t] = static_cast<ThreadId>(op.arg);
-        what = fmt::format("to join thread '{}'", thread_name(static_cast<ThreadId>(op.arg)));
+        what = fmt::format("to join thread '{}'",
+                           exec.thread_name_view(static_cast<ThreadId>(op.arg)));
         break;
       case WaitFor::nothing:
         what = "for nothing (handlecheck internal error: an enabled thread in a deadlock)";
         break;
     }
-    lines += fmt::format("\n  thread '{}' waits {} at {}", thread_name(t), what, site(op.where));
-    keys.push_back(fmt::format("{}:{}@{}", thread_name(t), op_kind_name(op.kind), site(op.where)));
+    lines += fmt::format("\n  thread '{}' waits {} at {}", exec.thread_name_view(t), what,
+                         site(op.where));
+    keys.push_back(
+        fmt::format("{}:{}@{}", exec.thread_name_view(t), op_kind_name(op.kind), site(op.where)));
   }
   // The wait-for cycle, if any: follow the edges from each blocked thread in id order.
   std::string cycle;
-  for (ThreadMask live = live_; live != 0 && cycle.empty(); live &= live - 1) {
+  for (ThreadMask live = live_threads; live != 0 && cycle.empty(); live &= live - 1) {
     ThreadMask seen = 0;
     ThreadId t = lowest(live);
     while (t != kNoThread && (seen & bit(t)) == 0) {
@@ -81,26 +87,26 @@ Finding Execution::deadlock_finding() {
     for (ThreadId u = t; (on_cycle & bit(u)) == 0; u = waits_on[u])
       on_cycle |= bit(u);
     const ThreadId start = lowest(on_cycle);
-    cycle = fmt::format("'{}'", thread_name(start));
+    cycle = fmt::format("'{}'", exec.thread_name_view(start));
     for (ThreadId u = waits_on[start];; u = waits_on[u]) {
-      cycle += fmt::format(" -> '{}'", thread_name(u));
+      cycle += fmt::format(" -> '{}'", exec.thread_name_view(u));
       if (u == start) break;
     }
   }
   // The objects waited for, listed in the order the trace first touched them (the order the
   // locks were taken tells the story); those it never touched last.
   auto first_use = [&](ObjectId object) {
-    for (std::size_t i = 0; i < trace_.size(); ++i) {
-      if (trace_[i].object == object) return i;
+    for (std::size_t i = 0; i < trace.size(); ++i) {
+      if (trace[i].object == object) return i;
     }
-    return trace_.size();
+    return trace.size();
   };
   std::stable_sort(waited.begin(), waited.end(),
                    [&](ObjectId a, ObjectId b) { return first_use(a) < first_use(b); });
   FindingRefs refs;
   refs.objects.assign(waited.begin(), waited.end());
-  const int blocked = std::popcount(live_);
-  Finding f = make_finding(
+  const int blocked = std::popcount(live_threads);
+  Finding f = exec.make_finding(
       FindingKind::deadlock,
       fmt::format("deadlock: no thread can run, and {} {} not finished:{}{}", blocked,
                   blocked == 1 ? "has" : "have", lines,

@@ -1,5 +1,5 @@
-// race.cpp — the data-race finding: both accesses, their threads, sites and steps.
-// The detection itself (vector-clock epochs, FastTrack-style) is in Execution::var_op.
+// race.cpp — RaceDetector's finding (the protocol and the detection: race.hpp): both
+// accesses, their threads, sites and steps.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -15,28 +15,32 @@
 
 namespace hc::detail {
 
-Finding Execution::race_finding(ObjectId object, const Epoch& earlier, bool earlier_write,
-                                bool now_write, const std::source_location& where) {
+Finding RaceDetector::finding(const Execution& exec, ObjectId object, const Race& race,
+                              bool now_write, const std::source_location& where) const {
+  const Epoch& earlier = *race.earlier;
+  const bool earlier_write = race.earlier_write;
+  const std::uint32_t step = exec.step_count();
   const bool constructed = earlier.where.line() == 0;
   const std::string earlier_site =
       constructed ? std::string("when it was constructed")
                   : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
   // The message names this access's step, then the earlier one's (unless construction).
-  FindingRefs refs{.steps = {static_cast<std::uint32_t>(trace_.size())}, .objects = {object}};
+  FindingRefs refs{.steps = {step}, .objects = {object}};
   if (!constructed) refs.steps.push_back(earlier.step);
-  Finding f = make_finding(
+  Finding f = exec.make_finding(
       FindingKind::data_race,
       fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
                   "no happens-before edge (lock, atomic, event, thread start or join) orders "
                   "the two accesses",
-                  object_label(object), thread_name(current_), now_write ? "writes" : "reads",
-                  site(where), trace_.size(), thread_name(earlier.thread),
-                  earlier_write ? "wrote" : "read", earlier_site),
+                  exec.object_label(object), exec.thread_name_view(exec.current_thread()),
+                  now_write ? "writes" : "reads", site(where), step,
+                  exec.thread_name_view(earlier.thread), earlier_write ? "wrote" : "read",
+                  earlier_site),
       &where, refs);
   std::string a = fmt::format("{}:{}", site(earlier.where), earlier_write ? "w" : "r");
   std::string b = fmt::format("{}:{}", site(where), now_write ? "w" : "r");
   if (b < a) std::swap(a, b);
-  f.signature = fmt::format("data-race|{}|{}|{}", object_label(object), a, b);
+  f.signature = fmt::format("data-race|{}|{}|{}", exec.object_label(object), a, b);
   return f;
 }
 

@@ -70,6 +70,8 @@ Execution* Execution::current() noexcept {
 
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+  step_bound_.max_steps = config_.max_steps;
+  livelock_.bound = config_.livelock_bound;
   install_fault_handlers();
   g_live.fetch_add(1, std::memory_order_relaxed);
   trace_.reserve(std::min<std::uint32_t>(config_.max_steps + 1, 1u << 14));
@@ -96,9 +98,11 @@ void Execution::reset() {
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
-  no_progress_ = 0;
+  deadlock_.reset();
+  step_bound_.reset();
+  livelock_.reset();
+  race_.reset();
   n_objects_ = 0;
-  n_vars_ = 0;
   trace_.clear();
   choices_.clear();
   choice_steps_.clear();
@@ -306,11 +310,12 @@ HC_HOT_INLINE ThreadMask Execution::enabled_threads() const noexcept {
 HC_HOT_INLINE ThreadId Execution::choose_next() {
   ThreadMask enabled = enabled_threads();
   if (enabled == 0) {
-    if (live_ != 0 && !finding_) finding_ = deadlock_finding();
+    if (deadlock_.at_decision(enabled, live_) && !finding_) finding_ = deadlock_.finding(*this);
     return kHost;
   }
   // Fairness for spin-waits: a thread that yielded waits until another thread writes shared
   // state, unless every enabled thread has yielded.
+  bool all_yielded = false;
   if ((yielded_ | spurious_woken_) != 0) {
     for (std::size_t i = yield_scan_from_; i < trace_.size(); ++i) {
       if (trace_[i].access == Access::read) continue;
@@ -319,14 +324,14 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
     }
     if (const ThreadMask others = enabled & ~yielded_; others != 0) {
       enabled = others;
-      no_progress_ = 0;
-    } else if (config_.livelock_bound != 0 && ++no_progress_ > config_.livelock_bound) {
-      // Every runnable thread yielded and nobody writes: none can ever make progress.
-      if (!finding_) finding_ = livelock_finding(enabled);
-      return kHost;
+    } else {
+      all_yielded = true;
     }
-  } else {
-    no_progress_ = 0;
+  }
+  if (livelock_.at_decision(all_yielded)) [[unlikely]] {
+    // Every runnable thread yielded and nobody writes: none can ever make progress.
+    if (!finding_) finding_ = livelock_.finding(*this, enabled);
+    return kHost;
   }
   yield_scan_from_ = trace_.size();
   const ThreadId cur = current_;
@@ -418,7 +423,8 @@ HC_HOT_INLINE Step* Execution::park() {
 }
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
-  if (trace_.size() >= config_.max_steps) fail(step_bound_finding());
+  if (step_bound_.on_step(trace_.size())) [[unlikely]]
+    fail(step_bound_.finding(*this));
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++threads_[t].clock.c[t];
   Step& s = trace_.push_back(Step{});
@@ -586,14 +592,10 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
   o.signalled = false;
   o.waiters = 0;
   if (kind == ObjectKind::var) {
-    const std::uint32_t index = n_vars_++;
-    if (index == vars_.size()) vars_.emplace_back();
-    VarState& v = vars_[index];
     const ThreadId me = current_ < kMaxThreads ? current_ : 0;
     // Construction is a write by the constructing thread.
-    v.write = Epoch{threads_[me].clock.c[me], me, static_cast<std::uint32_t>(trace_.size()), {}};
-    v.readers = 0;
-    o.var_index = index;
+    o.var_index =
+        race_.on_register(me, threads_[me].clock, static_cast<std::uint32_t>(trace_.size()));
   }
   return id;
 }
@@ -642,22 +644,11 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
   Step* s = park();
   if (s == nullptr) return nullptr;
   const ThreadId me = current_;
-  VarState& v = vars_[objects_[object].var_index];
-  const VectorClock& clock = threads_[me].clock;
-  const auto step = static_cast<std::uint32_t>(trace_.size());
-  if (v.write.thread != me && !v.write.happens_before(clock))
-    fail(race_finding(object, v.write, true, write, where));
-  if (write) {
-    for (ThreadMask r = v.readers & ~bit(me); r != 0; r &= r - 1) {
-      const Epoch& read = v.reads[lowest(r)];
-      if (!read.happens_before(clock)) fail(race_finding(object, read, false, true, where));
-    }
-    v.write = Epoch{clock.c[me], me, step, where};
-    v.readers = 0;
-  } else {
-    v.reads[me] = Epoch{clock.c[me], me, step, where};
-    v.readers |= bit(me);
-  }
+  const RaceDetector::Race race =
+      race_.on_access(objects_[object].var_index, write, me, threads_[me].clock,
+                      static_cast<std::uint32_t>(trace_.size()), where);
+  if (race) [[unlikely]]
+    fail(race_.finding(*this, object, race, write, where));
   return s;
 }
 
@@ -988,7 +979,7 @@ std::string Execution::divergence_message() const {
 }
 
 Finding Execution::make_finding(FindingKind kind, std::string message,
-                                const std::source_location* where, const FindingRefs& refs) {
+                                const std::source_location* where, const FindingRefs& refs) const {
   Finding f;
   f.kind = kind;
   f.message = std::move(message);
@@ -1007,7 +998,7 @@ Finding Execution::make_finding(FindingKind kind, std::string message,
         std::find(f.related_steps.begin(), f.related_steps.end(), step) == f.related_steps.end())
       f.related_steps.push_back(step);
   }
-  // Objects by their trace label (object_label, as rich_trace() names them); a label given by
+  // Objects by their trace label (object_label, as the trace renderer names them); a label given by
   // a model counts only when an object of this execution has it.
   for (const ObjectRef& ref : refs.objects) {
     std::string label;
@@ -1031,57 +1022,6 @@ void Execution::add_context_objects(Finding& f, ThreadId t) const {
     if (!label.empty() && std::find(f.objects.begin(), f.objects.end(), label) == f.objects.end())
       f.objects.push_back(std::move(label));
   }
-}
-
-std::vector<ChoiceRecord> Execution::choice_records() const {
-  std::vector<ChoiceRecord> out;
-  out.reserve(choice_steps_.size());
-  for (std::size_t i = 0; i < choice_steps_.size(); ++i) {
-    ChoiceRecord r;
-    const std::uint32_t index = choice_steps_[i];
-    r.step = index + 1;
-    if (index < trace_.size()) {
-      const Step& s = trace_[index];
-      r.thread_name = thread_name(s.thread);
-      r.operation = std::string(op_kind_name(s.kind));
-      r.label = s.label;
-      if (s.where.line() != 0) {
-        r.file = display_path(s.where.file_name());
-        r.line = s.where.line();
-      }
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<RichStep> Execution::rich_trace() const {
-  std::vector<RichStep> out;
-  out.reserve(trace_.size());
-  std::size_t p = 0;
-  for (std::size_t i = 0; i < trace_.size(); ++i) {
-    const Step& s = trace_[i];
-    RichStep r;
-    r.index = static_cast<std::uint32_t>(i + 1);
-    r.thread = s.thread;
-    r.thread_name = thread_name(s.thread);
-    r.operation = std::string(op_kind_name(s.kind));
-    r.object = s.kind == OpKind::thread_join
-                   ? fmt::format("thread '{}'", thread_name(static_cast<ThreadId>(s.value)))
-                   : object_label(s.object);
-    r.label = s.label;
-    if (s.where.line() != 0) {
-      r.file = display_path(s.where.file_name());
-      r.line = s.where.line();
-    }
-    r.has_value = s.has_value;
-    r.value = s.value;
-    while (p < preemptions_.size() && preemptions_[p] < i)
-      ++p;
-    r.preemption = p < preemptions_.size() && preemptions_[p] == i;
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 }  // namespace hc::detail

@@ -1,8 +1,13 @@
 // execution.hpp — the Execution: one run of a scenario under one schedule, and the scheduler.
 //
 // An Execution owns the simulated threads (Boost.Context fibers on pooled stacks), the object
-// table, the detectors' state and the lean trace. It is reused: run() resets everything but
-// pooled memory, so every execution starts from the same state.
+// table, the detectors and the lean trace. It is reused: run() resets everything but pooled
+// memory, so every execution starts from the same state.
+//
+// The detectors (detect/*.hpp: deadlock, livelock, race, step bound) are plain structs held as
+// members; the scheduling path calls their hooks (on_step, at_decision, on_access) directly,
+// inline in this translation unit, and each holds its own state. Rendering a finished
+// execution for people (the rich trace, the choice records) is runtime/trace_renderer's.
 //
 // Scheduling protocol (the invariant every function here keeps):
 //  * A simulated thread runs until it parks before its next visible operation, announcing it
@@ -41,6 +46,10 @@
 
 #include <boost/context/fiber.hpp>
 
+#include "detect/deadlock.hpp"
+#include "detect/livelock.hpp"
+#include "detect/race.hpp"
+#include "detect/step_bound.hpp"
 #include "fiber/stack_pool.hpp"
 #include "hc/finding.hpp"
 #include "hc/runtime.hpp"
@@ -96,11 +105,24 @@ class Execution {
     return running_at_end_ < kMaxThreads ? live_ & ~(ThreadMask{1} << running_at_end_) : live_;
   }
   const Operation* pending() const { return pending_.data(); }
+  /// Threads of the last run that have not finished.
+  ThreadMask live() const noexcept { return live_; }
+  /// The thread that holds mutex `m` now, or kNoThread.
+  ThreadId owner_of(ObjectId m) const noexcept { return objects_[m].owner; }
+  /// Whether thread `t`, waiting on a condition variable, was notified (or woke spuriously).
+  bool notified(ThreadId t) const noexcept { return threads_[t].notified; }
   /// Every thread but main of the last run: who spawned it, and when.
   std::span<const Spawn> spawns() const { return spawns_; }
-  /// The last run's trace in people's words: thread and object names, locations, values.
+  /// The steps (0-based, ascending) at which the last run preempted a thread.
+  std::span<const std::uint32_t> preemption_steps() const { return preemptions_; }
+  /// How findings and the trace renderer name an object: "mutex 'm'", "var #3"; empty for none.
+  std::string object_label(ObjectId id) const;
+  /// A finding at the current step; `refs` become its related_steps and objects (labels).
+  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
+                       const FindingRefs& refs = {}) const;
+  /// The rich trace and choice records of the last run: defined in runtime/trace_renderer.cpp,
+  /// which renders them (render_trace, render_choice_records); kept as members for explore/.
   std::vector<RichStep> rich_trace() const;
-  /// The last run's choices in words (thread name, operation, label, site of each).
   std::vector<ChoiceRecord> choice_records() const;
   std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
 
@@ -225,13 +247,7 @@ class Execution {
     bool manual_reset = false;    // event
     bool signalled = false;       // event
     ThreadMask waiters = 0;       // condition_variable
-    std::uint32_t var_index = 0;  // var: index into vars_
-  };
-
-  struct VarState {
-    Epoch write;                             // last write
-    std::array<Epoch, kMaxThreads> reads{};  // last read per thread since that write
-    ThreadMask readers = 0;
+    std::uint32_t var_index = 0;  // var: index into race_.vars
   };
 
   struct Invariant {
@@ -273,15 +289,6 @@ class Execution {
   std::string divergence_message() const;
   std::optional<Finding> check_invariants();
 
-  /// A finding at the current step; `refs` become its related_steps and objects (labels).
-  Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
-                       const FindingRefs& refs = {});
-  Finding deadlock_finding();
-  Finding step_bound_finding();
-  Finding livelock_finding(ThreadMask enabled);
-  Finding race_finding(ObjectId object, const Epoch& earlier, bool earlier_write, bool now_write,
-                       const std::source_location& where);
-  std::string object_label(ObjectId id) const;
   /// Appends the labels of thread `t`'s finding context to `f.objects` (once each).
   void add_context_objects(Finding& f, ThreadId t) const;
   const std::string& thread_name(ThreadId t) const { return threads_[t].name; }
@@ -311,12 +318,15 @@ class Execution {
   ThreadId current_ = kHost;
   ThreadId prev_ = kHost;
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
-  std::uint32_t no_progress_ = 0;    // decisions in a row at which every runnable thread yielded
+
+  // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
+  DeadlockDetector deadlock_;
+  StepBoundDetector step_bound_;
+  LivelockDetector livelock_;
+  RaceDetector race_;
 
   std::vector<ObjectState> objects_;
   std::uint32_t n_objects_ = 0;
-  std::vector<VarState> vars_;
-  std::uint32_t n_vars_ = 0;
 
   Buffer<Step> trace_;
   Buffer<Choice> choices_;

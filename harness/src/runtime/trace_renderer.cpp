@@ -1,0 +1,79 @@
+#include "runtime/trace_renderer.hpp"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "runtime/execution.hpp"
+#include "runtime/paths.hpp"
+
+namespace hc::detail {
+
+std::vector<ChoiceRecord> render_choice_records(const Execution& exec) {
+  const std::span<const Step> trace = exec.trace();
+  const std::span<const std::uint32_t> choice_steps = exec.choice_steps();
+  std::vector<ChoiceRecord> out;
+  out.reserve(choice_steps.size());
+  for (std::size_t i = 0; i < choice_steps.size(); ++i) {
+    ChoiceRecord r;
+    const std::uint32_t index = choice_steps[i];
+    r.step = index + 1;
+    if (index < trace.size()) {
+      const Step& s = trace[index];
+      r.thread_name = exec.thread_name_view(s.thread);
+      r.operation = std::string(op_kind_name(s.kind));
+      r.label = s.label;
+      if (s.where.line() != 0) {
+        r.file = display_path(s.where.file_name());
+        r.line = s.where.line();
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<RichStep> render_trace(const Execution& exec) {
+  const std::span<const Step> trace = exec.trace();
+  const std::span<const std::uint32_t> preemptions = exec.preemption_steps();
+  std::vector<RichStep> out;
+  out.reserve(trace.size());
+  std::size_t p = 0;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    const Step& s = trace[i];
+    RichStep r;
+    r.index = static_cast<std::uint32_t>(i + 1);
+    r.thread = s.thread;
+    r.thread_name = exec.thread_name_view(s.thread);
+    r.operation = std::string(op_kind_name(s.kind));
+    r.object =
+        s.kind == OpKind::thread_join
+            ? fmt::format("thread '{}'", exec.thread_name_view(static_cast<ThreadId>(s.value)))
+            : exec.object_label(s.object);
+    r.label = s.label;
+    if (s.where.line() != 0) {
+      r.file = display_path(s.where.file_name());
+      r.line = s.where.line();
+    }
+    r.has_value = s.has_value;
+    r.value = s.value;
+    while (p < preemptions.size() && preemptions[p] < i)
+      ++p;
+    r.preemption = p < preemptions.size() && preemptions[p] == i;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// explore/ completes a finding through these two (it is not to be edited here); they are the
+// renderer's, not Execution's: callers that can should call render_trace() and
+// render_choice_records() directly.
+std::vector<RichStep> Execution::rich_trace() const {
+  return render_trace(*this);
+}
+
+std::vector<ChoiceRecord> Execution::choice_records() const {
+  return render_choice_records(*this);
+}
+
+}  // namespace hc::detail
