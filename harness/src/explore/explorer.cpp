@@ -21,6 +21,7 @@
 #include "explore/watchdog.hpp"
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
+#include "runtime/trace_renderer.hpp"
 
 namespace hc {
 namespace {
@@ -472,11 +473,11 @@ class Run {
 
   static void complete_finding(Finding& f, detail::Execution& exec) {
     f.schedule.assign(exec.choices().begin(), exec.choices().end());
-    f.schedule_info = exec.choice_records();
+    f.schedule_info = detail::render_choice_records(exec);
     f.parameters.clear();
     for (const auto& [key, value] : exec.parameters())
       f.parameters.emplace_back(key, value);
-    f.trace = exec.rich_trace();
+    f.trace = detail::render_trace(exec);
     f.preemptions = exec.preemption_count();
   }
 

@@ -120,10 +120,6 @@ class Execution {
   /// A finding at the current step; `refs` become its related_steps and objects (labels).
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
                        const FindingRefs& refs = {}) const;
-  /// The rich trace and choice records of the last run: defined in runtime/trace_renderer.cpp,
-  /// which renders them (render_trace, render_choice_records); kept as members for explore/.
-  std::vector<RichStep> rich_trace() const;
-  std::vector<ChoiceRecord> choice_records() const;
   std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
 
   /// The execution running on this OS thread, or nullptr.

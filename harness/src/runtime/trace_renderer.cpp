@@ -65,15 +65,4 @@ std::vector<RichStep> render_trace(const Execution& exec) {
   return out;
 }
 
-// explore/ completes a finding through these two (it is not to be edited here); they are the
-// renderer's, not Execution's: callers that can should call render_trace() and
-// render_choice_records() directly.
-std::vector<RichStep> Execution::rich_trace() const {
-  return render_trace(*this);
-}
-
-std::vector<ChoiceRecord> Execution::choice_records() const {
-  return render_choice_records(*this);
-}
-
 }  // namespace hc::detail
