@@ -1,6 +1,6 @@
 // hc/operation.hpp — the vocabulary of the engine: thread and object ids, operation kinds,
 // access kinds, the Operation a thread announces when it parks, the Step the trace records,
-// and the Choice sequence that determines an execution.
+// thread masks and spawn edges, and the Choice sequence that determines an execution.
 //
 // Everything here is a small plain struct: the scheduler copies them on every scheduling point,
 // so they hold no strings (labels are static C strings, locations are std::source_location).
@@ -112,6 +112,16 @@ struct Choice {
   Kind kind = Kind::thread;
   std::uint32_t value = 0;  // thread id, or the chosen value
   friend bool operator==(const Choice&, const Choice&) = default;
+};
+
+/// A set of threads as a bit mask (bit t = thread t).
+using ThreadMask = std::uint32_t;
+
+/// Where a thread came from: its first step happens after its parent's steps before `step`.
+struct Spawn {
+  ThreadId child = kNoThread;
+  ThreadId parent = kNoThread;
+  std::uint32_t step = 0;  // how many steps the trace held when the parent spawned the child
 };
 
 }  // namespace hc

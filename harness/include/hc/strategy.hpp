@@ -22,7 +22,8 @@
 //
 // Strategies live one per file under harness/src/strategy/, are rows of the strategy table
 // (registry.cpp) and are made by name with make_strategy(). Seeded strategies derive from
-// SeededStrategy (strategy/seeded_strategy.hpp), which owns their seeds and work units;
+// SeededStrategy (strategy/seeded_strategy.hpp), systematic ones from ExhaustiveStrategy
+// (strategy/exhaustive_strategy.hpp): the bases own seeds, work units and execution tags;
 // cross-cutting concerns (metrics, replay prefixes) wrap another strategy.
 #pragma once
 
@@ -41,9 +42,6 @@
 #include "hc/settings.hpp"
 
 namespace hc {
-
-/// A set of threads as a bit mask (bit t = thread t).
-using ThreadMask = std::uint32_t;
 
 /// A read-only view of the execution in progress at a decision: what a strategy may read
 /// beyond the options (replay matches thread names and operation labels; dpor reads the
@@ -93,13 +91,6 @@ struct ValueDecision : DivergenceSink {
   const char* label = "";        // the choose() label
   ThreadId current = kNoThread;  // the thread that chooses
   std::uint32_t step = 0;        // number of steps executed so far
-};
-
-/// Where a thread came from: its first step happens after its parent's steps before `step`.
-struct Spawn {
-  ThreadId child = kNoThread;
-  ThreadId parent = kNoThread;
-  std::uint32_t step = 0;  // how many steps the trace held when the parent spawned the child
 };
 
 /// How an execution ended, as a strategy sees it.

@@ -22,28 +22,16 @@
 #include <fmt/format.h>
 
 #include "hc/strategy.hpp"
-#include "strategy/search_units.hpp"
+#include "strategy/exhaustive_strategy.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
 namespace {
 
-class DfsStrategy final : public Strategy {
+class DfsStrategy final : public ExhaustiveStrategy {
  public:
-  DfsStrategy(int preemption_bound, UnitFilter owns, std::uint32_t split_depth)
-      : bound_(preemption_bound), units_(std::move(owns), split_depth) {}
-
-  bool begin_execution() override {
-    for (;;) {
-      if (done_) return false;
-      // A foreign unit whose first decisions are on the stack is skipped without running it.
-      if (!units_.begin(stack_.size())) break;
-      backtrack();
-    }
-    depth_ = 0;
-    preemptions_ = 0;
-    return true;
-  }
+  explicit DfsStrategy(const StrategyOptions& o)
+      : ExhaustiveStrategy(o), bound_(o.preemption_bound) {}
 
   std::optional<ThreadId> pick_thread(const Decision& d) override {
     ThreadMask options = d.enabled;
@@ -63,7 +51,7 @@ class DfsStrategy final : public Strategy {
     } else {
       chosen = static_cast<std::uint32_t>(std::countr_zero(options));
       stack_.push_back(Frame{options, chosen, false});
-      if (entered_foreign_unit()) return std::nullopt;
+      if (prune_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     if (d.current_enabled && chosen != d.current) ++preemptions_;
@@ -84,21 +72,18 @@ class DfsStrategy final : public Strategy {
       chosen = f.chosen;
     } else {
       stack_.push_back(Frame{d.bound, 0, true});
-      if (entered_foreign_unit()) return std::nullopt;
+      if (prune_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     return chosen;
   }
 
   void end_execution(std::span<const Step>, const Verdict& verdict) override {
-    if (!units_.foreign()) stack_.resize(std::min(stack_.size(), depth_));
-    units_.ended(stack_.size());
-    tag_ = ExecutionTag{units_.unit(), !units_.foreign() && !verdict.pruned};
+    if (!units().foreign()) stack_.resize(std::min(stack_.size(), depth_));
+    tag_execution(!verdict.pruned);
     backtrack();
   }
 
-  ExecutionTag last_execution() const override { return tag_; }
-  bool splits_into_units() const override { return true; }
   std::string_view name() const override { return "dfs"; }
 
  private:
@@ -113,50 +98,50 @@ class DfsStrategy final : public Strategy {
   }
 
   /// A new decision completed the first decisions of a unit that is not ours.
-  bool entered_foreign_unit() {
-    if (!units_.entered(stack_.size())) return false;
+  bool prune_foreign_unit() {
+    if (!entered_foreign_unit()) return false;
     depth_ = stack_.size();
     return true;
   }
 
-  void backtrack() {
-    if (units_.foreign() && stack_.size() > units_.split())
-      stack_.resize(units_.split());  // skip the unit whole
+  std::size_t stack_depth() const override { return stack_.size(); }
+  void begin_path() override {
+    depth_ = 0;
+    preemptions_ = 0;
+  }
+  void backtrack() override {
+    stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.is_value) {
         if (f.chosen + 1 < f.options) {
           ++f.chosen;
-          units_.backtracked_at(stack_.size() - 1);
+          units().backtracked_at(stack_.size() - 1);
           return;
         }
       } else {
         const ThreadMask later = f.options & ~((ThreadMask{2} << f.chosen) - 1);
         if (later != 0) {
           f.chosen = static_cast<std::uint32_t>(std::countr_zero(later));
-          units_.backtracked_at(stack_.size() - 1);
+          units().backtracked_at(stack_.size() - 1);
           return;
         }
       }
       stack_.pop_back();
     }
-    done_ = true;
+    finish();
   }
 
   int bound_;
-  SearchUnits units_;
-  ExecutionTag tag_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   int preemptions_ = 0;
-  bool done_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound, UnitFilter owns,
-                                            std::uint32_t split_depth) {
-  return std::make_unique<DfsStrategy>(preemption_bound, std::move(owns), split_depth);
+std::unique_ptr<Strategy> make_dfs_strategy(const StrategyOptions& options) {
+  return std::make_unique<DfsStrategy>(options);
 }
 
 }  // namespace hc::detail

@@ -60,7 +60,7 @@
 #include <fmt/format.h>
 
 #include "hc/strategy.hpp"
-#include "strategy/search_units.hpp"
+#include "strategy/exhaustive_strategy.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -208,18 +208,12 @@ struct WakeupTree {
   }
 };
 
-class DporStrategy final : public Strategy {
+class DporStrategy final : public ExhaustiveStrategy {
  public:
-  DporStrategy(bool optimal, UnitFilter owns, std::uint32_t split_depth)
-      : optimal_(optimal), units_(std::move(owns), split_depth) {}
+  DporStrategy(const StrategyOptions& o, bool optimal) : ExhaustiveStrategy(o), optimal_(optimal) {}
 
-  bool begin_execution() override {
-    for (;;) {
-      if (done_) return false;
-      // A unit whose prefix is already on the stack and that is not ours: skip it whole.
-      if (!units_.begin(stack_.size())) break;
-      backtrack();
-    }
+  std::size_t stack_depth() const override { return stack_.size(); }
+  void begin_path() override {
     depth_ = 0;
     processed_ = 0;
     running_sleep_ = 0;
@@ -228,7 +222,6 @@ class DporStrategy final : public Strategy {
     following_ = follow_from_ >= 0;
     follow_frame_ = follow_from_;
     follow_node_ = 0;
-    return true;
   }
 
   std::optional<ThreadId> pick_thread(const Decision& d) override {
@@ -260,7 +253,7 @@ class DporStrategy final : public Strategy {
       f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
-    const bool split = stack_.size() < units_.split() ||
+    const bool split = stack_.size() < units().split() ||
                        std::any_of(stack_.begin(), stack_.end(),
                                    [](const Frame& above) { return above.is_value; });
     f.split = split;
@@ -304,7 +297,7 @@ class DporStrategy final : public Strategy {
       follow_node_ = 0;
     }
     ++depth_;
-    if (units_.entered(stack_.size())) return std::nullopt;  // a unit that is not ours
+    if (entered_foreign_unit()) return std::nullopt;  // a unit that is not ours
     return placed.chosen;
   }
 
@@ -324,18 +317,17 @@ class DporStrategy final : public Strategy {
     f.value = 0;
     stack_.push_back(std::move(f));
     ++depth_;
-    if (units_.entered(stack_.size())) return std::nullopt;
+    if (entered_foreign_unit()) return std::nullopt;
     return 0u;
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     stack_.resize(std::min(stack_.size(), depth_));
     if (!verdict.pruned) catch_up(steps.data(), static_cast<std::uint32_t>(steps.size()));
-    units_.ended(stack_.size());
-    tag_ = ExecutionTag{units_.unit(), !verdict.pruned && !units_.foreign() && !blocked_};
+    tag_execution(!verdict.pruned && !blocked_);
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
-    if (!units_.foreign()) {
+    if (!units().foreign()) {
       build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
       events_valid_ = true;
@@ -345,8 +337,6 @@ class DporStrategy final : public Strategy {
     backtrack();
   }
 
-  ExecutionTag last_execution() const override { return tag_; }
-  bool splits_into_units() const override { return true; }
   std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
 
  private:
@@ -618,7 +608,7 @@ class DporStrategy final : public Strategy {
     // Below split decisions (work units) the subtrees are explored without the wakeup sequences
     // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.
-    if (!optimal_ || units_.split() > 0) {
+    if (!optimal_ || units().split() > 0) {
       // Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set
       // already (explored, asleep, or still to do), one that can run here joins it.
       ThreadMask initials = 0;
@@ -727,10 +717,9 @@ class DporStrategy final : public Strategy {
 
   // --- backtracking ---------------------------------------------------------------------------
 
-  void backtrack() {
+  void backtrack() override {
     follow_from_ = -1;
-    if (units_.foreign() && stack_.size() > units_.split())
-      stack_.resize(units_.split());  // skip the unit whole
+    stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       const std::size_t index = stack_.size() - 1;
@@ -762,7 +751,7 @@ class DporStrategy final : public Strategy {
       }
       stack_.pop_back();
     }
-    done_ = true;
+    finish();
   }
 
   /// Backtracking took a new option at decision `index`.
@@ -775,16 +764,12 @@ class DporStrategy final : public Strategy {
         break;
       }
     }
-    units_.backtracked_at(index);
+    units().backtracked_at(index);
   }
 
   bool optimal_;  // false: Source-DPOR (backtrack sets of single threads, no wakeup sequences)
-  SearchUnits units_;
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
-  bool done_ = false;
-
-  ExecutionTag tag_;
 
   // The execution running now.
   std::uint32_t processed_ = 0;    // trace steps already seen by catch_up
@@ -806,9 +791,12 @@ class DporStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_dpor_strategy(bool optimal, UnitFilter owns,
-                                             std::uint32_t split_depth) {
-  return std::make_unique<DporStrategy>(optimal, std::move(owns), split_depth);
+std::unique_ptr<Strategy> make_dpor_strategy(const StrategyOptions& options) {
+  return std::make_unique<DporStrategy>(options, true);
+}
+
+std::unique_ptr<Strategy> make_source_dpor_strategy(const StrategyOptions& options) {
+  return std::make_unique<DporStrategy>(options, false);
 }
 
 }  // namespace hc::detail

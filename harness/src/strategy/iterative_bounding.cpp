@@ -46,7 +46,9 @@ class IterativeBoundingStrategy final : public Strategy {
 
  private:
   void restart() {
-    dfs_ = make_dfs_strategy(bound_);
+    StrategyOptions options;
+    options.preemption_bound = bound_;
+    dfs_ = make_dfs_strategy(options);
     used_bound_ = false;
   }
 
@@ -58,7 +60,7 @@ class IterativeBoundingStrategy final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_iterative_bounding_strategy() {
+std::unique_ptr<Strategy> make_iterative_bounding_strategy(const StrategyOptions&) {
   return std::make_unique<IterativeBoundingStrategy>();
 }
 

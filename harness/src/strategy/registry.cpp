@@ -11,39 +11,28 @@
 namespace hc {
 namespace {
 
-using Options = StrategyOptions;
-
 constexpr StrategyInfo kStrategies[] = {
     {.name = "dfs",
      .kind = SearchKind::exhaustive,
      .help = "exhaustive depth-first search of the interleavings (optionally preemption-bounded)",
-     .make =
-         [](const Options& o) {
-           return detail::make_dfs_strategy(o.preemption_bound, o.owns_unit, o.split_depth);
-         }},
+     .make = &detail::make_dfs_strategy},
     {.name = "dpor",
      .kind = SearchKind::exhaustive,
      .reduces = true,
      .help = "exhaustive with optimal dynamic partial-order reduction (source sets, sleep sets, "
              "wakeup trees; Abdulla et al., POPL 2014): one execution per Mazurkiewicz trace",
-     .make =
-         [](const Options& o) {
-           return detail::make_dpor_strategy(true, o.owns_unit, o.split_depth);
-         }},
+     .make = &detail::make_dpor_strategy},
     {.name = "dpor-source",
      .kind = SearchKind::exhaustive,
      .reduces = true,
      .help = "the same paper's Source-DPOR: the same executions as dpor, plus some that sleep "
              "sets cut short",
-     .make =
-         [](const Options& o) {
-           return detail::make_dpor_strategy(false, o.owns_unit, o.split_depth);
-         }},
+     .make = &detail::make_source_dpor_strategy},
     {.name = "ipb",
      .kind = SearchKind::exhaustive,
      .help = "iterative preemption bounding: dfs with bounds 0, 1, 2, ... in turn (the verdict "
              "reports the bound reached)",
-     .make = [](const Options&) { return detail::make_iterative_bounding_strategy(); }},
+     .make = &detail::make_iterative_bounding_strategy},
     {.name = "random",
      .kind = SearchKind::seeded,
      .help = "uniform random walk: execution i draws from a seed derived from (seed, i)",

@@ -2,21 +2,21 @@
 // in registry.cpp (kStrategies) names them.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 
 #include "hc/strategy.hpp"
 
 namespace hc::detail {
 
-std::unique_ptr<Strategy> make_random_strategy(const StrategyOptions& options);
-std::unique_ptr<Strategy> make_dfs_strategy(int preemption_bound, UnitFilter owns = {},
-                                            std::uint32_t split_depth = 0);
-std::unique_ptr<Strategy> make_pct_strategy(const StrategyOptions& options);
-/// optimal: Optimal-DPOR with wakeup trees ("dpor"); else Source-DPOR ("dpor-source").
-std::unique_ptr<Strategy> make_dpor_strategy(bool optimal, UnitFilter owns = {},
-                                             std::uint32_t split_depth = 0);
+// Every factory has the signature of StrategyInfo::make.
+std::unique_ptr<Strategy> make_dfs_strategy(const StrategyOptions& options);
+/// Optimal-DPOR with wakeup trees ("dpor").
+std::unique_ptr<Strategy> make_dpor_strategy(const StrategyOptions& options);
+/// Source-DPOR ("dpor-source"): source sets and sleep sets, no wakeup trees.
+std::unique_ptr<Strategy> make_source_dpor_strategy(const StrategyOptions& options);
 /// statistics().bound_reached follows the bound of the round running now.
-std::unique_ptr<Strategy> make_iterative_bounding_strategy();
+std::unique_ptr<Strategy> make_iterative_bounding_strategy(const StrategyOptions& options);
+std::unique_ptr<Strategy> make_random_strategy(const StrategyOptions& options);
+std::unique_ptr<Strategy> make_pct_strategy(const StrategyOptions& options);
 
 }  // namespace hc::detail

@@ -1,0 +1,74 @@
+// exhaustive_strategy.hpp — ExhaustiveStrategy: the base of the systematic searches (dfs,
+// dpor). It owns their work units (SearchUnits: the subtrees below the first split_depth
+// decisions), the loop that skips a unit that is not theirs, and the tag of each execution, so
+// a search keeps only its stack and how it backtracks:
+//
+//   class MySearch final : public ExhaustiveStrategy {
+//     std::size_t stack_depth() const override;     // decisions on the search stack
+//     void backtrack() override;                    // see below
+//     void begin_path() override;                   // reset what one execution tracks
+//     ... pick_thread / pick_value: after pushing a new decision,
+//         if (entered_foreign_unit()) return std::nullopt;
+//     ... end_execution: trim the stack, then tag_execution(counted), then backtrack()
+//   };
+//
+// backtrack() first calls skip_foreign_unit() (a unit that is not ours is dropped whole), then
+// moves to the deepest decision with an untried option, calls units().backtracked_at(index)
+// when it takes one, and finish() when there is none.
+#pragma once
+
+#include <cstddef>
+
+#include "hc/strategy.hpp"
+#include "strategy/search_units.hpp"
+
+namespace hc::detail {
+
+class ExhaustiveStrategy : public Strategy {
+ public:
+  explicit ExhaustiveStrategy(const StrategyOptions& o) : units_(o.owns_unit, o.split_depth) {}
+
+  bool begin_execution() final {
+    for (;;) {
+      if (done_) return false;
+      // A foreign unit whose first decisions are on the stack is skipped without running it.
+      if (!units_.begin(stack_depth())) break;
+      backtrack();
+    }
+    begin_path();
+    return true;
+  }
+  ExecutionTag last_execution() const final { return tag_; }
+  bool splits_into_units() const final { return true; }
+
+ protected:
+  virtual std::size_t stack_depth() const = 0;
+  virtual void backtrack() = 0;
+  virtual void begin_path() = 0;
+
+  SearchUnits& units() { return units_; }
+  const SearchUnits& units() const { return units_; }
+  /// A decision just pushed completed the first decisions of a unit that is not ours: the
+  /// execution is to be pruned.
+  bool entered_foreign_unit() { return units_.entered(stack_depth()); }
+  /// end_execution, once the stack holds what this execution decided: its unit and whether it
+  /// counts (`counted`: the strategy's own verdict, e.g. not pruned).
+  void tag_execution(bool counted) {
+    units_.ended(stack_depth());
+    tag_ = ExecutionTag{units_.unit(), counted && !units_.foreign()};
+  }
+  /// The first step of backtrack(): the depth to cut the stack to when the execution was in a
+  /// unit that is not ours (its subtree is skipped whole), or the stack depth.
+  std::size_t unit_skip_depth() const {
+    return units_.foreign() && stack_depth() > units_.split() ? units_.split() : stack_depth();
+  }
+  /// No decision has an untried option left: the search is finished.
+  void finish() { done_ = true; }
+
+ private:
+  SearchUnits units_;
+  ExecutionTag tag_;
+  bool done_ = false;
+};
+
+}  // namespace hc::detail
