@@ -351,5 +351,3 @@ class HandleValue : public RsObject {
 };
 
 }  // namespace hc::models
-
-#include "hc/models/process.hpp"  // Process, RSLock: what every user of this header needs
