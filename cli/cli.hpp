@@ -25,7 +25,8 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
 inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM stopped the run
 
-/// Bad input: main() prints "handlecheck: <message>" and exits 2.
+/// Bad input: main() prints "handlecheck: <message>" and exits 2, as for an hc::usage_error
+/// from below (an unwritable file: hc::write_file_atomically names it and the cause).
 struct UsageError {
   std::string message;
 };
@@ -35,9 +36,6 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
 std::string tags_text(const ScenarioInfo& info);
 std::string expected_text(const ScenarioInfo& info);
 bool has_tag(const Scenario& s, std::string_view tag);
-/// Writes `text` to `path` atomically and checked (hc/write_file.hpp); a failure is bad input
-/// (exit 2) naming the file and the cause.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 /// Finds a long option the user mistyped before CLI11 sees it, to name the closest match.
 void check_long_options(const CLI::App& command, const std::vector<std::string>& args);
 /// Where reports go without --out: $HC_OUT_DIR, else ./handlecheck-out.

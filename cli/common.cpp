@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
-#include "hc/write_file.hpp"
 
 namespace hc::cli {
 namespace {
@@ -55,16 +54,6 @@ std::string expected_text(const ScenarioInfo& info) {
 
 bool has_tag(const Scenario& s, std::string_view tag) {
   return std::find(s.info.tags.begin(), s.info.tags.end(), tag) != s.info.tags.end();
-}
-
-/// Writes `text` to `path` atomically and checked (hc/write_file.hpp); a failure is bad input
-/// (exit 2) naming the file and the cause.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  try {
-    hc::write_file_atomically(path.string(), text);
-  } catch (const usage_error& e) {
-    throw UsageError{e.what()};
-  }
 }
 
 /// Finds a long option the user mistyped before CLI11 sees it, to name the closest match.

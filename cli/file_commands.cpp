@@ -14,6 +14,7 @@
 #include "hc/reports/reproduce.hpp"
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/write_file.hpp"
 
 namespace hc::cli {
 
@@ -96,7 +97,7 @@ int minimize_command(const std::string& path, const std::string& program) {
   std::string stem = original.stem().string();
   if (stem.ends_with(".min")) stem.resize(stem.size() - 4);
   const fs::path out = original.parent_path() / (stem + ".min.json");
-  write_file_atomically(out, hc::reports::to_json(minimal));
+  hc::write_file_atomically(out.string(), hc::reports::to_json(minimal));
   std::cout << fmt::format("minimized {}: {} -> {} preemptions, {} -> {} steps ({} executions)\n",
                            file->scenario, m.preemptions_before, m.preemptions_after,
                            m.steps_before, m.steps_after, m.executions);
@@ -130,7 +131,7 @@ int merge_command(const std::vector<std::string>& inputs, const std::string& out
   if (output.empty()) {
     std::cout << text;
   } else {
-    write_file_atomically(output, text);
+    hc::write_file_atomically(output, text);
   }
   const nlohmann::json& totals = (*merged)["totals"];
   std::cerr << fmt::format("merged {} summaries: {} scenarios, {} unexpected, {} executions\n",

@@ -15,6 +15,7 @@
 #include "hc/reports/reproduce.hpp"
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/write_file.hpp"
 
 namespace hc::cli {
 namespace {
@@ -299,8 +300,9 @@ int run_command(const RunArgs& a, const std::string& program) {
   std::cout.flush();
   std::fprintf(stderr, "time: %.3f s\n", seconds);
   if (!a.summary_file.empty())
-    write_file_atomically(a.summary_file, reports::summary_json(records).dump(2) + "\n");
-  if (!a.junit_file.empty()) write_file_atomically(a.junit_file, reports::format_junit(records));
+    hc::write_file_atomically(a.summary_file, reports::summary_json(records).dump(2) + "\n");
+  if (!a.junit_file.empty())
+    hc::write_file_atomically(a.junit_file, reports::format_junit(records));
   if (internal) return kExitInternal;
   if (interrupted) return kExitInterrupted;
   return unexpected == 0 ? kExitOk : kExitUnexpected;
