@@ -318,11 +318,21 @@ void add_setting_flags(CLI::App& run, RunArgs& a) {
         names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
       help += ": " + names;
     }
-    CLI::Option* option = nullptr;
     if constexpr (std::is_same_v<T, bool>) {
-      option = run.add_flag(std::string(info.flag), value, help);
+      // "--a,!--b": --a sets true, --b false; each is a flag of its own in --help.
+      std::string_view spec = info.flag;
+      while (!spec.empty()) {
+        const std::size_t comma = spec.find(',');
+        std::string_view name = spec.substr(0, comma);
+        spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
+        const bool sets = !name.starts_with('!');
+        if (!sets) name.remove_prefix(1);
+        CLI::Option* flag = run.add_flag_callback(
+            std::string(name), [&value, sets] { value = sets; }, help);
+        a.setting_flags.emplace_back(flag, info);
+      }
     } else {
-      option = run.add_option(std::string(info.flag), value, help);
+      CLI::Option* option = run.add_option(std::string(info.flag), value, help);
       if constexpr (std::is_arithmetic_v<T>) {
         if (info.has_range()) {
           option->check(CLI::Range(static_cast<T>(info.min), static_cast<T>(info.max)));
@@ -330,8 +340,8 @@ void add_setting_flags(CLI::App& run, RunArgs& a) {
           option->check(kWholeNumber);
         }
       }
+      a.setting_flags.emplace_back(option, info);
     }
-    a.setting_flags.emplace_back(option, info);
   });
 }
 
