@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "hc/hc.hpp"
+#include "hc/reports/reproduce.hpp"
 
 namespace hc::cli {
 
@@ -38,8 +39,6 @@ std::string expected_text(const ScenarioInfo& info);
 bool has_tag(const Scenario& s, std::string_view tag);
 /// Finds a long option the user mistyped before CLI11 sees it, to name the closest match.
 void check_long_options(const CLI::App& command, const std::vector<std::string>& args);
-/// Where reports go without --out: $HC_OUT_DIR, else ./handlecheck-out.
-std::string default_out_dir();
 /// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
 extern const CLI::Validator kWholeNumber;
 
@@ -50,8 +49,13 @@ struct RunArgs {
   /// The run-shaping settings given on the command line: one flag per RunSettings field
   /// (add_setting_flags), marked as set when the flag was given.
   hc::OptionOverrides overrides;
-  std::vector<std::pair<CLI::Option*, hc::SettingInfo>> setting_flags;
-  std::string out_dir = default_out_dir();
+  struct SettingFlag {
+    CLI::Option* option;
+    hc::SettingInfo info;
+    std::string name;  // "--keep-going": a boolean setting has two flags
+  };
+  std::vector<SettingFlag> setting_flags;
+  std::string out_dir = reports::default_out_dir();
   std::string replay;
   bool verbose = false;
   bool no_minimize = false;
@@ -77,8 +81,6 @@ struct RunArgs {
 /// One flag per RunSettings field (hc/settings.hpp), with its help and range; the strategy's
 /// help lists the strategy table. Marked as given in RunArgs::overrides by the run command.
 void add_setting_flags(CLI::App& run, RunArgs& a);
-/// A boolean setting's two flags ("--stop-at-first,!--keep-going") exclude each other.
-void check_flag_pairs(const std::vector<std::string>& args);
 
 int run_command(const RunArgs& a, const std::string& program);
 int replay_command(const std::string& path, bool continue_after, bool quiet);

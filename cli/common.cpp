@@ -76,12 +76,6 @@ void check_long_options(const CLI::App& command, const std::vector<std::string>&
   }
 }
 
-/// Where reports go without --out: $HC_OUT_DIR, else ./handlecheck-out.
-std::string default_out_dir() {
-  const char* env = std::getenv("HC_OUT_DIR");
-  return env != nullptr && *env != '\0' ? std::string(env) : std::string("handlecheck-out");
-}
-
 /// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
 const CLI::Validator kWholeNumber(
     [](std::string& text) -> std::string {

@@ -105,7 +105,6 @@ int main(int argc, char** argv) {
       for (CLI::App* c : {list, run, replay, minimize, merge, strategies}) {
         if (args[0] == c->get_name()) check_long_options(*c, {args.begin() + 1, args.end()});
       }
-      if (args[0] == "run") check_flag_pairs(args);
       if (!args[0].starts_with("-") &&
           std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
         const std::string hint = closest(args[0], commands);

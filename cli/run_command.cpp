@@ -62,8 +62,16 @@ std::vector<const hc::Scenario*> select_scenarios(const RunArgs& a) {
 
 hc::OptionOverrides overrides_from(const RunArgs& a) {
   hc::OptionOverrides ov = a.overrides;
-  for (const auto& [option, info] : a.setting_flags) {
+  for (std::size_t i = 0; i < a.setting_flags.size(); ++i) {
+    const auto& [option, info, name] = a.setting_flags[i];
     if (option->count() == 0) continue;
+    if (ov.is_set(info.key)) {  // a boolean setting's other flag was given too
+      const auto first = std::find_if(a.setting_flags.begin(), a.setting_flags.begin() + i,
+                                      [&](const RunArgs::SettingFlag& f) {
+                                        return f.info.key == info.key && f.option->count() > 0;
+                                      });
+      throw UsageError{fmt::format("{} and {} exclude each other", first->name, name)};
+    }
     ov.mark(info.key);
     hc::RunSettings::fields(ov.values(), [&](const hc::SettingInfo& field, auto& value) {
       if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
@@ -329,7 +337,7 @@ void add_setting_flags(CLI::App& run, RunArgs& a) {
         if (!sets) name.remove_prefix(1);
         CLI::Option* flag = run.add_flag_callback(
             std::string(name), [&value, sets] { value = sets; }, help);
-        a.setting_flags.emplace_back(flag, info);
+        a.setting_flags.push_back({flag, info, std::string(name)});
       }
     } else {
       CLI::Option* option = run.add_option(std::string(info.flag), value, help);
@@ -340,22 +348,8 @@ void add_setting_flags(CLI::App& run, RunArgs& a) {
           option->check(kWholeNumber);
         }
       }
-      a.setting_flags.emplace_back(option, info);
+      a.setting_flags.push_back({option, info, std::string(info.flag)});
     }
-  });
-}
-
-void check_flag_pairs(const std::vector<std::string>& args) {
-  hc::RunSettings probe;
-  hc::RunSettings::fields(probe, [&](const hc::SettingInfo& info, const auto&) {
-    const std::string_view spec = info.flag;
-    const std::size_t comma = spec.find(",!");
-    if (comma == std::string_view::npos) return;
-    const std::string on(spec.substr(0, comma));
-    const std::string off(spec.substr(comma + 2));
-    if (std::find(args.begin(), args.end(), on) != args.end() &&
-        std::find(args.begin(), args.end(), off) != args.end())
-      throw UsageError{fmt::format("{} and {} exclude each other", on, off)};
   });
 }
 

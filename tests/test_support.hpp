@@ -53,6 +53,44 @@ inline void lost_update() {
   HC_CHECK(counter.peek() == 2, "lost update: {}", counter.peek());
 }
 
+/// Two threads take mutexes A and B in opposite orders: the ABBA deadlock.
+inline void abba_deadlock() {
+  hc::mutex a("A");
+  hc::mutex b("B");
+  hc::thread t1("one", [&] {
+    a.lock();
+    b.lock();
+    b.unlock();
+    a.unlock();
+  });
+  hc::thread t2("two", [&] {
+    b.lock();
+    a.lock();
+    a.unlock();
+    b.unlock();
+  });
+  t1.join();
+  t2.join();
+}
+
+/// Two spin-waits that wait for each other: both yield, nobody ever writes (a livelock).
+inline void mutual_spin_wait() {
+  hc::atomic<bool> a_ready{false, "a ready"};
+  hc::atomic<bool> b_ready{false, "b ready"};
+  hc::thread a("a", [&] {
+    while (!b_ready.load())
+      hc::this_thread::yield();
+    a_ready.store(true);
+  });
+  hc::thread b("b", [&] {
+    while (!a_ready.load())
+      hc::this_thread::yield();
+    b_ready.store(true);
+  });
+  a.join();
+  b.join();
+}
+
 inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

@@ -1,6 +1,8 @@
 // reproduce.cpp — the reproduction policy shared by the CLI and the gtest helpers.
 #include "hc/reports/reproduce.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "hc/reports/html_report.hpp"
@@ -45,6 +47,11 @@ std::optional<Finding> replay_recorded(const ReplayFile& file, const std::functi
     return std::nullopt;
   }
   return f;
+}
+
+std::string default_out_dir() {
+  const char* env = std::getenv("HC_OUT_DIR");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("handlecheck-out");
 }
 
 Reproducer reproduce(const ReproduceRequest& q, const Finding& f) {

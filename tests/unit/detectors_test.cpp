@@ -134,26 +134,7 @@ TEST(DataRace, AccessesUnderOneLockDoNotRace) {
 }
 
 TEST(Deadlock, ReportsWhatEachThreadWaitsForAndTheCycle) {
-  const hc::Result r = hc::explore(
-      [] {
-        hc::mutex a("A");
-        hc::mutex b("B");
-        hc::thread t1("one", [&] {
-          a.lock();
-          b.lock();
-          b.unlock();
-          a.unlock();
-        });
-        hc::thread t2("two", [&] {
-          b.lock();
-          a.lock();
-          a.unlock();
-          b.unlock();
-        });
-        t1.join();
-        t2.join();
-      },
-      exhaustive());
+  const hc::Result r = hc::explore(hc::test::abba_deadlock, exhaustive());
   ASSERT_EQ(r.findings.size(), 1u);
   const hc::Finding& f = r.findings[0];
   EXPECT_EQ(f.kind, hc::FindingKind::deadlock);
@@ -168,26 +149,7 @@ TEST(Deadlock, ReportsWhatEachThreadWaitsForAndTheCycle) {
 // A deadlock is about the objects its threads wait for, listed in the order the trace first
 // touched them (A, locked first, then B), whatever order the message names them in.
 TEST(Deadlock, TheFindingIsAboutTheLocksItsThreadsWaitFor) {
-  const hc::Result r = hc::explore(
-      [] {
-        hc::mutex a("A");
-        hc::mutex b("B");
-        hc::thread t1("one", [&] {
-          a.lock();
-          b.lock();
-          b.unlock();
-          a.unlock();
-        });
-        hc::thread t2("two", [&] {
-          b.lock();
-          a.lock();
-          a.unlock();
-          b.unlock();
-        });
-        t1.join();
-        t2.join();
-      },
-      exhaustive());
+  const hc::Result r = hc::explore(hc::test::abba_deadlock, exhaustive());
   ASSERT_EQ(r.findings.size(), 1u);
   const hc::Finding& f = r.findings[0];
   ASSERT_EQ(f.kind, hc::FindingKind::deadlock);
@@ -253,24 +215,7 @@ namespace {
 // Two spin-waits that wait for each other: both yield, nobody ever writes. Fair scheduling
 // cannot help; the livelock finding names both threads instead of running into the step bound.
 TEST(Livelock, TwoSpinWaitsWaitingForEachOther) {
-  const hc::Result r = hc::explore(
-      [] {
-        hc::atomic<bool> a_ready{false, "a ready"};
-        hc::atomic<bool> b_ready{false, "b ready"};
-        hc::thread a("a", [&] {
-          while (!b_ready.load())
-            hc::this_thread::yield();
-          a_ready.store(true);
-        });
-        hc::thread b("b", [&] {
-          while (!a_ready.load())
-            hc::this_thread::yield();
-          b_ready.store(true);
-        });
-        a.join();
-        b.join();
-      },
-      exhaustive());
+  const hc::Result r = hc::explore(hc::test::mutual_spin_wait, exhaustive());
   ASSERT_EQ(r.findings.size(), 1u);
   const hc::Finding& f = r.findings[0];
   EXPECT_EQ(f.kind, hc::FindingKind::livelock);

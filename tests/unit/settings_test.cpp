@@ -236,19 +236,7 @@ hc::Finding replayed(const std::function<void()>& body, const hc::ExploreOptions
 }
 
 TEST(Settings, ALivelockFoundWithAnotherBoundReplays) {
-  const auto body = [] {
-    hc::atomic<bool> a_ready{false, "a ready"};
-    hc::atomic<bool> b_ready{false, "b ready"};
-    hc::thread a("a", [&] {
-      while (!b_ready.load())
-        hc::this_thread::yield();
-      a_ready.store(true);
-    });
-    while (!a_ready.load())
-      hc::this_thread::yield();
-    b_ready.store(true);
-    a.join();
-  };
+  const auto body = hc::test::mutual_spin_wait;
   hc::ExploreOptions o;
   o.livelock_bound = 20;
   const hc::Result r = hc::explore(body, o);

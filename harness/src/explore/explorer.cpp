@@ -128,13 +128,27 @@ struct UnitFinding {
   Finding finding;
 };
 
+/// The strategy's row says what its executions are; a strategy of the caller's own or a
+/// replay prefix makes the search something else (never estimated, never seeded units).
+SearchKind search_kind_of(const ExploreOptions& o) {
+  const StrategyInfo* row = find_strategy(o.strategy);
+  if (row == nullptr || o.strategy_factory) return SearchKind::single;
+  if (row->kind == SearchKind::exhaustive && (!o.replay.empty() || o.replay_file))
+    return SearchKind::single;
+  return row->kind;
+}
+
 /// One exploration, shared by its workers. Units are finished by exactly one worker; findings
 /// are kept per signature at their earliest (unit, ordinal), so the result is the same whatever
 /// the number of workers and whoever ran what.
 class Run {
  public:
   Run(const std::function<void()>& body, const ExploreOptions& o, bool partitioned)
-      : body_(body), o_(o), partitioned_(partitioned), start_(Clock::now()) {}
+      : body_(body),
+        o_(o),
+        partitioned_(partitioned),
+        kind_(search_kind_of(o)),
+        start_(Clock::now()) {}
 
   /// How this run's executions are configured.
   detail::ExecutionConfig execution_config() const {
@@ -444,17 +458,8 @@ class Run {
     return asked;
   }
 
-  /// The strategy's row says what its executions are; a strategy of the caller's own or a
-  /// replay prefix makes the search something else (never estimated, never seeded units).
-  SearchKind search_kind() const {
-    const StrategyInfo* row = find_strategy(o_.strategy);
-    if (row == nullptr || o_.strategy_factory) return SearchKind::single;
-    if (row->kind == SearchKind::exhaustive && (!o_.replay.empty() || o_.replay_file))
-      return SearchKind::single;
-    return row->kind;
-  }
-  bool seeded() const { return search_kind() == SearchKind::seeded; }
-  bool exhaustive() const { return search_kind() == SearchKind::exhaustive; }
+  bool seeded() const { return kind_ == SearchKind::seeded; }
+  bool exhaustive() const { return kind_ == SearchKind::exhaustive; }
 
   bool budget_spent() const {
     // Seeded strategies stop at max_executions themselves when the run is partitioned (their
@@ -575,6 +580,7 @@ class Run {
   const std::function<void()>& body_;
   const ExploreOptions& o_;
   const bool partitioned_;
+  const SearchKind kind_;  // what the run's executions are (search_kind_of)
   const Clock::time_point start_;
 
   std::mutex mu_;

@@ -80,20 +80,18 @@ inline Result run(const std::function<void()>& body, const Options& o, const std
 
 inline std::string describe(const Finding& f, const Options& o, const std::string& name,
                             const std::function<void()>& body) {
-  const char* env = std::getenv("HC_OUT_DIR");
   const ExploreOptions options = explore_options(o);
   // The reproduction policy of the CLI (hc/reports/reproduce.hpp): written, read back and
   // replayed; not minimised or rendered here (the failure message is the report).
   try {
-    const reports::Reproducer rep =
-        reports::reproduce({.scenario = name,
-                            .options = options,
-                            .body = body,
-                            .out_dir = env != nullptr && *env != '\0' ? env : "handlecheck-out",
-                            .minimize = false,
-                            .render = false,
-                            .command_for = replay_command},
-                           f);
+    const reports::Reproducer rep = reports::reproduce({.scenario = name,
+                                                        .options = options,
+                                                        .body = body,
+                                                        .out_dir = reports::default_out_dir(),
+                                                        .minimize = false,
+                                                        .render = false,
+                                                        .command_for = replay_command},
+                                                       f);
     return fmt::format("{}replay file: {}\n{}", reports::format_finding(f, rep.command), rep.path,
                        rep.problem.empty() ? "" : "warning: " + rep.problem + "\n");
   } catch (const usage_error& e) {

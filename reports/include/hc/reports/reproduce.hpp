@@ -38,6 +38,9 @@ struct Reproducer {
   Finding reported;     // the finding as shown: the minimal one when there is one
 };
 
+/// Where reproducers go unless told otherwise: $HC_OUT_DIR, else ./handlecheck-out.
+std::string default_out_dir();
+
 /// Writes, checks, minimises and renders (see the header comment). Throws hc::usage_error
 /// when a file cannot be written (naming it and why).
 Reproducer reproduce(const ReproduceRequest& request, const Finding& finding);
