@@ -10,9 +10,11 @@
 //     the engine records one, or a Verdict spawn record (the parent's steps before `step`);
 //   - step i before a later step j of another thread when they are dependent:
 //       (a) either is a condition-variable operation (wait, wake, notify_one, notify_all), or
-//       (b) both are model operations, or
-//       (c) either is a yield and the other is not a read, or
-//       (d) neither is a value choice, both name the same object, and not both only read it.
+//       (b) either is a yield and the other is not a read, or
+//       (c) neither is a value choice and their footprints conflict, as the engine defines it
+//           (harness/src/strategy/dependence.hpp: a shared object that one of them writes, a
+//           failed compare-exchange or try_lock being a read; a model step's footprint is the
+//           object it announced plus the ones it declared).
 // Value choices (OpKind::choice) are ordered by program order alone.
 //
 // Canonical form: the linearization of happens-before that always runs the lowest-numbered
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "hc/hc.hpp"
+#include "strategy/dependence.hpp"
 
 namespace hc::test {
 
@@ -41,15 +44,15 @@ inline bool is_cv_op(OpKind k) {
          k == OpKind::cv_notify_all;
 }
 
-/// The dependency relation above, for two steps of different threads.
-inline bool dependent(const Step& a, const Step& b) {
+/// The dependency relation above, for two steps of different threads (`touches`: the
+/// execution's footprint entries, Verdict::touches).
+inline bool dependent(const Step& a, const Step& b, std::span<const Touch> touches) {
   if (is_cv_op(a.kind) || is_cv_op(b.kind)) return true;
-  if (a.kind == OpKind::model && b.kind == OpKind::model) return true;
   if (a.kind == OpKind::thread_yield && b.access != Access::read) return true;
   if (b.kind == OpKind::thread_yield && a.access != Access::read) return true;
   if (a.kind == OpKind::choice || b.kind == OpKind::choice) return false;
-  if (a.object == kNoObject || b.object == kNoObject || a.object != b.object) return false;
-  return a.access != Access::read || b.access != Access::read;
+  return detail::conflict(detail::realized_footprint(a, touches), a.kind == OpKind::model,
+                          detail::realized_footprint(b, touches), b.kind == OpKind::model);
 }
 
 /// Compared by name so that this compiles whether or not OpKind::thread_spawn exists.
@@ -98,7 +101,8 @@ bool was_counted(const S& strategy) {
 inline constexpr const char* kCyclicHappensBefore = "cyclic happens-before (a bug in this test)";
 
 /// The canonical form of the Mazurkiewicz trace of `steps` (see the header comment).
-inline std::string canonical_form(std::span<const Step> steps, std::span<const SpawnEdge> spawns) {
+inline std::string canonical_form(std::span<const Step> steps, std::span<const SpawnEdge> spawns,
+                                  std::span<const Touch> touches = {}) {
   const std::size_t n = steps.size();
   std::vector<std::vector<std::size_t>> preds(n);
   std::vector<std::vector<std::size_t>> by_thread(kMaxThreads);
@@ -124,7 +128,7 @@ inline std::string canonical_form(std::span<const Step> steps, std::span<const S
     if (s.kind != OpKind::choice) {
       for (std::size_t i = 0; i < j; ++i) {
         const Step& e = steps[i];
-        if (e.thread != s.thread && e.kind != OpKind::choice && dependent(e, s))
+        if (e.thread != s.thread && e.kind != OpKind::choice && dependent(e, s, touches))
           preds[j].push_back(i);
       }
     }
@@ -178,7 +182,7 @@ class TraceCollector final : public Strategy {
     inner_->end_execution(steps, verdict);
     if (was_pruned(verdict) || !was_counted(*inner_)) return;
     const std::vector<SpawnEdge> spawns = spawn_edges(verdict);
-    traces_->insert(canonical_form(steps, spawns));
+    traces_->insert(canonical_form(steps, spawns, verdict.touches));
   }
   std::string_view name() const override { return inner_->name(); }
 

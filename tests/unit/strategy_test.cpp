@@ -37,6 +37,7 @@ class NoSteps final : public hc::ExecutionView {
  public:
   const hc::Operation& pending(hc::ThreadId t) const override { return pending_[t]; }
   std::span<const hc::Step> trace() const override { return {}; }
+  std::span<const hc::Touch> touches() const override { return {}; }
   std::string_view thread_name(hc::ThreadId) const override { return "t"; }
 
  private:

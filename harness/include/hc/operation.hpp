@@ -55,6 +55,24 @@ enum class Access : std::uint8_t { read, write, read_write, sync };
 
 std::string_view access_name(Access access);
 
+/// One object an operation touches, and how: an entry of its footprint.
+struct Touch {
+  ObjectId object = kNoObject;
+  Access access = Access::read;
+  friend bool operator==(const Touch&, const Touch&) = default;
+};
+
+/// A footprint entry naming every model object (ObjectKind::model and events a model signals)
+/// at once: for an operation such as GC.Collect that scans the whole managed heap.
+inline constexpr ObjectId kAllModelObjects = 0xFFFFFFFEu;
+
+/// A footprint entry saying the operation did not declare what it touches (rt::model_op without
+/// a footprint): it conflicts with every operation, and the audit allows it anything.
+inline constexpr ObjectId kUndeclaredFootprint = 0xFFFFFFFDu;
+
+/// At most this many objects an operation touches besides the one it announces.
+inline constexpr int kMaxExtraTouches = 7;
+
 /// Kinds of instrumented objects, for reports.
 enum class ObjectKind : std::uint8_t {
   atomic,
@@ -88,6 +106,11 @@ struct Operation {
   std::uint32_t arg = 0;   // kind-specific: join target, cv mutex, ...
   const char* label = "";  // static string: "load", "lock", a model's verb ...
   std::source_location where{};
+  /// A model operation's footprint beyond (object, access): what else it may read or write
+  /// while it runs (up to kMaxExtraTouches). The storage is the caller's and lives while the
+  /// thread is parked; the step keeps a copy (Step::extra_touches).
+  const Touch* extra = nullptr;
+  std::uint8_t extra_count = 0;
 };
 
 /// One executed operation, as the lean trace keeps it during exploration.
@@ -103,6 +126,10 @@ struct Step {
   /// false for steps a thread records without a scheduling point (hc::choose; joining a thread
   /// that already finished): they belong to the scheduled step before them of the same thread.
   bool scheduled = true;
+  /// The rest of the footprint (model operations): `extra_count` entries from index
+  /// `first_extra` of the execution's touch list (ExecutionView::touches, Verdict::touches).
+  std::uint8_t extra_count = 0;
+  std::uint32_t first_extra = 0;
 };
 
 /// One decision of an execution: which thread runs next, or which value a choose() returns.

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <source_location>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -117,8 +118,26 @@ void reached(const char* label) noexcept;
 /// calls are synchronised. `label` names the operation ("CloseHandle", "DangerousAddRef").
 /// With `wait` = WaitFor::event_set, `object` must be an event and the thread blocks until it
 /// is set (an auto-reset event is then reset). Returns the trace step, or nullptr in teardown.
+/// Without a footprint (the overload below) the operation may touch anything: dpor orders it
+/// with every other step (kUndeclaredFootprint), correct but not reduced.
 Step* model_op(Access access, ObjectId object, const char* label, const std::source_location& where,
                WaitFor wait = WaitFor::nothing);
+
+/// The same with a footprint: `also` lists every further object the operation may read or
+/// write while it runs — from this step until its thread's next scheduling point — (at most
+/// kMaxExtraTouches; kAllModelObjects for an operation that scans the whole model). dpor orders
+/// two model steps only when their footprints conflict (strategy/dependence.hpp), and the
+/// footprint audit checks every ModelCell access against it. `also` is read while the thread is
+/// parked: it must outlive the call (a local array at the call site does).
+Step* model_op(Access access, ObjectId object, std::span<const Touch> also, const char* label,
+               const std::source_location& where, WaitFor wait = WaitFor::nothing);
+
+/// The footprint audit (RunSettings::audit_footprints): whether it is on in this execution, and
+/// the check itself — the calling thread's current step must declare (object, access), else the
+/// execution ends with an internal error naming the object, the step and `where`. ModelCell
+/// calls it on every access; nothing else needs to.
+bool footprint_audit_enabled() noexcept;
+void audit_touch(ObjectId object, Access access, const std::source_location& where);
 
 /// Ends the execution with a finding of a model. `signature` de-duplicates findings across
 /// executions: the kind plus the sites and names that identify the bug, never step numbers.

@@ -62,6 +62,9 @@ struct RunSettings {
   bool stop_at_first = true;       // false: keep going, de-duplicate findings by signature
   double time_budget_seconds = 0;  // 0 = none; a stuck thread is cut at the budget too
   std::uint32_t split_depth = 3;   // dfs, dpor: first decisions that name a work unit
+  /// A model step that touches a model cell outside its declared footprint ends the execution
+  /// with an internal error (also on when the environment sets HC_AUDIT_FOOTPRINTS=1).
+  bool audit_footprints = false;
 
   bool operator==(const RunSettings&) const = default;
 
@@ -150,6 +153,13 @@ struct RunSettings {
                   .max = 32,
                   .optional_in_files = true},
       s.split_depth);
+    f(SettingInfo{.key = "audit_footprints",
+                  .flag = "--audit-footprints",
+                  .help = "End an execution with an internal error when a model operation "
+                          "touches state outside the footprint it declared (what dpor's "
+                          "reduction relies on); the test suite runs with it on",
+                  .optional_in_files = true},
+      s.audit_footprints);
   }
 };
 

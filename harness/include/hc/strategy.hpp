@@ -53,6 +53,8 @@ class ExecutionView {
   virtual const Operation& pending(ThreadId t) const = 0;
   /// The steps executed so far.
   virtual std::span<const Step> trace() const = 0;
+  /// The footprint entries of those steps beyond their object (Step::first_extra).
+  virtual std::span<const Touch> touches() const = 0;
   /// The name of thread t ("main", "finalizer", ...): replay matches threads by name.
   virtual std::string_view thread_name(ThreadId t) const = 0;
 
@@ -102,6 +104,8 @@ struct Verdict {
   /// the operations: an exhaustive strategy must also try running them earlier.
   ThreadMask waiting = 0;
   const Operation* pending = nullptr;  // pending[t] for t in waiting
+  /// The footprint entries of the steps beyond their object (Step::first_extra, extra_count).
+  std::span<const Touch> touches;
 };
 
 /// Work units: how one search is split over parallel workers, shards and checkpoints.

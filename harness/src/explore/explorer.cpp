@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -122,6 +123,13 @@ namespace {
 
 constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
 
+/// HC_AUDIT_FOOTPRINTS=1 turns the footprint audit on for every run of the process (the test
+/// suite sets it): it adds a check, never changes a schedule.
+bool audit_requested_by_environment() {
+  const char* v = std::getenv("HC_AUDIT_FOOTPRINTS");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 struct UnitFinding {
   std::uint64_t unit = 0;
   std::uint64_t ordinal = 0;  // counted executions of its unit before it
@@ -158,6 +166,7 @@ class Run {
     config.max_steps = o_.max_steps;
     config.spurious_wakeups = o_.spurious_wakeups;
     config.livelock_bound = o_.livelock_bound;
+    config.audit_footprints = o_.audit_footprints || audit_requested_by_environment();
     config.must_reach = o_.must_reach;
     return config;
   }
@@ -296,6 +305,7 @@ class Run {
       verdict.spawns = exec.spawns();
       verdict.waiting = exec.waiting();
       verdict.pending = exec.pending();
+      verdict.touches = exec.touches();
       strategy->end_execution(exec.trace(), verdict);
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before

@@ -18,6 +18,7 @@
 #include "hc/runtime.hpp"
 #include "runtime/paths.hpp"
 #include "runtime/text.hpp"
+#include "strategy/dependence.hpp"
 
 // The scheduling path (announce, park, choose_next, transfer, begin_step) is inlined into each
 // operation: after a fiber switch every return up the call chain mispredicts (the return stack
@@ -93,6 +94,7 @@ void Execution::reset() {
     s.joiner = kNoThread;
     s.notified = false;
     s.woken_by_notify = false;
+    s.last_step = kNoStep;
   }
   n_threads_ = 0;
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
@@ -104,6 +106,7 @@ void Execution::reset() {
   race_.reset();
   n_objects_ = 0;
   trace_.clear();
+  touches_.clear();
   choices_.clear();
   choice_steps_.clear();
   preemptions_.clear();
@@ -388,6 +391,8 @@ HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor
   op.arg = 0;
   op.label = label;
   op.where = where;
+  op.extra = nullptr;
+  op.extra_count = 0;
   return op;
 }
 
@@ -435,6 +440,13 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   s.label = op.label;
   s.where = op.where;
   if (op.kind == OpKind::thread_join) s.value = op.arg;  // whom it joins (has_value stays false)
+  if (op.extra_count != 0) [[unlikely]] {
+    s.first_extra = static_cast<std::uint32_t>(touches_.size());
+    s.extra_count = op.extra_count;
+    for (std::uint8_t k = 0; k < op.extra_count; ++k)
+      touches_.push_back(op.extra[k]);
+  }
+  threads_[t].last_step = static_cast<std::uint32_t>(trace_.size() - 1);
   return &s;
 }
 
@@ -800,6 +812,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eh = EhGlobals{};
   s.error_number = 0;
   s.context.clear();
+  s.last_step = kNoStep;
   s.clock.assign(threads_[parent].clock, kMaxThreads);
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
@@ -917,19 +930,68 @@ void Execution::reached(const char* label) noexcept {
 
 // --- models ---------------------------------------------------------------------------------
 
-Step* Execution::model_op(Access access, ObjectId object, const char* label,
-                          const std::source_location& where, WaitFor wait) {
-  announce(OpKind::model, access, wait, object, label, where);
+Step* Execution::model_op(Access access, ObjectId object, std::span<const Touch> also,
+                          const char* label, const std::source_location& where, WaitFor wait) {
+  if (also.size() > static_cast<std::size_t>(kMaxExtraTouches)) [[unlikely]] {
+    throw usage_error(fmt::format(
+        "model operation '{}' at {} declares {} objects besides the one it announces; at most "
+        "{} fit a footprint: declare kAllModelObjects for an operation that scans the model",
+        label, site(where), also.size(), kMaxExtraTouches));
+  }
+  Operation& op = announce(OpKind::model, access, wait, object, label, where);
+  op.extra = also.data();
+  op.extra_count = static_cast<std::uint8_t>(also.size());
   Step* s = park();
   if (s == nullptr) return nullptr;
-  if (object != kNoObject) {
-    ObjectState& o = objects_[object];
-    VectorClock& clock = threads_[current_].clock;
+  // Kernel calls are synchronised: acquire every object touched, release those written.
+  VectorClock& clock = threads_[current_].clock;
+  auto sync_with = [&](ObjectId id, Access a) {
+    if (id >= n_objects_) return;  // kNoObject, kAllModelObjects
+    ObjectState& o = objects_[id];
     clock.join(o.clock, n_threads_);
-    if (access != Access::read) o.clock.assign(clock, n_threads_);
-    if (wait == WaitFor::event_set && !o.manual_reset) o.signalled = false;
-  }
+    if (a != Access::read) o.clock.assign(clock, n_threads_);
+  };
+  sync_with(object, access);
+  for (const Touch& t : also)
+    sync_with(t.object, t.access);
+  if (wait == WaitFor::event_set && object < n_objects_ && !objects_[object].manual_reset)
+    objects_[object].signalled = false;
   return s;
+}
+
+bool Execution::footprint_allows(ObjectId object, Access access) const noexcept {
+  const ThreadId me = current_;
+  if (me >= kMaxThreads) return true;
+  const std::uint32_t at = threads_[me].last_step;
+  if (at == kNoStep) return me == 0 && n_threads_ == 1;  // main, before any other thread exists
+  // kAllModelObjects covers the model's own objects; events are named one by one (an event
+  // is also waited on by steps that are not model operations).
+  const bool model_object = object < n_objects_ && objects_[object].kind == ObjectKind::model;
+  return realized_footprint(trace_[at], touches_).covers(object, access, model_object);
+}
+
+void Execution::audit_touch(ObjectId object, Access access, const std::source_location& where) {
+  if (!config_.audit_footprints || tearing_down_ || current_ >= kMaxThreads) return;
+  if (footprint_allows(object, access)) return;
+  const std::uint32_t at = threads_[current_].last_step;
+  const std::string step =
+      at == kNoStep
+          ? fmt::format("before thread '{}' ran any operation", thread_name(current_))
+          : fmt::format(
+                "in step {} ({} at {}), whose footprint does not include it", at + 1,
+                *trace_[at].label != '\0' ? trace_[at].label : op_kind_name(trace_[at].kind),
+                site(trace_[at].where));
+  Finding f = make_finding(
+      FindingKind::internal_error,
+      fmt::format("footprint audit: {} {} at {} {}: a model operation must declare every "
+                  "object it touches (rt::model_op's footprint), or dpor would miss the "
+                  "interleavings that touch reveals",
+                  access == Access::read ? "read of" : "write to", object_label(object),
+                  site(where), step),
+      &where, {.steps = {}, .objects = {object}});
+  f.signature =
+      fmt::format("internal-error|footprint-audit|{}|{}", object_label(object), site(where));
+  fail(std::move(f));
 }
 
 void Execution::report(FindingKind kind, std::string message, const std::source_location& where,
@@ -942,6 +1004,7 @@ void Execution::report(FindingKind kind, std::string message, const std::source_
 
 void Execution::event_signal(ObjectId event) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
+  audit_touch(event, Access::write, std::source_location::current());
   objects_[event].signalled = true;
   if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
 }
@@ -955,6 +1018,7 @@ void Execution::note_parameter(const char* key, std::string_view value) {
 
 void Execution::event_clear(ObjectId event) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
+  audit_touch(event, Access::write, std::source_location::current());
   objects_[event].signalled = false;
 }
 
@@ -1145,7 +1209,23 @@ void remove_invariant(std::uint32_t token) noexcept {
 
 Step* model_op(Access access, ObjectId object, const char* label, const std::source_location& where,
                WaitFor wait) {
-  return require("a model operation", &where).model_op(access, object, label, where, wait);
+  static constexpr Touch undeclared[] = {{kUndeclaredFootprint, Access::read_write}};
+  return require("a model operation", &where)
+      .model_op(access, object, undeclared, label, where, wait);
+}
+
+Step* model_op(Access access, ObjectId object, std::span<const Touch> also, const char* label,
+               const std::source_location& where, WaitFor wait) {
+  return require("a model operation", &where).model_op(access, object, also, label, where, wait);
+}
+
+bool footprint_audit_enabled() noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e != nullptr && e->audit_enabled();
+}
+
+void audit_touch(ObjectId object, Access access, const std::source_location& where) {
+  if (detail::Execution* e = detail::Execution::current()) e->audit_touch(object, access, where);
 }
 
 void report(FindingKind kind, std::string message, const std::source_location& where,

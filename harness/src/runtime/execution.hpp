@@ -75,6 +75,9 @@ struct ExecutionConfig {
   std::uint32_t max_steps = 10000;
   std::uint32_t livelock_bound = 100;  // decisions without progress before a livelock finding
   bool spurious_wakeups = false;
+  /// Ends an execution with an internal error when a model touches a cell outside the
+  /// footprint of its thread's current step (RunSettings::audit_footprints).
+  bool audit_footprints = false;
   std::vector<std::string> must_reach;
 };
 
@@ -90,6 +93,8 @@ class Execution {
 
   // --- what the last run left (valid until the next run) -----------------------------------
   std::span<const Step> trace() const { return trace_; }
+  /// The footprint entries steps keep beyond their object (Step::first_extra, extra_count).
+  std::span<const Touch> touches() const { return touches_; }
   std::span<const Choice> choices() const { return choices_; }
   /// For each choice, the trace index of the step it chose (thread) or recorded (value).
   std::span<const std::uint32_t> choice_steps() const { return choice_steps_; }
@@ -150,8 +155,12 @@ class Execution {
   std::uint32_t add_invariant(const char* label, rt::InvariantFn fn, void* context);
   void remove_invariant(std::uint32_t token) noexcept;
   void reached(const char* label) noexcept;
-  Step* model_op(Access access, ObjectId object, const char* label,
+  Step* model_op(Access access, ObjectId object, std::span<const Touch> also, const char* label,
                  const std::source_location& where, WaitFor wait);
+  /// The footprint audit (rt::audit_touch): ends the execution with an internal error when the
+  /// current thread's step does not declare (object, access).
+  void audit_touch(ObjectId object, Access access, const std::source_location& where);
+  bool audit_enabled() const noexcept { return config_.audit_footprints; }
   void report(FindingKind kind, std::string message, const std::source_location& where,
               std::string signature, const FindingRefs& refs);
   void event_signal(ObjectId event) noexcept;
@@ -207,6 +216,7 @@ class Execution {
 
  private:
   static constexpr ThreadId kHost = kMaxThreads;  // the OS thread's own context
+  static constexpr std::uint32_t kNoStep = 0xFFFFFFFFu;
 
   /// libstdc++'s __cxa_eh_globals (unwind-cxx.h): the per-OS-thread exception state.
   struct EhGlobals {
@@ -224,6 +234,7 @@ class Execution {
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
     bool notified = false;              // condition_variable: may wake
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
+    std::uint32_t last_step = kNoStep;  // trace index of its latest step (the footprint audit)
     bool woken_by_notify = false;
     VectorClock clock;
     std::string name;
@@ -269,6 +280,7 @@ class Execution {
   /// step once it may run, or nullptr during teardown.
   Step* park();
   [[noreturn]] void fail_operation_in_invariant(const Operation& op);
+  bool footprint_allows(ObjectId object, Access access) const noexcept;
   Step* begin_step(ThreadId t, const Operation& op);
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();
@@ -295,6 +307,7 @@ class Execution {
     explicit View(const Execution& e) : e_(e) {}
     const Operation& pending(ThreadId t) const override { return e_.pending_[t]; }
     std::span<const Step> trace() const override { return e_.trace_; }
+    std::span<const Touch> touches() const override { return e_.touches_; }
     std::string_view thread_name(ThreadId t) const override { return e_.thread_name_view(t); }
 
    private:
@@ -325,6 +338,7 @@ class Execution {
   std::uint32_t n_objects_ = 0;
 
   Buffer<Step> trace_;
+  Buffer<Touch> touches_;  // footprint entries of model steps beyond their object
   Buffer<Choice> choices_;
   Buffer<std::uint32_t> choice_steps_;
   std::vector<std::pair<const char*, std::string_view>> parameters_;

@@ -55,11 +55,13 @@
 #include <array>
 #include <bit>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "hc/strategy.hpp"
+#include "strategy/dependence.hpp"
 #include "strategy/exhaustive_strategy.hpp"
 #include "strategy/strategies.hpp"
 
@@ -74,15 +76,19 @@ constexpr ThreadMask bit(ThreadId t) {
 struct Ev {
   ThreadId thread = kNoThread;
   OpKind kind = OpKind::model;
-  Access access = Access::sync;
-  bool after_yield = false;  // the thread yielded just before: enabled again by any write
-  ObjectId object = kNoObject;
-  ThreadMask spawned = 0;  // threads spawned during this event
-  ThreadMask joined = 0;   // threads whose end this event waited for
+  bool after_yield = false;     // the thread yielded just before: enabled again by any write
+  ObjectId object = kNoObject;  // the object it announced (locks: which mutex)
+  ThreadMask spawned = 0;       // threads spawned during this event
+  ThreadMask joined = 0;        // threads whose end this event waited for
+  Footprint footprint;          // every object it touches (dependence.hpp)
 };
 
 bool writes(const Ev& e) {
-  return e.access != Access::read;
+  for (const Touch& t : e.footprint.view()) {
+    if (t.access != Access::read) return true;
+  }
+  return e.footprint.size == 0 && e.kind != OpKind::thread_yield && e.kind != OpKind::choice &&
+         e.kind != OpKind::thread_join;
 }
 
 bool is_cv(OpKind k) {
@@ -98,14 +104,9 @@ bool dependent(const Ev& a, const Ev& b) {
   // A join touches nothing but the end of the thread it joins (above).
   if (a.kind == OpKind::thread_join || b.kind == OpKind::thread_join) return false;
   if (is_cv(a.kind) || is_cv(b.kind)) return true;
-  // A model step may read or write model state beyond its announced object, even state other
-  // threads touch in atomic steps (a SafeHandle's handle field is read in its state word's CAS
-  // steps): until the models declare complete footprints, a model step depends on every step.
-  if (a.kind == OpKind::model || b.kind == OpKind::model) return true;
   if ((a.kind == OpKind::thread_yield || a.after_yield) && writes(b)) return true;
   if ((b.kind == OpKind::thread_yield || b.after_yield) && writes(a)) return true;
-  if (a.object == kNoObject || b.object == kNoObject || a.object != b.object) return false;
-  return writes(a) || writes(b);
+  return conflict(a.footprint, a.kind == OpKind::model, b.footprint, b.kind == OpKind::model);
 }
 
 bool acquires(OpKind k) {
@@ -115,30 +116,36 @@ bool releases(OpKind k) {
   return k == OpKind::mutex_unlock || k == OpKind::cv_wait;
 }
 
-/// An operation (executed or announced) as an event. A step's access can depend on the state it
-/// ran in (a failed compare-exchange or try_lock only reads); in a reordered sequence it may run
-/// in another state, so dependence uses what the operation may do, not what it did this time.
-Ev make_ev(ThreadId t, OpKind kind, Access access, ObjectId object, std::uint64_t join_target,
+Ev make_ev(ThreadId t, OpKind kind, ObjectId object, Footprint footprint, std::uint64_t join_target,
            bool after_yield) {
   Ev e;
   e.thread = t;
   e.kind = kind;
-  e.access = kind == OpKind::atomic_cas       ? Access::read_write
-             : kind == OpKind::mutex_try_lock ? Access::sync
-                                              : access;
   e.object = object;
+  e.footprint = footprint;
   e.after_yield = after_yield;
   if (kind == OpKind::thread_join && join_target < kMaxThreads)
     e.joined = bit(static_cast<ThreadId>(join_target));
   return e;
 }
 
-Ev event_of(const Step& s, bool after_yield) {
-  return make_ev(s.thread, s.kind, s.access, s.object, s.value, after_yield);
+/// An executed step as the event it was: its realized footprint (a failed compare-exchange or
+/// try_lock only read). See dependence.hpp for when realized footprints are sound.
+Ev event_of(const Step& s, std::span<const Touch> touches, bool after_yield) {
+  return make_ev(s.thread, s.kind, s.object, realized_footprint(s, touches), s.value, after_yield);
 }
 
+/// An announced operation, whatever it will do: its may-footprint.
 Ev summary_of(const Operation& op, ThreadId t, bool after_yield) {
-  return make_ev(t, op.kind, op.access, op.object, op.arg, after_yield);
+  return make_ev(t, op.kind, op.object, may_footprint(op), op.arg, after_yield);
+}
+
+/// An executed event as the operation it is, to run in another state: the last event of a
+/// reversed race (it may now succeed where it failed).
+Ev as_operation(Ev e) {
+  if (e.footprint.size > 0 && e.footprint.touches[0].object == e.object)
+    e.footprint.touches[0].access = may_access(e.kind, e.footprint.touches[0].access);
+  return e;
 }
 
 /// One past the last step of the event that starts at `from`: a scheduled step and the
@@ -225,7 +232,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   std::optional<ThreadId> pick_thread(const Decision& d) override {
-    catch_up(d.view.trace().data(), d.step);
+    catch_up(d.view.trace().data(), d.view.touches(), d.step);
     if (blocked_) return std::nullopt;  // a sleeping thread was forced to run
     const ThreadMask awake = d.enabled & ~running_sleep_;
     if (depth_ < stack_.size()) {
@@ -323,12 +330,13 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
     stack_.resize(std::min(stack_.size(), depth_));
-    if (!verdict.pruned) catch_up(steps.data(), static_cast<std::uint32_t>(steps.size()));
+    if (!verdict.pruned)
+      catch_up(steps.data(), verdict.touches, static_cast<std::uint32_t>(steps.size()));
     tag_execution(!verdict.pruned && !blocked_);
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
     if (!units().foreign()) {
-      build_events(steps, verdict.spawns, verdict.waiting, verdict.pending);
+      build_events(steps, verdict.touches, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
       events_valid_ = true;
     } else {
@@ -361,12 +369,12 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   /// Processes the steps executed since the last decision: sleep sets, yields, the wakeup
   /// sequence being followed.
-  void catch_up(const Step* trace, std::uint32_t step) {
+  void catch_up(const Step* trace, std::span<const Touch> touches, std::uint32_t step) {
     if (trace == nullptr) return;
     std::uint32_t i = processed_;
     while (i < step) {
       const Step& s = trace[i];
-      Ev e = event_of(s, (yielded_ & bit(s.thread)) != 0);
+      Ev e = event_of(s, touches, (yielded_ & bit(s.thread)) != 0);
       const std::uint32_t j = event_end(trace, step, i);
       // Sleep sets: a sleeping thread forced to run means everything below is explored.
       if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
@@ -421,8 +429,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   /// Builds events_ and their vector clocks for this execution. The events before
   /// shared_steps_ are the previous analysed execution's (the path is replayed up to the
   /// decision that backtracked), so they and their clocks are kept, and only the rest is built.
-  void build_events(std::span<const Step> steps, std::span<const Spawn> spawns, ThreadMask waiting,
-                    const Operation* pending) {
+  void build_events(std::span<const Step> steps, std::span<const Touch> touches,
+                    std::span<const Spawn> spawns, ThreadMask waiting, const Operation* pending) {
     std::size_t kept = 0;
     if (events_valid_) {
       while (kept < real_events_ && events_[kept].step < shared_steps_ &&
@@ -447,7 +455,7 @@ class DporStrategy final : public ExhaustiveStrategy {
       const Step& s = steps[i];
       Event e;
       e.step = i;
-      e.ev = event_of(s, (yielded & bit(s.thread)) != 0);
+      e.ev = event_of(s, touches, (yielded & bit(s.thread)) != 0);
       const auto n = static_cast<std::uint32_t>(steps.size());
       const std::uint32_t j = event_end(steps.data(), n, i);
       for (std::uint32_t k = i + 1; k < j; ++k) {
@@ -604,7 +612,9 @@ class DporStrategy final : public ExhaustiveStrategy {
     for (std::size_t k = i + 1; k < std::min(j, real_events_); ++k) {
       if (!happens_before(ei, events_[k])) v.push_back(events_[k].ev);
     }
-    v.push_back(events_[j].ev);
+    // The raced event runs before the one it raced with: it may now do what it did not (a
+    // compare-exchange that failed may succeed), so it enters v as the operation it is.
+    v.push_back(as_operation(events_[j].ev));
     // Below split decisions (work units) the subtrees are explored without the wakeup sequences
     // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.

@@ -1,0 +1,146 @@
+// dependence.hpp — the one definition of when two operations conflict: `dpor` races them,
+// coverage pairs them, and the tests' Mazurkiewicz counter (tests/unit/mazurkiewicz.hpp) orders
+// them by it. Header-only; it depends on the vocabulary of hc/operation.hpp alone.
+//
+// Footprints. Every operation names the objects it touches and how (hc::Touch): a primitive
+// its one object; a model operation the object it announces plus up to kMaxExtraTouches more
+// (a CloseHandle: the slot, the free list and the kernel object), or kAllModelObjects for an
+// operation that scans the whole model (GC.Collect). Two events of different threads conflict
+// when their footprints share an object and one of them writes it (`sync` counts as a write:
+// locks, waits and joins are ordered with everything on their object), or when one touches
+// kAllModelObjects and the other is a model operation. A model operation that declares no
+// footprint (rt::model_op without `also`) carries kUndeclaredFootprint and conflicts with
+// everything: correct for a model written quickly, just not reduced. The engine's footprint audit
+// (RunSettings::audit_footprints) proves a model step touches nothing beyond its footprint.
+//
+// Outcome-dependent accesses. What a compare-exchange or a try_lock does depends on the state
+// it runs in: when it fails it only reads. The trace records what each step did (a failed CAS
+// is a read), and two kinds of question are asked of it:
+//   * Of events that ran, in the order they ran (happens-before, races, the tests' trace
+//     counter): `realized` footprints. This is sound: two adjacent events whose realized
+//     footprints do not conflict commute in the state they ran in — a failed CAS next to a read
+//     of its object, or next to anything on another object, still fails when swapped and
+//     changes nothing — so executions that differ by such swaps reach the same state with the
+//     same outcomes, and one of them stands for all (Nidhugg and GenMC treat failed CAS so).
+//   * Of an event that may run in another state than the one it ran in: the next operation of a
+//     sleeping thread, a thread's announced operation at a decision, and the last event of a
+//     reversed race (it runs before the event it raced with, so it may now succeed): `may`
+//     footprints (a CAS reads and writes, a try_lock synchronises). A sleeping thread is woken by
+//     any event its may-footprint conflicts with, so a sleep set never hides an execution in
+//     which the sleeping operation would behave differently; and a wakeup sequence whose last
+//     event uses its may-footprint is compared with sleep sets as the operation, not as one of
+//     its outcomes. The events before it in the sequence do not happen after the raced event, so
+//     they run in the same states as before and keep their realized footprints.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "hc/operation.hpp"
+
+namespace hc::detail {
+
+/// Whether two accesses to one object conflict: unless both only read.
+constexpr bool conflicting(Access a, Access b) {
+  return a != Access::read || b != Access::read;
+}
+
+/// The merged access of two touches of one object.
+constexpr Access combined(Access a, Access b) {
+  if (a == b) return a;
+  if (a == Access::sync || b == Access::sync) return Access::sync;
+  return Access::read_write;
+}
+
+/// Every object an event touches, inline (no allocation): copied into wakeup sequences.
+struct Footprint {
+  std::array<Touch, 1 + kMaxExtraTouches> touches{};
+  std::uint8_t size = 0;
+
+  /// Adds a touch; a second touch of one object merges into the first.
+  constexpr void add(Touch t) {
+    if (t.object == kNoObject) return;
+    for (std::uint8_t i = 0; i < size; ++i) {
+      if (touches[i].object == t.object) {
+        touches[i].access = combined(touches[i].access, t.access);
+        return;
+      }
+    }
+    if (size < touches.size()) touches[size++] = t;
+  }
+  constexpr std::span<const Touch> view() const { return {touches.data(), size}; }
+  constexpr bool has(ObjectId object) const {
+    for (std::uint8_t i = 0; i < size; ++i) {
+      if (touches[i].object == object) return true;
+    }
+    return false;
+  }
+  constexpr bool all_models() const { return has(kAllModelObjects); }
+  constexpr bool undeclared() const { return has(kUndeclaredFootprint); }
+  /// Whether the footprint allows `access` to `object` (`is_model_object`: an object of kind
+  /// ObjectKind::model, which kAllModelObjects covers; events must be named).
+  constexpr bool covers(ObjectId object, Access access, bool is_model_object) const {
+    for (std::uint8_t i = 0; i < size; ++i) {
+      const Touch& t = touches[i];
+      if (t.object == kUndeclaredFootprint) return true;
+      if (t.object == kAllModelObjects && is_model_object) return true;
+      if (t.object != object) continue;
+      return access == Access::read || t.access != Access::read;
+    }
+    return false;
+  }
+};
+
+/// Whether two footprints conflict (`a_model`/`b_model`: the events are model operations, which
+/// a kAllModelObjects touch of the other conflicts with).
+constexpr bool conflict(const Footprint& a, bool a_model, const Footprint& b, bool b_model) {
+  if (a.undeclared() || b.undeclared()) return true;
+  if ((a.all_models() && b_model) || (b.all_models() && a_model)) return true;
+  for (std::uint8_t i = 0; i < a.size; ++i) {
+    for (std::uint8_t j = 0; j < b.size; ++j) {
+      if (a.touches[i].object == b.touches[j].object &&
+          conflicting(a.touches[i].access, b.touches[j].access))
+        return true;
+    }
+  }
+  return false;
+}
+
+/// The footprint of a step as it ran (`extras`: the execution's touch list).
+inline Footprint realized_footprint(const Step& s, std::span<const Touch> extras) {
+  Footprint f;
+  if (s.kind == OpKind::choice) return f;  // a value choice touches nothing
+  f.add(Touch{s.object, s.access});
+  for (std::uint32_t k = 0; k < s.extra_count && s.first_extra + k < extras.size(); ++k)
+    f.add(extras[s.first_extra + k]);
+  return f;
+}
+
+/// What an operation of this kind may do, whatever the state: a CAS reads and writes, a
+/// try_lock synchronises.
+constexpr Access may_access(OpKind kind, Access recorded) {
+  if (kind == OpKind::atomic_cas) return Access::read_write;
+  if (kind == OpKind::mutex_try_lock) return Access::sync;
+  return recorded;
+}
+
+/// The footprint of a step as the operation it is, in any state.
+inline Footprint may_footprint(const Step& s, std::span<const Touch> extras) {
+  Footprint f = realized_footprint(s, extras);
+  if (f.size > 0 && f.touches[0].object == s.object)
+    f.touches[0].access = may_access(s.kind, f.touches[0].access);
+  return f;
+}
+
+/// The footprint of an announced operation (not yet run).
+inline Footprint may_footprint(const Operation& op) {
+  Footprint f;
+  if (op.kind == OpKind::choice) return f;
+  f.add(Touch{op.object, may_access(op.kind, op.access)});
+  for (std::uint8_t k = 0; k < op.extra_count && op.extra != nullptr; ++k)
+    f.add(op.extra[k]);
+  return f;
+}
+
+}  // namespace hc::detail
