@@ -46,6 +46,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "mazurkiewicz.hpp"
 #include "test_support.hpp"
 
@@ -416,6 +418,46 @@ TEST(DporClassic, FilesystemSmallDisk) {
   expect_traces("filesystem(2, 2 blocks)", filesystem(2, 2), 2);
 }
 
+// --- the refcounted-handle protocol -------------------------------------------------------------
+
+/// SafeHandle's reference count as a state word: `users` threads each do `ops` times
+/// TryAddRef (a load, then a compare-exchange loop that increments while the count is above
+/// zero; a thread that sees zero gives up that round), a use of the handle (a load), and
+/// Release (fetch_sub; whoever drops the last reference closes the handle: a store). One
+/// disposer drops the owner's reference. A failed compare-exchange only reads: the traces
+/// counted here and dpor's executions both treat it so (strategy/dependence.hpp).
+Body refcount_protocol(int users, int ops) {
+  return [users, ops] {
+    hc::atomic<int> refs{1, "refs"};
+    hc::atomic<int> handle{1, "handle"};  // 1 open, 0 closed
+    auto release = [&refs, &handle] {
+      if (refs.fetch_sub(1) == 1) handle.store(0);
+    };
+    run_threads(users + 1, "T", [&refs, &handle, &release, ops](int k) {
+      if (k == 0) {
+        release();  // the disposer
+        return;
+      }
+      for (int i = 0; i < ops; ++i) {
+        int seen = refs.load();
+        bool added = false;
+        while (seen > 0 && !added)
+          added = refs.compare_exchange_strong(seen, seen + 1);
+        if (!added) continue;
+        (void)handle.load();
+        release();
+      }
+    });
+  };
+}
+
+TEST(DporClassic, RefcountProtocol) {
+  for (auto [users, ops] : {std::pair{1, 1}, {2, 1}, {1, 2}}) {
+    const std::string name = fmt::format("refcount({}, {})", users, ops);
+    expect_optimal(name, measure(name, refcount_protocol(users, ops)));
+  }
+}
+
 // --- larger sizes (ctest label `nightly`) -----------------------------------------------------
 
 TEST(DporClassicNightly, Readers) {
@@ -429,6 +471,13 @@ TEST(DporClassicNightly, Lastzero) {
   expect_traces("lastzero(5)", lastzero(5), lastzero_traces(5));
   for (int n : {10, 15})
     expect_dpor_executions(label("lastzero", n), lastzero(n), lastzero_traces(n), kNightlyBudget);
+}
+
+TEST(DporClassicNightly, RefcountProtocol) {
+  for (auto [users, ops] : {std::pair{2, 2}, {3, 1}}) {
+    const std::string name = fmt::format("refcount({}, {})", users, ops);
+    expect_optimal(name, measure(name, refcount_protocol(users, ops)));
+  }
 }
 
 TEST(DporClassicNightly, Indexer) {

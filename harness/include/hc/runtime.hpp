@@ -153,8 +153,11 @@ std::string_view thread_name(ThreadId thread);
 std::uint32_t current_step() noexcept;
 /// Sets / clears an event without a scheduling point (a model's internal signal, part of a
 /// model operation that already had its scheduling point).
-void event_signal(ObjectId event) noexcept;
-void event_clear(ObjectId event) noexcept;
+/// Part of the calling step's footprint: the audit checks the step declared the event.
+void event_signal(ObjectId event,
+                  const std::source_location& where = std::source_location::current()) noexcept;
+void event_clear(ObjectId event,
+                 const std::source_location& where = std::source_location::current()) noexcept;
 /// While a model runs code on behalf of an object — its finalizer, its ReleaseHandle, its
 /// destructor — findings of the calling thread are about that object too: it is appended to
 /// their Finding::objects (outermost first). Use FindingContext, which pairs the calls.

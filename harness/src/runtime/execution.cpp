@@ -1002,9 +1002,9 @@ void Execution::report(FindingKind kind, std::string message, const std::source_
   fail(std::move(f));
 }
 
-void Execution::event_signal(ObjectId event) noexcept {
+void Execution::event_signal(ObjectId event, const std::source_location& where) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
-  audit_touch(event, Access::write, std::source_location::current());
+  audit_touch(event, Access::write, where);
   objects_[event].signalled = true;
   if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
 }
@@ -1016,9 +1016,9 @@ void Execution::note_parameter(const char* key, std::string_view value) {
   parameters_.emplace_back(key, value);
 }
 
-void Execution::event_clear(ObjectId event) noexcept {
+void Execution::event_clear(ObjectId event, const std::source_location& where) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
-  audit_touch(event, Access::write, std::source_location::current());
+  audit_touch(event, Access::write, where);
   objects_[event].signalled = false;
 }
 
@@ -1243,12 +1243,12 @@ std::uint32_t current_step() noexcept {
   return e != nullptr ? e->step_count() : 0;
 }
 
-void event_signal(ObjectId event) noexcept {
-  if (detail::Execution* e = detail::Execution::current()) e->event_signal(event);
+void event_signal(ObjectId event, const std::source_location& where) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->event_signal(event, where);
 }
 
-void event_clear(ObjectId event) noexcept {
-  if (detail::Execution* e = detail::Execution::current()) e->event_clear(event);
+void event_clear(ObjectId event, const std::source_location& where) noexcept {
+  if (detail::Execution* e = detail::Execution::current()) e->event_clear(event, where);
 }
 
 void note_parameter(const char* key, std::string_view value) {

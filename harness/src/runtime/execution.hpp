@@ -163,8 +163,8 @@ class Execution {
   bool audit_enabled() const noexcept { return config_.audit_footprints; }
   void report(FindingKind kind, std::string message, const std::source_location& where,
               std::string signature, const FindingRefs& refs);
-  void event_signal(ObjectId event) noexcept;
-  void event_clear(ObjectId event) noexcept;
+  void event_signal(ObjectId event, const std::source_location& where) noexcept;
+  void event_clear(ObjectId event, const std::source_location& where) noexcept;
   void push_finding_context(ObjectId object);
   void pop_finding_context() noexcept;
   void note_parameter(const char* key, std::string_view value);
