@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "hc/runtime.hpp"
+#include "strategy/dependence.hpp"
 
 namespace hc::detail {
 namespace {
@@ -120,7 +121,9 @@ ObjectId PairCoverage::Done::object() const {
   // new one, only those added since its last occurrence for a known one.
   for (std::uint32_t i = self == n ? 0 : entries[self].seen; i < n; ++i) {
     const Entry& e = entries[i];
-    if (e.thread == s.thread || (e.read && read)) continue;
+    // Conflict as dpor defines it (strategy/dependence.hpp), on the step's announced object.
+    if (e.thread == s.thread || !conflicting(e.read ? Access::read : Access::write, s.access))
+      continue;
     record(e.op, op);
   }
   done.entry = self;

@@ -44,10 +44,18 @@
 //    Source-DPOR (Algorithm 1). Sleep sets keep complete executions one per Mazurkiewicz trace
 //    either way: a partitioned run counts the same executions, and prunes more. With no
 //    partition (split_depth 0) the search is the paper's Optimal-DPOR.
-//  * Dependence is conservative where the engine knows less: condition-variable operations and
-//    model operations are dependent with everything (a model step may touch model state beyond
-//    its announced object, some of it also touched in other threads' atomic steps), a yield (and
-//    a yielded thread's next event) with every write.
+//  * Dependence is strategy/dependence.hpp's: two events conflict when their footprints share
+//    an object one of them writes. A model operation's footprint is what it declared
+//    (rt::model_op; the footprint audit checks it), one without a declaration conflicts with
+//    everything. Executed events use realized footprints (a failed compare-exchange or try_lock
+//    reads); a thread's announced operation, and the last event of a reversed race, use their
+//    may-footprints; a thread put to sleep keeps what it did when it ran first (see wakes()).
+//    The header of dependence.hpp gives the soundness argument. Still conservative:
+//    condition-variable operations are dependent with everything, a yield (and a yielded
+//    thread's next event) with every write.
+//  * A wakeup sequence that insert() delegates to a decision below may begin with a thread
+//    blocked there; backtracking drops it (it cannot start there), as a followed sequence that
+//    turns out infeasible is dropped.
 //  * Invariants (hc::invariant) are checked in the states the explored executions pass through;
 //    one linearization per trace is explored, so an invariant broken only in the intermediate
 //    states of other linearizations of a trace can be missed.
@@ -769,7 +777,18 @@ class DporStrategy final : public ExhaustiveStrategy {
             backtracked_at(index);
             return;
           }
-        } else if (!root.empty()) {
+        } else {
+          // A sequence delegated here by insert() may begin with a thread that is blocked at
+          // this decision (waiting for a lock or a notification) or asleep: it cannot start
+          // here, so it is dropped, as when a followed sequence turns out infeasible. (Taking it
+          // anyway replayed the path into "picked thread N, which is not enabled".)
+          while (!root.empty()) {
+            const ThreadId t = f.wut.nodes[root.front()].ev.thread;
+            if ((f.enabled & bit(t)) != 0 && (f.sleep & bit(t)) == 0) break;
+            root.erase(root.begin());
+          }
+        }
+        if (!f.split && !root.empty()) {
           f.chosen_child = root.front();
           f.chosen = f.wut.nodes[f.chosen_child].ev.thread;
           follow_from_ = static_cast<int>(index);
