@@ -11,10 +11,10 @@
 //   - step i before a later step j of another thread when they are dependent:
 //       (a) either is a condition-variable operation (wait, wake, notify_one, notify_all), or
 //       (b) either is a yield and the other is not a read, or
-//       (c) neither is a value choice and their footprints conflict, as the engine defines it
-//           (harness/src/strategy/dependence.hpp: a shared object that one of them writes, a
-//           failed compare-exchange or try_lock being a read; a model step's footprint is the
-//           object it announced plus the ones it declared).
+//       (c) neither is a value choice nor a join, and their footprints conflict, as the engine
+//           defines it (harness/src/strategy/dependence.hpp: a shared object that one of them
+//           writes, a failed compare-exchange or try_lock being a read; a model step's footprint is
+//           the object it announced plus the ones it declared).
 // Value choices (OpKind::choice) are ordered by program order alone.
 //
 // Canonical form: the linearization of happens-before that always runs the lowest-numbered
@@ -51,6 +51,8 @@ inline bool dependent(const Step& a, const Step& b, std::span<const Touch> touch
   if (a.kind == OpKind::thread_yield && b.access != Access::read) return true;
   if (b.kind == OpKind::thread_yield && a.access != Access::read) return true;
   if (a.kind == OpKind::choice || b.kind == OpKind::choice) return false;
+  // A join is ordered by its own edge (after the joined thread's last step), nothing else.
+  if (a.kind == OpKind::thread_join || b.kind == OpKind::thread_join) return false;
   return detail::conflict(detail::realized_footprint(a, touches), a.kind == OpKind::model,
                           detail::realized_footprint(b, touches), b.kind == OpKind::model);
 }

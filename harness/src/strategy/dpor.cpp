@@ -49,8 +49,8 @@
 //    (rt::model_op; the footprint audit checks it), one without a declaration conflicts with
 //    everything. Executed events use realized footprints (a failed compare-exchange or try_lock
 //    reads); a thread's announced operation, and the last event of a reversed race, use their
-//    may-footprints; a thread put to sleep keeps what it did when it ran first (see wakes()).
-//    The header of dependence.hpp gives the soundness argument. Still conservative:
+//    may-footprints (a sleeping compare-exchange is woken by a read of its object: it may
+//    write). The header of dependence.hpp gives the soundness argument. Still conservative:
 //    condition-variable operations are dependent with everything, a yield (and a yielded
 //    thread's next event) with every write.
 //  * A wakeup sequence that insert() delegates to a decision below may begin with a thread
@@ -265,10 +265,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     f.sleep = running_sleep_ & d.live;
     for (ThreadMask m = d.live; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
-      // A sleeping thread's next event is still what it did when it was explored (wakes()).
-      f.next[t] = (f.sleep & bit(t)) != 0
-                      ? sleeping_next(t)
-                      : summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
+      f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
     const bool split = stack_.size() < units().split() ||
@@ -391,7 +388,7 @@ class DporStrategy final : public ExhaustiveStrategy {
       if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
       for (ThreadMask m = running_sleep_; m != 0; m &= m - 1) {
         const auto q = static_cast<ThreadId>(std::countr_zero(m));
-        if (wakes(sleeping_next(q), e)) running_sleep_ &= ~bit(q);
+        if (dependent(sleeping_next(q), e)) running_sleep_ &= ~bit(q);
       }
       if (s.kind == OpKind::thread_yield) {
         yielded_ |= bit(s.thread);
@@ -405,19 +402,6 @@ class DporStrategy final : public ExhaustiveStrategy {
       i = j;
     }
     processed_ = step;
-  }
-
-  /// Whether event `e` wakes a sleeping thread whose next operation is `next`. A thread put to
-  /// sleep at a decision keeps, as its next event, what its operation did when it ran first
-  /// from there (its realized footprint: a compare-exchange that failed is a read). That stays
-  /// what it would do as long as nothing writes an object it touches, so `e` wakes it when it
-  /// writes one of those objects, or when the two conflict.
-  static bool wakes(const Ev& next, const Ev& e) {
-    if (dependent(next, e)) return true;
-    for (const Touch& t : e.footprint.view()) {
-      if (t.access != Access::read && next.footprint.has(t.object)) return true;
-    }
-    return false;
   }
 
   /// The next event of sleeping thread q: as recorded at the deepest decision on the path.
@@ -765,8 +749,6 @@ class DporStrategy final : public ExhaustiveStrategy {
         }
       } else {
         f.sleep |= bit(f.chosen);
-        // Asleep from here on, the thread's next event is what it did when it ran here.
-        if (const Ev* done = realized_at(f.step, f.chosen)) f.next[f.chosen] = *done;
         auto& root = f.wut.nodes[0].children;
         root.erase(std::remove(root.begin(), root.end(), f.chosen_child), root.end());
         if (f.split) {
@@ -799,17 +781,6 @@ class DporStrategy final : public ExhaustiveStrategy {
       stack_.pop_back();
     }
     finish();
-  }
-
-  /// The event of the last analysed execution that began at trace index `step` (run by `t`),
-  /// or nullptr.
-  const Ev* realized_at(std::uint32_t step, ThreadId t) const {
-    if (!events_valid_) return nullptr;
-    const auto end = events_.begin() + static_cast<std::ptrdiff_t>(real_events_);
-    const auto it = std::lower_bound(events_.begin(), end, step,
-                                     [](const Event& e, std::uint32_t s) { return e.step < s; });
-    if (it == end || it->step != step || it->ev.thread != t) return nullptr;
-    return &it->ev;
   }
 
   /// Backtracking took a new option at decision `index`.
