@@ -130,7 +130,8 @@ Step* model_op(Access access, ObjectId object, const char* label, const std::sou
 /// footprint audit checks every ModelCell access against it. `also` is read while the thread is
 /// parked: it must outlive the call (a local array at the call site does).
 Step* model_op(Access access, ObjectId object, std::span<const Touch> also, const char* label,
-               const std::source_location& where, WaitFor wait = WaitFor::nothing);
+               const std::source_location& where = std::source_location::current(),
+               WaitFor wait = WaitFor::nothing);
 
 /// The footprint audit (RunSettings::audit_footprints): whether it is on in this execution, and
 /// the check itself — the calling thread's current step must declare (object, access), else the
