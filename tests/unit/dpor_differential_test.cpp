@@ -16,6 +16,11 @@
 //                        or create and close a handle of their own. A close followed by a
 //                        create recycles the value, so later uses and second closes of `shared`
 //                        are stale-handle-use and double-close findings.
+//   the managed models   (half of the table programs) a SafeHandle `safe` over a handle of the
+//                        table (the P/Invoke bracket, Dispose), the GC with an unreachable
+//                        finalizable object `fin` (Collect, SuppressFinalize,
+//                        ReRegisterForFinalize; the finalizer thread runs its finalizer) and a
+//                        COM object (AddRef/Release through a ComPtr copy).
 // A draw whose interleaving count (an upper bound from the step counts) exceeds a cap is
 // replaced by the next draw, to keep exhaustive dfs cheap.
 //
@@ -35,7 +40,10 @@
 
 #include <fmt/format.h>
 
+#include "hc/models/com_object.hpp"
+#include "hc/models/gc.hpp"
 #include "hc/models/handle_table.hpp"
+#include "hc/models/safe_handle.hpp"
 #include "mazurkiewicz.hpp"
 #include "test_support.hpp"
 
@@ -56,6 +64,14 @@ enum class Act : std::uint8_t {
   handle_use,    // table.write(shared), observe ok / error
   handle_close,  // table.close(shared), observe ok / error
   handle_cycle,  // create a handle of its own, observe its value, close it
+  // The managed models (programs with the table, one in two of them):
+  safe_bracket,   // SafeHandle `safe`: DangerousAddRef, write through DangerousGetHandle,
+                  // DangerousRelease; observe added / ObjectDisposedException
+  safe_dispose,   // safe.Dispose()
+  gc_collect,     // GC.Collect (the finalizer thread then runs `fin`'s finalizer, if queued)
+  gc_suppress,    // GC.SuppressFinalize(fin)
+  gc_reregister,  // GC.ReRegisterForFinalize(fin)
+  com_cycle,      // a ComPtr copy of the shared COM object (AddRef), then its reset (Release)
 };
 
 struct Op {
@@ -67,6 +83,7 @@ struct Op {
 struct Program {
   std::vector<std::vector<Op>> threads;
   bool uses_table = false;
+  bool uses_managed = false;  // SafeHandle, GC, COM (with the table)
 };
 
 class Xorshift {
@@ -94,7 +111,12 @@ int steps_of(const Op& op) {
     case Act::section:
       return op.obj == 0 ? 4 : op.obj == 3 ? 3 : 6;
     case Act::handle_cycle:
+    case Act::com_cycle:
       return 2;
+    case Act::safe_bracket:
+      return 6;  // load, CAS, DangerousGetHandle, write, load, CAS
+    case Act::safe_dispose:
+      return 3;
     default:
       return 1;
   }
@@ -130,17 +152,23 @@ Program generate(std::uint64_t seed) {
   Xorshift rng(seed);
   // Relative frequencies of the operations, in Act order (the handle operations only in
   // programs with the table).
-  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 2, 3, 1, 2};
+  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 2, 3, 1, 2, 3, 1, 2, 1, 1, 2};
   constexpr int kFirstHandle = static_cast<int>(Act::handle_use);
+  constexpr int kFirstManaged = static_cast<int>(Act::safe_bracket);
   for (;;) {
     Program p;
     const bool table = rng.below(3) == 0;
-    const int kinds = table ? static_cast<int>(std::size(kWeights)) : kFirstHandle;
+    const bool managed = table && rng.below(2) == 0;
+    const int kinds = managed ? static_cast<int>(std::size(kWeights))
+                      : table ? kFirstManaged
+                              : kFirstHandle;
     int total_weight = 0;
     for (int a = 0; a < kinds; ++a)
       total_weight += kWeights[a];
-    const int threads = 2 + rng.below(3);
-    const int max_ops = threads == 2 ? kMaxOps2 : threads == 3 ? kMaxOps3 : kMaxOps4;
+    // The managed models add the finalizer thread and several steps per operation: their
+    // programs stay at 2-3 threads of 1-2 operations.
+    const int threads = managed ? 2 + rng.below(2) : 2 + rng.below(3);
+    const int max_ops = managed ? 2 : threads == 2 ? kMaxOps2 : threads == 3 ? kMaxOps3 : kMaxOps4;
     for (int t = 0; t < threads; ++t) {
       std::vector<Op> ops(static_cast<std::size_t>(1 + rng.below(max_ops)));
       for (Op& op : ops) {
@@ -152,17 +180,19 @@ Program generate(std::uint64_t seed) {
         op.obj = op.act == Act::section ? rng.below(4) : rng.below(2);
         op.value = 1 + rng.below(3);
         p.uses_table = p.uses_table || op.act >= Act::handle_use;
+        p.uses_managed = p.uses_managed || op.act >= Act::safe_bracket;
       }
       p.threads.push_back(std::move(ops));
     }
-    if (interleavings(p) <= kMaxInterleavings) return p;
+    if (interleavings(p) <= (managed ? kMaxInterleavings / 100 : kMaxInterleavings)) return p;
   }
 }
 
 std::string describe(const Program& p) {
-  static constexpr const char* kNames[] = {"load",         "store",       "fetch_add", "cas",
-                                           "locked_add",   "section",     "branch",    "handle_use",
-                                           "handle_close", "handle_cycle"};
+  static constexpr const char* kNames[] = {
+      "load",       "store",       "fetch_add",     "cas",          "locked_add",   "section",
+      "branch",     "handle_use",  "handle_close",  "handle_cycle", "safe_bracket", "safe_dispose",
+      "gc_collect", "gc_suppress", "gc_reregister", "com_cycle"};
   std::string out;
   for (std::size_t t = 0; t < p.threads.size(); ++t) {
     out += fmt::format("  T{}:", t);
@@ -184,6 +214,9 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
     hc::mutex m1("m1");
     hc::mutex m2("m2");
     hc::var<int> v{0, "v"};
+    // Declared before the table: destroyed after it (a SafeHandle closes through the table).
+    std::optional<hm::Gc> gc;
+    std::optional<hm::ComWorld> world;
     std::optional<hm::HandleTable> table;
     hm::RawHandle shared;
     if (p.uses_table) {
@@ -192,6 +225,24 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
       o.report_leaks = false;
       table.emplace(o);
       shared = table->create(hm::ObjectType::file, "shared");
+    }
+    struct Finalizable : hm::ManagedObject {
+      explicit Finalizable(hm::Gc& gc) : ManagedObject(gc, "Finalizable", "fin", true) {}
+    };
+    Finalizable* fin = nullptr;
+    std::optional<hm::SafeHandle> safe;
+    struct Unknown : hm::ComObject {
+      Unknown() : ComObject("Unknown") {}
+    };
+    std::optional<hm::ComPtr<Unknown>> com;
+    if (p.uses_managed) {
+      gc.emplace();
+      world.emplace();
+      fin = &gc->make<Finalizable>(*gc);  // unreachable: a collection queues it
+      safe.emplace(*gc, *table,
+                   hm::SafeHandleOptions{.type_name = "SafeFileHandle", .name = "safe"});
+      safe->SetHandle(table->create(hm::ObjectType::file, "safe file", safe->label()));
+      com.emplace(world->make<Unknown>("com"));
     }
     std::vector<std::string> seen(p.threads.size());  // each thread appends to its own
     std::vector<hc::thread> threads;
@@ -261,6 +312,35 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
               table->close(mine);
               break;
             }
+            case Act::safe_bracket: {
+              bool added = false;
+              try {
+                safe->DangerousAddRef(added);
+                const hm::Status st = table->write(safe->DangerousGetHandle());
+                out += st.ok ? "s+ " : fmt::format("s{} ", st.error);
+              } catch (const hm::ObjectDisposedException&) {
+                out += "sD ";
+              }
+              if (added) safe->DangerousRelease();
+              break;
+            }
+            case Act::safe_dispose:
+              safe->Dispose();
+              break;
+            case Act::gc_collect:
+              gc->collect();
+              break;
+            case Act::gc_suppress:
+              gc->suppress_finalize(*fin);
+              break;
+            case Act::gc_reregister:
+              gc->reregister_for_finalize(*fin);
+              break;
+            case Act::com_cycle: {
+              hm::ComPtr<Unknown> copy(*com);
+              copy.reset();
+              break;
+            }
           }
         }
       });
@@ -269,6 +349,10 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
       t.join();
     std::string state = fmt::format("x={} y={} v={}", x.peek(), y.peek(), v.peek());
     if (table) state += fmt::format(" open={}", table->open_count());
+    if (fin != nullptr) {
+      gc->wait_for_pending_finalizers();
+      state += fmt::format(" finalized={} closed={}", fin->times_finalized(), safe->IsClosed());
+    }
     for (std::size_t t = 0; t < seen.size(); ++t)
       state += fmt::format(" | T{}: {}", t, seen[t]);
     outcomes->insert(state);
@@ -329,7 +413,9 @@ struct Comparison {
   /// executions short at different points) without compare-exchange. dpor and the trace count
   /// share one definition of conflict (strategy/dependence.hpp: footprints; a failed
   /// compare-exchange reads), but a sleeping thread's compare-exchange is woken as the write
-  /// it may be, so with compare-exchange dpor may explore more executions, never fewer.
+  /// it may be, so with compare-exchange dpor may explore more executions, never fewer; and a
+  /// collection wakes the finalizer thread, which blocks on its event again, where dpor races
+  /// blocked operations conservatively (see dpor.cpp): programs with GC.Collect too.
   bool comparable = false;
 };
 
@@ -341,7 +427,7 @@ Comparison compare(const Program& p) {
   c.dfs = run(p, dfs);
   c.dpor = run(p, exhaustive("dpor"));
   c.traces = traces.size();
-  c.comparable = c.dfs.clean && !uses(p, Act::cas);
+  c.comparable = c.dfs.clean && !uses(p, Act::cas) && !uses(p, Act::gc_collect);
   return c;
 }
 
@@ -362,7 +448,7 @@ void differential(std::uint64_t first_seed, std::uint64_t count) {
   std::uint64_t comparable_traces = 0;
   std::uint64_t comparable_dpor = 0;
   int not_optimal = 0;
-  std::uint64_t other_clean = 0;  // clean programs with compare-exchange
+  std::uint64_t other_clean = 0;  // clean programs with compare-exchange or GC.Collect
   std::uint64_t other_traces = 0;
   std::uint64_t other_dpor = 0;
   std::map<std::string, int> findings;  // how many programs reach each finding kind
@@ -401,9 +487,9 @@ void differential(std::uint64_t first_seed, std::uint64_t count) {
     kinds += fmt::format(" {} {},", kind, programs);
   std::printf(
       "[ differential ] %llu programs: dfs %llu executions, dpor %llu, %d with other outcomes\n"
-      "[ differential ] %llu clean without cas: %llu traces, dpor %llu executions, %d "
-      "not one per trace\n"
-      "[ differential ] %llu clean with cas: %llu traces, dpor %llu executions\n"
+      "[ differential ] %llu clean without cas or collect: %llu traces, dpor %llu executions, "
+      "%d not one per trace\n"
+      "[ differential ] %llu clean with cas or collect: %llu traces, dpor %llu executions\n"
       "[ differential ] programs with findings:%s\n",
       static_cast<unsigned long long>(count), static_cast<unsigned long long>(dfs_executions),
       static_cast<unsigned long long>(dpor_executions), outcome_differences,
