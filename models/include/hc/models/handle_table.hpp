@@ -49,18 +49,21 @@
 //   signal / reset          K write; T read, S[h] read, K(h) write, E(h) write.
 //   wait                    K read; T read, S[h] read-write (registers the waiter), K(h) read;
 //                           then the blocked part: E sync; S[h] read-write, K(h) read-write.
-// K(h) is the kernel object of h's generation: fixed for a RawHandle with provenance. A bare
-// value (value(number)) acts on whatever its slot holds when the step runs: its footprint names
-// what the slot held when it was announced, and if that changed by the time it runs the step
-// only reads T and S (both declared) and the call is announced again (a failed attempt, like a
-// failed compare-exchange). Uses of different objects commute; a use commutes with a close of
-// another slot, not with a create (which may recycle the use's slot).
+// K(h) is the kernel object of h's generation: fixed for a RawHandle with provenance (a stale
+// one fails or is a finding, and touches no other object). A bare value (value(number)) acts
+// on whatever its slot holds when the step runs: its footprint names what the slot held when
+// it was announced, and if that changed by the time it runs (or a value of another table now
+// names a slot that did not exist then), the step only read T and S (both declared) and the
+// call is announced again: one more scheduling point, like a failed compare-exchange. Uses of
+// different objects commute; a use commutes with a close of another slot, not with a create
+// (which may recycle the use's slot); closes and creates all meet on F.
 //
 // GetLastError / errno are per thread, as on Windows and POSIX: each thread's last error is
 // touched by that thread only, so it is no dependence between threads and is not a cell.
 //
-// Finding bookkeeping (plain members, never read for what the table does): each slot's
-// generations with their provenance, owner and closer, for messages and reports.
+// Finding bookkeeping (plain members): each slot's generations with their provenance, owner
+// and closer, for messages and reports. What the table does reads only each generation's
+// kernel object there, which never changes once T says the generation exists.
 #pragma once
 
 #include <array>
