@@ -295,6 +295,7 @@ RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, bool counte
   h.generation = entry.generation;
   h.owner = history_[s].back().owner;
   h.created = history_[s].back().created;
+  h.table = id();
   return h;
 }
 
@@ -347,59 +348,33 @@ RawHandle HandleTable::open(std::string_view name, std::string_view owner,
   return RawHandle{};
 }
 
-HandleTable::Target HandleTable::target_of(const RawHandle& h) const {
-  const TableState& t = table_.peek();
-  Target target;
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, t.slots.size());
-  if (s == 0 || s >= t.slots.size()) return target;
-  target.slot = s;
-  target.slot_cell = slot_cells_[s]->id();
-  if (h.slot != 0) {
-    // A RawHandle acts only on its own generation's object.
-    if (h.generation != 0 && h.generation <= t.slots[s].generation)
-      target.object = history_[s][h.generation - 1].kernel.get();
-    return target;
+std::uint32_t HandleTable::raw_slot(std::uint64_t value) const {
+  if (options_.style == ValueStyle::posix) {
+    return value < options_.first_fd ? 0
+                                     : static_cast<std::uint32_t>(value - options_.first_fd + 1);
   }
-  target.generation = t.slots[s].generation;
-  target.open = target.generation > slot_cells_[s]->peek().closed;
-  if (target.open) target.object = t.slots[s].object.get();
-  return target;
+  return static_cast<std::uint32_t>(value >> 2);
 }
 
-const HandleTable::KernelObject* HandleTable::named_now(const RawHandle& h) const {
-  const TableState& t = table_.peek();
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, t.slots.size());
-  return open_now(s) ? t.slots[s].object.get() : nullptr;
-}
-
-bool HandleTable::moved(const RawHandle& h, const Target& announced) const {
-  const TableState& t = table_.read();
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, t.slots.size());
-  if (s == 0 || s >= t.slots.size()) return announced.slot != 0;
-  if (s != announced.slot) return true;  // the slot did not exist yet
-  if (h.slot != 0) {
-    const KernelObject* object = h.generation != 0 && h.generation <= t.slots[s].generation
-                                     ? history_[s][h.generation - 1].kernel.get()
-                                     : nullptr;
-    return object != announced.object;  // only a value of another table can see this change
-  }
-  const bool open = t.slots[s].generation > slot_cells_[s]->read().closed;
-  return t.slots[s].generation != announced.generation || open != announced.open;
+HandleTable::KernelObject* HandleTable::object_of(const RawHandle& h) const {
+  // Fixed once the generation exists, which it does for every RawHandle the table handed out.
+  return history_[h.slot][h.generation - 1].kernel.get();
 }
 
 RawHandle HandleTable::duplicate(const RawHandle& source, HandleTable& target,
                                  std::string_view owner, const std::source_location& where) {
-  for (Target t = target_of(source);; t = target_of(source)) {
-    Touches footprint;
-    footprint.add(id(), Access::read);  // merged with target's write when it is this table
-    footprint.add(t.slot_cell, Access::read);
-    if (t.object != nullptr) footprint.add(t.object->object(), Access::read_write);
+  Touches footprint;
+  footprint.add(id(), Access::read);  // merged with target's write when it is this table
+  if (own(source)) {
+    footprint.add(slot_cells_[source.slot]->id(), Access::read);
+    footprint.add(object_of(source)->object(), Access::read_write);
     footprint.add(target.free_.id(), Access::read_write);
-    if (rt::model_op(Access::write, target.id(), footprint.view(), "DuplicateHandle", where) ==
-        nullptr)
-      return {};
-    if (!moved(source, t)) break;
+  } else if (raw_slot(source.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
   }
+  if (rt::model_op(Access::write, target.id(), footprint.view(), "DuplicateHandle", where) ==
+      nullptr)
+    return {};
   Status failure;
   const std::uint32_t s = resolve(source, "DuplicateHandle", false, where, &failure);
   if (s == 0) {
@@ -413,14 +388,15 @@ RawHandle HandleTable::duplicate(const RawHandle& source, HandleTable& target,
 Status HandleTable::close(const RawHandle& handle, std::string_view closer,
                           const std::source_location& where) {
   const char* api = options_.style == ValueStyle::posix ? "close" : "CloseHandle";
-  for (Target t = target_of(handle);; t = target_of(handle)) {
-    Touches footprint;
-    footprint.add(t.slot_cell, Access::read_write);
+  Touches footprint;
+  if (own(handle)) {
+    footprint.add(slot_cells_[handle.slot]->id(), Access::read_write);
     footprint.add(free_.id(), Access::read_write);
-    if (t.object != nullptr) footprint.add(t.object->object(), Access::read_write);
-    if (rt::model_op(Access::read, id(), footprint.view(), api, where) == nullptr) return {};
-    if (!moved(handle, t)) break;
+    footprint.add(object_of(handle)->object(), Access::read_write);
+  } else if (raw_slot(handle.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
   }
+  if (rt::model_op(Access::read, id(), footprint.view(), api, where) == nullptr) return {};
   Status failure;
   const std::uint32_t s = resolve(handle, api, true, where, &failure, closer);
   if (s == 0) return failure;
@@ -477,16 +453,17 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
                                    const std::source_location& where, Status* failure,
                                    std::string_view closer) {
   const TableState& t = table_.read();
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, t.slots.size());
-  if (s == 0 || s >= t.slots.size() || t.slots[s].generation == 0 ||
-      (h.slot != 0 && (h.generation == 0 || h.generation > t.slots[s].generation))) {
+  const bool provenance = own(h);
+  const std::uint32_t s = provenance ? h.slot : slot_of(h.value, t.slots.size());
+  if (s == 0 || s >= t.slots.size() || t.slots[s].generation == 0) {
     *failure = fail(api, h, where, closing);
     return 0;
   }
   const std::uint32_t generation = t.slots[s].generation;
   const bool open = generation > slot_cells_[s]->read().closed;
-  if (h.slot == 0) {
-    // A bare number: it names whatever the slot holds now (that is what the kernel does).
+  if (!provenance) {
+    // A bare number (or another table's value): it names whatever the slot holds now (that is
+    // what the kernel does).
     if (open) return s;
     *failure = fail(api, h, where, closing);
     return 0;
@@ -563,23 +540,32 @@ Status HandleTable::fail(const char* api, const RawHandle& h, const std::source_
 Status HandleTable::typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
                           Access slot_access, bool event, const std::source_location& where,
                           KernelObject** out, std::uint32_t* out_slot) {
-  for (Target t = target_of(h);; t = target_of(h)) {
-    Touches footprint;
+  // Announced on the kernel object of the value's generation (fixed, whatever the value names
+  // by the time the call runs); a value without provenance, on the table.
+  Touches footprint;
+  ObjectId announced = id();
+  Access announced_access = Access::read;
+  bool declared = true;
+  if (own(h)) {
+    KernelObject* object = object_of(h);
+    announced = object->object();
+    announced_access = access;
     footprint.add(id(), Access::read);
-    footprint.add(t.slot_cell, slot_access);
-    if (t.object != nullptr) {
-      footprint.add(t.object->object(), access);
-      if (event) footprint.add(t.object->event, Access::write);
+    footprint.add(slot_cells_[h.slot]->id(), slot_access);
+    footprint.add(object->object(), access);
+    if (event) footprint.add(object->event, Access::write);
+  } else if (raw_slot(h.value) != 0) {
+    // Whatever the number names when the call runs: any model object, and for a call that
+    // signals or waits, an event known only then, so no footprint (conflicts with everything).
+    if (event || slot_access != Access::read) {
+      declared = false;
+    } else {
+      footprint.add(kAllModelObjects, Access::read_write);
     }
-    // Announce on the object the value names now; a stale or invalid value still has its one
-    // scheduling point, on the table.
-    const KernelObject* named = named_now(h);
-    const ObjectId announced = named != nullptr ? named->object() : id();
-    if (rt::model_op(named != nullptr ? access : Access::read, announced, footprint.view(), api,
-                     where) == nullptr)
-      return {};
-    if (!moved(h, t)) break;
   }
+  Step* step = declared ? rt::model_op(announced_access, announced, footprint.view(), api, where)
+                        : rt::model_op(Access::read, announced, api, where);
+  if (step == nullptr) return {};
   Status failure;
   const std::uint32_t s = resolve(h, api, false, where, &failure);
   if (s == 0) return failure;
@@ -683,8 +669,8 @@ bool HandleTable::is_open(const RawHandle& h) const {
 }
 
 std::string HandleTable::describe_object(const RawHandle& h) const {
-  const KernelObject* object = named_now(h);
-  return object != nullptr ? object->label() : std::string();
+  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, history_.size());
+  return open_now(s) ? table_.peek().slots[s].object->label() : std::string();
 }
 
 std::string HandleTable::history(const RawHandle& h) const {

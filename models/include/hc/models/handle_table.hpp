@@ -35,7 +35,10 @@
 //   K      one per kernel object ("File 'log'", the object typed uses are announced on): its
 //          signal count and open-handle count. Type, name and reset mode never change.
 //   E      a waitable kernel object's engine event.
-// Operation (announced object, access; then the rest of its footprint):
+// Operation (announced object, access; then the rest of its footprint) on a RawHandle h the
+// table handed out (its provenance fixes the slot S[h] and the kernel object K(h) of its
+// generation, whatever the table holds by the time the call runs: a stale value fails or is a
+// finding and touches nothing else):
 //   create / create_event   T write; F read-write. Which slot it takes depends on F, so it
 //                           writes no slot cell: what it installs is in T (any slot: a sound
 //                           over-approximation). The new K and E are born in the step.
@@ -44,26 +47,27 @@
 //   duplicate(h, target)    target's T write; T read, S[h] read, K(h) read-write (one more
 //                           handle), target's F read-write.
 //   close(h)                T read; S[h] read-write, F read-write, K(h) read-write.
-//   read / use              K read (T read when the value names nothing now); T read, S[h]
-//   write                   K write                                              read, K(h).
-//   signal / reset          K write; T read, S[h] read, K(h) write, E(h) write.
-//   wait                    K read; T read, S[h] read-write (registers the waiter), K(h) read;
-//                           then the blocked part: E sync; S[h] read-write, K(h) read-write.
-// K(h) is the kernel object of h's generation: fixed for a RawHandle with provenance (a stale
-// one fails or is a finding, and touches no other object). A bare value (value(number)) acts
-// on whatever its slot holds when the step runs: its footprint names what the slot held when
-// it was announced, and if that changed by the time it runs (or a value of another table now
-// names a slot that did not exist then), the step only read T and S (both declared) and the
-// call is announced again: one more scheduling point, like a failed compare-exchange. Uses of
-// different objects commute; a use commutes with a close of another slot, not with a create
-// (which may recycle the use's slot); closes and creates all meet on F.
+//   read / use              K(h) read;  T read, S[h] read.
+//   write                   K(h) write; T read, S[h] read.
+//   signal / reset          K(h) write; T read, S[h] read, E(h) write.
+//   wait                    K(h) read;  T read, S[h] read-write (registers the waiter); then
+//                           the blocked part: E sync; S[h] read-write, K(h) read-write.
+// A value without this table's provenance (a bare number from value(), another table's value)
+// names whatever its slot holds when the call runs, unknown when it is announced: such a call
+// is announced on T (read) and declares every model object (kAllModelObjects); SetEvent,
+// ResetEvent and a wait on such a value may touch an event known only then and declare no
+// footprint (they conflict with everything). A number that can never name a slot (0, stdio)
+// touches T only. Every footprint is thus a function of the call and its arguments, never of
+// the table's state when the thread parked. Uses of different objects commute; a use commutes
+// with a close of another slot, not with a create (which may recycle the use's slot); closes and
+// creates all meet on F.
 //
 // GetLastError / errno are per thread, as on Windows and POSIX: each thread's last error is
 // touched by that thread only, so it is no dependence between threads and is not a cell.
 //
 // Finding bookkeeping (plain members): each slot's generations with their provenance, owner
 // and closer, for messages and reports. What the table does reads only each generation's
-// kernel object there, which never changes once T says the generation exists.
+// kernel object there (K(h)), which never changes once the generation exists.
 #pragma once
 
 #include <array>
@@ -148,6 +152,7 @@ struct RawHandle {
   std::uint32_t generation = 0;  // which opening of the slot this value came from
   std::string owner;             // who owns it ("" = nobody in particular)
   Provenance created;            // who created it, when and where
+  ObjectId table = kNoObject;    // the table that handed it out (HandleTable::id())
 
   bool valid() const { return slot != 0; }
   friend bool operator==(const RawHandle& a, const RawHandle& b) {
@@ -257,14 +262,6 @@ class HandleTable {
     std::vector<std::uint32_t> first;  // lifo / nt_batched / strict_fifo: allocation pops back
     std::vector<std::uint32_t> last;   // nt_batched / strict_fifo: frees push back
   };
-  /// What a call on a value may touch, as the table stands when it is announced.
-  struct Target {
-    std::uint32_t slot = 0;          // 0: the value names no existing slot
-    ObjectId slot_cell = kNoObject;  // S[slot]
-    std::uint32_t generation = 0;    // bare values: the slot's generation then
-    bool open = false;               // bare values: whether it was open then
-    KernelObject* object = nullptr;  // the kernel object the call may act on
-  };
   /// A footprint under construction (beside the announced object).
   struct Touches {
     std::array<Touch, kMaxExtraTouches> entries{};
@@ -280,13 +277,13 @@ class HandleTable {
   void free_slot(std::uint32_t slot);
   RawHandle install(std::shared_ptr<KernelObject> object, bool counted, std::string_view owner,
                     const std::source_location& where);
-  /// The target of `h` as the table stands (no audit: it only shapes a footprint).
-  Target target_of(const RawHandle& h) const;
-  /// The kernel object `h`'s slot holds open now (no audit: the announced object), or nullptr.
-  const KernelObject* named_now(const RawHandle& h) const;
-  /// After the step: whether `h` now targets something else than `announced` (audited reads of
-  /// T and S[slot], which every footprint built from a Target declares).
-  bool moved(const RawHandle& h, const Target& announced) const;
+  /// Whether `h` carries this table's provenance (a RawHandle it handed out): then what a call
+  /// on it may touch is fixed (its slot, its generation's kernel object) whatever the state.
+  bool own(const RawHandle& h) const { return h.slot != 0 && h.table == id(); }
+  /// The slot a bare number would name in a table large enough (0: none, ever).
+  std::uint32_t raw_slot(std::uint64_t value) const;
+  /// The kernel object of `h`'s generation (`h` is own()).
+  KernelObject* object_of(const RawHandle& h) const;
   /// The slot `h` designates, checked: 0 (and a status or a finding) when it does not name the
   /// object it was created for.
   std::uint32_t resolve(const RawHandle& h, const char* api, bool closing,
