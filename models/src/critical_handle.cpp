@@ -13,18 +13,29 @@ CriticalHandle::CriticalHandle(Gc& gc, HandleTable& table, CriticalHandleOptions
       table_(&table),
       options_(options),
       release_handle_(std::move(release_handle)),
+      handle_(fmt::format("{} handle", label())),
       closed_(false, fmt::format("{} '{}' _isClosed", options.type_name, options.name)) {
   (void)where;
+  // The code after each operation of the flag reads the handle field (see the header).
+  closed_.also_touch({handle_.reads()});
 }
 
 void CriticalHandle::SetHandle(const RawHandle& h, const std::source_location& where) {
-  if (rt::model_op(Access::write, id(), "SetHandle", where) == nullptr) return;
-  handle_ = h;
+  const Touch footprint[] = {handle_.writes()};
+  if (rt::model_op(Access::write, id(), footprint, "SetHandle", where) == nullptr) return;
+  handle_.set(h, where);
 }
 
 RawHandle CriticalHandle::handle(const std::source_location& where) {
-  if (rt::model_op(Access::read, id(), "handle", where) == nullptr) return {};
-  return handle_;
+  const Touch footprint[] = {handle_.reads()};
+  if (rt::model_op(Access::read, id(), footprint, "handle", where) == nullptr) return {};
+  return handle_.read(where);
+}
+
+bool CriticalHandle::IsInvalid(const std::source_location& where) const {
+  const Touch footprint[] = {handle_.reads()};
+  if (rt::model_op(Access::read, id(), footprint, "IsInvalid", where) == nullptr) return false;
+  return !handle_.read(where).valid();
 }
 
 bool CriticalHandle::IsClosed(const std::source_location& where) {
@@ -49,7 +60,9 @@ void CriticalHandle::cleanup(const std::source_location& where) {
   // Cleanup(): if (_isClosed) return; _isClosed = true; if (IsInvalid) return; ReleaseHandle.
   if (closed_.load(std::memory_order_seq_cst, where)) return;
   closed_.store(true, std::memory_order_seq_cst, where);
-  if (IsInvalid()) return;
+  // In the step of the store, which declares the read: ReleaseHandle's operations come after.
+  const RawHandle handle = handle_.read(where);
+  if (!handle.valid()) return;
   if (release_handle_calls_ > 0) {
     const Provenance now = here(where);
     report(FindingKind::release_handle_twice,
@@ -65,18 +78,18 @@ void CriticalHandle::cleanup(const std::source_location& where) {
   bool ok = false;
   {
     const FindingContext context(id());  // findings inside ReleaseHandle are about it too
-    ok = release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+    ok = release_handle_ ? release_handle_(handle) : table_->close(handle, label(), where).ok;
   }
   if (!ok) {
     // This CriticalHandle, this step, then what the value's history names.
     const Provenance now = here(where);
     FindingRefs refs{.steps = {now.step}, .objects = {id()}};
-    table_->add_history_refs(handle_, refs);
+    table_->add_history_refs(handle, refs);
     report(FindingKind::release_handle_failed,
            fmt::format("releaseHandleFailed: ReleaseHandle of {} (type {}) returned false for "
                        "handle {} on {}. History of the value: {}",
-                       label(), options_.type_name, table_->format_value(handle_.value),
-                       describe(now), table_->history(handle_)),
+                       label(), options_.type_name, table_->format_value(handle.value),
+                       describe(now), table_->history(handle)),
            where, fmt::format("{}|{}", label(), site(where)), std::move(refs));
   }
 }

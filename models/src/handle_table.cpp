@@ -1,6 +1,7 @@
 #include "hc/models/handle_table.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -71,42 +72,53 @@ bool waitable(ObjectType t) {
 }  // namespace
 
 struct HandleTable::KernelObject {
-  ObjectType type = ObjectType::user;
-  std::string name;
-  ObjectId object = kNoObject;  // the engine object operations are announced on
-  ObjectId event = kNoObject;   // waitable objects: the engine event a wait blocks on
-  bool manual_reset = true;
-  std::uint32_t count = 0;    // signal state: event 0/1, mutex 1 when free, semaphore count
-  std::uint32_t handles = 0;  // open handles (in any table) naming it
-  Provenance created;
+  /// K's value: what operations on the object change.
+  struct State {
+    std::uint32_t count = 0;    // signal state: event 0/1, mutex 1 when free, semaphore count
+    std::uint32_t handles = 0;  // open handles (in any table) naming it
+  };
+  KernelObject(ObjectType t, std::string_view n, bool manual, std::uint32_t count)
+      : type(t),
+        name(n),
+        manual_reset(manual),
+        state(fmt::format("{} '{}'", object_type_name(t), n), State{count, 1}) {}
 
+  // Fixed at creation.
+  const ObjectType type;
+  const std::string name;
+  const bool manual_reset;
+  ModelCell<State> state;      // K; its id is the engine object typed uses are announced on
+  ObjectId event = kNoObject;  // waitable objects: E, the engine event a wait blocks on
+  Provenance created;          // finding bookkeeping
+
+  ObjectId object() const { return state.id(); }
   std::string label() const { return fmt::format("{} '{}'", object_type_name(type), name); }
 };
 
-struct HandleTable::Slot {
-  struct Generation {
-    std::string object;              // "File 'log'"
-    ObjectId object_id = kNoObject;  // the kernel object's engine object
-    std::string owner;
-    std::string closer;  // who closed it (close()'s `closer`), once closed
-    Provenance created;
-    std::optional<Provenance> closed;
-  };
-  bool open = false;
-  std::shared_ptr<KernelObject> object;
-  std::vector<Generation> generations;  // generations[g - 1]
-  std::vector<ThreadId> waiters;        // threads waiting on the object through this slot
-
-  std::uint32_t generation() const { return static_cast<std::uint32_t>(generations.size()); }
-  Generation& current() { return generations.back(); }
+/// One opening of a slot: finding bookkeeping, except `kernel`, which a RawHandle of this
+/// generation acts on and which never changes.
+struct HandleTable::Generation {
+  std::string object;              // "File 'log'"
+  ObjectId object_id = kNoObject;  // the kernel object's engine object
+  std::shared_ptr<KernelObject> kernel;
+  std::string owner;
+  std::string closer;  // who closed it (close()'s `closer`), once closed
+  Provenance created;
+  std::optional<Provenance> closed;
 };
+
+void HandleTable::Touches::add(ObjectId object, Access access) {
+  if (object == kNoObject) return;
+  if (size == entries.size()) throw std::logic_error("a handle-table footprint overflows");
+  entries[size++] = Touch{object, access};
+}
 
 namespace {
 
 /// The objects of one generation of a slot, for a finding about it: the code that owns it and
 /// the code that closed it (by label: a SafeHandle's, a wrapper's; labels that name no object,
 /// such as a thread's name, are dropped by the engine), then its kernel object.
-void add_generation_objects(const HandleTable::Slot::Generation& g, FindingRefs& refs) {
+void add_generation_objects(const HandleTable::Generation& g, FindingRefs& refs) {
   if (!g.owner.empty()) refs.objects.emplace_back(g.owner);
   if (!g.closer.empty()) refs.objects.emplace_back(g.closer);
   refs.objects.emplace_back(g.object_id);
@@ -116,12 +128,15 @@ void add_generation_objects(const HandleTable::Slot::Generation& g, FindingRefs&
 
 HandleTable::HandleTable(HandleTableOptions options, const std::source_location& where)
     : options_(options),
-      table_object_(
-          rt::register_object(ObjectKind::model, fmt::format("handle table '{}'", options.name))) {
+      // Slot 0: never valid (Win32 value 0; POSIX: "no descriptor").
+      table_(fmt::format("handle table '{}'", options.name),
+             TableState{.slots = std::vector<SlotEntry>(1), .objects = {}}),
+      free_(fmt::format("handle table '{}' free list", options.name)),
+      slot_cells_(1),
+      history_(1) {
   (void)where;
   rt::note_parameter("handle values", options.style == ValueStyle::posix ? "posix" : "win32");
   rt::note_parameter("handle reuse", reuse_policy_name(options.reuse));
-  slots_.resize(1);  // slot 0: never valid (Win32 value 0; POSIX: "no descriptor")
 }
 
 HandleTable::~HandleTable() {
@@ -130,14 +145,13 @@ HandleTable::~HandleTable() {
   std::size_t leaked = 0;
   std::string signature;
   std::source_location first{};
-  FindingRefs refs{.steps = {}, .objects = {table_object_}};  // the table, then each handle's
-  for (std::uint32_t s = 1; s < slots_.size(); ++s) {
-    const Slot& slot = slots_[s];
-    if (!slot.open) continue;
+  FindingRefs refs{.steps = {}, .objects = {id()}};  // the table, then each handle's
+  for (std::uint32_t s = 1; s < history_.size(); ++s) {
+    if (!open_now(s)) continue;
     ++leaked;
-    const Slot::Generation& g = slot.generations.back();
+    const Generation& g = history_[s].back();
     list += fmt::format("\n  {} {} (generation {}) created by {}{}", format_value(value_of(s)),
-                        g.object, slot.generation(), describe(g.created),
+                        g.object, history_[s].size(), describe(g.created),
                         g.owner.empty() ? std::string() : fmt::format(", owner '{}'", g.owner));
     signature += fmt::format("|{}@{}", g.object, site(g.created.where));
     if (leaked == 1) first = g.created.where;
@@ -152,6 +166,16 @@ HandleTable::~HandleTable() {
          first, "handle-leak" + signature, std::move(refs));
 }
 
+std::uint32_t HandleTable::last_error() const {
+  const ThreadId me = rt::current_thread();
+  return me < last_error_.size() ? last_error_[me] : kErrorSuccess;
+}
+
+void HandleTable::set_error(std::uint32_t code) {
+  const ThreadId me = rt::current_thread();
+  if (me < last_error_.size()) last_error_[me] = code;
+}
+
 std::string HandleTable::format_value(std::uint64_t value) const {
   if (options_.style == ValueStyle::posix) return fmt::format("fd {}", value);
   return fmt::format("{:#X}", value).replace(0, 2, "0x");
@@ -162,14 +186,20 @@ std::uint64_t HandleTable::value_of(std::uint32_t slot) const {
   return std::uint64_t{slot} << 2;
 }
 
-std::uint32_t HandleTable::slot_of(std::uint64_t value) const {
+std::uint32_t HandleTable::slot_of(std::uint64_t value, std::size_t slots) const {
   if (options_.style == ValueStyle::posix) {
     if (value < options_.first_fd) return 0;
     const std::uint64_t s = value - options_.first_fd + 1;
-    return s < slots_.size() ? static_cast<std::uint32_t>(s) : 0;
+    return s < slots ? static_cast<std::uint32_t>(s) : 0;
   }
   const std::uint64_t s = value >> 2;  // the low two tag bits are ignored
-  return s < slots_.size() ? static_cast<std::uint32_t>(s) : 0;
+  return s < slots ? static_cast<std::uint32_t>(s) : 0;
+}
+
+bool HandleTable::open_now(std::uint32_t slot) const {
+  const TableState& t = table_.peek();
+  return slot != 0 && slot < t.slots.size() &&
+         t.slots[slot].generation > slot_cells_[slot]->peek().closed;
 }
 
 RawHandle HandleTable::value(std::uint64_t number) const {
@@ -179,84 +209,93 @@ RawHandle HandleTable::value(std::uint64_t number) const {
 }
 
 std::uint32_t HandleTable::allocate_slot() {
+  // Runs in a step that writes T and F.
   auto grow = [this] {
-    slots_.emplace_back();
-    return static_cast<std::uint32_t>(slots_.size() - 1);
+    TableState& t = table_.write();
+    t.slots.emplace_back();
+    const auto s = static_cast<std::uint32_t>(t.slots.size() - 1);
+    slot_cells_.push_back(std::make_unique<ModelCell<SlotState>>(
+        fmt::format("handle table '{}' slot {}", options_.name, format_value(value_of(s)))));
+    history_.emplace_back();
+    return s;
   };
+  if (options_.reuse == ReusePolicy::never) return grow();
+  FreeLists& f = free_.write();
   switch (options_.reuse) {
     case ReusePolicy::never:
-      return grow();
     case ReusePolicy::lifo:
-      if (first_free_.empty()) return grow();
+      if (f.first.empty()) return grow();
       break;
     case ReusePolicy::lowest_free: {
-      if (first_free_.empty()) return grow();
-      auto lowest = std::min_element(first_free_.begin(), first_free_.end());
+      if (f.first.empty()) return grow();
+      auto lowest = std::min_element(f.first.begin(), f.first.end());
       const std::uint32_t s = *lowest;
-      first_free_.erase(lowest);
+      f.first.erase(lowest);
       return s;
     }
     case ReusePolicy::nt_batched:
-      if (first_free_.empty()) {
+      if (f.first.empty()) {
         // Move the whole LastFree chain over at once; LastFree is a stack (most recent free
         // on top), and the chain keeps that order: the most recent free is popped first.
-        first_free_.assign(last_free_.begin(), last_free_.end());
-        last_free_.clear();
+        f.first.assign(f.last.begin(), f.last.end());
+        f.last.clear();
       }
-      if (first_free_.empty()) return grow();
+      if (f.first.empty()) return grow();
       break;
     case ReusePolicy::strict_fifo:
-      if (first_free_.empty()) {
+      if (f.first.empty()) {
         // Only when enough entries are free; the chain is reversed, so reuse is FIFO.
-        if (last_free_.size() < options_.strict_fifo_min_free) return grow();
-        first_free_.assign(last_free_.rbegin(), last_free_.rend());
-        last_free_.clear();
+        if (f.last.size() < options_.strict_fifo_min_free) return grow();
+        f.first.assign(f.last.rbegin(), f.last.rend());
+        f.last.clear();
       }
       break;
     case ReusePolicy::explore: {
-      if (first_free_.empty()) return grow();
-      std::vector<std::uint32_t> sorted = first_free_;
+      if (f.first.empty()) return grow();
+      std::vector<std::uint32_t> sorted = f.first;
       std::sort(sorted.begin(), sorted.end());
       const std::uint32_t pick = hc::choose(static_cast<std::uint32_t>(sorted.size()),
                                             "handle table: which free value is reused");
       const std::uint32_t s = sorted[pick];
-      first_free_.erase(std::find(first_free_.begin(), first_free_.end(), s));
+      f.first.erase(std::find(f.first.begin(), f.first.end(), s));
       return s;
     }
   }
-  const std::uint32_t s = first_free_.back();
-  first_free_.pop_back();
+  const std::uint32_t s = f.first.back();
+  f.first.pop_back();
   return s;
 }
 
 void HandleTable::free_slot(std::uint32_t slot) {
   if (options_.reuse == ReusePolicy::nt_batched || options_.reuse == ReusePolicy::strict_fifo) {
-    last_free_.push_back(slot);
+    free_.write().last.push_back(slot);
   } else if (options_.reuse != ReusePolicy::never) {
-    first_free_.push_back(slot);
+    free_.write().first.push_back(slot);
   }
 }
 
-RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, std::string_view owner,
-                               const std::source_location& where) {
+RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, bool counted,
+                               std::string_view owner, const std::source_location& where) {
+  // Runs in a step that writes T and F (and K, unless the object is new and `counted`).
   const std::uint32_t s = allocate_slot();
-  Slot& slot = slots_[s];
-  slot.open = true;
-  ++object->handles;
-  Slot::Generation g;
+  if (!counted) ++object->state.write().handles;
+  Generation g;
   g.object = object->label();
-  g.object_id = object->object;
+  g.object_id = object->object();
+  g.kernel = object;
   g.owner = std::string(owner);
   g.created = here(where);
-  slot.generations.push_back(std::move(g));
-  slot.object = std::move(object);
-  slot.waiters.clear();
+  SlotEntry& entry = table_.write().slots[s];
+  ++entry.generation;
+  entry.object = std::move(object);
+  history_[s].push_back(std::move(g));
   RawHandle h;
   h.value = value_of(s);
   h.slot = s;
-  h.generation = slot.generation();
-  h.owner = slot.current().owner;
-  h.created = slot.current().created;
+  h.generation = entry.generation;
+  h.owner = history_[s].back().owner;
+  h.created = history_[s].back().created;
+  h.table = id();
   return h;
 }
 
@@ -277,123 +316,160 @@ RawHandle HandleTable::create_event(std::string_view name, bool manual_reset, bo
 RawHandle HandleTable::create_object(ObjectType type, std::string_view name, bool manual_reset,
                                      bool initially_set, std::string_view owner,
                                      const std::source_location& where) {
-  if (rt::model_op(Access::write, table_object_, "create", where) == nullptr) return {};
+  const Touch footprint[] = {free_.writes()};
+  if (rt::model_op(Access::write, id(), footprint, "create", where) == nullptr) return {};
   if (options_.fault_create && hc::fault("create fails (out of memory / EMFILE)", where)) {
-    last_error_ = options_.style == ValueStyle::posix ? kEMFILE : kErrorNotEnoughMemory;
+    set_error(options_.style == ValueStyle::posix ? kEMFILE : kErrorNotEnoughMemory);
     return RawHandle{};
   }
-  auto object = std::make_shared<KernelObject>();
-  object->type = type;
-  object->name = std::string(name);
-  object->object = rt::register_object(ObjectKind::model, object->label());
-  if (waitable(type)) {
-    object->manual_reset = manual_reset;
-    object->count = initially_set ? 1 : 0;
-    object->event = rt::register_event(object->label(), manual_reset, initially_set);
-  }
+  const bool waits = waitable(type);
+  // Born with its one handle: nobody else can see K yet.
+  auto object = std::make_shared<KernelObject>(type, name, waits ? manual_reset : true,
+                                               waits && initially_set ? 1 : 0);
+  if (waits) object->event = rt::register_event(object->label(), manual_reset, initially_set);
   object->created = here(where);
-  objects_.push_back(object);
-  last_error_ = kErrorSuccess;
-  return install(std::move(object), owner, where);
+  table_.write().objects.push_back(object);
+  set_error(kErrorSuccess);
+  return install(std::move(object), /*counted=*/true, owner, where);
 }
 
 RawHandle HandleTable::open(std::string_view name, std::string_view owner,
                             const std::source_location& where) {
-  if (rt::model_op(Access::write, table_object_, "open", where) == nullptr) return {};
-  for (const auto& object : objects_) {
-    if (object->name == name && object->handles > 0) return install(object, owner, where);
+  // Any kernel object created here may be the live one of that name.
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::write, id(), footprint, "open", where) == nullptr) return {};
+  for (const auto& object : table_.read().objects) {
+    if (object->name == name && object->state.read().handles > 0) {
+      std::shared_ptr<KernelObject> found = object;
+      return install(std::move(found), /*counted=*/false, owner, where);
+    }
   }
-  last_error_ = options_.style == ValueStyle::posix ? 2 : 2;  // ENOENT / ERROR_FILE_NOT_FOUND
+  set_error(2);  // ENOENT / ERROR_FILE_NOT_FOUND
   return RawHandle{};
+}
+
+std::uint32_t HandleTable::raw_slot(std::uint64_t value) const {
+  if (options_.style == ValueStyle::posix) {
+    return value < options_.first_fd ? 0
+                                     : static_cast<std::uint32_t>(value - options_.first_fd + 1);
+  }
+  return static_cast<std::uint32_t>(value >> 2);
+}
+
+HandleTable::KernelObject* HandleTable::object_of(const RawHandle& h) const {
+  // Fixed once the generation exists, which it does for every RawHandle the table handed out.
+  return history_[h.slot][h.generation - 1].kernel.get();
 }
 
 RawHandle HandleTable::duplicate(const RawHandle& source, HandleTable& target,
                                  std::string_view owner, const std::source_location& where) {
-  if (rt::model_op(Access::write, target.table_object_, "DuplicateHandle", where) == nullptr)
+  Touches footprint;
+  footprint.add(id(), Access::read);  // merged with target's write when it is this table
+  if (own(source)) {
+    footprint.add(slot_cells_[source.slot]->id(), Access::read);
+    footprint.add(object_of(source)->object(), Access::read_write);
+    footprint.add(target.free_.id(), Access::read_write);
+  } else if (raw_slot(source.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
+  }
+  if (rt::model_op(Access::write, target.id(), footprint.view(), "DuplicateHandle", where) ==
+      nullptr)
     return {};
   Status failure;
-  Slot* slot = resolve(source, "DuplicateHandle", false, where, &failure);
-  if (slot == nullptr) {
-    last_error_ = failure.error;
+  const std::uint32_t s = resolve(source, "DuplicateHandle", false, where, &failure);
+  if (s == 0) {
+    set_error(failure.error);
     return RawHandle{};
   }
-  return target.install(slot->object, owner, where);
+  std::shared_ptr<KernelObject> object = table_.read().slots[s].object;
+  return target.install(std::move(object), /*counted=*/false, owner, where);
 }
 
 Status HandleTable::close(const RawHandle& handle, std::string_view closer,
                           const std::source_location& where) {
   const char* api = options_.style == ValueStyle::posix ? "close" : "CloseHandle";
-  if (rt::model_op(Access::write, table_object_, api, where) == nullptr) return {};
+  Touches footprint;
+  if (own(handle)) {
+    footprint.add(slot_cells_[handle.slot]->id(), Access::read_write);
+    footprint.add(free_.id(), Access::read_write);
+    footprint.add(object_of(handle)->object(), Access::read_write);
+  } else if (raw_slot(handle.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
+  }
+  if (rt::model_op(Access::read, id(), footprint.view(), api, where) == nullptr) return {};
   Status failure;
-  Slot* slot = resolve(handle, api, true, where, &failure, closer);
-  if (slot == nullptr) return failure;
-  Slot::Generation& g = slot->current();
+  const std::uint32_t s = resolve(handle, api, true, where, &failure, closer);
+  if (s == 0) return failure;
+  Generation& g = history_[s].back();
+  const auto generation = static_cast<std::uint32_t>(history_[s].size());
   if (!closer.empty() && !g.owner.empty() && closer != g.owner) {
     const Provenance now = here(where);
     report(FindingKind::close_by_non_owner,
            fmt::format("'{}' closed handle {} ({}, generation {}) at {}, on {}; the handle is "
                        "owned by '{}' (created by {}), which will close it again",
-                       closer, format_value(handle.value), g.object, slot->generation(),
-                       site(where), describe(now), g.owner, describe(g.created)),
+                       closer, format_value(handle.value), g.object, generation, site(where),
+                       describe(now), g.owner, describe(g.created)),
            where, fmt::format("{}|{}|{}", g.object, closer, site(where)),
-           {.steps = {now.step, g.created.step},
-            .objects = {closer, g.object_id, g.owner, table_object_}});
+           {.steps = {now.step, g.created.step}, .objects = {closer, g.object_id, g.owner, id()}});
   }
-  if (!slot->waiters.empty()) {
+  KernelObject& object = *table_.read().slots[s].object;
+  const std::vector<ThreadId>& waiters = slot_cells_[s]->read().waiters;
+  if (!waiters.empty()) {
     std::string waiting;
-    for (ThreadId t : slot->waiters)
+    for (ThreadId t : waiters)
       waiting += fmt::format("{}'{}'", waiting.empty() ? "" : ", ", rt::thread_name(t));
     const Provenance now = here(where);
     // The wait blocks on the object's engine event: the waiters' steps are on it.
     FindingRefs refs{.steps = {now.step}, .objects = {closer}};
     add_generation_objects(g, refs);
-    refs.objects.emplace_back(slot->object->event);
-    refs.objects.emplace_back(table_object_);
+    refs.objects.emplace_back(object.event);
+    refs.objects.emplace_back(id());
     report(FindingKind::close_while_waiting,
            fmt::format("{} closed handle {} ({}, generation {}) while thread {} waits on it: "
                        "the wait's outcome is undefined (WAIT_FAILED, an invalid-handle "
                        "exception, or a wait on whatever object recycles the value)",
-                       describe(now), format_value(handle.value), g.object, slot->generation(),
-                       waiting),
+                       describe(now), format_value(handle.value), g.object, generation, waiting),
            where, fmt::format("{}|{}", g.object, site(where)), std::move(refs));
   }
   const bool transient = options_.fault_close && hc::fault("close fails transiently", where);
   if (transient && options_.style == ValueStyle::win32) {
-    last_error_ = kErrorInvalidFunction;
+    set_error(kErrorInvalidFunction);
     return Status{false, kErrorInvalidFunction};  // the handle stays open
   }
   g.closed = here(where);
   g.closer = std::string(closer);
-  slot->open = false;
-  KernelObject& object = *slot->object;
-  --object.handles;
-  slot->object.reset();
-  free_slot(handle.slot);
+  slot_cells_[s]->write().closed = generation;
+  --object.state.write().handles;
+  free_slot(s);
   if (transient) {
-    last_error_ = kEINTR;  // Linux freed the number first: never retry close()
+    set_error(kEINTR);  // Linux freed the number first: never retry close()
     return Status{false, kEINTR};
   }
-  last_error_ = kErrorSuccess;
+  set_error(kErrorSuccess);
   return Status{};
 }
 
-HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, bool closing,
-                                        const std::source_location& where, Status* failure,
-                                        std::string_view closer) {
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
-  if (s == 0 || s >= slots_.size() || slots_[s].generations.empty()) {
+std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool closing,
+                                   const std::source_location& where, Status* failure,
+                                   std::string_view closer) {
+  const TableState& t = table_.read();
+  const bool provenance = own(h);
+  const std::uint32_t s = provenance ? h.slot : slot_of(h.value, t.slots.size());
+  if (s == 0 || s >= t.slots.size() || t.slots[s].generation == 0) {
     *failure = fail(api, h, where, closing);
-    return nullptr;
+    return 0;
   }
-  Slot& slot = slots_[s];
-  if (h.slot == 0) {
-    // A bare number: it names whatever the slot holds now (that is what the kernel does).
-    if (slot.open) return &slot;
+  const std::uint32_t generation = t.slots[s].generation;
+  const bool open = generation > slot_cells_[s]->read().closed;
+  if (!provenance) {
+    // A bare number (or another table's value): it names whatever the slot holds now (that is
+    // what the kernel does).
+    if (open) return s;
     *failure = fail(api, h, where, closing);
-    return nullptr;
+    return 0;
   }
-  if (slot.open && slot.generation() == h.generation) return &slot;
-  const Slot::Generation& mine = slot.generations[h.generation - 1];
+  if (open && generation == h.generation) return s;
+  const Generation& mine = history_[s][h.generation - 1];
   const std::string closed =
       mine.closed ? fmt::format("closed by {}", describe(*mine.closed)) : std::string("closed");
   const Provenance at = here(where);
@@ -406,20 +482,20 @@ HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, boo
     add_generation_objects(mine, refs);
     return refs;
   };
-  if (slot.open) {
+  if (open) {
     // The value was recycled: it now names another object. Silent in production.
-    const Slot::Generation& now = slot.current();
+    const Generation& now = history_[s].back();
     const std::string message = fmt::format(
         "{} {} handle {} ({}, generation {}, {}) but {} now names {} (generation {}, created "
         "by {})",
         describe(at), closing ? "closed" : fmt::format("used (via {})", api), format_value(h.value),
-        mine.object, h.generation, closed, format_value(h.value), now.object, slot.generation(),
+        mine.object, h.generation, closed, format_value(h.value), now.object, generation,
         describe(now.created));
     FindingRefs refs = refs_of_value();
     refs.steps.push_back(now.created.step);
     refs.objects.emplace_back(now.object_id);  // the victim: what the value names now,
     if (!now.owner.empty()) refs.objects.emplace_back(now.owner);  // and who owns that
-    refs.objects.emplace_back(table_object_);
+    refs.objects.emplace_back(id());
     report(closing ? FindingKind::double_close : FindingKind::stale_handle_use,
            closing ? "double close: " + message : "stale handle use: " + message, where,
            fmt::format("{}|{}|{}", mine.object, now.object, site(where)), std::move(refs));
@@ -427,7 +503,7 @@ HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, boo
   // The value names nothing now.
   if (options_.invalid_use == InvalidUse::raise) {
     FindingRefs refs = refs_of_value();
-    refs.objects.emplace_back(table_object_);
+    refs.objects.emplace_back(id());
     report(closing ? FindingKind::double_close : FindingKind::invalid_handle_use,
            fmt::format("{}{} {} handle {} ({}, generation {}), which was {} and names nothing "
                        "now: {}",
@@ -440,9 +516,9 @@ HandleTable::Slot* HandleTable::resolve(const RawHandle& h, const char* api, boo
            where, fmt::format("{}|{}", mine.object, site(where)), std::move(refs));
   }
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
-  last_error_ = code;
+  set_error(code);
   *failure = Status{false, code};
-  return nullptr;
+  return 0;
 }
 
 Status HandleTable::fail(const char* api, const RawHandle& h, const std::source_location& where,
@@ -453,126 +529,157 @@ Status HandleTable::fail(const char* api, const RawHandle& h, const std::source_
            fmt::format("invalid handle use: {} passed {} to {}, a value that was never a handle "
                        "of table '{}'",
                        describe(at), format_value(h.value), api, options_.name),
-           where, fmt::format("{}|{}", api, site(where)),
-           {.steps = {at.step}, .objects = {table_object_}});
+           where, fmt::format("{}|{}", api, site(where)), {.steps = {at.step}, .objects = {id()}});
   }
   (void)closing;
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
-  last_error_ = code;
+  set_error(code);
   return Status{false, code};
 }
 
 Status HandleTable::typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
-                          const std::source_location& where, Slot** out) {
-  // Announce on the object the value names now; a stale or invalid value still has its one
-  // scheduling point, on the table.
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
-  const bool names_object = s != 0 && s < slots_.size() && slots_[s].open;
-  const ObjectId announced = names_object ? slots_[s].object->object : table_object_;
-  if (rt::model_op(names_object ? access : Access::read, announced, api, where) == nullptr)
-    return {};
+                          Access slot_access, bool event, const std::source_location& where,
+                          KernelObject** out, std::uint32_t* out_slot) {
+  // Announced on the kernel object of the value's generation (fixed, whatever the value names
+  // by the time the call runs); a value without provenance, on the table.
+  Touches footprint;
+  ObjectId announced = id();
+  Access announced_access = Access::read;
+  bool declared = true;
+  if (own(h)) {
+    KernelObject* object = object_of(h);
+    announced = object->object();
+    announced_access = access;
+    footprint.add(id(), Access::read);
+    footprint.add(slot_cells_[h.slot]->id(), slot_access);
+    footprint.add(object->object(), access);
+    if (event) footprint.add(object->event, Access::write);
+  } else if (raw_slot(h.value) != 0) {
+    // Whatever the number names when the call runs: any model object, and for a call that
+    // signals or waits, an event known only then, so no footprint (conflicts with everything).
+    if (event || slot_access != Access::read) {
+      declared = false;
+    } else {
+      footprint.add(kAllModelObjects, Access::read_write);
+    }
+  }
+  Step* step = declared ? rt::model_op(announced_access, announced, footprint.view(), api, where)
+                        : rt::model_op(Access::read, announced, api, where);
+  if (step == nullptr) return {};
   Status failure;
-  Slot* slot = resolve(h, api, false, where, &failure);
-  if (slot == nullptr) return failure;
-  const KernelObject& object = *slot->object;
+  const std::uint32_t s = resolve(h, api, false, where, &failure);
+  if (s == 0) return failure;
+  KernelObject& object = *table_.read().slots[s].object;
   if ((allowed & bit_of(object.type)) == 0) {
     const Provenance at = here(where);
     FindingRefs refs{.steps = {at.step}, .objects = {}};
-    add_generation_objects(slot->current(), refs);
-    refs.objects.emplace_back(table_object_);
+    add_generation_objects(history_[s].back(), refs);
+    refs.objects.emplace_back(id());
     report(FindingKind::wrong_type_use,
            fmt::format("wrong-type use: {} called {} on handle {} ({}, generation {}): a {} "
                        "does not support {} (Windows fails it with ERROR_INVALID_HANDLE)",
-                       describe(at), api, format_value(h.value), object.label(), slot->generation(),
+                       describe(at), api, format_value(h.value), object.label(), history_[s].size(),
                        object_type_name(object.type), api),
            where, fmt::format("{}|{}|{}", api, object_type_name(object.type), site(where)),
            std::move(refs));
   }
-  *out = slot;
-  last_error_ = kErrorSuccess;
+  *out = &object;
+  *out_slot = s;
+  set_error(kErrorSuccess);
   return Status{};
 }
 
 Status HandleTable::read(const RawHandle& h, const std::source_location& where) {
-  Slot* slot = nullptr;
+  KernelObject* object = nullptr;
+  std::uint32_t slot = 0;
   return typed(h, options_.style == ValueStyle::posix ? "read" : "ReadFile", Access::read,
-               kReadable, where, &slot);
+               kReadable, Access::read, false, where, &object, &slot);
 }
 
 Status HandleTable::write(const RawHandle& h, const std::source_location& where) {
-  Slot* slot = nullptr;
+  KernelObject* object = nullptr;
+  std::uint32_t slot = 0;
   return typed(h, options_.style == ValueStyle::posix ? "write" : "WriteFile", Access::write,
-               kReadable, where, &slot);
+               kReadable, Access::read, false, where, &object, &slot);
 }
 
 Status HandleTable::use(const RawHandle& h, const char* api, const std::source_location& where) {
-  Slot* slot = nullptr;
-  return typed(h, api, Access::read, kAnyType, where, &slot);
+  KernelObject* object = nullptr;
+  std::uint32_t slot = 0;
+  return typed(h, api, Access::read, kAnyType, Access::read, false, where, &object, &slot);
 }
 
 Status HandleTable::signal(const RawHandle& h, const std::source_location& where) {
-  Slot* slot = nullptr;
-  Status st = typed(h, "SetEvent", Access::write, kSignalable, where, &slot);
-  if (slot == nullptr) return st;
-  KernelObject& object = *slot->object;
-  ++object.count;
-  if (object.type == ObjectType::event || object.type == ObjectType::mutex) object.count = 1;
-  rt::event_signal(object.event);
+  KernelObject* object = nullptr;
+  std::uint32_t slot = 0;
+  Status st =
+      typed(h, "SetEvent", Access::write, kSignalable, Access::read, true, where, &object, &slot);
+  if (object == nullptr) return st;
+  KernelObject::State& k = object->state.write();
+  ++k.count;
+  if (object->type == ObjectType::event || object->type == ObjectType::mutex) k.count = 1;
+  rt::event_signal(object->event);
   return st;
 }
 
 Status HandleTable::reset(const RawHandle& h, const std::source_location& where) {
-  Slot* slot = nullptr;
-  Status st = typed(h, "ResetEvent", Access::write, kResettable, where, &slot);
-  if (slot == nullptr) return st;
-  slot->object->count = 0;
-  rt::event_clear(slot->object->event);
+  KernelObject* object = nullptr;
+  std::uint32_t slot = 0;
+  Status st =
+      typed(h, "ResetEvent", Access::write, kResettable, Access::read, true, where, &object, &slot);
+  if (object == nullptr) return st;
+  object->state.write().count = 0;
+  rt::event_clear(object->event);
   return st;
 }
 
 Status HandleTable::wait(const RawHandle& h, const std::source_location& where) {
   // First the checks, announced on the object: the value must name a waitable object.
-  Slot* slot = nullptr;
-  Status st = typed(h, "WaitForSingleObject", Access::read, kWaitable, where, &slot);
-  if (slot == nullptr) return st;
-  std::shared_ptr<KernelObject> object = slot->object;  // the wait holds the object
+  KernelObject* found = nullptr;
+  std::uint32_t slot = 0;
+  Status st = typed(h, "WaitForSingleObject", Access::read, kWaitable, Access::read_write, false,
+                    where, &found, &slot);
+  if (found == nullptr) return st;
+  std::shared_ptr<KernelObject> object = table_.read().slots[slot].object;  // the wait holds it
+  ModelCell<SlotState>& cell = *slot_cells_[slot];
   const ThreadId me = rt::current_thread();
-  slot->waiters.push_back(me);
+  cell.write().waiters.push_back(me);
   // Then the blocking part: enabled once the object is signalled.
-  if (rt::model_op(Access::sync, object->event, "WaitForSingleObject (blocked)", where,
+  const Touch footprint[] = {cell.writes(), object->state.writes()};
+  if (rt::model_op(Access::sync, object->event, footprint, "WaitForSingleObject (blocked)", where,
                    WaitFor::event_set) == nullptr)
     return {};
-  auto& waiters = slots_[h.slot != 0 ? h.slot : slot_of(h.value)].waiters;
+  std::vector<ThreadId>& waiters = cell.write().waiters;
   waiters.erase(std::find(waiters.begin(), waiters.end(), me));
-  if (object->count > 0 && !object->manual_reset) --object->count;
-  if (object->count > 0) rt::event_signal(object->event);  // a semaphore with units left
+  KernelObject::State& k = object->state.write();
+  if (k.count > 0 && !object->manual_reset) --k.count;
+  if (k.count > 0) rt::event_signal(object->event);  // a semaphore with units left
   return st;
 }
 
 std::size_t HandleTable::open_count() const {
-  return static_cast<std::size_t>(
-      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.open; }));
+  std::size_t n = 0;
+  for (std::uint32_t s = 1; s < history_.size(); ++s)
+    n += open_now(s) ? 1 : 0;
+  return n;
 }
 
 bool HandleTable::is_open(const RawHandle& h) const {
-  return h.slot != 0 && h.slot < slots_.size() && slots_[h.slot].open &&
-         slots_[h.slot].generation() == h.generation;
+  return h.slot != 0 && open_now(h.slot) && table_.peek().slots[h.slot].generation == h.generation;
 }
 
 std::string HandleTable::describe_object(const RawHandle& h) const {
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
-  if (s == 0 || s >= slots_.size() || !slots_[s].open) return {};
-  return slots_[s].object->label();
+  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, history_.size());
+  return open_now(s) ? table_.peek().slots[s].object->label() : std::string();
 }
 
 std::string HandleTable::history(const RawHandle& h) const {
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
-  if (s == 0 || s >= slots_.size())
+  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, history_.size());
+  if (s == 0 || s >= history_.size())
     return fmt::format("{} was never a handle", format_value(h.value));
   std::string out;
-  const Slot& slot = slots_[s];
-  for (std::size_t i = 0; i < slot.generations.size(); ++i) {
-    const Slot::Generation& g = slot.generations[i];
+  for (std::size_t i = 0; i < history_[s].size(); ++i) {
+    const Generation& g = history_[s][i];
     out += fmt::format("{}generation {}: {} created by {}{}{}", out.empty() ? "" : "; ", i + 1,
                        g.object, describe(g.created),
                        g.owner.empty() ? std::string() : fmt::format(" for '{}'", g.owner),
@@ -583,15 +690,15 @@ std::string HandleTable::history(const RawHandle& h) const {
 }
 
 void HandleTable::add_history_refs(const RawHandle& h, FindingRefs& refs) const {
-  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value);
-  if (s != 0 && s < slots_.size()) {
-    for (const Slot::Generation& g : slots_[s].generations) {
+  const std::uint32_t s = h.slot != 0 ? h.slot : slot_of(h.value, history_.size());
+  if (s != 0 && s < history_.size()) {
+    for (const Generation& g : history_[s]) {
       refs.steps.push_back(g.created.step);
       if (g.closed) refs.steps.push_back(g.closed->step);
       add_generation_objects(g, refs);
     }
   }
-  refs.objects.emplace_back(table_object_);
+  refs.objects.emplace_back(id());
 }
 
 }  // namespace hc::models

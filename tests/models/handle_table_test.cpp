@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "test_support.hpp"
 
@@ -450,3 +455,136 @@ TEST(Faults, CreateMayFailWhenEnabled) {
 }
 
 }  // namespace
+
+// --- footprints: dpor reaches what dfs reaches -------------------------------------------------
+
+// dpor orders two table operations only when their declared footprints conflict (a close of one
+// slot commutes with a use of another, uses of different objects commute, a create conflicts
+// with every lookup). If a footprint missed something an operation reads or writes, dpor would
+// skip interleavings that reach other outcomes. Each program below runs exhaustively under both
+// strategies: the sets of final states (each thread's results, the open handles) and finding
+// kinds must be equal, and dpor must not explore more than dfs.
+struct Outcomes {
+  std::set<std::string> seen;
+  std::uint64_t executions = 0;
+};
+
+Outcomes outcomes_of(const char* strategy, const std::function<void(std::string*)>& program,
+                     int threads) {
+  Outcomes o;
+  hc::ExploreOptions options = exhaustive();
+  options.strategy = strategy;
+  options.max_executions = 0;
+  options.stop_at_first = false;
+  options.check_determinism = false;
+  const hc::Result r = hc::explore(
+      [&] {
+        std::vector<std::string> results(static_cast<std::size_t>(threads) + 1);
+        program(results.data());
+        std::string state;
+        for (const std::string& s : results)
+          state += s + " | ";
+        o.seen.insert(state);
+      },
+      options);
+  for (const hc::Finding& f : r.findings)
+    o.seen.insert(std::string("finding: ") + std::string(hc::finding_kind_name(f.kind)));
+  EXPECT_TRUE(r.stats.exhausted) << strategy;
+  o.executions = r.stats.executions;
+  return o;
+}
+
+void expect_same_outcomes(const std::function<void(std::string*)>& program, int threads) {
+  const Outcomes dfs = outcomes_of("dfs", program, threads);
+  const Outcomes dpor = outcomes_of("dpor", program, threads);
+  EXPECT_EQ(dpor.seen, dfs.seen);
+  EXPECT_LE(dpor.executions, dfs.executions);
+  std::printf("[ footprints ] dfs %llu executions, dpor %llu, %zu outcomes\n",
+              static_cast<unsigned long long>(dfs.executions),
+              static_cast<unsigned long long>(dpor.executions), dfs.seen.size());
+}
+
+std::string status_text(const hc::models::Status& s) {
+  return s.ok ? "ok" : fmt::format("e{}", s.error);
+}
+
+TEST(Footprints, CloseUseAndCreateOfDifferentSlotsUnderDporAndDfs) {
+  for (ReusePolicy policy : {ReusePolicy::lifo, ReusePolicy::lowest_free, ReusePolicy::explore}) {
+    expect_same_outcomes(
+        [policy](std::string* out) {
+          HandleTable t(quiet(policy));
+          const RawHandle a = t.create(ObjectType::file, "a");
+          const RawHandle b = t.create(ObjectType::file, "b");
+          const RawHandle c = t.create(ObjectType::file, "c");
+          hc::thread t1("T1", [&] {
+            out[1] += status_text(t.close(a)) + " ";
+            out[1] += fmt::format("{:#x} ", t.create(ObjectType::file, "x").value);
+          });
+          hc::thread t2("T2", [&] {
+            out[2] += status_text(t.write(b)) + " ";
+            out[2] += status_text(t.close(c)) + " ";
+          });
+          hc::thread t3("T3", [&] {
+            out[3] += status_text(t.read(t.value(a.value))) + " ";  // a bare value
+            out[3] += status_text(t.use(t.value(c.value), "GetFileType")) + " ";
+          });
+          t1.join();
+          t2.join();
+          t3.join();
+          out[0] = fmt::format("open {}", t.open_count());
+        },
+        3);
+  }
+}
+
+TEST(Footprints, SignalWaitResetAndCloseUnderDporAndDfs) {
+  expect_same_outcomes(
+      [](std::string* out) {
+        HandleTable t(quiet(ReusePolicy::lifo));
+        const RawHandle e = t.create_event("e", /*manual_reset=*/false, false);
+        const RawHandle m = t.create_event("m", /*manual_reset=*/true, false);
+        hc::thread waiter("waiter", [&] {
+          out[1] += status_text(t.wait(e)) + " ";
+          out[1] += status_text(t.reset(m)) + " ";
+        });
+        hc::thread signaller("signaller", [&] {
+          out[2] += status_text(t.signal(m)) + " ";
+          out[2] += status_text(t.signal(t.value(e.value))) + " ";  // a bare value
+        });
+        hc::thread closer("closer", [&] { out[3] += status_text(t.close(m)) + " "; });
+        waiter.join();
+        signaller.join();
+        closer.join();
+        out[0] = fmt::format("open {}", t.open_count());
+      },
+      3);
+}
+
+TEST(Footprints, DuplicateAcrossTablesUnderDporAndDfs) {
+  expect_same_outcomes(
+      [](std::string* out) {
+        HandleTable a(quiet(ReusePolicy::lifo));
+        HandleTableOptions ob = quiet(ReusePolicy::lifo);
+        ob.name = "child";
+        HandleTable b(ob);
+        const RawHandle f = a.create(ObjectType::file, "f");
+        hc::thread dup("dup", [&] {
+          const RawHandle g = a.duplicate(f, b);
+          out[1] += fmt::format("{:#x} ", g.value);
+          out[1] += status_text(b.write(g)) + " ";
+        });
+        hc::thread closer("closer", [&] {
+          out[2] += status_text(a.close(f)) + " ";
+          out[2] += fmt::format("{:#x} ", a.create(ObjectType::file, "h").value);
+        });
+        hc::thread opener("opener", [&] {
+          out[3] += fmt::format("{:#x} ", a.open("f").value);
+          out[3] += fmt::format("{:#x} ", b.create(ObjectType::file, "k").value);
+        });
+        dup.join();
+        closer.join();
+        opener.join();
+        out[0] = fmt::format("open {} {}", a.open_count(), b.open_count());
+      },
+      3);
+}

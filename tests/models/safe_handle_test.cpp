@@ -387,7 +387,7 @@ TEST(CriticalFinalizer, DisposeSuppressesIt) {
 
 // --- I1–I5 on broken state machines ------------------------------------------------------------
 
-using RealWord = hc::models::SafeHandleStateWord<hc::atomic>;
+using RealWord = hc::models::SafeHandleModelWord;
 
 /// I1: a release without the n == 0 check goes below zero.
 struct NoUnderflowCheck : RealWord {

@@ -895,10 +895,15 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   op.access = Access::read;
   op.label = label;
   op.where = where;
+  // Not a scheduling point: the code after the choice still runs on behalf of the thread's
+  // last scheduled step, whose footprint the audit checks (a model operation that chooses, e.g.
+  // an injected fault, goes on touching what it declared).
+  const std::uint32_t scheduled_step = threads_[current_].last_step;
   Step* s = begin_step(current_, op);
   s->has_value = true;
   s->value = value;
   s->scheduled = false;
+  threads_[current_].last_step = scheduled_step;
   return value;
 }
 

@@ -11,18 +11,32 @@
 // CriticalHandle is passed to P/Invokes as a raw value, with no AddRef: use racing with Close
 // is the caller's problem (a stale or invalid value, reported by the handle table).
 //
-// Operations and what they touch (DPOR): Close/Dispose load then store the `_isClosed` flag
-// (an hc::atomic of its own, so the race shows as two steps, not as a data race); SetHandle
-// and handle() write / read the handle field (the managed object).
+// What it touches (the footprint of each operation; the footprint audit checks it). The
+// model's state is in cells: the `_isClosed` flag C (a ModelAtomic<bool>, "<type> '<name>'
+// _isClosed", so the check-then-set race shows as two steps) and the handle field H ("<label>
+// handle"); the managed object itself (id(), the GC's) is announced as before.
+//   SetHandle                 id() write; H write.
+//   handle()                  id() read; H read.
+//   IsInvalid                 id() read; H read.
+//   IsClosed                  C read; H read.
+//   Close / Dispose /         C read (the check), then C write (the set); H read, declared by
+//   the finalizer (Cleanup)   both: after the set, Cleanup tests IsInvalid and hands H's
+//                             value to ReleaseHandle, whose own operations (the table's close
+//                             or the user's function) come after.
+//   SetHandleAsInvalid        C write; H read. Close and SetHandleAsInvalid then call
+//                             GC.SuppressFinalize: the GC's operation.
+// Finding bookkeeping (plain members): ReleaseHandle's run count and its first run
+// (release-handle-twice).
 #pragma once
 
 #include <source_location>
 #include <string_view>
 
-#include "hc/atomic.hpp"
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/models/gc.hpp"
 #include "hc/models/handle_table.hpp"
+#include "hc/models/model_atomic.hpp"
 #include "hc/models/safe_handle.hpp"
 
 namespace hc::models {
@@ -49,7 +63,8 @@ class CriticalHandle : public ManagedObject {
   /// Sets the closed flag and suppresses finalization: the handle leaks by design.
   void SetHandleAsInvalid(const std::source_location& where = std::source_location::current());
   bool IsClosed(const std::source_location& where = std::source_location::current());
-  bool IsInvalid() const { return !handle_.valid(); }
+  /// A read of the handle field (a scheduling point).
+  bool IsInvalid(const std::source_location& where = std::source_location::current()) const;
   void finalize() override;
 
   std::uint32_t release_handle_calls() const { return release_handle_calls_; }
@@ -60,8 +75,9 @@ class CriticalHandle : public ManagedObject {
   HandleTable* table_;
   CriticalHandleOptions options_;
   ReleaseHandleFn release_handle_;
-  RawHandle handle_;
-  hc::atomic<bool> closed_;
+  ModelCell<RawHandle> handle_;  // H
+  ModelAtomic<bool> closed_;     // C
+  // Finding bookkeeping (see the header).
   std::uint32_t release_handle_calls_ = 0;
   Provenance first_release_;
 };

@@ -21,26 +21,66 @@
 //
 // Reuse policies (which free value the next allocation gets): see ReusePolicy.
 //
-// Operations and what they touch (for DPOR: an operation is dependent with another only if
-// both touch the same object and one writes):
-//   create / open / duplicate  write  the table (its free lists and slot array)
-//   close                      write  the table (the slot goes back to a free list)
-//   read / write / signal / reset / wait / use   on the kernel object the value names:
-//                              read / write / write / write / sync / read  — and read the table
-//                              (value lookup); the table read is folded into the object access
-//                              because lookups never change the table.
-// Each operation is one scheduling point, announced on the table (allocation and close) or on
-// the kernel object (typed use), so uses of different objects commute.
+// What it touches (the footprint each operation declares; dpor orders two steps only when
+// their footprints share an object and one writes; the footprint audit checks every access).
+// The table's state is in cells, one engine object each:
+//   T      the table ("handle table 'NAME'", the object create and close are announced on):
+//          every slot's current generation and kernel object, the slot count, the objects
+//          created here (for open). Written only by what installs a handle (create, open,
+//          duplicate into this table); read by every lookup.
+//   S[s]   one per slot ("... slot 0x4"): the generation closed last (the slot is open while
+//          T's generation is newer) and the threads waiting through it. Written by close and
+//          by a wait; read by every lookup of that slot.
+//   F      the free list(s) ("... free list"), the reuse policy's state.
+//   K      one per kernel object ("File 'log'", the object typed uses are announced on): its
+//          signal count and open-handle count. Type, name and reset mode never change.
+//   E      a waitable kernel object's engine event.
+// Operation (announced object, access; then the rest of its footprint) on a RawHandle h the
+// table handed out (its provenance fixes the slot S[h] and the kernel object K(h) of its
+// generation, whatever the table holds by the time the call runs: a stale value fails or is a
+// finding and touches nothing else):
+//   create / create_event   T write; F read-write. Which slot it takes depends on F, so it
+//                           writes no slot cell: what it installs is in T (any slot: a sound
+//                           over-approximation). The new K and E are born in the step.
+//   open                    T write; every model object (kAllModelObjects): it searches every
+//                           kernel object created here for a live one of that name.
+//   duplicate(h, target)    target's T write; T read, S[h] read, K(h) read-write (one more
+//                           handle), target's F read-write.
+//   close(h)                T read; S[h] read-write, F read-write, K(h) read-write.
+//   read / use              K(h) read;  T read, S[h] read.
+//   write                   K(h) write; T read, S[h] read.
+//   signal / reset          K(h) write; T read, S[h] read, E(h) write.
+//   wait                    K(h) read;  T read, S[h] read-write (registers the waiter); then
+//                           the blocked part: E sync; S[h] read-write, K(h) read-write.
+// A value without this table's provenance (a bare number from value(), another table's value)
+// names whatever its slot holds when the call runs, unknown when it is announced: such a call
+// is announced on T (read) and declares every model object (kAllModelObjects); SetEvent,
+// ResetEvent and a wait on such a value may touch an event known only then and declare no
+// footprint (they conflict with everything). A number that can never name a slot (0, stdio)
+// touches T only. Every footprint is thus a function of the call and its arguments, never of
+// the table's state when the thread parked. Uses of different objects commute; a use commutes
+// with a close of another slot, not with a create (which may recycle the use's slot); closes and
+// creates all meet on F.
+//
+// GetLastError / errno are per thread, as on Windows and POSIX: each thread's last error is
+// touched by that thread only, so it is no dependence between threads and is not a cell.
+//
+// Finding bookkeeping (plain members): each slot's generations with their provenance, owner
+// and closer, for messages and reports. What the table does reads only each generation's
+// kernel object there (K(h)), which never changes once the generation exists.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/operation.hpp"
 
@@ -112,6 +152,7 @@ struct RawHandle {
   std::uint32_t generation = 0;  // which opening of the slot this value came from
   std::string owner;             // who owns it ("" = nobody in particular)
   Provenance created;            // who created it, when and where
+  ObjectId table = kNoObject;    // the table that handed it out (HandleTable::id())
 
   bool valid() const { return slot != 0; }
   friend bool operator==(const RawHandle& a, const RawHandle& b) {
@@ -192,39 +233,83 @@ class HandleTable {
   /// by their labels, then the kernel object), then this table.
   void add_history_refs(const RawHandle& h, FindingRefs& refs) const;
   const HandleTableOptions& options() const { return options_; }
-  /// The error code of the last failed call (GetLastError / errno), kErrorSuccess after success.
-  std::uint32_t last_error() const { return last_error_; }
-  ObjectId id() const { return table_object_; }
+  /// The calling thread's error code of its last failed call (GetLastError / errno: per
+  /// thread), kErrorSuccess after success.
+  std::uint32_t last_error() const;
+  ObjectId id() const { return table_.id(); }
   std::string format_value(std::uint64_t value) const;
 
   struct KernelObject;  // shared between tables by duplicate()
-  struct Slot;
+  struct Generation;    // one opening of a slot (finding bookkeeping)
 
  private:
+  /// T: what the slots hold (see the header).
+  struct SlotEntry {
+    std::uint32_t generation = 0;          // openings so far (0: never used)
+    std::shared_ptr<KernelObject> object;  // the kernel object of the latest generation
+  };
+  struct TableState {
+    std::vector<SlotEntry> slots;                        // index = slot number; slot 0 unused
+    std::vector<std::shared_ptr<KernelObject>> objects;  // every object created here, in order
+  };
+  /// S[s].
+  struct SlotState {
+    std::uint32_t closed = 0;       // the latest generation closed (open while T's is newer)
+    std::vector<ThreadId> waiters;  // threads waiting on the object through this slot
+  };
+  /// F.
+  struct FreeLists {
+    std::vector<std::uint32_t> first;  // lifo / nt_batched / strict_fifo: allocation pops back
+    std::vector<std::uint32_t> last;   // nt_batched / strict_fifo: frees push back
+  };
+  /// A footprint under construction (beside the announced object).
+  struct Touches {
+    std::array<Touch, kMaxExtraTouches> entries{};
+    std::size_t size = 0;
+    void add(ObjectId object, Access access);
+    std::span<const Touch> view() const { return {entries.data(), size}; }
+  };
+
   RawHandle create_object(ObjectType type, std::string_view name, bool manual_reset,
                           bool initially_set, std::string_view owner,
                           const std::source_location& where);
   std::uint32_t allocate_slot();
   void free_slot(std::uint32_t slot);
-  RawHandle install(std::shared_ptr<KernelObject> object, std::string_view owner,
+  RawHandle install(std::shared_ptr<KernelObject> object, bool counted, std::string_view owner,
                     const std::source_location& where);
-  /// The slot `h` designates, checked: nullptr (and a status or a finding) when it does not
-  /// name the object it was created for.
-  Slot* resolve(const RawHandle& h, const char* api, bool closing,
-                const std::source_location& where, Status* failure, std::string_view closer = {});
+  /// Whether `h` carries this table's provenance (a RawHandle it handed out): then what a call
+  /// on it may touch is fixed (its slot, its generation's kernel object) whatever the state.
+  bool own(const RawHandle& h) const { return h.slot != 0 && h.table == id(); }
+  /// The slot a bare number would name in a table large enough (0: none, ever).
+  std::uint32_t raw_slot(std::uint64_t value) const;
+  /// The kernel object of `h`'s generation (`h` is own()).
+  KernelObject* object_of(const RawHandle& h) const;
+  /// The slot `h` designates, checked: 0 (and a status or a finding) when it does not name the
+  /// object it was created for.
+  std::uint32_t resolve(const RawHandle& h, const char* api, bool closing,
+                        const std::source_location& where, Status* failure,
+                        std::string_view closer = {});
   Status fail(const char* api, const RawHandle& h, const std::source_location& where, bool closing);
+  /// One scheduling point for a typed use: `slot_access` on S[h], `access` on K(h) (and a write
+  /// of E(h) when `event`). `*object` and `*slot`: what the value names, when the call succeeds.
   Status typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
-               const std::source_location& where, Slot** out);
+               Access slot_access, bool event, const std::source_location& where,
+               KernelObject** object, std::uint32_t* slot);
   std::uint64_t value_of(std::uint32_t slot) const;
-  std::uint32_t slot_of(std::uint64_t value) const;
+  std::uint32_t slot_of(std::uint64_t value, std::size_t slots) const;
+  bool open_now(std::uint32_t slot) const;  // no audit: inspection and reports
+  void set_error(std::uint32_t code);
 
   HandleTableOptions options_;
-  ObjectId table_object_;
-  std::vector<Slot> slots_;                // index = slot number; slot 0 unused
-  std::vector<std::uint32_t> first_free_;  // lifo / nt_batched / strict_fifo: allocation pops back
-  std::vector<std::uint32_t> last_free_;   // nt_batched / strict_fifo: frees push back
-  std::vector<std::shared_ptr<KernelObject>> objects_;  // every object created here, in order
-  std::uint32_t last_error_ = kErrorSuccess;
+  ModelCell<TableState> table_;  // T; its id is the table's engine object
+  ModelCell<FreeLists> free_;    // F
+  // S[s] (slot_cells_[0] is null). The vector grows with T's slots, in the step that writes T.
+  std::vector<std::unique_ptr<ModelCell<SlotState>>> slot_cells_;
+  // Finding bookkeeping: history_[s][g - 1] is generation g of slot s (for messages and
+  // reports, and the kernel object a RawHandle's generation names, which never changes).
+  std::vector<std::vector<Generation>> history_;
+  // Per thread (GetLastError is thread state): only thread t touches last_error_[t].
+  std::array<std::uint32_t, kMaxThreads> last_error_{};
 };
 
 }  // namespace hc::models

@@ -13,15 +13,28 @@
 //   h.Dispose();                              // ReleaseHandle closes the handle (n: 1 -> 0)
 //
 // The state word is SafeHandleStateWord<Atom>, written once as a template on its atomic type
-// (folly's seam): under hc::atomic every load and compare-exchange of its CAS loops is a
-// scheduling point the explorer interleaves; the Relacy checks instantiate it with rl::atomic.
-// BasicSafeHandle takes the state word as a parameter so tests can plug in deliberately
-// broken state machines and watch I1–I5 fire.
+// (folly's seam): the model instantiates it with ModelAtomic (hc/models/model_atomic.hpp), so
+// every load and compare-exchange of its CAS loops is a model operation the explorer
+// interleaves; the Relacy checks instantiate it with rl::atomic. BasicSafeHandle takes the state
+// word as a parameter so tests can plug in deliberately broken state machines (derived from
+// SafeHandleModelWord) and watch I1–I5 fire.
 //
-// Operations and what they touch (DPOR): AddRef, Release, Dispose, SetHandleAsInvalid and
-// IsClosed are loads and compare-exchanges (or fetch_or) of the state word, an hc::atomic of
-// its own; DangerousGetHandle and SetHandle read / write the handle field (the managed
-// object); ReleaseHandle's effects are the handle table's (its close is a table write).
+// What it touches (the footprint of each operation; the footprint audit checks it). The
+// model's state is in cells: the state word W ("state word", a ModelAtomic) and the handle field
+// H ("<label> handle"); the managed object itself (id(), the GC's) is announced as before.
+//   SetHandle             id() write; H write.
+//   DangerousGetHandle    id() read; H read.
+//   IsInvalid             id() read; H read.
+//   every operation of W  W (load: read; compare-exchange, fetch_or: read-write); H read. That
+//     (AddRef, Release,   is what the code after it reads before the thread's next scheduling
+//     Dispose, IsClosed,  point: the CAS loop tests IsInvalid (H), the successful release CAS
+//     SetHandleAsInvalid, hands H's value to ReleaseHandle, and pinvoke's AddRef hands it to
+//     the finalizer)      the native call. A failed compare-exchange is declared read-write.
+//   ReleaseHandle         its own operations: the table's close (or the user's function).
+//   Dispose / Close / SetHandleAsInvalid then GC.SuppressFinalize: the GC's operation.
+// Finding bookkeeping (plain members, they only decide or explain findings): the successful
+// AddRefs outstanding, by thread (unbalanced release, I4), ReleaseHandle's run count (I3) and
+// whether it is running on which thread (addref-in-release-handle, I5).
 #pragma once
 
 #include <atomic>
@@ -36,10 +49,11 @@
 
 #include <fmt/format.h>
 
-#include "hc/atomic.hpp"
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/models/gc.hpp"
 #include "hc/models/handle_table.hpp"
+#include "hc/models/model_atomic.hpp"
 #include "hc/runtime.hpp"
 
 namespace hc::models {
@@ -138,8 +152,11 @@ class SafeHandleStateWord {
   /// SetHandleAsInvalid: Interlocked.Or sets C, the count unchanged.
   void set_handle_as_invalid() { state_.fetch_or(kClosed, Orders::cas_success); }
   bool is_closed() { return (state_.load(Orders::load) & kClosed) != 0; }
-  /// The value without a scheduling point (for invariants; only under hc::atomic).
+  /// The value without a scheduling point (for invariants; only under hc::atomic and
+  /// ModelAtomic).
   int peek() const { return state_.peek(); }
+  /// The atomic itself (the model declares what its operations touch besides it).
+  Atom<int>& word() { return state_; }
 
  protected:
   Atom<int> state_;
@@ -159,7 +176,10 @@ struct SafeHandleOptions {
 /// What a user-supplied ReleaseHandle does with the raw value: true on success.
 using ReleaseHandleFn = std::function<bool(const RawHandle&)>;
 
-template <class StateWord = SafeHandleStateWord<hc::atomic>>
+/// The state word the model runs: its operations are model operations (ModelAtomic).
+using SafeHandleModelWord = SafeHandleStateWord<ModelAtomic>;
+
+template <class StateWord = SafeHandleModelWord>
 class BasicSafeHandle : public ManagedObject {
  public:
   /// A SafeHandle over `table` (its ReleaseHandle closes the value there unless
@@ -172,8 +192,12 @@ class BasicSafeHandle : public ManagedObject {
         state_(make_state(options)),
         table_(&table),
         options_(options),
-        release_handle_(std::move(release_handle)) {
+        release_handle_(std::move(release_handle)),
+        handle_(fmt::format("{} handle", label())) {
     (void)where;
+    // The code after each operation of the word reads the handle field (see the header).
+    if constexpr (requires { state_.word().also_touch({handle_.reads()}); })
+      state_.word().also_touch({handle_.reads()});
     if (!options_.owns_handle) suppress_at_construction();
     invariants_ = rt::add_invariant(
         "SafeHandle invariants I1, I4, I5",
@@ -186,8 +210,9 @@ class BasicSafeHandle : public ManagedObject {
   /// SetHandle / Marshal.InitHandle: stores the raw value (a write of the handle field).
   void SetHandle(const RawHandle& h,
                  const std::source_location& where = std::source_location::current()) {
-    if (rt::model_op(Access::write, id(), "SetHandle", where) == nullptr) return;
-    handle_ = h;
+    const Touch footprint[] = {handle_.writes()};
+    if (rt::model_op(Access::write, id(), footprint, "SetHandle", where) == nullptr) return;
+    handle_.set(h, where);
   }
 
   /// DangerousAddRef(ref bool success): sets `success` or throws ObjectDisposedException.
@@ -271,16 +296,23 @@ class BasicSafeHandle : public ManagedObject {
   /// DangerousGetHandle: the raw value, with no protection against release.
   RawHandle DangerousGetHandle(
       const std::source_location& where = std::source_location::current()) {
-    if (rt::model_op(Access::read, id(), "DangerousGetHandle", where) == nullptr) return {};
-    return handle_;
+    const Touch footprint[] = {handle_.reads()};
+    if (rt::model_op(Access::read, id(), footprint, "DangerousGetHandle", where) == nullptr)
+      return {};
+    return handle_.read(where);
   }
 
   /// IsClosed: reads C (a time-of-check/time-of-use hazard, B7).
   bool IsClosed(const std::source_location& = std::source_location::current()) {
     return state_.is_closed();
   }
-  /// IsInvalid: SafeHandleZeroOrMinusOneIsInvalid's rule (no side effects: it runs in loops).
-  bool IsInvalid() const { return !handle_.valid(); }
+  /// IsInvalid: SafeHandleZeroOrMinusOneIsInvalid's rule, a read of the handle field (a
+  /// scheduling point; the CAS loops test it within their own steps).
+  bool IsInvalid(const std::source_location& where = std::source_location::current()) const {
+    const Touch footprint[] = {handle_.reads()};
+    if (rt::model_op(Access::read, id(), footprint, "IsInvalid", where) == nullptr) return false;
+    return invalid(where);
+  }
 
   /// A P/Invoke taking this SafeHandle as a by-value in-parameter (§1.5): the stub AddRefs
   /// (throwing ObjectDisposedException before the native call when closed), passes the raw
@@ -298,7 +330,7 @@ class BasicSafeHandle : public ManagedObject {
         if (*added) self->DangerousRelease(where);
       }
     } cleanup{this, &added, where};
-    return native(handle_);
+    return native(handle_.read(where));  // in the AddRef's step, which declares the read
   }
 
   /// The critical finalizer: Dispose(false), only if the constructor completed.
@@ -315,7 +347,8 @@ class BasicSafeHandle : public ManagedObject {
   }
   int state() const { return state_.peek(); }
   std::uint32_t release_handle_calls() const { return release_handle_calls_; }
-  const RawHandle& handle() const { return handle_; }
+  /// The handle field without a scheduling point or the audit (tests, invariants, reports).
+  const RawHandle& handle() const { return handle_.peek(); }
   HandleTable& table() const { return *table_; }
 
  private:
@@ -328,8 +361,12 @@ class BasicSafeHandle : public ManagedObject {
     }
   }
 
+  /// The handle field is the invalid value (read in the current step, which declares it).
+  bool invalid(const std::source_location& where) const { return !handle_.read(where).valid(); }
+
   void internal_release(bool dispose, const std::source_location& where) {
-    const auto t = state_.release(dispose, options_.owns_handle, [this] { return IsInvalid(); });
+    const auto t =
+        state_.release(dispose, options_.owns_handle, [this, where] { return invalid(where); });
     using Kind = typename StateWord::Transition::Kind;
     if (t.kind == Kind::already_disposed) return;
     if (t.kind == Kind::underflow) {
@@ -372,25 +409,28 @@ class BasicSafeHandle : public ManagedObject {
     ++release_handle_calls_;
     releasing_ = true;
     releasing_thread_ = rt::current_thread();
+    // Read in the step of the successful release CAS, which declares it: ReleaseHandle's own
+    // operations come after.
+    const RawHandle handle = handle_.read(where);
     bool ok = false;
     {
       const FindingContext context(id());  // findings inside ReleaseHandle are about it too
-      ok = release_handle_ ? release_handle_(handle_) : table_->close(handle_, label(), where).ok;
+      ok = release_handle_ ? release_handle_(handle) : table_->close(handle, label(), where).ok;
     }
     releasing_ = false;
     if (!ok) {
       // This SafeHandle, this step, then what the value's history names.
       const Provenance now = here(where);
       FindingRefs refs{.steps = {now.step}, .objects = {id()}};
-      table_->add_history_refs(handle_, refs);
+      table_->add_history_refs(handle, refs);
       report(FindingKind::release_handle_failed,
              fmt::format("releaseHandleFailed: ReleaseHandle of {} (type {}) returned false for "
                          "handle {} on {}. The raw value was probably closed elsewhere after "
                          "DangerousGetHandle, owned by two SafeHandles, or cloned; CoreCLR "
                          "ignores the result (a silent leak or a masked double close). History "
                          "of the value: {}",
-                         label(), options_.type_name, table_->format_value(handle_.value),
-                         describe(now), table_->history(handle_)),
+                         label(), options_.type_name, table_->format_value(handle.value),
+                         describe(now), table_->history(handle)),
              where, fmt::format("{}|{}", label(), site(where)), std::move(refs));
     }
   }
@@ -402,17 +442,18 @@ class BasicSafeHandle : public ManagedObject {
       invariant_broken("I1", fmt::format("the refcount is negative ({})", state_text(s)),
                        std::source_location::current());
     }
+    const RawHandle& handle = handle_.peek();  // an invariant: no audit
     for (const auto& [thread, count] : acquired_by_) {
-      if (count > 0 && handle_.valid() && !table_->is_open(handle_)) {
+      if (count > 0 && handle.valid() && !table_->is_open(handle)) {
         FindingRefs refs;  // the steps and objects of the value's history
-        table_->add_history_refs(handle_, refs);
+        table_->add_history_refs(handle, refs);
         invariant_broken(
             "I4",
             fmt::format("thread '{}' holds a DangerousAddRef on {} but its handle {} no longer "
                         "names the object it did ({}): the value was released underneath an "
                         "AddRef window",
-                        rt::thread_name(thread), label(), table_->format_value(handle_.value),
-                        table_->history(handle_)),
+                        rt::thread_name(thread), label(), table_->format_value(handle.value),
+                        table_->history(handle)),
             std::source_location::current(), std::move(refs));
       }
     }
@@ -433,11 +474,12 @@ class BasicSafeHandle : public ManagedObject {
            where, fmt::format("{}|{}", which, label()), std::move(refs));
   }
 
-  StateWord state_;
+  StateWord state_;  // W
   HandleTable* table_;
   SafeHandleOptions options_;
   ReleaseHandleFn release_handle_;
-  RawHandle handle_;
+  ModelCell<RawHandle> handle_;  // H
+  // Finding bookkeeping (see the header).
   std::uint32_t acquired_ = 0;                     // successful AddRefs not yet released
   std::map<ThreadId, std::uint32_t> acquired_by_;  // the same, by acquiring thread (for I4)
   std::uint32_t release_handle_calls_ = 0;
