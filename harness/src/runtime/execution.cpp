@@ -846,7 +846,11 @@ void Execution::join(ThreadId t, const std::source_location& where) {
   op.arg = t;
   if ((finished_ & bit(t)) != 0) {
     // Not a scheduling point: the one operation a join depends on, the exit, has happened.
+    // The step belongs to the thread's scheduled step before it, whose footprint the audit
+    // keeps checking.
+    const std::uint32_t current = threads_[me].last_step;
     begin_step(me, op)->scheduled = false;  // op is pending_[me]: no decision is needed
+    threads_[me].last_step = current;
   } else {
     threads_[t].joiner = me;
     if (park() == nullptr) return;
@@ -895,10 +899,15 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   op.access = Access::read;
   op.label = label;
   op.where = where;
+  // Not a scheduling point: the code after the choice still runs on behalf of the thread's
+  // last scheduled step, whose footprint the audit checks (a model operation that chooses, e.g.
+  // an injected fault, goes on touching what it declared).
+  const std::uint32_t scheduled_step = threads_[current_].last_step;
   Step* s = begin_step(current_, op);
   s->has_value = true;
   s->value = value;
   s->scheduled = false;
+  threads_[current_].last_step = scheduled_step;
   return value;
 }
 
