@@ -177,15 +177,19 @@ void Gc::collect(const std::source_location& where) {
   }
 }
 
+// SuppressFinalize and ReRegisterForFinalize write the object's header (the finalizer-run bit):
+// they announce the object as written, so that pair coverage sees them against the object's
+// other operations (safehandle/raw-value-after-dispose.fixed covers DangerousGetHandle against
+// the SuppressFinalize of Dispose), although only the registration cell changes.
 void Gc::suppress_finalize(ManagedObject& o, const std::source_location& where) {
   const Touch fp[] = {o.registration_.writes()};
-  if (rt::model_op(Access::read, o.object_, fp, "GC.SuppressFinalize", where) == nullptr) return;
+  if (rt::model_op(Access::write, o.object_, fp, "GC.SuppressFinalize", where) == nullptr) return;
   ManagedObject::set_suppressed(o.registration_.write(), true);
 }
 
 void Gc::reregister_for_finalize(ManagedObject& o, const std::source_location& where) {
   const Touch fp[] = {o.registration_.writes()};
-  if (rt::model_op(Access::read, o.object_, fp, "GC.ReRegisterForFinalize", where) == nullptr)
+  if (rt::model_op(Access::write, o.object_, fp, "GC.ReRegisterForFinalize", where) == nullptr)
     return;
   ManagedObject::Registration& reg = o.registration_.write();
   if (o.suppressed(reg)) {

@@ -26,41 +26,46 @@
 // entry before any critical one; the order among normal entries is an explored choice.
 //
 // What it touches (DPOR footprints, checked by the footprint audit). The model's state lives in
-// cells (hc::ModelCell): per object its finalization count ("Conn 'c1': finalized", how many of
-// its finalizers returned), its root count ("...: roots") and its finalization registration
+// cells (hc::ModelCell): per object its finalized count ("Conn 'c1': finalized": how many of its
+// finalizer runs returned), its root count ("...: roots") and its finalization registration
 // ("...: registration": the finalization-array entries, the BIT_SBLK_FINALIZER_RUN bit, whether
 // it is f-reachable, how many finalizer runs started); per weak reference its slot; for the GC
 // the finalization queue (normal and critical entries) and the process-exit flag. Every
-// operation about an object announces the object itself ("Conn 'c1'", read: it is the object's
-// name in traces and never changes) and declares the cells it touches:
-//   Ref creation / copy (new reference), reset / last_use / keep_alive (drop reference)
+// operation about an object announces the object itself ("Conn 'c1'", read: its name in traces,
+// never read or written) and declares the cells it touches:
+//   Ref creation / copy ("new reference"), reset / last_use / keep_alive ("drop reference")
 //                                  the object's roots (read_write)
 //   ManagedObject::use             the object's finalized count (read)
-//   WeakRef::target                the weak slot (read); then a new reference if set
-//   suppress_finalize, reregister_for_finalize   the object's registration (read_write)
-//   collect (GC.Collect)           the queue (read_write), kAllModelObjects (every object's
-//                                  roots and registration, every weak slot), and the events it
-//                                  signals: 'finalizer work' and 'finalizer queue drained'
+//   WeakRef::target                the weak slot (read); then a new reference if it is set
+//   suppress_finalize, reregister_for_finalize   the object's registration (read_write); they
+//                                  announce the object as written (its header's bit: pair
+//                                  coverage sees them against the object's other operations)
+//   collect ("GC.Collect")         the queue (read_write), kAllModelObjects (every object's
+//                                  roots and registration, every weak slot), and the two events
+//                                  it signals: 'finalizer work' and 'finalizer queue drained'
 //   wait_for_pending_finalizers    waits on 'finalizer queue drained' (sync); on the finalizer
-//                                  thread it returns at once (reads the queue, nothing else)
-//   the finalizer thread           waits on 'finalizer work' (an event wait), then one
-//                                  "finalizer: dequeue" per entry: the queue (read_write), the
-//                                  exit flag (read), 'finalizer queue drained' (write: set when
-//                                  the queue is empty), and the finalized count of the object
-//                                  whose finalizer returned last (write: recorded here, the
-//                                  finalizer's body being steps of its own); then "run
-//                                  finalizer": the object's registration (read_write), the
-//                                  queue (read); then the finalizer body's own operations
-//   ~Gc (process exit)             "process exit": the exit flag (write), 'finalizer work'
-//                                  (write), then joins the "gc" and finalizer threads
-// Allocation (make, allocate) is no operation: a new object's cells start with their values
-// (its registration, and a root for allocate()), and it is added to the heap the GC scans.
-// Nothing can reach it before its creator publishes it with an operation (a Ref, a use), and a
-// collection conflicts with every model operation; the one ordering not explored is a
-// background collection between an unrooted make() and the creator's previous step when the
-// creator performs no model operation afterwards (the object is garbage at birth).
-// Finding bookkeeping stays in plain members: who finalized an object and when, the finalizer
-// running now (finalizer-blocked), the finalization order (tests).
+//                                  thread it returns at once (a read of the queue)
+//   the finalizer thread           waits on 'finalizer work' (an event wait); then a
+//                                  "finalizer: dequeue" before each entry and one more that
+//                                  finds the queue empty (and sets 'finalizer queue drained')
+//                                  or the exit flag set: the queue (read_write), the exit flag
+//                                  (read), 'finalizer queue drained' (write), and the finalized
+//                                  count of the object whose finalizer returned last (write: it
+//                                  is recorded there, the finalizer's body being steps of its
+//                                  own); after each dequeue "run finalizer": the object's
+//                                  registration (read_write), the queue (read); then the
+//                                  finalizer body's own operations
+//   ~Gc ("process exit")           the exit flag (write), 'finalizer work' (write: wakes the
+//                                  finalizer to see the flag); then it joins the threads
+// Allocation (make, allocate) and WeakRef construction / destruction are no operation: a new
+// object's cells start with their values (its registration; one root for allocate()), and the
+// heap and the list of weak references the GC scans only grow or shrink by objects nobody else
+// can reach yet (or any more). A collection conflicts with every model operation, so it is
+// ordered with whatever publishes a new object; the one ordering not explored is a background
+// collection just before an allocation whose thread's previous step is no model operation, for
+// an unrooted make() that is never published (garbage at birth: the collection may or may not
+// see it). Finding bookkeeping stays in plain members: who ran an object's finalizer and when,
+// the finalizer running now (finalizer-blocked), the finalization order (tests).
 #pragma once
 
 #include <cstdint>
@@ -280,9 +285,11 @@ class Gc {
     // The allocating local: the object's root count starts at 1 (read by ManagedObject's
     // constructor, which runs before anything else of T's: no scheduling point in between).
     rooted_allocation_ = true;
-    T& object = make<T>(std::forward<Args>(args)...);
-    rooted_allocation_ = false;
-    return Ref<T>::adopt(object);
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{rooted_allocation_};
+    return Ref<T>::adopt(make<T>(std::forward<Args>(args)...));
   }
 
   /// A full blocking collection now (a scheduling point).
