@@ -250,8 +250,10 @@ void Gc::finalizer_loop() {
 void Gc::run_finalizer(const Entry& entry) {
   ManagedObject& o = *entry.object;
   const std::source_location where = std::source_location::current();
+  // Announced as a write of the object: pair coverage sees a finalizer racing the object's
+  // other operations (a raw use), as for SuppressFinalize.
   const Touch fp[] = {o.registration_.writes(), queue_.reads()};
-  if (rt::model_op(Access::read, o.object_, fp, "run finalizer", where) == nullptr) return;
+  if (rt::model_op(Access::write, o.object_, fp, "run finalizer", where) == nullptr) return;
   ManagedObject::Registration& reg = o.registration_.write();
   reg.queued = queue_.read().contains(&o);
   if (o.suppressed(reg)) {

@@ -53,8 +53,9 @@
 //                                  count of the object whose finalizer returned last (write: it
 //                                  is recorded there, the finalizer's body being steps of its
 //                                  own); after each dequeue "run finalizer": the object's
-//                                  registration (read_write), the queue (read); then the
-//                                  finalizer body's own operations
+//                                  registration (read_write), the queue (read), announcing the
+//                                  object as written (coverage: a finalizer racing a raw use);
+//                                  then the finalizer body's own operations
 //   ~Gc ("process exit")           the exit flag (write), 'finalizer work' (write: wakes the
 //                                  finalizer to see the flag); then it joins the threads
 // Allocation (make, allocate) and WeakRef construction / destruction are no operation: a new
