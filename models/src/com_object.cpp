@@ -2,6 +2,8 @@
 // thread, liveness checks and the findings of DOMAIN.md §5 / O7 (see com_object.hpp).
 #include "hc/models/com_object.hpp"
 
+#include <span>
+
 #include <fmt/format.h>
 
 #include "hc/runtime.hpp"
@@ -124,8 +126,8 @@ void ComObject::guard_destruction(std::uint32_t artificial) noexcept {
   guard_ = artificial;
 }
 
-bool ComObject::on_destroyer_thread() const noexcept {
-  return state_ == ComState::destroying && destroyed_.thread == rt::current_thread();
+bool ComObject::on_destroyer_thread(const Life& life) noexcept {
+  return life.state == ComState::destroying && life.destroyer == rt::current_thread();
 }
 
 std::uint32_t ComObject::AddRef(const std::source_location& where) {
@@ -143,17 +145,19 @@ void ComObject::use(const char* method, const std::source_location& where) {
 std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
                                      const std::source_location& where) {
   require_world("AddRef");
-  if (rt::model_op(Access::read_write, id_, label, where) == nullptr) return count_;  // teardown
-  switch (state_) {
+  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, label, where) == nullptr)
+    return count();  // teardown
+  Life& life = life_->write();
+  switch (life.state) {
     case ComState::alive:
-      return ++count_;
+      return ++life.count;
     case ComState::destroying:
       // The destructor body (or a callee it handed `this` to) takes a reference: legal only
       // if it is released before the body returns, and even then, without a guard, that
       // Release is a second destruction (B13). Remember the first one for the report.
-      if (on_destroyer_thread()) {
+      if (on_destroyer_thread(life)) {
         if (!rescued_.valid()) rescued_ = detail::com_stamp(where);
-        return ++count_;
+        return ++life.count;
       }
       report_addref_from_zero(via, where);
     case ComState::destroyed:
@@ -164,19 +168,21 @@ std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
 
 std::uint32_t ComObject::release_via(const ComReference& via, const std::source_location& where) {
   require_world("Release");
-  if (rt::model_op(Access::read_write, id_, "Release", where) == nullptr) return count_;
-  switch (state_) {
+  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, "Release", where) == nullptr)
+    return count();
+  Life& life = life_->write();
+  switch (life.state) {
     case ComState::alive:
-      // alive ⇒ count_ >= 1: the count reaches 0 only here, and that ends `alive`.
-      if (--count_ > 0) return count_;
-      destroy(detail::com_stamp(where));
+      // alive ⇒ count >= 1: the count reaches 0 only here, and that ends `alive`.
+      if (--life.count > 0) return life.count;
+      destroy(detail::com_stamp(where), life);
       return 0;
     case ComState::destroying:
       // Only the destroyer may still hold references (taken inside the destructor body); for
       // any other thread the count is 0.
-      if (!on_destroyer_thread() || count_ == 0) report_underflow(via, where);
-      if (--count_ == 0) report_double_destruction(via, where);
-      return count_;
+      if (!on_destroyer_thread(life) || life.count == 0) report_underflow(via, where);
+      if (--life.count == 0) report_double_destruction(via, where);
+      return life.count;
     case ComState::destroyed:
       break;
   }
@@ -186,42 +192,61 @@ std::uint32_t ComObject::release_via(const ComReference& via, const std::source_
 bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_location& where) {
   require_world("try_upgrade");
   // A compare-exchange loop on the count that refuses 0: announced as a read-write.
-  if (rt::model_op(Access::read_write, id_, "AddRef (weak upgrade)", where) == nullptr)
+  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, "AddRef (weak upgrade)",
+                   where) == nullptr)
     return false;
-  if (state_ != ComState::alive || count_ == 0) return false;
-  ++count_;
+  Life& life = life_->write();
+  if (life.state != ComState::alive || life.count == 0) return false;
+  ++life.count;
   return true;
 }
 
 void ComObject::use_via(const char* method, const ComReference& via,
                         const std::source_location& where) {
   require_world("use");
-  if (rt::model_op(Access::read, id_, method, where) == nullptr) return;
-  check_alive(method, via, where);
+  if (rt::model_op(Access::read, id_, std::span<const Touch>{}, method, where) == nullptr) return;
+  check_alive(method, via, where, life_->read());
+}
+
+void ComObject::peek_alive(const char* method, const ComReference& via,
+                           const std::source_location& where) {
+  require_world("use");
+  // A safety net without a scheduling point (ComPtr::operator->): a peek, not part of any
+  // step's footprint; the checked call is use().
+  check_alive(method, via, where, life_->peek());
 }
 
 void ComObject::check_alive(const char* method, const ComReference& via,
-                            const std::source_location& where) {
-  require_world("use");
-  if (state_ == ComState::destroyed || (state_ == ComState::destroying && !on_destroyer_thread())) {
+                            const std::source_location& where, const Life& life) {
+  if (life.state == ComState::destroyed ||
+      (life.state == ComState::destroying && !on_destroyer_thread(life))) {
     report_use_after_destruction(method, via, where);
   }
 }
 
-void ComObject::destroy(const ComStamp& by) {
-  state_ = ComState::destroying;
+void ComObject::destroy(const ComStamp& by, Life& life) {
+  life.state = ComState::destroying;
+  life.destroyer = by.thread;
+  life.count = guard_;  // 0, or the artificial count of a guarded destruction
   destroyed_ = by;
-  count_ = guard_;  // 0, or the artificial count of a guarded destruction
   world_->destroying_.push_back(this);
+  const std::uint32_t entered = rt::current_step();
   {
     const FindingContext context(id_);  // findings inside the destructor are about it too
     on_destroy();                       // the cascade: its operations run on this thread
   }
   world_->destroying_.pop_back();
   destroy_end_step_ = rt::current_step();
-  if (count_ != guard_) report_escaped_reference();
-  count_ = 0;
-  state_ = ComState::destroyed;
+  // The body's operations were steps of their own (on other objects): the end of the
+  // destruction is then a step of its own on this object.
+  if (destroy_end_step_ != entered &&
+      rt::model_op(Access::read_write, id_, std::span<const Touch>{}, "end of destructor",
+                   by.where) == nullptr)
+    return;
+  Life& now = life_->write();
+  if (now.count != guard_) report_escaped_reference(now.count);
+  now.count = 0;
+  now.state = ComState::destroyed;
 }
 
 // --- findings --------------------------------------------------------------------------------
@@ -247,7 +272,7 @@ void ComObject::report_use_after_destruction(const char* method, const ComRefere
   const Provenance destroyed = provenance(destroyed_);
   std::string message = fmt::format("use of {} {} at step {} by thread '{}' ({} at {}): {}.{}",
                                     label(), through(via), now.step, now.thread_name, method,
-                                    site(where), fate(state_, destroyed), origin(via));
+                                    site(where), fate(state(), destroyed), origin(via));
   FindingRefs refs{.steps = {now.step, destroyed.step}, .objects = {id_}};
   add_origin_step(via, refs);
   report(FindingKind::use_after_destruction, std::move(message), where,
@@ -264,7 +289,7 @@ void ComObject::report_addref_from_zero(const ComReference& via,
       "(a rescue, 0→1): its last reference was released by {} and {}; the caller owns no "
       "reference to it.{}",
       label(), through(via), now.step, now.thread_name, site(where), describe(destroyed),
-      state_ == ComState::destroying ? "it is being destroyed there" : "it was destroyed",
+      state() == ComState::destroying ? "it is being destroyed there" : "it was destroyed",
       origin(via));
   FindingRefs refs{.steps = {now.step, destroyed.step}, .objects = {id_}};
   add_origin_step(via, refs);
@@ -279,8 +304,8 @@ void ComObject::report_underflow(const ComReference& via, const std::source_loca
       "Release of {} {} at step {} by thread '{}' ({}) on a count already 0: more Releases "
       "than references; its last reference was released by {} and {}",
       label(), through(via), now.step, now.thread_name, site(where), describe(destroyed),
-      state_ == ComState::destroying ? "it is being destroyed there" : "it was destroyed");
-  if (state_ == ComState::destroying && on_destroyer_thread()) {
+      state() == ComState::destroying ? "it is being destroyed there" : "it was destroyed");
+  if (state() == ComState::destroying && on_destroyer_thread(life_->peek())) {
     message += " (this Release runs inside its own destructor body)";
   }
   message += '.';
@@ -318,19 +343,19 @@ void ComObject::report_double_destruction(const ComReference& /*via*/,
          std::move(refs));
 }
 
-void ComObject::report_escaped_reference() {
+void ComObject::report_escaped_reference(std::uint32_t count) {
   const Provenance first = provenance(destroyed_);
   const std::source_location where = rescued_.valid() ? rescued_.where : destroyed_.where;
-  if (count_ < guard_) {
+  if (count < guard_) {
     std::string message = fmt::format(
         "Release of {} inside its own destructor body, entered by {}: its artificial count {} "
         "dropped to {} by step {}, more Releases than AddRefs there.",
-        label(), describe(first), guard_, count_, destroy_end_step_);
+        label(), describe(first), guard_, count, destroy_end_step_);
     report(FindingKind::refcount_underflow, std::move(message), destroyed_.where,
            fmt::format("{}|destructor|{}", name_, site(destroyed_.where)),
            {.steps = {first.step, destroy_end_step_}, .objects = {id_}});
   }
-  const std::uint32_t kept = count_ - guard_;
+  const std::uint32_t kept = count - guard_;
   std::string message = fmt::format(
       "a reference to {} taken during its destruction outlives it: AddRef by {} took its count "
       "{}→{} while it was being destroyed (entered by {}), and {} reference{} still held when "
@@ -360,7 +385,8 @@ ComWorld::~ComWorld() {
 
 void ComWorld::adopt(std::unique_ptr<ComObject> object, std::string_view name,
                      const std::source_location& where) {
-  object->id_ = rt::register_object(ObjectKind::model, fmt::format("{} ({})", name, object->type_));
+  object->life_.emplace(fmt::format("{} ({})", name, object->type_));
+  object->id_ = object->life_->id();
   object->world_ = this;
   object->name_ = std::string(name);
   object->created_ = detail::com_stamp(where);
@@ -377,7 +403,7 @@ const ComObject* ComWorld::destroying_on(ThreadId thread) const noexcept {
 std::vector<const ComObject*> ComWorld::alive() const {
   std::vector<const ComObject*> out;
   for (const auto& o : objects_) {
-    if (o->state_ != ComState::destroyed) out.push_back(o.get());
+    if (o->state() != ComState::destroyed) out.push_back(o.get());
   }
   return out;
 }
@@ -387,7 +413,7 @@ std::string ComWorld::describe_alive() const {
   for (const ComObject* o : alive()) {
     if (!out.empty()) out += '\n';
     out += fmt::format("ComObject '{}' (type {}, count {}, {}, created by {})", o->name_, o->type_,
-                       o->count_, com_state_name(o->state_), describe(provenance(o->created_)));
+                       o->count(), com_state_name(o->state()), describe(provenance(o->created_)));
   }
   return out;
 }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <span>
 #include <typeinfo>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -25,9 +27,13 @@ ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_vie
     : gc_(&gc),
       type_name_(type_name),
       name_(name),
-      object_(rt::register_object(ObjectKind::model, fmt::format("{} '{}'", type_name, name))),
-      critical_(critical) {
-  if (has_finalizer) entries_.push_back(0);
+      object_(rt::register_object(ObjectKind::model, label())),
+      critical_(critical),
+      finalized_(label() + ": finalized", 0),
+      roots_(label() + ": roots", gc.take_rooted_allocation() ? 1 : 0),
+      registration_(label() + ": registration",
+                    Registration{.entries = has_finalizer ? std::vector<std::uint32_t>{0}
+                                                          : std::vector<std::uint32_t>{}}) {
   gc.register_object(*this);
 }
 
@@ -36,7 +42,9 @@ std::string ManagedObject::label() const {
 }
 
 void ManagedObject::use(const char* method, const std::source_location& where) {
-  if (rt::model_op(Access::read, object_, method, where) == nullptr || finalized_ == 0) return;
+  const Touch fp[] = {finalized_.reads()};
+  if (rt::model_op(Access::read, object_, fp, method, where) == nullptr || finalized_.read() == 0)
+    return;
   report(FindingKind::use_of_finalized_object,
          fmt::format("{} called {} on {} after its finalizer ran (finalized by {}); it was "
                      "reached again through resurrection or a long weak reference, and what "
@@ -48,9 +56,16 @@ void ManagedObject::use(const char* method, const std::source_location& where) {
 
 // --- the GC ------------------------------------------------------------------------------------
 
+bool Gc::Queue::contains(const ManagedObject* o) const {
+  auto is = [o](const Entry& e) { return e.object == o; };
+  return std::any_of(normal.begin(), normal.end(), is) ||
+         std::any_of(critical.begin(), critical.end(), is);
+}
+
 Gc::Gc(GcOptions options, const std::source_location& where)
     : options_(options),
-      gc_object_(rt::register_object(ObjectKind::model, "GC")),
+      queue_("GC finalization queue"),
+      exiting_("GC process exit", false),
       work_(hc::event::reset_mode::automatic, false, "finalizer work"),
       drained_(hc::event::reset_mode::manual, true, "finalizer queue drained") {
   (void)where;
@@ -71,10 +86,15 @@ Gc::Gc(GcOptions options, const std::source_location& where)
 Gc::~Gc() {
   if (!rt::in_execution()) return;
   // Process exit: no finalizer starts from here on (.NET Core runs none at exit), even for
-  // objects the "gc" thread still collects.
-  shutdown_ = true;
+  // objects the "gc" thread still collects. The finalizer thread, waiting or between two
+  // finalizers, sees the flag at its next dequeue.
+  const Touch fp[] = {{work_.id(), Access::write}};
+  if (rt::model_op(Access::write, exiting_.id(), fp, "process exit",
+                   std::source_location::current()) != nullptr) {
+    exiting_.set(true);
+    rt::event_signal(work_.id());
+  }
   if (collector_.joinable()) collector_.join();
-  rt::event_signal(work_.id());
   finalizer_.join();
   if (invariant_token_ != 0) rt::remove_invariant(invariant_token_);
 }
@@ -84,55 +104,71 @@ void Gc::register_object(ManagedObject& o) {
 }
 
 void Gc::add_root(ManagedObject& o, const std::source_location& where) {
-  if (rt::model_op(Access::write, o.object_, "new reference", where) == nullptr) return;
-  ++o.roots_;
+  const Touch fp[] = {o.roots_.writes()};
+  if (rt::model_op(Access::read, o.object_, fp, "new reference", where) == nullptr) return;
+  ++o.roots_.write();
 }
 
 void Gc::drop_root(ManagedObject& o, const std::source_location& where) {
-  if (rt::model_op(Access::write, o.object_, "drop reference", where) == nullptr) return;
-  if (o.roots_ > 0) --o.roots_;
+  const Touch fp[] = {o.roots_.writes()};
+  if (rt::model_op(Access::read, o.object_, fp, "drop reference", where) == nullptr) return;
+  if (o.roots_.read() > 0) --o.roots_.write();
 }
 
-void Gc::add_weak(ManagedObject** slot, bool long_weak) {
+void Gc::add_weak(hc::ModelCell<ManagedObject*>* slot, bool long_weak) {
   weaks_.push_back(Weak{slot, long_weak});
 }
 
-void Gc::remove_weak(ManagedObject** slot) {
+void Gc::remove_weak(hc::ModelCell<ManagedObject*>* slot) {
   std::erase_if(weaks_, [slot](const Weak& w) { return w.slot == slot; });
 }
 
-void Gc::read_weak(ManagedObject& o, const std::source_location& where) {
-  rt::model_op(Access::read, o.object_, "WeakReference.Target", where);
+ManagedObject* Gc::read_weak(ManagedObject& o, const hc::ModelCell<ManagedObject*>& slot,
+                             const std::source_location& where) {
+  const Touch fp[] = {slot.reads()};
+  if (rt::model_op(Access::read, o.object_, fp, "WeakReference.Target", where) == nullptr)
+    return nullptr;
+  return slot.read();
 }
 
 void Gc::collect(const std::source_location& where) {
-  if (rt::model_op(Access::write, gc_object_, "GC.Collect", where) == nullptr) return;
+  // The whole heap: every object's roots and registration, every weak slot; and the events.
+  const Touch fp[] = {{kAllModelObjects, Access::read_write},
+                      {work_.id(), Access::write},
+                      {drained_.id(), Access::write}};
+  if (rt::model_op(Access::read_write, queue_.id(), fp, "GC.Collect", where) == nullptr) return;
+  Queue& queue = queue_.write();
   // Queued objects stay alive (f-reachable) until their finalizer ran.
-  auto unreachable = [](const ManagedObject& o) { return o.roots_ == 0 && !o.queued_; };
+  auto unreachable = [](const ManagedObject& o) {
+    return o.roots_.read() == 0 && !o.registration_.read().queued;
+  };
   // 2. Short weak references to unreachable objects are cleared.
   for (const Weak& w : weaks_) {
-    if (!w.long_weak && *w.slot != nullptr && unreachable(**w.slot)) *w.slot = nullptr;
+    ManagedObject* target = w.slot->read();
+    if (!w.long_weak && target != nullptr && unreachable(*target)) w.slot->set(nullptr);
   }
   // 3. Scan for finalization, in allocation order: suppressed entries are dropped (clearing the
   //    bit, so a second entry of the same object is queued), the others queued.
   bool queued = false;
   for (ManagedObject* o : registered_) {
-    if (!unreachable(*o) || o->entries_.empty()) continue;
+    if (!unreachable(*o) || o->registration_.read().entries.empty()) continue;
+    ManagedObject::Registration& reg = o->registration_.write();
     std::vector<std::uint32_t> entries;
-    entries.swap(o->entries_);
+    entries.swap(reg.entries);
     for (std::uint32_t registered_at : entries) {
-      if (o->suppressed_) {
-        o->suppressed_ = false;
+      if (o->suppressed(reg)) {
+        ManagedObject::set_suppressed(reg, false);
         continue;
       }
-      (o->critical_ ? critical_queue_ : normal_queue_).push_back(Entry{o, registered_at});
-      o->queued_ = true;
+      (o->critical_ ? queue.critical : queue.normal).push_back(Entry{o, registered_at});
+      reg.queued = true;
       queued = true;
     }
   }
   // 4. Long weak references are cleared only for objects not waiting for finalization.
   for (const Weak& w : weaks_) {
-    if (w.long_weak && *w.slot != nullptr && unreachable(**w.slot)) *w.slot = nullptr;
+    ManagedObject* target = w.slot->read();
+    if (w.long_weak && target != nullptr && unreachable(*target)) w.slot->set(nullptr);
   }
   // 5. The finalizer event is signalled.
   if (queued) {
@@ -141,67 +177,91 @@ void Gc::collect(const std::source_location& where) {
   }
 }
 
+// SuppressFinalize and ReRegisterForFinalize write the object's header (the finalizer-run bit):
+// they announce the object as written, so that pair coverage sees them against the object's
+// other operations (safehandle/raw-value-after-dispose.fixed covers DangerousGetHandle against
+// the SuppressFinalize of Dispose), although only the registration cell changes.
 void Gc::suppress_finalize(ManagedObject& o, const std::source_location& where) {
-  if (rt::model_op(Access::write, o.object_, "GC.SuppressFinalize", where) == nullptr) return;
-  o.suppressed_ = true;
+  const Touch fp[] = {o.registration_.writes()};
+  if (rt::model_op(Access::write, o.object_, fp, "GC.SuppressFinalize", where) == nullptr) return;
+  ManagedObject::set_suppressed(o.registration_.write(), true);
 }
 
 void Gc::reregister_for_finalize(ManagedObject& o, const std::source_location& where) {
-  if (rt::model_op(Access::write, o.object_, "GC.ReRegisterForFinalize", where) == nullptr) return;
-  if (o.suppressed_) {
-    o.suppressed_ = false;  // only clear the bit: the existing entry stands
+  const Touch fp[] = {o.registration_.writes()};
+  if (rt::model_op(Access::write, o.object_, fp, "GC.ReRegisterForFinalize", where) == nullptr)
+    return;
+  ManagedObject::Registration& reg = o.registration_.write();
+  if (o.suppressed(reg)) {
+    ManagedObject::set_suppressed(reg, false);  // only clear the bit: the existing entry stands
   } else {
-    o.entries_.push_back(o.finalized_);  // another entry: two if one is still there
+    reg.entries.push_back(reg.runs_started);  // another entry: two if one is still there
   }
 }
 
 void Gc::wait_for_pending_finalizers(const std::source_location& where) {
   if (rt::current_thread() == finalizer_.id()) {
     // On the finalizer thread itself it returns at once: no self-deadlock (§3.4).
-    rt::model_op(Access::read, gc_object_, "GC.WaitForPendingFinalizers", where);
+    rt::model_op(Access::read, queue_.id(), std::span<const Touch>{}, "GC.WaitForPendingFinalizers",
+                 where);
     return;
   }
   // Blocks (INFINITE) until the finalizer has drained the queue.
-  rt::model_op(Access::sync, drained_.id(), "GC.WaitForPendingFinalizers", where,
-               WaitFor::event_set);
+  rt::model_op(Access::sync, drained_.id(), std::span<const Touch>{}, "GC.WaitForPendingFinalizers",
+               where, WaitFor::event_set);
 }
 
 void Gc::finalizer_loop() {
   for (;;) {
     work_.wait();
-    if (shutdown_) return;
-    while (!shutdown_ && (!normal_queue_.empty() || !critical_queue_.empty())) {
+    for (;;) {
+      // GC.RunFinalizers takes the next entry: its own operation on the queue. The finalizer
+      // that returned before it is recorded here (its body's operations came in between).
+      Touch fp[3] = {exiting_.reads(), {drained_.id(), Access::write}, {}};
+      std::size_t n = 2;
+      if (returned_ != nullptr) fp[n++] = returned_->finalized_.writes();
+      if (rt::model_op(Access::read_write, queue_.id(), std::span<const Touch>(fp, n),
+                       "finalizer: dequeue", std::source_location::current()) == nullptr)
+        return;
+      if (returned_ != nullptr) ++std::exchange(returned_, nullptr)->finalized_.write();
+      if (exiting_.read()) return;
+      Queue& queue = queue_.write();
+      if (queue.empty()) {
+        rt::event_signal(drained_.id());
+        break;
+      }
       // Every normal entry before any critical one; no order among normal ones (§3.3).
-      Entry entry;
-      if (!normal_queue_.empty()) {
-        const auto n = static_cast<std::uint32_t>(normal_queue_.size());
-        const std::uint32_t i = n > 1 ? hc::choose(n, "which normal finalizer runs next") : 0;
-        entry = normal_queue_[i];
-        normal_queue_.erase(normal_queue_.begin() + i);
+      Entry entry{};
+      if (!queue.normal.empty()) {
+        const auto count = static_cast<std::uint32_t>(queue.normal.size());
+        const std::uint32_t i =
+            count > 1 ? hc::choose(count, "which normal finalizer runs next") : 0;
+        entry = queue.normal[i];
+        queue.normal.erase(queue.normal.begin() + i);
       } else {
-        entry = critical_queue_.front();
-        critical_queue_.erase(critical_queue_.begin());
+        entry = queue.critical.front();
+        queue.critical.erase(queue.critical.begin());
       }
       run_finalizer(entry);
     }
-    if (normal_queue_.empty() && critical_queue_.empty()) rt::event_signal(drained_.id());
   }
 }
 
 void Gc::run_finalizer(const Entry& entry) {
   ManagedObject& o = *entry.object;
   const std::source_location where = std::source_location::current();
-  if (rt::model_op(Access::write, o.object_, "run finalizer", where) == nullptr) return;
-  o.queued_ = std::any_of(normal_queue_.begin(), normal_queue_.end(),
-                          [&](const Entry& e) { return e.object == &o; }) ||
-              std::any_of(critical_queue_.begin(), critical_queue_.end(),
-                          [&](const Entry& e) { return e.object == &o; });
-  if (o.suppressed_) {
+  // Announced as a write of the object: pair coverage sees a finalizer racing the object's
+  // other operations (a raw use), as for SuppressFinalize.
+  const Touch fp[] = {o.registration_.writes(), queue_.reads()};
+  if (rt::model_op(Access::write, o.object_, fp, "run finalizer", where) == nullptr) return;
+  ManagedObject::Registration& reg = o.registration_.write();
+  reg.queued = queue_.read().contains(&o);
+  if (o.suppressed(reg)) {
     // SuppressFinalize after it became f-reachable: clear the bit, skip the finalizer (§3.1).
-    o.suppressed_ = false;
+    ManagedObject::set_suppressed(reg, false);
     return;
   }
-  if (o.finalized_ > entry.finalized_when_registered) {
+  if (reg.runs_started > entry.runs_started_when_registered) {
     report(FindingKind::finalizer_ran_twice,
            fmt::format("the finalizer of {} runs a second time on the finalizer thread (it "
                        "already ran, by {}): it was registered twice (ReRegisterForFinalize on "
@@ -209,6 +269,7 @@ void Gc::run_finalizer(const Entry& entry) {
                        o.label(), describe(o.finalized_by_)),
            where, o.label(), {.steps = {o.finalized_by_.step}, .objects = {o.object_}});
   }
+  ++reg.runs_started;
   running_ = &o;
   running_since_ = rt::current_step();
   const Provenance started = here(where);  // the "run finalizer" step
@@ -223,8 +284,10 @@ void Gc::run_finalizer(const Entry& entry) {
                        o.label(), e.what(), pending_finalizers()),
            where, o.label() + "|" + typeid(e).name(), {.steps = {}, .objects = {o.object_}});
   }
+  // The body's operations may have come in between: the finalized count is recorded by the
+  // next dequeue (returned_); the rest is finding bookkeeping.
   running_ = nullptr;
-  ++o.finalized_;
+  returned_ = &o;
   o.finalized_by_ = started;
   order_.push_back(o.label());
 }
@@ -235,11 +298,12 @@ bool Gc::check_blocked() {
   if (ran <= options_.finalizer_block_bound) return true;
   std::string behind;
   FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then those queued behind
-  for (const Entry& e : normal_queue_) {
+  const Queue& queue = queue_.peek();
+  for (const Entry& e : queue.normal) {
     behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
     refs.objects.emplace_back(e.object->object_);
   }
-  for (const Entry& e : critical_queue_) {
+  for (const Entry& e : queue.critical) {
     behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
     refs.objects.emplace_back(e.object->object_);
   }

@@ -2,6 +2,8 @@
 #include "hc/models/neuter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -67,8 +69,8 @@ RsObject::RsObject(Process& process, std::string type_name, std::string name)
     : process_(process),
       type_name_(std::move(type_name)),
       name_(std::move(name)),
-      count_id_(rt::register_object(ObjectKind::model, type_name_ + " " + name_ + ": count")),
-      state_id_(rt::register_object(ObjectKind::model, type_name_ + " " + name_ + ": state")) {}
+      count_(type_name_ + " " + name_ + ": count"),
+      state_(type_name_ + " " + name_ + ": state") {}
 
 RsObject::~RsObject() = default;
 
@@ -88,23 +90,33 @@ void RsObject::report_deleted_use(const char* what, ObjectId on,
                      "caller owns keeps a right-side object alive",
                      describe(now), what, description(),
                      deleted_by_ ? describe(*deleted_by_) : std::string("an earlier Release"),
-                     signature_),
+                     signature()),
          where, fmt::format("deleted-use|{}|{}|{}", type_name_, what, site(where)),
          std::move(refs));
 }
 
 std::uint32_t RsObject::add_ref(const std::source_location& where) {
-  rt::model_op(Access::read_write, count_id_, "AddRef", where);
-  if (deleted()) report_deleted_use("calls AddRef on", count_id_, where);
-  count_ += kExternalOne;
-  return external_count();
+  const Touch fp[] = {state_.reads()};
+  if (rt::model_op(Access::read_write, count_.id(), fp, "AddRef", where) == nullptr)
+    return external_count();
+  if (state_.read().deleted) report_deleted_use("calls AddRef on", count_.id(), where);
+  CountWord& c = count_.write();
+  c.count += kExternalOne;
+  return static_cast<std::uint32_t>(c.count >> 32);
 }
 
 std::uint32_t RsObject::release(const std::source_location& where) {
-  rt::model_op(Access::read_write, count_id_, "Release", where);
-  if (external_count() == 0) {
+  std::array<Touch, kMaxExtraTouches> fp{};
+  std::size_t n = 0;
+  for (const Touch& t : final_release_footprint())
+    fp.at(n++) = t;
+  if (rt::model_op(Access::read_write, count_.id(), std::span<const Touch>(fp.data(), n), "Release",
+                   where) == nullptr)
+    return external_count();
+  CountWord& c = count_.write();
+  if ((c.count >> 32) == 0) {
     const Provenance now = here(where);
-    FindingRefs refs{.steps = {now.step}, .objects = {count_id_}};
+    FindingRefs refs{.steps = {now.step}, .objects = {count_.id()}};
     if (deleted() && deleted_by_) refs.steps.push_back(deleted_by_->step);
     report(FindingKind::refcount_underflow,
            fmt::format("extra external Release: {} releases {}, whose external count is already "
@@ -116,26 +128,42 @@ std::uint32_t RsObject::release(const std::source_location& where) {
                                  : std::string()),
            where, fmt::format("external|{}|{}", type_name_, site(where)), std::move(refs));
   }
-  count_ -= kExternalOne;
-  const std::uint32_t external = external_count();
+  c.count -= kExternalOne;
+  const auto external = static_cast<std::uint32_t>(c.count >> 32);
+  // BaseRelease decides on the word its CAS wrote: the destructor context below may perform
+  // operations of its own.
+  const bool whole_zero = c.count == 0;
   if (external == 0) {
-    neuter_at_will_ = true;
+    c.neuter_at_will = true;
     RsThreads::DestructorScope scope(process_.threads(), *this, "final Release", where);
     on_final_external_release(where);
   }
-  if (count_ == 0) destroy(where);
+  if (whole_zero) destroy(where);
   return external;
 }
 
 void RsObject::internal_add_ref(const std::source_location& where) {
-  rt::model_op(Access::read_write, count_id_, "InternalAddRef", where);
-  if (deleted()) report_deleted_use("takes an internal reference to", count_id_, where);
-  ++count_;
+  internal_add_ref_touching(Touch{}, where);
+}
+
+bool RsObject::internal_add_ref_touching(Touch also, const std::source_location& where) {
+  const Touch fp[] = {state_.reads(), also};
+  if (rt::model_op(Access::read_write, count_.id(),
+                   std::span<const Touch>(fp, also.object == kNoObject ? 1 : 2), "InternalAddRef",
+                   where) == nullptr)
+    return false;
+  if (state_.read().deleted)
+    report_deleted_use("takes an internal reference to", count_.id(), where);
+  ++count_.write().count;
+  return true;
 }
 
 void RsObject::internal_release(const std::source_location& where) {
-  rt::model_op(Access::read_write, count_id_, "InternalRelease", where);
-  if (internal_count() == 0) {
+  if (rt::model_op(Access::read_write, count_.id(), std::span<const Touch>{}, "InternalRelease",
+                   where) == nullptr)
+    return;
+  CountWord& c = count_.write();
+  if (static_cast<std::uint32_t>(c.count) == 0) {
     const Provenance now = here(where);
     report(FindingKind::refcount_underflow,
            fmt::format("extra internal Release: {} releases an internal reference to {}, whose "
@@ -143,43 +171,64 @@ void RsObject::internal_release(const std::source_location& where) {
                        describe(now), description(), external_count(),
                        deleted() ? ", and which was already deleted" : ""),
            where, fmt::format("internal|{}|{}", type_name_, site(where)),
-           {.steps = {now.step}, .objects = {count_id_}});
+           {.steps = {now.step}, .objects = {count_.id()}});
   }
-  --count_;
-  if (count_ == 0) destroy(where);
+  --c.count;
+  if (c.count == 0) destroy(where);
 }
 
 bool RsObject::query_neuter_at_will(const std::source_location& where) {
-  rt::model_op(Access::read, count_id_, "IsNeuterAtWill", where);
-  return neuter_at_will_ || neutered_;
+  return query_neuter_at_will_touching(Touch{}, where);
+}
+
+bool RsObject::query_neuter_at_will_touching(Touch also, const std::source_location& where) {
+  const Touch fp[] = {state_.reads(), also};
+  if (rt::model_op(Access::read, count_.id(),
+                   std::span<const Touch>(fp, also.object == kNoObject ? 1 : 2), "IsNeuterAtWill",
+                   where) == nullptr)
+    return false;
+  return count_.read().neuter_at_will || state_.read().neutered;
 }
 
 void RsObject::destroy(const std::source_location& where) {
-  rt::model_op(Access::write, state_id_, "delete", where);
+  if (rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "delete", where) ==
+      nullptr)
+    return;
+  const std::uint32_t entered = rt::current_step();
   {
     RsThreads::DestructorScope scope(process_.threads(), *this, "destructor", where);
     on_destroy(where);
   }
-  signature_ = kDeadSignature;
+  // The destructor's operations were steps of their own: marking the object deleted is then a
+  // step of its own on the state word.
+  if (rt::current_step() != entered &&
+      rt::model_op(Access::write, state_.id(), std::span<const Touch>{},
+                   "delete: destructor returned", where) == nullptr)
+    return;
+  StateWord& st = state_.write();
+  st.deleted = true;
   deleted_by_ = here(where);
   if (process_.recording()) process_.note("delete " + description());
-  if (!neutered_ && process_.assert_neutered_before_delete) {
+  if (!st.neutered && process_.assert_neutered_before_delete) {
     assertion_failed(
         fmt::format("{} is deleted by {} without having been neutered (~CordbBase asserts "
                     "IsNeutered(): an object must be on a NeuterList or held by a parent that "
                     "neuters it before its last reference goes)",
                     description(), describe(*deleted_by_)),
         where, "delete-not-neutered|" + type_name_,
-        {.steps = {deleted_by_->step}, .objects = {state_id_}});
+        {.steps = {deleted_by_->step}, .objects = {state_.id()}});
   }
 }
 
 void RsObject::neuter(const std::source_location& where) {
-  rt::model_op(Access::write, state_id_, "Neuter", where);
+  if (rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "Neuter", where) ==
+      nullptr)
+    return;
   if (process_.threads().in_destructor())
     process_.threads().check_not_in_destructor("neuters " + description(), "neuter", where,
-                                               state_id_);
-  if (deleted()) report_deleted_use("neuters", state_id_, where);
+                                               state_.id());
+  StateWord& st = state_.write();
+  if (st.deleted) report_deleted_use("neuters", state_.id(), where);
   if (!process_.process_lock().held_by_current_thread()) {
     const Provenance now = here(where);
     assertion_failed(fmt::format("{} neuters {} without holding the 'Process Lock' (level 2); "
@@ -187,17 +236,19 @@ void RsObject::neuter(const std::source_location& where) {
                                  "a double-delete race (ThreadHoldsProcessLock)",
                                  describe(now), description()),
                      where, "neuter-without-process-lock|" + type_name_,
-                     {.steps = {now.step}, .objects = {state_id_, process_.process_lock().id()}});
+                     {.steps = {now.step}, .objects = {state_.id(), process_.process_lock().id()}});
   }
-  if (neutered_) return;  // Neuter can be called twice
-  neutered_ = true;
+  if (st.neutered) return;  // Neuter can be called twice
+  st.neutered = true;
   neutered_by_ = here(where);
   neutered_at_continue_ = process_.current_continue();
   if (process_.recording()) process_.note("neuter " + description());
+  // The base part, in this step: weak back-pointers are released by Neuter, and the strong
+  // children are taken (neutered and released below, after the derived part).
+  st.weak_released = true;
+  std::vector<RsObject*> children = std::move(st.children);
+  st.children.clear();
   on_neuter(where);
-  weak_ = nullptr;  // weak back-pointers are released by Neuter
-  std::vector<RsObject*> children = std::move(children_);
-  children_.clear();
   for (RsObject* child : children) {
     child->neuter(where);
     child->internal_release(where);
@@ -211,7 +262,8 @@ void RsObject::neuter_left_side_resources(const std::source_location& where) {
 
 bool RsObject::reaches(const RsObject* target) const {
   if (this == target) return true;
-  return std::any_of(children_.begin(), children_.end(),
+  const std::vector<RsObject*>& children = state_.peek().children;
+  return std::any_of(children.begin(), children.end(),
                      [target](const RsObject* c) { return c->reaches(target); });
 }
 
@@ -223,26 +275,28 @@ void RsObject::add_strong_child(RsObject& child, const std::source_location& whe
                                  "acyclic; back-pointers are weak)",
                                  describe(now), child.description(), description()),
                      where, "strong-cycle|" + type_name_,
-                     {.steps = {now.step}, .objects = {child.state_id_, state_id_}});
+                     {.steps = {now.step}, .objects = {child.state_id(), state_id()}});
   }
-  child.internal_add_ref(where);
-  children_.push_back(&child);
+  if (!child.internal_add_ref_touching(state_.writes(), where)) return;
+  state_.write().children.push_back(&child);
 }
 
 RsObject::CallTicket RsObject::enter_call(const char* method, NeuterCheck check,
-                                          cordbg::HRESULT& refused,
+                                          std::span<const Touch> also, cordbg::HRESULT& refused,
                                           const std::source_location& where) {
-  const Step* s = rt::model_op(Access::read, state_id_, method, where);
+  const Step* s = rt::model_op(Access::read, state_.id(), also, method, where);
   CallTicket ticket;
   ticket.step = rt::current_step();
   if (s == nullptr) return ticket;
-  if (deleted()) report_deleted_use(fmt::format("calls {} on", method).c_str(), state_id_, where);
-  if (!neutered_) return ticket;
+  const StateWord& st = state_.read();
+  if (st.deleted)
+    report_deleted_use(fmt::format("calls {} on", method).c_str(), state_.id(), where);
+  if (!st.neutered) return ticket;
   switch (check) {
     case NeuterCheck::fail_if_neutered:
       if (process_.neutered_calls == NeuteredCallPolicy::report) {
         const Provenance now = here(where);
-        FindingRefs refs{.steps = {now.step}, .objects = {state_id_}};
+        FindingRefs refs{.steps = {now.step}, .objects = {state_.id()}};
         add_neutered_step(*this, refs);
         report(FindingKind::neutered_object_call,
                fmt::format("call on neutered object: {} calls {}.{}, which was {}; it answers "
@@ -278,7 +332,7 @@ void RsObject::leave_call(const char* method, const CallTicket& ticket, cordbg::
   } else if (ticket.entry == CallEntry::neutered_unchecked && cordbg::succeeded(hr)) {
     Provenance p = here(where);
     p.step = ticket.step;
-    FindingRefs refs{.steps = {p.step}, .objects = {state_id_}};
+    FindingRefs refs{.steps = {p.step}, .objects = {state_.id()}};
     add_neutered_step(*this, refs);
     report(FindingKind::neutered_object_call,
            fmt::format("call on neutered object succeeded: {} calls {}.{}, which returns {} "
@@ -297,33 +351,37 @@ void RsObject::leave_call(const char* method, const CallTicket& ticket, cordbg::
 NeuterList::NeuterList(Process& process, std::string name)
     : process_(process),
       name_(std::move(name)),
-      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)) {}
+      nodes_("process '" + process.name() + "': " + name_) {}
 
 NeuterList::~NeuterList() = default;
 
 bool NeuterList::contains(const RsObject& object) const noexcept {
-  return std::find(nodes_.begin(), nodes_.end(), &object) != nodes_.end();
+  const std::vector<RsObject*>& nodes = nodes_.peek();
+  return std::find(nodes.begin(), nodes.end(), &object) != nodes.end();
 }
 
 void NeuterList::add(RsObject& object, const std::source_location& where) {
   RSLockHolder lock(process_.process_lock(), where);
-  rt::model_op(Access::write, id_, "NeuterList::Add", where);
-  object.internal_add_ref(where);
-  nodes_.push_back(&object);
+  rt::model_op(Access::write, nodes_.id(), std::span<const Touch>{}, "NeuterList::Add", where);
+  // The node holds an internal reference: taken, then linked, in the InternalAddRef step.
+  if (!object.internal_add_ref_touching(nodes_.writes(), where)) return;
+  nodes_.write().push_back(&object);
 }
 
 void NeuterList::neuter_and_clear(const std::source_location& where) {
-  rt::model_op(Access::write, id_, "NeuterList::NeuterAndClear", where);
+  if (rt::model_op(Access::write, nodes_.id(), std::span<const Touch>{},
+                   "NeuterList::NeuterAndClear", where) == nullptr)
+    return;
   if (!process_.process_lock().held_by_current_thread()) {
     const Provenance now = here(where);
     assertion_failed(fmt::format("{} calls NeuterAndClear on the {} of process '{}' without "
                                  "holding the 'Process Lock' (level 2)",
                                  describe(now), name_, process_.name()),
                      where, "neuter-and-clear-without-process-lock",
-                     {.steps = {now.step}, .objects = {id_, process_.process_lock().id()}});
+                     {.steps = {now.step}, .objects = {nodes_.id(), process_.process_lock().id()}});
   }
-  std::vector<RsObject*> nodes = std::move(nodes_);
-  nodes_.clear();
+  std::vector<RsObject*> nodes = std::move(nodes_.write());
+  nodes_.write().clear();
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     (*it)->neuter(where);
     (*it)->internal_release(where);
@@ -332,21 +390,23 @@ void NeuterList::neuter_and_clear(const std::source_location& where) {
 
 void NeuterList::sweep_all_neuter_at_will(const std::source_location& where) {
   RSLockHolder lock(process_.process_lock(), where);
-  rt::model_op(Access::write, id_, "NeuterList::SweepAllNeuterAtWillObjects", where);
-  std::vector<RsObject*> nodes = std::move(nodes_);
-  nodes_.clear();
-  std::vector<RsObject*> survivors;
+  if (rt::model_op(Access::write, nodes_.id(), std::span<const Touch>{},
+                   "NeuterList::SweepAllNeuterAtWillObjects", where) == nullptr)
+    return;
+  std::vector<RsObject*> nodes = std::move(nodes_.write());
+  nodes_.write().clear();
+  // Newest first; a survivor goes back to the front of the list in its IsNeuterAtWill step, so
+  // the survivors keep their order (nothing else is added meanwhile: the process lock is held).
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     RsObject* o = *it;
-    if (o->query_neuter_at_will(where)) {
+    if (o->query_neuter_at_will_touching(nodes_.writes(), where)) {
       o->neuter(where);
       o->internal_release(where);
     } else {
-      survivors.push_back(o);
+      std::vector<RsObject*>& list = nodes_.write();
+      list.insert(list.begin(), o);
     }
   }
-  std::reverse(survivors.begin(), survivors.end());
-  nodes_ = std::move(survivors);
 }
 
 // --- LeftSideResourceCleanupList ---------------------------------------------------------------
@@ -363,12 +423,13 @@ void LeftSideResourceCleanupList::neuter_left_side_resources_and_clear(
 
 void LeftSideResourceCleanupList::sweep(bool all, const char* label,
                                         const std::source_location& where) {
-  rt::model_op(Access::read, process_.state_id(), label, where);
-  process_.check_left_side_cleanup("sweeps the", name_, where, id_);
+  rt::model_op(Access::read, process_.state_id(), std::span<const Touch>{}, label, where);
+  process_.check_left_side_cleanup("sweeps the", name_, where, nodes_.id());
   RSLockHolder lock(process_.process_lock(), where);
-  rt::model_op(Access::write, id_, "LeftSideResourceCleanupList: take the head", where);
-  std::vector<RsObject*> nodes = std::move(nodes_);
-  nodes_.clear();
+  rt::model_op(Access::write, nodes_.id(), std::span<const Touch>{},
+               "LeftSideResourceCleanupList: take the head", where);
+  std::vector<RsObject*> nodes = std::move(nodes_.write());
+  nodes_.write().clear();
   lock.release(where);  // NeuterLeftSideResources may send IPC
   std::vector<RsObject*> survivors;
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
@@ -381,11 +442,13 @@ void LeftSideResourceCleanupList::sweep(bool all, const char* label,
     }
   }
   lock.acquire(where);
-  rt::model_op(Access::write, id_, "LeftSideResourceCleanupList: splice survivors back", where);
+  rt::model_op(Access::write, nodes_.id(), std::span<const Touch>{},
+               "LeftSideResourceCleanupList: splice survivors back", where);
   // The list is unordered; survivors go back behind whatever was added meanwhile.
   std::reverse(survivors.begin(), survivors.end());
-  survivors.insert(survivors.end(), nodes_.begin(), nodes_.end());
-  nodes_ = std::move(survivors);
+  std::vector<RsObject*>& list = nodes_.write();
+  survivors.insert(survivors.end(), list.begin(), list.end());
+  list = std::move(survivors);
 }
 
 // --- LeftSideResource --------------------------------------------------------------------------
@@ -393,12 +456,16 @@ void LeftSideResourceCleanupList::sweep(bool all, const char* label,
 LeftSideResource::LeftSideResource(Process& process, std::string name)
     : process_(process),
       name_(std::move(name)),
-      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)) {}
+      freed_("process '" + process.name() + "': " + name_, false) {}
 
 bool LeftSideResource::free(const std::source_location& where) {
-  rt::model_op(Access::write, id_, "free left-side resource (IPC)", where);
-  if (freed()) return false;
-  process_.check_left_side_cleanup("frees", name_, where, id_);
+  // O5 reads the process state.
+  const Touch fp[] = {{process_.state_id(), Access::read}};
+  if (rt::model_op(Access::write, freed_.id(), fp, "free left-side resource (IPC)", where) ==
+      nullptr)
+    return false;
+  if (freed_.read()) return false;
+  process_.check_left_side_cleanup("frees", name_, where, freed_.id());
   const RsThreads::OkIfNeuteredCall ok = process_.threads().ok_if_neutered_call();
   if (ok.object != nullptr) {
     const Provenance now = here(where);
@@ -410,8 +477,9 @@ bool LeftSideResource::free(const std::source_location& where) {
                     ok.object->description(), ok.method, name_, describe(now)),
         where,
         fmt::format("ok-if-neutered-free|{}|{}|{}", ok.object->type_name(), ok.method, site(where)),
-        {.steps = {now.step}, .objects = {ok.object->state_id(), id_}});
+        {.steps = {now.step}, .objects = {ok.object->state_id(), freed_.id()}});
   }
+  freed_.set(true);
   freed_by_ = here(where);
   if (process_.recording()) process_.note("free " + name_);
   return true;
@@ -422,7 +490,7 @@ bool LeftSideResource::free(const std::source_location& where) {
 DeferredCleanupQueue::DeferredCleanupQueue(Process& process, std::string name)
     : process_(process),
       name_(std::move(name)),
-      id_(rt::register_object(ObjectKind::model, "process '" + process.name() + "': " + name_)),
+      items_("process '" + process.name() + "': " + name_),
       lock_(std::make_unique<RSLock>(process.threads(), "Deferred Cleanup Lock", LockLevel::leaf)) {
 }
 
@@ -430,15 +498,19 @@ DeferredCleanupQueue::~DeferredCleanupQueue() = default;
 
 void DeferredCleanupQueue::enqueue(LeftSideResource& resource, const std::source_location& where) {
   RSLockHolder lock(*lock_, where);
-  rt::model_op(Access::write, id_, "DeferredCleanupQueue::Enqueue", where);
-  items_.push_back(&resource);
+  if (rt::model_op(Access::write, items_.id(), std::span<const Touch>{},
+                   "DeferredCleanupQueue::Enqueue", where) == nullptr)
+    return;
+  items_.write().push_back(&resource);
 }
 
 void DeferredCleanupQueue::drain(const std::source_location& where) {
   RSLockHolder lock(*lock_, where);
-  rt::model_op(Access::write, id_, "DeferredCleanupQueue::Drain", where);
-  std::vector<LeftSideResource*> items = std::move(items_);
-  items_.clear();
+  if (rt::model_op(Access::write, items_.id(), std::span<const Touch>{},
+                   "DeferredCleanupQueue::Drain", where) == nullptr)
+    return;
+  std::vector<LeftSideResource*> items = std::move(items_.write());
+  items_.write().clear();
   lock.release(where);  // privatized under the small lock, processed outside it
   for (LeftSideResource* r : items)
     r->free(where);
@@ -450,7 +522,9 @@ HandleValue::HandleValue(Process& process, std::string name, ReleaseCleanup clea
                          const std::source_location& where)
     : RsObject(process, "CordbHandleValue", name),
       cleanup_(cleanup),
-      gc_handle_(process, "GC handle '" + name + "'") {
+      gc_handle_(process, "GC handle '" + name + "'"),
+      disposed_("CordbHandleValue " + name + ": handle", false),
+      handle_touch_(disposed_.writes()) {
   process.left_side_list().add(*this, where);
 }
 
@@ -463,9 +537,11 @@ cordbg::HRESULT HandleValue::dispose(const std::source_location& where) {
         if (!p.check_synchronized(where)) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
         {
           RSLockHolder lock(p.process_lock(), where);
-          rt::model_op(Access::write, state_id(), "Dispose: clear the handle", where);
-          if (disposed_) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
-          disposed_ = true;
+          if (rt::model_op(Access::read_write, disposed_.id(), std::span<const Touch>{},
+                           "Dispose: clear the handle", where) == nullptr)
+            return cordbg::S_OK;
+          if (disposed_.read()) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+          disposed_.set(true);
         }
         gc_handle_.free(where);  // DB_IPCE_DESTROY_HANDLE, outside the process lock
         return cordbg::S_OK;
@@ -474,10 +550,12 @@ cordbg::HRESULT HandleValue::dispose(const std::source_location& where) {
 }
 
 cordbg::HRESULT HandleValue::dereference(const std::source_location& where) {
-  return call(
-      "Dereference", NeuterCheck::fail_if_neutered,
+  // The body reads the handle before its first operation: in the call's entry step.
+  const Touch fp[] = {disposed_.reads()};
+  return call_touching(
+      "Dereference", NeuterCheck::fail_if_neutered, fp,
       [&]() -> cordbg::HRESULT {
-        if (disposed_) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+        if (disposed_.read()) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
         if (!process().check_synchronized(where)) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
         return cordbg::S_OK;
       },
@@ -485,8 +563,11 @@ cordbg::HRESULT HandleValue::dereference(const std::source_location& where) {
 }
 
 void HandleValue::neuter_left_side_resources(const std::source_location& where) {
-  if (!disposed_) {
-    disposed_ = true;
+  if (rt::model_op(Access::read_write, disposed_.id(), std::span<const Touch>{},
+                   "CordbHandleValue::NeuterLeftSideResources", where) == nullptr)
+    return;
+  if (!disposed_.read()) {
+    disposed_.set(true);
     gc_handle_.free(where);
   }
   RSLockHolder lock(process().process_lock(), where);
@@ -494,8 +575,10 @@ void HandleValue::neuter_left_side_resources(const std::source_location& where) 
 }
 
 void HandleValue::on_final_external_release(const std::source_location& where) {
-  if (cleanup_ != ReleaseCleanup::free_in_release || disposed_) return;
-  disposed_ = true;
+  // Runs in the final Release's step, whose footprint includes the handle
+  // (final_release_footprint).
+  if (cleanup_ != ReleaseCleanup::free_in_release || disposed_.read()) return;
+  disposed_.set(true);
   gc_handle_.free(where);  // the bug: debuggee work on the releasing thread, at any time
 }
 

@@ -1,6 +1,8 @@
 // The debuggee process and the right-side lock hierarchy (hc/models/process.hpp).
 #include "hc/models/process.hpp"
 
+#include <span>
+
 #include <fmt/format.h>
 
 #include "hc/runtime.hpp"
@@ -204,9 +206,8 @@ Process::Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::strin
     : owned_threads_(std::move(owned)),
       threads_(shared != nullptr ? shared : owned_threads_.get()),
       name_(std::move(name)),
-      state_id_(rt::register_object(ObjectKind::model, "process '" + name_ + "': state")),
+      state_("process '" + name_ + "': state", initial),
       transport_id_(rt::register_object(ObjectKind::model, "process '" + name_ + "': transport")),
-      state_(initial),
       state_by_("created"),
       stop_go_(*threads_, "Stop-Go Lock", LockLevel::stop_go, RSLock::Reentrancy::reentrant),
       win32_event_thread_(*threads_, "Win32 Event Thread Lock", LockLevel::win32_event_thread),
@@ -220,8 +221,8 @@ Process::Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::strin
 Process::~Process() = default;
 
 std::string Process::describe_state() const {
-  if (!state_changed_) return fmt::format("{} (since it was created)", process_state_name(state_));
-  return fmt::format("{} (by {} on {})", process_state_name(state_), state_by_,
+  if (!state_changed_) return fmt::format("{} (since it was created)", process_state_name(state()));
+  return fmt::format("{} (by {} on {})", process_state_name(state()), state_by_,
                      describe(*state_changed_));
 }
 
@@ -230,14 +231,14 @@ void Process::note(std::string_view entry) {
 }
 
 void Process::set_state(ProcessState s, std::string by, const std::source_location& where) {
-  state_ = s;
+  state_.set(s);
   state_by_ = std::move(by);
   state_changed_ = here(where);
 }
 
-cordbg::HRESULT Process::terminal_result() const noexcept {
-  if (state_ == ProcessState::exited) return cordbg::CORDBG_E_PROCESS_TERMINATED;
-  if (state_ == ProcessState::detached) return cordbg::CORDBG_E_PROCESS_DETACHED;
+cordbg::HRESULT Process::terminal_result(ProcessState state) noexcept {
+  if (state == ProcessState::exited) return cordbg::CORDBG_E_PROCESS_TERMINATED;
+  if (state == ProcessState::detached) return cordbg::CORDBG_E_PROCESS_DETACHED;
   return cordbg::S_OK;
 }
 
@@ -254,24 +255,31 @@ NeuterList& Process::add_appdomain_list(std::string appdomain_name) {
 }
 
 bool Process::check_synchronized(const std::source_location& where) {
-  rt::model_op(Access::read, state_id_, "IsSynchronized", where);
-  return state_ == ProcessState::stopped;
+  if (rt::model_op(Access::read, state_.id(), std::span<const Touch>{}, "IsSynchronized", where) ==
+      nullptr)
+    return false;
+  return state_.read() == ProcessState::stopped;
 }
 
 cordbg::HRESULT Process::stop(const std::source_location& where) {
   RSLockHolder stop_go(stop_go_, where);
-  rt::model_op(Access::write, state_id_, "Stop", where);
-  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
-  if (state_ != ProcessState::stopped) set_state(ProcessState::stopped, "Stop", where);
+  if (rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "Stop", where) == nullptr)
+    return cordbg::S_OK;
+  const ProcessState state = state_.read();
+  if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
+  if (state != ProcessState::stopped) set_state(ProcessState::stopped, "Stop", where);
   note("Stop");
   return cordbg::S_OK;
 }
 
 cordbg::HRESULT Process::continue_(const std::source_location& where) {
   RSLockHolder stop_go(stop_go_, where);
-  rt::model_op(Access::read, state_id_, "Continue", where);
-  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
-  if (state_ != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+  if (rt::model_op(Access::read, state_.id(), std::span<const Touch>{}, "Continue", where) ==
+      nullptr)
+    return cordbg::S_OK;
+  const ProcessState state = state_.read();
+  if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
+  if (state != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
   in_continue_ = ++continue_count_;
   if (record_history_) note(fmt::format("Continue #{}", continue_count_));
 
@@ -301,7 +309,7 @@ cordbg::HRESULT Process::continue_(const std::source_location& where) {
   // 7. re-take the process lock, resume.
   process_lock_.lock(where);
   note("re-take process lock");
-  rt::model_op(Access::write, state_id_, "Continue: resume", where);
+  rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "Continue: resume", where);
   set_state(ProcessState::running, fmt::format("Continue #{}", continue_count_), where);
   in_continue_ = 0;
   note("resume");
@@ -324,7 +332,7 @@ cordbg::HRESULT Process::neuter_everything(ProcessState final_state, const char*
   exit_list_.neuter_and_clear(where);
   for (const auto& list : appdomain_lists_)
     list->neuter_and_clear(where);
-  rt::model_op(Access::write, state_id_, label, where);
+  rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, label, where);
   set_state(final_state, label, where);
   note(label);
   return cordbg::S_OK;
@@ -332,10 +340,13 @@ cordbg::HRESULT Process::neuter_everything(ProcessState final_state, const char*
 
 cordbg::HRESULT Process::exit(const std::source_location& where) {
   RSLockHolder stop_go(stop_go_, where);
-  rt::model_op(Access::write, state_id_, "ExitProcess", where);
-  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
+  if (rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "ExitProcess", where) ==
+      nullptr)
+    return cordbg::S_OK;
+  const ProcessState state = state_.read();
+  if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
   // The exit event synchronizes the process: the right side cleans up while it is stopped.
-  if (state_ != ProcessState::stopped)
+  if (state != ProcessState::stopped)
     set_state(ProcessState::stopped, "the ExitProcess event", where);
   note("ExitProcess");
   return neuter_everything(ProcessState::exited, "ExitProcess: terminated", where);
@@ -343,15 +354,17 @@ cordbg::HRESULT Process::exit(const std::source_location& where) {
 
 cordbg::HRESULT Process::detach(const std::source_location& where) {
   RSLockHolder stop_go(stop_go_, where);
-  rt::model_op(Access::read, state_id_, "Detach", where);
-  if (const cordbg::HRESULT hr = terminal_result(); hr != cordbg::S_OK) return hr;
-  if (state_ != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+  if (rt::model_op(Access::read, state_.id(), std::span<const Touch>{}, "Detach", where) == nullptr)
+    return cordbg::S_OK;
+  const ProcessState state = state_.read();
+  if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
+  if (state != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
   note("Detach");
   return neuter_everything(ProcessState::detached, "Detach: detached", where);
 }
 
 void Process::send_ipc(const char* event, const std::source_location& where) {
-  rt::model_op(Access::write, transport_id_, event, where);
+  rt::model_op(Access::write, transport_id_, std::span<const Touch>{}, event, where);
   if (threads_->in_destructor()) {
     check_not_in_destructor(fmt::format("sends IPC event {} to process '{}'", event, name_), "ipc",
                             where, transport_id_);
@@ -402,7 +415,8 @@ void RsThreads::check_not_in_destructor(std::string_view action, std::string_vie
 void Process::check_left_side_cleanup(std::string_view verb, std::string_view object,
                                       const std::source_location& where, ObjectId object_id) {
   const bool stop_go = stop_go_.held_by_current_thread();
-  const bool stopped = state_ == ProcessState::stopped;
+  // The calling step declared the process state (the sweep's first step, a free).
+  const bool stopped = state_.read(where) == ProcessState::stopped;
   const bool process_lock = process_lock_.held_by_current_thread();
   const bool in_destructor = threads_->in_destructor();
   if (stop_go && stopped && !process_lock && !in_destructor) return;
@@ -415,7 +429,7 @@ void Process::check_left_side_cleanup(std::string_view verb, std::string_view ob
     FindingRefs refs{.steps = {now.step}, .objects = {object_id}};
     if (!stopped) {
       why += fmt::format(", while the process is {}", describe_state());
-      refs.objects.emplace_back(state_id_);
+      refs.objects.emplace_back(state_.id());
       if (state_changed_) refs.steps.push_back(state_changed_->step);
     }
     if (!stop_go) {

@@ -846,7 +846,11 @@ void Execution::join(ThreadId t, const std::source_location& where) {
   op.arg = t;
   if ((finished_ & bit(t)) != 0) {
     // Not a scheduling point: the one operation a join depends on, the exit, has happened.
+    // The step belongs to the thread's scheduled step before it, whose footprint the audit
+    // keeps checking.
+    const std::uint32_t current = threads_[me].last_step;
     begin_step(me, op)->scheduled = false;  // op is pending_[me]: no decision is needed
+    threads_[me].last_step = current;
   } else {
     threads_[t].joiner = me;
     if (park() == nullptr) return;

@@ -33,16 +33,25 @@
 //                          destructor handed out `this` and saw AddRef/Release go 0→1→0 (ONT-0927).
 //   refcount_underflow     a Release on a count already 0: more Releases than references.
 //
-// Operations and what they touch (for DPOR). Each object is ONE engine object (its id from
-// ComObject::id()): its count word and its liveness state together, because an AddRef's outcome
-// and message read both. Operations on different objects are independent.
+// What it touches (DPOR footprints, checked by the footprint audit). Each object is ONE cell
+// (its id from ComObject::id(), named "doc (Document)"): its count, its liveness state and the
+// thread destroying it together, because an AddRef's outcome and message read all three.
+// Operations on different objects are independent; each declares its object and nothing else.
 //   AddRef, Release, ComWeak::add_ref, ComWeak::try_upgrade   read_write on the object
 //   ComObject::use, ComPtr::use/call, ComWeak::use/call        read on the object
 //   ComPtr copy = AddRef; ComPtr reset/destruction/assignment of the old value = Release;
 //   ComPtr move, ComWeak construction and copy, ComWorld::make and every peek: no operation
 //   (copying a pointer is invisible; a new object is private to its creator until published).
 // The final Release runs on_destroy() inline, with no scheduling point of its own: the cascade's
-// operations (children's Releases) are the next steps of the same thread.
+// operations (children's Releases, each on its child) are the next steps of the same thread.
+// When the destructor body performed operations, the end of the destruction (the escaped
+// reference check, destroying → destroyed) is one more step, "end of destructor", read_write on
+// the object; when it performed none, it is part of the final Release.
+// ComPtr::operator-> checks liveness with a peek, without a scheduling point: a safety net; the
+// checked call is use() / call(). Finding bookkeeping stays in plain members (who created,
+// destroyed and rescued the object, and at which step; which destructor bodies run on which
+// thread); the artificial count of guard_destruction() is configuration, set before the object
+// is shared.
 //
 // Liveness: alive → destroying (final Release, on_destroy running) → destroyed (on_destroy
 // returned). The C++ destructor of an object runs only when its ComWorld is destroyed and
@@ -58,6 +67,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -65,6 +75,7 @@
 #include <utility>
 #include <vector>
 
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/operation.hpp"
 #include "hc/runtime.hpp"
@@ -171,12 +182,12 @@ class ComObject {
   /// an operation: call it before the object is shared (e.g. in the derived constructor).
   void guard_destruction(std::uint32_t artificial = 1) noexcept;
 
-  // --- state, read without a scheduling point (tests, invariants, reports) ------------------
+  // --- state, peeked without a scheduling point (tests, invariants, reports) ----------------
   const std::string& name() const noexcept { return name_; }
   const std::string& type_name() const noexcept { return type_; }
   ObjectId id() const noexcept { return id_; }
-  std::uint32_t count() const noexcept { return count_; }
-  ComState state() const noexcept { return state_; }
+  std::uint32_t count() const noexcept { return life_ ? life_->peek().count : 1; }
+  ComState state() const noexcept { return life_ ? life_->peek().state : ComState::alive; }
   ComWorld& world() const;
   /// Who created it (the creator's reference), and who destroyed it (the final Release; not
   /// valid while alive), as names for messages. Only inside an execution.
@@ -200,31 +211,39 @@ class ComObject {
   template <class>
   friend class ComWeak;
 
+  /// The object's state: one cell (see the header).
+  struct Life {
+    std::uint32_t count = 1;
+    ComState state = ComState::alive;
+    ThreadId destroyer = kNoThread;  // the thread of the final Release, once destroying
+  };
+
   // The operations with the reference they were made through (for messages).
   std::uint32_t add_ref_via(const ComReference& via, const char* label, const Loc& where);
   std::uint32_t release_via(const ComReference& via, const Loc& where);
   void use_via(const char* method, const ComReference& via, const Loc& where);
   bool try_upgrade_via(const ComReference& via, const Loc& where);
-  // The liveness check of use, without a scheduling point (ComPtr::operator->).
-  void check_alive(const char* method, const ComReference& via, const Loc& where);
-  void destroy(const ComStamp& by);
+  // The liveness check of use on the state `life` (read by use, peeked by ComPtr::operator->).
+  void check_alive(const char* method, const ComReference& via, const Loc& where, const Life& life);
+  void destroy(const ComStamp& by, Life& life);
   void require_world(const char* operation) const;
-  bool on_destroyer_thread() const noexcept;
+  static bool on_destroyer_thread(const Life& life) noexcept;
+  void peek_alive(const char* method, const ComReference& via, const Loc& where);
 
   [[noreturn]] void report_use_after_destruction(const char* method, const ComReference& via,
                                                  const Loc& where);
   [[noreturn]] void report_addref_from_zero(const ComReference& via, const Loc& where);
   [[noreturn]] void report_underflow(const ComReference& via, const Loc& where);
   [[noreturn]] void report_double_destruction(const ComReference& via, const Loc& where);
-  [[noreturn]] void report_escaped_reference();
+  [[noreturn]] void report_escaped_reference(std::uint32_t count);
 
   ComWorld* world_ = nullptr;
   ObjectId id_ = kNoObject;
   std::string type_;
   std::string name_;
-  std::uint32_t count_ = 1;
-  std::uint32_t guard_ = 0;  // artificial count during destruction; 0 = unguarded
-  ComState state_ = ComState::alive;
+  std::optional<hc::ModelCell<Life>> life_;  // model state: created by ComWorld::adopt
+  std::uint32_t guard_ = 0;  // configuration: artificial count during destruction; 0 = unguarded
+  // Finding bookkeeping.
   ComStamp created_{};
   ComStamp destroyed_{};                // the final Release: who entered the destruction
   ComStamp rescued_{};                  // first AddRef by the destroyer while destroying
@@ -270,8 +289,9 @@ class ComWorld {
   void adopt(std::unique_ptr<ComObject> object, std::string_view name,
              const std::source_location& where);
 
-  std::vector<std::unique_ptr<ComObject>> objects_;  // creation order
-  std::vector<ComObject*> destroying_;               // destructor bodies running, innermost last
+  std::vector<std::unique_ptr<ComObject>> objects_;  // creation order (the arena)
+  // Finding bookkeeping: destructor bodies running, innermost last (each thread sees its own).
+  std::vector<ComObject*> destroying_;
 };
 
 // --- ComPtr ----------------------------------------------------------------------------------
@@ -371,7 +391,7 @@ class ComPtr {
   /// Liveness-checked access to members, WITHOUT a scheduling point: a safety net. Make the
   /// call itself visible with use() or call().
   T* operator->() const {
-    base()->check_alive("operator->", via(), Loc{});
+    base()->peek_alive("operator->", via(), Loc{});
     return p_;
   }
   T& operator*() const { return *operator->(); }

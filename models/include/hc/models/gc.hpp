@@ -25,10 +25,48 @@
 // references are cleared after that. The finalizer thread drains the queue: every normal
 // entry before any critical one; the order among normal entries is an explored choice.
 //
-// Operations and what they touch (DPOR): collect writes the GC (the finalization queue and the
-// reachability of every object); Ref creation/drop writes the object's root count; a use
-// through a Ref or WeakRef reads the object; suppress_finalize / reregister_for_finalize write
-// the object's finalization registration; wait_for_pending_finalizers syncs on the queue.
+// What it touches (DPOR footprints, checked by the footprint audit). The model's state lives in
+// cells (hc::ModelCell): per object its finalized count ("Conn 'c1': finalized": how many of its
+// finalizer runs returned), its root count ("...: roots") and its finalization registration
+// ("...: registration": the finalization-array entries, the BIT_SBLK_FINALIZER_RUN bit, whether
+// it is f-reachable, how many finalizer runs started); per weak reference its slot; for the GC
+// the finalization queue (normal and critical entries) and the process-exit flag. Every
+// operation about an object announces the object itself ("Conn 'c1'", read: its name in traces,
+// never read or written) and declares the cells it touches:
+//   Ref creation / copy ("new reference"), reset / last_use / keep_alive ("drop reference")
+//                                  the object's roots (read_write)
+//   ManagedObject::use             the object's finalized count (read)
+//   WeakRef::target                the weak slot (read); then a new reference if it is set
+//   suppress_finalize, reregister_for_finalize   the object's registration (read_write); they
+//                                  announce the object as written (its header's bit: pair
+//                                  coverage sees them against the object's other operations)
+//   collect ("GC.Collect")         the queue (read_write), kAllModelObjects (every object's
+//                                  roots and registration, every weak slot), and the two events
+//                                  it signals: 'finalizer work' and 'finalizer queue drained'
+//   wait_for_pending_finalizers    waits on 'finalizer queue drained' (sync); on the finalizer
+//                                  thread it returns at once (a read of the queue)
+//   the finalizer thread           waits on 'finalizer work' (an event wait); then a
+//                                  "finalizer: dequeue" before each entry and one more that
+//                                  finds the queue empty (and sets 'finalizer queue drained')
+//                                  or the exit flag set: the queue (read_write), the exit flag
+//                                  (read), 'finalizer queue drained' (write), and the finalized
+//                                  count of the object whose finalizer returned last (write: it
+//                                  is recorded there, the finalizer's body being steps of its
+//                                  own); after each dequeue "run finalizer": the object's
+//                                  registration (read_write), the queue (read), announcing the
+//                                  object as written (coverage: a finalizer racing a raw use);
+//                                  then the finalizer body's own operations
+//   ~Gc ("process exit")           the exit flag (write), 'finalizer work' (write: wakes the
+//                                  finalizer to see the flag); then it joins the threads
+// Allocation (make, allocate) and WeakRef construction / destruction are no operation: a new
+// object's cells start with their values (its registration; one root for allocate()), and the
+// heap and the list of weak references the GC scans only grow or shrink by objects nobody else
+// can reach yet (or any more). A collection conflicts with every model operation, so it is
+// ordered with whatever publishes a new object; the one ordering not explored is a background
+// collection just before an allocation whose thread's previous step is no model operation, for
+// an unrooted make() that is never published (garbage at birth: the collection may or may not
+// see it). Finding bookkeeping stays in plain members: who ran an object's finalizer and when,
+// the finalizer running now (finalizer-blocked), the finalization order (tests).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +77,7 @@
 #include <utility>
 #include <vector>
 
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/sync.hpp"
 #include "hc/thread.hpp"
@@ -76,20 +115,25 @@ class ManagedObject {
   /// the process (a finalizer-exception finding).
   virtual void finalize() {}
 
-  /// A method call on the object (a scheduling point that reads it): a use after its finalizer
-  /// ran (reached through a resurrecting or long weak reference) is a finding.
+  /// A method call on the object (a scheduling point that reads its finalized count): a use
+  /// after its finalizer ran (reached through a resurrecting or long weak reference) is a
+  /// finding.
   void use(const char* method, const std::source_location& where = std::source_location::current());
 
   std::string label() const;  // "Conn 'c1'"
   Gc& gc() const { return *gc_; }
+  /// The object's engine object: its name in traces and findings. Operations about the object
+  /// announce it (read); its state is in the cells below.
   ObjectId id() const { return object_; }
-  std::uint32_t times_finalized() const { return finalized_; }
-  bool reachable() const { return roots_ > 0; }
+  // Peeks (tests, reports): no scheduling point, not audited.
+  std::uint32_t times_finalized() const { return finalized_.peek(); }
+  bool reachable() const { return roots_.peek() > 0; }
 
  protected:
   /// For constructors that call GC.SuppressFinalize (a SafeHandle with ownsHandle false): the
-  /// object is not shared yet, so no scheduling point is needed.
-  void suppress_at_construction() { suppressed_ = true; }
+  /// object is not shared yet, so no scheduling point is needed. Sets the bit the registration
+  /// starts with (configuration, like has_finalizer: only a constructor may call it).
+  void suppress_at_construction() { suppressed_at_construction_ = true; }
 
  private:
   friend class Gc;
@@ -98,20 +142,37 @@ class ManagedObject {
   template <class T>
   friend class WeakRef;
 
+  /// The finalization registration (§3.1), one cell: what GC.Collect, SuppressFinalize,
+  /// ReRegisterForFinalize and the finalizer thread read and write.
+  struct Registration {
+    // Entries in the finalization array (two after a re-registration of a registered object);
+    // each remembers how many of the object's finalizer runs had started when it was added, so
+    // that an entry older than a run is a double finalization.
+    std::vector<std::uint32_t> entries;
+    std::uint32_t runs_started = 0;
+    bool queued = false;  // f-reachable: in the finalization queue
+    // BIT_SBLK_FINALIZER_RUN: `bit` once written; until then the constructor's choice.
+    bool bit = false;
+    bool bit_written = false;
+  };
+  bool suppressed(const Registration& r) const {
+    return r.bit_written ? r.bit : suppressed_at_construction_;
+  }
+  static void set_suppressed(Registration& r, bool on) {
+    r.bit = on;
+    r.bit_written = true;
+  }
+
   Gc* gc_;
   std::string type_name_;
   std::string name_;
-  ObjectId object_;
-  bool critical_;
-  std::uint32_t roots_ = 0;
-  // Entries in the finalization array (two after a re-registration of a registered object,
-  // §3.1); each remembers how many times the object had been finalized when it was added, so
-  // that an entry older than the last finalization is a double finalization.
-  std::vector<std::uint32_t> entries_;
-  bool suppressed_ = false;  // BIT_SBLK_FINALIZER_RUN
-  bool queued_ = false;      // f-reachable: in the finalization queue
-  std::uint32_t finalized_ = 0;
-  Provenance finalized_by_;
+  ObjectId object_;                          // the object's name (never read or written)
+  bool critical_;                            // configuration
+  bool suppressed_at_construction_ = false;  // configuration (set by constructors only)
+  hc::ModelCell<std::uint32_t> finalized_;   // finalizer runs that returned
+  hc::ModelCell<std::uint32_t> roots_;       // strong references (Ref) to it
+  hc::ModelCell<Registration> registration_;
+  Provenance finalized_by_;  // finding bookkeeping: the "run finalizer" step of the last run
 };
 
 /// A strong managed reference: the object is reachable while one exists.
@@ -176,27 +237,29 @@ template <class T>
 class WeakRef {
  public:
   enum class Kind { short_weak, long_weak };
-  WeakRef(T& object, Kind kind) : typed_(&object), base_(&object) {
-    object.gc().add_weak(&base_, kind == Kind::long_weak);
+  WeakRef(T& object, Kind kind)
+      : typed_(&object),
+        slot_(object.label() +
+                  (kind == Kind::long_weak ? ": long weak reference" : ": short weak reference"),
+              &object) {
+    object.gc().add_weak(&slot_, kind == Kind::long_weak);
   }
-  ~WeakRef() {
-    if (typed_ != nullptr) typed_->gc().remove_weak(&base_);
-  }
+  ~WeakRef() { typed_->gc().remove_weak(&slot_); }
   WeakRef(const WeakRef&) = delete;
   WeakRef& operator=(const WeakRef&) = delete;
 
-  /// WeakReference.Target (a scheduling point): a strong reference, or an empty one once the
-  /// GC cleared the weak reference.
+  /// WeakReference.Target (a scheduling point that reads the slot): a strong reference, or an
+  /// empty one once the GC cleared the weak reference.
   Ref<T> target(const std::source_location& where = std::source_location::current()) {
-    typed_->gc().read_weak(*typed_, where);
-    if (base_ == nullptr) return Ref<T>();
+    if (typed_->gc().read_weak(*typed_, slot_, where) == nullptr) return Ref<T>();
     return Ref<T>(*typed_, where);
   }
-  bool cleared() const { return base_ == nullptr; }
+  /// A peek (tests): no scheduling point.
+  bool cleared() const { return slot_.peek() == nullptr; }
 
  private:
-  T* typed_;             // never cleared: the GC owns the memory
-  ManagedObject* base_;  // cleared by the GC
+  T* typed_;                            // never cleared: the GC owns the memory
+  hc::ModelCell<ManagedObject*> slot_;  // the target, cleared by the GC
 };
 
 class Gc {
@@ -220,9 +283,14 @@ class Gc {
   }
   template <class T, class... Args>
   Ref<T> allocate(Args&&... args) {
-    T& object = make<T>(std::forward<Args>(args)...);
-    ++object.roots_;  // the allocating local, before anyone else can run
-    return Ref<T>::adopt(object);
+    // The allocating local: the object's root count starts at 1 (read by ManagedObject's
+    // constructor, which runs before anything else of T's: no scheduling point in between).
+    rooted_allocation_ = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{rooted_allocation_};
+    return Ref<T>::adopt(make<T>(std::forward<Args>(args)...));
   }
 
   /// A full blocking collection now (a scheduling point).
@@ -239,7 +307,8 @@ class Gc {
       const std::source_location& where = std::source_location::current());
 
   ThreadId finalizer_thread() const { return finalizer_.id(); }
-  std::size_t pending_finalizers() const { return normal_queue_.size() + critical_queue_.size(); }
+  /// A peek (tests, messages): entries queued and not yet dequeued by the finalizer thread.
+  std::size_t pending_finalizers() const { return queue_.peek().size(); }
   /// The objects whose finalizers ran, in order (for tests).
   const std::vector<std::string>& finalization_order() const { return order_; }
 
@@ -254,35 +323,54 @@ class Gc {
 
   void add_root(ManagedObject& o, const std::source_location& where);
   void drop_root(ManagedObject& o, const std::source_location& where);
-  void add_weak(ManagedObject** slot, bool long_weak);
-  void remove_weak(ManagedObject** slot);
-  void read_weak(ManagedObject& o, const std::source_location& where);
+  void add_weak(hc::ModelCell<ManagedObject*>* slot, bool long_weak);
+  void remove_weak(hc::ModelCell<ManagedObject*>* slot);
+  ManagedObject* read_weak(ManagedObject& o, const hc::ModelCell<ManagedObject*>& slot,
+                           const std::source_location& where);
   void register_object(ManagedObject& o);
+  bool take_rooted_allocation() { return std::exchange(rooted_allocation_, false); }
   void finalizer_loop();
   bool check_blocked();
 
-  GcOptions options_;
-  ObjectId gc_object_;
-  hc::event work_;     // auto-reset: the finalizer's wake-up
-  hc::event drained_;  // manual-reset: set whenever the queue is empty
-  std::vector<std::unique_ptr<ManagedObject>> heap_;
-  std::vector<ManagedObject*> registered_;  // allocation order
   struct Entry {
     ManagedObject* object;
-    std::uint32_t finalized_when_registered;
+    std::uint32_t runs_started_when_registered;
+  };
+  /// The finalization queue (f-reachable entries): one cell.
+  struct Queue {
+    std::vector<Entry> normal;
+    std::vector<Entry> critical;
+    std::size_t size() const { return normal.size() + critical.size(); }
+    bool empty() const { return normal.empty() && critical.empty(); }
+    bool contains(const ManagedObject* o) const;
   };
   void run_finalizer(const Entry& entry);
-  std::vector<Entry> normal_queue_;
-  std::vector<Entry> critical_queue_;
+
+  GcOptions options_;  // configuration
+  // Model state (cells).
+  hc::ModelCell<Queue> queue_;
+  hc::ModelCell<bool> exiting_;  // process exit: no finalizer starts any more
+  hc::event work_;               // auto-reset: the finalizer's wake-up
+  hc::event drained_;            // manual-reset: set whenever the queue is empty
+  // The heap: every object allocated, in allocation order (only grows; see the header).
+  std::vector<std::unique_ptr<ManagedObject>> heap_;
+  std::vector<ManagedObject*> registered_;
+  // The weak references that exist (WeakRef's constructor and destructor: no operation); their
+  // slots are cells.
   struct Weak {
-    ManagedObject** slot;
+    hc::ModelCell<ManagedObject*>* slot;
     bool long_weak;
   };
   std::vector<Weak> weaks_;
+  bool rooted_allocation_ = false;  // allocate() → ManagedObject's constructor, no step between
+  // The finalizer thread's own: the object whose finalizer returned, recorded at its next
+  // dequeue.
+  ManagedObject* returned_ = nullptr;
+  // Finding bookkeeping: the finalization order (tests); the finalizer running now and its
+  // first step (finalizer-blocked).
   std::vector<std::string> order_;
-  bool shutdown_ = false;
-  ManagedObject* running_ = nullptr;  // the finalizer running now
-  std::uint32_t running_since_ = 0;   // its first step
+  ManagedObject* running_ = nullptr;
+  std::uint32_t running_since_ = 0;
   std::uint32_t invariant_token_ = 0;
   hc::thread finalizer_;
   hc::thread collector_;

@@ -29,36 +29,61 @@
 // product's debug asserts ("ICorDebug assertion failed": Neuter / NeuterAndClear without the
 // process lock, deletion of an object that was never neutered, a cycle of strong references).
 //
-// Operations and what they touch (the object each scheduling point names, and how):
-//   RsObject::add_ref, release, internal_add_ref, internal_release
-//                              the count word (read_write): mixed count + NeuterAtWill bit
-//   (deletion, when the whole count reaches 0) the state word (write): neutered bit, signature
+// What it touches (DPOR footprints, checked by the footprint audit). The model's state lives in
+// cells (hc::ModelCell): per object its count word ("<type> <name>: count": the mixed count and
+// the NeuterAtWill bit) and its state word ("...: state": the neutered and deleted bits, whether
+// the weak back-pointer was released, the strong children); per list its nodes; per
+// LeftSideResource whether it was freed; per DeferredCleanupQueue its items; per HandleValue
+// whether its handle was cleared ("...: handle"); per Process its state (process.hpp). Each
+// scheduling point names the cell it announces first:
+//   RsObject::add_ref, internal_add_ref   the count word (read_write), the state word (read:
+//                              a deleted object is a finding)
+//   RsObject::release          the count word (read_write), plus final_release_footprint()
+//                              (what on_final_external_release touches: a HandleValue's handle)
+//   RsObject::internal_release the count word (read_write)
+//   (deletion, when the whole count reaches 0) "delete": the state word (write); when the
+//                              destructor body performed operations, "delete: destructor
+//                              returned", the state word (write), marks it deleted
 //   RsObject::neuter           the state word (write); then each strong child's operations
 //   RsObject::call             the state word (read) at entry; then the body's operations
-//   RsObject::query_neuter_at_will   the count word (read); the neutered bit it also reads is
-//                              written only under the process lock, which every sweep holds
-//   NeuterList::add            process lock (sync), the list (write), the object's count word
+//   RsObject::query_neuter_at_will   the count word (read) and the state word (read)
+//   RsObject::add_strong_child the child's InternalAddRef, which also writes this object's
+//                              state word (its children)
+//   NeuterList::add            process lock (sync), the list (write), the object's
+//                              InternalAddRef, which also writes the list (the new node)
 //   NeuterList::neuter_and_clear     the list (write), each node's neuter and internal release
-//   NeuterList::sweep_all_neuter_at_will   process lock, the list (write), each node's count
-//                              word (read), and neuter + internal release of the dead ones
+//   NeuterList::sweep_all_neuter_at_will   process lock, the list (write), each node's
+//                              IsNeuterAtWill, which also writes the list (a survivor goes
+//                              back), and neuter + internal release of the dead ones
 //   LeftSideResourceCleanupList::sweep_neuter_left_side_resources
 //                              process state (read), process lock, the list (write: take the
 //                              head), per node as above, process lock, the list (write: splice)
-//   LeftSideResource::free     the resource (write)
+//   LeftSideResource::free     the resource (write), the process state (read: O5)
 //   DeferredCleanupQueue::enqueue / drain   its leaf lock (sync), the queue (write), frees
-//   HandleValue::dispose / dereference      the state word (read), Stop-Go, process state
-//                              (read), the state word (write: clear the handle), the GC handle
+//   HandleValue::dispose       Dispose's call (state word), Stop-Go, IsSynchronized (process
+//                              state), process lock, "Dispose: clear the handle": the handle
+//                              (read_write), then the GC handle's free
+//   HandleValue::dereference   Dereference's call: the state word and the handle (read); then
+//                              IsSynchronized
+//   HandleValue::neuter_left_side_resources   "CordbHandleValue::NeuterLeftSideResources":
+//                              the handle (read_write); the GC handle's free; process lock;
+//                              Neuter
+// Finding bookkeeping stays in plain members: who neutered or deleted an object and when, the
+// Continue it was neutered at, who freed a resource; a weak back-pointer's target is
+// configuration (set before the object is shared), its release is in the state word.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/operation.hpp"
 
@@ -103,24 +128,28 @@ class RsObject {
   RsObject(const RsObject&) = delete;
   RsObject& operator=(const RsObject&) = delete;
 
-  // --- identity and peeks (no scheduling point) ------------------------------------------------
+  // --- identity and peeks (no scheduling point, not audited: tests, reports) ----------------
   const std::string& type_name() const noexcept { return type_name_; }
   const std::string& name() const noexcept { return name_; }
   std::string description() const;  // "CordbILFrame 'frame'"
   Process& process() const noexcept { return process_; }
-  std::uint64_t mixed_count() const noexcept { return count_; }
-  std::uint32_t external_count() const noexcept { return static_cast<std::uint32_t>(count_ >> 32); }
-  std::uint32_t internal_count() const noexcept { return static_cast<std::uint32_t>(count_); }
-  bool neutered() const noexcept { return neutered_; }
-  bool neuter_at_will() const noexcept { return neuter_at_will_; }
-  bool deleted() const noexcept { return signature_ == kDeadSignature; }
-  std::uint32_t signature() const noexcept { return signature_; }
+  std::uint64_t mixed_count() const noexcept { return count_.peek().count; }
+  std::uint32_t external_count() const noexcept {
+    return static_cast<std::uint32_t>(mixed_count() >> 32);
+  }
+  std::uint32_t internal_count() const noexcept {
+    return static_cast<std::uint32_t>(mixed_count());
+  }
+  bool neutered() const noexcept { return state_.peek().neutered; }
+  bool neuter_at_will() const noexcept { return count_.peek().neuter_at_will; }
+  bool deleted() const noexcept { return state_.peek().deleted; }
+  std::uint32_t signature() const noexcept { return deleted() ? kDeadSignature : kLiveSignature; }
   /// Who neutered it, and during which Continue (0: not during a Continue).
   const std::optional<Provenance>& neutered_by() const noexcept { return neutered_by_; }
   std::uint32_t neutered_at_continue() const noexcept { return neutered_at_continue_; }
   const std::optional<Provenance>& deleted_by() const noexcept { return deleted_by_; }
-  ObjectId count_id() const noexcept { return count_id_; }
-  ObjectId state_id() const noexcept { return state_id_; }
+  ObjectId count_id() const noexcept { return count_.id(); }
+  ObjectId state_id() const noexcept { return state_.id(); }
 
   // --- reference counts (§4.1) -----------------------------------------------------------------
   /// External AddRef (BaseAddRef); returns the external count.
@@ -148,10 +177,16 @@ class RsObject {
   /// A strong child: an internal reference, neutered and released by this object's Neuter.
   void add_strong_child(RsObject& child,
                         const std::source_location& where = std::source_location::current());
-  const std::vector<RsObject*>& strong_children() const noexcept { return children_; }
+  /// A peek (tests).
+  const std::vector<RsObject*>& strong_children() const noexcept { return state_.peek().children; }
   /// A weak back-pointer (no reference), nulled by this object's Neuter, i.e. by its parent's.
+  /// Configuration: set it before the object is shared (in the constructor).
   void set_weak_back_pointer(RsObject* target) noexcept { weak_ = target; }
-  RsObject* weak_back_pointer() const noexcept { return weak_; }
+  /// Peeks the state word: call it from the object's own destructor (on_destroy runs in its
+  /// "delete" step, which writes the state word) or when no other thread runs.
+  RsObject* weak_back_pointer() const noexcept {
+    return state_.peek().weak_released ? nullptr : weak_;
+  }
 
   // --- methods ---------------------------------------------------------------------------------
   /// Calls `body` (returning an HRESULT) as the method `method` (a static string) of this
@@ -163,15 +198,28 @@ class RsObject {
   template <class Body>
   cordbg::HRESULT call(const char* method, NeuterCheck check, Body&& body,
                        const std::source_location& where = std::source_location::current()) {
+    return call_touching(method, check, {}, std::forward<Body>(body), where);
+  }
+
+ protected:
+  /// call(), for a body that reads model state of the object before its first operation:
+  /// `also` (at most kMaxExtraTouches entries; the call announces the state word) joins the
+  /// entry's footprint (it must outlive the entry's scheduling point).
+  template <class Body>
+  cordbg::HRESULT call_touching(const char* method, NeuterCheck check, std::span<const Touch> also,
+                                Body&& body, const std::source_location& where) {
     cordbg::HRESULT refused = cordbg::S_OK;
-    const CallTicket ticket = enter_call(method, check, refused, where);
+    const CallTicket ticket = enter_call(method, check, also, refused, where);
     if (ticket.entry == CallEntry::refused) return refused;
     const cordbg::HRESULT hr = std::forward<Body>(body)();
     leave_call(method, ticket, hr, where);
     return hr;
   }
 
- protected:
+  /// What on_final_external_release touches (runs inside the Release step): joins Release's
+  /// footprint. At most kMaxExtraTouches entries; the storage must live as long as the object.
+  virtual std::span<const Touch> final_release_footprint() const { return {}; }
+
   /// The derived part of Neuter (release what the object holds); runs once, process lock held.
   virtual void on_neuter(const std::source_location& /*where*/) {}
   /// Runs when the external count reaches 0, in destructor context: keep it trivial.
@@ -187,30 +235,47 @@ class RsObject {
     const RsObject* previous_object = nullptr;
     const char* previous_method = nullptr;
   };
-  CallTicket enter_call(const char* method, NeuterCheck check, cordbg::HRESULT& refused,
-                        const std::source_location& where);
+  CallTicket enter_call(const char* method, NeuterCheck check, std::span<const Touch> also,
+                        cordbg::HRESULT& refused, const std::source_location& where);
   void leave_call(const char* method, const CallTicket& ticket, cordbg::HRESULT hr,
                   const std::source_location& where);
   void destroy(const std::source_location& where);
+  /// InternalAddRef whose step also touches `also` (the list or parent the new reference is
+  /// stored in, written by the caller right after); false during teardown.
+  bool internal_add_ref_touching(Touch also, const std::source_location& where);
+  /// IsNeuterAtWill whose step also touches `also`.
+  bool query_neuter_at_will_touching(Touch also, const std::source_location& where);
   /// `on`: the engine object of the operation that used it (its count or its state).
   [[noreturn]] void report_deleted_use(const char* what, ObjectId on,
                                        const std::source_location& where);
-  bool reaches(const RsObject* target) const;
+  bool reaches(const RsObject* target) const;  // peeks (the cycle assert)
+
+  friend class NeuterList;
+  friend class LeftSideResourceCleanupList;
+
+  /// The count word (CordbCommonBase::m_RefCount and the NeuterAtWill bit).
+  struct CountWord {
+    std::uint64_t count = 0;  // high 32 external, low 32 internal
+    bool neuter_at_will = false;
+  };
+  /// The state word: the sticky bits, the weak pointer's release and the strong children.
+  struct StateWord {
+    bool neutered = false;
+    bool deleted = false;  // signature 0x0dead0b1
+    bool weak_released = false;
+    std::vector<RsObject*> children;
+  };
 
   Process& process_;
   std::string type_name_;
   std::string name_;
-  ObjectId count_id_;
-  ObjectId state_id_;
-  std::uint64_t count_ = 0;  // high 32 external, low 32 internal
-  bool neutered_ = false;
-  bool neuter_at_will_ = false;
-  std::uint32_t signature_ = kLiveSignature;
+  hc::ModelCell<CountWord> count_;
+  hc::ModelCell<StateWord> state_;
+  RsObject* weak_ = nullptr;  // configuration (see set_weak_back_pointer)
+  // Finding bookkeeping.
   std::uint32_t neutered_at_continue_ = 0;
   std::optional<Provenance> neutered_by_;
   std::optional<Provenance> deleted_by_;
-  std::vector<RsObject*> children_;
-  RsObject* weak_ = nullptr;
 };
 
 /// A NeuterList: objects queued to be neutered at a safe time, each node holding an internal
@@ -223,10 +288,12 @@ class NeuterList {
   NeuterList& operator=(const NeuterList&) = delete;
 
   const std::string& name() const noexcept { return name_; }
-  std::size_t size() const noexcept { return nodes_.size(); }
-  bool empty() const noexcept { return nodes_.empty(); }
+  /// Peeks (tests; a program deciding on them must hold the process lock, which every change of
+  /// the list holds).
+  std::size_t size() const noexcept { return nodes_.peek().size(); }
+  bool empty() const noexcept { return nodes_.peek().empty(); }
   bool contains(const RsObject& object) const noexcept;
-  ObjectId id() const noexcept { return id_; }
+  ObjectId id() const noexcept { return nodes_.id(); }
 
   /// Add: takes the process lock, takes an internal reference.
   void add(RsObject& object, const std::source_location& where = std::source_location::current());
@@ -240,8 +307,7 @@ class NeuterList {
  protected:
   Process& process_;
   std::string name_;
-  ObjectId id_;
-  std::vector<RsObject*> nodes_;  // oldest first
+  hc::ModelCell<std::vector<RsObject*>> nodes_;  // oldest first
 };
 
 /// The LeftSideResourceCleanupList: objects holding debuggee-side resources.
@@ -272,17 +338,17 @@ class LeftSideResource {
   LeftSideResource& operator=(const LeftSideResource&) = delete;
 
   const std::string& name() const noexcept { return name_; }
-  bool freed() const noexcept { return freed_by_.has_value(); }
+  bool freed() const noexcept { return freed_.peek(); }  // a peek (tests)
   const std::optional<Provenance>& freed_by() const noexcept { return freed_by_; }
-  ObjectId id() const noexcept { return id_; }
+  ObjectId id() const noexcept { return freed_.id(); }
   /// Frees it (checks O5 and the destructor context). False if it was already freed.
   bool free(const std::source_location& where = std::source_location::current());
 
  private:
   Process& process_;
   std::string name_;
-  ObjectId id_;
-  std::optional<Provenance> freed_by_;
+  hc::ModelCell<bool> freed_;
+  std::optional<Provenance> freed_by_;  // finding bookkeeping
 };
 
 /// The fix of B18: a Release or destructor does not free debuggee resources, it queues them
@@ -295,9 +361,9 @@ class DeferredCleanupQueue {
   DeferredCleanupQueue(const DeferredCleanupQueue&) = delete;
   DeferredCleanupQueue& operator=(const DeferredCleanupQueue&) = delete;
 
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
-  ObjectId id() const noexcept { return id_; }
+  std::size_t size() const noexcept { return items_.peek().size(); }  // peeks (tests)
+  bool empty() const noexcept { return items_.peek().empty(); }
+  ObjectId id() const noexcept { return items_.id(); }
   RSLock& lock() noexcept { return *lock_; }
 
   void enqueue(LeftSideResource& resource,
@@ -308,9 +374,8 @@ class DeferredCleanupQueue {
  private:
   Process& process_;
   std::string name_;
-  ObjectId id_;
+  hc::ModelCell<std::vector<LeftSideResource*>> items_;
   std::unique_ptr<RSLock> lock_;
-  std::vector<LeftSideResource*> items_;
 };
 
 /// CordbHandleValue: a value that owns a GC handle in the debuggee and lives across Continue.
@@ -335,7 +400,7 @@ class HandleValue : public RsObject {
   /// running; else S_OK.
   cordbg::HRESULT dereference(const std::source_location& where = std::source_location::current());
 
-  bool disposed() const noexcept { return disposed_; }
+  bool disposed() const noexcept { return disposed_.peek(); }  // a peek (tests)
   LeftSideResource& gc_handle() noexcept { return gc_handle_; }
 
   void neuter_left_side_resources(
@@ -343,11 +408,13 @@ class HandleValue : public RsObject {
 
  protected:
   void on_final_external_release(const std::source_location& where) override;
+  std::span<const Touch> final_release_footprint() const override { return {&handle_touch_, 1}; }
 
  private:
-  ReleaseCleanup cleanup_;
+  ReleaseCleanup cleanup_;  // configuration
   LeftSideResource gc_handle_;
-  bool disposed_ = false;
+  hc::ModelCell<bool> disposed_;  // the handle was cleared (Dispose or cleanup)
+  Touch handle_touch_;            // disposed_, read_write: the final Release's extra footprint
 };
 
 }  // namespace hc::models

@@ -24,18 +24,26 @@
 // that deadlocks first reports the deadlock. The Process's Stop-Go and Process locks are
 // reentrant (cLockReentrant): a re-acquisition by the holder is no operation at all.
 //
-// Operations and what they touch (for DPOR: the object each scheduling point names):
+// What it touches (DPOR footprints, checked by the footprint audit). The process's state
+// (running / stopped / exited / detached) is a cell, "process '<name>': state"; the lists are
+// cells (neuter.hpp). Each scheduling point names:
 //   RSLock::lock / unlock        the lock's hc::mutex (sync)
-//   Process::stop                Stop-Go (sync), process state (write)
-//   Process::continue_           Stop-Go, process state (read "Continue"), process lock, then
-//                                the sweeps' own operations (see neuter.hpp), process lock,
-//                                process state (write "Continue: resume")
-//   Process::exit / detach       Stop-Go, process state (write), the lists' operations,
-//                                process lock, process state (write)
-//   Process::check_synchronized  process state (read)
+//   Process::stop                Stop-Go (sync), "Stop": process state (write)
+//   Process::continue_           Stop-Go, "Continue": process state (read), process lock, the
+//                                lists' operations (see neuter.hpp), process lock, "Continue:
+//                                resume": process state (write)
+//   Process::exit / detach       Stop-Go, "ExitProcess" (write) / "Detach" (read): process
+//                                state, the lists' operations, process lock, process state
+//                                (write)
+//   Process::check_synchronized  "IsSynchronized": process state (read)
 //   Process::send_ipc            the process's transport object (write)
-// Left-side cleanup (O5) reads the process state inside the freeing operation without naming
-// it: it is stable there whenever the rule holds, because only Stop-Go holders change it.
+// Left-side cleanup (O5) reads the process state: the operations that check it declare it
+// (the sweeps' first step, LeftSideResource::free). What an RSLock records about its holder,
+// and RsThreads (the locks each thread holds, the destructor and OK_IF_NEUTERED frames it runs
+// in) are each thread's own: a thread reads only what it wrote itself. Finding bookkeeping
+// stays in plain members: what last set the state and when, the Continue count, the history.
+// The lists a process has (add_refresh_stack_list, add_appdomain_list) and the options are
+// configuration: set them up before the process is shared.
 #pragma once
 
 #include <array>
@@ -48,6 +56,7 @@
 #include <utility>
 #include <vector>
 
+#include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
 #include "hc/models/neuter.hpp"
 #include "hc/operation.hpp"
@@ -222,13 +231,13 @@ class Process {
   RSLock& shim_dispose_lock() noexcept { return shim_dispose_; }              // level 3
   RSLock& process_lock() noexcept { return process_lock_; }                   // level 2, reentrant
 
-  // --- state (peeks: no scheduling point) ------------------------------------------------------
-  ProcessState state() const noexcept { return state_; }
-  bool synchronized() const noexcept { return state_ == ProcessState::stopped; }
+  // --- state (peeks: no scheduling point, not audited) ----------------------------------------
+  ProcessState state() const noexcept { return state_.peek(); }
+  bool synchronized() const noexcept { return state() == ProcessState::stopped; }
   std::uint32_t continue_count() const noexcept { return continue_count_; }
   /// The number of the Continue being executed (its sweeps), 0 outside Continue.
   std::uint32_t current_continue() const noexcept { return in_continue_; }
-  ObjectId state_id() const noexcept { return state_id_; }
+  ObjectId state_id() const noexcept { return state_.id(); }
   /// "stopped (synchronized) (by Stop on thread 'main' at step 3 (x.cpp:9))".
   std::string describe_state() const;
 
@@ -308,7 +317,7 @@ class Process {
  private:
   Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::string name,
           ProcessState initial);
-  cordbg::HRESULT terminal_result() const noexcept;
+  static cordbg::HRESULT terminal_result(ProcessState state) noexcept;
   void set_state(ProcessState s, std::string by, const std::source_location& where);
   cordbg::HRESULT neuter_everything(ProcessState final_state, const char* label,
                                     const std::source_location& where);
@@ -316,10 +325,10 @@ class Process {
   std::unique_ptr<RsThreads> owned_threads_;
   RsThreads* threads_;
   std::string name_;
-  ObjectId state_id_;
+  hc::ModelCell<ProcessState> state_;
   ObjectId transport_id_;
-  ProcessState state_;
-  std::string state_by_;  // what set the state, for messages
+  // Finding bookkeeping: what set the state and when, the Continue count, the history.
+  std::string state_by_;
   std::optional<Provenance> state_changed_;
   std::uint32_t continue_count_ = 0;
   std::uint32_t in_continue_ = 0;
