@@ -5,7 +5,9 @@ include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 set(out_dir ${WORK_DIR}/out)
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
-set(scenario safehandle/raw-value-after-dispose.fixed)
+# A clean scenario without a coverage goal: a goal is judged per run, and a shard of the
+# search need not see both orders of a pair (issue: a partial shard is not a verdict).
+set(scenario safehandle/close-while-waiting.fixed)
 
 hc_run(whole rc run ${scenario} --strategy dpor --out ${out_dir} --summary ${WORK_DIR}/whole.json)
 hc_expect("the unsharded run passes: ${whole}" rc EQUAL 0)
