@@ -94,7 +94,6 @@ void Execution::reset() {
     s.joiner = kNoThread;
     s.notified = false;
     s.woken_by_notify = false;
-    s.last_step = kNoStep;
   }
   n_threads_ = 0;
   live_ = finished_ = yielded_ = spurious_woken_ = 0;
@@ -446,7 +445,6 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
     for (std::uint8_t k = 0; k < op.extra_count; ++k)
       touches_.push_back(op.extra[k]);
   }
-  threads_[t].last_step = static_cast<std::uint32_t>(trace_.size() - 1);
   return &s;
 }
 
@@ -812,7 +810,6 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eh = EhGlobals{};
   s.error_number = 0;
   s.context.clear();
-  s.last_step = kNoStep;
   s.clock.assign(threads_[parent].clock, kMaxThreads);
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
@@ -848,9 +845,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
     // Not a scheduling point: the one operation a join depends on, the exit, has happened.
     // The step belongs to the thread's scheduled step before it, whose footprint the audit
     // keeps checking.
-    const std::uint32_t current = threads_[me].last_step;
     begin_step(me, op)->scheduled = false;  // op is pending_[me]: no decision is needed
-    threads_[me].last_step = current;
   } else {
     threads_[t].joiner = me;
     if (park() == nullptr) return;
@@ -902,12 +897,10 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
   // Not a scheduling point: the code after the choice still runs on behalf of the thread's
   // last scheduled step, whose footprint the audit checks (a model operation that chooses, e.g.
   // an injected fault, goes on touching what it declared).
-  const std::uint32_t scheduled_step = threads_[current_].last_step;
   Step* s = begin_step(current_, op);
   s->has_value = true;
   s->value = value;
   s->scheduled = false;
-  threads_[current_].last_step = scheduled_step;
   return value;
 }
 
@@ -968,10 +961,18 @@ Step* Execution::model_op(Access access, ObjectId object, std::span<const Touch>
   return s;
 }
 
+std::uint32_t Execution::scheduled_step_of(ThreadId t) const noexcept {
+  // Only the audit asks (it is off the scheduling path): a backward scan of the trace.
+  for (std::size_t i = trace_.size(); i-- > 0;) {
+    if (trace_[i].thread == t && trace_[i].scheduled) return static_cast<std::uint32_t>(i);
+  }
+  return kNoStep;
+}
+
 bool Execution::footprint_allows(ObjectId object, Access access) const noexcept {
   const ThreadId me = current_;
   if (me >= kMaxThreads) return true;
-  const std::uint32_t at = threads_[me].last_step;
+  const std::uint32_t at = scheduled_step_of(me);
   if (at == kNoStep) return me == 0 && n_threads_ == 1;  // main, before any other thread exists
   // kAllModelObjects covers the model's own objects; events are named one by one (an event
   // is also waited on by steps that are not model operations).
@@ -982,7 +983,7 @@ bool Execution::footprint_allows(ObjectId object, Access access) const noexcept 
 void Execution::audit_touch(ObjectId object, Access access, const std::source_location& where) {
   if (!config_.audit_footprints || tearing_down_ || current_ >= kMaxThreads) return;
   if (footprint_allows(object, access)) return;
-  const std::uint32_t at = threads_[current_].last_step;
+  const std::uint32_t at = scheduled_step_of(current_);
   const std::string step =
       at == kNoStep
           ? fmt::format("before thread '{}' ran any operation", thread_name(current_))

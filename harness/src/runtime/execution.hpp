@@ -234,7 +234,6 @@ class Execution {
     ThreadId joiner = kNoThread;        // the thread blocked joining this one
     bool notified = false;              // condition_variable: may wake
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
-    std::uint32_t last_step = kNoStep;  // trace index of its latest step (the footprint audit)
     bool woken_by_notify = false;
     VectorClock clock;
     std::string name;
@@ -281,6 +280,10 @@ class Execution {
   Step* park();
   [[noreturn]] void fail_operation_in_invariant(const Operation& op);
   bool footprint_allows(ObjectId object, Access access) const noexcept;
+  /// The trace index of thread t's latest scheduled step (kNoStep before its first): the step
+  /// whose footprint the code it runs now must stay within. Value choices and joins of finished
+  /// threads are unscheduled entries of that step.
+  std::uint32_t scheduled_step_of(ThreadId t) const noexcept;
   Step* begin_step(ThreadId t, const Operation& op);
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();
