@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "hc/hc.hpp"
@@ -15,6 +16,26 @@ inline ExploreOptions exhaustive() {
   o.strategy = "dfs";
   o.max_executions = 0;
   return o;
+}
+
+/// What a body reaches under exhaustive dfs and under exhaustive dpor: each run's result and
+/// the outcomes the body recorded (it inserts what each execution ends with into the set it is
+/// given). A model's footprints are checked by comparing the two outcome sets.
+struct DfsAndDpor {
+  Result dfs;
+  Result dpor;
+  std::set<std::string> dfs_outcomes;
+  std::set<std::string> dpor_outcomes;
+};
+
+inline DfsAndDpor explore_dfs_and_dpor(const std::function<void(std::set<std::string>&)>& body,
+                                       ExploreOptions options = exhaustive()) {
+  DfsAndDpor r;
+  options.strategy = "dfs";
+  r.dfs = explore([&] { body(r.dfs_outcomes); }, options);
+  options.strategy = "dpor";
+  r.dpor = explore([&] { body(r.dpor_outcomes); }, options);
+  return r;
 }
 
 inline ExploreOptions random_runs(std::uint64_t executions, std::uint64_t seed = 1) {

@@ -148,9 +148,8 @@ void RsObject::internal_add_ref(const std::source_location& where) {
 
 bool RsObject::internal_add_ref_touching(Touch also, const std::source_location& where) {
   const Touch fp[] = {state_.reads(), also};
-  if (rt::model_op(Access::read_write, count_.id(),
-                   std::span<const Touch>(fp, also.object == kNoObject ? 1 : 2), "InternalAddRef",
-                   where) == nullptr)
+  // `also` may be {} (kNoObject): the engine ignores such entries.
+  if (rt::model_op(Access::read_write, count_.id(), fp, "InternalAddRef", where) == nullptr)
     return false;
   if (state_.read().deleted)
     report_deleted_use("takes an internal reference to", count_.id(), where);
@@ -183,10 +182,7 @@ bool RsObject::query_neuter_at_will(const std::source_location& where) {
 
 bool RsObject::query_neuter_at_will_touching(Touch also, const std::source_location& where) {
   const Touch fp[] = {state_.reads(), also};
-  if (rt::model_op(Access::read, count_.id(),
-                   std::span<const Touch>(fp, also.object == kNoObject ? 1 : 2), "IsNeuterAtWill",
-                   where) == nullptr)
-    return false;
+  if (rt::model_op(Access::read, count_.id(), fp, "IsNeuterAtWill", where) == nullptr) return false;
   return count_.read().neuter_at_will || state_.read().neutered;
 }
 

@@ -920,46 +920,41 @@ struct RecordingNode : ComObject {
 // exhaustive dfs it reaches the same outcomes (which thread destroyed which object) in fewer
 // executions (9 against 126).
 TEST(ComDpor, ReachesTheOutcomesOfDfsInFewerExecutions) {
-  auto explore_with = [](const char* strategy, std::set<std::string>& outcomes) {
-    hc::ExploreOptions options = exhaustive();
-    options.strategy = strategy;
-    return hc::explore(
-        [&outcomes] {
-          std::string destroyed_by[3];
+  const hc::test::DfsAndDpor r =
+      hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+        std::string destroyed_by[3];
+        {
+          ComWorld world;
+          ComPtr<RecordingNode> parent = world.make<RecordingNode>("parent", &destroyed_by[0]);
+          RecordingNode* child_object = nullptr;
           {
-            ComWorld world;
-            ComPtr<RecordingNode> parent = world.make<RecordingNode>("parent", &destroyed_by[0]);
-            RecordingNode* child_object = nullptr;
-            {
-              ComPtr<RecordingNode> child = world.make<RecordingNode>("child", &destroyed_by[1]);
-              child_object = child.get();
-              parent.get()->child = std::move(child);
-            }
-            ComPtr<RecordingNode> child(child_object);  // AddRef: T2's reference
-            ComPtr<RecordingNode> other = world.make<RecordingNode>("other", &destroyed_by[2]);
-            ComPtr<RecordingNode> other2 = other;  // AddRef
-            hc::thread t1("T1", [mine = std::move(parent), o = std::move(other)]() mutable {
-              o.use("Ping");
-              mine.reset();  // destroys the parent, whose body releases the child
-              o.reset();
-            });
-            hc::thread t2("T2", [mine = std::move(child), o = std::move(other2)]() mutable {
-              mine.use("Read");
-              o.use("Ping");
-              mine.reset();
-              o.reset();
-            });
-            t1.join();
-            t2.join();
+            ComPtr<RecordingNode> child = world.make<RecordingNode>("child", &destroyed_by[1]);
+            child_object = child.get();
+            parent.get()->child = std::move(child);
           }
-          outcomes.insert(destroyed_by[0] + "," + destroyed_by[1] + "," + destroyed_by[2]);
-        },
-        options);
-  };
-  std::set<std::string> by_dfs;
-  std::set<std::string> by_dpor;
-  const hc::Result dfs = explore_with("dfs", by_dfs);
-  const hc::Result dpor = explore_with("dpor", by_dpor);
+          ComPtr<RecordingNode> child(child_object);  // AddRef: T2's reference
+          ComPtr<RecordingNode> other = world.make<RecordingNode>("other", &destroyed_by[2]);
+          ComPtr<RecordingNode> other2 = other;  // AddRef
+          hc::thread t1("T1", [mine = std::move(parent), o = std::move(other)]() mutable {
+            o.use("Ping");
+            mine.reset();  // destroys the parent, whose body releases the child
+            o.reset();
+          });
+          hc::thread t2("T2", [mine = std::move(child), o = std::move(other2)]() mutable {
+            mine.use("Read");
+            o.use("Ping");
+            mine.reset();
+            o.reset();
+          });
+          t1.join();
+          t2.join();
+        }
+        outcomes.insert(destroyed_by[0] + "," + destroyed_by[1] + "," + destroyed_by[2]);
+      });
+  const hc::Result& dfs = r.dfs;
+  const hc::Result& dpor = r.dpor;
+  const std::set<std::string>& by_dfs = r.dfs_outcomes;
+  const std::set<std::string>& by_dpor = r.dpor_outcomes;
   EXPECT_TRUE(dfs.findings.empty()) << dfs.findings.front().message;
   EXPECT_TRUE(dpor.findings.empty()) << dpor.findings.front().message;
   EXPECT_EQ(by_dpor, by_dfs);

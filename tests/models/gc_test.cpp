@@ -301,35 +301,30 @@ TEST(CollectionTiming, AGcAfterTheLastUseCanFinalizeDuringTheNativeCall) {
 // the test suite, checks every step touches nothing else): against exhaustive dfs it reaches the
 // same outcomes (which finalizers ran, in which order) in fewer executions (235 against 1390).
 TEST(GcDpor, ReachesTheOutcomesOfDfsInFewerExecutions) {
-  auto explore_with = [](const char* strategy, std::set<std::string>& outcomes) {
-    hc::ExploreOptions options = exhaustive();
-    options.strategy = strategy;
-    return hc::explore(
-        [&outcomes] {
-          std::string ran;  // appended on the finalizer thread only, read once ~Gc joined it
-          {
-            Gc gc(GcOptions{.background_collections = 1});
-            auto note = [&ran](const char* name) { return [&ran, name] { ran += name; }; };
-            Ref<Finalizable> a = gc.allocate<Finalizable>(gc, "a", false, note("a"));
-            Ref<Finalizable> b = gc.allocate<Finalizable>(gc, "b", false, note("b"));
-            Finalizable& b_object = *b;
-            hc::thread user("user", [&] {
-              a.reset();
-              b.reset();
-              gc.suppress_finalize(b_object);  // too late if a GC queued it and it ran
-            });
-            gc.collect();
-            user.join();
-            gc.wait_for_pending_finalizers();
-          }
-          outcomes.insert(ran.empty() ? "none" : ran);
-        },
-        options);
-  };
-  std::set<std::string> by_dfs;
-  std::set<std::string> by_dpor;
-  const hc::Result dfs = explore_with("dfs", by_dfs);
-  const hc::Result dpor = explore_with("dpor", by_dpor);
+  const hc::test::DfsAndDpor r =
+      hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+        std::string ran;  // appended on the finalizer thread only, read once ~Gc joined it
+        {
+          Gc gc(GcOptions{.background_collections = 1});
+          auto note = [&ran](const char* name) { return [&ran, name] { ran += name; }; };
+          Ref<Finalizable> a = gc.allocate<Finalizable>(gc, "a", false, note("a"));
+          Ref<Finalizable> b = gc.allocate<Finalizable>(gc, "b", false, note("b"));
+          Finalizable& b_object = *b;
+          hc::thread user("user", [&] {
+            a.reset();
+            b.reset();
+            gc.suppress_finalize(b_object);  // too late if a GC queued it and it ran
+          });
+          gc.collect();
+          user.join();
+          gc.wait_for_pending_finalizers();
+        }
+        outcomes.insert(ran.empty() ? "none" : ran);
+      });
+  const hc::Result& dfs = r.dfs;
+  const hc::Result& dpor = r.dpor;
+  const std::set<std::string>& by_dfs = r.dfs_outcomes;
+  const std::set<std::string>& by_dpor = r.dpor_outcomes;
   EXPECT_TRUE(dfs.findings.empty()) << dfs.findings.front().message;
   EXPECT_TRUE(dpor.findings.empty()) << dpor.findings.front().message;
   EXPECT_EQ(by_dpor, by_dfs);

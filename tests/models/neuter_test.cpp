@@ -1289,45 +1289,40 @@ TEST(Asserts, AStrongReferenceCycleIsAnAssertion) {
 // calls returned, what was neutered, deleted and freed) in far fewer executions (16 against
 // 487635).
 TEST(NeuterDpor, ReachesTheOutcomesOfDfsInFewerExecutions) {
-  auto explore_with = [](const char* strategy, std::set<std::string>& outcomes) {
-    hc::ExploreOptions options = exhaustive();
-    options.strategy = strategy;
-    return hc::explore(
-        [&outcomes] {
-          Process p;
-          RsObject frame(p, "CordbILFrame", "frame");
-          RsObject value(p, "CordbValue", "value");
-          HandleValue hv(p, "hv");
-          frame.add_strong_child(value);
-          frame.add_ref();
-          hv.add_ref();
-          p.add_refresh_stack_list("main").add(frame);
-          cordbg::HRESULT ip = cordbg::S_OK;
-          cordbg::HRESULT deref = cordbg::S_OK;
-          hc::thread client("client", [&] {
-            ip = frame.call("GetIP", NeuterCheck::fail_if_neutered, [] { return cordbg::S_OK; });
-            deref = hv.dereference();
-            hv.release();
-          });
-          hc::thread debugger("debugger", [&] {
-            p.continue_();
-            p.stop();
-            p.continue_();
-          });
-          client.join();
-          debugger.join();
-          frame.release();
-          outcomes.insert(fmt::format(
-              "{} {} frame {}{} value {}{} hv {}{}{}", cordbg::hresult_name(ip),
-              cordbg::hresult_name(deref), frame.neutered(), frame.deleted(), value.neutered(),
-              value.deleted(), hv.neutered(), hv.deleted(), hv.gc_handle().freed()));
-        },
-        options);
-  };
-  std::set<std::string> by_dfs;
-  std::set<std::string> by_dpor;
-  const hc::Result dfs = explore_with("dfs", by_dfs);
-  const hc::Result dpor = explore_with("dpor", by_dpor);
+  const hc::test::DfsAndDpor r =
+      hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+        Process p;
+        RsObject frame(p, "CordbILFrame", "frame");
+        RsObject value(p, "CordbValue", "value");
+        HandleValue hv(p, "hv");
+        frame.add_strong_child(value);
+        frame.add_ref();
+        hv.add_ref();
+        p.add_refresh_stack_list("main").add(frame);
+        cordbg::HRESULT ip = cordbg::S_OK;
+        cordbg::HRESULT deref = cordbg::S_OK;
+        hc::thread client("client", [&] {
+          ip = frame.call("GetIP", NeuterCheck::fail_if_neutered, [] { return cordbg::S_OK; });
+          deref = hv.dereference();
+          hv.release();
+        });
+        hc::thread debugger("debugger", [&] {
+          p.continue_();
+          p.stop();
+          p.continue_();
+        });
+        client.join();
+        debugger.join();
+        frame.release();
+        outcomes.insert(fmt::format(
+            "{} {} frame {}{} value {}{} hv {}{}{}", cordbg::hresult_name(ip),
+            cordbg::hresult_name(deref), frame.neutered(), frame.deleted(), value.neutered(),
+            value.deleted(), hv.neutered(), hv.deleted(), hv.gc_handle().freed()));
+      });
+  const hc::Result& dfs = r.dfs;
+  const hc::Result& dpor = r.dpor;
+  const std::set<std::string>& by_dfs = r.dfs_outcomes;
+  const std::set<std::string>& by_dpor = r.dpor_outcomes;
   EXPECT_TRUE(dfs.findings.empty()) << first_message(dfs);
   EXPECT_TRUE(dpor.findings.empty()) << first_message(dpor);
   EXPECT_EQ(by_dpor, by_dfs);

@@ -127,17 +127,16 @@ Step* model_op(Access access, ObjectId object, const char* label, const std::sou
 /// write while it runs — from this step until its thread's next scheduling point — (at most
 /// kMaxExtraTouches; kAllModelObjects for an operation that scans the whole model). dpor orders
 /// two model steps only when their footprints conflict (strategy/dependence.hpp), and the
-/// footprint audit checks every ModelCell access against it. `also` is read while the thread is
+/// footprint audit checks every ModelCell access against it. Entries naming kNoObject are
+/// ignored (an optional touch may stay in a fixed array). `also` is read while the thread is
 /// parked: it must outlive the call (a local array at the call site does).
 Step* model_op(Access access, ObjectId object, std::span<const Touch> also, const char* label,
                const std::source_location& where = std::source_location::current(),
                WaitFor wait = WaitFor::nothing);
 
-/// The footprint audit (RunSettings::audit_footprints): whether it is on in this execution, and
-/// the check itself — the calling thread's current step must declare (object, access), else the
-/// execution ends with an internal error naming the object, the step and `where`. ModelCell
-/// calls it on every access; nothing else needs to.
-bool footprint_audit_enabled() noexcept;
+/// The footprint audit (RunSettings::audit_footprints): the calling thread's current step must
+/// declare (object, access), else the execution ends with an internal error naming the object,
+/// the step and `where`. ModelCell calls it on every access; nothing else needs to.
 void audit_touch(ObjectId object, Access access, const std::source_location& where);
 
 /// Ends the execution with a finding of a model. `signature` de-duplicates findings across

@@ -1229,11 +1229,6 @@ Step* model_op(Access access, ObjectId object, std::span<const Touch> also, cons
   return require("a model operation", &where).model_op(access, object, also, label, where, wait);
 }
 
-bool footprint_audit_enabled() noexcept {
-  const detail::Execution* e = detail::Execution::current();
-  return e != nullptr && e->audit_enabled();
-}
-
 void audit_touch(ObjectId object, Access access, const std::source_location& where) {
   if (detail::Execution* e = detail::Execution::current()) e->audit_touch(object, access, where);
 }

@@ -160,7 +160,6 @@ class Execution {
   /// The footprint audit (rt::audit_touch): ends the execution with an internal error when the
   /// current thread's step does not declare (object, access).
   void audit_touch(ObjectId object, Access access, const std::source_location& where);
-  bool audit_enabled() const noexcept { return config_.audit_footprints; }
   void report(FindingKind kind, std::string message, const std::source_location& where,
               std::string signature, const FindingRefs& refs);
   void event_signal(ObjectId event, const std::source_location& where) noexcept;

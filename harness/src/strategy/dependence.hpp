@@ -125,12 +125,17 @@ constexpr Access may_access(OpKind kind, Access recorded) {
   return recorded;
 }
 
+/// A realized footprint widened back to what the operation (`kind` on `object`) may do in any
+/// state: the announced object's entry, which Footprint::add placed first.
+constexpr Footprint as_operation(Footprint f, OpKind kind, ObjectId object) {
+  if (f.size > 0 && f.touches[0].object == object)
+    f.touches[0].access = may_access(kind, f.touches[0].access);
+  return f;
+}
+
 /// The footprint of a step as the operation it is, in any state.
 inline Footprint may_footprint(const Step& s, std::span<const Touch> extras) {
-  Footprint f = realized_footprint(s, extras);
-  if (f.size > 0 && f.touches[0].object == s.object)
-    f.touches[0].access = may_access(s.kind, f.touches[0].access);
-  return f;
+  return as_operation(realized_footprint(s, extras), s.kind, s.object);
 }
 
 /// The footprint of an announced operation (not yet run).

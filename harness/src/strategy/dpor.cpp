@@ -151,8 +151,7 @@ Ev summary_of(const Operation& op, ThreadId t, bool after_yield) {
 /// An executed event as the operation it is, to run in another state: the last event of a
 /// reversed race (it may now succeed where it failed).
 Ev as_operation(Ev e) {
-  if (e.footprint.size > 0 && e.footprint.touches[0].object == e.object)
-    e.footprint.touches[0].access = may_access(e.kind, e.footprint.touches[0].access);
+  e.footprint = as_operation(e.footprint, e.kind, e.object);
   return e;
 }
 
