@@ -306,6 +306,7 @@ class Run {
       verdict.waiting = exec.waiting();
       verdict.pending = exec.pending();
       verdict.touches = exec.touches();
+      verdict.preemptions = exec.preemption_count();
       strategy->end_execution(exec.trace(), verdict);
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before

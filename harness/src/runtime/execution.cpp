@@ -96,7 +96,8 @@ void Execution::reset() {
     s.woken_by_notify = false;
   }
   n_threads_ = 0;
-  live_ = finished_ = yielded_ = spurious_woken_ = 0;
+  live_ = finished_ = waiting_ = yielded_ = spurious_woken_ = 0;
+  clock_width_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
   deadlock_.reset();
@@ -125,7 +126,7 @@ void Execution::reset() {
 
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
-  strategy_ = &strategy;
+  strategy_ = &strategy.decider();
   CurrentScope scope(this);
   ensure_signal_stack();
 #if defined(__SANITIZE_ADDRESS__)
@@ -149,7 +150,6 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   ThreadState& main = threads_[0];
   n_threads_ = 1;
   main.name.assign("main");
-  main.clock.clear();
   main.body = const_cast<std::function<void()>*>(&body);
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
@@ -282,10 +282,25 @@ HC_HOT_INLINE void Execution::transfer(ThreadId to) {
   threads_[prev_].cont = std::move(back);
 }
 
+void Execution::start_clocks() noexcept {
+  // Only the race detector reads clocks, and only about accesses to vars, which all happen
+  // after the first var exists. A happens-before chain from one such access to another runs
+  // through synchronisation after the first, so clocks kept from this point on order those
+  // accesses exactly as clocks kept from the start would. Every thread's own entry starts at 1
+  // (0 means "no access" in an Epoch).
+  clock_width_ = n_threads_;
+  for (int t = 0; t < n_threads_; ++t) {
+    threads_[t].clock.clear();
+    threads_[t].clock.c[t] = 1;
+  }
+  for (std::uint32_t i = 0; i < n_objects_; ++i)
+    objects_[i].clock.clear();
+}
+
 HC_HOT_INLINE ThreadMask Execution::enabled_threads() const noexcept {
-  ThreadMask enabled = 0;
-  for (ThreadMask live = live_; live != 0; live &= live - 1) {
-    const ThreadId t = lowest(live);
+  ThreadMask enabled = live_ & ~waiting_;
+  for (ThreadMask waiting = live_ & waiting_; waiting != 0; waiting &= waiting - 1) {
+    const ThreadId t = lowest(waiting);
     const Operation& op = pending_[t];
     bool on = true;
     switch (op.wait) {
@@ -381,7 +396,13 @@ HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor
                                              ObjectId object, const char* label,
                                              const std::source_location& where) noexcept {
   static thread_local Operation scratch;  // only while tearing down, when nothing parks
-  Operation& op = current_ < kMaxThreads ? pending_[current_] : scratch;
+  Operation* target = &scratch;
+  if (current_ < kMaxThreads) [[likely]] {
+    target = &pending_[current_];
+    const ThreadMask me = bit(current_);
+    waiting_ = wait == WaitFor::nothing ? waiting_ & ~me : waiting_ | me;
+  }
+  Operation& op = *target;
   op.kind = kind;
   op.access = access;
   op.wait = wait;
@@ -411,9 +432,8 @@ HC_HOT_INLINE Step* Execution::park() {
   const Operation& op = pending_[me];
   if (in_invariant_) [[unlikely]]
     fail_operation_in_invariant(op);
-  if (!invariants_.empty()) {
-    if (auto f = check_invariants()) fail(std::move(*f));
-  }
+  if (!invariants_.empty()) [[unlikely]]
+    check_invariants_or_fail();
   ThreadState& self = threads_[me];
   ThreadId next;
   if (self.eager_parent != kNoThread) [[unlikely]] {
@@ -428,7 +448,7 @@ HC_HOT_INLINE Step* Execution::park() {
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   if (step_bound_.on_step(trace_.size())) [[unlikely]]
-    fail(step_bound_.finding(*this));
+    fail_step_bound();
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++threads_[t].clock.c[t];
   Step& s = trace_.push_back(Step{});
@@ -446,6 +466,14 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
       touches_.push_back(op.extra[k]);
   }
   return &s;
+}
+
+void Execution::fail_step_bound() {
+  fail(step_bound_.finding(*this));
+}
+
+void Execution::check_invariants_or_fail() {
+  if (auto f = check_invariants()) fail(std::move(*f));
 }
 
 void Execution::fail(Finding finding) {
@@ -596,13 +624,14 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
   ObjectState& o = objects_[id];
   o.kind = kind;
   o.name.assign(name);
-  o.clock.clear();
+  if (clock_width_ != 0) o.clock.clear();
   o.owner = kNoThread;
   o.manual_reset = false;
   o.signalled = false;
   o.waiters = 0;
   if (kind == ObjectKind::var) {
     const ThreadId me = current_ < kMaxThreads ? current_ : 0;
+    if (clock_width_ == 0) start_clocks();
     // Construction is a write by the constructing thread.
     o.var_index =
         race_.on_register(me, threads_[me].clock, static_cast<std::uint32_t>(trace_.size()));
@@ -636,15 +665,16 @@ HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId ob
   if (s == nullptr) return nullptr;
   ObjectState& o = objects_[object];
   VectorClock& clock = threads_[current_].clock;
-  if (access != Access::write) clock.join(o.clock, n_threads_);
+  if (access != Access::write) clock.join(o.clock, clock_width_);
   // A compare-exchange releases only when it succeeds (atomic_release).
-  if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw) o.clock.assign(clock, n_threads_);
+  if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw)
+    o.clock.assign(clock, clock_width_);
   return s;
 }
 
 void Execution::atomic_release(ObjectId object) noexcept {
   if (tearing_down_) return;
-  objects_[object].clock.assign(threads_[current_].clock, n_threads_);
+  objects_[object].clock.assign(threads_[current_].clock, clock_width_);
 }
 
 HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
@@ -669,7 +699,7 @@ void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
   if (park() == nullptr) return;
   ObjectState& o = objects_[m];
   o.owner = current_;
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
 }
 
 bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
@@ -685,7 +715,7 @@ bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
   }
   s->value = 1;
   o.owner = current_;
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
   return true;
 }
 
@@ -702,7 +732,7 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
                                       : fmt::format("thread '{}' holds it", thread_name(o.owner))),
                       &where, {.steps = {}, .objects = {m}}));
   }
-  o.clock.assign(threads_[current_].clock, n_threads_);
+  o.clock.assign(threads_[current_].clock, clock_width_);
   o.owner = kNoThread;
 }
 
@@ -717,7 +747,7 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
                                   thread_name(me), object_label(cv), site(where), object_label(m)),
                       &where, {.steps = {}, .objects = {cv, m}}));
   }
-  objects_[m].clock.assign(threads_[me].clock, n_threads_);
+  objects_[m].clock.assign(threads_[me].clock, clock_width_);
   objects_[m].owner = kNoThread;
   ThreadState& self = threads_[me];
   self.notified = false;
@@ -738,8 +768,8 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
   if (park() == nullptr) return;
   ObjectState& mutex = objects_[m];
   mutex.owner = me;
-  self.clock.join(mutex.clock, n_threads_);
-  if (self.woken_by_notify) self.clock.join(objects_[cv].clock, n_threads_);
+  self.clock.join(mutex.clock, clock_width_);
+  if (self.woken_by_notify) self.clock.join(objects_[cv].clock, clock_width_);
   self.notified = false;
 }
 
@@ -747,7 +777,7 @@ void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& whe
   announce(all ? OpKind::cv_notify_all : OpKind::cv_notify_one, Access::sync, WaitFor::nothing, cv,
            all ? "notify_all" : "notify_one", where);
   if (park() == nullptr) return;
-  objects_[cv].clock.join(threads_[current_].clock, n_threads_);
+  objects_[cv].clock.join(threads_[current_].clock, clock_width_);
   ThreadMask waiters = objects_[cv].waiters;
   if (waiters == 0) return;
   if (!all) {
@@ -769,7 +799,7 @@ void Execution::event_set(ObjectId e, const std::source_location& where) {
   announce(OpKind::event_set, Access::sync, WaitFor::nothing, e, "set", where);
   if (park() == nullptr) return;
   objects_[e].signalled = true;
-  objects_[e].clock.join(threads_[current_].clock, n_threads_);
+  objects_[e].clock.join(threads_[current_].clock, clock_width_);
 }
 
 void Execution::event_reset(ObjectId e, const std::source_location& where) {
@@ -782,7 +812,7 @@ void Execution::event_wait(ObjectId e, const std::source_location& where) {
   announce(OpKind::event_wait, Access::sync, WaitFor::event_set, e, "wait", where);
   if (park() == nullptr) return;
   ObjectState& o = objects_[e];
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
   if (!o.manual_reset) o.signalled = false;
 }
 
@@ -810,7 +840,10 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eh = EhGlobals{};
   s.error_number = 0;
   s.context.clear();
-  s.clock.assign(threads_[parent].clock, kMaxThreads);
+  if (clock_width_ != 0) {
+    s.clock.assign(threads_[parent].clock, kMaxThreads);
+    clock_width_ = n_threads_;
+  }
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
@@ -850,7 +883,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
     threads_[t].joiner = me;
     if (park() == nullptr) return;
   }
-  threads_[me].clock.join(threads_[t].clock, n_threads_);
+  threads_[me].clock.join(threads_[t].clock, clock_width_);
 }
 
 void Execution::yield(const std::source_location& where) {
@@ -950,8 +983,8 @@ Step* Execution::model_op(Access access, ObjectId object, std::span<const Touch>
   auto sync_with = [&](ObjectId id, Access a) {
     if (id >= n_objects_) return;  // kNoObject, kAllModelObjects
     ObjectState& o = objects_[id];
-    clock.join(o.clock, n_threads_);
-    if (a != Access::read) o.clock.assign(clock, n_threads_);
+    clock.join(o.clock, clock_width_);
+    if (a != Access::read) o.clock.assign(clock, clock_width_);
   };
   sync_with(object, access);
   for (const Touch& t : also)
@@ -1016,7 +1049,7 @@ void Execution::event_signal(ObjectId event, const std::source_location& where) 
   if (tearing_down_ || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
   objects_[event].signalled = true;
-  if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
+  if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, clock_width_);
 }
 
 void Execution::note_parameter(const char* key, std::string_view value) {
