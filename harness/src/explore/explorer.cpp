@@ -325,7 +325,15 @@ class Run {
       }
       metrics.reached = exec.reached_mask();
       counts += metrics;
-      const std::uint64_t total = executions_.fetch_add(1) + 1;
+      // One worker counts with a plain store: a locked read-modify-write per execution costs
+      // more than a whole execution's bookkeeping on small scenarios.
+      std::uint64_t total;
+      if (o_.jobs == 1) {
+        total = executions_.load(std::memory_order_relaxed) + 1;
+        executions_.store(total, std::memory_order_relaxed);
+      } else {
+        total = executions_.fetch_add(1) + 1;
+      }
       for (auto& observer : observers)
         observer->on_execution(exec, total);
       if (found) {

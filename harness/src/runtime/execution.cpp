@@ -142,8 +142,16 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
     }
   }
 #endif
-  eh_ = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
-  errno_ = &errno;
+  // This OS thread's exception state and errno: found once per OS thread (both lookups go
+  // through the dynamic TLS of shared libraries).
+  thread_local EhGlobals* os_eh = nullptr;
+  thread_local int* os_errno = nullptr;
+  if (os_eh == nullptr) [[unlikely]] {
+    os_eh = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+    os_errno = &errno;
+  }
+  eh_ = os_eh;
+  errno_ = os_errno;
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   running_.store(true, std::memory_order_relaxed);
 
