@@ -131,6 +131,9 @@ struct ExecutionTag {
 /// What a strategy reports of its own search, beyond the counts the explorer keeps.
 struct StrategyStatistics {
   int bound_reached = -1;  // ipb: the preemption bound of the round running last
+  /// dfs with a preemption bound: some decision offered fewer threads than were enabled, so
+  /// the search, even when finished, covered only the schedules within the bound.
+  bool cut_by_preemption_bound = false;
 };
 
 class Strategy {
