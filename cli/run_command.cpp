@@ -177,8 +177,8 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
                  program.c_str(), name.c_str(), a.checkpoint.c_str());
   } else {
     std::fprintf(stderr,
-                 "interrupted after %llu executions of %s: the results below are partial "
-                 "(the search was not finished)\n",
+                 "interrupted after %llu executions of %s: not exhaustive; its verdict below is "
+                 "partial\n",
                  static_cast<unsigned long long>(r.stats.executions), name.c_str());
   }
 }
@@ -367,11 +367,14 @@ int run_command(const RunArgs& a, const std::string& program) {
       "executions, {} distinct finding{}\n",
       records.size(), records.size() == 1 ? "" : "s", records.size() - unexpected, unexpected,
       executions, findings, findings == 1 ? "" : "s");
-  if (partial != 0) {
+  if (partial != 0 && shard.count > 1) {
     std::cout << fmt::format(
-        "{} of them partial: {}; merge the summaries of every shard for their verdicts\n", partial,
-        shard.count > 1 ? fmt::format("this is shard {} of {}", shard.index + 1, shard.count)
-                        : std::string("the run was interrupted"));
+        "{} of them partial: this is shard {} of {}; merge the summaries of every shard for "
+        "their verdicts\n",
+        partial, shard.index + 1, shard.count);
+  } else if (partial != 0) {
+    std::cout << fmt::format("{} of them partial: the run was interrupted (not exhaustive)\n",
+                             partial);
   }
   run.interrupted = interrupted;
   std::cout.flush();

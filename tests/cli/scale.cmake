@@ -135,6 +135,35 @@ else()
   hc_expect("the resumed run passes: ${resumed} ${hc_last_stderr}" rc EQUAL 0)
   hc_expect("the resumed run ends with the uninterrupted totals:\n${resumed}\nvs\n${uninterrupted}" resumed STREQUAL uninterrupted)
 endif()
+# A real SIGTERM without a checkpoint: the scenario in progress prints its partial verdict, the
+# ones after it are not run, the summary and JUnit say interrupted and partial, exit 130.
+# 3 s: long enough for the handler to be installed on a loaded machine, far shorter than
+# the run (5,000,000 random executions of each clean scenario).
+execute_process(COMMAND timeout --preserve-status -s TERM 3 ${HANDLECHECK} run --all
+                        --strategy random --max-executions 5000000 --out ${out_dir}
+                        --summary ${WORK_DIR}/interrupted.json --junit ${WORK_DIR}/interrupted.xml
+                OUTPUT_VARIABLE int_out ERROR_VARIABLE int_err RESULT_VARIABLE rc)
+if(rc EQUAL 0)
+  message(WARNING "the catalogue finished within a second: nothing was interrupted")
+else()
+  hc_expect("exit 130 when interrupted, got ${rc}: ${int_err}" rc EQUAL 130)
+  hc_expect("a partial verdict: ${int_out}" int_out MATCHES "PART  [^\n]* in the part explored before the interruption")
+  hc_expect("counted as partial: ${int_out}" int_out MATCHES "1 of them partial: the run was interrupted \\(not exhaustive\\)")
+  hc_expect("stderr says so: ${int_err}" int_err MATCHES "interrupted after [0-9]+ executions of [^:]+: not exhaustive")
+  hc_expect("and what was not run: ${int_err}" int_err MATCHES "stopped by a signal: [0-9]+ of [0-9]+ scenarios not run")
+  file(READ ${WORK_DIR}/interrupted.json int_json)
+  string(JSON int_run GET "${int_json}" run interrupted)
+  string(JSON int_n LENGTH "${int_json}" scenarios)
+  math(EXPR int_last "${int_n} - 1")
+  string(JSON int_partial GET "${int_json}" scenarios ${int_last} partial)
+  string(JSON int_exhausted GET "${int_json}" scenarios ${int_last} exhausted)
+  hc_expect("the summary says interrupted" int_run STREQUAL "ON")
+  hc_expect("the interrupted scenario is partial" int_partial STREQUAL "ON")
+  hc_expect("and not exhausted" int_exhausted STREQUAL "OFF")
+  file(READ ${WORK_DIR}/interrupted.xml int_xml)
+  hc_expect("the JUnit says partial: ${int_xml}" int_xml MATCHES "partial: [^<]* in the part explored before the interruption")
+endif()
+
 hc_run(out rc run engine/lost-update --resume ${WORK_DIR}/cp.json --out ${out_dir})
 hc_expect("exit 2 when resuming another scenario's checkpoint" rc EQUAL 2)
 hc_expect("it names the difference: ${hc_last_stderr}" hc_last_stderr MATCHES "was written with run = ${scenario}, but this run has run = engine/lost-update")

@@ -755,10 +755,11 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
   // Part of the search: a shard, or a run a signal stopped. Goals (must_reach, must_cover) are
   // properties of the whole search, and so is not finding the expected bug.
   const bool part = options.shard_count > 1 || r.stats.interrupted;
+  const bool shard = options.shard_count > 1;
   const std::string where =
-      options.shard_count > 1
-          ? fmt::format("shard {} of {}", options.shard_index + 1, options.shard_count)
-          : std::string("the part explored before the interruption");
+      shard ? fmt::format("shard {} of {}", options.shard_index + 1, options.shard_count)
+            : std::string("the part explored before the interruption");
+  const char* decides = shard ? "the merge decides" : "not exhaustive: run it again to decide";
   auto is_goal = [](const Finding& f) { return f.kind == FindingKind::unreached; };
   const bool only_goals = std::all_of(r.findings.begin(), r.findings.end(), is_goal);
   if (info.expect.clean()) {
@@ -768,8 +769,8 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
           fmt::format("expected clean, found {}", finding_kind_name(r.findings.front().kind));
     } else if (!r.findings.empty()) {
       out.partial = true;
-      out.explanation = fmt::format("{} goal{} not met in {} (the merge decides)",
-                                    r.findings.size(), r.findings.size() == 1 ? "" : "s", where);
+      out.explanation = fmt::format("{} goal{} not met in {} ({})", r.findings.size(),
+                                    r.findings.size() == 1 ? "" : "s", where, decides);
     } else if (part) {
       out.partial = true;
       out.explanation = fmt::format("clean in {}", where);
@@ -786,8 +787,8 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
   if (part && only_goals) {
     out.as_expected = true;
     out.partial = true;
-    out.explanation = fmt::format("expects {}: not found in {} (the merge decides)",
-                                  finding_kind_name(want), where);
+    out.explanation =
+        fmt::format("expects {}: not found in {} ({})", finding_kind_name(want), where, decides);
     return out;
   }
   if (r.findings.empty()) {
