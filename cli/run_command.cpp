@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <type_traits>
@@ -110,6 +111,41 @@ std::vector<std::string> shaping_options(const RunArgs& a) {
   return out;
 }
 
+/// `word` quoted for a POSIX shell when it needs it.
+std::string shell_quoted(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of(
+                                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789_-./=:,+@%") == std::string::npos;
+  if (plain) return word;
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// The command that continues this run from its checkpoint: the command line as given, with
+/// --resume (replacing one given) naming the checkpoint. Runs as printed.
+std::string resume_command(const RunArgs& a) {
+  std::string out;
+  for (std::size_t i = 0; i < a.command_line.size(); ++i) {
+    const std::string& arg = a.command_line[i];
+    if (arg == "--resume") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.starts_with("--resume=")) continue;
+    out += (out.empty() ? "" : " ") + shell_quoted(arg);
+  }
+  return out + " --resume " + shell_quoted(a.checkpoint);
+}
+
+/// Several scenarios share one checkpoint directory: a file per scenario, named after it.
+std::string checkpoint_in(const std::string& dir, const Scenario& s) {
+  std::string file(s.info.name);
+  std::replace(file.begin(), file.end(), '/', '_');
+  return (std::filesystem::path(dir) / (file + ".json")).string();
+}
+
 /// What the summary says of this run (reports::RunRecord).
 reports::RunRecord run_record(const RunArgs& a, const ShardPosition& shard) {
   reports::RunRecord run;
@@ -169,12 +205,17 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
                  static_cast<double>(r.stats.executions) / r.stats.estimated_total);
   }
   if (!r.stats.interrupted) return;
+  (void)program;
   if (!a.checkpoint.empty()) {
+    const auto kept = static_cast<unsigned long long>(r.stats.checkpoint_executions);
+    const auto ran = static_cast<unsigned long long>(r.stats.executions);
     std::fprintf(stderr,
-                 "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
-                 "--resume %s (and the same options)\n",
-                 static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
-                 program.c_str(), name.c_str(), a.checkpoint.c_str());
+                 "interrupted after %llu executions of %s: not exhaustive; the checkpoint %s "
+                 "keeps %llu of them (%.1f%%: the rest were in unfinished work units and are "
+                 "redone)\nresume with: %s\n",
+                 ran, name.c_str(), a.checkpoint.c_str(), kept,
+                 ran == 0 ? 100.0 : 100.0 * static_cast<double>(kept) / static_cast<double>(ran),
+                 resume_command(a).c_str());
   } else {
     std::fprintf(stderr,
                  "interrupted after %llu executions of %s: not exhaustive; its verdict below is "
@@ -297,8 +338,33 @@ int run_command(const RunArgs& a, const std::string& program) {
   const std::vector<const Scenario*> selected = select_scenarios(a);
   const OptionOverrides ov = overrides_from(a);
   if (ov.replay && selected.size() != 1) throw UsageError{"--replay needs exactly one scenario"};
-  if ((!a.checkpoint.empty() || !a.resume.empty()) && selected.size() != 1)
-    throw UsageError{"--checkpoint and --resume work on exactly one scenario"};
+  // One scenario: --checkpoint and --resume name a file. Several: a directory holding a file
+  // per scenario; resuming runs every scenario again, each from its own checkpoint if it has
+  // one (a finished scenario's checkpoint has nothing left to explore).
+  const bool checkpoint_dir = selected.size() > 1;
+  if (checkpoint_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!a.checkpoint.empty()) {
+      if (fs::exists(a.checkpoint, ec) && !fs::is_directory(a.checkpoint, ec)) {
+        throw UsageError{fmt::format(
+            "--checkpoint '{}' is a file: with several scenarios it names a directory (a "
+            "checkpoint per scenario), e.g. --checkpoint checkpoints",
+            a.checkpoint)};
+      }
+      fs::create_directories(a.checkpoint, ec);
+      if (ec) {
+        throw UsageError{fmt::format("--checkpoint '{}': cannot create the directory: {}",
+                                     a.checkpoint, ec.message())};
+      }
+    }
+    if (!a.resume.empty() && !fs::is_directory(a.resume, ec)) {
+      throw UsageError{fmt::format(
+          "--resume '{}' is not a directory: with several scenarios, resume from the directory "
+          "--checkpoint wrote",
+          a.resume)};
+    }
+  }
   const bool detailed = a.verbose || selected.size() == 1;
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const ShardPosition shard = shard_position(a.shard);
@@ -325,9 +391,15 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.jobs = a.jobs;
     options.shard_index = shard.index;
     options.shard_count = shard.count;
-    options.checkpoint_file = a.checkpoint;
+    options.checkpoint_file =
+        checkpoint_dir && !a.checkpoint.empty() ? checkpoint_in(a.checkpoint, *s) : a.checkpoint;
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
+    if (checkpoint_dir && !a.resume.empty()) {
+      const std::string mine = checkpoint_in(a.resume, *s);
+      std::error_code ec;
+      options.resume_file = std::filesystem::exists(mine, ec) ? mine : std::string();
+    }
     options.run_name = std::string(s->info.name);
     options.coverage = true;  // the summary lists the pairs
     options.stop = &stop;     // Ctrl-C: partial results, not a dead process

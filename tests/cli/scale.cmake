@@ -164,6 +164,36 @@ else()
   hc_expect("the JUnit says partial: ${int_xml}" int_xml MATCHES "partial: [^<]* in the part explored before the interruption")
 endif()
 
+# Several scenarios share one checkpoint directory (a file per scenario). A real SIGTERM, then
+# the resume command exactly as printed, run from the same directory with the relative paths a
+# user types: the resumed run prints what one uninterrupted run prints.
+set(tagged run --tag safehandle --strategy random --max-executions 100000 --out out)
+execute_process(COMMAND ${HANDLECHECK} ${tagged} WORKING_DIRECTORY ${WORK_DIR}
+                OUTPUT_VARIABLE tagged_whole ERROR_VARIABLE err RESULT_VARIABLE rc)
+hc_expect("the uninterrupted tagged run passes: ${err}" rc EQUAL 0)
+execute_process(COMMAND timeout --preserve-status -s TERM 1.5 ${HANDLECHECK} ${tagged}
+                        --checkpoint checkpoints --checkpoint-interval 0.2
+                WORKING_DIRECTORY ${WORK_DIR}
+                OUTPUT_VARIABLE first ERROR_VARIABLE first_err RESULT_VARIABLE rc)
+if(rc EQUAL 0)
+  message(WARNING "the tagged run finished within 1.5 s: nothing was interrupted")
+else()
+  hc_expect("exit 130 when interrupted, got ${rc}: ${first_err}" rc EQUAL 130)
+  hc_expect("a checkpoint per scenario" EXISTS ${WORK_DIR}/checkpoints/safehandle_bitwise-clone.json)
+  hc_expect("it says what the checkpoint keeps: ${first_err}" first_err MATCHES "the checkpoint checkpoints keeps [0-9]+ of them \\([0-9.]+%")
+  string(REGEX MATCH "resume with: ([^\n]*)" m "${first_err}")
+  set(resume "${CMAKE_MATCH_1}")
+  hc_expect("a resume command: ${first_err}" resume MATCHES "--tag safehandle .*--checkpoint checkpoints .*--resume checkpoints$")
+  execute_process(COMMAND sh -c "${resume}" WORKING_DIRECTORY ${WORK_DIR}
+                  OUTPUT_VARIABLE resumed ERROR_VARIABLE err RESULT_VARIABLE rc)
+  hc_expect("the printed resume command runs and passes: ${err}" rc EQUAL 0)
+  hc_expect("and prints what the uninterrupted run printed:\n${resumed}\nvs\n${tagged_whole}" resumed STREQUAL tagged_whole)
+endif()
+file(WRITE ${WORK_DIR}/a-file "")
+hc_run(out rc run --tag safehandle --checkpoint ${WORK_DIR}/a-file --out ${out_dir})
+hc_expect("exit 2 for a checkpoint file with several scenarios, got ${rc}" rc EQUAL 2)
+hc_expect("it says to name a directory: ${hc_last_stderr}" hc_last_stderr MATCHES "with several scenarios it names a directory")
+
 hc_run(out rc run engine/lost-update --resume ${WORK_DIR}/cp.json --out ${out_dir})
 hc_expect("exit 2 when resuming another scenario's checkpoint" rc EQUAL 2)
 hc_expect("it names the difference: ${hc_last_stderr}" hc_last_stderr MATCHES "was written with run = ${scenario}, but this run has run = engine/lost-update")

@@ -91,9 +91,12 @@ struct Stats : Counts {
   /// The strategy finished, but a bound cut the space it searched ("preemption bound 0",
   /// "step bound 10000", "livelock bound 100"): exhausted is then false. Empty otherwise.
   std::string bounded_by;
-  int bound_reached = -1;      // ipb: the preemption bound of its last round
-  std::uint64_t units = 0;     // work units this run finished (partitioned runs)
-  bool interrupted = false;    // the stop flag ended it; the checkpoint says where
+  int bound_reached = -1;    // ipb: the preemption bound of its last round
+  std::uint64_t units = 0;   // work units this run finished (partitioned runs)
+  bool interrupted = false;  // the stop flag ended it; the checkpoint says where
+  /// With a checkpoint file: the executions the last checkpoint holds (its finished units); a
+  /// resumed run redoes the rest.
+  std::uint64_t checkpoint_executions = 0;
   double estimated_total = 0;  // the last estimate of the executions of the whole search
 };
 

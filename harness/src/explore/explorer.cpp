@@ -712,8 +712,17 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       if (error) std::rethrow_exception(error);
     }
   }
-  if (!o.checkpoint_file.empty()) detail::write_checkpoint(o.checkpoint_file, run.checkpoint());
-  return run.result();
+  std::uint64_t kept = 0;  // before result(), which moves the findings out of the run
+  if (!o.checkpoint_file.empty()) {
+    const detail::Checkpoint c = run.checkpoint();
+    detail::write_checkpoint(o.checkpoint_file, c);
+    kept = c.folded.executions;
+    for (const auto& [unit, counts] : c.units)
+      kept += counts.executions;
+  }
+  Result result = run.result();
+  result.stats.checkpoint_executions = kept;
+  return result;
 }
 
 RunSettings scenario_settings(const Scenario& scenario) {
