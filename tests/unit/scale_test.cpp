@@ -469,3 +469,89 @@ TEST(CheckpointIntegrity, ASeededRunsCheckpointStaysBounded) {
             whole.stats.executions);
   std::remove(file.c_str());
 }
+
+// --- work units sized by the search (search_units.hpp) -----------------------------------------
+
+/// One long thread and two short ones, the shape of most handle scenarios (a disposer or a
+/// finalizer racing a thread that does the work): nearly all of dfs's executions lie below the
+/// first decisions in which the long thread goes on, so units at a fixed depth are a few big
+/// ones and many tiny ones.
+void one_long_thread() {
+  hc::atomic<int> work{0, "work"};
+  hc::atomic<int> state{0, "state"};
+  hc::thread disposer("disposer", [&] {
+    state.store(1);
+    state.store(2);
+    state.store(3);
+  });
+  hc::thread finalizer("finalizer", [&] {
+    (void)state.load();
+    (void)state.load();
+  });
+  for (int i = 0; i < 14; ++i)
+    work.fetch_add(1);
+  disposer.join();
+  finalizer.join();
+}
+
+/// Each of `shards` shards' executions, for `unit_size`.
+std::vector<std::uint64_t> per_shard(std::uint32_t shards, std::uint64_t unit_size) {
+  std::vector<std::uint64_t> out;
+  for (std::uint32_t i = 0; i < shards; ++i) {
+    hc::ExploreOptions o = options("dfs");
+    o.coverage = false;
+    o.unit_size = unit_size;
+    o.shard_index = i;
+    o.shard_count = shards;
+    out.push_back(hc::explore(one_long_thread, o).stats.executions);
+  }
+  return out;
+}
+
+double max_over_mean(const std::vector<std::uint64_t>& v) {
+  std::uint64_t sum = 0;
+  std::uint64_t max = 0;
+  for (std::uint64_t x : v) {
+    sum += x;
+    max = std::max(max, x);
+  }
+  return static_cast<double>(max) * static_cast<double>(v.size()) / static_cast<double>(sum);
+}
+
+TEST(SizedUnits, EightShardsOfAProgramWithOneLongThreadAreBalanced) {
+  hc::ExploreOptions o = options("dfs");
+  o.coverage = false;
+  const std::uint64_t whole = hc::explore(one_long_thread, o).stats.executions;
+  const std::vector<std::uint64_t> sized = per_shard(8, o.unit_size);
+  const std::vector<std::uint64_t> fixed = per_shard(8, 1'000'000'000'000);  // split depth only
+  std::uint64_t sum = 0;
+  for (std::uint64_t x : sized)
+    sum += x;
+  EXPECT_EQ(sum, whole);
+  EXPECT_LE(max_over_mean(sized), 1.25) << fmt::format("{}", fmt::join(sized, " "));
+  // What units at the split depth alone gave: the test shows the difference it makes.
+  EXPECT_GT(max_over_mean(fixed), 2.0) << fmt::format("{}", fmt::join(fixed, " "));
+}
+
+TEST(SizedUnits, ACheckpointKeepsNearlyEveryExecutionDone) {
+  const std::string file = temp_path("sized.checkpoint.json");
+  hc::ExploreOptions o = options("dfs");
+  o.coverage = false;
+  const hc::Result whole = hc::explore(one_long_thread, o);
+  for (std::uint64_t cut : {whole.stats.executions / 4, whole.stats.executions * 3 / 5}) {
+    std::remove(file.c_str());
+    hc::ExploreOptions first = o;
+    first.checkpoint_file = file;
+    first.interrupt_after_executions = cut;
+    const hc::Result part = hc::explore(one_long_thread, first);
+    ASSERT_TRUE(part.stats.interrupted);
+    EXPECT_GE(static_cast<double>(part.stats.checkpoint_executions),
+              0.9 * static_cast<double>(part.stats.executions))
+        << part.stats.checkpoint_executions << " of " << part.stats.executions;
+    hc::ExploreOptions rest = o;
+    rest.checkpoint_file = file;
+    rest.resume_file = file;
+    EXPECT_EQ(hc::explore(one_long_thread, rest).stats.executions, whole.stats.executions);
+  }
+  std::remove(file.c_str());
+}

@@ -61,7 +61,9 @@ struct RunSettings {
   double watchdog_seconds = 3;
   bool stop_at_first = true;       // false: keep going, de-duplicate findings by signature
   double time_budget_seconds = 0;  // 0 = none; a stuck thread is cut at the budget too
-  std::uint32_t split_depth = 3;   // dfs, dpor: first decisions that name a work unit
+  std::uint32_t split_depth = 3;   // dfs, dpor: a work unit's prefix has at least this many
+                                   // decisions (see search_units.hpp)
+  std::uint64_t unit_size = 256;   // dfs: a unit's estimated size at most (executions)
   /// A model step that touches a model cell outside its declared footprint ends the execution
   /// with an internal error (also on when the environment sets HC_AUDIT_FOOTPRINTS=1).
   bool audit_footprints = false;
@@ -147,12 +149,21 @@ struct RunSettings {
       s.time_budget_seconds);
     f(SettingInfo{.key = "split_depth",
                   .flag = "--split-depth",
-                  .help = "dfs/dpor: first decisions that name a work unit when the run is split "
-                          "(default 3)",
+                  .help = "dfs/dpor: a work unit's prefix has at least this many decisions when "
+                          "the run is split (default 3)",
                   .min = 1,
                   .max = 32,
                   .optional_in_files = true},
       s.split_depth);
+    f(SettingInfo{.key = "unit_size",
+                  .flag = "--unit-size",
+                  .help = "dfs: when the run is split, a work unit is split deeper while Knuth's "
+                          "estimate of its executions exceeds this (default 256): smaller units "
+                          "balance shards and let checkpoints keep more",
+                  .min = 1,
+                  .max = 1e12,
+                  .optional_in_files = true},
+      s.unit_size);
     f(SettingInfo{.key = "audit_footprints",
                   .flag = "--audit-footprints",
                   .help = "End an execution with an internal error when a model operation "

@@ -123,6 +123,17 @@ namespace {
 
 constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
 
+/// FNV-1a, 64 bits: a name's stable number (never an address or std::hash, which may differ
+/// between builds).
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 /// HC_AUDIT_FOOTPRINTS=1 turns the footprint audit on for every run of the process (the test
 /// suite sets it): it adds a check, never changes a schedule.
 bool audit_requested_by_environment() {
@@ -156,6 +167,7 @@ class Run {
         o_(o),
         partitioned_(partitioned),
         kind_(search_kind_of(o)),
+        rotation_(o.shard_count <= 1 ? 0 : fnv1a(o.run_name) % o.shard_count),
         start_(Clock::now()) {}
 
   /// How this run's executions are configured.
@@ -236,7 +248,7 @@ class Run {
 
   /// Whether this run may explore unit u; claims it for one worker when several share the run.
   bool claim(std::uint64_t u) {
-    if (o_.shard_count > 1 && u % o_.shard_count != o_.shard_index) return false;
+    if (!in_shard(u)) return false;
     if (u > stop_unit_.load()) return false;
     std::lock_guard lock(mu_);
     if (u < folded_below_ || finished_.count(u) != 0) return false;  // done before
@@ -570,10 +582,17 @@ class Run {
     }
   }
 
+  /// Units are dealt to shards round-robin, starting at a shard the run's name picks: the
+  /// one-unit scenarios of a catalogue do not all land on shard 1.
+  bool in_shard(std::uint64_t u) const {
+    return o_.shard_count <= 1 || (u + rotation_) % o_.shard_count == o_.shard_index;
+  }
+
   /// The units of this run (its shard) below unit u.
   std::uint64_t own_units_below(std::uint64_t u) const {
     if (o_.shard_count <= 1) return u;
-    return u > o_.shard_index ? (u - o_.shard_index + o_.shard_count - 1) / o_.shard_count : 0;
+    const std::uint64_t first = (o_.shard_index + o_.shard_count - rotation_) % o_.shard_count;
+    return u > first ? (u - first + o_.shard_count - 1) / o_.shard_count : 0;
   }
 
   /// Seeded strategies finish their units (execution ranges) roughly in order: the finished
@@ -584,7 +603,7 @@ class Run {
     if (!partitioned_ || !seeded()) return;
     const std::uint64_t stop = stop_unit_.load();
     for (;;) {
-      while (o_.shard_count > 1 && folded_below_ % o_.shard_count != o_.shard_index)
+      while (!in_shard(folded_below_))
         ++folded_below_;  // another shard's unit: not this run's to count
       const auto it = finished_.find(folded_below_);
       if (it == finished_.end() || folded_below_ >= stop) break;
@@ -620,7 +639,8 @@ class Run {
   const std::function<void()>& body_;
   const ExploreOptions& o_;
   const bool partitioned_;
-  const SearchKind kind_;  // what the run's executions are (search_kind_of)
+  const SearchKind kind_;         // what the run's executions are (search_kind_of)
+  const std::uint64_t rotation_;  // unit u goes to shard (u + rotation_) % shard_count
   const Clock::time_point start_;
 
   std::mutex mu_;
@@ -758,7 +778,9 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
   out.scenario = &scenario;
   out.options = options;
   const std::function<void()> body = scenario.body;
-  out.result = explore(body, options);
+  ExploreOptions named = options;
+  if (named.run_name.empty()) named.run_name = std::string(scenario.info.name);
+  out.result = explore(body, named);
   const ScenarioInfo& info = scenario.info;
   const Result& r = out.result;
   // Part of the search: a shard, or a run a signal stopped. Goals (must_reach, must_cover) are

@@ -12,9 +12,9 @@
 // Deviation: no partial-order reduction here (that is `dpor`); every interleaving of
 // dependent and independent steps alike is explored.
 //
-// Work units (see UnitFilter): the subtrees below the first `split_depth` decisions, numbered in
-// the order the search reaches them; a unit that is not ours is skipped whole, after at most one
-// pruned execution to learn its first decisions.
+// Work units (see UnitFilter and search_units.hpp): subtrees sized by the search, numbered in
+// the order it reaches them; a unit that is not ours is skipped whole, after the one execution
+// that sized it.
 #include <bit>
 #include <memory>
 #include <vector>
@@ -31,7 +31,7 @@ namespace {
 class DfsStrategy final : public ExhaustiveStrategy {
  public:
   explicit DfsStrategy(const StrategyOptions& o)
-      : ExhaustiveStrategy(o), bound_(o.preemption_bound) {}
+      : ExhaustiveStrategy(o, /*sized_units=*/true), bound_(o.preemption_bound) {}
 
   std::optional<ThreadId> pick_thread(const Decision& d) override {
     ThreadMask options = d.enabled;
@@ -53,7 +53,6 @@ class DfsStrategy final : public ExhaustiveStrategy {
     } else {
       chosen = static_cast<std::uint32_t>(std::countr_zero(options));
       stack_.push_back(Frame{options, chosen, false});
-      if (prune_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     if (d.current_enabled && chosen != d.current) ++preemptions_;
@@ -74,15 +73,17 @@ class DfsStrategy final : public ExhaustiveStrategy {
       chosen = f.chosen;
     } else {
       stack_.push_back(Frame{d.bound, 0, true});
-      if (prune_foreign_unit()) return std::nullopt;
     }
     ++depth_;
     return chosen;
   }
 
   void end_execution(std::span<const Step>, const Verdict& verdict) override {
-    if (!units().foreign()) stack_.resize(std::min(stack_.size(), depth_));
-    tag_execution(!verdict.pruned);
+    stack_.resize(std::min(stack_.size(), depth_));
+    tag_execution(!verdict.pruned, [this](std::size_t k) {
+      const Frame& f = stack_[k];
+      return f.is_value ? f.options : static_cast<std::uint32_t>(std::popcount(f.options));
+    });
     backtrack();
   }
 
@@ -100,13 +101,6 @@ class DfsStrategy final : public ExhaustiveStrategy {
   static std::string describe(const Frame& f) {
     return f.is_value ? fmt::format("a value choice of {}", f.options)
                       : fmt::format("threads {:#x}", f.options);
-  }
-
-  /// A new decision completed the first decisions of a unit that is not ours.
-  bool prune_foreign_unit() {
-    if (!entered_foreign_unit()) return false;
-    depth_ = stack_.size();
-    return true;
   }
 
   std::size_t stack_depth() const override { return stack_.size(); }

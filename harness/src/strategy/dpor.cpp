@@ -43,7 +43,9 @@
 //    decision above, which split decisions do not keep, so below them races are handled as in
 //    Source-DPOR (Algorithm 1). Sleep sets keep complete executions one per Mazurkiewicz trace
 //    either way: a partitioned run counts the same executions, and prunes more. With no
-//    partition (split_depth 0) the search is the paper's Optimal-DPOR.
+//    partition (split_depth 0) the search is the paper's Optimal-DPOR. Units stay at that fixed
+//    depth (--unit-size does not apply): deeper ones would branch on sleep sets alone deeper
+//    down, which multiplied the sleep-set-blocked executions (search_units.hpp).
 //  * Dependence is strategy/dependence.hpp's: two events conflict when their footprints share
 //    an object one of them writes. A model operation's footprint is what it declared
 //    (rt::model_op; the footprint audit checks it), one without a declaration conflicts with
@@ -224,7 +226,8 @@ struct WakeupTree {
 
 class DporStrategy final : public ExhaustiveStrategy {
  public:
-  DporStrategy(const StrategyOptions& o, bool optimal) : ExhaustiveStrategy(o), optimal_(optimal) {}
+  DporStrategy(const StrategyOptions& o, bool optimal)
+      : ExhaustiveStrategy(o, /*sized_units=*/false), optimal_(optimal) {}
 
   std::size_t stack_depth() const override { return stack_.size(); }
   void begin_path() override {
@@ -339,7 +342,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     stack_.resize(std::min(stack_.size(), depth_));
     if (!verdict.pruned)
       catch_up(steps.data(), verdict.touches, static_cast<std::uint32_t>(steps.size()));
-    tag_execution(!verdict.pruned && !blocked_);
+    tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
     if (!units().foreign()) {

@@ -1,15 +1,13 @@
 // exhaustive_strategy.hpp — ExhaustiveStrategy: the base of the systematic searches (dfs,
-// dpor). It owns their work units (SearchUnits: the subtrees below the first split_depth
-// decisions), the loop that skips a unit that is not theirs, and the tag of each execution, so
-// a search keeps only its stack and how it backtracks:
+// dpor). It owns their work units (SearchUnits: subtrees sized by the search), the loop that
+// skips a unit that is not theirs, and the tag of each execution, so a search keeps only its
+// stack and how it backtracks:
 //
 //   class MySearch final : public ExhaustiveStrategy {
 //     std::size_t stack_depth() const override;     // decisions on the search stack
 //     void backtrack() override;                    // see below
 //     void begin_path() override;                   // reset what one execution tracks
-//     ... pick_thread / pick_value: after pushing a new decision,
-//         if (entered_foreign_unit()) return std::nullopt;
-//     ... end_execution: trim the stack, then tag_execution(counted), then backtrack()
+//     ... end_execution: trim the stack, then tag_execution(counted, options), then backtrack()
 //   };
 //
 // backtrack() first calls skip_foreign_unit() (a unit that is not ours is dropped whole), then
@@ -17,6 +15,7 @@
 // when it takes one, and finish() when there is none.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "hc/strategy.hpp"
@@ -26,7 +25,10 @@ namespace hc::detail {
 
 class ExhaustiveStrategy : public Strategy {
  public:
-  explicit ExhaustiveStrategy(const StrategyOptions& o) : units_(o.owns_unit, o.split_depth) {}
+  /// sized_units: units sized by the search (search_units.hpp); false: at split_depth.
+  ExhaustiveStrategy(const StrategyOptions& o, bool sized_units)
+      : units_(o.owns_unit, o.split_depth,
+               sized_units ? std::max<std::uint64_t>(o.unit_size, 1) : 0) {}
 
   bool begin_execution() final {
     for (;;) {
@@ -48,20 +50,20 @@ class ExhaustiveStrategy : public Strategy {
 
   SearchUnits& units() { return units_; }
   const SearchUnits& units() const { return units_; }
-  /// A decision just pushed completed the first decisions of a unit that is not ours: the
+  /// A decision just pushed completed the prefix of a fixed-depth unit that is not ours: the
   /// execution is to be pruned.
   bool entered_foreign_unit() { return units_.entered(stack_depth()); }
   /// end_execution, once the stack holds what this execution decided: its unit and whether it
-  /// counts (`counted`: the strategy's own verdict, e.g. not pruned).
-  void tag_execution(bool counted) {
-    units_.ended(stack_depth());
+  /// counts (`counted`: the strategy's own verdict, e.g. not pruned). options(k): how many
+  /// options decision k of the path has (a probe's path sizes its unit, see SearchUnits).
+  template <class Options>
+  void tag_execution(bool counted, Options&& options) {
+    units_.ended(stack_depth(), options);
     tag_ = ExecutionTag{units_.unit(), counted && !units_.foreign()};
   }
   /// The first step of backtrack(): the depth to cut the stack to when the execution was in a
   /// unit that is not ours (its subtree is skipped whole), or the stack depth.
-  std::size_t unit_skip_depth() const {
-    return units_.foreign() && stack_depth() > units_.split() ? units_.split() : stack_depth();
-  }
+  std::size_t unit_skip_depth() const { return units_.skip_depth(stack_depth()); }
   /// No decision has an untried option left: the search is finished.
   void finish() { done_ = true; }
 
