@@ -4,6 +4,9 @@
 //                            point when every step switches threads (the worst case)
 //   BM_DfsExhaust3x5         executions/s exhausting 3 threads x 5 atomic steps under dfs
 //                            (756,756 executions = 15! / (5!)^3)
+//   BM_FixedCostTwoIdleThreads  ns per execution of a body that spawns two threads that do
+//                            nothing and joins them: the fixed cost of an execution and of the
+//                            thread life cycle (spawn, first run, exit, teardown), no decisions
 // Run: build/bench/hc_bench_engine  (figures are printed; targets are in the README)
 #include <benchmark/benchmark.h>
 
@@ -50,6 +53,18 @@ class AlternatingStrategy final : public hc::Strategy {
 
  private:
   bool ran_ = false;
+};
+
+/// Runs the lowest enabled thread: the cheapest decision there is.
+class LowestStrategy final : public hc::Strategy {
+ public:
+  bool begin_execution() override { return true; }
+  std::optional<hc::ThreadId> pick_thread(const hc::Decision& d) override {
+    return static_cast<hc::ThreadId>(std::countr_zero(d.enabled));
+  }
+  std::optional<std::uint32_t> pick_value(const hc::ValueDecision&) override { return 0u; }
+  void end_execution(std::span<const hc::Step>, const hc::Verdict&) override {}
+  std::string_view name() const override { return "lowest"; }
 };
 
 }  // namespace
@@ -119,6 +134,25 @@ void BM_DfsExhaust3x5(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(executions), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DfsExhaust3x5)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_FixedCostTwoIdleThreads(benchmark::State& state) {
+  hc::detail::Execution exec(hc::detail::ExecutionConfig{});
+  const std::function<void()> body = [] {
+    hc::thread a("a", [] {});
+    hc::thread b("b", [] {});
+    a.join();
+    b.join();
+  };
+  LowestStrategy s;
+  for (auto _ : state) {
+    auto finding = exec.run(body, s);
+    if (finding) state.SkipWithError(finding->message.c_str());
+  }
+  state.counters["ns/execution"] =
+      benchmark::Counter(static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_FixedCostTwoIdleThreads);
 
 }  // namespace
 

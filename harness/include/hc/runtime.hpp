@@ -91,6 +91,14 @@ struct ThreadBody {
 ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where);
 /// Waits for `thread` to finish. Not a scheduling point when it already has.
 void join(ThreadId thread, const std::source_location& where);
+/// Whether the current execution has ended and its threads are being unwound (see
+/// runtime/execution.hpp, "Teardown"): operations do nothing then, and a destructor that checks
+/// end-of-execution state (a leak check) must not report.
+bool tearing_down() noexcept;
+/// join() from a noexcept context (hc::thread's destructor and move assignment): when the
+/// execution is being torn down it returns instead of unwinding the caller (see
+/// runtime/execution.hpp, "Teardown").
+void join_in_destructor(ThreadId thread, const std::source_location& where);
 /// A scheduling point that promises the caller cannot progress until another thread writes
 /// shared state (a spin-wait); the scheduler then prefers other threads (see hc/thread.hpp).
 void yield(const std::source_location& where);
