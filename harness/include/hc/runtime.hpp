@@ -6,8 +6,10 @@
 // return. All logic lives in harness/src/runtime; nothing here is for end users to call.
 //
 // Calling any of these outside an execution throws hc::usage_error with a message saying what
-// to do. While an execution is being torn down (its fibers unwound after a finding or a
-// deadlock) they do nothing and return at once, so destructors such as lock_guard's are safe.
+// to do. While an execution is being torn down (its threads unwound after a finding, a deadlock
+// or a prune: runtime/execution.hpp, "Teardown") they do nothing: they never park, and they
+// either return at once or, where the caller may let an exception out, throw the teardown's
+// unwinding exception again, so destructors such as lock_guard's are safe.
 #pragma once
 
 #include <atomic>
