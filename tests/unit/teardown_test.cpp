@@ -227,7 +227,7 @@ struct ThrowsWhenTornDown {
 /// A store through a null pointer: SIGSEGV. Exempt from UBSan, which would end the process
 /// before the fault reaches handlecheck (the sanitizers job).
 [[gnu::no_sanitize_undefined]] void crash() {
-  int* volatile null = nullptr;
+  volatile int* volatile null = nullptr;
   *null = 1;
 }
 

@@ -283,7 +283,7 @@ class Execution {
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
     std::uint8_t no_unwind = 0;      // inside join_in_destructor: teardown returns, not throws
-    std::uint8_t clock_dirty = 0;    // clock entries at and above are zero (spawn copies less)
+    std::uint8_t clock_dirty = 0;    // clock entries at and above are zero (from earlier runs)
     std::uint32_t teardown_ops = 0;  // operations called while the teardown unwinds it
     VectorClock clock;
     std::string name;  // storage reused from execution to execution
