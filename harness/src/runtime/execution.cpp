@@ -57,7 +57,7 @@ struct CurrentScope {
 };
 
 /// Thrown at a thread the teardown resumes, to unwind it (see the header). Not derived from
-/// std::exception, so that code under test that catches std::exception lets it pass; fiber_main
+/// std::exception, so that code under test that catches std::exception lets it pass; run_body
 /// catches it silently.
 struct ThreadUnwind {};
 
@@ -216,10 +216,6 @@ _Unwind_Reason_Code search_frame(_Unwind_Context* context, void* verdict) {
   return verdict == FrameSays::catches;
 }
 
-/// Forgets a suspended fiber without unwinding it: an idle fiber when the Execution ends, or a
-/// thread the teardown could not unwind (see the header). A non-empty boost::context::fiber
-/// would force-unwind its fiber when destroyed; the object only holds a context pointer, its
-/// stack belongs to the pool.
 /// s == name, inline: thread names are short, and a call to memcmp costs more than comparing.
 bool same_name(const std::string& s, std::string_view name) noexcept {
   if (s.size() != name.size()) return false;
@@ -229,6 +225,10 @@ bool same_name(const std::string& s, std::string_view name) noexcept {
   return true;
 }
 
+/// Forgets a suspended fiber without unwinding it: an idle fiber when the Execution ends, or a
+/// thread the teardown could not unwind (see the header). A non-empty boost::context::fiber
+/// would force-unwind its fiber when destroyed; the object only holds a context pointer, its
+/// stack belongs to the pool.
 void abandon(boost::context::fiber&& f) noexcept {
   alignas(
       boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];

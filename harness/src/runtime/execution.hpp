@@ -23,41 +23,50 @@
 //  * A fault of the code under test (a fatal signal, std::terminate, a stack overflow, a thread
 //    that stops reaching scheduling points) ends the execution the same way, from a handler:
 //    see runtime/faults.hpp.
-//
-// Thread life cycle: fibers are created once per thread slot and reused. fiber_main loops: it
-// runs a body, destroys it, hands control on as the finished thread (finish_thread) and waits
-// there, suspended, for its next body. spawn() (and run() for main) gives thread t its body and
-// resumes t's waiting fiber; a fiber is created (create_fiber) only when the slot has none: its
-// first use, or after its fiber was abandoned. fibers_created() counts them.
-//
-// Teardown (unwinding, the contract users' code relies on): when an execution ends, every thread
-// still suspended in its body is resumed in turn, children before main (highest id first), with
-// tearing_down_ set. The operation it was parked in throws ThreadUnwind, a private type not
-// derived from std::exception, which fiber_main catches silently: the destructors of its locals
-// run, so heap memory they own is freed. While tearing down, hc operations do nothing: they never
-// park, schedule, consult the strategy, record steps, report findings or audit; an operation whose
-// caller may let an exception out throws ThreadUnwind again (teardown_operation), one that may not
-// returns (an atomic load returns its value, a lock does not wait). Where ThreadUnwind must not be
-// thrown: while the thread's own exception is in flight (std::uncaught_exceptions() > 0: a
-// destructor run by unwinding), and inside hc::thread's destructor, whose join returns (the
-// thread joined was unwound first) so the code after it goes on until its next operation.
-// Fallbacks: the thread is abandoned instead (its fiber dropped without unwinding the rest, its
-// heap leaked, the slot gets a new fiber next time) when ThreadUnwind reaches a noexcept frame
-// (std::terminate: a destructor parked in an operation, such as a lock_guard's unlock or a COM
-// Release), when a finding, a prune or an operation that cannot return (fail, prune) is resumed
-// where it may not throw, at a fatal signal or a watchdog interrupt while it unwinds, and when it
-// calls more than kTeardownOperationBound operations while unwinding (a spin loop in a
-// destructor). A thread abandoned by a fault of the code under test (crash, stack overflow,
-// std::terminate, no progress) is never resumed: its state may be corrupt. abandoned_threads()
-// counts both kinds.
 //  * Each simulated thread has its own errno and C++ exception state (the caught-exception
 //    stack and the uncaught count): transfer() saves the leaving thread's and loads the next
-//    one's, so `throw;` after a scheduling point rethrows this thread's exception.
-//  * Sanitizers: under AddressSanitizer every switch is announced
-//    (__sanitizer_start_switch_fiber before, __sanitizer_finish_switch_fiber after) and a
-//    pooled stack is unpoisoned before a new fiber uses it (an abandoned fiber's frames may
-//    leave poisoned redzones on it). The `sanitizers` ctest job builds and runs the suite that
-//    way.
+//    one's, so `throw;` after a scheduling point rethrows this thread's exception. A slot's
+//    next thread starts with errno 0 and no exception (spawn, run).
+//
+// Sanitizers: under AddressSanitizer every switch is announced (__sanitizer_start_switch_fiber
+// before, __sanitizer_finish_switch_fiber after) and a pooled stack is unpoisoned before a new
+// fiber uses it (an abandoned fiber's frames may leave poisoned redzones on it). The
+// `sanitizers` ctest job builds and runs the suite that way.
+//
+// Thread life cycle: fibers are created once per thread slot and reused. fiber_main loops: it
+// runs a body (run_body), destroys it, hands control on as the finished thread (finish_thread)
+// and waits there, suspended, for its next body. spawn() (and run() for main) gives slot t its
+// body and resumes t's waiting fiber; a fiber is created (create_fiber) only when the slot has
+// none: its first use, or after its fiber was abandoned. fibers_created() counts them.
+//
+// Teardown (what users' code may rely on; README, "Executions that end early are unwound"):
+//  * When an execution ends, every thread still in its body is resumed in turn by the host,
+//    children before main (the highest id first: a thread's destructors may use what threads
+//    created before it own), with tearing_down_ set. Nothing it does then changes what the
+//    execution left (trace, choices, findings, live and waiting threads).
+//  * The operation it was parked in, and any operation it calls later, throws ThreadUnwind (a
+//    private type, not a std::exception; run_body catches it) when the throw may be made there
+//    (may_unwind_here); otherwise the operation does nothing and returns (teardown_operation):
+//    operations never park, schedule, consult the strategy, record steps, report or audit
+//    while tearing down. An atomic load returns the value, a lock does not wait, rt::report and
+//    HC_CHECK return (end_with).
+//  * ThreadUnwind is not thrown while the thread's own exception is in flight
+//    (std::uncaught_exceptions() > 0: destructors that unwinding runs), inside
+//    join_in_destructor (hc::thread's destructor: the thread it joins was unwound first), or
+//    where a noexcept frame would turn it into std::terminate: throw_would_be_caught() walks
+//    the frames above and reads their exception tables the way the C++ personality routine
+//    does (a destructor parked in an unlock() or a COM Release finishes, and the thread unwinds
+//    at its next operation after it).
+//  * Fallbacks, counted in unwind_fallbacks(): the thread is abandoned, not unwound further
+//    (its fiber dropped, the heap its remaining frames own leaked, the slot gets a new fiber
+//    next time), when it is resumed inside fail() or prune() where it may not throw (they
+//    cannot return: a finding inside a noexcept function), when std::terminate, a fatal signal
+//    or a watchdog interrupt happens while it is unwound (faults.cpp: abandon_in_teardown), and
+//    when it calls more than kTeardownOperationBound operations while unwound (a loop waiting
+//    for a thread that no longer runs).
+//  * A thread a fault stopped (crash, stack overflow, std::terminate, no progress) is never
+//    resumed: its state may be corrupt, and its fiber may be suspended in a signal handler.
+//    abandoned_threads() counts it and the fallbacks.
 #pragma once
 
 #include <array>
