@@ -72,8 +72,12 @@ struct ThreadUnwind {};
 // the throw then happens, and std::terminate's fallback still abandons the thread.
 // Compilers that implement noexcept as a catch (...) calling std::terminate (Clang) are not
 // told apart from a real catch (...): the fallback handles them.
+// The search also tells whether any frame on the way runs code when unwound (a cleanup: a
+// destructor, a catch block's end): when none does and the catch is run_body's own (its
+// catch (const ThreadUnwind&), told by the type_info the clause names), there is nothing to
+// unwind, and the teardown skips the throw (Execution::drop_without_unwinding).
 
-enum class FrameSays : std::uint8_t { nothing, catches, terminates };
+enum class FrameSays : std::uint8_t { nothing, cleans, catches, catches_in_run_body, terminates };
 
 const std::uint8_t* read_uleb128(const std::uint8_t* p, std::uint64_t* value) {
   std::uint64_t result = 0;
@@ -148,6 +152,33 @@ std::size_t entry_size(std::uint8_t encoding) {
   }
 }
 
+/// The type_info a type-table entry in `encoding` at `entry` names, as an address: 0 for
+/// catch (...); *known is false for an encoding this reader does not decode.
+std::uintptr_t catch_type(const std::uint8_t* entry, std::uint8_t encoding, bool* known) {
+  std::uint64_t raw = 0;
+  if (read_displacement(entry, encoding, &raw) == nullptr) {
+    *known = false;
+    return 1;
+  }
+  if (raw == 0) return 0;
+  std::uintptr_t value = 0;
+  switch (encoding & 0x70) {
+    case 0x00:  // absolute
+      value = static_cast<std::uintptr_t>(raw);
+      break;
+    case 0x10:  // pc-relative
+      value = reinterpret_cast<std::uintptr_t>(entry) + static_cast<std::uintptr_t>(raw);
+      break;
+    default:
+      *known = false;
+      return 1;
+  }
+  if ((encoding & 0x80) != 0) {  // indirect: the address of a pointer to it (a GOT entry)
+    std::memcpy(&value, reinterpret_cast<const void*>(value), sizeof value);
+  }
+  return value;
+}
+
 /// What an exception thrown through `ip` (a return address minus one) in the function starting
 /// at `start` meets in that frame, by the frame's LSDA.
 FrameSays frame_says(const std::uint8_t* lsda, std::uintptr_t ip, std::uintptr_t start) {
@@ -174,28 +205,41 @@ FrameSays frame_says(const std::uint8_t* lsda, std::uintptr_t ip, std::uintptr_t
     p = read_uleb128(p, &cs_action);
     if (ip < start + cs_start) break;  // sorted: passed it
     if (ip >= start + cs_start + cs_length) continue;
-    if (cs_landing_pad == 0 || cs_action == 0) return FrameSays::nothing;  // cleanups at most
+    if (cs_landing_pad == 0) return FrameSays::nothing;
+    if (cs_action == 0) return FrameSays::cleans;
     const std::uint8_t* action = action_table + cs_action - 1;
+    bool cleans = false;
     for (;;) {
       std::int64_t filter = 0, displacement = 0;
       const std::uint8_t* at_displacement = read_sleb128(action, &filter);
       read_sleb128(at_displacement, &displacement);
       if (filter < 0) return FrameSays::terminates;  // an exception specification
+      if (filter == 0) cleans = true;
       if (filter > 0) {
         const std::size_t size = entry_size(ttype_encoding);
         if (ttype == nullptr || size == 0) return FrameSays::catches;
-        std::uint64_t raw = 0;
-        std::memcpy(&raw, ttype - static_cast<std::size_t>(filter) * size, size);
-        if (raw == 0) return FrameSays::catches;  // catch (...)
+        bool known = true;
+        const std::uintptr_t type =
+            catch_type(ttype - static_cast<std::size_t>(filter) * size, ttype_encoding, &known);
+        if (type == 0) return FrameSays::catches;  // catch (...)
+        if (known && type == reinterpret_cast<std::uintptr_t>(&typeid(ThreadUnwind)))
+          return FrameSays::catches_in_run_body;
       }
-      if (displacement == 0) return FrameSays::nothing;  // cleanups and typed catches
+      // Typed catches only: the landing pad compares and resumes, running nothing of ours.
+      if (displacement == 0) return cleans ? FrameSays::cleans : FrameSays::nothing;
       action = at_displacement + displacement;
     }
   }
   return FrameSays::terminates;  // no call-site record: the personality calls std::terminate
 }
 
-_Unwind_Reason_Code search_frame(_Unwind_Context* context, void* verdict) {
+struct Search {
+  FrameSays verdict = FrameSays::terminates;  // the walk ends without a handler: do not throw
+  bool cleans = false;                        // a frame before the one that decides runs code
+};
+
+_Unwind_Reason_Code search_frame(_Unwind_Context* context, void* state) {
+  auto* search = static_cast<Search*>(state);
   const auto* lsda = static_cast<const std::uint8_t*>(_Unwind_GetLanguageSpecificData(context));
   if (lsda == nullptr) return _URC_NO_REASON;  // nothing to run or catch in this frame
   int before_instruction = 0;
@@ -203,17 +247,21 @@ _Unwind_Reason_Code search_frame(_Unwind_Context* context, void* verdict) {
   if (before_instruction == 0) --ip;
   const FrameSays says = frame_says(lsda, ip, _Unwind_GetRegionStart(context));
   if (says == FrameSays::nothing) return _URC_NO_REASON;
-  *static_cast<FrameSays*>(verdict) = says;
+  if (says == FrameSays::cleans) {
+    search->cleans = true;
+    return _URC_NO_REASON;
+  }
+  search->verdict = says;
   return _URC_END_OF_STACK;  // stops the walk
 }
 
-/// Whether an exception thrown by the caller would be caught rather than call std::terminate.
-/// Not noexcept, and neither may any caller between it and the throw be: a noexcept caller
-/// would itself read as a frame that terminates.
-[[gnu::noinline]] bool throw_would_be_caught() {
-  FrameSays verdict = FrameSays::terminates;  // the walk ends without a handler: do not throw
-  _Unwind_Backtrace(&search_frame, &verdict);
-  return verdict == FrameSays::catches;
+/// What an exception thrown by the caller would meet: the search above. Not noexcept, and
+/// neither may any caller between it and the throw be: a noexcept caller would itself read as a
+/// frame that terminates.
+[[gnu::noinline]] Search search_unwinding() {
+  Search search;
+  _Unwind_Backtrace(&search_frame, &search);
+  return search;
 }
 
 /// s == name, inline: thread names are short, and a call to memcmp costs more than comparing.
@@ -372,7 +420,11 @@ void Execution::teardown() {
         ::pthread_sigmask(SIG_SETMASK, &teardown_mask_, nullptr);
         teardown_restore_mask_ = false;
       }
-      if (s.body == nullptr) continue;  // unwound: run_body destroyed the body
+      if (s.body == nullptr) {  // unwound: run_body (or drop_without_unwinding) destroyed it
+        if (s.drop_fiber) abandon(std::move(s.cont));  // its frames own nothing
+        s.drop_fiber = false;
+        continue;
+      }
       ++unwind_fallbacks_;
     }
     // Abandoned: free the body's storage but skip its destructor (it may refer to objects on
@@ -385,12 +437,21 @@ void Execution::teardown() {
   }
 }
 
-bool Execution::may_unwind_here() const {
+Execution::Unwinding Execution::how_to_unwind() const {
+  const ThreadState& me = threads_[current_];
   // Not while this thread's own exception is in flight (a destructor that unwinding runs: a
   // second exception leaving it would terminate), nor inside hc::thread's destructor, nor
-  // where a noexcept frame would stop it (throw_would_be_caught).
-  return threads_[current_].no_unwind == 0 && std::uncaught_exceptions() == 0 &&
-         throw_would_be_caught();
+  // where a noexcept frame would stop it.
+  if (me.no_unwind != 0 || std::uncaught_exceptions() != 0) return Unwinding::not_here;
+  const Search search = search_unwinding();
+  switch (search.verdict) {
+    case FrameSays::catches_in_run_body:
+      return search.cleans ? Unwinding::by_throw : Unwinding::nothing_to_run;
+    case FrameSays::catches:  // the code under test's catch (...)
+      return Unwinding::by_throw;
+    default:
+      return Unwinding::not_here;
+  }
 }
 
 Step* Execution::teardown_operation() {
@@ -399,8 +460,30 @@ Step* Execution::teardown_operation() {
   // loop is cut the same way.
   if (++me.teardown_ops > kTeardownOperationBound) [[unlikely]]
     abandon_in_teardown(nullptr);
-  if (may_unwind_here()) throw ThreadUnwind{};
+  switch (how_to_unwind()) {
+    case Unwinding::by_throw:
+      throw ThreadUnwind{};
+    case Unwinding::nothing_to_run:
+      drop_without_unwinding();
+    case Unwinding::not_here:
+      break;
+  }
   return nullptr;
+}
+
+void Execution::drop_without_unwinding() {
+  // No frame between here and run_body would run code if ThreadUnwind went through it: a
+  // throw (two walks of the frames) would only end in run_body, which destroys the body. Do
+  // that here instead, and leave the frames: the teardown drops the fiber and the slot gets a
+  // new one (create_fiber costs a fraction of a throw).
+  ThreadState& me = threads_[current_];
+  me.destroy(me.body);
+  if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
+  me.body = nullptr;
+  me.heap_align = 0;
+  me.drop_fiber = true;
+  transfer(kHost);
+  std::abort();  // unreachable: a dropped fiber is never resumed
 }
 
 void Execution::abandon_in_teardown(const sigset_t* mask) noexcept {

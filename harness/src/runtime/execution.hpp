@@ -46,7 +46,10 @@
 //    execution left (trace, choices, findings, live and waiting threads).
 //  * The operation it was parked in, and any operation it calls later, throws ThreadUnwind (a
 //    private type, not a std::exception; run_body catches it) when the throw may be made there
-//    (may_unwind_here); otherwise the operation does nothing and returns (teardown_operation):
+//    (how_to_unwind); when no frame on the way would run anything (no destructor, no catch but
+//    run_body's), the body is destroyed and the fiber dropped instead, which costs less than
+//    a throw (drop_without_unwinding; the slot gets a new fiber). Where ThreadUnwind may not be
+//    thrown, the operation does nothing and returns (teardown_operation):
 //    operations never park, schedule, consult the strategy, record steps, report or audit
 //    while tearing down. An atomic load returns the value, a lock does not wait, rt::report and
 //    HC_CHECK return (end_with).
@@ -291,9 +294,11 @@ class Execution {
     bool notified = false;              // condition_variable: may wake
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
-    std::uint8_t no_unwind = 0;      // inside join_in_destructor: teardown returns, not throws
-    std::uint8_t clock_dirty = 0;    // clock entries at and above are zero (from earlier runs)
-    std::uint32_t teardown_ops = 0;  // operations called while the teardown unwinds it
+    std::uint8_t no_unwind = 0;    // inside join_in_destructor: teardown returns, not throws
+    std::uint8_t clock_dirty = 0;  // clock entries at and above are zero (from earlier runs)
+    std::uint32_t teardown_ops = 0;
+    bool drop_fiber = false;  // its body was destroyed without unwinding its frames
+                              // operations called while the teardown unwinds it
     VectorClock clock;
     std::string name;  // storage reused from execution to execution
     // The body, moved here by spawn(): inline when small, else on the heap; null once finished.
@@ -336,9 +341,17 @@ class Execution {
   /// unwind, else returns nullptr (the operation does nothing); abandons a thread that called
   /// more than kTeardownOperationBound.
   Step* teardown_operation();
-  /// Whether ThreadUnwind may be thrown here (see "Teardown"). Not noexcept: a noexcept frame
+  enum class Unwinding : std::uint8_t {
+    not_here,        // the operation returns: ThreadUnwind may not be thrown here
+    by_throw,        // throw ThreadUnwind
+    nothing_to_run,  // no frame would run code on the way to run_body: drop_without_unwinding
+  };
+  /// How the current thread may unwind here (see "Teardown"). Not noexcept: a noexcept frame
   /// between the search and the throw would read as one that terminates.
-  bool may_unwind_here() const;
+  Unwinding how_to_unwind() const;
+  /// Destroys the body, and has the teardown drop the fiber instead of throwing through frames
+  /// that would run nothing.
+  [[noreturn]] void drop_without_unwinding();
 
   /// Writes the current thread's pending operation in place (building it elsewhere and copying
   /// it costs a store-forwarding stall on every operation); the caller may set the rest.
