@@ -412,7 +412,7 @@ void Execution::teardown() {
     ThreadState& s = threads_[t];
     if (s.body == nullptr) continue;  // finished: its fiber waits for its next body
     if (t != faulted) {
-      s.teardown_ops = 0;
+      teardown_ops_ = 0;
       // A new heartbeat per thread: the watchdog times each thread's unwinding on its own.
       heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       transfer(static_cast<ThreadId>(t));  // it unwinds; back here when it finished or was cut
@@ -455,10 +455,9 @@ Execution::Unwinding Execution::how_to_unwind() const {
 }
 
 Step* Execution::teardown_operation() {
-  ThreadState& me = threads_[current_];
   // Counts throws too: code that swallows ThreadUnwind (catch (...) without a rethrow) in a
   // loop is cut the same way.
-  if (++me.teardown_ops > kTeardownOperationBound) [[unlikely]]
+  if (++teardown_ops_ > kTeardownOperationBound) [[unlikely]]
     abandon_in_teardown(nullptr);
   switch (how_to_unwind()) {
     case Unwinding::by_throw:

@@ -294,11 +294,11 @@ class Execution {
     bool notified = false;              // condition_variable: may wake
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
+    // Three bytes that fit the padding before the clock: the layout of the fields the
+    // scheduling path reads stays as it was.
     std::uint8_t no_unwind = 0;    // inside join_in_destructor: teardown returns, not throws
     std::uint8_t clock_dirty = 0;  // clock entries at and above are zero (from earlier runs)
-    std::uint32_t teardown_ops = 0;
-    bool drop_fiber = false;  // its body was destroyed without unwinding its frames
-                              // operations called while the teardown unwinds it
+    bool drop_fiber = false;       // its body was destroyed without unwinding its frames
     VectorClock clock;
     std::string name;  // storage reused from execution to execution
     // The body, moved here by spawn(): inline when small, else on the heap; null once finished.
@@ -440,11 +440,6 @@ class Execution {
   std::optional<Finding> finding_;
   std::string divergence_;
   bool tearing_down_ = false;
-  bool teardown_restore_mask_ = false;  // abandon_in_teardown from a signal handler
-  sigset_t teardown_mask_{};
-  std::uint64_t fibers_created_ = 0;
-  std::uint64_t abandoned_threads_ = 0;
-  std::uint64_t unwind_fallbacks_ = 0;
   bool in_invariant_ = false;
   bool pruned_ = false;
   ThreadId running_at_end_ = kNoThread;  // the thread a finding stopped while it ran
@@ -457,6 +452,14 @@ class Execution {
   std::atomic<std::uint32_t> heartbeat_{0};
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> interrupt_{0};  // heartbeat << 8 | cause, 0 = none
+
+  // The teardown and the thread life cycle (cold: after everything the scheduling path reads).
+  std::uint32_t teardown_ops_ = 0;      // operations the thread being unwound called
+  bool teardown_restore_mask_ = false;  // abandon_in_teardown from a signal handler
+  sigset_t teardown_mask_{};
+  std::uint64_t fibers_created_ = 0;
+  std::uint64_t abandoned_threads_ = 0;
+  std::uint64_t unwind_fallbacks_ = 0;
 };
 
 }  // namespace hc::detail
