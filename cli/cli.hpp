@@ -68,6 +68,8 @@ struct RunArgs {
   double checkpoint_interval = 30;
   std::string resume;
   bool progress = false;
+  /// The command line as given (argv), for the resume command an interrupted run prints.
+  std::vector<std::string> command_line;
 
   /// A strategy named on the command line ("" when the scenario's default stands).
   std::string strategy() const {

@@ -125,7 +125,7 @@ int merge_command(const std::vector<std::string>& inputs, const std::string& out
     summaries.push_back(std::move(*summary));
   }
   std::string error;
-  const auto merged = hc::reports::merge_summaries(summaries, &error);
+  const auto merged = hc::reports::merge_summaries(summaries, &error, inputs);
   if (!merged) throw UsageError{fmt::format("cannot merge: {}", error)};
   const std::string text = merged->dump(2) + "\n";
   if (output.empty()) {

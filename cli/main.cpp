@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                   "Explore shard I of N (1-based, e.g. 2/3); without it, the index and count of "
                   "a Kubernetes Indexed Job, Slurm array or CI matrix are read (see README)");
   run->add_option("--checkpoint", a.checkpoint,
-                  "Write a resumable checkpoint here periodically and on SIGINT/SIGTERM");
+                  "Write a resumable checkpoint here periodically and on SIGINT/SIGTERM: a file "
+                  "for one scenario, a directory (a file per scenario) for several");
   run->add_option("--checkpoint-interval", a.checkpoint_interval,
                   "Seconds between checkpoints (0.001 to 1000000, default 30)")
       ->check(CLI::Range(0.001, 1000000.0));
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
                 "Progress lines on stderr even without a terminal (every 10 s): executions, "
                 "rate, findings, depth and, for exhaustive runs, Knuth's estimate and ETA");
   run->add_option("--resume", a.resume,
-                  "Continue the run this checkpoint recorded (same scenario and options)");
+                  "Continue the run this checkpoint (file or directory) recorded (same "
+                  "scenarios and options)");
 
   std::string replay_path;
   bool replay_continue = false;
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
     if (minimize->parsed()) return minimize_command(minimize_path, argv[0]);
     if (merge->parsed()) return merge_command(merge_inputs, merge_output);
     if (strategies->parsed()) return strategies_command(strategies_markdown);
+    a.command_line.assign(argv, argv + argc);
     return run_command(a, argv[0]);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), kExitUsage);

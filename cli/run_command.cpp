@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <type_traits>
@@ -88,6 +91,80 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
   return ov;
 }
 
+/// The options that shape the results, as given, in a canonical order (scenario selection,
+/// then the settings in RunSettings order): what the shards of one run must share. --jobs,
+/// --shard and output paths change who does the work and where it goes, not what is found.
+std::vector<std::string> shaping_options(const RunArgs& a) {
+  std::vector<std::string> out;
+  if (a.all) out.emplace_back("--all");
+  if (!a.tag.empty()) out.push_back("--tag=" + a.tag);
+  for (const std::string& n : a.names)
+    out.push_back(n);
+  for (const RunArgs::SettingFlag& f : a.setting_flags) {
+    if (f.option->count() == 0) continue;
+    const std::vector<std::string>& given = f.option->results();
+    out.push_back(given.empty() || f.option->get_expected_min() == 0
+                      ? f.name
+                      : fmt::format("{}={}", f.name, fmt::join(given, ",")));
+  }
+  if (!a.replay.empty()) out.push_back("--replay=" + a.replay);
+  return out;
+}
+
+/// `word` quoted for a POSIX shell when it needs it.
+std::string shell_quoted(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of(
+                                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789_-./=:,+@%") == std::string::npos;
+  if (plain) return word;
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// The command that continues this run from its checkpoint: the command line as given, with
+/// --resume (replacing one given) naming the checkpoint. Runs as printed.
+std::string resume_command(const RunArgs& a) {
+  std::string out;
+  for (std::size_t i = 0; i < a.command_line.size(); ++i) {
+    const std::string& arg = a.command_line[i];
+    if (arg == "--resume") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.starts_with("--resume=")) continue;
+    out += (out.empty() ? "" : " ") + shell_quoted(arg);
+  }
+  return out + " --resume " + shell_quoted(a.checkpoint);
+}
+
+/// Several scenarios share one checkpoint directory: a file per scenario, named after it.
+std::string checkpoint_in(const std::string& dir, const Scenario& s) {
+  std::string file(s.info.name);
+  std::replace(file.begin(), file.end(), '/', '_');
+  return (std::filesystem::path(dir) / (file + ".json")).string();
+}
+
+/// What the summary says of this run (reports::RunRecord).
+reports::RunRecord run_record(const RunArgs& a, const ShardPosition& shard) {
+  reports::RunRecord run;
+  run.version = HC_VERSION;
+  run.options = shaping_options(a);
+  run.shard_index = shard.index;
+  run.shard_count = shard.count;
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) == 0) run.host = host.data();
+  // Reports only: the start time never decides anything.
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  std::array<char, 32> text{};
+  if (::gmtime_r(&now, &utc) != nullptr &&
+      std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc) != 0)
+    run.started = text.data();
+  return run;
+}
+
 /// The progress line of one scenario: rewritten in place on a terminal; with --progress and
 /// no terminal (nightly logs), a line every 10 seconds.
 std::function<void(const Progress&)> progress_printer(const Scenario& s,
@@ -128,16 +205,21 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
                  static_cast<double>(r.stats.executions) / r.stats.estimated_total);
   }
   if (!r.stats.interrupted) return;
+  (void)program;
   if (!a.checkpoint.empty()) {
+    const auto kept = static_cast<unsigned long long>(r.stats.checkpoint_executions);
+    const auto ran = static_cast<unsigned long long>(r.stats.executions);
     std::fprintf(stderr,
-                 "interrupted after %llu executions; checkpoint: %s\nresume with: %s run %s "
-                 "--resume %s (and the same options)\n",
-                 static_cast<unsigned long long>(r.stats.executions), a.checkpoint.c_str(),
-                 program.c_str(), name.c_str(), a.checkpoint.c_str());
+                 "interrupted after %llu executions of %s: not exhaustive; the checkpoint %s "
+                 "keeps %llu of them (%.1f%%: the rest were in unfinished work units and are "
+                 "redone)\nresume with: %s\n",
+                 ran, name.c_str(), a.checkpoint.c_str(), kept,
+                 ran == 0 ? 100.0 : 100.0 * static_cast<double>(kept) / static_cast<double>(ran),
+                 resume_command(a).c_str());
   } else {
     std::fprintf(stderr,
-                 "interrupted after %llu executions of %s: the results below are partial "
-                 "(the search was not finished)\n",
+                 "interrupted after %llu executions of %s: not exhaustive; its verdict below is "
+                 "partial\n",
                  static_cast<unsigned long long>(r.stats.executions), name.c_str());
   }
 }
@@ -163,6 +245,15 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
   for (std::size_t i = 0; i < r.findings.size(); ++i) {
     const Finding& f = r.findings[i];
     out.internal = out.internal || f.kind == FindingKind::internal_error;
+    if (outcome.partial && f.kind == FindingKind::unreached) {
+      // A goal of the whole search that this part did not meet: no execution shows it, so
+      // there is nothing to replay; the merge of every shard decides.
+      out.commands.emplace_back();
+      out.shown.push_back(f);
+      out.record.findings.push_back(reports::FindingRecord{std::string(finding_kind_name(f.kind)),
+                                                           f.message, f.signature, "", ""});
+      continue;
+    }
     const reports::Reproducer rep = reports::reproduce(
         {.scenario = std::string(s.info.name),
          .options = options,
@@ -174,6 +265,7 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
         f);
     if (!rep.problem.empty() && outcome.as_expected) {
       outcome.as_expected = false;
+      outcome.partial = false;
       outcome.explanation = rep.problem;
     }
     out.commands.push_back(rep.command);
@@ -193,7 +285,9 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
   record.settings = static_cast<const RunSettings&>(options);
   record.executions = r.stats.executions;
   record.exhausted = r.stats.exhausted;
+  record.bounded_by = r.stats.bounded_by;
   record.seconds = r.stats.seconds;
+  record.partial = outcome.partial;
   record.covered_pairs = r.covered_pairs;  // coverage
   record.one_order_pairs = r.one_order_pairs;
   return out;
@@ -211,10 +305,16 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
                                 : std::string(finding_kind_name(r.findings.front().kind));
   const std::string stats = fmt::format(
       "{}, {} execution{}{}{}", r.strategy, r.stats.executions, r.stats.executions == 1 ? "" : "s",
-      r.stats.exhausted ? ", exhaustive" : "",
+      r.stats.exhausted             ? ", exhaustive"
+      : !r.stats.bounded_by.empty() ? ", exhaustive within " + r.stats.bounded_by
+                                    : std::string(),
       r.stats.bound_reached >= 0 ? fmt::format(", preemption bound {}", r.stats.bound_reached)
                                  : std::string());
-  if (outcome.as_expected) {
+  if (outcome.partial) {
+    // Part of the search decided nothing: neither a pass nor a failure (a merge decides).
+    std::cout << fmt::format("PART  {}  {} ({}); {}\n", s.info.name, outcome.explanation, stats,
+                             report.where);
+  } else if (outcome.as_expected) {
     std::cout << fmt::format("PASS  {}  {} as expected ({}); {}\n", s.info.name, found, stats,
                              report.where);
   } else {
@@ -245,17 +345,44 @@ int run_command(const RunArgs& a, const std::string& program) {
   const std::vector<const Scenario*> selected = select_scenarios(a);
   const OptionOverrides ov = overrides_from(a);
   if (ov.replay && selected.size() != 1) throw UsageError{"--replay needs exactly one scenario"};
-  if ((!a.checkpoint.empty() || !a.resume.empty()) && selected.size() != 1)
-    throw UsageError{"--checkpoint and --resume work on exactly one scenario"};
+  // One scenario: --checkpoint and --resume name a file. Several: a directory holding a file
+  // per scenario; resuming runs every scenario again, each from its own checkpoint if it has
+  // one (a finished scenario's checkpoint has nothing left to explore).
+  const bool checkpoint_dir = selected.size() > 1;
+  if (checkpoint_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!a.checkpoint.empty()) {
+      if (fs::exists(a.checkpoint, ec) && !fs::is_directory(a.checkpoint, ec)) {
+        throw UsageError{fmt::format(
+            "--checkpoint '{}' is a file: with several scenarios it names a directory (a "
+            "checkpoint per scenario), e.g. --checkpoint checkpoints",
+            a.checkpoint)};
+      }
+      fs::create_directories(a.checkpoint, ec);
+      if (ec) {
+        throw UsageError{fmt::format("--checkpoint '{}': cannot create the directory: {}",
+                                     a.checkpoint, ec.message())};
+      }
+    }
+    if (!a.resume.empty() && !fs::is_directory(a.resume, ec)) {
+      throw UsageError{fmt::format(
+          "--resume '{}' is not a directory: with several scenarios, resume from the directory "
+          "--checkpoint wrote",
+          a.resume)};
+    }
+  }
   const bool detailed = a.verbose || selected.size() == 1;
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const ShardPosition shard = shard_position(a.shard);
+  reports::RunRecord run = run_record(a, shard);
   if (shard.count > 1) {
     std::fprintf(stderr, "shard %u of %u (from %s)\n", shard.index + 1, shard.count,
                  shard.source.c_str());
   }
 
   std::size_t unexpected = 0;
+  std::size_t partial = 0;
   std::uint64_t executions = 0;
   std::size_t findings = 0;
   double seconds = 0;
@@ -271,9 +398,15 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.jobs = a.jobs;
     options.shard_index = shard.index;
     options.shard_count = shard.count;
-    options.checkpoint_file = a.checkpoint;
+    options.checkpoint_file =
+        checkpoint_dir && !a.checkpoint.empty() ? checkpoint_in(a.checkpoint, *s) : a.checkpoint;
     options.checkpoint_interval_seconds = a.checkpoint_interval;
     options.resume_file = a.resume;
+    if (checkpoint_dir && !a.resume.empty()) {
+      const std::string mine = checkpoint_in(a.resume, *s);
+      std::error_code ec;
+      options.resume_file = std::filesystem::exists(mine, ec) ? mine : std::string();
+    }
     options.run_name = std::string(s->info.name);
     options.coverage = true;  // the summary lists the pairs
     options.stop = &stop;     // Ctrl-C: partial results, not a dead process
@@ -299,6 +432,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     ScenarioReport report = reproduce_findings(*s, options, outcome, a, program, interrupted);
     internal = internal || report.internal;
     if (!outcome.as_expected) ++unexpected;
+    if (outcome.partial) ++partial;
     print_verdict(*s, outcome, report, a.verbose, detailed);
     records.push_back(std::move(report.record));
     if (interrupted) break;  // the scenarios after this one are not run
@@ -312,10 +446,20 @@ int run_command(const RunArgs& a, const std::string& program) {
       "executions, {} distinct finding{}\n",
       records.size(), records.size() == 1 ? "" : "s", records.size() - unexpected, unexpected,
       executions, findings, findings == 1 ? "" : "s");
+  if (partial != 0 && shard.count > 1) {
+    std::cout << fmt::format(
+        "{} of them partial: this is shard {} of {}; merge the summaries of every shard for "
+        "their verdicts\n",
+        partial, shard.index + 1, shard.count);
+  } else if (partial != 0) {
+    std::cout << fmt::format("{} of them partial: the run was interrupted (not exhaustive)\n",
+                             partial);
+  }
+  run.interrupted = interrupted;
   std::cout.flush();
   std::fprintf(stderr, "time: %.3f s\n", seconds);
   if (!a.summary_file.empty())
-    hc::write_file_atomically(a.summary_file, reports::summary_json(records).dump(2) + "\n");
+    hc::write_file_atomically(a.summary_file, reports::summary_json(records, run).dump(2) + "\n");
   if (!a.junit_file.empty())
     hc::write_file_atomically(a.junit_file, reports::format_junit(records));
   if (internal) return kExitInternal;

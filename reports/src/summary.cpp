@@ -310,7 +310,66 @@ bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
     if (!read_finding(in, (*findings)[i], fmt::format("{}[{}]", findings_path, i), f)) return false;
     r.findings.push_back(std::move(f));
   }
+  if (const auto it = j.find("bounded_by"); it != j.end()) {  // optional: older summaries
+    if (!it->is_string()) return in.fail(Reader::join(path, "bounded_by"), "expected a string");
+    r.bounded_by = it->get<std::string>();
+  }
+  if (const auto it = j.find("partial"); it != j.end()) {  // optional: older summaries
+    if (!it->is_boolean()) return in.fail(Reader::join(path, "partial"), "expected a boolean");
+    r.partial = it->get<bool>();
+  }
   return read_coverage(in, j, path, r) && read_settings(in, j, path, r);
+}
+
+nlohmann::json run_json(const RunRecord& run) {
+  nlohmann::json j = {{"version", run.version},
+                      {"options", run.options},
+                      {"shard", {{"index", run.shard_index + 1}, {"count", run.shard_count}}},
+                      {"host", run.host},
+                      {"started", run.started},
+                      {"interrupted", run.interrupted}};
+  if (run.merged != 0) j["merged"] = run.merged;
+  return j;
+}
+
+// The optional "run" object.
+bool read_run(Reader& in, const nlohmann::json& summary, std::optional<RunRecord>& out) {
+  const auto it = summary.find("run");
+  if (it == summary.end()) return true;
+  const nlohmann::json& j = *it;
+  if (!j.is_object()) return in.fail("run", "expected an object");
+  RunRecord run;
+  if (!(in.string(j, "run", "version", run.version) && in.string(j, "run", "host", run.host) &&
+        in.string(j, "run", "started", run.started) &&
+        in.boolean(j, "run", "interrupted", run.interrupted)))
+    return false;
+  const nlohmann::json* options = in.member(j, "run", "options");
+  if (options == nullptr) return false;
+  if (!options->is_array()) return in.fail("run.options", "expected an array of strings");
+  for (const nlohmann::json& o : *options) {
+    if (!o.is_string()) return in.fail("run.options", "expected an array of strings");
+    run.options.push_back(o.get<std::string>());
+  }
+  const nlohmann::json* shard = in.member(j, "run", "shard");
+  if (shard == nullptr) return false;
+  if (!shard->is_object()) return in.fail("run.shard", "expected an object");
+  std::uint64_t index = 0, count = 0;
+  if (!(in.count(*shard, "run.shard", "index", index) &&
+        in.count(*shard, "run.shard", "count", count)))
+    return false;
+  if (count < 1 || count > 1'000'000 || index < 1 || index > count) {
+    return in.fail("run.shard",
+                   fmt::format("index {} of count {}: expected 1 <= index <= count", index, count));
+  }
+  run.shard_index = static_cast<std::uint32_t>(index - 1);
+  run.shard_count = static_cast<std::uint32_t>(count);
+  if (const auto m = j.find("merged"); m != j.end()) {
+    std::uint64_t merged = 0;
+    if (!in.count(j, "run", "merged", merged)) return false;
+    run.merged = static_cast<std::uint32_t>(std::min<std::uint64_t>(merged, 1'000'000));
+  }
+  out = std::move(run);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +424,9 @@ bool covered_goal_finding(const FindingRecord& f, const OrderedPairs& pairs) {
   return pairs.contains({a, b}) && pairs.contains({b, a});
 }
 
-// Recomputes verdict, as_expected and explanation from the expectation and the findings.
+// Recomputes verdict, as_expected and explanation from the expectation and the findings. A
+// partial record (an interrupted run's part) that found nothing decides nothing: as expected,
+// with a note.
 void rejudge(ScenarioRecord& r) {
   r.verdict = r.findings.empty() ? "clean" : r.findings.front().kind;
   if (r.expected == "clean") {
@@ -375,7 +436,12 @@ void rejudge(ScenarioRecord& r) {
     for (const FindingRecord& f : r.findings)
       if (f.kind == r.expected) r.as_expected = true;
   }
-  if (r.as_expected) {
+  if (r.partial && !r.as_expected && r.findings.empty()) {
+    r.as_expected = true;
+    r.explanation =
+        fmt::format("partial: expects {}, not found in the part explored ({} execution{})",
+                    r.expected, r.executions, r.executions == 1 ? "" : "s");
+  } else if (r.as_expected) {
     r.explanation.clear();
   } else if (r.expected == "clean") {
     r.explanation = fmt::format("expected clean, found {} finding{} (first: {})", r.findings.size(),
@@ -410,7 +476,8 @@ std::string format_junit(const std::vector<ScenarioRecord>& records) {
   for (const ScenarioRecord& r : records) {
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
                        xml_attr(area_of(r.name)), xml_attr(r.name), junit_time(r.seconds));
-    const std::string listing = findings_text(r);
+    std::string listing = findings_text(r);
+    if (r.partial) listing = fmt::format("partial: {}\n{}", r.explanation, listing);
     if (r.as_expected && listing.empty()) {
       out += "/>\n";
       continue;
@@ -432,9 +499,11 @@ std::string format_junit(const std::vector<ScenarioRecord>& records) {
   return out;
 }
 
-nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
+nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
+                            const std::optional<RunRecord>& run) {
   nlohmann::json scenarios = nlohmann::json::array();
   std::uint64_t as_expected = 0;
+  std::uint64_t partial = 0;
   std::uint64_t executions = 0;
   std::uint64_t findings = 0;
   for (const ScenarioRecord& r : records) {
@@ -455,9 +524,11 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
         {"strategy", r.strategy},
         {"executions", r.executions},
         {"exhausted", r.exhausted},
+        {"bounded_by", r.bounded_by},
         {"seconds", sane_seconds(r.seconds)},
         {"findings", std::move(fs)},
-        {"coverage", {{"both_orders", r.covered_pairs}, {"one_order", r.one_order_pairs}}}};
+        {"coverage", {{"both_orders", r.covered_pairs}, {"one_order", r.one_order_pairs}}},
+        {"partial", r.partial}};
     if (r.settings) {
       nlohmann::json settings = nlohmann::json::object();
       RunSettings::fields(*r.settings, [&](const SettingInfo& info, const auto& value) {
@@ -467,6 +538,7 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
     }
     scenarios.push_back(std::move(scenario));
     if (r.as_expected) ++as_expected;
+    if (r.partial) ++partial;
     executions += r.executions;
     findings += r.findings.size();
   }
@@ -474,12 +546,11 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records) {
   nlohmann::json summary;
   summary["format"] = kFormat;
   summary["version"] = kVersion;
+  if (run) summary["run"] = run_json(*run);
   summary["scenarios"] = std::move(scenarios);
-  summary["totals"] = {{"scenarios", total},
-                       {"as_expected", as_expected},
-                       {"unexpected", total - as_expected},
-                       {"executions", executions},
-                       {"findings", findings}};
+  summary["totals"] = {
+      {"scenarios", total}, {"as_expected", as_expected}, {"unexpected", total - as_expected},
+      {"partial", partial}, {"executions", executions},   {"findings", findings}};
   return summary;
 }
 
@@ -497,7 +568,8 @@ std::optional<nlohmann::json> parse_summary_text(const std::string& text, std::s
 }
 
 std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,
-                                                         std::string* error) {
+                                                         std::string* error,
+                                                         std::optional<RunRecord>* run) {
   Reader in(error);
   if (!summary.is_object()) {
     in.fail("", "summary: expected a JSON object");
@@ -523,6 +595,10 @@ std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& s
                                    version->dump(), kVersion));
     return std::nullopt;
   }
+
+  std::optional<RunRecord> run_record;
+  if (!read_run(in, summary, run_record)) return std::nullopt;
+  if (run != nullptr) *run = std::move(run_record);
 
   const nlohmann::json* scenarios = in.member(summary, "", "scenarios");
   if (scenarios == nullptr) return std::nullopt;
@@ -554,24 +630,105 @@ std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& s
   return records;
 }
 
+namespace {
+
+// The label of summaries[i] in merge errors.
+std::string label_of(const std::vector<std::string>& labels, std::size_t i) {
+  return i < labels.size() ? fmt::format("'{}'", labels[i]) : fmt::format("summaries[{}]", i);
+}
+
+// Shards merge only as a complete set of one run: one shard count, one set of options, every
+// index exactly once. Summaries without a shard count above 1 (whole runs) merge freely.
+bool check_shards(const std::vector<std::optional<RunRecord>>& runs,
+                  const std::vector<std::string>& labels, std::string* error) {
+  std::size_t first = runs.size();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i] && runs[i]->shard_count > 1) {
+      first = i;
+      break;
+    }
+  }
+  if (first == runs.size()) return true;
+  const RunRecord& model = *runs[first];
+  auto fail = [&](std::string what) {
+    if (error != nullptr) *error = std::move(what);
+    return false;
+  };
+  std::vector<std::vector<std::size_t>> by_index(model.shard_count);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!runs[i] || runs[i]->shard_count != model.shard_count) {
+      return fail(fmt::format(
+          "{} is {}, but {} is shard {} of {}: merge the shards of one run only",
+          label_of(labels, i),
+          runs[i] ? fmt::format("shard {} of {}", runs[i]->shard_index + 1, runs[i]->shard_count)
+                  : std::string("not a shard (no \"run\" record)"),
+          label_of(labels, first), model.shard_index + 1, model.shard_count));
+    }
+    if (runs[i]->options != model.options) {
+      return fail(fmt::format(
+          "{} ran with options \"{}\", but {} with \"{}\": the shards of one run share their "
+          "options",
+          label_of(labels, i), fmt::join(runs[i]->options, " "), label_of(labels, first),
+          fmt::join(model.options, " ")));
+    }
+    by_index[runs[i]->shard_index].push_back(i);
+  }
+  std::vector<std::string> missing;
+  for (std::uint32_t k = 0; k < model.shard_count; ++k) {
+    if (by_index[k].size() > 1) {
+      std::vector<std::string> names;
+      for (std::size_t i : by_index[k])
+        names.push_back(label_of(labels, i));
+      return fail(fmt::format("shard {} of {} appears {} times ({}): pass each shard once", k + 1,
+                              model.shard_count, by_index[k].size(), fmt::join(names, ", ")));
+    }
+    if (by_index[k].empty()) missing.push_back(std::to_string(k + 1));
+  }
+  if (!missing.empty()) {
+    return fail(fmt::format(
+        "shard{} {} of {} {} missing: a merge needs every shard of the run (got {} of {}); a "
+        "partial set decides no verdict",
+        missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), model.shard_count,
+        missing.size() == 1 ? "is" : "are", runs.size(), model.shard_count));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>& summaries,
-                                              std::string* error) {
+                                              std::string* error,
+                                              const std::vector<std::string>& labels) {
   struct Merged {
     ScenarioRecord record;
     std::size_t expected_from = 0;  // the shard that first named the scenario
     std::set<std::string> finding_keys;
-    OrderedPairs pairs;  // coverage, united
+    std::map<std::string, std::size_t> unreached;  // must_reach goal signature: shards missing it
+    std::size_t parts = 0;                         // summaries that ran the scenario
+    OrderedPairs pairs;                            // coverage, united
   };
   std::map<std::string, Merged> by_name;  // sorted by name: the merged order
 
+  std::vector<std::vector<ScenarioRecord>> all(summaries.size());
+  std::vector<std::optional<RunRecord>> runs(summaries.size());
   for (std::size_t s = 0; s < summaries.size(); ++s) {
     std::string shard_error;
-    std::optional<std::vector<ScenarioRecord>> records = parse_summary(summaries[s], &shard_error);
+    std::optional<std::vector<ScenarioRecord>> records =
+        parse_summary(summaries[s], &shard_error, &runs[s]);
     if (!records) {
-      if (error != nullptr) *error = fmt::format("summaries[{}]: {}", s, shard_error);
+      if (error != nullptr) *error = fmt::format("{}: {}", label_of(labels, s), shard_error);
       return std::nullopt;
     }
-    for (ScenarioRecord& r : *records) {
+    all[s] = std::move(*records);
+  }
+  if (!check_shards(runs, labels, error)) return std::nullopt;
+  const bool shards = !runs.empty() && runs.front() && runs.front()->shard_count > 1;
+  bool interrupted = false;
+  for (const std::optional<RunRecord>& run : runs)
+    interrupted = interrupted || (run && run->interrupted);
+
+  for (std::size_t s = 0; s < summaries.size(); ++s) {
+    for (ScenarioRecord& r : all[s]) {
       auto [it, inserted] = by_name.try_emplace(r.name);
       Merged& m = it->second;
       if (inserted) {
@@ -580,22 +737,30 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
         m.record.expected = r.expected;
         m.record.strategy = r.strategy;
         m.record.exhausted = r.exhausted;
+        m.record.bounded_by = r.bounded_by;
         m.record.settings = r.settings;
       } else {
         if (r.expected != m.record.expected) {
           if (error != nullptr)
-            *error = fmt::format(
-                "scenario \"{}\": summaries[{}] expects \"{}\" but summaries[{}] expects \"{}\"",
-                r.name, m.expected_from, m.record.expected, s, r.expected);
+            *error = fmt::format("scenario \"{}\": {} expects \"{}\" but {} expects \"{}\"", r.name,
+                                 label_of(labels, m.expected_from), m.record.expected,
+                                 label_of(labels, s), r.expected);
           return std::nullopt;
         }
         if (r.strategy != m.record.strategy) m.record.strategy = "mixed";
         if (r.settings != m.record.settings) m.record.settings.reset();  // not one run's
         m.record.exhausted = m.record.exhausted && r.exhausted;
+        if (m.record.bounded_by.empty()) m.record.bounded_by = r.bounded_by;
       }
+      ++m.parts;
+      // A shard's part is partial by construction; the complete set is not, unless a signal
+      // stopped one of them. Whole runs merged together keep what each said.
+      if (!shards && r.partial) m.record.partial = true;
       m.record.executions += r.executions;
       m.record.seconds += sane_seconds(r.seconds);
       for (FindingRecord& f : r.findings) {
+        if (shards && f.kind == "unreached" && !f.signature.starts_with("unreached|cover|"))
+          ++m.unreached[finding_key(f)];
         if (m.finding_keys.insert(finding_key(f)).second) m.record.findings.push_back(std::move(f));
       }
       add_pairs(m.pairs, r);
@@ -605,13 +770,33 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
   std::vector<ScenarioRecord> merged;
   merged.reserve(by_name.size());
   for (auto& [name, m] : by_name) {
-    std::erase_if(m.record.findings,
-                  [&](const FindingRecord& f) { return covered_goal_finding(f, m.pairs); });
+    std::erase_if(m.record.findings, [&](const FindingRecord& f) {
+      if (covered_goal_finding(f, m.pairs)) return true;
+      // A must_reach goal one shard reached is reached: unreached only if every shard says so.
+      const auto u = m.unreached.find(finding_key(f));
+      return u != m.unreached.end() && u->second < m.parts;
+    });
+    if (interrupted) m.record.partial = true;
+    if (m.record.partial) m.record.exhausted = false;
     rejudge(m.record);
     set_pairs(m.record, m.pairs);
     merged.push_back(std::move(m.record));
   }
-  return summary_json(merged);
+  std::optional<RunRecord> run;
+  if (shards) {
+    run = *runs.front();
+    run->shard_index = 0;
+    run->shard_count = 1;
+    run->merged = static_cast<std::uint32_t>(runs.size());
+    run->interrupted = interrupted;
+    std::set<std::string> hosts;
+    for (const std::optional<RunRecord>& r : runs) {
+      hosts.insert(r->host);
+      run->started = std::min(run->started, r->started);  // ISO 8601 UTC sorts as text
+    }
+    run->host = fmt::format("{}", fmt::join(hosts, ", "));
+  }
+  return summary_json(merged, run);
 }
 
 }  // namespace hc::reports

@@ -213,12 +213,15 @@ struct Tickets {
 };
 
 /// The protocols, seq_cst: SafeHandle Dispose against two AddRef users, the COM refcount's
-/// release race between two users, and the two-lock destructor with two users.
+/// release race between two users, the two-lock destructor with two users, and issue 14's
+/// refcounted handle with two users of one round each (already seq_cst).
 template <class P>
 using SafeHandleAddRefDispose = SafeHandleRace<P, 2, SafeHandleSeqCst>;
 template <class P>
 using RefCountReleaseRace = RefCountRelease<P, 2, ComSeqCst>;
 template <class P>
 using TwoLockDestructor2 = TwoLockDestructor<P, 2>;
+template <class P>
+using RefcountHandle21 = RefcountProtocol<P, 2, 1>;
 
 }  // namespace hc_rl::litmus

@@ -169,6 +169,12 @@ TEST(RelacyOracle, TwoLockDestructor) {
   EXPECT_EQ(o.ours, (std::set<int>{0, 1, 2, 3}));
 }
 
+TEST(RelacyOracle, RefcountHandle) {
+  const Outcomes o = both<RefcountHandle21>();
+  expect_equal(o);
+  EXPECT_EQ(o.ours, (std::set<int>{0, 1, 2}));  // the disposer or either user closes
+}
+
 // The oracle can fail: an explorer that misses schedules (dfs without preemptions) misses
 // outcomes Relacy has.
 TEST(RelacyOracle, DetectsAnIncompleteExplorer) {

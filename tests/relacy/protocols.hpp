@@ -194,6 +194,53 @@ struct RefCountRelease {
   int outcome() const { return destroyer; }
 };
 
+/// The refcounted-handle protocol of issue 14 (refcount_protocol(users, ops) in
+/// tests/unit/dpor_classic_test.cpp, the same operations in the same order), every operation
+/// seq_cst: thread 0, the disposer, drops the owner's reference (Release once); threads
+/// 1..Users each do `Ops` rounds of TryAddRef (a load, then a compare-exchange loop that
+/// increments while the count is above zero; a user who sees zero gives up that round), a use
+/// of the handle (a load, which must see it open) and Release (fetch_sub; whoever drops the
+/// last reference closes the handle: a store). The count starts at 1 (the owner's), the handle
+/// open (1). Correct: a user holding a reference keeps the count above zero, so the handle is
+/// closed exactly once, after every use. hc_bench_vs_relacy races both tools on it.
+template <class P, int Users, int Ops>
+struct RefcountProtocol {
+  static_assert(Users >= 1 && Ops >= 1);
+  static constexpr int kThreads = Users + 1;
+  static constexpr auto kSeqCst = std::memory_order_seq_cst;
+  using Atomic = typename P::template atomic<int>;
+
+  Atomic refs{1};
+  Atomic handle{1};  // 1 open, 0 closed
+  int closes = 0;    // bookkeeping for checks (not shared program memory)
+  int closer = 0;
+
+  void thread(int i) {
+    if (i == 0) {  // the disposer
+      release(0);
+      return;
+    }
+    for (int k = 0; k < Ops; ++k) {
+      int seen = refs.load(kSeqCst);
+      bool added = false;
+      while (seen > 0 && !added)
+        added = refs.compare_exchange_strong(seen, seen + 1, kSeqCst);
+      if (!added) continue;  // the handle was already released: this round gives up
+      P::check(handle.load(kSeqCst) == 1, "a user holding a reference sees the handle closed");
+      release(i);
+    }
+  }
+  void release(int who) {
+    if (refs.fetch_sub(1, kSeqCst) == 1) {
+      handle.store(0, kSeqCst);
+      ++closes;
+      closer = who;
+    }
+  }
+  void finish() { P::check(closes == 1, "the handle must be closed exactly once"); }
+  int outcome() const { return closer; }
+};
+
 /// Two locks and a destructor: a registry lock guards `alive`, the object's lock guards its
 /// state. Users (threads 1..Users) find the object under the registry lock and take the object
 /// lock before letting go of the registry (hand-over-hand); the destructor (thread 0) unlinks

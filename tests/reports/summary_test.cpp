@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "hc/reports/summary.hpp"
@@ -173,6 +174,8 @@ void expect_same(const ScenarioRecord& a, const ScenarioRecord& b) {
   EXPECT_EQ(a.strategy, b.strategy);
   EXPECT_EQ(a.executions, b.executions);
   EXPECT_EQ(a.exhausted, b.exhausted);
+  EXPECT_EQ(a.bounded_by, b.bounded_by);
+  EXPECT_EQ(a.partial, b.partial);
   EXPECT_EQ(a.seconds, b.seconds);  // exact: the JSON keeps every bit of a double
   EXPECT_EQ(a.covered_pairs, b.covered_pairs);
   EXPECT_EQ(a.one_order_pairs, b.one_order_pairs);
@@ -612,6 +615,124 @@ TEST(MergeSummaries, MalformedShardIsAnError) {
   std::string error;
   EXPECT_FALSE(merge_summaries({shard_a(), bad}, &error));
   EXPECT_EQ(error, "summaries[1]: version: unsupported version 2 (only version 1 is known)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shards: only a complete set of one run merges
+
+/// Shard `index` (0-based) of `count`, of a run with `options`: one scenario that expects a
+/// deadlock, found (with a goal "reached" unmet) only in shard 0.
+json shard(std::uint32_t index, std::uint32_t count, std::vector<std::string> options = {"--all"}) {
+  ScenarioRecord r;
+  r.name = "com/destructor-lock-order-deadlock";
+  r.expected = "deadlock";
+  r.strategy = "dfs";
+  r.executions = 10 + index;
+  r.exhausted = true;
+  r.partial = index != 0;
+  r.as_expected = true;
+  r.verdict = index == 0 ? "deadlock" : "clean";
+  if (index == 0) {
+    r.findings.push_back({"deadlock", "two threads wait", "deadlock|ab", "", ""});
+  } else {
+    r.findings.push_back(
+        {"unreached", "'released' was never reached", "unreached|released", "", ""});
+  }
+  RunRecord run;
+  run.version = "0.1.0";
+  run.options = std::move(options);
+  run.shard_index = index;
+  run.shard_count = count;
+  run.host = fmt::format("node{}", index);
+  run.started = fmt::format("2026-12-05T0{}:00:00Z", 9 - index);
+  return summary_json({r}, run);
+}
+
+TEST(MergeShards, ACompleteSetDecides) {
+  std::string error;
+  const auto merged = merge_summaries({shard(0, 3), shard(1, 3), shard(2, 3)}, &error);
+  ASSERT_TRUE(merged) << error;
+  const json& s = (*merged)["scenarios"][0];
+  EXPECT_EQ(s["executions"], 10 + 11 + 12);
+  EXPECT_EQ(s["partial"], false);  // the parts make the whole
+  EXPECT_EQ(s["exhausted"], true);
+  EXPECT_EQ(s["as_expected"], true);
+  EXPECT_EQ(s["verdict"], "deadlock");
+  // Shard 0 reached the goal (it has no unreached finding for it): the merge has none either.
+  ASSERT_EQ(s["findings"].size(), 1u) << s.dump(2);
+  EXPECT_EQ(s["findings"][0]["kind"], "deadlock");
+  const json& run = (*merged)["run"];
+  EXPECT_EQ(run["merged"], 3);
+  EXPECT_EQ(run["shard"]["count"], 1);
+  EXPECT_EQ(run["started"], "2026-12-05T07:00:00Z");  // the earliest
+  EXPECT_EQ(run["host"], "node0, node1, node2");
+  EXPECT_EQ((*merged)["totals"]["partial"], 0);
+}
+
+TEST(MergeShards, AMissingShardIsRefused) {
+  std::string error;
+  EXPECT_FALSE(merge_summaries({shard(0, 3), shard(2, 3)}, &error, {"s1.json", "s3.json"}));
+  EXPECT_EQ(error,
+            "shard 2 of 3 is missing: a merge needs every shard of the run (got 2 of 3); a "
+            "partial set decides no verdict");
+  EXPECT_FALSE(merge_summaries({shard(1, 4)}, &error));
+  EXPECT_EQ(error,
+            "shards 1, 3, 4 of 4 are missing: a merge needs every shard of the run (got 1 of "
+            "4); a partial set decides no verdict");
+}
+
+TEST(MergeShards, ADuplicatedShardIsRefused) {
+  std::string error;
+  EXPECT_FALSE(merge_summaries({shard(0, 2), shard(1, 2), shard(1, 2)}, &error,
+                               {"a.json", "b.json", "c.json"}));
+  EXPECT_EQ(error, "shard 2 of 2 appears 2 times ('b.json', 'c.json'): pass each shard once");
+}
+
+TEST(MergeShards, ShardsOfDifferentRunsAreRefused) {
+  std::string error;
+  EXPECT_FALSE(merge_summaries({shard(0, 2), shard(1, 2, {"--all", "--strategy=dpor"})}, &error,
+                               {"a.json", "b.json"}));
+  EXPECT_EQ(error,
+            "'b.json' ran with options \"--all --strategy=dpor\", but 'a.json' with \"--all\": "
+            "the shards of one run share their options");
+  EXPECT_FALSE(merge_summaries({shard(0, 2), shard(1, 3)}, &error, {"a.json", "b.json"}));
+  EXPECT_EQ(error,
+            "'b.json' is shard 2 of 3, but 'a.json' is shard 1 of 2: merge the shards of "
+            "one run only");
+  EXPECT_FALSE(merge_summaries({shard(0, 2), summary_json(sample_records())}, &error));
+  EXPECT_EQ(error,
+            "summaries[1] is not a shard (no \"run\" record), but summaries[0] is shard 1 of 2: "
+            "merge the shards of one run only");
+}
+
+TEST(MergeShards, AnInterruptedShardLeavesThePartsPartial) {
+  json interrupted = shard(0, 2);
+  interrupted["run"]["interrupted"] = true;
+  interrupted["scenarios"][0]["findings"] = json::array();  // stopped before its finding
+  std::string error;
+  const auto merged = merge_summaries({interrupted, shard(1, 2)}, &error);
+  ASSERT_TRUE(merged) << error;
+  const json& s = (*merged)["scenarios"][0];
+  EXPECT_EQ(s["partial"], true);
+  EXPECT_EQ(s["exhausted"], false);
+  EXPECT_EQ(s["as_expected"], true);  // nothing unexpected; but no verdict either
+  EXPECT_EQ((*merged)["run"]["interrupted"], true);
+  EXPECT_EQ((*merged)["totals"]["partial"], 1);
+}
+
+TEST(ParseSummary, RunRecordRoundTrip) {
+  std::optional<RunRecord> run;
+  std::string error;
+  ASSERT_TRUE(parse_summary(shard(2, 3), &error, &run)) << error;
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->shard_index, 2u);
+  EXPECT_EQ(run->shard_count, 3u);
+  EXPECT_EQ(run->options, std::vector<std::string>{"--all"});
+  EXPECT_EQ(run->host, "node2");
+  json bad = shard(0, 3);
+  bad["run"]["shard"]["index"] = 4;
+  EXPECT_FALSE(parse_summary(bad, &error, &run));
+  EXPECT_EQ(error, "run.shard: index 4 of count 3: expected 1 <= index <= count");
 }
 
 }  // namespace

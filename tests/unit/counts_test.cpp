@@ -1,4 +1,5 @@
 // Exact exploration counts under dfs: the engine explores every interleaving exactly once.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
@@ -8,12 +9,22 @@ namespace {
 using hc::test::exhaustive;
 using hc::test::threads_with_steps;
 
-std::uint64_t executions(const std::function<void()>& body, int preemption_bound = -1) {
+/// The executions dfs needs to exhaust `body`. With a preemption bound that leaves out schedules
+/// (`bound_cuts`), the search ends "within the bound", never "exhausted".
+std::uint64_t executions(const std::function<void()>& body, int preemption_bound = -1,
+                         bool bound_cuts = true) {
   hc::ExploreOptions o = exhaustive();
   o.preemption_bound = preemption_bound;
   const hc::Result r = hc::explore(body, o);
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
-  EXPECT_TRUE(r.stats.exhausted);
+  if (preemption_bound < 0 || !bound_cuts) {
+    EXPECT_TRUE(r.stats.exhausted);
+    EXPECT_EQ(r.stats.bounded_by, "");
+  } else {
+    // Every schedule within the bound, which is not every schedule: never "exhausted".
+    EXPECT_FALSE(r.stats.exhausted);
+    EXPECT_EQ(r.stats.bounded_by, fmt::format("preemption bound {}", preemption_bound));
+  }
   return r.stats.executions;
 }
 
@@ -66,8 +77,9 @@ TEST(DfsCounts, PreemptionBoundOneAddsOnePreemptionPoint) {
 }
 
 // A larger bound than any schedule needs changes nothing.
+// A bound no schedule reaches leaves nothing out: the search is exhaustive.
 TEST(DfsCounts, LargeBoundEqualsUnbounded) {
-  EXPECT_EQ(executions(threads_with_steps(2, 3), 10), 20u);
+  EXPECT_EQ(executions(threads_with_steps(2, 3), 10, /*bound_cuts=*/false), 20u);
 }
 
 // Blocked threads are not choices: a thread waiting on a held mutex is never picked.

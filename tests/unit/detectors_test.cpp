@@ -1,5 +1,8 @@
 // The detectors: data races (vector clocks), deadlocks (wait-for cycles), the step bound.
 #include <gtest/gtest.h>
+#include <bit>
+#include <memory>
+#include <optional>
 
 #include "test_support.hpp"
 
@@ -113,6 +116,196 @@ TEST(DataRace, ReadingBeforeThePublishIsStillARaceOnThePayload) {
   ASSERT_FALSE(r.findings.empty());
   EXPECT_EQ(r.findings[0].kind, hc::FindingKind::data_race);
   EXPECT_TRUE(contains(r.findings[0].message, "var 'payload'")) << r.findings[0].message;
+}
+
+// Vector clocks start at the first var an execution creates (Execution::start_clocks). A var
+// created late, by a thread other than main, after both threads synchronised, is published
+// through an atomic: no race.
+TEST(DataRace, AVarCreatedLateAndPublishedDoesNotRace) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex m("m");
+        hc::atomic<bool> ready{false, "ready"};
+        std::optional<hc::var<int>> late;
+        hc::thread consumer("consumer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          if (ready.load()) HC_CHECK(late->read() == 42, "late {}", late->peek());
+        });
+        hc::thread producer("producer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          late.emplace(0, "late");
+          late->write(42);
+          ready.store(true);
+        });
+        consumer.join();
+        producer.join();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+}
+
+// The same var read without looking at the flag races with its write, although the two threads
+// synchronised (through the mutex, in either order) before the var existed: that earlier
+// ordering must not order the later accesses.
+TEST(DataRace, SynchronisationBeforeAVarExistsDoesNotOrderItsAccesses) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex m("m");
+        hc::atomic<bool> ready{false, "ready"};
+        std::optional<hc::var<int>> late;
+        bool created = false;  // plain C++: lets the consumer touch the var only once it exists
+        hc::thread consumer("consumer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          (void)ready.load();
+          if (created) (void)late->read();  // bug: whether or not ready was seen
+        });
+        hc::thread producer("producer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          late.emplace(0, "late");
+          created = true;
+          late->write(42);
+          ready.store(true);
+        });
+        consumer.join();
+        producer.join();
+      },
+      exhaustive());
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::data_race);
+  EXPECT_TRUE(contains(r.findings[0].message, "var 'late'")) << r.findings[0].message;
+}
+
+/// Two executions on one Execution: the first lets the producer run to the end (the consumer
+/// then reads the var after seeing the flag, so its clock learns the producer's), the second
+/// stops the producer before it publishes and lets the consumer read unsynchronised.
+class PublishThenRace final : public hc::Strategy {
+ public:
+  bool begin_execution() override { return ++execution_ <= 2; }
+  std::optional<hc::ThreadId> pick_thread(const hc::Decision& d) override {
+    hc::ThreadId producer = hc::kNoThread, other = hc::kNoThread;
+    for (hc::ThreadMask m = d.enabled; m != 0; m &= m - 1) {
+      const auto t = static_cast<hc::ThreadId>(std::countr_zero(m));
+      (d.view.thread_name(t) == "producer" ? producer : other) = t;
+    }
+    if (producer == hc::kNoThread) return other;
+    if (execution_ == 2 && other != hc::kNoThread &&
+        d.view.pending(producer).kind == hc::OpKind::atomic_store)
+      return other;
+    return producer;
+  }
+  std::optional<std::uint32_t> pick_value(const hc::ValueDecision&) override { return 0u; }
+  void end_execution(std::span<const hc::Step>, const hc::Verdict&) override {}
+  std::string_view name() const override { return "publish-then-race"; }
+
+ private:
+  int execution_ = 0;
+};
+
+// Clocks start when the first var is created, in every execution afresh: what a thread's clock
+// learnt in an earlier execution must not order this one's accesses (the second execution of
+// PublishThenRace races, although in the first the consumer learnt a later producer clock).
+TEST(DataRace, AnEarlierExecutionsClocksDoNotOrderTheNextOnes) {
+  hc::ExploreOptions o = exhaustive();
+  o.strategy_factory = [] { return std::make_unique<PublishThenRace>(); };
+  o.check_determinism = false;  // the sampled re-run would replay with another strategy
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex m("m");
+        hc::atomic<bool> ready{false, "ready"};
+        std::optional<hc::var<int>> late;
+        bool written = false;  // plain C++: lets the consumer touch the var once it is written
+        hc::thread consumer("consumer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          const bool seen = ready.load();
+          if (seen || written) (void)late->read();  // bug: reads when written, seen or not
+        });
+        hc::thread producer("producer", [&] {
+          { std::lock_guard<hc::mutex> guard(m); }
+          late.emplace(0, "late");
+          late->write(42);
+          written = true;
+          ready.store(true);
+        });
+        consumer.join();
+        producer.join();
+      },
+      o);
+  EXPECT_EQ(r.stats.executions, 2u);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::data_race);
+  EXPECT_TRUE(contains(r.findings[0].message, "var 'late'")) << r.findings[0].message;
+}
+
+/// Three executions on one Execution, shaped by a choice: four threads, the second of which
+/// learns the fourth's clock after many steps (it joins it) and then fails a check, so that
+/// main never learns it; two threads and no var (clocks off); four threads again, where the
+/// fourth writes a var the second then reads with no synchronisation. Runs the lowest enabled
+/// thread, the highest in the third execution.
+class StaleEntryAboveAShorterExecution final : public hc::Strategy {
+ public:
+  bool begin_execution() override { return ++execution_ <= 3; }
+  std::optional<hc::ThreadId> pick_thread(const hc::Decision& d) override {
+    return static_cast<hc::ThreadId>(execution_ == 3 ? 31 - std::countl_zero(d.enabled)
+                                                     : std::countr_zero(d.enabled));
+  }
+  std::optional<std::uint32_t> pick_value(const hc::ValueDecision&) override {
+    return static_cast<std::uint32_t>(execution_ - 1);
+  }
+  void end_execution(std::span<const hc::Step>, const hc::Verdict&) override {}
+  std::string_view name() const override { return "stale-entry"; }
+
+ private:
+  int execution_ = 0;
+};
+
+// A reused thread slot's clock must not keep an entry of a thread beyond the last execution's
+// count: the second execution, with two threads and its clocks off, clears nothing, and the
+// second slot's entry for thread 3 from the first would order the third execution's write by
+// thread 3 (spawned from main, whose entry is small) before the read.
+TEST(DataRace, AnEntryFromAnExecutionWithMoreThreadsDoesNotOrderALaterOne) {
+  hc::ExploreOptions o = exhaustive();
+  o.strategy_factory = [] { return std::make_unique<StaleEntryAboveAShorterExecution>(); };
+  o.check_determinism = false;
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(
+      [] {
+        const std::uint32_t shape = hc::choose(3, "shape");
+        hc::atomic<int> x{0, "x"};
+        if (shape == 1) {
+          hc::thread one("one", [&] { x.fetch_add(1); });
+          return;
+        }
+        hc::var<int> v{0, "v"};  // clocks on
+        std::optional<hc::thread> fourth;
+        hc::thread second("second", [&] {
+          (void)x.load();
+          if (shape == 0) {
+            fourth->join();  // learns the fourth thread's clock, far ahead
+            HC_CHECK(false, "ends the execution before main joins this thread");
+          } else {
+            (void)v.read();  // after the fourth's write (highest first), unsynchronised
+          }
+        });
+        hc::thread third("third", [] {});
+        fourth.emplace("fourth", [&] {
+          if (shape == 0) {
+            for (int i = 0; i < 20; ++i)
+              x.fetch_add(1);
+          } else {
+            v.write(1);
+          }
+        });
+        second.join();
+        third.join();
+      },
+      o);
+  EXPECT_EQ(r.stats.executions, 3u);
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
+  EXPECT_EQ(r.findings[1].kind, hc::FindingKind::data_race);
+  EXPECT_EQ(r.findings[1].execution, 2u);
+  EXPECT_TRUE(contains(r.findings[1].message, "var 'v'")) << r.findings[1].message;
 }
 
 TEST(DataRace, AccessesUnderOneLockDoNotRace) {

@@ -86,11 +86,17 @@ struct ExploreOptions : RunSettings {
 /// A run's totals (Counts: executions, pruned, steps, context switches, preemptions, the
 /// longest execution, the must_reach labels reached) and how it ended.
 struct Stats : Counts {
-  double seconds = 0;          // wall time: reported, never used to decide a schedule
-  bool exhausted = false;      // the strategy finished its search space
-  int bound_reached = -1;      // ipb: the preemption bound of its last round
-  std::uint64_t units = 0;     // work units this run finished (partitioned runs)
-  bool interrupted = false;    // the stop flag ended it; the checkpoint says where
+  double seconds = 0;      // wall time: reported, never used to decide a schedule
+  bool exhausted = false;  // the strategy finished its search space, and nothing cut it
+  /// The strategy finished, but a bound cut the space it searched ("preemption bound 0",
+  /// "step bound 10000", "livelock bound 100"): exhausted is then false. Empty otherwise.
+  std::string bounded_by;
+  int bound_reached = -1;    // ipb: the preemption bound of its last round
+  std::uint64_t units = 0;   // work units this run finished (partitioned runs)
+  bool interrupted = false;  // the stop flag ended it; the checkpoint says where
+  /// With a checkpoint file: the executions the last checkpoint holds (its finished units); a
+  /// resumed run redoes the rest.
+  std::uint64_t checkpoint_executions = 0;
   double estimated_total = 0;  // the last estimate of the executions of the whole search
   /// Threads left abandoned instead of unwound at the end of an execution (a fault of the code
   /// under test, or an unwinding fallback: runtime/execution.hpp, "Teardown"); the heap memory
@@ -139,6 +145,11 @@ struct ScenarioOutcome {
   Result result;
   bool as_expected = false;
   std::string explanation;  // why the verdict differs from the expectation, when it does
+  /// The run covered part of the search (a shard, or a signal stopped it) and that part
+  /// decided nothing: the expected finding was not in it, or a goal (must_reach, must_cover)
+  /// was not met in it. as_expected is then true (nothing unexpected happened in the part)
+  /// and the explanation says so; the merge of every shard decides.
+  bool partial = false;
 };
 
 ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& options);

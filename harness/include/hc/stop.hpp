@@ -26,7 +26,9 @@ class StopFlag {
 };
 
 /// While alive, the first SIGINT or SIGTERM sets `flag` instead of ending the process; a
-/// second one ends it as usual. Restores the previous handlers when destroyed. One at a time.
+/// second one, a second or more after the first, ends it as usual (one within a second is the
+/// same stop delivered twice: `timeout`, Slurm and Kubernetes signal the process and its
+/// group). Restores the previous handlers when destroyed. One at a time.
 class StopOnSignals {
  public:
   explicit StopOnSignals(StopFlag& flag);

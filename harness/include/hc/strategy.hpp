@@ -106,6 +106,8 @@ struct Verdict {
   const Operation* pending = nullptr;  // pending[t] for t in waiting
   /// The footprint entries of the steps beyond their object (Step::first_extra, extra_count).
   std::span<const Touch> touches;
+  /// How many steps preempted a thread that could have gone on.
+  std::uint32_t preemptions = 0;
 };
 
 /// Work units: how one search is split over parallel workers, shards and checkpoints.
@@ -129,6 +131,9 @@ struct ExecutionTag {
 /// What a strategy reports of its own search, beyond the counts the explorer keeps.
 struct StrategyStatistics {
   int bound_reached = -1;  // ipb: the preemption bound of the round running last
+  /// dfs with a preemption bound: some decision offered fewer threads than were enabled, so
+  /// the search, even when finished, covered only the schedules within the bound.
+  bool cut_by_preemption_bound = false;
 };
 
 class Strategy {
@@ -155,6 +160,11 @@ class Strategy {
   virtual bool splits_into_units() const { return false; }
   /// What the strategy reports of its own search (Stats has the run's copy).
   virtual StrategyStatistics statistics() const { return {}; }
+  /// The strategy whose pick_thread and pick_value the execution calls. A wrapper that only
+  /// watches whole executions (metrics) returns its inner strategy's decider, so a decision
+  /// costs one virtual call however many such wrappers there are; a wrapper that decides
+  /// (replay) keeps the default.
+  virtual Strategy& decider() { return *this; }
 };
 
 /// What a strategy may read: the run's settings (seed, preemption_bound, pct_depth,

@@ -247,8 +247,8 @@ void check_cover_goals(const ExploreOptions& o) {
   }
 }
 
-void report_coverage(const PairCoverage& coverage, const ExploreOptions& o, bool whole_space,
-                     bool stopped_by_finding, Result& result) {
+void report_coverage(const PairCoverage& coverage, const ExploreOptions& o,
+                     std::string_view searched, bool stopped_by_finding, Result& result) {
   if (!wants_coverage(o)) return;
   result.covered_pairs = coverage.both_orders();
   result.one_order_pairs = coverage.one_order();
@@ -266,7 +266,7 @@ void report_coverage(const PairCoverage& coverage, const ExploreOptions& o, bool
     f.message = fmt::format(
         "'{}' was never covered: no execution of {} ({}) ran {} and {} on one object from two "
         "threads in both orders ({})",
-        pair, result.stats.executions, whole_space ? "the whole search space" : "the budget", a, b,
+        pair, result.stats.executions, searched, a, b,
         ab   ? fmt::format("only {}{}{} was seen", a, kOne, b)
         : ba ? fmt::format("only {}{}{} was seen", b, kOne, a)
              : std::string("neither order was seen"));

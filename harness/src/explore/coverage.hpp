@@ -119,9 +119,9 @@ inline bool wants_coverage(const ExploreOptions& o) {
 
 /// The end of a run: fills result.covered_pairs and one_order_pairs and, unless a finding
 /// stopped the run, appends an unreached finding for every goal of o.must_cover not covered.
-/// `whole_space`: the run explored the whole search space (for the message).
-void report_coverage(const PairCoverage& coverage, const ExploreOptions& o, bool whole_space,
-                     bool stopped_by_finding, Result& result);
+/// `searched`: what the run explored, for the message ("the whole search space", "the budget").
+void report_coverage(const PairCoverage& coverage, const ExploreOptions& o,
+                     std::string_view searched, bool stopped_by_finding, Result& result);
 
 /// A worker's coverage: its own pairs, united into the run's (under the run's lock) when a
 /// unit ends, so a checkpoint has them, and when the worker stops.

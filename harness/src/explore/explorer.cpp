@@ -288,6 +288,8 @@ class Run {
     std::uint64_t checked = 0;  // executions of this worker so far (the determinism sample)
     bool exhausted = false;
     bool stopped_by_finding = false;
+    bool cut_by_step_bound = false;      // an execution ended at the step bound
+    bool cut_by_livelock_bound = false;  // an execution ended at the livelock bound
     for (;;) {
       if (should_interrupt()) break;
       if (budget_spent()) break;
@@ -309,6 +311,7 @@ class Run {
       verdict.waiting = exec.waiting();
       verdict.pending = exec.pending();
       verdict.touches = exec.touches();
+      verdict.preemptions = exec.preemption_count();
       strategy->end_execution(exec.trace(), verdict);
       const ExecutionTag tag = strategy->last_execution();
       if (partitioned_ && tag.unit > stop_unit_.load()) break;  // a finding ends the run before
@@ -327,10 +330,20 @@ class Run {
       }
       metrics.reached = exec.reached_mask();
       counts += metrics;
-      const std::uint64_t total = executions_.fetch_add(1) + 1;
+      // One worker counts with a plain store: a locked read-modify-write per execution costs
+      // more than a whole execution's bookkeeping on small scenarios.
+      std::uint64_t total;
+      if (o_.jobs == 1) {
+        total = executions_.load(std::memory_order_relaxed) + 1;
+        executions_.store(total, std::memory_order_relaxed);
+      } else {
+        total = executions_.fetch_add(1) + 1;
+      }
       for (auto& observer : observers)
         observer->on_execution(exec, total);
       if (found) {
+        cut_by_step_bound = cut_by_step_bound || found->kind == FindingKind::step_bound_exceeded;
+        cut_by_livelock_bound = cut_by_livelock_bound || found->kind == FindingKind::livelock;
         record_finding(std::move(*found), exec, unit, counts.executions - 1);
         if (o_.stop_at_first) {
           stopped_by_finding = true;
@@ -373,6 +386,9 @@ class Run {
       replay_note_ = std::move(replay_note);
       bound_reached_ = strategy->statistics().bound_reached;
     }
+    if (strategy->statistics().cut_by_preemption_bound) cut_by_preemption_bound_ = true;
+    if (cut_by_step_bound) cut_by_step_bound_ = true;
+    if (cut_by_livelock_bound) cut_by_livelock_bound_ = true;
   }
 
   /// Progress reports (ExploreOptions::progress) about every 1024 executions of the run,
@@ -435,6 +451,26 @@ class Run {
       uf->finding.execution = before + uf->ordinal;
       result.findings.push_back(std::move(uf->finding));
     }
+    // A seeded strategy has no search space to exhaust: when partitioned it ends at the budget.
+    st.exhausted =
+        all_exhausted_ && !stopped_by_finding_ && !interrupted_ && !(partitioned_ && seeded());
+    if (st.exhausted) {
+      std::vector<std::string> bounds;
+      if (cut_by_preemption_bound_)
+        bounds.push_back(fmt::format("preemption bound {}", o_.preemption_bound));
+      if (cut_by_step_bound_) bounds.push_back(fmt::format("step bound {}", o_.max_steps));
+      if (cut_by_livelock_bound_)
+        bounds.push_back(fmt::format("livelock bound {}", o_.livelock_bound));
+      if (!bounds.empty()) {
+        st.exhausted = false;  // every schedule within the bounds, not every schedule
+        st.bounded_by = fmt::format("{}", fmt::join(bounds, ", "));
+      }
+    }
+    // What the goals' messages say was searched.
+    const std::string searched = st.exhausted ? std::string("the whole search space")
+                                 : !st.bounded_by.empty()
+                                     ? fmt::format("the search space within {}", st.bounded_by)
+                                     : std::string("the budget");
     if (!stopped_by_finding_) {
       for (std::size_t i = 0; i < o_.must_reach.size(); ++i) {
         if ((reached >> i) & 1u) continue;
@@ -442,18 +478,12 @@ class Run {
         f.kind = FindingKind::unreached;
         f.message = fmt::format(
             "'{}' was never reached: no execution of {} ({}) called hc::reached(\"{}\")",
-            o_.must_reach[i], st.executions,
-            all_exhausted_ && !interrupted_ ? "the whole search space" : "the budget",
-            o_.must_reach[i]);
+            o_.must_reach[i], st.executions, searched, o_.must_reach[i]);
         f.signature = "unreached|" + o_.must_reach[i];
         result.findings.push_back(std::move(f));
       }
     }
-    // A seeded strategy has no search space to exhaust: when partitioned it ends at the budget.
-    st.exhausted =
-        all_exhausted_ && !stopped_by_finding_ && !interrupted_ && !(partitioned_ && seeded());
-    detail::report_coverage(coverage_, o_, all_exhausted_ && !interrupted_, stopped_by_finding_,
-                            result);
+    detail::report_coverage(coverage_, o_, searched, stopped_by_finding_, result);
     st.interrupted = interrupted_;
     st.seconds = elapsed();
     st.bound_reached = bound_reached_;
@@ -641,6 +671,10 @@ class Run {
   std::string fingerprint_;
   std::string replay_note_;
   int bound_reached_ = -1;
+  // Bounds that cut the space a finished search covered (Stats::bounded_by).
+  bool cut_by_preemption_bound_ = false;
+  bool cut_by_step_bound_ = false;
+  bool cut_by_livelock_bound_ = false;
   detail::PairCoverage coverage_;  // every worker's pairs (CoverageObserver)
 };
 
@@ -706,8 +740,17 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       if (error) std::rethrow_exception(error);
     }
   }
-  if (!o.checkpoint_file.empty()) detail::write_checkpoint(o.checkpoint_file, run.checkpoint());
-  return run.result();
+  std::uint64_t kept = 0;  // before result(), which moves the findings out of the run
+  if (!o.checkpoint_file.empty()) {
+    const detail::Checkpoint c = run.checkpoint();
+    detail::write_checkpoint(o.checkpoint_file, c);
+    kept = c.folded.executions;
+    for (const auto& [unit, counts] : c.units)
+      kept += counts.executions;
+  }
+  Result result = run.result();
+  result.stats.checkpoint_executions = kept;
+  return result;
 }
 
 RunSettings scenario_settings(const Scenario& scenario) {
@@ -746,11 +789,28 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
   out.result = explore(body, options);
   const ScenarioInfo& info = scenario.info;
   const Result& r = out.result;
+  // Part of the search: a shard, or a run a signal stopped. Goals (must_reach, must_cover) are
+  // properties of the whole search, and so is not finding the expected bug.
+  const bool part = options.shard_count > 1 || r.stats.interrupted;
+  const bool shard = options.shard_count > 1;
+  const std::string where =
+      shard ? fmt::format("shard {} of {}", options.shard_index + 1, options.shard_count)
+            : std::string("the part explored before the interruption");
+  const char* decides = shard ? "the merge decides" : "not exhaustive: run it again to decide";
+  auto is_goal = [](const Finding& f) { return f.kind == FindingKind::unreached; };
+  const bool only_goals = std::all_of(r.findings.begin(), r.findings.end(), is_goal);
   if (info.expect.clean()) {
-    out.as_expected = r.findings.empty();
+    out.as_expected = r.findings.empty() || (part && only_goals);
     if (!out.as_expected) {
       out.explanation =
           fmt::format("expected clean, found {}", finding_kind_name(r.findings.front().kind));
+    } else if (!r.findings.empty()) {
+      out.partial = true;
+      out.explanation = fmt::format("{} goal{} not met in {} ({})", r.findings.size(),
+                                    r.findings.size() == 1 ? "" : "s", where, decides);
+    } else if (part) {
+      out.partial = true;
+      out.explanation = fmt::format("clean in {}", where);
     }
     return out;
   }
@@ -760,6 +820,13 @@ ScenarioOutcome run_scenario(const Scenario& scenario, const ExploreOptions& opt
       out.as_expected = true;
       return out;
     }
+  }
+  if (part && only_goals) {
+    out.as_expected = true;
+    out.partial = true;
+    out.explanation =
+        fmt::format("expects {}: not found in {} ({})", finding_kind_name(want), where, decides);
+    return out;
   }
   if (r.findings.empty()) {
     out.explanation =

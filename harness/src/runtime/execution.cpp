@@ -315,12 +315,14 @@ void Execution::reset() {
     s.notified = false;
     s.woken_by_notify = false;
     s.no_unwind = 0;
-    // A clock holds entries of the threads that exist only: the slot's next user clears these
-    // (spawn, run), not all 32.
-    s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
+    // A clock's nonzero entries are those of the threads of an execution that used the slot:
+    // its next user clears up to there (spawn, start_clocks), not all 32. A slot whose clocks
+    // were off is not cleared, so the bound only grows until one clears it.
+    s.clock_dirty = std::max(s.clock_dirty, static_cast<std::uint8_t>(n_threads_));
   }
   n_threads_ = 0;
-  live_ = finished_ = yielded_ = spurious_woken_ = 0;
+  live_ = finished_ = waiting_ = yielded_ = spurious_woken_ = 0;
+  clock_width_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
   deadlock_.reset();
@@ -349,7 +351,7 @@ void Execution::reset() {
 
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
-  strategy_ = &strategy;
+  strategy_ = &strategy.decider();
   CurrentScope scope(this);
   ensure_signal_stack();
 #if defined(__SANITIZE_ADDRESS__)
@@ -365,15 +367,22 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
     }
   }
 #endif
-  eh_ = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
-  errno_ = &errno;
+  // This OS thread's exception state and errno: found once per OS thread (both lookups go
+  // through the dynamic TLS of shared libraries).
+  thread_local EhGlobals* os_eh = nullptr;
+  thread_local int* os_errno = nullptr;
+  if (os_eh == nullptr) [[unlikely]] {
+    os_eh = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+    os_errno = &errno;
+  }
+  eh_ = os_eh;
+  errno_ = os_errno;
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   running_.store(true, std::memory_order_relaxed);
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
   if (main.name.empty()) main.name.assign("main");  // the slot's name for good
-  main.clock.clear(0, main.clock_dirty);
   main.body = const_cast<std::function<void()>*>(&body);
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
@@ -601,10 +610,27 @@ HC_HOT_INLINE void Execution::transfer(ThreadId to) {
   threads_[prev_].cont = std::move(back);
 }
 
+void Execution::start_clocks() noexcept {
+  // Only the race detector reads clocks, and only about accesses to vars, which all happen
+  // after the first var exists. A happens-before chain from one such access to another runs
+  // through synchronisation after the first, so clocks kept from this point on order those
+  // accesses exactly as clocks kept from the start would. Every thread's own entry starts at 1
+  // (0 means "no access" in an Epoch).
+  clock_width_ = n_threads_;
+  for (int t = 0; t < n_threads_; ++t) {
+    ThreadState& s = threads_[t];
+    s.clock.clear(0, std::max<int>(s.clock_dirty, n_threads_));
+    s.clock.c[t] = 1;
+    s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
+  }
+  for (std::uint32_t i = 0; i < n_objects_; ++i)
+    objects_[i].clock.clear();
+}
+
 HC_HOT_INLINE ThreadMask Execution::enabled_threads() const noexcept {
-  ThreadMask enabled = 0;
-  for (ThreadMask live = live_; live != 0; live &= live - 1) {
-    const ThreadId t = lowest(live);
+  ThreadMask enabled = live_ & ~waiting_;
+  for (ThreadMask waiting = live_ & waiting_; waiting != 0; waiting &= waiting - 1) {
+    const ThreadId t = lowest(waiting);
     const Operation& op = pending_[t];
     bool on = true;
     switch (op.wait) {
@@ -700,7 +726,13 @@ HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor
                                              ObjectId object, const char* label,
                                              const std::source_location& where) noexcept {
   static thread_local Operation scratch;  // only while tearing down, when nothing parks
-  Operation& op = current_ < kMaxThreads ? pending_[current_] : scratch;
+  Operation* target = &scratch;
+  if (current_ < kMaxThreads) [[likely]] {
+    target = &pending_[current_];
+    const ThreadMask me = bit(current_);
+    waiting_ = wait == WaitFor::nothing ? waiting_ & ~me : waiting_ | me;
+  }
+  Operation& op = *target;
   op.kind = kind;
   op.access = access;
   op.wait = wait;
@@ -730,9 +762,8 @@ HC_HOT_INLINE Step* Execution::park() {
   const Operation& op = pending_[me];
   if (in_invariant_) [[unlikely]]
     fail_operation_in_invariant(op);
-  if (!invariants_.empty()) {
-    if (auto f = check_invariants()) fail(std::move(*f));
-  }
+  if (!invariants_.empty()) [[unlikely]]
+    check_invariants_or_fail();
   ThreadState& self = threads_[me];
   ThreadId next;
   if (self.eager_parent != kNoThread) [[unlikely]] {
@@ -751,7 +782,7 @@ HC_HOT_INLINE Step* Execution::park() {
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   if (step_bound_.on_step(trace_.size())) [[unlikely]]
-    fail(step_bound_.finding(*this));
+    fail_step_bound();
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++threads_[t].clock.c[t];
   Step& s = trace_.push_back(Step{});
@@ -769,6 +800,14 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
       touches_.push_back(op.extra[k]);
   }
   return &s;
+}
+
+void Execution::fail_step_bound() {
+  fail(step_bound_.finding(*this));
+}
+
+void Execution::check_invariants_or_fail() {
+  if (auto f = check_invariants()) fail(std::move(*f));
 }
 
 void Execution::end_with(Finding finding) {
@@ -925,13 +964,14 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
   ObjectState& o = objects_[id];
   o.kind = kind;
   o.name.assign(name);
-  o.clock.clear();
+  if (clock_width_ != 0) o.clock.clear();
   o.owner = kNoThread;
   o.manual_reset = false;
   o.signalled = false;
   o.waiters = 0;
   if (kind == ObjectKind::var) {
     const ThreadId me = current_ < kMaxThreads ? current_ : 0;
+    if (clock_width_ == 0) start_clocks();
     // Construction is a write by the constructing thread.
     o.var_index =
         race_.on_register(me, threads_[me].clock, static_cast<std::uint32_t>(trace_.size()));
@@ -965,15 +1005,16 @@ HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId ob
   if (s == nullptr) return nullptr;
   ObjectState& o = objects_[object];
   VectorClock& clock = threads_[current_].clock;
-  if (access != Access::write) clock.join(o.clock, n_threads_);
+  if (access != Access::write) clock.join(o.clock, clock_width_);
   // A compare-exchange releases only when it succeeds (atomic_release).
-  if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw) o.clock.assign(clock, n_threads_);
+  if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw)
+    o.clock.assign(clock, clock_width_);
   return s;
 }
 
 void Execution::atomic_release(ObjectId object) noexcept {
   if (tearing_down_) return;
-  objects_[object].clock.assign(threads_[current_].clock, n_threads_);
+  objects_[object].clock.assign(threads_[current_].clock, clock_width_);
 }
 
 HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
@@ -998,7 +1039,7 @@ void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
   if (park() == nullptr) return;
   ObjectState& o = objects_[m];
   o.owner = current_;
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
 }
 
 bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
@@ -1014,7 +1055,7 @@ bool Execution::mutex_try_lock(ObjectId m, const std::source_location& where) {
   }
   s->value = 1;
   o.owner = current_;
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
   return true;
 }
 
@@ -1031,7 +1072,7 @@ void Execution::mutex_unlock(ObjectId m, const std::source_location& where) {
                                       : fmt::format("thread '{}' holds it", thread_name(o.owner))),
                       &where, {.steps = {}, .objects = {m}}));
   }
-  o.clock.assign(threads_[current_].clock, n_threads_);
+  o.clock.assign(threads_[current_].clock, clock_width_);
   o.owner = kNoThread;
 }
 
@@ -1046,7 +1087,7 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
                                   thread_name(me), object_label(cv), site(where), object_label(m)),
                       &where, {.steps = {}, .objects = {cv, m}}));
   }
-  objects_[m].clock.assign(threads_[me].clock, n_threads_);
+  objects_[m].clock.assign(threads_[me].clock, clock_width_);
   objects_[m].owner = kNoThread;
   ThreadState& self = threads_[me];
   self.notified = false;
@@ -1067,8 +1108,8 @@ void Execution::cv_wait(ObjectId cv, ObjectId m, const std::source_location& whe
   if (park() == nullptr) return;
   ObjectState& mutex = objects_[m];
   mutex.owner = me;
-  self.clock.join(mutex.clock, n_threads_);
-  if (self.woken_by_notify) self.clock.join(objects_[cv].clock, n_threads_);
+  self.clock.join(mutex.clock, clock_width_);
+  if (self.woken_by_notify) self.clock.join(objects_[cv].clock, clock_width_);
   self.notified = false;
 }
 
@@ -1076,7 +1117,7 @@ void Execution::cv_notify(ObjectId cv, bool all, const std::source_location& whe
   announce(all ? OpKind::cv_notify_all : OpKind::cv_notify_one, Access::sync, WaitFor::nothing, cv,
            all ? "notify_all" : "notify_one", where);
   if (park() == nullptr) return;
-  objects_[cv].clock.join(threads_[current_].clock, n_threads_);
+  objects_[cv].clock.join(threads_[current_].clock, clock_width_);
   ThreadMask waiters = objects_[cv].waiters;
   if (waiters == 0) return;
   if (!all) {
@@ -1098,7 +1139,7 @@ void Execution::event_set(ObjectId e, const std::source_location& where) {
   announce(OpKind::event_set, Access::sync, WaitFor::nothing, e, "set", where);
   if (park() == nullptr) return;
   objects_[e].signalled = true;
-  objects_[e].clock.join(threads_[current_].clock, n_threads_);
+  objects_[e].clock.join(threads_[current_].clock, clock_width_);
 }
 
 void Execution::event_reset(ObjectId e, const std::source_location& where) {
@@ -1111,7 +1152,7 @@ void Execution::event_wait(ObjectId e, const std::source_location& where) {
   announce(OpKind::event_wait, Access::sync, WaitFor::event_set, e, "wait", where);
   if (park() == nullptr) return;
   ObjectState& o = objects_[e];
-  threads_[current_].clock.join(o.clock, n_threads_);
+  threads_[current_].clock.join(o.clock, clock_width_);
   if (!o.manual_reset) o.signalled = false;
 }
 
@@ -1147,11 +1188,15 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eh = EhGlobals{};
   s.error_number = 0;
   s.context.clear();
-  // The parent's entries of the threads that exist, not all 32 (it showed in the fixed cost);
-  // the entries above are zero in the parent and must be in the child, whose slot may hold a
-  // previous execution's entries up to clock_dirty.
-  s.clock.assign(threads_[parent].clock, n_threads_);
-  s.clock.clear(n_threads_, s.clock_dirty);
+  if (clock_width_ != 0) {
+    // The parent's entries of the threads that exist, not all 32; the entries above are zero
+    // in the parent and must be in the child, whose slot may hold an earlier execution's
+    // entries below clock_dirty.
+    s.clock.assign(threads_[parent].clock, n_threads_);
+    s.clock.clear(n_threads_, s.clock_dirty);
+    s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
+    clock_width_ = n_threads_;
+  }
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
   ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
@@ -1198,7 +1243,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
     threads_[t].joiner = me;
     if (park() == nullptr) return;
   }
-  threads_[me].clock.join(threads_[t].clock, n_threads_);
+  threads_[me].clock.join(threads_[t].clock, clock_width_);
 }
 
 void Execution::join_in_destructor(ThreadId t, const std::source_location& where) {
@@ -1319,8 +1364,8 @@ Step* Execution::model_op(Access access, ObjectId object, std::span<const Touch>
   auto sync_with = [&](ObjectId id, Access a) {
     if (id >= n_objects_) return;  // kNoObject, kAllModelObjects
     ObjectState& o = objects_[id];
-    clock.join(o.clock, n_threads_);
-    if (a != Access::read) o.clock.assign(clock, n_threads_);
+    clock.join(o.clock, clock_width_);
+    if (a != Access::read) o.clock.assign(clock, clock_width_);
   };
   sync_with(object, access);
   for (const Touch& t : also)
@@ -1388,7 +1433,7 @@ void Execution::event_signal(ObjectId event, const std::source_location& where) 
   if (tearing_down_ || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
   objects_[event].signalled = true;
-  if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, n_threads_);
+  if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, clock_width_);
 }
 
 void Execution::note_parameter(const char* key, std::string_view value) {

@@ -297,7 +297,7 @@ class Execution {
     // Three bytes that fit the padding before the clock: the layout of the fields the
     // scheduling path reads stays as it was.
     std::uint8_t no_unwind = 0;    // inside join_in_destructor: teardown returns, not throws
-    std::uint8_t clock_dirty = 0;  // clock entries at and above are zero (from earlier runs)
+    std::uint8_t clock_dirty = 0;  // entries from here up are zero but this run's (see reset())
     bool drop_fiber = false;       // its body was destroyed without unwinding its frames
     VectorClock clock;
     std::string name;  // storage reused from execution to execution
@@ -370,6 +370,12 @@ class Execution {
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();
   ThreadMask enabled_threads() const noexcept;
+  /// Turns the vector clocks on at the first hc::var (clock_width_).
+  void start_clocks() noexcept;
+  /// The cold ends of the scheduling path, out of line so the hot path keeps a small frame.
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_step_bound();
+  /// Runs the invariants (rt::add_invariant) before a step; ends the execution if one fails.
+  [[gnu::noinline]] void check_invariants_or_fail();
   void transfer(ThreadId to);
   /// Ends the execution at `finding`. When the teardown resumes the thread where it may not
   /// unwind, fail() abandons it; end_with() returns (rt::report and HC_CHECK return then).
@@ -410,6 +416,10 @@ class Execution {
   int n_threads_ = 0;
   ThreadMask live_ = 0;
   ThreadMask finished_ = 0;
+  /// Threads whose pending operation waits for something (Operation::wait != nothing): the
+  /// only ones enabled_threads() must look at; every other live thread is enabled. announce()
+  /// keeps it, so no step rescans every thread.
+  ThreadMask waiting_ = 0;
   ThreadMask yielded_ = 0;         // yielded since another thread last wrote
   ThreadMask spurious_woken_ = 0;  // woke spuriously since another thread last wrote
   ThreadId current_ = kHost;
@@ -424,6 +434,10 @@ class Execution {
 
   std::vector<ObjectState> objects_;
   std::uint32_t n_objects_ = 0;
+  /// How many entries of the vector clocks are maintained: 0 until the execution registers
+  /// its first hc::var (only the race detector reads clocks), then n_threads_. See
+  /// start_clocks() for why starting late gives the same verdicts.
+  int clock_width_ = 0;
 
   Buffer<Step> trace_;
   Buffer<Touch> touches_;  // footprint entries of model steps beyond their object
@@ -436,7 +450,7 @@ class Execution {
   std::uint32_t next_invariant_token_ = 1;
   std::uint64_t reached_mask_ = 0;
 
-  Strategy* strategy_ = nullptr;
+  Strategy* strategy_ = nullptr;  // the strategy's decider(): whoever makes the picks
   std::optional<Finding> finding_;
   std::string divergence_;
   bool tearing_down_ = false;

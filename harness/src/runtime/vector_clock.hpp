@@ -3,7 +3,9 @@
 // join() and assign() walk only the n threads that exist, element by element: an unsigned max
 // does not vectorise on baseline x86-64, and a wide copy right after the step's 4-byte tick of
 // the thread's own entry would stall on store forwarding. Entries of threads that do not exist
-// yet are zero in every clock, so they need no work.
+// yet are zero in every clock, so they need no work. An execution keeps clocks only from the
+// first hc::var it creates (Execution::start_clocks: only the race detector reads them), so a
+// scenario without vars pays nothing for them.
 #pragma once
 
 #include <algorithm>

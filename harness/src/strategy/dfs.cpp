@@ -35,8 +35,10 @@ class DfsStrategy final : public ExhaustiveStrategy {
 
   std::optional<ThreadId> pick_thread(const Decision& d) override {
     ThreadMask options = d.enabled;
-    if (bound_ >= 0 && d.current_enabled && preemptions_ >= bound_)
+    if (bound_ >= 0 && d.current_enabled && preemptions_ >= bound_) {
       options = ThreadMask{1} << d.current;  // out of preemptions: the current thread goes on
+      cut_by_bound_ = true;
+    }
     std::uint32_t chosen;
     if (depth_ < stack_.size()) {
       const Frame& f = stack_[depth_];
@@ -85,6 +87,9 @@ class DfsStrategy final : public ExhaustiveStrategy {
   }
 
   std::string_view name() const override { return "dfs"; }
+  StrategyStatistics statistics() const override {
+    return {.cut_by_preemption_bound = cut_by_bound_};
+  }
 
  private:
   struct Frame {
@@ -133,6 +138,7 @@ class DfsStrategy final : public ExhaustiveStrategy {
   }
 
   int bound_;
+  bool cut_by_bound_ = false;  // the bound left out a schedule (statistics)
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   int preemptions_ = 0;

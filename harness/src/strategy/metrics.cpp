@@ -1,5 +1,7 @@
 // metrics.cpp — the metrics wrapper: counts the steps, context switches and preemptions of
-// each execution around any strategy, so no strategy carries counters of its own.
+// each execution around any strategy, so no strategy carries counters of its own. It watches
+// whole executions only (end_execution): decisions go straight to the inner strategy
+// (Strategy::decider), so the wrapper adds nothing per step.
 #include <algorithm>
 #include <memory>
 
@@ -17,11 +19,7 @@ class MetricsStrategy final : public Strategy {
     *metrics_ = Counts{};
     return inner_->begin_execution();
   }
-  std::optional<ThreadId> pick_thread(const Decision& d) override {
-    const std::optional<ThreadId> t = inner_->pick_thread(d);
-    if (t && d.current_enabled && *t != d.current) ++metrics_->preemptions;
-    return t;
-  }
+  std::optional<ThreadId> pick_thread(const Decision& d) override { return inner_->pick_thread(d); }
   std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
     return inner_->pick_value(d);
   }
@@ -32,6 +30,7 @@ class MetricsStrategy final : public Strategy {
       return;
     }
     metrics_->executions = 1;
+    metrics_->preemptions = verdict.preemptions;
     metrics_->steps = steps.size();
     metrics_->max_steps_in_execution = static_cast<std::uint32_t>(steps.size());
     for (std::size_t i = 1; i < steps.size(); ++i)
@@ -41,6 +40,7 @@ class MetricsStrategy final : public Strategy {
   ExecutionTag last_execution() const override { return inner_->last_execution(); }
   bool splits_into_units() const override { return inner_->splits_into_units(); }
   StrategyStatistics statistics() const override { return inner_->statistics(); }
+  Strategy& decider() override { return inner_->decider(); }
 
  private:
   std::unique_ptr<Strategy> inner_;

@@ -37,7 +37,10 @@ struct ScenarioRecord {
   std::string explanation;  // why the verdict differs, when it does
   std::string strategy;     // "dfs", "random", ...
   std::uint64_t executions = 0;
-  bool exhausted = false;
+  bool exhausted = false;  // every schedule explored: never true when a bound cut the search
+  /// The search finished within these bounds ("preemption bound 0"), so exhausted is false;
+  /// "" when none cut it. Optional when read.
+  std::string bounded_by;
   double seconds = 0;                   // wall time (reports only)
   std::vector<FindingRecord> findings;  // distinct findings
   /// Coverage of conflicting operations (hc::Result): "A <> B" seen in both orders, and
@@ -47,6 +50,26 @@ struct ScenarioRecord {
   /// The run's settings (hc/settings.hpp), written under "settings"; optional when read, and
   /// dropped by a merge of runs whose settings differ.
   std::optional<RunSettings> settings;
+  /// The record covers part of the search (one shard's part, or a run a signal stopped), and
+  /// that part decided nothing: `as_expected` then only says nothing unexpected happened in it.
+  /// A merge of every shard decides. Optional when read (false).
+  bool partial = false;
+};
+
+/// What a summary says of the run that wrote it, under "run" (optional when read: summaries
+/// written before it have none and count as whole runs).
+struct RunRecord {
+  std::string version;  // of the handlecheck that wrote it
+  /// The command-line options that shape the results (scenario selection and settings), in a
+  /// canonical order: the shards of one run must agree on them. Not --jobs, --shard or paths.
+  std::vector<std::string> options;
+  std::uint32_t shard_index = 0;  // 0-based; written 1-based as "shard": {"index", "count"}
+  std::uint32_t shard_count = 1;
+  std::string host;
+  std::string started;       // UTC, ISO 8601 ("2026-12-05T04:52:10Z"): reports only
+  bool interrupted = false;  // a signal stopped it: the scenarios it ran are partial
+  std::uint32_t merged = 0;  // a merge of this many shards (0: one run)
+  bool operator==(const RunRecord&) const = default;
 };
 
 /// JUnit XML: one <testsuite name="handlecheck">, one <testcase> per scenario
@@ -57,22 +80,31 @@ std::string format_junit(const std::vector<ScenarioRecord>& records);
 
 /// The JSON run summary (documented in docs/run-summary.md):
 /// {"format": "handlecheck-summary", "version": 1, "scenarios": [...], "totals": {...}}.
-nlohmann::json summary_json(const std::vector<ScenarioRecord>& records);
+nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
+                            const std::optional<RunRecord>& run = std::nullopt);
 
 /// Parses the text of a summary file as JSON (nesting limited, see hc/json_input.hpp); nullopt
 /// and *error when it is not JSON. Its content is checked by parse_summary / merge_summaries.
 std::optional<nlohmann::json> parse_summary_text(const std::string& text, std::string* error);
 
-/// Reads a summary back; nullopt and *error on a malformed one or an unknown version.
+/// Reads a summary back; nullopt and *error on a malformed one or an unknown version. With
+/// `run`, also its "run" record (left empty when the summary has none).
 std::optional<std::vector<ScenarioRecord>> parse_summary(const nlohmann::json& summary,
-                                                         std::string* error);
+                                                         std::string* error,
+                                                         std::optional<RunRecord>* run = nullptr);
 
 /// Merges the summaries of several runs (shards) into one: per scenario, executions and
 /// seconds add up, findings are united by signature, exhausted only if every shard exhausted,
 /// and the verdict is recomputed from the united findings against the expectation. Coverage
 /// pairs are united: a pair seen in both orders by some shard, or in one order by one shard and
-/// in the other by another, is covered.
+/// in the other by another, is covered; a must_reach goal is unreached only if no shard
+/// reached it.
+/// Shards (a "run" record with a shard count above 1) merge only as a complete set: every index
+/// of the count exactly once, all with the same options; otherwise nullopt and *error names
+/// the missing, duplicated or differing summaries (by `labels[i]`, e.g. the file names, when
+/// given; else "summaries[i]").
 std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>& summaries,
-                                              std::string* error);
+                                              std::string* error,
+                                              const std::vector<std::string>& labels = {});
 
 }  // namespace hc::reports
