@@ -325,6 +325,13 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
     std::cout << fmt::format("coverage: {} pair{} in both orders, {} in one order only\n",
                              r.covered_pairs.size(), r.covered_pairs.size() == 1 ? "" : "s",
                              r.one_order_pairs.size());
+    if (r.stats.abandoned_threads != 0) {
+      std::cout << fmt::format(
+          "teardown: {} thread{} abandoned instead of unwound, {} of them unwinding "
+          "fallbacks (their locals' heap leaked)\n",
+          r.stats.abandoned_threads, r.stats.abandoned_threads == 1 ? "" : "s",
+          r.stats.unwind_fallbacks);
+    }
   }
   if (detailed || !outcome.as_expected) {
     for (std::size_t i = 0; i < report.shown.size(); ++i)

@@ -34,7 +34,10 @@ std::string describe(const Provenance& p) {
 void report(FindingKind kind, std::string message, const std::source_location& where,
             const std::string& signature, FindingRefs refs) {
   rt::report(kind, std::move(message), where, signature, std::move(refs));
-  // Only during teardown does report() return; nothing may continue from a finding.
+  // rt::report returns only while an ended execution is unwound (runtime/execution.hpp,
+  // "Teardown"), where the model cannot go on from a finding: abort() in a thread the teardown
+  // unwinds abandons that thread (runtime/faults.hpp), a fallback counted in
+  // Stats::unwind_fallbacks. Models skip their checks while tearing down where they can.
   std::abort();
 }
 

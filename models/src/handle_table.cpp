@@ -140,7 +140,8 @@ HandleTable::HandleTable(HandleTableOptions options, const std::source_location&
 }
 
 HandleTable::~HandleTable() {
-  if (!options_.report_leaks || !rt::in_execution()) return;
+  // Not while an ended execution is unwound: its handles are open because it ended early.
+  if (!options_.report_leaks || !rt::in_execution() || rt::tearing_down()) return;
   std::string list;
   std::size_t leaked = 0;
   std::string signature;
@@ -159,11 +160,13 @@ HandleTable::~HandleTable() {
     add_generation_objects(g, refs);
   }
   if (leaked == 0) return;
-  report(FindingKind::handle_leak,
-         fmt::format("{} handle{} still open in handle table '{}' at the end of the execution "
-                     "(leaked):{}",
-                     leaked, leaked == 1 ? "" : "s", options_.name, list),
-         first, "handle-leak" + signature, std::move(refs));
+  // rt::report, not models::report: when the teardown resumes this thread here (a destructor,
+  // where it may not unwind), the report returns and the destructor ends normally.
+  rt::report(FindingKind::handle_leak,
+             fmt::format("{} handle{} still open in handle table '{}' at the end of the execution "
+                         "(leaked):{}",
+                         leaked, leaked == 1 ? "" : "s", options_.name, list),
+             first, "handle-leak" + signature, std::move(refs));
 }
 
 std::uint32_t HandleTable::last_error() const {

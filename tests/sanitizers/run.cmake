@@ -3,9 +3,10 @@
 # ASan about every fiber switch (runtime/execution.cpp); UBSan findings abort the test.
 #   -DSOURCE_DIR=... -DWORK_DIR=... -DGENERATOR=...
 # Left out, with the reason:
-#  - leak detection (detect_leaks=0): fibers still suspended when an execution ends are
-#    abandoned, not unwound, by design (execution.hpp; Relacy does the same), so the heap their
-#    locals own is never freed and LeakSanitizer reports it at exit;
+#  - leak detection (detect_leaks=0): threads still suspended when an execution ends are
+#    unwound, but a thread a fault stops (a crash, the watchdog), or one that cannot be unwound
+#    (execution.hpp, "Teardown"), is abandoned with the heap its locals own, and the tests make
+#    such threads on purpose: LeakSanitizer would report them at exit;
 #  - the relacy label: Relacy replaces the global allocator and the thread-local machinery of
 #    the code it checks, which conflicts with ASan's interceptors;
 #  - the nightly label (too long under the sanitizers' slowdown).

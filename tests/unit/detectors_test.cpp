@@ -237,6 +237,77 @@ TEST(DataRace, AnEarlierExecutionsClocksDoNotOrderTheNextOnes) {
   EXPECT_TRUE(contains(r.findings[0].message, "var 'late'")) << r.findings[0].message;
 }
 
+/// Three executions on one Execution, shaped by a choice: four threads, the second of which
+/// learns the fourth's clock after many steps (it joins it) and then fails a check, so that
+/// main never learns it; two threads and no var (clocks off); four threads again, where the
+/// fourth writes a var the second then reads with no synchronisation. Runs the lowest enabled
+/// thread, the highest in the third execution.
+class StaleEntryAboveAShorterExecution final : public hc::Strategy {
+ public:
+  bool begin_execution() override { return ++execution_ <= 3; }
+  std::optional<hc::ThreadId> pick_thread(const hc::Decision& d) override {
+    return static_cast<hc::ThreadId>(execution_ == 3 ? 31 - std::countl_zero(d.enabled)
+                                                     : std::countr_zero(d.enabled));
+  }
+  std::optional<std::uint32_t> pick_value(const hc::ValueDecision&) override {
+    return static_cast<std::uint32_t>(execution_ - 1);
+  }
+  void end_execution(std::span<const hc::Step>, const hc::Verdict&) override {}
+  std::string_view name() const override { return "stale-entry"; }
+
+ private:
+  int execution_ = 0;
+};
+
+// A reused thread slot's clock must not keep an entry of a thread beyond the last execution's
+// count: the second execution, with two threads and its clocks off, clears nothing, and the
+// second slot's entry for thread 3 from the first would order the third execution's write by
+// thread 3 (spawned from main, whose entry is small) before the read.
+TEST(DataRace, AnEntryFromAnExecutionWithMoreThreadsDoesNotOrderALaterOne) {
+  hc::ExploreOptions o = exhaustive();
+  o.strategy_factory = [] { return std::make_unique<StaleEntryAboveAShorterExecution>(); };
+  o.check_determinism = false;
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore(
+      [] {
+        const std::uint32_t shape = hc::choose(3, "shape");
+        hc::atomic<int> x{0, "x"};
+        if (shape == 1) {
+          hc::thread one("one", [&] { x.fetch_add(1); });
+          return;
+        }
+        hc::var<int> v{0, "v"};  // clocks on
+        std::optional<hc::thread> fourth;
+        hc::thread second("second", [&] {
+          (void)x.load();
+          if (shape == 0) {
+            fourth->join();  // learns the fourth thread's clock, far ahead
+            HC_CHECK(false, "ends the execution before main joins this thread");
+          } else {
+            (void)v.read();  // after the fourth's write (highest first), unsynchronised
+          }
+        });
+        hc::thread third("third", [] {});
+        fourth.emplace("fourth", [&] {
+          if (shape == 0) {
+            for (int i = 0; i < 20; ++i)
+              x.fetch_add(1);
+          } else {
+            v.write(1);
+          }
+        });
+        second.join();
+        third.join();
+      },
+      o);
+  EXPECT_EQ(r.stats.executions, 3u);
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
+  EXPECT_EQ(r.findings[1].kind, hc::FindingKind::data_race);
+  EXPECT_EQ(r.findings[1].execution, 2u);
+  EXPECT_TRUE(contains(r.findings[1].message, "var 'v'")) << r.findings[1].message;
+}
+
 TEST(DataRace, AccessesUnderOneLockDoNotRace) {
   const hc::Result r = hc::explore(
       [] {

@@ -14,9 +14,9 @@ TEST(Fiber, StacksAreReusedAcrossManyExecutions) {
   EXPECT_EQ(r.stats.executions, 90u);
 }
 
-// A deadlocked execution leaves fibers suspended inside destructors (here lock_guard's
-// unlock cannot even be reached; the threads block in lock). They are abandoned, not unwound,
-// so the next executions run normally.
+// A deadlocked execution leaves threads suspended in lock(), under a lock_guard. They are
+// unwound when the execution is torn down (teardown_test.cpp), and the next executions run
+// normally on the same fibers.
 TEST(Fiber, ExecutionsAfterADeadlockRunNormally) {
   hc::ExploreOptions o = hc::test::exhaustive();
   o.stop_at_first = false;

@@ -98,6 +98,13 @@ struct Stats : Counts {
   /// resumed run redoes the rest.
   std::uint64_t checkpoint_executions = 0;
   double estimated_total = 0;  // the last estimate of the executions of the whole search
+  /// Threads left abandoned instead of unwound at the end of an execution (a fault of the code
+  /// under test, or an unwinding fallback: runtime/execution.hpp, "Teardown"); the heap memory
+  /// their locals owned leaked.
+  std::uint64_t abandoned_threads = 0;
+  /// Of those, the threads the teardown tried to unwind and could not (the others were stopped
+  /// by a fault of the code under test and are never resumed).
+  std::uint64_t unwind_fallbacks = 0;
 };
 
 struct Result {

@@ -6,8 +6,10 @@
 // return. All logic lives in harness/src/runtime; nothing here is for end users to call.
 //
 // Calling any of these outside an execution throws hc::usage_error with a message saying what
-// to do. While an execution is being torn down (its fibers unwound after a finding or a
-// deadlock) they do nothing and return at once, so destructors such as lock_guard's are safe.
+// to do. While an execution is being torn down (its threads unwound after a finding, a deadlock
+// or a prune: runtime/execution.hpp, "Teardown") they do nothing: they never park, and they
+// either return at once or, where the caller may let an exception out, throw the teardown's
+// unwinding exception again, so destructors such as lock_guard's are safe.
 #pragma once
 
 #include <atomic>
@@ -91,6 +93,14 @@ struct ThreadBody {
 ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where);
 /// Waits for `thread` to finish. Not a scheduling point when it already has.
 void join(ThreadId thread, const std::source_location& where);
+/// Whether the current execution has ended and its threads are being unwound (see
+/// runtime/execution.hpp, "Teardown"): operations do nothing then, and a destructor that checks
+/// end-of-execution state (a leak check) must not report.
+bool tearing_down() noexcept;
+/// join() from a noexcept context (hc::thread's destructor and move assignment): when the
+/// execution is being torn down it returns instead of unwinding the caller (see
+/// runtime/execution.hpp, "Teardown").
+void join_in_destructor(ThreadId thread, const std::source_location& where);
 /// A scheduling point that promises the caller cannot progress until another thread writes
 /// shared state (a spin-wait); the scheduler then prefers other threads (see hc/thread.hpp).
 void yield(const std::source_location& where);

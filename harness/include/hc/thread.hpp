@@ -4,7 +4,9 @@
 //   producer.join();
 //
 // A simulated thread is a fiber scheduled by the engine, not an OS thread. Its destructor joins
-// it if it is still joinable (std::jthread's rule), so a scenario never leaks one.
+// it if it is still joinable (std::jthread's rule), so a scenario never leaks one. When an
+// execution ends early, the threads still running are unwound (runtime/execution.hpp,
+// "Teardown"): the destructors of their locals run.
 #pragma once
 
 #include <memory>
@@ -41,16 +43,14 @@ class thread {
   thread(thread&& other) noexcept : id_(std::exchange(other.id_, kNoThread)) {}
   thread& operator=(thread&& other) noexcept {
     if (this != &other) {
-      if (joinable()) join();
+      join_if_joinable();
       id_ = std::exchange(other.id_, kNoThread);
     }
     return *this;
   }
   thread(const thread&) = delete;
   thread& operator=(const thread&) = delete;
-  ~thread() {
-    if (joinable()) join();
-  }
+  ~thread() { join_if_joinable(); }
 
   bool joinable() const noexcept { return id_ != kNoThread; }
   ThreadId id() const noexcept { return id_; }
@@ -63,6 +63,13 @@ class thread {
   }
 
  private:
+  /// The implicit join of the destructor and the move assignment (both noexcept): when an
+  /// execution ends with this thread parked here, the teardown lets the join return instead of
+  /// unwinding through the noexcept frame.
+  void join_if_joinable(const std::source_location& where = std::source_location::current()) {
+    if (joinable()) rt::join_in_destructor(std::exchange(id_, kNoThread), where);
+  }
+
   ThreadId id_ = kNoThread;
 };
 

@@ -2,12 +2,14 @@
 
 #include <cxxabi.h>
 #include <pthread.h>
+#include <unwind.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <new>
@@ -54,9 +56,227 @@ struct CurrentScope {
   CurrentScope& operator=(const CurrentScope&) = delete;
 };
 
-/// Forgets a suspended fiber without unwinding it (see the header: it may be parked inside a
-/// noexcept destructor). The fiber object only holds a context pointer; its stack belongs to
-/// the pool and is reused by the next execution.
+/// Thrown at a thread the teardown resumes, to unwind it (see the header). Not derived from
+/// std::exception, so that code under test that catches std::exception lets it pass; run_body
+/// catches it silently.
+struct ThreadUnwind {};
+
+// --- would ThreadUnwind thrown here terminate? -----------------------------------------------
+// A phase-1 search of the frames above, done by hand so that nothing is unwound: for each frame
+// with a language-specific data area (the C++ exception tables, Itanium C++ ABI "LSDA"), the
+// call-site record of its return address says what a thrown exception meets there, read the
+// way libstdc++'s __gxx_personality_v0 reads it. The search ends at the first frame that would
+// catch ThreadUnwind (a catch (...): run_body's own, or the code under test's) or terminate (no
+// call-site record: a noexcept function; a negative filter: an exception specification). A
+// typed catch never matches: ThreadUnwind is private. Anything unexpected counts as a catch:
+// the throw then happens, and std::terminate's fallback still abandons the thread.
+// Compilers that implement noexcept as a catch (...) calling std::terminate (Clang) are not
+// told apart from a real catch (...): the fallback handles them.
+// The search also tells whether any frame on the way runs code when unwound (a cleanup: a
+// destructor, a catch block's end): when none does and the catch is run_body's own (its
+// catch (const ThreadUnwind&), told by the type_info the clause names), there is nothing to
+// unwind, and the teardown skips the throw (Execution::drop_without_unwinding).
+
+enum class FrameSays : std::uint8_t { nothing, cleans, catches, catches_in_run_body, terminates };
+
+const std::uint8_t* read_uleb128(const std::uint8_t* p, std::uint64_t* value) {
+  std::uint64_t result = 0;
+  unsigned shift = 0;
+  std::uint8_t byte = 0;
+  do {
+    byte = *p++;
+    if (shift < 64) result |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    shift += 7;
+  } while ((byte & 0x80) != 0);
+  *value = result;
+  return p;
+}
+
+const std::uint8_t* read_sleb128(const std::uint8_t* p, std::int64_t* value) {
+  std::uint64_t result = 0;
+  unsigned shift = 0;
+  std::uint8_t byte = 0;
+  do {
+    byte = *p++;
+    if (shift < 64) result |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    shift += 7;
+  } while ((byte & 0x80) != 0);
+  if (shift < 64 && (byte & 0x40) != 0) result |= ~std::uint64_t{0} << shift;
+  *value = static_cast<std::int64_t>(result);
+  return p;
+}
+
+/// A call-site table value (an absolute displacement: the encoding's application bits do not
+/// apply) in DWARF pointer encoding `encoding`; nullptr for an encoding not seen there.
+const std::uint8_t* read_displacement(const std::uint8_t* p, std::uint8_t encoding,
+                                      std::uint64_t* value) {
+  auto fixed = [&](auto type) {
+    decltype(type) v;
+    std::memcpy(&v, p, sizeof v);
+    *value = static_cast<std::uint64_t>(v);
+    return p + sizeof v;
+  };
+  switch (encoding & 0x0f) {
+    case 0x00:  // absptr
+    case 0x04:  // udata8
+    case 0x0c:  // sdata8
+      return fixed(std::uint64_t{});
+    case 0x01:  // uleb128
+      return read_uleb128(p, value);
+    case 0x02:  // udata2
+      return fixed(std::uint16_t{});
+    case 0x03:  // udata4
+      return fixed(std::uint32_t{});
+    case 0x0a:  // sdata2
+      return fixed(std::int16_t{});
+    case 0x0b:  // sdata4
+      return fixed(std::int32_t{});
+    default:
+      return nullptr;
+  }
+}
+
+/// The size of a type-table entry in `encoding`; 0 when not a fixed size.
+std::size_t entry_size(std::uint8_t encoding) {
+  switch (encoding & 0x07) {
+    case 0x00:
+      return sizeof(void*);
+    case 0x02:
+      return 2;
+    case 0x03:
+      return 4;
+    case 0x04:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+/// The type_info a type-table entry in `encoding` at `entry` names, as an address: 0 for
+/// catch (...); *known is false for an encoding this reader does not decode.
+std::uintptr_t catch_type(const std::uint8_t* entry, std::uint8_t encoding, bool* known) {
+  std::uint64_t raw = 0;
+  if (read_displacement(entry, encoding, &raw) == nullptr) {
+    *known = false;
+    return 1;
+  }
+  if (raw == 0) return 0;
+  std::uintptr_t value = 0;
+  switch (encoding & 0x70) {
+    case 0x00:  // absolute
+      value = static_cast<std::uintptr_t>(raw);
+      break;
+    case 0x10:  // pc-relative
+      value = reinterpret_cast<std::uintptr_t>(entry) + static_cast<std::uintptr_t>(raw);
+      break;
+    default:
+      *known = false;
+      return 1;
+  }
+  if ((encoding & 0x80) != 0) {  // indirect: the address of a pointer to it (a GOT entry)
+    std::memcpy(&value, reinterpret_cast<const void*>(value), sizeof value);
+  }
+  return value;
+}
+
+/// What an exception thrown through `ip` (a return address minus one) in the function starting
+/// at `start` meets in that frame, by the frame's LSDA.
+FrameSays frame_says(const std::uint8_t* lsda, std::uintptr_t ip, std::uintptr_t start) {
+  constexpr std::uint8_t kOmit = 0xff;
+  const std::uint8_t* p = lsda;
+  if (*p++ != kOmit) return FrameSays::catches;  // an explicit @LPStart: not produced by GCC
+  const std::uint8_t ttype_encoding = *p++;
+  const std::uint8_t* ttype = nullptr;
+  if (ttype_encoding != kOmit) {
+    std::uint64_t offset = 0;
+    p = read_uleb128(p, &offset);
+    ttype = p + offset;
+  }
+  const std::uint8_t call_site_encoding = *p++;
+  std::uint64_t table_length = 0;
+  p = read_uleb128(p, &table_length);
+  const std::uint8_t* action_table = p + table_length;
+  while (p < action_table) {
+    std::uint64_t cs_start = 0, cs_length = 0, cs_landing_pad = 0, cs_action = 0;
+    p = read_displacement(p, call_site_encoding, &cs_start);
+    if (p != nullptr) p = read_displacement(p, call_site_encoding, &cs_length);
+    if (p != nullptr) p = read_displacement(p, call_site_encoding, &cs_landing_pad);
+    if (p == nullptr) return FrameSays::catches;
+    p = read_uleb128(p, &cs_action);
+    if (ip < start + cs_start) break;  // sorted: passed it
+    if (ip >= start + cs_start + cs_length) continue;
+    if (cs_landing_pad == 0) return FrameSays::nothing;
+    if (cs_action == 0) return FrameSays::cleans;
+    const std::uint8_t* action = action_table + cs_action - 1;
+    bool cleans = false;
+    for (;;) {
+      std::int64_t filter = 0, displacement = 0;
+      const std::uint8_t* at_displacement = read_sleb128(action, &filter);
+      read_sleb128(at_displacement, &displacement);
+      if (filter < 0) return FrameSays::terminates;  // an exception specification
+      if (filter == 0) cleans = true;
+      if (filter > 0) {
+        const std::size_t size = entry_size(ttype_encoding);
+        if (ttype == nullptr || size == 0) return FrameSays::catches;
+        bool known = true;
+        const std::uintptr_t type =
+            catch_type(ttype - static_cast<std::size_t>(filter) * size, ttype_encoding, &known);
+        if (type == 0) return FrameSays::catches;  // catch (...)
+        if (known && type == reinterpret_cast<std::uintptr_t>(&typeid(ThreadUnwind)))
+          return FrameSays::catches_in_run_body;
+      }
+      // Typed catches only: the landing pad compares and resumes, running nothing of ours.
+      if (displacement == 0) return cleans ? FrameSays::cleans : FrameSays::nothing;
+      action = at_displacement + displacement;
+    }
+  }
+  return FrameSays::terminates;  // no call-site record: the personality calls std::terminate
+}
+
+struct Search {
+  FrameSays verdict = FrameSays::terminates;  // the walk ends without a handler: do not throw
+  bool cleans = false;                        // a frame before the one that decides runs code
+};
+
+_Unwind_Reason_Code search_frame(_Unwind_Context* context, void* state) {
+  auto* search = static_cast<Search*>(state);
+  const auto* lsda = static_cast<const std::uint8_t*>(_Unwind_GetLanguageSpecificData(context));
+  if (lsda == nullptr) return _URC_NO_REASON;  // nothing to run or catch in this frame
+  int before_instruction = 0;
+  std::uintptr_t ip = _Unwind_GetIPInfo(context, &before_instruction);
+  if (before_instruction == 0) --ip;
+  const FrameSays says = frame_says(lsda, ip, _Unwind_GetRegionStart(context));
+  if (says == FrameSays::nothing) return _URC_NO_REASON;
+  if (says == FrameSays::cleans) {
+    search->cleans = true;
+    return _URC_NO_REASON;
+  }
+  search->verdict = says;
+  return _URC_END_OF_STACK;  // stops the walk
+}
+
+/// What an exception thrown by the caller would meet: the search above. Not noexcept, and
+/// neither may any caller between it and the throw be: a noexcept caller would itself read as a
+/// frame that terminates.
+[[gnu::noinline]] Search search_unwinding() {
+  Search search;
+  _Unwind_Backtrace(&search_frame, &search);
+  return search;
+}
+
+/// s == name, inline: thread names are short, and a call to memcmp costs more than comparing.
+bool same_name(const std::string& s, std::string_view name) noexcept {
+  if (s.size() != name.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (s[i] != name[i]) return false;
+  }
+  return true;
+}
+
+/// Forgets a suspended fiber without unwinding it: an idle fiber when the Execution ends, or a
+/// thread the teardown could not unwind (see the header). A non-empty boost::context::fiber
+/// would force-unwind its fiber when destroyed; the object only holds a context pointer, its
+/// stack belongs to the pool.
 void abandon(boost::context::fiber&& f) noexcept {
   alignas(
       boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];
@@ -94,6 +314,11 @@ void Execution::reset() {
     s.joiner = kNoThread;
     s.notified = false;
     s.woken_by_notify = false;
+    s.no_unwind = 0;
+    // A clock's nonzero entries are those of the threads of an execution that used the slot:
+    // its next user clears up to there (spawn, start_clocks), not all 32. A slot whose clocks
+    // were off is not cleared, so the bound only grows until one clears it.
+    s.clock_dirty = std::max(s.clock_dirty, static_cast<std::uint8_t>(n_threads_));
   }
   n_threads_ = 0;
   live_ = finished_ = waiting_ = yielded_ = spurious_woken_ = 0;
@@ -157,7 +382,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
 
   ThreadState& main = threads_[0];
   n_threads_ = 1;
-  main.name.assign("main");
+  if (main.name.empty()) main.name.assign("main");  // the slot's name for good
   main.body = const_cast<std::function<void()>*>(&body);
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
@@ -166,7 +391,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.error_number = 0;
   main.context.clear();
   live_ = bit(0);
-  create_fiber(0);
+  if (!main.cont) create_fiber(0);
   transfer(0);  // returns when the execution is over
 
   if (fault_.cause != FaultRecord::Cause::none) [[unlikely]] {
@@ -187,21 +412,108 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
 
 void Execution::teardown() {
   tearing_down_ = true;
+  // The thread a fault stopped runs no more code (its fiber may be suspended in a signal
+  // handler, its state corrupt).
+  const ThreadId faulted = fault_.cause != FaultRecord::Cause::none ? running_at_end_ : kNoThread;
+  // Children before their parents (a parent's locals outlive its children's, as they would
+  // have had the children finished): the highest id first.
   for (int t = n_threads_ - 1; t >= 0; --t) {
     ThreadState& s = threads_[t];
-    if (s.cont) abandon(std::move(s.cont));
-    if (s.heap_align != 0 && s.body != nullptr) {
-      // Abandoned with its body still alive: free the storage, skip the destructor (it may
-      // touch objects on abandoned stacks).
-      ::operator delete(s.body, std::align_val_t(s.heap_align));
+    if (s.body == nullptr) continue;  // finished: its fiber waits for its next body
+    if (t != faulted) {
+      teardown_ops_ = 0;
+      // A new heartbeat per thread: the watchdog times each thread's unwinding on its own.
+      heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      transfer(static_cast<ThreadId>(t));  // it unwinds; back here when it finished or was cut
+      if (teardown_restore_mask_) {        // abandoned from a signal handler: the mask it blocked
+        ::pthread_sigmask(SIG_SETMASK, &teardown_mask_, nullptr);
+        teardown_restore_mask_ = false;
+      }
+      if (s.body == nullptr) {  // unwound: run_body (or drop_without_unwinding) destroyed it
+        if (s.drop_fiber) abandon(std::move(s.cont));  // its frames own nothing
+        s.drop_fiber = false;
+        continue;
+      }
+      ++unwind_fallbacks_;
     }
+    // Abandoned: free the body's storage but skip its destructor (it may refer to objects on
+    // the abandoned stack). The slot gets a new fiber when it is next used.
+    ++abandoned_threads_;
+    abandon(std::move(s.cont));
+    if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
     s.body = nullptr;
     s.heap_align = 0;
   }
 }
 
+Execution::Unwinding Execution::how_to_unwind() const {
+  const ThreadState& me = threads_[current_];
+  // Not while this thread's own exception is in flight (a destructor that unwinding runs: a
+  // second exception leaving it would terminate), nor inside hc::thread's destructor, nor
+  // where a noexcept frame would stop it.
+  if (me.no_unwind != 0 || std::uncaught_exceptions() != 0) return Unwinding::not_here;
+  const Search search = search_unwinding();
+  switch (search.verdict) {
+    case FrameSays::catches_in_run_body:
+      return search.cleans ? Unwinding::by_throw : Unwinding::nothing_to_run;
+    case FrameSays::catches:  // the code under test's catch (...)
+      return Unwinding::by_throw;
+    default:
+      return Unwinding::not_here;
+  }
+}
+
+Step* Execution::teardown_operation() {
+  // Counts throws too: code that swallows ThreadUnwind (catch (...) without a rethrow) in a
+  // loop is cut the same way.
+  if (++teardown_ops_ > kTeardownOperationBound) [[unlikely]]
+    abandon_in_teardown(nullptr);
+  switch (how_to_unwind()) {
+    case Unwinding::by_throw:
+      throw ThreadUnwind{};
+    case Unwinding::nothing_to_run:
+      drop_without_unwinding();
+    case Unwinding::not_here:
+      break;
+  }
+  return nullptr;
+}
+
+void Execution::drop_without_unwinding() {
+  // No frame between here and run_body would run code if ThreadUnwind went through it: a
+  // throw (two walks of the frames) would only end in run_body, which destroys the body. Do
+  // that here instead, and leave the frames: the teardown drops the fiber and the slot gets a
+  // new one (create_fiber costs a fraction of a throw).
+  ThreadState& me = threads_[current_];
+  me.destroy(me.body);
+  if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
+  me.body = nullptr;
+  me.heap_align = 0;
+  me.drop_fiber = true;
+  transfer(kHost);
+  std::abort();  // unreachable: a dropped fiber is never resumed
+}
+
+void Execution::abandon_in_teardown(const sigset_t* mask) noexcept {
+  if (mask != nullptr) {
+    teardown_mask_ = *mask;
+    teardown_restore_mask_ = true;
+  }
+  transfer(kHost);  // the teardown loop sees the body still there and abandons the fiber
+  std::abort();     // unreachable: an abandoned fiber is never resumed
+}
+
+void Execution::drop_terminating_unwind() noexcept {
+  // std::terminate was called with ThreadUnwind caught by the runtime's terminate call (it
+  // reached a noexcept frame): end that catch, which frees the exception, before the fiber is
+  // abandoned. Anything else in flight is left as it is (it leaks with the fiber).
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  if (type != nullptr && *type == typeid(ThreadUnwind)) abi::__cxa_end_catch();
+}
+
 void Execution::create_fiber(ThreadId t) {
   ThreadState& s = threads_[t];
+  ++fibers_created_;
   PooledStackAllocator stack{pool_.stack_for(t)};
 #if defined(__SANITIZE_ADDRESS__)
   // A pooled stack may still carry the poisoned redzones of an abandoned fiber's frames.
@@ -218,59 +530,67 @@ boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
                                             boost::context::fiber&& from) {
   HC_ASAN_FINISH_SWITCH(nullptr);
   self->threads_[self->prev_].cont = std::move(from);
-  ThreadState& me = self->threads_[t];
+  for (;;) {
+    self->run_body(t);
+    self->finish_thread(t);  // returns with the body of the slot's next thread
+  }
+}
+
+HC_HOT_INLINE void Execution::run_body(ThreadId t) {
+  ThreadState& me = threads_[t];
   try {
     me.invoke(me.body);
+  } catch (const ThreadUnwind&) {
+    // Unwound by the teardown: nothing to report.
   } catch (const boost::context::detail::forced_unwind&) {
-    throw;  // Boost's own unwinding signal: must reach Boost's fiber entry
+    throw;  // Boost's own unwinding signal (never sent to these fibers: they are abandoned)
   } catch (const std::exception& e) {
-    if (!self->finding_) {
-      self->finding_ =
-          self->make_finding(FindingKind::uncaught_exception,
-                             fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
-                                         demangle(typeid(e).name()), e.what()),
-                             nullptr);
-      self->finding_->signature =
+    if (!finding_ && !tearing_down_) {
+      finding_ = make_finding(FindingKind::uncaught_exception,
+                              fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
+                                          demangle(typeid(e).name()), e.what()),
+                              nullptr);
+      finding_->signature =
           fmt::format("uncaught-exception|{}|{}", me.name, demangle(typeid(e).name()));
     }
   } catch (...) {
-    if (!self->finding_) {
-      self->finding_ = self->make_finding(
+    if (!finding_ && !tearing_down_) {
+      finding_ = make_finding(
           FindingKind::uncaught_exception,
           fmt::format("uncaught exception in thread '{}' (not derived from std::exception)",
                       me.name),
           nullptr);
-      self->finding_->signature = fmt::format("uncaught-exception|{}|unknown", me.name);
+      finding_->signature = fmt::format("uncaught-exception|{}|unknown", me.name);
     }
   }
   me.destroy(me.body);
   if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
   me.body = nullptr;
   me.heap_align = 0;
-  return self->exit_thread(t);
 }
 
-boost::context::fiber Execution::exit_thread(ThreadId t) {
+HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
   ThreadState& me = threads_[t];
-  live_ &= ~bit(t);
-  finished_ |= bit(t);
-  current_ = t;
-  if (!finding_ && !invariants_.empty()) finding_ = check_invariants();
   ThreadId next;
-  if (finding_) {
-    next = kHost;
-  } else if (me.joiner != kNoThread) {
-    next = me.joiner;  // completing the join observes nothing else: no decision needed
-  } else if (me.eager_parent != kNoThread) {
-    next = me.eager_parent;  // finished before its first operation
+  if (tearing_down_) [[unlikely]] {
+    next = kHost;  // unwound (or it finished while tearing down): back to the teardown loop
   } else {
-    next = choose_next();
+    live_ &= ~bit(t);
+    finished_ |= bit(t);
+    current_ = t;
+    if (!finding_ && !invariants_.empty()) finding_ = check_invariants();
+    if (finding_) {
+      next = kHost;
+    } else if (me.joiner != kNoThread) {
+      next = me.joiner;  // completing the join observes nothing else: no decision needed
+    } else if (me.eager_parent != kNoThread) {
+      next = me.eager_parent;  // finished before its first operation
+    } else {
+      next = choose_next();
+    }
   }
-  prev_ = t;
-  current_ = next;
-  load_thread_state(next);
-  HC_ASAN_START_SWITCH(nullptr, next);  // this fiber's stack is done with
-  return std::move(threads_[next].cont);
+  // The fiber waits here for its next body: spawn() or run() resumes it with one.
+  transfer(next);
 }
 
 HC_HOT_INLINE void Execution::transfer(ThreadId to) {
@@ -298,8 +618,10 @@ void Execution::start_clocks() noexcept {
   // (0 means "no access" in an Epoch).
   clock_width_ = n_threads_;
   for (int t = 0; t < n_threads_; ++t) {
-    threads_[t].clock.clear();
-    threads_[t].clock.c[t] = 1;
+    ThreadState& s = threads_[t];
+    s.clock.clear(0, std::max<int>(s.clock_dirty, n_threads_));
+    s.clock.c[t] = 1;
+    s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
   }
   for (std::uint32_t i = 0; i < n_objects_; ++i)
     objects_[i].clock.clear();
@@ -435,7 +757,7 @@ void Execution::fail_operation_in_invariant(const Operation& op) {
 
 HC_HOT_INLINE Step* Execution::park() {
   if (tearing_down_) [[unlikely]]
-    return nullptr;
+    return teardown_operation();
   const ThreadId me = current_;
   const Operation& op = pending_[me];
   if (in_invariant_) [[unlikely]]
@@ -450,7 +772,11 @@ HC_HOT_INLINE Step* Execution::park() {
   } else {
     next = choose_next();
   }
-  if (next != me) transfer(next);  // kHost: the execution is over; we are never resumed
+  if (next != me) {
+    transfer(next);  // kHost: the execution is over; resumed only by the teardown
+    if (tearing_down_) [[unlikely]]
+      return teardown_operation();
+  }
   return begin_step(me, op);
 }
 
@@ -484,17 +810,22 @@ void Execution::check_invariants_or_fail() {
   if (auto f = check_invariants()) fail(std::move(*f));
 }
 
-void Execution::fail(Finding finding) {
+void Execution::end_with(Finding finding) {
   if (!finding_) finding_ = std::move(finding);
   running_at_end_ = current_;
   transfer(kHost);
-  std::abort();  // unreachable: the host never resumes a thread after a finding
+  teardown_operation();  // resumed only by the teardown: unwinds from here, or returns
+}
+
+void Execution::fail(Finding finding) {
+  end_with(std::move(finding));
+  abandon_in_teardown(nullptr);  // may not unwind here, and cannot return
 }
 
 void Execution::abandon_for_fault() noexcept {
   running_at_end_ = current_;
   transfer(kHost);
-  std::abort();  // unreachable: the host never resumes a thread after a fault
+  std::abort();  // unreachable: the teardown never resumes a thread a fault stopped
 }
 
 Finding Execution::fault_finding() {
@@ -595,7 +926,8 @@ Finding Execution::fault_finding() {
 void Execution::prune() {
   pruned_ = true;
   transfer(kHost);
-  std::abort();  // unreachable: the host never resumes a thread of an ended execution
+  teardown_operation();          // resumed only by the teardown: unwinds from here
+  abandon_in_teardown(nullptr);  // or, where it may not, cannot return
 }
 
 std::optional<Finding> Execution::check_invariants() {
@@ -828,7 +1160,10 @@ void Execution::event_wait(ObjectId e, const std::source_location& where) {
 
 ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
                           const std::source_location& /*where: kept for reports*/) {
-  if (tearing_down_) return kNoThread;
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return kNoThread;
+  }
   if (n_threads_ >= kMaxThreads) {
     throw usage_error(fmt::format(
         "too many simulated threads: an execution holds at most {}; '{}' would be one more",
@@ -837,11 +1172,16 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   const ThreadId parent = current_;
   const auto t = static_cast<ThreadId>(n_threads_++);
   ThreadState& s = threads_[t];
+  // Into the slot's storage, reused from execution to execution: no allocation once it fits,
+  // and no copy when the name is the one the slot had (a scenario spawns the same threads).
+  char unnamed[4] = {'T'};
   if (name.empty()) {
-    s.name = fmt::format("T{}", t);
-  } else {
-    s.name.assign(name);
+    std::size_t n = 1;
+    if (t >= 10) unnamed[n++] = static_cast<char>('0' + t / 10);
+    unnamed[n++] = static_cast<char>('0' + t % 10);
+    name = std::string_view(unnamed, n);
   }
+  if (!same_name(s.name, name)) s.name.assign(name);
   s.eager_parent = parent;
   s.joiner = kNoThread;
   s.notified = false;
@@ -849,7 +1189,12 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.error_number = 0;
   s.context.clear();
   if (clock_width_ != 0) {
-    s.clock.assign(threads_[parent].clock, kMaxThreads);
+    // The parent's entries of the threads that exist, not all 32; the entries above are zero
+    // in the parent and must be in the child, whose slot may hold an earlier execution's
+    // entries below clock_dirty.
+    s.clock.assign(threads_[parent].clock, n_threads_);
+    s.clock.clear(n_threads_, s.clock_dirty);
+    s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
     clock_width_ = n_threads_;
   }
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
@@ -865,13 +1210,20 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.invoke = body.invoke;
   s.destroy = body.destroy;
   live_ |= bit(t);
-  create_fiber(t);
-  transfer(t);  // runs the child to its first park; it hands control back
+  if (!s.cont) create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)
+  transfer(t);                   // runs the child to its first park; it hands control back
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();  // the child's first run ended the execution
+    return kNoThread;
+  }
   return t;
 }
 
 void Execution::join(ThreadId t, const std::source_location& where) {
-  if (tearing_down_) return;
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return;
+  }
   const ThreadId me = current_;
   if (t >= n_threads_) throw usage_error(fmt::format("hc::thread::join: no thread {}", t));
   if (t == me) {
@@ -894,6 +1246,20 @@ void Execution::join(ThreadId t, const std::source_location& where) {
   threads_[me].clock.join(threads_[t].clock, clock_width_);
 }
 
+void Execution::join_in_destructor(ThreadId t, const std::source_location& where) {
+  // A destructor may not let ThreadUnwind out: while tearing down, the join returns (the
+  // thread it joins was unwound before this one) and the code after the destructor unwinds
+  // at its next operation.
+  struct NoUnwind {
+    std::uint8_t& depth;
+    explicit NoUnwind(std::uint8_t& d) : depth(d) { ++depth; }
+    ~NoUnwind() { --depth; }
+    NoUnwind(const NoUnwind&) = delete;
+    NoUnwind& operator=(const NoUnwind&) = delete;
+  } guard(threads_[current_ < kMaxThreads ? current_ : kHost].no_unwind);
+  join(t, where);
+}
+
 void Execution::yield(const std::source_location& where) {
   announce(OpKind::thread_yield, Access::read, WaitFor::nothing, kNoObject, "yield", where);
   if (park() == nullptr) return;
@@ -902,7 +1268,10 @@ void Execution::yield(const std::source_location& where) {
 
 std::uint32_t Execution::choose(std::uint32_t n, const char* label,
                                 const std::source_location& where) {
-  if (tearing_down_) return 0;
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return 0;
+  }
   if (n == 0) throw usage_error(fmt::format("hc::choose(0, \"{}\"): n must be at least 1", label));
   std::uint32_t value = 0;
   if (n > 1) {
@@ -947,12 +1316,15 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
 
 void Execution::check_failed(std::string message, const char* expression,
                              const std::source_location& where, const FindingRefs& refs) {
-  if (tearing_down_) return;
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return;
+  }
   Finding f =
       make_finding(FindingKind::check_failure,
                    fmt::format("HC_CHECK({}) failed: {}", expression, message), &where, refs);
   f.signature = fmt::format("check-failure|{}|{}", site(where), expression);
-  fail(std::move(f));
+  end_with(std::move(f));  // HC_CHECK may return while tearing down
 }
 
 std::uint32_t Execution::add_invariant(const char* label, rt::InvariantFn fn, void* context) {
@@ -966,6 +1338,7 @@ void Execution::remove_invariant(std::uint32_t token) noexcept {
 }
 
 void Execution::reached(const char* label) noexcept {
+  if (tearing_down_) return;  // the execution is over: unwinding reaches nothing
   for (std::size_t i = 0; i < config_.must_reach.size() && i < 64; ++i) {
     if (config_.must_reach[i] == label) reached_mask_ |= std::uint64_t{1} << i;
   }
@@ -1047,10 +1420,13 @@ void Execution::audit_touch(ObjectId object, Access access, const std::source_lo
 
 void Execution::report(FindingKind kind, std::string message, const std::source_location& where,
                        std::string signature, const FindingRefs& refs) {
-  if (tearing_down_) return;
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return;
+  }
   Finding f = make_finding(kind, std::move(message), &where, refs);
   f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
-  fail(std::move(f));
+  end_with(std::move(f));  // rt::report may return while tearing down
 }
 
 void Execution::event_signal(ObjectId event, const std::source_location& where) noexcept {
@@ -1061,6 +1437,7 @@ void Execution::event_signal(ObjectId event, const std::source_location& where) 
 }
 
 void Execution::note_parameter(const char* key, std::string_view value) {
+  if (tearing_down_) return;
   for (const auto& [k, v] : parameters_) {
     if (k == key) return;  // the first setting of a key stands
   }
@@ -1238,6 +1615,9 @@ ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_
 void join(ThreadId thread, const std::source_location& where) {
   require("hc::thread::join", &where).join(thread, where);
 }
+void join_in_destructor(ThreadId thread, const std::source_location& where) {
+  require("hc::thread::~thread", &where).join_in_destructor(thread, where);
+}
 void yield(const std::source_location& where) {
   require("hc::this_thread::yield", &where).yield(where);
 }
@@ -1295,6 +1675,11 @@ void event_signal(ObjectId event, const std::source_location& where) noexcept {
 
 void event_clear(ObjectId event, const std::source_location& where) noexcept {
   if (detail::Execution* e = detail::Execution::current()) e->event_clear(event, where);
+}
+
+bool tearing_down() noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e != nullptr && e->tearing_down();
 }
 
 void note_parameter(const char* key, std::string_view value) {

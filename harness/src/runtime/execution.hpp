@@ -19,20 +19,57 @@
 //    park and hands control back to its parent; a finishing thread hands control straight to
 //    its joiner. Neither can be observed by another thread, so nothing is lost.
 //  * The execution ends when no thread is enabled, or at a finding: the fiber transfers to the
-//    host (the OS thread's own context). Fibers still suspended then are abandoned, not
-//    unwound: one may be parked inside a noexcept destructor (a lock_guard's unlock, a COM
-//    Release), where a forced-unwind exception would call std::terminate. Their stacks are
-//    reused as they are; heap memory their locals own leaks (Relacy does the same).
+//    host (the OS thread's own context), which then tears the execution down (below).
 //  * A fault of the code under test (a fatal signal, std::terminate, a stack overflow, a thread
 //    that stops reaching scheduling points) ends the execution the same way, from a handler:
 //    see runtime/faults.hpp.
 //  * Each simulated thread has its own errno and C++ exception state (the caught-exception
 //    stack and the uncaught count): transfer() saves the leaving thread's and loads the next
-//    one's, so `throw;` after a scheduling point rethrows this thread's exception.
-//  * Sanitizers: under AddressSanitizer every switch is announced
-//    (__sanitizer_start_switch_fiber before, __sanitizer_finish_switch_fiber after, a null
-//    fake stack when the leaving fiber has finished) and a pooled stack is unpoisoned before a
-//    new fiber uses it. The `sanitizers` ctest job builds and runs the suite that way.
+//    one's, so `throw;` after a scheduling point rethrows this thread's exception. A slot's
+//    next thread starts with errno 0 and no exception (spawn, run).
+//
+// Sanitizers: under AddressSanitizer every switch is announced (__sanitizer_start_switch_fiber
+// before, __sanitizer_finish_switch_fiber after) and a pooled stack is unpoisoned before a new
+// fiber uses it (an abandoned fiber's frames may leave poisoned redzones on it). The
+// `sanitizers` ctest job builds and runs the suite that way.
+//
+// Thread life cycle: fibers are created once per thread slot and reused. fiber_main loops: it
+// runs a body (run_body), destroys it, hands control on as the finished thread (finish_thread)
+// and waits there, suspended, for its next body. spawn() (and run() for main) gives slot t its
+// body and resumes t's waiting fiber; a fiber is created (create_fiber) only when the slot has
+// none: its first use, or after its fiber was abandoned. fibers_created() counts them.
+//
+// Teardown (what users' code may rely on; README, "Executions that end early are unwound"):
+//  * When an execution ends, every thread still in its body is resumed in turn by the host,
+//    children before main (the highest id first: a thread's destructors may use what threads
+//    created before it own), with tearing_down_ set. Nothing it does then changes what the
+//    execution left (trace, choices, findings, live and waiting threads).
+//  * The operation it was parked in, and any operation it calls later, throws ThreadUnwind (a
+//    private type, not a std::exception; run_body catches it) when the throw may be made there
+//    (how_to_unwind); when no frame on the way would run anything (no destructor, no catch but
+//    run_body's), the body is destroyed and the fiber dropped instead, which costs less than
+//    a throw (drop_without_unwinding; the slot gets a new fiber). Where ThreadUnwind may not be
+//    thrown, the operation does nothing and returns (teardown_operation):
+//    operations never park, schedule, consult the strategy, record steps, report or audit
+//    while tearing down. An atomic load returns the value, a lock does not wait, rt::report and
+//    HC_CHECK return (end_with).
+//  * ThreadUnwind is not thrown while the thread's own exception is in flight
+//    (std::uncaught_exceptions() > 0: destructors that unwinding runs), inside
+//    join_in_destructor (hc::thread's destructor: the thread it joins was unwound first), or
+//    where a noexcept frame would turn it into std::terminate: throw_would_be_caught() walks
+//    the frames above and reads their exception tables the way the C++ personality routine
+//    does (a destructor parked in an unlock() or a COM Release finishes, and the thread unwinds
+//    at its next operation after it).
+//  * Fallbacks, counted in unwind_fallbacks(): the thread is abandoned, not unwound further
+//    (its fiber dropped, the heap its remaining frames own leaked, the slot gets a new fiber
+//    next time), when it is resumed inside fail() or prune() where it may not throw (they
+//    cannot return: a finding inside a noexcept function), when std::terminate, a fatal signal
+//    or a watchdog interrupt happens while it is unwound (faults.cpp: abandon_in_teardown), and
+//    when it calls more than kTeardownOperationBound operations while unwound (a loop waiting
+//    for a thread that no longer runs).
+//  * A thread a fault stopped (crash, stack overflow, std::terminate, no progress) is never
+//    resumed: its state may be corrupt, and its fiber may be suspended in a signal handler.
+//    abandoned_threads() counts it and the fallbacks.
 #pragma once
 
 #include <array>
@@ -148,6 +185,8 @@ class Execution {
   ThreadId spawn(std::string_view name, const rt::ThreadBody& body,
                  const std::source_location& where);
   void join(ThreadId t, const std::source_location& where);
+  /// join() for hc::thread's destructor: while tearing down it returns instead of unwinding.
+  void join_in_destructor(ThreadId t, const std::source_location& where);
   void yield(const std::source_location& where);
   std::uint32_t choose(std::uint32_t n, const char* label, const std::source_location& where);
   void check_failed(std::string message, const char* expression, const std::source_location& where,
@@ -188,6 +227,25 @@ class Execution {
   }
   /// Abandons the current simulated thread and ends the execution (the fault record says why).
   [[noreturn]] void abandon_for_fault() noexcept;
+  /// Whether a fault now happened inside a simulated thread that the teardown is unwinding.
+  bool accepts_teardown_fault() const noexcept { return tearing_down_ && current_ < kMaxThreads; }
+  /// Abandons the thread the teardown is unwinding (a fault, std::terminate, an interrupt) and
+  /// goes on with the teardown. `mask`: the signal mask to restore, from a signal handler.
+  [[noreturn]] void abandon_in_teardown(const sigset_t* mask) noexcept;
+  /// In the terminate handler, before abandon_in_teardown: frees ThreadUnwind if it is the
+  /// exception that reached a noexcept frame.
+  void drop_terminating_unwind() noexcept;
+
+  // --- the thread life cycle, for tests and benchmarks ------------------------------------------
+  /// Fibers this Execution created (a slot's first use, or after its fiber was abandoned).
+  std::uint64_t fibers_created() const noexcept { return fibers_created_; }
+  /// Threads left abandoned at the end of an execution instead of unwound (see the header):
+  /// all of them, and those the teardown tried to unwind (the fallbacks; the others are the
+  /// threads a fault stopped).
+  std::uint64_t abandoned_threads() const noexcept { return abandoned_threads_; }
+  std::uint64_t unwind_fallbacks() const noexcept { return unwind_fallbacks_; }
+  /// Operations a thread may call while it is unwound before it is abandoned instead.
+  static constexpr std::uint32_t kTeardownOperationBound = 10000;
 
   // --- the watchdog (explore/watchdog.hpp) -----------------------------------------------------
   /// Counts scheduling points (and execution starts and ends); read from the watchdog thread.
@@ -224,7 +282,9 @@ class Execution {
   };
 
   struct ThreadState {
-    boost::context::fiber cont;          // how to resume it (empty while it runs, or once finished)
+    // How to resume it: empty while it runs; once its body finished, its fiber waiting for the
+    // next body; empty also when the slot has no fiber (never used, or abandoned).
+    boost::context::fiber cont;
     EhGlobals eh;                        // its exception state while another thread runs
     const void* stack_bottom = nullptr;  // AddressSanitizer builds: the stack it runs on
     std::size_t stack_size = 0;
@@ -234,9 +294,14 @@ class Execution {
     bool notified = false;              // condition_variable: may wake
     std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
+    // Three bytes that fit the padding before the clock: the layout of the fields the
+    // scheduling path reads stays as it was.
+    std::uint8_t no_unwind = 0;    // inside join_in_destructor: teardown returns, not throws
+    std::uint8_t clock_dirty = 0;  // entries from here up are zero but this run's (see reset())
+    bool drop_fiber = false;       // its body was destroyed without unwinding its frames
     VectorClock clock;
-    std::string name;
-    // The body, moved here by spawn(): inline when small, else on the heap.
+    std::string name;  // storage reused from execution to execution
+    // The body, moved here by spawn(): inline when small, else on the heap; null once finished.
     alignas(std::max_align_t) unsigned char inline_body[128];
     void* body = nullptr;
     std::size_t heap_align = 0;  // non-zero: body is on the heap with this alignment
@@ -265,10 +330,28 @@ class Execution {
   void reset();
   void teardown();
   void create_fiber(ThreadId t);
-  static boost::context::fiber fiber_main(Execution* self, ThreadId t,
-                                          boost::context::fiber&& from);
-  /// Marks `t` finished and returns the continuation to run next.
-  boost::context::fiber exit_thread(ThreadId t);
+  /// Runs thread t's bodies, one per execution that uses slot t; never returns.
+  [[noreturn]] static boost::context::fiber fiber_main(Execution* self, ThreadId t,
+                                                       boost::context::fiber&& from);
+  /// Runs thread t's body and destroys it; catches what escapes it.
+  void run_body(ThreadId t);
+  /// Marks `t` finished and hands control on; returns when `t` has its next body.
+  void finish_thread(ThreadId t);
+  /// An operation of a thread the teardown unwinds: throws ThreadUnwind where the thread may
+  /// unwind, else returns nullptr (the operation does nothing); abandons a thread that called
+  /// more than kTeardownOperationBound.
+  Step* teardown_operation();
+  enum class Unwinding : std::uint8_t {
+    not_here,        // the operation returns: ThreadUnwind may not be thrown here
+    by_throw,        // throw ThreadUnwind
+    nothing_to_run,  // no frame would run code on the way to run_body: drop_without_unwinding
+  };
+  /// How the current thread may unwind here (see "Teardown"). Not noexcept: a noexcept frame
+  /// between the search and the throw would read as one that terminates.
+  Unwinding how_to_unwind() const;
+  /// Destroys the body, and has the teardown drop the fiber instead of throwing through frames
+  /// that would run nothing.
+  [[noreturn]] void drop_without_unwinding();
 
   /// Writes the current thread's pending operation in place (building it elsewhere and copying
   /// it costs a store-forwarding stall on every operation); the caller may set the rest.
@@ -294,7 +377,10 @@ class Execution {
   /// Runs the invariants (rt::add_invariant) before a step; ends the execution if one fails.
   [[gnu::noinline]] void check_invariants_or_fail();
   void transfer(ThreadId to);
+  /// Ends the execution at `finding`. When the teardown resumes the thread where it may not
+  /// unwind, fail() abandons it; end_with() returns (rt::report and HC_CHECK return then).
   [[noreturn]] void fail(Finding finding);
+  void end_with(Finding finding);
   [[noreturn]] void prune();
   /// Loads thread `t`'s errno and exception state into the OS thread's.
   void load_thread_state(ThreadId t) noexcept {
@@ -380,6 +466,14 @@ class Execution {
   std::atomic<std::uint32_t> heartbeat_{0};
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> interrupt_{0};  // heartbeat << 8 | cause, 0 = none
+
+  // The teardown and the thread life cycle (cold: after everything the scheduling path reads).
+  std::uint32_t teardown_ops_ = 0;      // operations the thread being unwound called
+  bool teardown_restore_mask_ = false;  // abandon_in_teardown from a signal handler
+  sigset_t teardown_mask_{};
+  std::uint64_t fibers_created_ = 0;
+  std::uint64_t abandoned_threads_ = 0;
+  std::uint64_t unwind_fallbacks_ = 0;
 };
 
 }  // namespace hc::detail

@@ -77,6 +77,10 @@ extern "C" HC_NOT_INSTRUMENTED void on_fatal_signal(int sig, siginfo_t* info, vo
         (sig == SIGSEGV || sig == SIGBUS) && e->overflowed_stack(r.address, stack_pointer(uc));
     e->abandon_for_fault();  // never returns
   }
+  if (e != nullptr && e->accepts_teardown_fault()) {
+    // A thread the teardown unwinds crashed: abandon it, the execution is over already.
+    e->abandon_in_teardown(&static_cast<const ucontext_t*>(ucontext)->uc_sigmask);
+  }
   pass_on(sig, info, ucontext);
 }
 
@@ -84,6 +88,11 @@ extern "C" HC_NOT_INSTRUMENTED void on_interrupt_signal(int /*sig*/, siginfo_t* 
                                                         void* ucontext) {
   Execution* e = Execution::current();
   FaultRecord::Cause cause{};
+  if (e != nullptr && e->accepts_teardown_fault() && e->take_interrupt(&cause)) {
+    // A thread the teardown unwinds is stuck (a destructor's loop without operations), or the
+    // run must stop: abandon it.
+    e->abandon_in_teardown(&static_cast<const ucontext_t*>(ucontext)->uc_sigmask);
+  }
   if (e == nullptr || !e->accepts_fault() || !e->take_interrupt(&cause)) return;  // too late
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
   FaultRecord& r = e->fault_record();
@@ -120,6 +129,12 @@ std::string exception_in_flight() {
     r.terminate_reason = exception_in_flight();
     r.restore_mask = false;
     e->abandon_for_fault();  // never returns
+  }
+  if (e != nullptr && e->accepts_teardown_fault()) {
+    // The teardown's ThreadUnwind reached a noexcept frame (a destructor parked in an
+    // operation), or a destructor threw while unwinding: abandon the thread.
+    e->drop_terminating_unwind();
+    e->abandon_in_teardown(nullptr);
   }
   if (g_previous_terminate != nullptr) g_previous_terminate();
   std::abort();

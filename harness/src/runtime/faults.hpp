@@ -17,6 +17,10 @@
 //    switches to the host exactly as a finding does (see execution.hpp): the handler never
 //    returns, the faulting fiber is abandoned. The host restores the signal mask the thread
 //    had before the fault and turns the record into a Finding.
+//  * While an ended execution is torn down (its threads unwound: execution.hpp, "Teardown"), a
+//    fault of the thread being unwound (accepts_teardown_fault()): a fatal signal,
+//    std::terminate (the unwinding reached a noexcept frame), a watchdog interrupt, abandons
+//    that thread (abandon_in_teardown) and the teardown goes on; no finding is made.
 //  * The watchdog (explore/watchdog.hpp) asks for an interrupt with
 //    Execution::request_interrupt() and sends kInterruptSignal to the worker; the handler ends
 //    the execution only if it is still inside the same step the watchdog saw (the heartbeat).
@@ -25,8 +29,9 @@
 //    would have without handlecheck.
 //
 // What this cannot survive: a fault that leaves process-wide state broken, such as heap
-// corruption detected inside malloc while it holds an arena lock. An abandoned fiber's locks (a
-// std::mutex it held) and heap memory stay as they were, like those of any abandoned fiber.
+// corruption detected inside malloc while it holds an arena lock. The faulting fiber is never
+// resumed: its locks (a std::mutex it held) and the heap memory its locals own stay as they were
+// (the execution's other threads are unwound as after a finding).
 #pragma once
 
 #include <signal.h>

@@ -247,6 +247,9 @@ class BasicSafeHandle : public ManagedObject {
 
   /// DangerousRelease: releases one reference; the last one runs ReleaseHandle here.
   void DangerousRelease(const std::source_location& where = std::source_location::current()) {
+    // While an ended execution is unwound (pinvoke's finally block, a destructor), the model's
+    // state is dead: checking it would report again, where a report cannot return.
+    if (rt::tearing_down()) return;
     // AddRef and Release may be on different threads (an async completion releases what the
     // issuing thread acquired): the check is on the total of outstanding acquires.
     if (acquired_ == 0 && options_.detect_unbalanced_release) {
@@ -322,11 +325,14 @@ class BasicSafeHandle : public ManagedObject {
       -> decltype(native(std::declval<const RawHandle&>())) {
     bool added = false;
     DangerousAddRef(added, where);
+    // A C# finally block: exceptions may leave it (noexcept(false)), so that a thread whose
+    // ReleaseHandle reported a finding here can be unwound when the execution is torn down
+    // (runtime/execution.hpp, "Teardown") instead of abandoned at a noexcept frame.
     struct Finally {
       BasicSafeHandle* self;
       bool* added;
       std::source_location where;
-      ~Finally() {
+      ~Finally() noexcept(false) {
         if (*added) self->DangerousRelease(where);
       }
     } cleanup{this, &added, where};
