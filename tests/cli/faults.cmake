@@ -43,3 +43,17 @@ hc_expect("the interrupted one, partial: ${err}" err MATCHES "interrupted after 
 hc_expect("its verdict is partial: ${out}" out MATCHES "PART  engine/spin-on-plain-flag  expects no-progress: not found in the part explored before the interruption")
 hc_expect("the one after it not run: ${err}" err MATCHES "stopped by a signal: 1 of 3 scenarios not run")
 hc_expect("a summary of what ran: ${out}" out MATCHES "summary: 2 scenarios")
+
+# Every execution of a run is watched: the first one, which a checkpoint's fingerprint runs
+# before the search, Knuth's probes under --progress, and a checkpoint's findings re-run on
+# resume. A stuck thread there ends in no-progress, as in the search, instead of hanging the
+# run (timeout -k kills a hung run, and the test fails).
+foreach(extra "--checkpoint;${WORK_DIR}/stuck.ckpt" "--progress"
+              "--checkpoint;${WORK_DIR}/stuck.ckpt;--resume;${WORK_DIR}/stuck.ckpt")
+  execute_process(COMMAND timeout -k 5 60 ${HANDLECHECK} run engine/spin-on-plain-flag
+                          --out ${out_dir} ${extra}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  hc_expect("${extra}: the stuck first execution ends in no-progress, exit ${rc}: ${out}${err}"
+            rc EQUAL 0)
+  hc_expect("${extra}: ${out}" out MATCHES "PASS  engine/spin-on-plain-flag  no-progress as expected")
+endforeach()

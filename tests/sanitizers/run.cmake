@@ -9,7 +9,8 @@
 #    such threads on purpose: LeakSanitizer would report them at exit;
 #  - the relacy label: Relacy replaces the global allocator and the thread-local machinery of
 #    the code it checks, which conflicts with ASan's interceptors;
-#  - the nightly label (too long under the sanitizers' slowdown).
+#  - the nightly label (too long under the sanitizers' slowdown) and the slurm label (it starts
+#    a Slurm cluster on the host; the default run leaves it out too).
 set(flags "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
 execute_process(
   COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR} -G ${GENERATOR}
@@ -33,7 +34,7 @@ endif()
 set(ENV{ASAN_OPTIONS}
     "detect_leaks=0:detect_stack_use_after_return=0:allow_user_segv_handler=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0")
 execute_process(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${WORK_DIR} --output-on-failure
-                        --parallel 2 --label-exclude "nightly|relacy|sanitizers|consumer"
+                        --parallel 2 --label-exclude "nightly|slurm|relacy|sanitizers|consumer"
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the default suite is not clean under ASan+UBSan (${rc}): see above")

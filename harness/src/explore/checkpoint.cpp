@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "hc/json_input.hpp"
 #include "hc/runtime.hpp"
 #include "hc/write_file.hpp"
+#include "explore/watchdog.hpp"
 #include "runtime/execution.hpp"
 
 namespace hc::detail {
@@ -57,8 +59,11 @@ UnitCounts counts_from(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config) {
+std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config,
+                                 Watchdog* dog) {
   Execution exec(config);
+  std::optional<Watchdog::Watch> watch;
+  if (dog != nullptr) watch.emplace(*dog, exec);
   auto strategy = make_non_preemptive_strategy();
   strategy->begin_execution();
   (void)exec.run(body, *strategy);

@@ -55,10 +55,15 @@ struct Checkpoint {
       coverage;  // ordered pairs seen (see coverage.hpp)
 };
 
+class Watchdog;
+
 /// The scenario's fingerprint: this handlecheck's version and the shape (threads, operations,
 /// objects, labels, sites) of the scenario's first non-preemptive execution. A checkpoint of
-/// another build or of a changed scenario is refused on resume.
-std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config);
+/// another build or of a changed scenario is refused on resume. `dog` (if any) watches that
+/// execution: a first execution stuck in a loop without scheduling points ends in no-progress
+/// there as in the run, instead of hanging the run before it starts.
+std::string scenario_fingerprint(const std::function<void()>& body, const ExecutionConfig& config,
+                                 Watchdog* dog = nullptr);
 
 /// The settings of `o` a checkpoint must agree on, as text, with the scenario's fingerprint.
 std::map<std::string, std::string> checkpoint_settings(const ExploreOptions& o,

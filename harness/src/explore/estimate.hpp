@@ -13,8 +13,10 @@
 #include <bit>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "explore/observer.hpp"
+#include "explore/watchdog.hpp"
 #include "hc/strategy.hpp"
 #include "runtime/execution.hpp"
 #include "strategy/rng.hpp"
@@ -67,12 +69,16 @@ class KnuthEstimator {
 
 /// The estimator as an observer (worker 0 of an exhaustive run that reports progress): 16
 /// probes up front, then one every 64 executions (about 1.5% more executions), on an Execution
-/// of its own, so the worker's execution is never disturbed. The estimate goes to `*out`.
+/// of its own, so the worker's execution is never disturbed. The estimate goes to `*out`. Built
+/// on the worker's OS thread; `dog` (the run's watchdog, if any) watches the probes as it
+/// watches the worker: a probe stuck in a loop without scheduling points ends in no-progress.
 class EstimatorObserver final : public ExecutionObserver {
  public:
   EstimatorObserver(const std::function<void()>& body, ExecutionConfig config,
-                    std::atomic<double>* out)
-      : body_(body), exec_(std::move(config)), out_(out) {}
+                    std::atomic<double>* out, Watchdog* dog)
+      : body_(body), exec_(std::move(config)), out_(out) {
+    if (dog != nullptr) watch_.emplace(*dog, exec_);
+  }
   void on_execution(const Execution&, std::uint64_t total) override {
     if (estimator_.probes() >= 16 && (total & 63) != 0) return;
     while (estimator_.probes() < 16)
@@ -84,6 +90,7 @@ class EstimatorObserver final : public ExecutionObserver {
  private:
   const std::function<void()>& body_;
   Execution exec_;
+  std::optional<Watchdog::Watch> watch_;  // after exec_: unwatched before it is destroyed
   KnuthEstimator estimator_;
   std::atomic<double>* out_;
 };

@@ -207,7 +207,7 @@ class Run {
   bool stop_requested() const { return o_.stop != nullptr && o_.stop->requested(); }
 
   /// Resumes: the checkpoint's finished units are done already; its findings are re-run from
-  /// their schedules to rebuild their traces.
+  /// their schedules to rebuild their traces (under the watchdog, set before).
   void resume(const detail::Checkpoint& c) {
     finished_ = c.units;
     folded_below_ = c.folded_below;
@@ -218,6 +218,8 @@ class Run {
     resumed_units_ = c.units.size() + c.folded_units;
     detail::ExecutionConfig config = execution_config();
     detail::Execution exec(std::move(config));
+    std::optional<detail::Watchdog::Watch> watch;  // a no-progress finding is re-run too
+    if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
     for (const detail::CheckpointFinding& cf : c.findings) {
       std::string error;
       auto schedule = parse_choices(cf.schedule, &error);
@@ -237,6 +239,9 @@ class Run {
             again ? fmt::format("it found {}: {}", finding_kind_name(again->kind), again->message)
                   : std::string("it ran clean")));
       }
+      // An execution of a finished unit ended at a bound: the search is bounded by it.
+      if (again->kind == FindingKind::step_bound_exceeded) cut_by_step_bound_ = true;
+      if (again->kind == FindingKind::livelock) cut_by_livelock_bound_ = true;
       Finding f = std::move(*again);
       complete_finding(f, exec);
       f.schedule = *schedule;
@@ -290,8 +295,8 @@ class Run {
       observers.push_back(std::make_unique<detail::CoverageObserver>(coverage_, mu_));
     if (o_.progress && index == 0 && exhaustive()) {
       // Knuth probes on worker 0 only, and only while someone watches.
-      observers.push_back(std::make_unique<detail::EstimatorObserver>(body_, execution_config(),
-                                                                      &estimated_total_));
+      observers.push_back(std::make_unique<detail::EstimatorObserver>(
+          body_, execution_config(), &estimated_total_, watchdog_));
     }
     if (o_.progress) observers.push_back(std::make_unique<ProgressObserver>(*this));
 
@@ -727,17 +732,21 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       throw usage_error("split_depth must be at least 1 for a partitioned exhaustive search");
   }
   Run run(body, o, partitioned);
-  if (!o.checkpoint_file.empty() || !o.resume_file.empty()) {
-    const std::string fingerprint = detail::scenario_fingerprint(body, run.execution_config());
-    run.set_fingerprint(fingerprint);
-    if (!o.resume_file.empty()) run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
-  }
   {
+    // Every execution of the run is watched, the fingerprint's too (a first execution stuck
+    // without scheduling points would otherwise hang the run before it starts).
     std::optional<detail::Watchdog> dog;
     if (o.watchdog_seconds > 0 || o.time_budget_seconds > 0 || o.stop != nullptr ||
         o.interrupt_after_executions != 0) {
       dog.emplace(o.watchdog_seconds, [&run] { return run.must_stop(); });
       run.set_watchdog(&*dog);
+    }
+    if (!o.checkpoint_file.empty() || !o.resume_file.empty()) {
+      const std::string fingerprint = detail::scenario_fingerprint(
+          body, run.execution_config(), dog ? &*dog : nullptr);
+      run.set_fingerprint(fingerprint);
+      if (!o.resume_file.empty())
+        run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
     }
     if (o.jobs == 1) {
       run.worker(0);
