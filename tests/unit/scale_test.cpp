@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "hc/stop.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -533,17 +534,36 @@ TEST(SizedUnits, EightShardsOfAProgramWithOneLongThreadAreBalanced) {
   EXPECT_GT(max_over_mean(fixed), 2.0) << fmt::format("{}", fmt::join(fixed, " "));
 }
 
-TEST(SizedUnits, ACheckpointKeepsNearlyEveryExecutionDone) {
-  const std::string file = temp_path("sized.checkpoint.json");
+/// Two threads of ten steps each: its units are too big for their estimate (Knuth's estimate
+/// from the leftmost path is 2^10 where 184,756 executions lie below), so only the position
+/// inside the unit keeps the work of a checkpoint taken early.
+void two_even_threads() {
+  hc::atomic<int> a{0, "a"};
+  hc::thread t("t", [&] {
+    for (int i = 0; i < 10; ++i)
+      a.fetch_add(1);
+  });
+  for (int i = 0; i < 10; ++i)
+    a.fetch_add(1);
+  t.join();
+}
+
+class CheckpointKeeps : public testing::TestWithParam<std::tuple<void (*)(), int>> {};
+
+TEST_P(CheckpointKeeps, NearlyEveryExecutionDoneAndTheResumedRunEndsWithTheTotals) {
+  const auto [program, jobs] = GetParam();
+  const std::string file = temp_path(fmt::format("keeps-{}.checkpoint.json", jobs));
   hc::ExploreOptions o = options("dfs");
   o.coverage = false;
-  const hc::Result whole = hc::explore(one_long_thread, o);
-  for (std::uint64_t cut : {whole.stats.executions / 4, whole.stats.executions * 3 / 5}) {
+  o.jobs = jobs;
+  const hc::Result whole = hc::explore(program, o);
+  for (std::uint64_t cut :
+       {whole.stats.executions / 10, whole.stats.executions / 4, whole.stats.executions * 3 / 5}) {
     std::remove(file.c_str());
     hc::ExploreOptions first = o;
     first.checkpoint_file = file;
     first.interrupt_after_executions = cut;
-    const hc::Result part = hc::explore(one_long_thread, first);
+    const hc::Result part = hc::explore(program, first);
     ASSERT_TRUE(part.stats.interrupted);
     EXPECT_GE(static_cast<double>(part.stats.checkpoint_executions),
               0.9 * static_cast<double>(part.stats.executions))
@@ -551,7 +571,96 @@ TEST(SizedUnits, ACheckpointKeepsNearlyEveryExecutionDone) {
     hc::ExploreOptions rest = o;
     rest.checkpoint_file = file;
     rest.resume_file = file;
-    EXPECT_EQ(hc::explore(one_long_thread, rest).stats.executions, whole.stats.executions);
+    const hc::Result resumed = hc::explore(program, rest);
+    EXPECT_EQ(resumed.stats.executions, whole.stats.executions) << "cut at " << cut;
+    EXPECT_EQ(resumed.stats.steps, whole.stats.steps) << "cut at " << cut;
+    EXPECT_TRUE(resumed.stats.exhausted);
   }
+  std::remove(file.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(DfsPrograms, CheckpointKeeps,
+                         testing::Values(std::make_tuple(&one_long_thread, 1),
+                                         std::make_tuple(&two_even_threads, 1),
+                                         std::make_tuple(&two_even_threads, 2)));
+
+/// Two threads of twelve steps each: about 2.7 million dfs executions, a few seconds.
+void two_long_threads() {
+  hc::atomic<int> a{0, "a"};
+  hc::thread t("t", [&] {
+    for (int i = 0; i < 12; ++i)
+      a.fetch_add(1);
+  });
+  for (int i = 0; i < 12; ++i)
+    a.fetch_add(1);
+  t.join();
+}
+
+// The nightly's case: a real SIGTERM about a second into a long dfs run, as Slurm or Kubernetes
+// send it. The checkpoint keeps at least 90% of the executions run, and resuming from it ends
+// with the totals of the uninterrupted run.
+TEST(CheckpointKeeps, ARealSigtermAfterAboutASecond) {
+  const std::string file = temp_path("sigterm.checkpoint.json");
+  std::remove(file.c_str());
+  hc::ExploreOptions o = options("dfs");
+  o.coverage = false;
+  o.check_determinism = false;
+  const hc::Result whole = hc::explore(two_long_threads, o);
+  hc::Result part;
+  {
+    hc::StopFlag stop;
+    hc::StopOnSignals signals(stop);
+    hc::ExploreOptions first = o;
+    first.stop = &stop;
+    first.checkpoint_file = file;
+    std::thread sender([] {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      ::kill(::getpid(), SIGTERM);
+    });
+    part = hc::explore(two_long_threads, first);
+    sender.join();
+  }
+  if (!part.stats.interrupted) {  // a machine that ran it all within a second
+    EXPECT_EQ(part.stats.executions, whole.stats.executions);
+    return;
+  }
+  EXPECT_GE(static_cast<double>(part.stats.checkpoint_executions),
+            0.9 * static_cast<double>(part.stats.executions))
+      << part.stats.checkpoint_executions << " of " << part.stats.executions;
+  hc::ExploreOptions rest = o;
+  rest.checkpoint_file = file;
+  rest.resume_file = file;
+  const hc::Result resumed = hc::explore(two_long_threads, rest);
+  EXPECT_EQ(resumed.stats.executions, whole.stats.executions);
+  EXPECT_EQ(resumed.stats.steps, whole.stats.steps);
+  EXPECT_TRUE(resumed.stats.exhausted);
+  std::remove(file.c_str());
+}
+
+// A resumed run interrupted again keeps the positions it did not reach and the ones it reached.
+TEST(CheckpointKeeps, AResumedRunInterruptedAgainStillEndsWithTheTotals) {
+  const std::string file = temp_path("twice.checkpoint.json");
+  std::remove(file.c_str());
+  hc::ExploreOptions o = options("dfs");
+  o.coverage = false;
+  o.jobs = 2;
+  const hc::Result whole = hc::explore(two_even_threads, o);
+  std::uint64_t kept = 0;
+  for (int round = 0; round < 3; ++round) {
+    hc::ExploreOptions part = o;
+    part.checkpoint_file = file;
+    if (round > 0) part.resume_file = file;
+    part.interrupt_after_executions = whole.stats.executions / 5;
+    const hc::Result r = hc::explore(two_even_threads, part);
+    ASSERT_TRUE(r.stats.interrupted) << "round " << round;
+    EXPECT_GT(r.stats.checkpoint_executions, kept) << "round " << round << ": no progress kept";
+    kept = r.stats.checkpoint_executions;
+  }
+  hc::ExploreOptions rest = o;
+  rest.checkpoint_file = file;
+  rest.resume_file = file;
+  const hc::Result resumed = hc::explore(two_even_threads, rest);
+  EXPECT_EQ(resumed.stats.executions, whole.stats.executions);
+  EXPECT_EQ(resumed.stats.steps, whole.stats.steps);
   std::remove(file.c_str());
 }

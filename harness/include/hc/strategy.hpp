@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -126,6 +127,9 @@ inline constexpr std::uint64_t kExecutionsPerUnit = 64;
 struct ExecutionTag {
   std::uint64_t unit = 0;  // the work unit it belongs to
   bool counted = true;     // false: pruned (another owner's unit, or redundant); ignore it
+  /// The execution a checkpoint's position (Strategy::position) counted already, run again to
+  /// reach its unit: neither counted nor pruned.
+  bool resumed = false;
 };
 
 /// What a strategy reports of its own search, beyond the counts the explorer keeps.
@@ -158,6 +162,11 @@ class Strategy {
   virtual ExecutionTag last_execution() const { return {}; }
   /// Whether this strategy honours StrategyOptions::owns_unit (exhaustive and seeded ones do).
   virtual bool splits_into_units() const { return false; }
+  /// Between executions: where the search stands inside the unit of the execution that ended
+  /// last (the next execution to run, as text), when that unit goes on; nullopt when it does
+  /// not, or when the strategy cannot say (then an interrupted unit is redone on resume).
+  /// A checkpoint keeps it, so a resumed run loses none of a big unit's work (dfs).
+  virtual std::optional<std::string> position() const { return std::nullopt; }
   /// What the strategy reports of its own search (Stats has the run's copy).
   virtual StrategyStatistics statistics() const { return {}; }
   /// The strategy whose pick_thread and pick_value the execution calls. A wrapper that only
@@ -172,6 +181,9 @@ class Strategy {
 /// partitioned run, 0 = unbounded) and the partition.
 struct StrategyOptions : RunSettings {
   UnitFilter owns_unit;  // empty: every unit (see UnitFilter)
+  /// Positions inside units (Strategy::position) a checkpoint saved: the strategy continues
+  /// unit u from unit_positions[u] instead of from its start.
+  std::map<std::uint64_t, std::string> unit_positions;
 };
 
 /// What the explorer needs to know of a strategy: how its executions relate to the search space.

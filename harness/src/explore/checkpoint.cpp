@@ -9,10 +9,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "explore/watchdog.hpp"
 #include "hc/json_input.hpp"
 #include "hc/runtime.hpp"
 #include "hc/write_file.hpp"
-#include "explore/watchdog.hpp"
 #include "runtime/execution.hpp"
 
 namespace hc::detail {
@@ -107,6 +107,14 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     units.push_back(std::move(entry));
   }
   j["units"] = std::move(units);
+  nlohmann::json positions = nlohmann::json::array();
+  for (const auto& [unit, p] : c.positions) {
+    nlohmann::json entry = counts_json(p.counts);
+    entry["unit"] = unit;
+    entry["position"] = p.position;
+    positions.push_back(std::move(entry));
+  }
+  j["positions"] = std::move(positions);
   nlohmann::json folded = counts_json(c.folded);
   folded["below"] = c.folded_below;
   folded["units"] = c.folded_units;
@@ -156,6 +164,12 @@ Checkpoint read_checkpoint(const std::string& path, const ExploreOptions& o,
     c.settings = j.at("settings").get<std::map<std::string, std::string>>();
     for (const auto& u : j.at("units"))
       c.units[u.at("unit").get<std::uint64_t>()] = counts_from(u);
+    if (j.contains("positions")) {
+      for (const auto& p : j.at("positions")) {
+        c.positions[p.at("unit").get<std::uint64_t>()] =
+            UnitPosition{counts_from(p), p.at("position").get<std::string>()};
+      }
+    }
     if (j.contains("folded")) {
       const nlohmann::json& folded = j.at("folded");
       c.folded_below = folded.at("below").get<std::uint64_t>();

@@ -9,13 +9,14 @@
 //
 // File: JSON, {"format": "handlecheck-checkpoint", "version": 1, "settings": {...},
 // "units": [{"unit", "executions", "steps", "context_switches", "preemptions", "max_steps",
-// "pruned", "reached"}], "folded": {"below", "units", and the same counts: seeded strategies'
-// finished prefix of units, summed}, "findings": [{"unit", "ordinal", "kind", "signature",
-// "message", "schedule"}], "coverage": [[before, after], ...], "checksum": "fnv1a64:..."}. The
-// checksum covers every other field, and the settings include the scenario's fingerprint: an edited
-// or damaged file, or one of another build or changed scenario, is refused on resume. Findings are
-// re-run on resume and must recur. Written with hc::write_file_atomically: a crash or a full
-// disk never leaves half a file or destroys the previous checkpoint.
+// "pruned", "reached"}], "positions": [{"unit", the same counts, "position"}] (units an interrupt
+// stopped inside: dfs goes on from there), "folded": {"below", "units", and the same counts: seeded
+// strategies' finished prefix of units, summed}, "findings": [{"unit", "ordinal", "kind",
+// "signature", "message", "schedule"}], "coverage": [[before, after], ...], "checksum":
+// "fnv1a64:..."}. The checksum covers every other field, and the settings include the scenario's
+// fingerprint: an edited or damaged file, or one of another build or changed scenario, is refused
+// on resume. Findings are re-run on resume and must recur. Written with hc::write_file_atomically:
+// a crash or a full disk never leaves half a file or destroys the previous checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +43,17 @@ struct CheckpointFinding {
   std::string schedule;  // choice string
 };
 
+/// A unit an interruption stopped inside: its counts so far and where its search stood
+/// (Strategy::position); resuming goes on from there.
+struct UnitPosition {
+  UnitCounts counts;
+  std::string position;
+};
+
 struct Checkpoint {
-  std::map<std::string, std::string> settings;  // everything that shapes the search
-  std::map<std::uint64_t, UnitCounts> units;    // finished units
+  std::map<std::string, std::string> settings;      // everything that shapes the search
+  std::map<std::uint64_t, UnitCounts> units;        // finished units
+  std::map<std::uint64_t, UnitPosition> positions;  // units stopped inside (dfs)
   // Seeded strategies: every unit of this run below folded_below is finished too, their
   // counts summed in `folded` (folded_units of them), so the file stays bounded.
   std::uint64_t folded_below = 0;

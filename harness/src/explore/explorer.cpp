@@ -30,13 +30,15 @@ namespace {
 using Clock = std::chrono::steady_clock;  // budgets and progress only: never decides a schedule
 
 std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Counts* metrics,
-                                         std::string* replay_note, UnitFilter owns = {}) {
+                                         std::string* replay_note, UnitFilter owns = {},
+                                         std::map<std::uint64_t, std::string> positions = {}) {
   StrategyOptions so;
   static_cast<RunSettings&>(so) = o;
   // Seeded strategies stop at max_executions themselves only when the run is partitioned
   // (their units are execution ranges); otherwise the explorer's budget stops them.
   so.max_executions = owns ? o.max_executions : 0;
   so.owns_unit = std::move(owns);
+  so.unit_positions = std::move(positions);
   std::unique_ptr<Strategy> base;
   const StrategyInfo* row = find_strategy(o.strategy);
   if (o.strategy_factory) {
@@ -216,6 +218,7 @@ class Run {
     for (const auto& [before, after] : c.coverage)
       coverage_.add_pair(before, after);
     resumed_units_ = c.units.size() + c.folded_units;
+    resumed_positions_ = c.positions;
     detail::ExecutionConfig config = execution_config();
     detail::Execution exec(std::move(config));
     std::optional<detail::Watchdog::Watch> watch;  // a no-progress finding is re-run too
@@ -285,7 +288,11 @@ class Run {
     // worker's) is not this worker's to record: recording it finished with zero counts would
     // make a resumed run skip it.
     auto owned = [&](std::uint64_t u) { return !partitioned_ || mine.count(u) != 0; };
-    std::unique_ptr<Strategy> strategy = build_strategy(o_, &metrics, &replay_note, owns);
+    std::map<std::uint64_t, std::string> positions;  // where the checkpoint stopped inside units
+    for (const auto& [u, p] : resumed_positions_)
+      positions[u] = p.position;
+    std::unique_ptr<Strategy> strategy =
+        build_strategy(o_, &metrics, &replay_note, owns, std::move(positions));
     detail::Execution exec(execution_config());
     std::optional<detail::Watchdog::Watch> watch;
     if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
@@ -340,7 +347,12 @@ class Run {
         }
         unit = tag.unit;
         counts = detail::UnitCounts{};
+        // A unit the checkpoint stopped inside goes on from its counts so far.
+        if (const auto it = resumed_positions_.find(unit);
+            it != resumed_positions_.end() && owned(unit))
+          counts = it->second.counts;
       }
+      if (tag.resumed) continue;  // counted before the interruption
       if (!tag.counted) {
         counts += metrics;  // pruned 1
         continue;
@@ -395,6 +407,11 @@ class Run {
         finish_unit_locked(unit, counts);
       } else {
         partial_[unit] = counts;
+        // Interrupted inside a unit: a strategy that can say where keeps the unit's work.
+        if (interrupted_) {
+          if (std::optional<std::string> at = strategy->position())
+            positions_[unit] = detail::UnitPosition{counts, std::move(*at)};
+        }
       }
     }
     if (!exhausted) all_exhausted_ = false;
@@ -657,8 +674,16 @@ class Run {
     for (const auto& [u, counts] : finished_) {
       if (u <= stop) c.units[u] = counts;
     }
+    for (const auto& [u, p] : positions_) {
+      if (u <= stop && c.units.count(u) == 0) c.positions[u] = p;
+    }
+    for (const auto& [u, p] : resumed_positions_) {
+      // A position this run never reached stays for the next resume.
+      if (u <= stop && c.units.count(u) == 0 && claimed_.count(u) == 0) c.positions.emplace(u, p);
+    }
     for (const auto& [signature, uf] : findings_) {
-      if (uf.unit >= folded_below_ && c.units.count(uf.unit) == 0)
+      if (uf.unit >= folded_below_ && c.units.count(uf.unit) == 0 &&
+          c.positions.count(uf.unit) == 0)
         continue;  // its unit is redone on resume
       c.findings.push_back(detail::CheckpointFinding{
           uf.unit, uf.ordinal, std::string(finding_kind_name(uf.finding.kind)), signature,
@@ -676,8 +701,10 @@ class Run {
 
   std::mutex mu_;
   std::set<std::uint64_t> claimed_;
-  std::map<std::uint64_t, detail::UnitCounts> finished_;  // units done (counted in full)
-  std::map<std::uint64_t, detail::UnitCounts> partial_;   // units a budget or interrupt cut
+  std::map<std::uint64_t, detail::UnitCounts> finished_;     // units done (counted in full)
+  std::map<std::uint64_t, detail::UnitCounts> partial_;      // units a budget or interrupt cut
+  std::map<std::uint64_t, detail::UnitPosition> positions_;  // interrupted inside (dfs)
+  std::map<std::uint64_t, detail::UnitPosition> resumed_positions_;  // from the checkpoint
   std::size_t resumed_units_ = 0;
   std::uint64_t folded_below_ = 0;  // seeded: units below are finished, summed in folded_
   detail::UnitCounts folded_;
@@ -742,8 +769,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       run.set_watchdog(&*dog);
     }
     if (!o.checkpoint_file.empty() || !o.resume_file.empty()) {
-      const std::string fingerprint = detail::scenario_fingerprint(
-          body, run.execution_config(), dog ? &*dog : nullptr);
+      const std::string fingerprint =
+          detail::scenario_fingerprint(body, run.execution_config(), dog ? &*dog : nullptr);
       run.set_fingerprint(fingerprint);
       if (!o.resume_file.empty())
         run.resume(detail::read_checkpoint(o.resume_file, o, fingerprint));
@@ -776,6 +803,8 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
     kept = c.folded.executions;
     for (const auto& [unit, counts] : c.units)
       kept += counts.executions;
+    for (const auto& [unit, p] : c.positions)
+      kept += p.counts.executions;
   }
   Result result = run.result();
   result.stats.checkpoint_executions = kept;

@@ -16,11 +16,13 @@
 // the order it reaches them; a unit that is not ours is skipped whole, after the one execution
 // that sized it.
 #include <bit>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "hc/runtime.hpp"
 #include "hc/strategy.hpp"
 #include "strategy/exhaustive_strategy.hpp"
 #include "strategy/strategies.hpp"
@@ -84,7 +86,26 @@ class DfsStrategy final : public ExhaustiveStrategy {
       const Frame& f = stack_[k];
       return f.is_value ? f.options : static_cast<std::uint32_t>(std::popcount(f.options));
     });
+    if (const std::string* saved = saved_position()) {
+      // A checkpoint stopped inside this unit: go on from there (this execution, the unit's
+      // first, was counted before the interruption).
+      continue_from(*saved);
+      resumed_from_position();
+      return;
+    }
     backtrack();
+  }
+
+  /// The stack that runs next, when it is still inside the current unit: frames as
+  /// "t<options, hex>:<thread>" and "v<bound, hex>:<value>", separated by spaces.
+  std::optional<std::string> position() const override {
+    if (!units().in_unit() || units().foreign() || stack_.empty()) return std::nullopt;
+    std::string text;
+    for (const Frame& f : stack_) {
+      text += fmt::format("{}{}{:x}:{}", text.empty() ? "" : " ", f.is_value ? 'v' : 't', f.options,
+                          f.chosen);
+    }
+    return text;
   }
 
   std::string_view name() const override { return "dfs"; }
@@ -101,6 +122,45 @@ class DfsStrategy final : public ExhaustiveStrategy {
   static std::string describe(const Frame& f) {
     return f.is_value ? fmt::format("a value choice of {}", f.options)
                       : fmt::format("threads {:#x}", f.options);
+  }
+
+  /// Replaces the stack with a saved position (see position()); it must extend the decisions
+  /// that name the current unit.
+  void continue_from(const std::string& text) {
+    auto malformed = [&] {
+      return usage_error(fmt::format(
+          "the checkpoint's position inside work unit {} ('{}') does not fit this search: start "
+          "afresh without --resume",
+          units().unit(), text));
+    };
+    std::vector<Frame> frames;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t end = std::min(text.find(' ', at), text.size());
+      const std::string item = text.substr(at, end - at);
+      at = end + 1;
+      const std::size_t colon = item.find(':');
+      if (item.size() < 4 || (item[0] != 't' && item[0] != 'v') || colon == std::string::npos)
+        throw malformed();
+      Frame f{};
+      f.is_value = item[0] == 'v';
+      char* stop = nullptr;
+      f.options = static_cast<std::uint32_t>(std::strtoul(item.c_str() + 1, &stop, 16));
+      if (stop != item.c_str() + colon) throw malformed();
+      f.chosen = static_cast<std::uint32_t>(std::strtoul(item.c_str() + colon + 1, &stop, 10));
+      if (*stop != '\0') throw malformed();
+      if (f.is_value ? f.chosen >= f.options : (f.options >> f.chosen & 1u) == 0) throw malformed();
+      frames.push_back(f);
+    }
+    const std::size_t prefix = units().split_frames();
+    if (frames.size() < prefix) throw malformed();
+    for (std::size_t k = 0; k < prefix; ++k) {
+      const Frame& a = frames[k];
+      const Frame& b = stack_[k];
+      if (a.is_value != b.is_value || a.options != b.options || a.chosen != b.chosen)
+        throw malformed();
+    }
+    stack_ = std::move(frames);
   }
 
   std::size_t stack_depth() const override { return stack_.size(); }

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
+#include <string>
 
 #include "hc/strategy.hpp"
 #include "strategy/search_units.hpp"
@@ -28,7 +30,8 @@ class ExhaustiveStrategy : public Strategy {
   /// sized_units: units sized by the search (search_units.hpp); false: at split_depth.
   ExhaustiveStrategy(const StrategyOptions& o, bool sized_units)
       : units_(o.owns_unit, o.split_depth,
-               sized_units ? std::max<std::uint64_t>(o.unit_size, 1) : 0) {}
+               sized_units ? std::max<std::uint64_t>(o.unit_size, 1) : 0),
+        unit_positions_(o.unit_positions) {}
 
   bool begin_execution() final {
     for (;;) {
@@ -64,11 +67,25 @@ class ExhaustiveStrategy : public Strategy {
   /// The first step of backtrack(): the depth to cut the stack to when the execution was in a
   /// unit that is not ours (its subtree is skipped whole), or the stack depth.
   std::size_t unit_skip_depth() const { return units_.skip_depth(stack_depth()); }
+  /// After tag_execution: the position a checkpoint saved inside the unit this execution just
+  /// named and that is ours, or nullptr. The strategy then continues from it (its stack is the
+  /// next execution to run) and calls resumed_from_position().
+  const std::string* saved_position() const {
+    if (!units_.named_unit() || units_.foreign()) return nullptr;
+    const auto it = unit_positions_.find(units_.unit());
+    return it == unit_positions_.end() ? nullptr : &it->second;
+  }
+  /// The execution that just ended was counted before the checkpoint: it does not count again.
+  void resumed_from_position() {
+    tag_.counted = false;
+    tag_.resumed = true;
+  }
   /// No decision has an untried option left: the search is finished.
   void finish() { done_ = true; }
 
  private:
   SearchUnits units_;
+  std::map<std::uint64_t, std::string> unit_positions_;
   ExecutionTag tag_;
   bool done_ = false;
 };

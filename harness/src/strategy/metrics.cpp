@@ -39,6 +39,7 @@ class MetricsStrategy final : public Strategy {
   std::string_view name() const override { return inner_->name(); }
   ExecutionTag last_execution() const override { return inner_->last_execution(); }
   bool splits_into_units() const override { return inner_->splits_into_units(); }
+  std::optional<std::string> position() const override { return inner_->position(); }
   StrategyStatistics statistics() const override { return inner_->statistics(); }
   Strategy& decider() override { return inner_->decider(); }
 

@@ -60,8 +60,13 @@ class SearchUnits {
   /// Decisions [0, split_frames()) of the current path are above its unit: they branch on
   /// every option. Exact after ended(); during a probe, the decisions known so far.
   std::size_t split_frames() const { return probing_ ? known_ : boundary_; }
+  /// The next execution continues the current unit (the search is partitioned).
+  bool in_unit() const { return split_ != 0 && !probing_; }
+  /// The execution that ended last was its unit's first: it named the unit.
+  bool named_unit() const { return named_; }
 
   bool begin(std::size_t depth) {
+    named_ = false;
     if (split_ == 0) return false;
     // Fixed depth: backtracking at decision min_depth - 1 names the next unit before it runs.
     if (unit_size_ == 0 && probing_ && depth >= split_) {
@@ -113,6 +118,7 @@ class SearchUnits {
 
  private:
   void new_unit(std::size_t boundary) {
+    named_ = true;
     boundary_ = std::max(boundary, known_);
     probing_ = false;
     if (started_) ++unit_;
@@ -129,6 +135,7 @@ class SearchUnits {
   bool probing_ = true;
   bool started_ = false;
   bool foreign_ = false;
+  bool named_ = false;
 };
 
 }  // namespace hc::detail
