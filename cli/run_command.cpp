@@ -211,10 +211,10 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
     const auto ran = static_cast<unsigned long long>(r.stats.executions);
     std::fprintf(stderr,
                  "interrupted after %llu executions of %s: not exhaustive; the checkpoint %s "
-                 "keeps %llu of them (%.1f%%: the rest were in unfinished work units and are "
-                 "redone)\nresume with: %s\n",
+                 "keeps %llu of them (%.1f%%%s)\nresume with: %s\n",
                  ran, name.c_str(), a.checkpoint.c_str(), kept,
                  ran == 0 ? 100.0 : 100.0 * static_cast<double>(kept) / static_cast<double>(ran),
+                 kept >= ran ? "" : ": the rest were in unfinished work units and are redone",
                  resume_command(a).c_str());
   } else {
     std::fprintf(stderr,

@@ -189,6 +189,32 @@ else()
   hc_expect("the printed resume command runs and passes: ${err}" rc EQUAL 0)
   hc_expect("and prints what the uninterrupted run printed:\n${resumed}\nvs\n${tagged_whole}" resumed STREQUAL tagged_whole)
 endif()
+# dfs keeps the work done inside its units: a real SIGTERM in the middle of the catalogue (the
+# checkpoint keeps at least 90% of the executions of the scenario it stopped), and the printed
+# resume command, run as printed, prints what one uninterrupted run prints.
+set(exhaustive run --all --strategy dfs --keep-going --out out)
+execute_process(COMMAND ${HANDLECHECK} ${exhaustive} WORKING_DIRECTORY ${WORK_DIR}
+                OUTPUT_VARIABLE dfs_whole ERROR_VARIABLE err RESULT_VARIABLE rc)
+hc_expect("the uninterrupted dfs catalogue passes: ${err}" rc EQUAL 0)
+execute_process(COMMAND timeout --preserve-status -s TERM 0.6 ${HANDLECHECK} ${exhaustive}
+                        --checkpoint dfs-checkpoints
+                WORKING_DIRECTORY ${WORK_DIR}
+                OUTPUT_VARIABLE first ERROR_VARIABLE first_err RESULT_VARIABLE rc)
+if(rc EQUAL 0)
+  message(WARNING "the dfs catalogue finished within 0.6 s: nothing was interrupted")
+else()
+  hc_expect("exit 130 when interrupted, got ${rc}: ${first_err}" rc EQUAL 130)
+  string(REGEX MATCH "keeps ([0-9]+) of them \\(([0-9]+)" m "${first_err}")
+  set(percent "${CMAKE_MATCH_2}")
+  hc_expect("the checkpoint keeps at least 90% of what ran: ${first_err}" percent GREATER_EQUAL 90)
+  string(REGEX MATCH "resume with: ([^\n]*)" m "${first_err}")
+  execute_process(COMMAND sh -c "${CMAKE_MATCH_1}" WORKING_DIRECTORY ${WORK_DIR}
+                  OUTPUT_VARIABLE dfs_resumed ERROR_VARIABLE err RESULT_VARIABLE rc)
+  hc_expect("the printed resume command passes: ${err}" rc EQUAL 0)
+  string(REGEX REPLACE "time: [^\n]*" "" dfs_resumed "${dfs_resumed}")
+  string(REGEX REPLACE "time: [^\n]*" "" dfs_whole_cmp "${dfs_whole}")
+  hc_expect("and prints what the uninterrupted run printed:\n${dfs_resumed}\nvs\n${dfs_whole_cmp}" dfs_resumed STREQUAL dfs_whole_cmp)
+endif()
 file(WRITE ${WORK_DIR}/a-file "")
 hc_run(out rc run --tag safehandle --checkpoint ${WORK_DIR}/a-file --out ${out_dir})
 hc_expect("exit 2 for a checkpoint file with several scenarios, got ${rc}" rc EQUAL 2)
