@@ -564,3 +564,15 @@ TEST(DporDifferentialNightly, SameOutcomesAsDfsOn20000Programs) {
 }
 
 }  // namespace
+
+// Program 105927 of the nightly set: dpor raced the operation a thread was left parked at (its
+// close of a recycled handle) with the footprint the close declared on its thread's stack, read
+// after the execution's threads were torn down; it missed the outcome in which that close runs
+// before the other thread's write. Execution::keep_pending_footprints copies them first.
+TEST(DporDifferential, APendingOperationsFootprintOutlivesItsThreadsTeardown) {
+  const Program p = generate(105927);
+  const Comparison c = compare(p);
+  EXPECT_EQ(c.dpor.outcomes, c.dfs.outcomes) << describe(p) << outcome_difference(c);
+  EXPECT_TRUE(
+      c.dpor.outcomes.contains("x=3 y=0 v=4 open=0 | T0: x+ h0x8 w6  | T1: v0 v1 h0x4 c1 "));
+}

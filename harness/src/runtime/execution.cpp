@@ -403,11 +403,32 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
       finding_ = fault_finding();
     }
   }
+  keep_pending_footprints();
   teardown();
   strategy_ = nullptr;
   running_.store(false, std::memory_order_relaxed);
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return std::move(finding_);
+}
+
+void Execution::keep_pending_footprints() {
+  // A parked operation's footprint beyond its object (Operation::extra) is the caller's storage,
+  // on its thread's stack; teardown unwinds those stacks, and the strategy reads the pending
+  // operations afterwards (Verdict::pending: dpor races them). Copy them here first.
+  const ThreadMask waiting_threads = waiting();
+  std::size_t n = 0;
+  for (ThreadMask m = waiting_threads; m != 0; m &= m - 1)
+    n += pending_[static_cast<std::size_t>(std::countr_zero(m))].extra_count;
+  pending_touches_.clear();
+  if (n == 0) return;
+  pending_touches_.reserve(n);  // no reallocation below: the pointers stay valid
+  for (ThreadMask m = waiting_threads; m != 0; m &= m - 1) {
+    Operation& op = pending_[static_cast<std::size_t>(std::countr_zero(m))];
+    if (op.extra_count == 0) continue;
+    const Touch* first = pending_touches_.data() + pending_touches_.size();
+    pending_touches_.insert(pending_touches_.end(), op.extra, op.extra + op.extra_count);
+    op.extra = first;
+  }
 }
 
 void Execution::teardown() {

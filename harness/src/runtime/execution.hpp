@@ -328,6 +328,7 @@ class Execution {
   };
 
   void reset();
+  void keep_pending_footprints();
   void teardown();
   void create_fiber(ThreadId t);
   /// Runs thread t's bodies, one per execution that uses slot t; never returns.
@@ -440,7 +441,8 @@ class Execution {
   int clock_width_ = 0;
 
   Buffer<Step> trace_;
-  Buffer<Touch> touches_;  // footprint entries of model steps beyond their object
+  Buffer<Touch> touches_;               // footprint entries of model steps beyond their object
+  std::vector<Touch> pending_touches_;  // pending operations' footprints, kept over teardown
   Buffer<Choice> choices_;
   Buffer<std::uint32_t> choice_steps_;
   std::vector<std::pair<const char*, std::string_view>> parameters_;
