@@ -124,8 +124,8 @@ using hc::models::Process;
 using hc::models::RsObject;
 namespace cordbg = hc::models::cordbg;
 
-/// As in scenarios/icordebug/release_order_weak_process_pointer.cpp: C's destructor reaches
-/// the process A through a weak back-pointer.
+/// As in scenarios/icordebug/release_order_weak_process_pointer.cpp (finding_model's variant of
+/// it is not in the catalogue): C's destructor reaches the process A through a weak back-pointer.
 class CordbFunction : public RsObject {
  public:
   CordbFunction(Process& p, RsObject& process_object) : RsObject(p, "CordbFunction", "C") {
@@ -144,28 +144,9 @@ class CordbFunction : public RsObject {
 
 /// The catalogue's icordebug/release-order-weak-process-pointer.fixed: clean.
 void clean_model() {
-  Process p("debuggee");
-  RsObject a(p, "CordbProcess", "A");
-  RsObject b(p, "CordbModule", "B");
-  CordbFunction c(p, a);
-  p.exit_list().add(a);
-  a.add_strong_child(b);
-  a.add_strong_child(c);
-  a.add_ref();
-  b.add_ref();
-  c.add_ref();
-  hc::thread debugger("debugger", [&] {
-    const bool process_first = hc::choose(2, "release A before B") == 1;
-    RsObject& first = process_first ? a : b;
-    RsObject& second = process_first ? b : a;
-    first.release();
-    second.release();
-  });
-  hc::thread finalizer("finalizer", [&] { c.release(); });
-  p.detach();
-  debugger.join();
-  finalizer.join();
-  HC_CHECK(a.deleted() && b.deleted() && c.deleted(), "an object outlived every reference");
+  static void (*const body)() =
+      hc::find_scenario("icordebug/release-order-weak-process-pointer.fixed")->body;
+  body();
 }
 
 /// The v1.0 release order with the process A always released before the function C: C's

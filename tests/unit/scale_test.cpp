@@ -538,21 +538,26 @@ TEST(SizedUnits, EightShardsOfAProgramWithOneLongThreadAreBalanced) {
 /// from the leftmost path is 2^10 where 184,756 executions lie below), so only the position
 /// inside the unit keeps the work of a checkpoint taken early.
 void two_even_threads() {
-  hc::atomic<int> a{0, "a"};
-  hc::thread t("t", [&] {
-    for (int i = 0; i < 10; ++i)
-      a.fetch_add(1);
-  });
-  for (int i = 0; i < 10; ++i)
-    a.fetch_add(1);
-  t.join();
+  hc::test::threads_with_steps(2, 10)();
 }
 
-class CheckpointKeeps : public testing::TestWithParam<std::tuple<void (*)(), int>> {};
+/// A program and a number of workers. Printed by name: gtest would print the function
+/// pointer, an address that differs between runs of a position-independent binary, and ctest
+/// would then look for a test that is not there.
+struct KeepsCase {
+  const char* name;
+  void (*program)();
+  int jobs;
+  friend void PrintTo(const KeepsCase& c, std::ostream* os) {
+    *os << c.name << ", jobs " << c.jobs;
+  }
+};
+
+class CheckpointKeeps : public testing::TestWithParam<KeepsCase> {};
 
 TEST_P(CheckpointKeeps, NearlyEveryExecutionDoneAndTheResumedRunEndsWithTheTotals) {
-  const auto [program, jobs] = GetParam();
-  const std::string file = temp_path(fmt::format("keeps-{}.checkpoint.json", jobs));
+  const auto [name, program, jobs] = GetParam();
+  const std::string file = temp_path(fmt::format("keeps-{}-{}.checkpoint.json", name, jobs));
   hc::ExploreOptions o = options("dfs");
   o.coverage = false;
   o.jobs = jobs;
@@ -579,21 +584,19 @@ TEST_P(CheckpointKeeps, NearlyEveryExecutionDoneAndTheResumedRunEndsWithTheTotal
   std::remove(file.c_str());
 }
 
+std::string checkpoint_keeps_name(const testing::TestParamInfo<KeepsCase>& info) {
+  return fmt::format("{}_jobs{}", info.param.name, info.param.jobs);
+}
+
 INSTANTIATE_TEST_SUITE_P(DfsPrograms, CheckpointKeeps,
-                         testing::Values(std::make_tuple(&one_long_thread, 1),
-                                         std::make_tuple(&two_even_threads, 1),
-                                         std::make_tuple(&two_even_threads, 2)));
+                         testing::Values(KeepsCase{"one_long_thread", &one_long_thread, 1},
+                                         KeepsCase{"two_even_threads", &two_even_threads, 1},
+                                         KeepsCase{"two_even_threads", &two_even_threads, 2}),
+                         checkpoint_keeps_name);
 
 /// Two threads of twelve steps each: about 2.7 million dfs executions, a few seconds.
 void two_long_threads() {
-  hc::atomic<int> a{0, "a"};
-  hc::thread t("t", [&] {
-    for (int i = 0; i < 12; ++i)
-      a.fetch_add(1);
-  });
-  for (int i = 0; i < 12; ++i)
-    a.fetch_add(1);
-  t.join();
+  hc::test::threads_with_steps(2, 12)();
 }
 
 // The nightly's case: a real SIGTERM about a second into a long dfs run, as Slurm or Kubernetes

@@ -17,8 +17,6 @@
 
 namespace hc::detail {
 
-namespace {
-
 std::uint64_t fnv1a64(std::string_view text) {
   std::uint64_t h = 14695981039346656037ull;
   for (unsigned char c : text) {
@@ -27,6 +25,8 @@ std::uint64_t fnv1a64(std::string_view text) {
   }
   return h;
 }
+
+namespace {
 
 /// The checksum covers everything but itself: the JSON text of the other fields.
 std::string checksum_of(const nlohmann::json& j) {

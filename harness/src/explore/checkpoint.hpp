@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hc/explorer.hpp"
@@ -65,6 +66,10 @@ struct Checkpoint {
 };
 
 class Watchdog;
+
+/// FNV-1a, 64 bits: a text's stable number (the checksum, the fingerprint, the shard a run's
+/// units start at); never an address or std::hash, which may differ between builds.
+std::uint64_t fnv1a64(std::string_view text);
 
 /// The scenario's fingerprint: this handlecheck's version and the shape (threads, operations,
 /// objects, labels, sites) of the scenario's first non-preemptive execution. A checkpoint of

@@ -125,17 +125,6 @@ namespace {
 
 constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
 
-/// FNV-1a, 64 bits: a name's stable number (never an address or std::hash, which may differ
-/// between builds).
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (const char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 /// HC_AUDIT_FOOTPRINTS=1 turns the footprint audit on for every run of the process (the test
 /// suite sets it): it adds a check, never changes a schedule.
 bool audit_requested_by_environment() {
@@ -172,7 +161,7 @@ class Run {
         o_(o),
         partitioned_(partitioned),
         kind_(search_kind_of(o)),
-        rotation_(o.shard_count <= 1 ? 0 : fnv1a(o.run_name) % o.shard_count),
+        rotation_(o.shard_count <= 1 ? 0 : detail::fnv1a64(o.run_name) % o.shard_count),
         start_(Clock::now()) {}
 
   /// How this run's executions are configured.

@@ -8,10 +8,10 @@
 // abandoned with it) and faults at the latest in the bottom region. Thread t of every execution
 // runs on stack t, so an execution allocates nothing; the fiber on it is reused from execution
 // to execution, and a fiber that is abandoned (execution.hpp, "Teardown") needs no cleanup: the
-// slot's next fiber is made on the same stack. A guard page makes an overflow fault at once instead of corrupting a neighbour's
-// stack; the fault handler (runtime/faults.hpp) asks overflowed() whether a fault was one, and the
-// execution reports a stack-overflow finding. Nothing is registered process-wide: pools come and go
-// freely.
+// slot's next fiber is made on the same stack. A guard page makes an overflow fault at once instead
+// of corrupting a neighbour's stack; the fault handler (runtime/faults.hpp) asks overflowed()
+// whether a fault was one, and the execution reports a stack-overflow finding. Nothing is
+// registered process-wide: pools come and go freely.
 #pragma once
 
 #include <cstddef>
