@@ -33,6 +33,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -361,6 +362,8 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
     if (table) state += fmt::format(" open={}", table->open_count());
     for (std::size_t t = 0; t < seen.size(); ++t)
       state += fmt::format(" | T{}: {}", t, seen[t]);
+    static std::mutex outcomes_mu;  // parallel workers (--jobs) run executions at once
+    std::lock_guard lock(outcomes_mu);
     outcomes->insert(state);
   };
 }
@@ -553,6 +556,58 @@ TEST(DporDifferential, ValueChoiceBeforeARace) {
       EXPECT_EQ(c.dpor.executions, c.traces) << describe(p) << "dfs: " << c.dfs.executions;
     }
   }
+}
+
+/// Runs programs first_seed .. first_seed + count - 1 under `strategy` with one worker and
+/// with two sharing one search tree (SharedDpor in dpor.cpp), the top cut after two decisions
+/// (many units even on small programs): the two runs must be the same, execution for execution.
+void shared_against_one_worker(const char* strategy, std::uint64_t first_seed,
+                               std::uint64_t count) {
+  int differences = 0;
+  std::uint64_t units = 0;
+  for (std::uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
+    const Program p = generate(seed);
+    auto summary = [](const hc::Result& r, const std::set<std::string>& outcomes) {
+      std::string s =
+          fmt::format("executions {}, pruned {}, steps {}, exhausted {}\n", r.stats.executions,
+                      r.stats.pruned, r.stats.steps, r.stats.exhausted);
+      for (const hc::Finding& f : r.findings)
+        s += fmt::format("  {} at execution {}\n", f.signature, f.execution);
+      for (const std::string& o : outcomes)
+        s += "  " + o + "\n";
+      return s;
+    };
+    std::set<std::string> alone_outcomes;
+    const hc::Result alone = hc::explore(body_of(p, &alone_outcomes), exhaustive(strategy));
+    hc::ExploreOptions o = exhaustive(strategy);
+    o.jobs = 2;
+    o.split_depth = 2;
+    std::set<std::string> shared_outcomes;
+    const hc::Result shared = hc::explore(body_of(p, &shared_outcomes), o);
+    units += shared.stats.units;
+    const std::string expected = summary(alone, alone_outcomes);
+    const std::string got = summary(shared, shared_outcomes);
+    if (got != expected && ++differences <= 5) {
+      ADD_FAILURE() << "program " << seed << " under " << strategy << " with two workers:\n"
+                    << describe(p) << "one worker:\n"
+                    << expected << "two workers:\n"
+                    << got;
+    }
+  }
+  std::printf("[ differential ] %llu programs under %s with two workers: %llu units\n",
+              static_cast<unsigned long long>(count), strategy,
+              static_cast<unsigned long long>(units));
+  EXPECT_EQ(differences, 0);
+  EXPECT_GT(units, 2 * count);  // the search was split, not run by one worker
+}
+
+TEST(DporDifferential, TwoWorkersRunWhatOneWorkerRunsOn500Programs) {
+  shared_against_one_worker("dpor", 1, 500);
+  shared_against_one_worker("dpor-source", 501, 200);
+}
+
+TEST(DporDifferentialNightly, TwoWorkersRunWhatOneWorkerRunsOn5000Programs) {
+  shared_against_one_worker("dpor", 100001, 5000);
 }
 
 TEST(DporDifferential, SameOutcomesAsDfsOn2000Programs) {

@@ -86,11 +86,9 @@ TEST_P(Scale, ParallelWorkersGiveTheTotalsAndFindingsOfOneWorker) {
   EXPECT_EQ(two.covered_pairs, one.covered_pairs);
   // The first finding is the one a sequential run meets first, at the same execution.
   EXPECT_EQ(two.findings.front().signature, one.findings.front().signature);
-  if (GetParam() != "dpor") {
-    // dpor's sequential run has no work units, so its execution numbers differ when split.
-    EXPECT_EQ(two.findings.front().execution, one.findings.front().execution);
-    EXPECT_EQ(two.stats.steps, one.stats.steps);
-  }
+  // dpor's workers share one search tree whose units commit in sequential order.
+  EXPECT_EQ(two.findings.front().execution, one.findings.front().execution);
+  EXPECT_EQ(two.stats.steps, one.stats.steps);
 }
 
 TEST_P(Scale, ThreeShardsSumToOneUnshardedRun) {

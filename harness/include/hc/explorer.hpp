@@ -91,8 +91,11 @@ struct Stats : Counts {
   /// The strategy finished, but a bound cut the space it searched ("preemption bound 0",
   /// "step bound 10000", "livelock bound 100"): exhausted is then false. Empty otherwise.
   std::string bounded_by;
-  int bound_reached = -1;    // ipb: the preemption bound of its last round
-  std::uint64_t units = 0;   // work units this run finished (partitioned runs)
+  int bound_reached = -1;   // ipb: the preemption bound of its last round
+  std::uint64_t units = 0;  // work units this run finished (partitioned runs)
+  /// dpor with parallel workers (one shared search tree): executions of units run ahead whose
+  /// input a unit before them changed, so they ran again; not counted in `executions`.
+  std::uint64_t rerun_executions = 0;
   bool interrupted = false;  // the stop flag ended it; the checkpoint says where
   /// With a checkpoint file: the executions the last checkpoint holds (its finished units); a
   /// resumed run redoes the rest.

@@ -42,6 +42,10 @@
 #include "hc/operation.hpp"
 #include "hc/settings.hpp"
 
+namespace hc::detail {
+class SharedSearch;  // harness/src/strategy/shared_search.hpp
+}  // namespace hc::detail
+
 namespace hc {
 
 /// A read-only view of the execution in progress at a decision: what a strategy may read
@@ -181,6 +185,9 @@ class Strategy {
 /// partitioned run, 0 = unbounded) and the partition.
 struct StrategyOptions : RunSettings {
   UnitFilter owns_unit;  // empty: every unit (see UnitFilter)
+  /// The tree the run's workers explore together (StrategyInfo::make_shared_search; nullptr:
+  /// none): the strategy takes its units from it instead of filtering them with owns_unit.
+  std::shared_ptr<detail::SharedSearch> shared_search;
   /// Positions inside units (Strategy::position) a checkpoint saved: the strategy continues
   /// unit u from unit_positions[u] instead of from its start.
   std::map<std::uint64_t, std::string> unit_positions;
@@ -205,6 +212,11 @@ struct StrategyInfo {
   std::string_view help;  // one line for --help and the README
   /// nullptr: the strategy needs a schedule (replay), made by make_replay_strategy.
   std::unique_ptr<Strategy> (*make)(const StrategyOptions&) = nullptr;
+  /// Non-null: parallel workers (--jobs, one machine) share one search tree made by this
+  /// (strategy/shared_search.hpp) instead of dividing fixed units; shards and checkpoints
+  /// still divide fixed units.
+  std::shared_ptr<detail::SharedSearch> (*make_shared_search)(const StrategyOptions&,
+                                                              int workers) = nullptr;
 };
 
 /// The strategy table, in the order --help lists it.

@@ -23,6 +23,7 @@
 #include "hc/runtime.hpp"
 #include "runtime/execution.hpp"
 #include "runtime/trace_renderer.hpp"
+#include "strategy/shared_search.hpp"
 
 namespace hc {
 namespace {
@@ -31,9 +32,11 @@ using Clock = std::chrono::steady_clock;  // budgets and progress only: never de
 
 std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Counts* metrics,
                                          std::string* replay_note, UnitFilter owns = {},
-                                         std::map<std::uint64_t, std::string> positions = {}) {
+                                         std::map<std::uint64_t, std::string> positions = {},
+                                         std::shared_ptr<detail::SharedSearch> shared = {}) {
   StrategyOptions so;
   static_cast<RunSettings&>(so) = o;
+  so.shared_search = std::move(shared);
   // Seeded strategies stop at max_executions themselves only when the run is partitioned
   // (their units are execution ranges); otherwise the explorer's budget stops them.
   so.max_executions = owns ? o.max_executions : 0;
@@ -162,7 +165,18 @@ class Run {
         partitioned_(partitioned),
         kind_(search_kind_of(o)),
         rotation_(o.shard_count <= 1 ? 0 : detail::fnv1a64(o.run_name) % o.shard_count),
-        start_(Clock::now()) {}
+        start_(Clock::now()) {
+    // Parallel workers on one machine share one search tree when the strategy has one (dpor):
+    // fixed units would make them explore more. Shards and checkpoints divide fixed units.
+    const StrategyInfo* row = find_strategy(o.strategy);
+    if (partitioned && o.jobs > 1 && o.shard_count <= 1 && o.checkpoint_file.empty() &&
+        o.resume_file.empty() && kind_ == SearchKind::exhaustive && row != nullptr &&
+        row->make_shared_search != nullptr) {
+      StrategyOptions so;
+      static_cast<RunSettings&>(so) = o;
+      shared_ = row->make_shared_search(so, o.jobs);
+    }
+  }
 
   /// How this run's executions are configured.
   detail::ExecutionConfig execution_config() const {
@@ -262,7 +276,7 @@ class Run {
     bool claimed_result = false;
     std::set<std::uint64_t> mine;  // units this worker claimed: the only ones it may finish
     UnitFilter owns;
-    if (partitioned_) {
+    if (partitioned_ && !shared_) {
       // Strategies ask about a unit more than once: answer from the first claim.
       owns = [this, &claimed_unit, &claimed_result, &mine](std::uint64_t u) {
         if (u != claimed_unit) {
@@ -276,12 +290,12 @@ class Run {
     // A unit this worker passed through without owning it (pruned, or skipped as another
     // worker's) is not this worker's to record: recording it finished with zero counts would
     // make a resumed run skip it.
-    auto owned = [&](std::uint64_t u) { return !partitioned_ || mine.count(u) != 0; };
+    auto owned = [&](std::uint64_t u) { return !partitioned_ || shared_ || mine.count(u) != 0; };
     std::map<std::uint64_t, std::string> positions;  // where the checkpoint stopped inside units
     for (const auto& [u, p] : resumed_positions_)
       positions[u] = p.position;
     std::unique_ptr<Strategy> strategy =
-        build_strategy(o_, &metrics, &replay_note, owns, std::move(positions));
+        build_strategy(o_, &metrics, &replay_note, owns, std::move(positions), shared_);
     detail::Execution exec(execution_config());
     std::optional<detail::Watchdog::Watch> watch;
     if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
@@ -363,7 +377,8 @@ class Run {
         cut_by_step_bound = cut_by_step_bound || found->kind == FindingKind::step_bound_exceeded;
         cut_by_livelock_bound = cut_by_livelock_bound || found->kind == FindingKind::livelock;
         record_finding(std::move(*found), exec, unit, counts.executions - 1);
-        if (o_.stop_at_first) {
+        // A shared search ends its unit at the finding and stops where a sequential one would.
+        if (o_.stop_at_first && !shared_) {
           stopped_by_finding = true;
           lower_stop_unit(unit);
           break;
@@ -379,6 +394,12 @@ class Run {
           if (o_.stop_at_first) {
             stopped_by_finding = true;
             lower_stop_unit(unit);
+            if (shared_) {
+              // The strategy does not know of this finding: the run ends here, before the
+              // search does (not exhausted).
+              nondeterministic_stop_ = true;
+              shared_->cancel();
+            }
             break;
           }
         }
@@ -386,6 +407,8 @@ class Run {
     }
     for (auto& observer : observers)
       observer->on_worker_end();
+    // A worker that leaves (done, budget, interrupt) wakes those waiting for a unit.
+    if (shared_) shared_->cancel();
     std::lock_guard lock(mu_);
     abandoned_threads_ += exec.abandoned_threads();
     unwind_fallbacks_ += exec.unwind_fallbacks();
@@ -433,10 +456,54 @@ class Run {
     std::uint32_t depth_ = 0;  // decisions of the longest execution so far
   };
 
+  /// A shared search's dispatches become units in the order of a sequential run: discarded
+  /// ones drop out (their executions and findings), committed ones take their unit's number,
+  /// and those an interrupt left uncommitted come after all of them, in dispatch order.
+  void renumber_shared_units() {
+    const std::uint64_t committed = shared_->committed_units();
+    auto unit_of = [&](std::uint64_t dispatch) -> std::optional<std::uint64_t> {
+      if (std::optional<std::uint64_t> u = shared_->committed_unit(dispatch)) return u;
+      if (shared_->discarded(dispatch)) return std::nullopt;
+      return committed + dispatch;
+    };
+    auto renumber = [&](std::map<std::uint64_t, detail::UnitCounts>& units) {
+      std::map<std::uint64_t, detail::UnitCounts> out;
+      for (const auto& [dispatch, counts] : units) {
+        if (std::optional<std::uint64_t> u = unit_of(dispatch)) out[*u] += counts;
+      }
+      units = std::move(out);
+    };
+    renumber(finished_);
+    renumber(partial_);
+    for (auto& [dispatch, findings] : dispatch_findings_) {
+      const std::optional<std::uint64_t> u = unit_of(dispatch);
+      if (!u) continue;
+      for (auto& [signature, uf] : findings) {
+        uf.unit = *u;
+        const auto it = findings_.find(signature);
+        if (it == findings_.end() ||
+            std::tie(uf.unit, uf.ordinal) < std::tie(it->second.unit, it->second.ordinal))
+          findings_[signature] = std::move(uf);
+      }
+    }
+    dispatch_findings_.clear();
+    if (std::optional<std::uint64_t> at = shared_->stopped_at()) {
+      stop_unit_ = *at;
+      stopped_by_finding_ = true;
+    } else if (nondeterministic_stop_) {
+      const std::optional<std::uint64_t> u = unit_of(stop_unit_.load());
+      stop_unit_ = u ? *u : kNoUnit;
+    }
+    // Exhausted only if the shared tree was: a worker that found no unit left may have been
+    // woken by another that stopped early.
+    if (!shared_->finished()) all_exhausted_ = false;
+  }
+
   Result result() {
     Result result;
     result.strategy = o_.strategy;
     result.replay_note = replay_note_;
+    if (shared_) renumber_shared_units();
     const std::uint64_t stop = stop_unit_.load();
     std::map<std::uint64_t, detail::UnitCounts> units = finished_;
     for (const auto& [u, c] : partial_)
@@ -512,6 +579,7 @@ class Run {
     st.bound_reached = bound_reached_;
     st.estimated_total = estimated_total_.load();
     st.abandoned_threads = abandoned_threads_;
+    if (shared_) st.rerun_executions = shared_->discarded_executions();
     st.unwind_fallbacks = unwind_fallbacks_;
     return result;
   }
@@ -562,10 +630,13 @@ class Run {
 
   void record_finding(Finding found, detail::Execution& exec, std::uint64_t unit,
                       std::uint64_t ordinal) {
+    // A shared search numbers units by dispatch, not in the order of a sequential run, until
+    // result(): each dispatch keeps its own earliest occurrence of each finding.
+    std::map<std::string, UnitFinding>& findings = shared_ ? dispatch_findings_[unit] : findings_;
     {
       std::lock_guard lock(mu_);
-      const auto it = findings_.find(found.signature);
-      if (it != findings_.end() &&
+      const auto it = findings.find(found.signature);
+      if (it != findings.end() &&
           std::tie(it->second.unit, it->second.ordinal) <= std::tie(unit, ordinal))
         return;  // met earlier (in the order of a sequential run)
     }
@@ -581,12 +652,12 @@ class Run {
         f = std::move(*nd);
     }
     std::lock_guard lock(mu_);
-    const auto it = findings_.find(signature);
-    if (it == findings_.end() ||
+    const auto it = findings.find(signature);
+    if (it == findings.end() ||
         std::tie(unit, ordinal) < std::tie(it->second.unit, it->second.ordinal)) {
       // Not partitioned: every unit before this one is folded already (fold_locked).
       const std::uint64_t before = partitioned_ ? kNoUnit : folded_.executions;
-      findings_[signature] = UnitFinding{unit, ordinal, std::move(f), before};
+      findings[signature] = UnitFinding{unit, ordinal, std::move(f), before};
     }
   }
 
@@ -717,6 +788,11 @@ class Run {
   bool cut_by_step_bound_ = false;
   bool cut_by_livelock_bound_ = false;
   detail::PairCoverage coverage_;  // every worker's pairs (CoverageObserver)
+  // A search tree the workers share (shared_search.hpp); nullptr: fixed units, or none.
+  std::shared_ptr<detail::SharedSearch> shared_;
+  // Its findings by dispatch, then signature, until renumber_shared_units().
+  std::map<std::uint64_t, std::map<std::string, UnitFinding>> dispatch_findings_;
+  bool nondeterministic_stop_ = false;  // a nondeterminism finding ended a shared search
 };
 
 }  // namespace

@@ -63,9 +63,14 @@
 //    states of other linearizations of a trace can be missed.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
@@ -73,6 +78,7 @@
 #include "hc/strategy.hpp"
 #include "strategy/dependence.hpp"
 #include "strategy/exhaustive_strategy.hpp"
+#include "strategy/shared_search.hpp"
 #include "strategy/strategies.hpp"
 
 namespace hc::detail {
@@ -92,6 +98,18 @@ struct Ev {
   ThreadMask joined = 0;        // threads whose end this event waited for
   Footprint footprint;          // every object it touches (dependence.hpp)
 };
+
+/// Whether two events are the same event (what a unit's input is compared by).
+bool same_ev(const Ev& a, const Ev& b) {
+  if (a.thread != b.thread || a.kind != b.kind || a.after_yield != b.after_yield ||
+      a.object != b.object || a.spawned != b.spawned || a.joined != b.joined ||
+      a.footprint.size != b.footprint.size)
+    return false;
+  for (std::uint8_t i = 0; i < a.footprint.size; ++i) {
+    if (!(a.footprint.touches[i] == b.footprint.touches[i])) return false;
+  }
+  return true;
+}
 
 bool writes(const Ev& e) {
   for (const Touch& t : e.footprint.view()) {
@@ -201,8 +219,10 @@ struct WakeupTree {
     std::vector<std::uint32_t> children;
   };
   std::vector<Node> nodes{Node{}};
+  std::uint64_t version = 0;  // counts additions: an unchanged version is an unchanged tree
 
   std::uint32_t add_child(std::uint32_t parent, const Ev& ev) {
+    ++version;
     nodes.push_back(Node{ev, {}});
     const auto id = static_cast<std::uint32_t>(nodes.size() - 1);
     nodes[parent].children.push_back(id);
@@ -214,6 +234,22 @@ struct WakeupTree {
     copy_children(from, at, 0);
   }
   void clear() { nodes.assign(1, Node{}); }
+  /// Copies the subtree below `from`'s node `at` below this tree's node `dst`.
+  void copy_subtree(const WakeupTree& from, std::uint32_t at, std::uint32_t dst) {
+    copy_children(from, at, dst);
+  }
+  /// Whether the subtree below node `at` equals `other`'s below `other_at`.
+  bool same_below(std::uint32_t at, const WakeupTree& other, std::uint32_t other_at) const {
+    const auto& mine = nodes[at].children;
+    const auto& theirs = other.nodes[other_at].children;
+    if (mine.size() != theirs.size()) return false;
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      if (!same_ev(nodes[mine[k]].ev, other.nodes[theirs[k]].ev) ||
+          !same_below(mine[k], other, theirs[k]))
+        return false;
+    }
+    return true;
+  }
 
  private:
   void copy_children(const WakeupTree& from, std::uint32_t src, std::uint32_t dst) {
@@ -224,10 +260,28 @@ struct WakeupTree {
   }
 };
 
+class SharedDpor;
+
+/// dpor over a search tree its workers share (shared_search.hpp). Three roles of one class:
+///  * alone (shared_ == nullptr, driver_ false): the sequential search, or one worker of a
+///    fixed-depth partition (shards, checkpoints);
+///  * a runner (shared_ set): explores the units SharedDpor hands out. Decisions
+///    [0, top_) belong to the shared top: the runner never backtracks them, and a race whose
+///    sequence goes to one of them is recorded (TopRace) for the driver instead of inserted;
+///  * the driver (driver_ true, inside SharedDpor): its stack is the top path; it never runs an
+///    execution, only applies committed units (apply_unit) and backtracks to the next one.
+/// Runner and driver run the same code on the same frames as a sequential search would, in the
+/// same order, so a shared search explores exactly the sequential search's executions.
 class DporStrategy final : public ExhaustiveStrategy {
  public:
-  DporStrategy(const StrategyOptions& o, bool optimal)
-      : ExhaustiveStrategy(o, /*sized_units=*/false), optimal_(optimal) {}
+  DporStrategy(const StrategyOptions& o, bool optimal, std::shared_ptr<SharedDpor> shared = {},
+               bool driver = false)
+      : ExhaustiveStrategy(o, /*sized_units=*/false),
+        optimal_(optimal),
+        shared_(std::move(shared)),
+        driver_(driver),
+        top_(shared_ != nullptr || driver ? o.split_depth : 0),
+        stop_at_first_(o.stop_at_first) {}
 
   std::size_t stack_depth() const override { return stack_.size(); }
   void begin_path() override {
@@ -342,7 +396,24 @@ class DporStrategy final : public ExhaustiveStrategy {
     stack_.resize(std::min(stack_.size(), depth_));
     if (!verdict.pruned)
       catch_up(steps.data(), verdict.touches, static_cast<std::uint32_t>(steps.size()));
-    tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
+    if (shared_ != nullptr) {
+      ++unit_executions_;
+      tag_dispatched_execution(dispatch_, !verdict.pruned && !blocked_);
+      if (verdict.finding && stop_at_first_) {
+        // A sequential search ends here: so does this unit (SharedDpor ends the search when
+        // it commits the unit, and only if no unit before it ended it first).
+        stopped_ = true;
+        backtrack();
+        return;
+      }
+      if (lost_->load(std::memory_order_relaxed)) {
+        abandoned_ = true;  // its result would be discarded: stop now
+        backtrack();
+        return;
+      }
+    } else {
+      tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
+    }
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
     if (!units().foreign()) {
@@ -357,7 +428,6 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
 
- private:
   struct Frame {
     bool is_value = false;
     bool split = false;         // branches on every thread (a unit split, or below a choice)
@@ -370,6 +440,184 @@ class DporStrategy final : public ExhaustiveStrategy {
     WakeupTree wut;
     std::uint32_t chosen_child = 0;  // the root child being explored
   };
+
+  // --- the shared search's side (see SharedDpor) ----------------------------------------------
+
+  /// A race whose sequence goes to decision `frame` of the top: the driver inserts it when the
+  /// unit that found it is committed.
+  struct TopRace {
+    std::size_t frame = 0;
+    Sequence v;
+  };
+  /// What a runner needs to explore a unit: the top path down to the unit's branch (its last
+  /// frame; chosen and chosen_child name the branch) and where the branch's wakeup sequence
+  /// starts (follow_from, -1: the branch decides freshly). A unit is identified by its path.
+  struct UnitInput {
+    std::vector<Frame> frames;
+    int follow_from = -1;
+  };
+  /// What a unit learnt about the top: the decisions its first execution created below its
+  /// branch and above the cut, its races into the top in the order found, and whether a
+  /// stop-at-first finding ended it.
+  struct UnitResult {
+    std::vector<Frame> fresh;
+    std::vector<TopRace> races;
+    bool stopped = false;
+    std::uint64_t executions = 0;  // how many it ran (what a discarded unit cost)
+  };
+
+  /// A unit's identity: the choices of its path.
+  using UnitKey = std::vector<std::uint32_t>;
+
+  /// Driver: the unit to explore next (the branch the driver's stack names).
+  UnitInput next_input() const {
+    if (stack_.empty()) return UnitInput{};  // the first unit: the whole tree's first branch
+    const Frame& f = stack_.back();
+    return input_at(stack_.size() - 1, Branch{f.sleep, {}, f.chosen, f.chosen_child, f.value});
+  }
+  UnitKey next_key() const {
+    if (stack_.empty()) return {};
+    const Frame& f = stack_.back();
+    return key_at(stack_.size() - 1, f.chosen, f.value);
+  }
+  /// Driver: the first of the `n` units after the current one that `wanted(key)`, with the
+  /// input it will have if the units before it add nothing to the top (see SharedDpor). The
+  /// backtracking of backtrack(), simulated on the branch being taken at each decision.
+  template <class Wanted>
+  std::optional<UnitInput> predict(std::size_t n, Wanted&& wanted) const {
+    std::size_t depth = stack_.size();
+    std::optional<Branch> at;  // the simulated state of decision depth - 1
+    while (n > 0 && depth > 0) {
+      const Frame& f = stack_[depth - 1];
+      Branch b = at ? std::move(*at)
+                    : Branch{f.sleep, f.wut.nodes[0].children, f.chosen, f.chosen_child, f.value};
+      bool found = false;
+      if (f.is_value) {
+        if (b.value + 1 < f.enabled) {
+          ++b.value;
+          found = true;
+        }
+      } else {
+        b.sleep |= bit(b.chosen);
+        b.root.erase(std::remove(b.root.begin(), b.root.end(), b.chosen_child), b.root.end());
+        if (f.split) {
+          const ThreadMask left = f.enabled & ~b.sleep;
+          if (left != 0) {
+            b.chosen = static_cast<ThreadId>(std::countr_zero(left));
+            b.chosen_child = kNewChild;
+            found = true;
+          }
+        } else {
+          while (!b.root.empty()) {
+            const ThreadId t = f.wut.nodes[b.root.front()].ev.thread;
+            if ((f.enabled & bit(t)) != 0 && (b.sleep & bit(t)) == 0) break;
+            b.root.erase(b.root.begin());
+          }
+          if (!b.root.empty()) {
+            b.chosen_child = b.root.front();
+            b.chosen = f.wut.nodes[b.chosen_child].ev.thread;
+            found = true;
+          }
+        }
+      }
+      if (!found) {
+        --depth;
+        at.reset();
+        continue;
+      }
+      --n;
+      if (wanted(key_at(depth - 1, b.chosen, b.value))) return input_at(depth - 1, b);
+      at = std::move(b);
+    }
+    return std::nullopt;
+  }
+  /// Driver: whether the branch a unit ahead was handed out with (its key and branch frame)
+  /// still has the wakeup subtree it had. Value and split decisions have none to change.
+  bool branch_unchanged(const UnitKey& key, const Frame& branch) const {
+    if (key.empty() || key.size() > stack_.size()) return true;  // checked when reached
+    const Frame& f = stack_[key.size() - 1];
+    if (f.is_value || f.split) return true;
+    for (std::uint32_t c : f.wut.nodes[0].children) {
+      if (f.wut.nodes[c].ev.thread != branch.chosen) continue;
+      return same_ev(f.wut.nodes[c].ev, branch.wut.nodes[branch.chosen_child].ev) &&
+             f.wut.same_below(c, branch.wut, branch.chosen_child);
+    }
+    return false;
+  }
+  /// Driver: the version of decision f's wakeup tree (WakeupTree::version); 0 past the path.
+  std::uint64_t tree_version(std::size_t f) const {
+    return f < stack_.size() ? stack_[f].wut.version : 0;
+  }
+  /// Driver: every unit was explored.
+  bool exhausted() const { return exhausted_; }
+  /// Driver: commits a unit explored from next_input(), then moves to the next unit.
+  void apply_unit(UnitResult r) {
+    for (Frame& f : r.fresh)
+      stack_.push_back(std::move(f));
+    for (TopRace& race : r.races) {
+      if (race.frame >= stack_.size()) throw std::logic_error("dpor: a unit's race names no frame");
+      if (!optimal_) {
+        add_source(stack_[race.frame], race.v);
+      } else {
+        insert(race.frame, std::move(race.v));
+      }
+    }
+    backtrack();
+  }
+
+ private:
+  /// The branch a decision takes: its sleep set then, what is left of its wakeup tree's root,
+  /// its thread (or value) and wakeup child (kNewChild: one not in the tree yet, a split).
+  struct Branch {
+    ThreadMask sleep = 0;
+    std::vector<std::uint32_t> root;
+    ThreadId chosen = 0;
+    std::uint32_t chosen_child = 0;
+    std::uint32_t value = 0;
+  };
+  static constexpr std::uint32_t kNewChild = 0xFFFFFFFFu;
+
+  UnitKey key_at(std::size_t f, ThreadId chosen, std::uint32_t value) const {
+    UnitKey k;
+    k.reserve(f + 1);
+    for (std::size_t i = 0; i < f; ++i)
+      k.push_back(stack_[i].is_value ? (stack_[i].value | 0x80000000u) : stack_[i].chosen);
+    k.push_back(stack_[f].is_value ? (value | 0x80000000u) : chosen);
+    return k;
+  }
+
+  /// A unit's input: decisions [0, f] of the driver's path, decision f taking branch b. Each
+  /// frame carries only its branch's wakeup child (the top's trees stay the driver's), the
+  /// last one with the subtree the runner follows.
+  UnitInput input_at(std::size_t f, const Branch& b) const {
+    UnitInput in;
+    in.frames.reserve(f + 1);
+    for (std::size_t i = 0; i <= f; ++i) {
+      const Frame& from = stack_[i];
+      Frame c;
+      c.is_value = from.is_value;
+      c.split = from.split;
+      c.enabled = from.enabled;
+      c.chosen = i == f ? b.chosen : from.chosen;
+      c.value = i == f ? b.value : from.value;
+      c.step = from.step;
+      c.sleep = i == f ? b.sleep : from.sleep;
+      c.next = from.next;
+      if (!from.is_value) {
+        const std::uint32_t child = i == f ? b.chosen_child : from.chosen_child;
+        if (child == kNewChild) {
+          c.chosen_child = c.wut.add_child(0, from.next[c.chosen]);
+        } else {
+          c.chosen_child = c.wut.add_child(0, from.wut.nodes[child].ev);
+          if (i == f) c.wut.copy_subtree(from.wut, child, c.chosen_child);
+        }
+      }
+      in.frames.push_back(std::move(c));
+    }
+    const Frame& last = stack_[f];
+    in.follow_from = !last.is_value && !last.split ? static_cast<int>(f) : -1;
+    return in;
+  }
 
   /// Starts the sleep set that travels below decision `f` (the chosen thread is awake).
   void enter(const Frame& f) {
@@ -629,21 +877,11 @@ class DporStrategy final : public ExhaustiveStrategy {
     // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.
     if (!optimal_ || units().split() > 0) {
-      // Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set
-      // already (explored, asleep, or still to do), one that can run here joins it.
-      ThreadMask initials = 0;
-      for (std::size_t k = 0; k < v.size(); ++k) {
-        if (first_of_thread(v, k) && weak_initial(v[k].thread, v[k], v))
-          initials |= bit(v[k].thread);
+      if (on_top(f)) {
+        top_races_.push_back(TopRace{f, std::move(v)});  // the driver's backtrack set
+        return;
       }
-      ThreadMask backtrack = frame.sleep;
-      for (std::uint32_t c : frame.wut.nodes[0].children)
-        backtrack |= bit(frame.wut.nodes[c].ev.thread);
-      if ((initials & backtrack) != 0) return;
-      const ThreadMask runnable = initials & frame.enabled;
-      if (runnable == 0) return;  // v cannot start here
-      const auto p = static_cast<ThreadId>(std::countr_zero(runnable));
-      frame.wut.add_child(0, frame.next[p]);
+      add_source(frame, v);
       return;
     }
     const ThreadMask wi = weak_initial_set(frame, v);
@@ -663,6 +901,26 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     insert(f, std::move(v));
   }
+
+  /// Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set of
+  /// `frame` already (explored, asleep, or still to do), one that can run there joins it.
+  static void add_source(Frame& frame, const Sequence& v) {
+    ThreadMask initials = 0;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      if (first_of_thread(v, k) && weak_initial(v[k].thread, v[k], v)) initials |= bit(v[k].thread);
+    }
+    ThreadMask backtrack = frame.sleep;
+    for (std::uint32_t c : frame.wut.nodes[0].children)
+      backtrack |= bit(frame.wut.nodes[c].ev.thread);
+    if ((initials & backtrack) != 0) return;
+    const ThreadMask runnable = initials & frame.enabled;
+    if (runnable == 0) return;  // v cannot start here
+    const auto p = static_cast<ThreadId>(std::countr_zero(runnable));
+    frame.wut.add_child(0, frame.next[p]);
+  }
+
+  /// Runner: decision f is above the cut, the driver's.
+  bool on_top(std::size_t f) const { return shared_ != nullptr && f < top_; }
 
   static bool first_of_thread(const Sequence& v, std::size_t k) {
     for (std::size_t i = 0; i < k; ++i) {
@@ -690,6 +948,18 @@ class DporStrategy final : public ExhaustiveStrategy {
     for (;;) {
       Frame& frame = stack_[f];
       WakeupTree& tree = frame.wut;
+      if (on_top(f)) {
+        // The branch being explored is the root's first child (backtrack and pick_thread take
+        // the front): unless w runs into it, w stays in the top, and the driver inserts it
+        // there, where other units' sequences are.
+        if (tree.nodes[0].children.empty() || tree.nodes[0].children.front() != frame.chosen_child)
+          throw std::logic_error("dpor: a top decision's branch is not its first wakeup child");
+        const Ev& ev = tree.nodes[frame.chosen_child].ev;
+        if (!weak_initial(ev.thread, ev, w)) {
+          top_races_.push_back(TopRace{f, std::move(w)});
+          return;
+        }
+      }
       std::uint32_t node = 0;
       bool delegated = false;
       for (;;) {
@@ -699,6 +969,9 @@ class DporStrategy final : public ExhaustiveStrategy {
           const Ev& ev = tree.nodes[c].ev;
           if (!weak_initial(ev.thread, ev, w)) continue;
           if (node == 0 && c == frame.chosen_child) {
+            // The driver receives the sequences that do not run into its branch (on_top).
+            if (driver_)
+              throw std::logic_error("dpor: a committed race runs into the top's branch");
             // The branch being explored: its subtree lives in the decisions below.
             remove_first(w, ev.thread);
             if (w.empty()) return;
@@ -740,7 +1013,9 @@ class DporStrategy final : public ExhaustiveStrategy {
   void backtrack() override {
     follow_from_ = -1;
     stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
-    while (!stack_.empty()) {
+    // A runner backtracks its unit's decisions only: the top is the driver's.
+    const std::size_t floor = shared_ != nullptr ? top_ : 0;
+    while (stack_.size() > floor && !stopped_ && !abandoned_) {
       Frame& f = stack_.back();
       const std::size_t index = stack_.size() - 1;
       if (f.is_value) {
@@ -782,8 +1057,16 @@ class DporStrategy final : public ExhaustiveStrategy {
       }
       stack_.pop_back();
     }
+    if (shared_ != nullptr) {
+      finish_shared_unit();
+      return;
+    }
+    exhausted_ = true;
     finish();
   }
+
+  bool acquire_unit() override;  // below SharedDpor
+  void finish_shared_unit();     // below SharedDpor
 
   /// Backtracking took a new option at decision `index`.
   void backtracked_at(std::size_t index) {
@@ -799,6 +1082,20 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   bool optimal_;  // false: Source-DPOR (backtrack sets of single threads, no wakeup sequences)
+  std::shared_ptr<SharedDpor> shared_;  // runner: the search it takes units from
+  bool driver_ = false;                 // the driver of a shared search
+  std::size_t top_ = 0;                 // shared search: decisions [0, top_) are the top's
+  bool stop_at_first_ = true;
+  bool exhausted_ = false;  // backtracking found nothing left (finish())
+  // Runner: the unit being explored.
+  bool need_unit_ = true;                    // the next execution needs a unit first
+  std::uint64_t dispatch_ = 0;               // its dispatch number (ExecutionTag::unit)
+  std::size_t given_ = 0;                    // frames [0, given_) came with it
+  std::vector<TopRace> top_races_;           // its races into the top, in the order found
+  bool stopped_ = false;                     // a stop-at-first finding ended it
+  bool abandoned_ = false;                   // SharedDpor discarded it while it ran
+  std::shared_ptr<std::atomic<bool>> lost_;  // set when SharedDpor discards it
+  std::uint64_t unit_executions_ = 0;        // executions it ran so far
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
 
@@ -820,14 +1117,306 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::size_t first_new_event_ = 0;
 };
 
+/// The shared search of dpor (shared_search.hpp): a driver over the top of the tree, units
+/// handed out to runners, results committed in the order of a sequential search.
+///
+/// Protocol. A runner asks next_unit() for a unit (it waits while there is none to give) and
+/// returns its result with complete(). The unit the driver stands at (the "needed" one) is
+/// handed out first; then, up to `lookahead_` units ahead, the ones predict_next() says come
+/// after it, each with the input it would have if the units before it added nothing to the top
+/// (their sleep sets and paths cannot change; their wakeup subtrees can). complete() commits, in
+/// order, every finished unit the driver stands at: a unit whose input is still the one it ran
+/// with is applied to the driver, which then moves on; one whose input changed is discarded
+/// and handed out again. Everything happens under one mutex, held briefly: a unit is hundreds
+/// of executions or more.
+class SharedDpor final : public SharedSearch {
+ public:
+  SharedDpor(const StrategyOptions& o, bool optimal, int workers)
+      : driver_(driver_options(o), optimal, nullptr, /*driver=*/true),
+        lookahead_(static_cast<std::size_t>(std::max(workers, 1)) * 4),
+        needed_key_(driver_.next_key()) {}
+
+  using Input = DporStrategy::UnitInput;
+  using Result = DporStrategy::UnitResult;
+  struct Dispatch {
+    std::uint64_t id = 0;
+    Input input;
+    /// Set when a unit committed before this one changed its input: the runner may stop.
+    std::shared_ptr<std::atomic<bool>> lost;
+  };
+
+  /// A unit for a runner, or nullopt when the search is over (finished, stopped or cancelled).
+  std::optional<Dispatch> next_unit() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (over_locked()) return std::nullopt;
+      if (std::optional<Dispatch> d = pick_locked()) return d;
+      wake_.wait(lock);
+    }
+  }
+
+  /// A runner finished dispatch `id`.
+  void complete(std::uint64_t id, Result result) {
+    std::lock_guard lock(mu_);
+    const auto it = live_.find(id);
+    if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
+    if (it->second.lost->load()) {
+      discarded_executions_ += result.executions;
+      live_.erase(it);
+      return;
+    }
+    it->second.result = std::move(result);
+    it->second.done = true;
+    commit_locked();
+    wake_.notify_all();
+  }
+
+  std::optional<std::uint64_t> committed_unit(std::uint64_t dispatch) const override {
+    std::lock_guard lock(mu_);
+    if (dispatch >= fate_.size() || fate_[dispatch] < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(fate_[dispatch]);
+  }
+  bool discarded(std::uint64_t dispatch) const override {
+    std::lock_guard lock(mu_);
+    return dispatch < fate_.size() && fate_[dispatch] == kDiscarded;
+  }
+  std::uint64_t committed_units() const override {
+    std::lock_guard lock(mu_);
+    return committed_;
+  }
+  std::optional<std::uint64_t> stopped_at() const override {
+    std::lock_guard lock(mu_);
+    return stopped_at_;
+  }
+  bool finished() const override {
+    std::lock_guard lock(mu_);
+    return driver_.exhausted();
+  }
+  void cancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    wake_.notify_all();
+  }
+  std::uint64_t discarded_count() const override {
+    std::lock_guard lock(mu_);
+    return discarded_;
+  }
+  std::uint64_t discarded_executions() const override {
+    std::lock_guard lock(mu_);
+    return discarded_executions_;
+  }
+  std::uint64_t dispatch_count() const override {
+    std::lock_guard lock(mu_);
+    return fate_.size();
+  }
+
+ private:
+  static constexpr std::int64_t kPending = -1;
+  static constexpr std::int64_t kDiscarded = -2;
+
+  using Key = DporStrategy::UnitKey;
+  struct Live {
+    Key key;
+    DporStrategy::Frame branch;  // the input's last frame (what may change: see same_input)
+    std::shared_ptr<std::atomic<bool>> lost;
+    std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
+    bool done = false;
+    Result result;
+  };
+
+  /// The version of the wakeup tree a unit's branch hangs in (0 for the first unit).
+  std::uint64_t branch_version(const Key& key) const {
+    return key.empty() ? 0 : driver_.tree_version(key.size() - 1);
+  }
+
+  static StrategyOptions driver_options(const StrategyOptions& o) {
+    StrategyOptions d;
+    static_cast<RunSettings&>(d) = o;
+    return d;
+  }
+
+  /// Whether a unit ran with the input it has now. Its path, the sleep sets along it and its
+  /// branch's event are fixed once the branch exists (a unit before it can only add branches
+  /// after it); what a unit before it can change is the wakeup subtree below its branch.
+  static bool same_branch(const DporStrategy::Frame& ran, const Input& now) {
+    if (now.frames.empty()) return true;  // the first unit
+    const DporStrategy::Frame& b = now.frames.back();
+    if (ran.is_value != b.is_value || ran.chosen != b.chosen || ran.value != b.value ||
+        ran.sleep != b.sleep)
+      return false;
+    if (ran.is_value) return true;
+    return same_ev(ran.wut.nodes[ran.chosen_child].ev, b.wut.nodes[b.chosen_child].ev) &&
+           ran.wut.same_below(ran.chosen_child, b.wut, b.chosen_child);
+  }
+
+  bool over_locked() const { return cancelled_ || stopped_at_ || driver_.exhausted(); }
+
+  std::optional<Dispatch> pick_locked() {
+    if (by_key_.count(needed_key_) == 0) return dispatch_locked(needed_key_, driver_.next_input());
+    if (live_.size() >= lookahead_) return std::nullopt;
+    Key chosen;
+    std::optional<Input> in = driver_.predict(lookahead_, [&](const Key& k) {
+      if (by_key_.count(k) != 0) return false;
+      chosen = k;
+      return true;
+    });
+    if (!in) return std::nullopt;
+    return dispatch_locked(std::move(chosen), std::move(*in));
+  }
+
+  Dispatch dispatch_locked(Key key, Input in) {
+    const std::uint64_t id = fate_.size();
+    fate_.push_back(kPending);
+    by_key_[key] = id;
+    auto lost = std::make_shared<std::atomic<bool>>(false);
+    Live& unit = live_[id];
+    unit.key = std::move(key);
+    unit.version = branch_version(unit.key);
+    if (!in.frames.empty()) unit.branch = in.frames.back();
+    unit.lost = lost;
+    return Dispatch{id, std::move(in), std::move(lost)};
+  }
+
+  /// After a commit: units handed out ahead whose branch the commit changed are lost (their
+  /// runners stop early; they run again when the driver reaches them).
+  void find_lost_locked() {
+    for (auto it = live_.begin(); it != live_.end();) {
+      Live& unit = it->second;
+      const std::uint64_t version = branch_version(unit.key);
+      if (unit.lost->load() || version == unit.version ||
+          driver_.branch_unchanged(unit.key, unit.branch)) {
+        unit.version = version;
+        ++it;
+        continue;
+      }
+      unit.lost->store(true);
+      fate_[it->first] = kDiscarded;
+      ++discarded_;
+      by_key_.erase(unit.key);
+      if (unit.done) {
+        discarded_executions_ += unit.result.executions;
+        it = live_.erase(it);
+      } else {
+        ++it;  // its runner returns it (complete() drops it)
+      }
+    }
+  }
+
+  void commit_locked() {
+    while (!over_locked()) {
+      const auto k = by_key_.find(needed_key_);
+      if (k == by_key_.end()) return;  // not handed out yet
+      const std::uint64_t id = k->second;
+      Live& unit = live_.at(id);
+      if (!unit.done) return;
+      by_key_.erase(k);
+      if (unit.version != branch_version(unit.key) &&
+          !same_branch(unit.branch, driver_.next_input())) {
+        // Predicted wrong: a unit before it inserted below its branch. It runs again.
+        unit.lost->store(true);
+        fate_[id] = kDiscarded;
+        ++discarded_;
+        discarded_executions_ += unit.result.executions;
+        live_.erase(id);
+        continue;
+      }
+      fate_[id] = static_cast<std::int64_t>(committed_++);
+      Result result = std::move(unit.result);
+      live_.erase(id);
+      if (result.stopped) {
+        stopped_at_ = static_cast<std::uint64_t>(fate_[id]);
+        break;
+      }
+      driver_.apply_unit(std::move(result));
+      needed_key_ = driver_.next_key();
+      find_lost_locked();
+    }
+    if (stopped_at_ || driver_.exhausted()) {
+      // Units handed out ahead of the end are not part of the search.
+      for (const auto& [id, unit] : live_) {
+        fate_[id] = kDiscarded;
+        unit.lost->store(true);
+      }
+      live_.clear();
+      by_key_.clear();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  DporStrategy driver_;
+  const std::size_t lookahead_;          // units handed out and not yet committed, at most
+  Key needed_key_;                       // the unit the driver stands at
+  std::map<Key, std::uint64_t> by_key_;  // handed out, not yet committed: dispatch by unit
+  std::map<std::uint64_t, Live> live_;   // ... by dispatch
+  std::vector<std::int64_t> fate_;       // per dispatch: committed unit, kPending, kDiscarded
+  std::uint64_t committed_ = 0;
+  std::uint64_t discarded_ = 0;
+  std::uint64_t discarded_executions_ = 0;  // executions of the discarded dispatches
+  std::optional<std::uint64_t> stopped_at_;
+  bool cancelled_ = false;
+};
+
+bool DporStrategy::acquire_unit() {
+  if (shared_ == nullptr || !need_unit_) return true;
+  std::optional<SharedDpor::Dispatch> d = shared_->next_unit();
+  if (!d) return false;
+  stack_.clear();  // keeps its capacity: frames are big
+  for (Frame& f : d->input.frames)
+    stack_.push_back(std::move(f));
+  follow_from_ = d->input.follow_from;
+  dispatch_ = d->id;
+  lost_ = std::move(d->lost);
+  abandoned_ = false;
+  given_ = stack_.size();
+  top_races_.clear();
+  stopped_ = false;
+  events_valid_ = false;  // the last analysed execution was another unit's
+  shared_steps_ = 0;
+  need_unit_ = false;
+  return true;
+}
+
+void DporStrategy::finish_shared_unit() {
+  UnitResult r;
+  for (std::size_t k = given_; k < std::min(stack_.size(), top_); ++k)
+    r.fresh.push_back(std::move(stack_[k]));
+  stack_.clear();
+  r.races = std::move(top_races_);
+  top_races_.clear();
+  r.stopped = stopped_;
+  r.executions = unit_executions_;
+  unit_executions_ = 0;
+  need_unit_ = true;
+  shared_->complete(dispatch_, std::move(r));
+}
+
+std::unique_ptr<Strategy> make_dpor(const StrategyOptions& options, bool optimal) {
+  std::shared_ptr<SharedDpor> shared;
+  if (options.shared_search) {
+    shared = std::dynamic_pointer_cast<SharedDpor>(options.shared_search);
+    if (!shared) throw std::logic_error("dpor: the shared search is not dpor's");
+  }
+  return std::make_unique<DporStrategy>(options, optimal, std::move(shared));
+}
+
 }  // namespace
 
 std::unique_ptr<Strategy> make_dpor_strategy(const StrategyOptions& options) {
-  return std::make_unique<DporStrategy>(options, true);
+  return make_dpor(options, true);
 }
 
 std::unique_ptr<Strategy> make_source_dpor_strategy(const StrategyOptions& options) {
-  return std::make_unique<DporStrategy>(options, false);
+  return make_dpor(options, false);
+}
+
+std::shared_ptr<SharedSearch> make_shared_dpor_search(const StrategyOptions& options, int workers) {
+  return std::make_shared<SharedDpor>(options, true, workers);
+}
+
+std::shared_ptr<SharedSearch> make_shared_source_dpor_search(const StrategyOptions& options,
+                                                             int workers) {
+  return std::make_shared<SharedDpor>(options, false, workers);
 }
 
 }  // namespace hc::detail

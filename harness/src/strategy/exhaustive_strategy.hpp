@@ -40,6 +40,10 @@ class ExhaustiveStrategy : public Strategy {
       if (!units_.begin(stack_depth())) break;
       backtrack();
     }
+    if (!acquire_unit()) {
+      done_ = true;
+      return false;
+    }
     begin_path();
     return true;
   }
@@ -50,6 +54,9 @@ class ExhaustiveStrategy : public Strategy {
   virtual std::size_t stack_depth() const = 0;
   virtual void backtrack() = 0;
   virtual void begin_path() = 0;
+  /// Before each execution: a strategy that takes its units from a shared search
+  /// (shared_search.hpp) waits here for one when it has none; false: there are no more.
+  virtual bool acquire_unit() { return true; }
 
   SearchUnits& units() { return units_; }
   const SearchUnits& units() const { return units_; }
@@ -63,6 +70,10 @@ class ExhaustiveStrategy : public Strategy {
   void tag_execution(bool counted, Options&& options) {
     units_.ended(stack_depth(), options);
     tag_ = ExecutionTag{units_.unit(), counted && !units_.foreign()};
+  }
+  /// The same for a strategy whose units a shared search hands out: `dispatch` names the unit.
+  void tag_dispatched_execution(std::uint64_t dispatch, bool counted) {
+    tag_ = ExecutionTag{dispatch, counted};
   }
   /// The first step of backtrack(): the depth to cut the stack to when the execution was in a
   /// unit that is not ours (its subtree is skipped whole), or the stack depth.

@@ -21,13 +21,15 @@ constexpr StrategyInfo kStrategies[] = {
      .reduces = true,
      .help = "exhaustive with optimal dynamic partial-order reduction (source sets, sleep sets, "
              "wakeup trees; Abdulla et al., POPL 2014): one execution per Mazurkiewicz trace",
-     .make = &detail::make_dpor_strategy},
+     .make = &detail::make_dpor_strategy,
+     .make_shared_search = &detail::make_shared_dpor_search},
     {.name = "dpor-source",
      .kind = SearchKind::exhaustive,
      .reduces = true,
      .help = "the same paper's Source-DPOR: the same executions as dpor, plus some that sleep "
              "sets cut short",
-     .make = &detail::make_source_dpor_strategy},
+     .make = &detail::make_source_dpor_strategy,
+     .make_shared_search = &detail::make_shared_source_dpor_search},
     {.name = "ipb",
      .kind = SearchKind::exhaustive,
      .help = "iterative preemption bounding: dfs with bounds 0, 1, 2, ... in turn (the verdict "
