@@ -77,6 +77,9 @@ void CriticalHandle::cleanup(const std::source_location& where) {
   first_release_ = here(where);
   bool ok = false;
   {
+    // Cleanup saves the last error before ReleaseHandle and restores it after (DOMAIN.md §2;
+    // CriticalHandle.cs: Marshal.GetLastPInvokeError / SetLastPInvokeError around it).
+    const LastErrorPreserver last_error;
     const FindingContext context(id());  // findings inside ReleaseHandle are about it too
     ok = release_handle_ ? release_handle_(handle) : table_->close(handle, label(), where).ok;
   }

@@ -169,14 +169,16 @@ HandleTable::~HandleTable() {
              first, "handle-leak" + signature, std::move(refs));
 }
 
-std::uint32_t HandleTable::last_error() const {
-  const ThreadId me = rt::current_thread();
-  return me < last_error_.size() ? last_error_[me] : kErrorSuccess;
+std::uint32_t last_error() {
+  return rt::model_last_error();
+}
+
+void set_last_error(std::uint32_t code) {
+  rt::model_last_error() = code;
 }
 
 void HandleTable::set_error(std::uint32_t code) {
-  const ThreadId me = rt::current_thread();
-  if (me < last_error_.size()) last_error_[me] = code;
+  set_last_error(code);
 }
 
 std::string HandleTable::format_value(std::uint64_t value) const {
@@ -254,11 +256,16 @@ std::uint32_t HandleTable::allocate_slot() {
       }
       break;
     case ReusePolicy::explore: {
+      // An explored choice among the free values (in increasing order) and a new value (the
+      // table grows, as NT does when its free lists are empty or StrictFIFO holds back fewer
+      // than its minimum): every allocation policy's answer is one of these.
       if (f.first.empty()) return grow();
       std::vector<std::uint32_t> sorted = f.first;
       std::sort(sorted.begin(), sorted.end());
-      const std::uint32_t pick = hc::choose(static_cast<std::uint32_t>(sorted.size()),
-                                            "handle table: which free value is reused");
+      const auto free_values = static_cast<std::uint32_t>(sorted.size());
+      const std::uint32_t pick =
+          hc::choose(free_values + 1, "handle table: which free value is reused, or a new one");
+      if (pick == free_values) return grow();
       const std::uint32_t s = sorted[pick];
       f.first.erase(std::find(f.first.begin(), f.first.end(), s));
       return s;
@@ -299,6 +306,7 @@ RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, bool counte
   h.owner = history_[s].back().owner;
   h.created = history_[s].back().created;
   h.table = id();
+  h.table_name = options_.name;
   return h;
 }
 
@@ -458,6 +466,12 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
   const TableState& t = table_.read();
   const bool provenance = own(h);
   const std::uint32_t s = provenance ? h.slot : slot_of(h.value, t.slots.size());
+  if (!provenance && h.slot != 0 && h.table != id()) {
+    // Another table's value (see the header, "Table identity"): what the number names here.
+    const bool names = s != 0 && s < t.slots.size() && t.slots[s].generation != 0 &&
+                       t.slots[s].generation > slot_cells_[s]->read().closed;
+    return foreign(h, api, closing, where, names ? s : 0, failure);
+  }
   if (s == 0 || s >= t.slots.size() || t.slots[s].generation == 0) {
     *failure = fail(api, h, where, closing);
     return 0;
@@ -465,8 +479,7 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
   const std::uint32_t generation = t.slots[s].generation;
   const bool open = generation > slot_cells_[s]->read().closed;
   if (!provenance) {
-    // A bare number (or another table's value): it names whatever the slot holds now (that is
-    // what the kernel does).
+    // A bare number: it names whatever the slot holds now (that is what the kernel does).
     if (open) return s;
     *failure = fail(api, h, where, closing);
     return 0;
@@ -517,6 +530,50 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
                            ? "EBADF"
                            : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),
            where, fmt::format("{}|{}", mine.object, site(where)), std::move(refs));
+  }
+  const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
+  set_error(code);
+  *failure = Status{false, code};
+  return 0;
+}
+
+std::uint32_t HandleTable::foreign(const RawHandle& h, const char* api, bool closing,
+                                   const std::source_location& where, std::uint32_t open_slot,
+                                   Status* failure) {
+  const Provenance at = here(where);
+  const std::string what = fmt::format(
+      "{} passed handle {} of handle table '{}' (created by {}{}) to {} on handle table '{}': a "
+      "handle value is an index into the handle table of the process that received it "
+      "(DuplicateHandle's target value is valid only in the target process)",
+      describe(at), format_value(h.value), h.table_name, describe(h.created),
+      h.owner.empty() ? std::string() : fmt::format(" for '{}'", h.owner), api, options_.name);
+  FindingRefs refs{.steps = {at.step, h.created.step}, .objects = {}};
+  if (!h.owner.empty()) refs.objects.emplace_back(h.owner);
+  if (open_slot != 0) {
+    // Silent in production: the call uses or closes an unrelated object of this table.
+    const Generation& now = history_[open_slot].back();
+    refs.steps.push_back(now.created.step);
+    refs.objects.emplace_back(now.object_id);
+    if (!now.owner.empty()) refs.objects.emplace_back(now.owner);
+    refs.objects.emplace_back(id());
+    report(FindingKind::invalid_handle_use,
+           fmt::format("invalid handle use: {}; in table '{}', {} names {} (generation {}, created "
+                       "by {}{}), an unrelated object that this call {} instead",
+                       what, options_.name, format_value(h.value), now.object,
+                       history_[open_slot].size(), describe(now.created),
+                       now.owner.empty() ? std::string() : fmt::format(" for '{}'", now.owner),
+                       closing ? "closes" : "uses"),
+           where, fmt::format("foreign|{}|{}|{}", h.table_name, api, site(where)), std::move(refs));
+  }
+  if (options_.invalid_use == InvalidUse::raise) {
+    refs.objects.emplace_back(id());
+    report(FindingKind::invalid_handle_use,
+           fmt::format("invalid handle use: {}; in table '{}', {} names nothing: {}", what,
+                       options_.name, format_value(h.value),
+                       options_.style == ValueStyle::posix
+                           ? "EBADF"
+                           : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),
+           where, fmt::format("foreign|{}|{}|{}", h.table_name, api, site(where)), std::move(refs));
   }
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
   set_error(code);

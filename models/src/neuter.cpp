@@ -29,6 +29,8 @@ std::string hresult_name(HRESULT hr) {
       return "CORDBG_E_PROCESS_DETACHED (0x80131335)";
     case CORDBG_E_HANDLE_HAS_BEEN_DISPOSED:
       return "CORDBG_E_HANDLE_HAS_BEEN_DISPOSED (0x80131C01)";
+    case CORDBG_E_SUPERFLOUS_CONTINUE:
+      return "CORDBG_E_SUPERFLOUS_CONTINUE (0x8013132F)";
     default:
       return fmt::format("{:#010X}", static_cast<std::uint32_t>(hr));
   }

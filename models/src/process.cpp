@@ -207,6 +207,9 @@ Process::Process(std::unique_ptr<RsThreads> owned, RsThreads* shared, std::strin
       threads_(shared != nullptr ? shared : owned_threads_.get()),
       name_(std::move(name)),
       state_("process '" + name_ + "': state", initial),
+      // A process created stopped is stopped at its first event: one Continue resumes it.
+      stop_count_("process '" + name_ + "': stop count", initial == ProcessState::stopped ? 1 : 0),
+      callbacks_("process '" + name_ + "': managed event queue"),
       transport_id_(rt::register_object(ObjectKind::model, "process '" + name_ + "': transport")),
       state_by_("created"),
       stop_go_(*threads_, "Stop-Go Lock", LockLevel::stop_go, RSLock::Reentrancy::reentrant),
@@ -248,10 +251,24 @@ NeuterList& Process::add_refresh_stack_list(std::string thread_name) {
   return *refresh_stack_lists_.back();
 }
 
-NeuterList& Process::add_appdomain_list(std::string appdomain_name) {
-  appdomain_lists_.push_back(
-      std::make_unique<NeuterList>(*this, "sweepable list of AppDomain '" + appdomain_name + "'"));
+LeftSideResourceCleanupList& Process::add_appdomain_list(std::string appdomain_name) {
+  appdomain_lists_.push_back(std::make_unique<LeftSideResourceCleanupList>(
+      *this, "sweepable list of AppDomain '" + appdomain_name + "'"));
   return *appdomain_lists_.back();
+}
+
+void Process::queue_callback(std::string event, const std::source_location& where) {
+  const Touch footprint[] = {callbacks_.writes()};
+  if (rt::model_op(Access::read, state_.id(), footprint, "queue managed event", where) == nullptr)
+    return;
+  callbacks_.write().push_back(std::move(event));
+}
+
+bool Process::has_queued_callbacks(const std::source_location& where) {
+  const Touch footprint[] = {callbacks_.reads()};
+  if (rt::model_op(Access::read, state_.id(), footprint, "HasQueuedCallbacks", where) == nullptr)
+    return false;
+  return !callbacks_.read().empty();
 }
 
 bool Process::check_synchronized(const std::source_location& where) {
@@ -263,52 +280,82 @@ bool Process::check_synchronized(const std::source_location& where) {
 
 cordbg::HRESULT Process::stop(const std::source_location& where) {
   RSLockHolder stop_go(stop_go_, where);
-  if (rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "Stop", where) == nullptr)
+  const Touch footprint[] = {stop_count_.writes()};
+  if (rt::model_op(Access::write, state_.id(), footprint, "Stop", where) == nullptr)
     return cordbg::S_OK;
   const ProcessState state = state_.read();
   if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
   if (state != ProcessState::stopped) set_state(ProcessState::stopped, "Stop", where);
+  // CordbProcess::StopInternal: IncStopCount on success, also when already synchronized.
+  ++stop_count_.write();
   note("Stop");
   return cordbg::S_OK;
 }
 
 cordbg::HRESULT Process::continue_(const std::source_location& where) {
+  // CordbProcess::ContinueInternal (dotnet/runtime src/coreclr/debug/di/process.cpp, commit
+  // 005b792a), in its order: Stop-Go; terminated / detached; a stop count of 0 is a superfluous
+  // Continue; DecStopCount, and while the count is still positive nothing else happens; with
+  // managed events queued, only SetSynchronized(false) ("the LS is not actually continuing, and
+  // so our cached state is still valid"): the RC event thread dispatches the next one; else the
+  // true continue and its sweeps.
   RSLockHolder stop_go(stop_go_, where);
-  if (rt::model_op(Access::read, state_.id(), std::span<const Touch>{}, "Continue", where) ==
-      nullptr)
+  const Touch footprint[] = {stop_count_.writes(), callbacks_.writes()};
+  if (rt::model_op(Access::read, state_.id(), footprint, "Continue", where) == nullptr)
     return cordbg::S_OK;
   const ProcessState state = state_.read();
   if (const cordbg::HRESULT hr = terminal_result(state); hr != cordbg::S_OK) return hr;
-  if (state != ProcessState::stopped) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
+  if (stop_count_.read() == 0) {
+    note("Continue: superfluous");
+    return cordbg::CORDBG_E_SUPERFLOUS_CONTINUE;
+  }
+  const std::uint32_t stops = --stop_count_.write();
+  if (stops > 0) {
+    if (record_history_) note(fmt::format("Continue: stop count {}, stays stopped", stops));
+    return cordbg::S_OK;
+  }
+  if (std::vector<std::string>& queued = callbacks_.write(); !queued.empty()) {
+    // The RC event thread's DispatchRCEvent, folded into this step (the window in which the
+    // process is unsynchronized but not running is not modelled): the next queued callback is
+    // dispatched, which synchronizes the process again and counts its stop (IncStopCount).
+    // Nothing is neutered: the debuggee did not run.
+    if (record_history_) note("Continue: dispatch queued callback " + queued.front());
+    queued.erase(queued.begin());
+    stop_count_.write() = 1;
+    return cordbg::S_OK;
+  }
   in_continue_ = ++continue_count_;
   if (record_history_) note(fmt::format("Continue #{}", continue_count_));
 
   process_lock_.lock(where);
-  // 1. every thread's stack is dirty: its RefreshStack list is neutered.
-  note("mark stacks dirty");
-  for (const auto& list : refresh_stack_lists_)
-    list->neuter_and_clear(where);
-  // 2. ContinueNeuterList.NeuterAndClear.
+  // 1. ContinueNeuterList.NeuterAndClear, under the process lock.
   note("ContinueNeuterList.NeuterAndClear");
   continue_list_.neuter_and_clear(where);
-  // 3. drop the process lock: the sweeps below may send IPC.
+  // 2. drop the process lock: the sweeps below may send IPC.
   process_lock_.unlock(where);
   note("drop process lock");
-  // 4. the LeftSideResource list, then the deferred cleanup queue (B18's fix).
+  // 3. the LeftSideResource list, then the deferred cleanup queue (B18's fix, the model's).
   note("sweep LeftSideResource list");
   left_side_list_.sweep_neuter_left_side_resources(where);
   note("drain deferred cleanup queue");
   deferred_.drain(where);
-  // 5. the Exit list, like a mini-GC; 6. every AppDomain's sweepable list.
+  // 4. the Exit list, like a mini-GC (SweepAllNeuterAtWillObjects).
   note("sweep Exit list");
   exit_list_.sweep_all_neuter_at_will(where);
+  // 5. each AppDomain's sweepable list: a LeftSideResourceCleanupList (its CordbHandleValues
+  //    free GC handles), swept with SweepNeuterLeftSideResources (rspriv.h:
+  //    CordbAppDomain::GetSweepableExitNeuterList).
   for (const auto& list : appdomain_lists_) {
     if (record_history_) note("sweep " + list->name());
-    list->sweep_all_neuter_at_will(where);
+    list->sweep_neuter_left_side_resources(where);
   }
-  // 7. re-take the process lock, resume.
+  // 6. re-take the process lock; 7. FlushProcessRunning: MarkAllThreadsDirty neuters every
+  //    thread's RefreshStack list (frames, chains, value enums), last; then resume.
   process_lock_.lock(where);
   note("re-take process lock");
+  note("mark stacks dirty");
+  for (const auto& list : refresh_stack_lists_)
+    list->neuter_and_clear(where);
   rt::model_op(Access::write, state_.id(), std::span<const Touch>{}, "Continue: resume", where);
   set_state(ProcessState::running, fmt::format("Continue #{}", continue_count_), where);
   in_continue_ = 0;
@@ -322,6 +369,8 @@ cordbg::HRESULT Process::neuter_everything(ProcessState final_state, const char*
   // NeuterChildrenLeftSideResources: Stop-Go held, process lock not held.
   note("NeuterChildrenLeftSideResources");
   left_side_list_.neuter_left_side_resources_and_clear(where);
+  for (const auto& list : appdomain_lists_)
+    list->neuter_left_side_resources_and_clear(where);
   deferred_.drain(where);
   // NeuterChildren: under the process lock.
   RSLockHolder lock(process_lock_, where);

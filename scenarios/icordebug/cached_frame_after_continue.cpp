@@ -7,12 +7,15 @@
 // Story: frames and values describe the debuggee's stack at one stop; Continue invalidates
 // them. In V1.1 nothing marked them dead: "In many cases, such error paths resulted in access
 // violations (AV) in v1.1." The variables window (a UI thread) caches the frame of the current
-// stop and the ICorDebugValue of a local, and re-reads them on a refresh while the debugger
-// thread calls Continue. Every Continue marks the thread's stack dirty, which neuters the
-// RefreshStack list (the frame) and through the frame's Neuter its strong child (the value).
-// With the V1.1 implementation (NeuterCheck::unchecked) a call that lands after Continue
-// returns S_OK on a neutered object: the model reports the call on a neutered object that
-// succeeded.
+// stop and the ICorDebugValue of a local, and redraws from that cache when the debugger thread
+// tells it the debuggee is running again (the user pressed F5). Every true Continue marks the
+// thread's stack dirty, last of its sweeps (FlushProcessRunning, DOMAIN.md §4.2), which
+// neuters the RefreshStack list (the frame) and through the frame's Neuter its strong child
+// (the value). With the V1.1 implementation (NeuterCheck::unchecked) the redraw's calls return
+// S_OK on neutered objects: the model reports the call on a neutered object that succeeded.
+// (Before issue 17 the model neutered the stacks first in Continue and this window raced the
+// Continue itself; with the stacks marked dirty last, only a window that waits for the
+// notification meets the neutered frame on every schedule.)
 //
 // Fix (V2.0): "Disposed objects will now return CORDBG_E_OBJECT_NEUTERED on most methods"
 // (FAIL_IF_NEUTERED): the stale call answers CORDBG_E_OBJECT_NEUTERED instead of crashing, and
@@ -45,8 +48,10 @@ void refresh_while_continuing(bool fail_if_neutered) {
   HandleValue pinned(p, "this");  // a handle value: lives across Continue
   pinned.add_ref();
 
+  hc::event running(hc::event::reset_mode::manual, false, "debuggee running");
   hc::thread ui("variables-window", [&] {
-    // A refresh from the cache, racing the debugger's Continue.
+    // On the "running" notification: a redraw from the cache.
+    running.wait();
     const cordbg::HRESULT ip = frame.call("GetIP", check, [] { return cordbg::S_OK; });
     const cordbg::HRESULT val = local.call("GetValue", check, [] { return cordbg::S_OK; });
     // (V2.0) A neutered answer, never a crash; the window drops its cache either way.
@@ -56,6 +61,7 @@ void refresh_while_continuing(bool fail_if_neutered) {
              cordbg::hresult_name(val));
   });
   p.continue_();  // the user presses F5
+  running.set();  // the debugger thread tells the window
   ui.join();
   frame.release();  // the window drops its cache
   local.release();
@@ -83,8 +89,8 @@ HC_SCENARIO("icordebug/cached-frame-after-continue",
             .expect = hc::FindingKind::neutered_object_call,
             .message = "which returns S_OK although the object was neutered at Continue #1",
             .summary =
-                "the variables window re-reads a cached frame and value while the debugger "
-                "continues; V1.1 methods without FAIL_IF_NEUTERED succeed on stale state",
+                "the variables window redraws from a cached frame and value once the debugger "
+                "continued; V1.1 methods without FAIL_IF_NEUTERED succeed on stale state",
             .pattern = "B16, B17", .source = "Don't do complicated work in Release()") {
   refresh_while_continuing(false);
 }

@@ -213,6 +213,32 @@ TEST(FinalizerBlocked, ReportsTheObjectsQueuedBehindIt) {
   EXPECT_TRUE(quick.findings.empty()) << quick.findings.front().message;
 }
 
+// Issue 17: the resurrect-and-re-register idiom (a pooled object returns itself to the pool from
+// its finalizer and calls GC.ReRegisterForFinalize(this), DOC-RRF) is legitimate: each run of
+// the finalizer comes from its own registration, so running it again is no finding. Only a run
+// without a registration of its own (ReregisteringARegisteredObjectRunsItsFinalizerTwice) is.
+TEST(Finalization, AFinalizerThatReRegistersItselfMayRunAgain) {
+  const hc::Result r = run([](Gc& gc) {
+    Ref<Finalizable> pool;  // a static field
+    Finalizable* self = nullptr;
+    auto& o = gc.make<Finalizable>(gc, "pooled", false, [&] {
+      if (self->times_finalized() == 0) {
+        pool = Ref<Finalizable>(*self);  // back into the pool
+        gc.reregister_for_finalize(*self);
+      }
+    });
+    self = &o;
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(o.times_finalized() == 1, "finalized {}", o.times_finalized());
+    pool.reset();  // out of the pool for good
+    gc.collect();
+    gc.wait_for_pending_finalizers();
+    HC_CHECK(o.times_finalized() == 2, "finalized {}", o.times_finalized());
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
 // B24 trigger 1: a finalizer resurrects the object; using it afterwards uses what its
 // finalizer released.
 TEST(UseOfFinalizedObject, ThroughResurrection) {

@@ -113,7 +113,9 @@ TEST(ReusePolicies, NeverReuses) {
             (std::vector<std::uint64_t>{16, 20, 24}));
 }
 
-TEST(ReusePolicies, ExploreTriesEveryFreeValue) {
+// Issue 17: "which free value (or a new one)": a new value is one of the explored answers (the
+// old model chose among the free values only: 2 executions, {4, 8}).
+TEST(ReusePolicies, ExploreTriesEveryFreeValueAndANewOne) {
   std::set<std::uint64_t> seen;
   const hc::Result r = hc::explore(
       [&] {
@@ -125,8 +127,22 @@ TEST(ReusePolicies, ExploreTriesEveryFreeValue) {
         seen.insert(t.create(ObjectType::file, "c").value);
       },
       exhaustive());
-  EXPECT_EQ(r.stats.executions, 2u);
-  EXPECT_EQ(seen, (std::set<std::uint64_t>{4, 8}));
+  EXPECT_EQ(r.stats.executions, 3u);
+  EXPECT_EQ(seen, (std::set<std::uint64_t>{4, 8, 12}));
+}
+
+// With nothing free there is no choice: the table grows, one execution.
+TEST(ReusePolicies, ExploreGrowsWithoutAChoiceWhenNothingIsFree) {
+  std::set<std::uint64_t> seen;
+  const hc::Result r = hc::explore(
+      [&] {
+        HandleTable t(quiet(ReusePolicy::explore));
+        (void)t.create(ObjectType::file, "a");
+        seen.insert(t.create(ObjectType::file, "b").value);
+      },
+      exhaustive());
+  EXPECT_EQ(r.stats.executions, 1u);
+  EXPECT_EQ(seen, (std::set<std::uint64_t>{8}));
 }
 
 // --- kernel objects, duplicate, waits ----------------------------------------------------------
@@ -299,6 +315,117 @@ TEST(InvalidHandleUse, FailsQuietlyOrIsAFindingUnderADebugger) {
                        "passed 0x40 to WriteFile, a value that was never a handle of table "
                        "'process'"))
       << raised.findings[0].message;
+}
+
+// --- table identity (issue 17) ------------------------------------------------------------------
+
+// A value duplicated into table 'child' and then closed through table 'process' (the parent's):
+// in 'process' the number names the parent's own, unrelated handle, which production closes
+// silently. A finding whatever InvalidUse says; the unrelated object stays open.
+TEST(TableIdentity, AnotherTablesValueClosedHereIsAFindingNamingTheUnrelatedObject) {
+  for (const InvalidUse mode : {InvalidUse::fail, InvalidUse::raise}) {
+    bool log_open = false;
+    const hc::Result r = once([&] {
+      HandleTableOptions oa = quiet(ReusePolicy::lifo);
+      oa.invalid_use = mode;
+      HandleTable parent(oa);
+      HandleTableOptions ob = quiet(ReusePolicy::lifo);
+      ob.name = "child";
+      HandleTable child(ob);
+      const RawHandle log = parent.create(ObjectType::file, "log", "logger");
+      const RawHandle pipe = parent.create(ObjectType::file, "pipe");
+      const RawHandle dup = parent.duplicate(pipe, child);  // 0x4 in 'child'
+      HC_CHECK(dup.value == log.value, "the duplicate is {:#x}", dup.value);
+      log_open = true;
+      parent.close(dup);  // closes through the wrong table
+      log_open = parent.is_open(log);
+    });
+    HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::invalid_handle_use,
+                           "passed handle 0x4 of handle table 'child' (created by thread 'main' "
+                           "at step 3 (");
+    EXPECT_TRUE(contains(r.findings[0].message,
+                         "to CloseHandle on handle table 'process': a handle value is an index "
+                         "into the handle table of the process that received it"))
+        << r.findings[0].message;
+    EXPECT_TRUE(contains(r.findings[0].message,
+                         "in table 'process', 0x4 names File 'log' (generation 1, created by "
+                         "thread 'main' at step 1 ("))
+        << r.findings[0].message;
+    EXPECT_TRUE(contains(r.findings[0].message,
+                         "for 'logger'), an unrelated object that this call closes instead"))
+        << r.findings[0].message;
+    EXPECT_TRUE(log_open);  // the finding ends the execution before the close
+  }
+}
+
+// Where the number names nothing, another table's value fails as any invalid value does
+// (ERROR_INVALID_HANDLE), and is a finding under a debugger.
+TEST(TableIdentity, AnotherTablesValueThatNamesNothingHereFailsOrIsRaised) {
+  auto body = [](InvalidUse mode) {
+    HandleTableOptions oa = quiet(ReusePolicy::lifo);
+    oa.invalid_use = mode;
+    HandleTable parent(oa);
+    HandleTableOptions ob = quiet(ReusePolicy::lifo);
+    ob.name = "child";
+    HandleTable child(ob);
+    (void)child.create(ObjectType::file, "a");
+    const RawHandle b = child.create(ObjectType::file, "b");  // 0x8 in 'child'
+    const hc::models::Status st = parent.write(b);
+    HC_CHECK(!st.ok && st.error == hc::models::kErrorInvalidHandle, "error {}", st.error);
+  };
+  const hc::Result quietly = once([&] { body(InvalidUse::fail); });
+  EXPECT_TRUE(quietly.findings.empty()) << quietly.findings.front().message;
+  const hc::Result raised = once([&] { body(InvalidUse::raise); });
+  HC_EXPECT_ONLY_FINDING(raised, hc::FindingKind::invalid_handle_use,
+                         "passed handle 0x8 of handle table 'child'");
+  EXPECT_TRUE(contains(raised.findings[0].message, "to WriteFile on handle table 'process'"))
+      << raised.findings[0].message;
+  EXPECT_TRUE(contains(raised.findings[0].message,
+                       "in table 'process', 0x8 names nothing: STATUS_INVALID_HANDLE"))
+      << raised.findings[0].message;
+}
+
+// Values used in their own tables, and DuplicateHandle's value in its target, stay clean.
+TEST(TableIdentity, EachTablesOwnValuesAreClean) {
+  const hc::Result r = once([] {
+    HandleTableOptions oa = quiet(ReusePolicy::lifo);
+    oa.invalid_use = InvalidUse::raise;
+    HandleTable parent(oa);
+    HandleTableOptions ob = oa;
+    ob.name = "child";
+    HandleTable child(ob);
+    const RawHandle pipe = parent.create(ObjectType::file, "pipe");
+    const RawHandle dup = parent.duplicate(pipe, child);
+    HC_CHECK(child.write(dup).ok && child.close(dup).ok, "the duplicate in its table");
+    HC_CHECK(parent.write(pipe).ok && parent.close(pipe).ok, "the original in its table");
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// --- GetLastError per thread (issue 17) ----------------------------------------------------------
+
+// GetLastError is thread state, one value per thread: a failed call on one table then a
+// successful call on another reads success; another thread's failure is not seen.
+TEST(LastError, IsOneValuePerThreadWhateverTableSetIt) {
+  std::uint32_t after_other_table = 99, seen_by_other_thread = 99, own_after_other_thread = 0;
+  const hc::Result r = once([&] {
+    HandleTable a(quiet(ReusePolicy::lifo));
+    HandleTableOptions ob = quiet(ReusePolicy::lifo);
+    ob.name = "second";
+    HandleTable b(ob);
+    const RawHandle f = b.create(ObjectType::file, "f");
+    HC_CHECK(!a.write(a.value(0x40)).ok, "0x40 names nothing in 'process'");
+    HC_CHECK(b.write(f).ok, "the write to f");
+    after_other_table = a.last_error();
+    HC_CHECK(!a.write(a.value(0x40)).ok, "0x40 names nothing in 'process'");
+    hc::thread other("other", [&] { seen_by_other_thread = b.last_error(); });
+    other.join();
+    own_after_other_thread = a.last_error();
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(after_other_table, hc::models::kErrorSuccess);
+  EXPECT_EQ(seen_by_other_thread, hc::models::kErrorSuccess);
+  EXPECT_EQ(own_after_other_thread, hc::models::kErrorInvalidHandle);
 }
 
 TEST(DoubleClose, TheSecondCloseHitsTheObjectThatRecycledTheValue) {

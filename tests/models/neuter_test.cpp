@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <set>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -367,9 +368,28 @@ TEST(NeuterLists, LeftSideSweepFreesNeuterAtWillNodesAndSplicesSurvivorsBack) {
   EXPECT_EQ(size, 2u);
 }
 
+/// A value on an AppDomain's sweepable list that owns a debuggee resource (a CordbReferenceValue
+/// backed by a GC handle): NeuterLeftSideResources frees it, then neuters.
+struct DomainValue : RsObject {
+  DomainValue(Process& p, const std::string& name)
+      : RsObject(p, "CordbReferenceValue", name), handle(p, "GC handle '" + name + "'") {}
+  void neuter_left_side_resources(const std::source_location& where) override {
+    handle.free(where);
+    RsObject::neuter_left_side_resources(where);
+  }
+  LeftSideResource handle;
+};
+
+// The true Continue's sweeps in CordbProcess::ContinueInternal's order (DOMAIN.md §4.2, as
+// corrected): ContinueNeuterList, drop the process lock, the LeftSideResource list (then the
+// model's deferred cleanup queue), the Exit list, each AppDomain's sweepable list, which is a
+// LeftSideResourceCleanupList (its values free their GC handles), re-take the lock, and only then
+// FlushProcessRunning marks the stacks dirty (the RefreshStack lists). Issue 17 corrected this
+// test: it pinned "mark stacks dirty" first and the AppDomain list swept as a plain NeuterList
+// (SweepAllNeuterAtWillObjects: the GC handle of 'ref' was never freed).
 TEST(NeuterLists, ContinueSweepsInTheDocumentedOrder) {
   std::vector<std::string> history;
-  bool survivors = false;
+  bool survivors = false, domain_handle_freed = false;
   ProcessState state = ProcessState::stopped;
   const hc::Result r = hc::explore(
       [&] {
@@ -396,6 +416,10 @@ TEST(NeuterLists, ContinueSweepsInTheDocumentedOrder) {
         assembly.add_ref();
         domain.add(assembly);
         assembly.release();
+        DomainValue ref(p, "ref");
+        ref.add_ref();
+        domain.add(ref);
+        ref.release();
         LeftSideResource buffer(p, "func-eval buffer 'eval'");
         p.deferred_cleanup().enqueue(buffer);
         p.record_history(true);
@@ -404,7 +428,8 @@ TEST(NeuterLists, ContinueSweepsInTheDocumentedOrder) {
         history = p.history();
         survivors = p.left_side_list().contains(kept) && !kept.neutered() &&
                     p.exit_list().contains(mda) && !mda.neutered() && stack.empty() &&
-                    p.continue_list().empty() && p.deferred_cleanup().empty();
+                    p.continue_list().empty() && p.deferred_cleanup().empty() && domain.empty();
+        domain_handle_freed = ref.handle.freed();
         state = p.state();
         p.stop();
         kept.release();
@@ -414,12 +439,10 @@ TEST(NeuterLists, ContinueSweepsInTheDocumentedOrder) {
       exhaustive());
   EXPECT_TRUE(r.findings.empty()) << first_message(r);
   EXPECT_TRUE(survivors);
+  EXPECT_TRUE(domain_handle_freed);
   EXPECT_EQ(state, ProcessState::running);
   const std::vector<std::string> expected = {
       "Continue #1",
-      "mark stacks dirty",
-      "neuter CordbILFrame 'frame'",
-      "delete CordbILFrame 'frame'",
       "ContinueNeuterList.NeuterAndClear",
       "neuter CordbValueEnum 'enum'",
       "delete CordbValueEnum 'enum'",
@@ -434,12 +457,146 @@ TEST(NeuterLists, ContinueSweepsInTheDocumentedOrder) {
       "neuter CordbValue 'value'",
       "delete CordbValue 'value'",
       "sweep sweepable list of AppDomain 'DefaultDomain'",
+      "free GC handle 'ref'",
+      "neuter CordbReferenceValue 'ref'",
+      "delete CordbReferenceValue 'ref'",
       "neuter CordbAssembly 'asm'",
       "delete CordbAssembly 'asm'",
       "re-take process lock",
+      "mark stacks dirty",
+      "neuter CordbILFrame 'frame'",
+      "delete CordbILFrame 'frame'",
       "resume",
   };
   EXPECT_EQ(history, expected);
+}
+
+// --- the stop count and queued callbacks (DOMAIN.md §4.2, issue 17) ------------------------------
+
+// Stop, Stop, Continue: the runtime returns S_OK and stays stopped, nothing is neutered; only the
+// Continue matching the last Stop resumes and neuters; one more is superfluous.
+TEST(StopCount, OnlyTheContinueMatchingTheLastStopResumesAndNeuters) {
+  cordbg::HRESULT first = -1, second = -1, third = 0;
+  ProcessState after_first = ProcessState::exited, after_second = ProcessState::exited;
+  bool neutered_after_first = true, neutered_after_second = false;
+  const hc::Result r = hc::explore(
+      [&] {
+        Process p("debuggee", ProcessState::running);
+        RsObject frame(p, "CordbILFrame", "frame");
+        frame.add_ref();
+        p.add_refresh_stack_list("main").add(frame);
+        RsObject values(p, "CordbValueEnum", "enum");
+        values.add_ref();
+        p.continue_list().add(values);
+        p.stop();
+        p.stop();
+        first = p.continue_();
+        after_first = p.state();
+        neutered_after_first = frame.neutered() || values.neutered();
+        second = p.continue_();
+        after_second = p.state();
+        neutered_after_second = frame.neutered() && values.neutered();
+        third = p.continue_();
+        frame.release();
+        values.release();
+        p.exit();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << first_message(r);
+  EXPECT_EQ(first, cordbg::S_OK);
+  EXPECT_EQ(after_first, ProcessState::stopped);
+  EXPECT_FALSE(neutered_after_first);
+  EXPECT_EQ(second, cordbg::S_OK);
+  EXPECT_EQ(after_second, ProcessState::running);
+  EXPECT_TRUE(neutered_after_second);
+  EXPECT_EQ(static_cast<std::uint32_t>(third), 0x8013132Fu);  // CORDBG_E_SUPERFLOUS_CONTINUE
+}
+
+// The count as the model keeps it, and the history of a Continue that only counts down.
+TEST(StopCount, CountsEveryStopAndEveryContinue) {
+  std::vector<std::uint32_t> counts;
+  std::vector<std::string> history;
+  std::string superfluous;
+  const hc::Result r = hc::explore(
+      [&] {
+        counts.clear();
+        Process p;  // created stopped at its first event: one stop outstanding
+        counts.push_back(p.stop_count());
+        p.stop();  // already stopped: counted all the same
+        counts.push_back(p.stop_count());
+        p.record_history(true);
+        p.continue_();
+        counts.push_back(p.stop_count());
+        p.continue_();
+        counts.push_back(p.stop_count());
+        superfluous = cordbg::hresult_name(p.continue_());
+        counts.push_back(p.stop_count());
+        history = p.history();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << first_message(r);
+  EXPECT_EQ(counts, (std::vector<std::uint32_t>{1, 2, 1, 0, 0}));
+  EXPECT_EQ(superfluous, "CORDBG_E_SUPERFLOUS_CONTINUE (0x8013132F)");
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[0], "Continue: stop count 1, stays stopped");
+  EXPECT_EQ(history[1], "Continue #1");
+  EXPECT_EQ(history.back(), "Continue: superfluous");
+}
+
+// With managed callbacks queued, the Continue that takes the count to 0 only lets the next
+// callback be dispatched: "the LS is not actually continuing, and so our cached state is still
+// valid" (process.cpp, ContinueInternal). Nothing is neutered, the process stays synchronized with
+// the dispatched event's stop; the Continue after the last callback is the true one.
+TEST(QueuedCallbacks, ContinueDispatchesTheNextCallbackAndNeutersNothing) {
+  cordbg::HRESULT first = -1, second = -1;
+  bool queued_before = false, queued_after = true, neutered_after_first = true;
+  bool neutered_after_second = false;
+  ProcessState after_first = ProcessState::exited, after_second = ProcessState::exited;
+  std::uint32_t count_after_first = 0, true_continues_after_first = 99;
+  std::vector<std::string> history;
+  const hc::Result r = hc::explore(
+      [&] {
+        Process p;  // stopped at a Breakpoint callback
+        RsObject frame(p, "CordbILFrame", "frame");
+        frame.add_ref();
+        p.add_refresh_stack_list("main").add(frame);
+        RsObject values(p, "CordbValueEnum", "enum");
+        values.add_ref();
+        p.continue_list().add(values);
+        p.queue_callback("StepComplete");  // arrived with the breakpoint, not yet dispatched
+        queued_before = p.has_queued_callbacks();
+        p.record_history(true);
+        first = p.continue_();
+        after_first = p.state();
+        count_after_first = p.stop_count();
+        true_continues_after_first = p.continue_count();
+        neutered_after_first = frame.neutered() || values.neutered();
+        queued_after = p.has_queued_callbacks();
+        second = p.continue_();
+        after_second = p.state();
+        neutered_after_second = frame.neutered() && values.neutered();
+        p.record_history(false);
+        history = p.history();
+        frame.release();
+        values.release();
+        p.stop();
+        p.exit();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << first_message(r);
+  EXPECT_TRUE(queued_before);
+  EXPECT_EQ(first, cordbg::S_OK);
+  EXPECT_EQ(after_first, ProcessState::stopped);
+  EXPECT_EQ(count_after_first, 1u);
+  EXPECT_EQ(true_continues_after_first, 0u);
+  EXPECT_FALSE(neutered_after_first);
+  EXPECT_FALSE(queued_after);
+  EXPECT_EQ(second, cordbg::S_OK);
+  EXPECT_EQ(after_second, ProcessState::running);
+  EXPECT_TRUE(neutered_after_second);
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[0], "Continue: dispatch queued callback StepComplete");
+  EXPECT_EQ(history[1], "Continue #1");
 }
 
 TEST(NeuterLists, ExitNeutersEveryListAndLaterCallsAnswerTerminated) {
@@ -492,7 +649,9 @@ TEST(Process, StopContinueAndDetachResults) {
       exhaustive());
   EXPECT_TRUE(r.findings.empty()) << first_message(r);
   EXPECT_EQ(s1, ProcessState::running);
-  EXPECT_EQ(static_cast<std::uint32_t>(continue_running), 0x80131302u);
+  // A Continue with no stop outstanding is CORDBG_E_SUPERFLOUS_CONTINUE (DOMAIN.md §4.2;
+  // issue 17 corrected this line, which pinned CORDBG_E_PROCESS_NOT_SYNCHRONIZED, 0x80131302).
+  EXPECT_EQ(static_cast<std::uint32_t>(continue_running), 0x8013132Fu);
   EXPECT_EQ(detach_running, cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED);
   EXPECT_EQ(s2, ProcessState::stopped);
   EXPECT_EQ(detach_stopped, cordbg::S_OK);

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
 #include "hc/models/critical_handle.hpp"
 #include "test_support.hpp"
 
@@ -347,6 +351,66 @@ TEST(AddRefInReleaseHandle, IsReported) {
   HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::addref_in_release_handle,
                          "called DangerousAddRef on SafeFileHandle 'pipe' from inside its own "
                          "ReleaseHandle");
+}
+
+// Issue 17: ReleaseHandle is over once it throws. A later DangerousAddRef on the same thread is
+// no re-entry: it throws ObjectDisposedException (C is set) and is no addref-in-release-handle.
+TEST(AddRefInReleaseHandle, NotReportedAfterAReleaseHandleThatThrew) {
+  bool release_threw = false, addref_threw = false;
+  const hc::Result r = run([&](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t, {.name = "pipe"}, [&](const RawHandle& raw) -> bool {
+      t.close(raw);
+      throw std::runtime_error("ReleaseHandle failed");  // escapes to Dispose's caller
+    });
+    open_file(t, h);
+    try {
+      h.Dispose();
+    } catch (const std::runtime_error& e) {
+      release_threw = std::string(e.what()) == "ReleaseHandle failed";
+    }
+    bool ok = false;
+    try {
+      h.DangerousAddRef(ok);
+    } catch (const ObjectDisposedException&) {
+      addref_threw = true;
+    }
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(release_threw);
+  EXPECT_TRUE(addref_threw);
+}
+
+// --- §1.3: the last error around ReleaseHandle -------------------------------------------------
+
+// Issue 17: the P/Invoke last error is saved before ReleaseHandle and restored after it: a
+// release that runs ReleaseHandle (its CloseHandle succeeds, setting 0) leaves the error of the
+// failed call before it for GetLastError. The same for CriticalHandle's Cleanup (§2).
+TEST(LastError, IsSavedAndRestoredAroundReleaseHandle) {
+  std::uint32_t before = 0, after_dispose = 99, after_release = 99, after_close = 99;
+  const hc::Result r = run([&](Gc& gc, HandleTable& t) {
+    SafeHandle disposed(gc, t, {.name = "a"});
+    open_file(t, disposed, "a");
+    SafeHandle released(gc, t, {.name = "b"});
+    open_file(t, released, "b");
+    CriticalHandle closed(gc, t, {.name = "c"});
+    closed.SetHandle(t.create(ObjectType::file, "c", closed.label()));
+    HC_CHECK(!t.write(t.value(0x400)).ok, "a write to a value that names nothing must fail");
+    before = t.last_error();
+    disposed.Dispose();  // ReleaseHandle: CloseHandle succeeds
+    after_dispose = t.last_error();
+    bool ok = false;
+    released.DangerousAddRef(ok);
+    released.Dispose();
+    released.DangerousRelease();  // the last release runs ReleaseHandle
+    after_release = t.last_error();
+    closed.Close();
+    after_close = t.last_error();
+  });
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(before, hc::models::kErrorInvalidHandle);
+  EXPECT_EQ(after_dispose, hc::models::kErrorInvalidHandle);
+  EXPECT_EQ(after_release, hc::models::kErrorInvalidHandle);
+  EXPECT_EQ(after_close, hc::models::kErrorInvalidHandle);
 }
 
 // --- the critical finalizer ------------------------------------------------------------------

@@ -157,6 +157,13 @@ void audit_touch(ObjectId object, Access access, const std::source_location& whe
 void report(FindingKind kind, std::string message, const std::source_location& where,
             std::string signature, FindingRefs refs = {});
 
+/// The calling simulated thread's modelled last error: GetLastError / errno of the handle
+/// models (hc/models), thread state as on Windows (the TEB) and POSIX (errno). 0 when the thread
+/// starts; one value per thread, whatever table or API set it. Only the thread itself touches
+/// it, so it is no dependence between threads (no footprint). Throws usage_error outside an
+/// execution.
+std::uint32_t& model_last_error();
+
 /// The name of a thread of the current execution ("main", "finalizer", ...).
 std::string_view thread_name(ThreadId thread);
 /// Steps executed so far in the current execution (the next step is this number + 1).

@@ -389,6 +389,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.destroy = [](void*) noexcept {};
   main.eh = EhGlobals{};
   main.error_number = 0;
+  main.model_last_error = 0;
   main.context.clear();
   live_ = bit(0);
   if (!main.cont) create_fiber(0);
@@ -1208,6 +1209,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.notified = false;
   s.eh = EhGlobals{};
   s.error_number = 0;
+  s.model_last_error = 0;
   s.context.clear();
   if (clock_width_ != 0) {
     // The parent's entries of the threads that exist, not all 32; the entries above are zero
@@ -1580,6 +1582,10 @@ bool in_execution() noexcept {
 ThreadId current_thread() noexcept {
   const detail::Execution* e = detail::Execution::current();
   return e != nullptr ? e->current_thread() : kNoThread;
+}
+
+std::uint32_t& model_last_error() {
+  return require("hc::models' GetLastError / errno").model_last_error();
 }
 
 ObjectId register_object(ObjectKind kind, std::string_view name) {

@@ -212,6 +212,8 @@ class Execution {
   std::uint32_t step_count() const noexcept { return static_cast<std::uint32_t>(trace_.size()); }
 
   ThreadId current_thread() const noexcept { return current_; }
+  /// The running thread's modelled last error (rt::model_last_error).
+  std::uint32_t& model_last_error() noexcept { return threads_[current_].model_last_error; }
   bool tearing_down() const noexcept { return tearing_down_; }
 
   // --- faults (runtime/faults.hpp); the handlers call these -----------------------------------
@@ -307,6 +309,9 @@ class Execution {
     std::size_t heap_align = 0;  // non-zero: body is on the heap with this alignment
     void (*invoke)(void*) = nullptr;
     void (*destroy)(void*) noexcept = nullptr;
+    // The modelled GetLastError / errno of the handle models (rt::model_last_error): thread
+    // state like errno, 0 when the thread starts; only the thread itself reads or writes it.
+    std::uint32_t model_last_error = 0;
   };
 
   struct ObjectState {

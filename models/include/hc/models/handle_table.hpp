@@ -52,6 +52,13 @@
 //   signal / reset          K(h) write; T read, S[h] read, E(h) write.
 //   wait                    K(h) read;  T read, S[h] read-write (registers the waiter); then
 //                           the blocked part: E sync; S[h] read-write, K(h) read-write.
+// Table identity. A RawHandle remembers the table that handed it out. Passing it to another
+// table is a bug the kernel cannot see: a handle value is an index into the handle table of the
+// process that received it (DuplicateHandle's target value is valid only in the target process,
+// §6.1), so in another table it names nothing or an unrelated object. Such a call is an
+// invalid-handle-use finding whenever the number names an open object there (production would
+// silently use or close that unrelated object), and, like any value that names nothing, under
+// InvalidUse::raise otherwise (else it fails with ERROR_INVALID_HANDLE / EBADF).
 // A value without this table's provenance (a bare number from value(), another table's value)
 // names whatever its slot holds when the call runs, unknown when it is announced: such a call
 // is announced on T (read) and declares every model object (kAllModelObjects); SetEvent,
@@ -62,8 +69,10 @@
 // with a close of another slot, not with a create (which may recycle the use's slot); closes and
 // creates all meet on F.
 //
-// GetLastError / errno are per thread, as on Windows and POSIX: each thread's last error is
-// touched by that thread only, so it is no dependence between threads and is not a cell.
+// GetLastError / errno are per thread, as on Windows and POSIX, and one value per thread
+// whatever table set it (models::last_error(), kept by the engine as thread state): each
+// thread's last error is touched by that thread only, so it is no dependence between threads
+// and is not a cell.
 //
 // Finding bookkeeping (plain members): each slot's generations with their provenance, owner
 // and closer, for messages and reports. What the table does reads only each generation's
@@ -72,6 +81,7 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -153,11 +163,41 @@ struct RawHandle {
   std::string owner;             // who owns it ("" = nobody in particular)
   Provenance created;            // who created it, when and where
   ObjectId table = kNoObject;    // the table that handed it out (HandleTable::id())
+  std::string_view table_name;   // that table's name (HandleTableOptions::name), for findings
 
   bool valid() const { return slot != 0; }
   friend bool operator==(const RawHandle& a, const RawHandle& b) {
     return a.value == b.value && a.slot == b.slot && a.generation == b.generation;
   }
+};
+
+/// GetLastError() / errno: the calling simulated thread's last error, set by the last call of
+/// any handle table (or set_last_error) on this thread. One value per thread (DOMAIN.md §1.3,
+/// §6.3), not per table: a failed CloseHandle on one table followed by a successful call on
+/// another reads kErrorSuccess.
+std::uint32_t last_error();
+/// SetLastError(code) / errno = code on the calling simulated thread.
+void set_last_error(std::uint32_t code);
+
+/// Saves the calling thread's last error and restores it when the scope ends normally: the
+/// runtime does this around ReleaseHandle (SafeHandle's InternalRelease, CriticalHandle's
+/// Cleanup; DOMAIN.md §1.3 [RT-SH][CF-35612]), because ReleaseHandle can run implicitly while
+/// another P/Invoke's result is being unmarshalled. The runtime's save and restore are two
+/// statements around the call, not a finally block (`int lastError =
+/// Marshal.GetLastPInvokeError(); ReleaseHandle(); Marshal.SetLastPInvokeError(lastError);`), so
+/// when ReleaseHandle throws the error is left as it set it: so here.
+class LastErrorPreserver {
+ public:
+  LastErrorPreserver() : saved_(last_error()), exceptions_(std::uncaught_exceptions()) {}
+  ~LastErrorPreserver() {
+    if (std::uncaught_exceptions() == exceptions_) set_last_error(saved_);
+  }
+  LastErrorPreserver(const LastErrorPreserver&) = delete;
+  LastErrorPreserver& operator=(const LastErrorPreserver&) = delete;
+
+ private:
+  std::uint32_t saved_;
+  int exceptions_;
 };
 
 /// The result of a call: ok, or the error code the API reports.
@@ -233,9 +273,9 @@ class HandleTable {
   /// by their labels, then the kernel object), then this table.
   void add_history_refs(const RawHandle& h, FindingRefs& refs) const;
   const HandleTableOptions& options() const { return options_; }
-  /// The calling thread's error code of its last failed call (GetLastError / errno: per
-  /// thread), kErrorSuccess after success.
-  std::uint32_t last_error() const;
+  /// models::last_error(): the calling thread's error code of its last call (GetLastError /
+  /// errno: per thread, shared by every table), kErrorSuccess after success.
+  std::uint32_t last_error() const { return models::last_error(); }
   ObjectId id() const { return table_.id(); }
   std::string format_value(std::uint64_t value) const;
 
@@ -290,6 +330,12 @@ class HandleTable {
                         const std::source_location& where, Status* failure,
                         std::string_view closer = {});
   Status fail(const char* api, const RawHandle& h, const std::source_location& where, bool closing);
+  /// A call on another table's value `h` (see the header, "Table identity"): a finding when the
+  /// number names an open object here (`open_slot`, 0: none) or under InvalidUse::raise, else
+  /// ERROR_INVALID_HANDLE / EBADF. Returns 0 (the call touches nothing).
+  std::uint32_t foreign(const RawHandle& h, const char* api, bool closing,
+                        const std::source_location& where, std::uint32_t open_slot,
+                        Status* failure);
   /// One scheduling point for a typed use: `slot_access` on S[h], `access` on K(h) (and a write
   /// of E(h) when `event`). `*object` and `*slot`: what the value names, when the call succeeds.
   Status typed(const RawHandle& h, const char* api, Access access, std::uint32_t allowed,
@@ -308,8 +354,6 @@ class HandleTable {
   // Finding bookkeeping: history_[s][g - 1] is generation g of slot s (for messages and
   // reports, and the kernel object a RawHandle's generation names, which never changes).
   std::vector<std::vector<Generation>> history_;
-  // Per thread (GetLastError is thread state): only thread t touches last_error_[t].
-  std::array<std::uint32_t, kMaxThreads> last_error_{};
 };
 
 }  // namespace hc::models

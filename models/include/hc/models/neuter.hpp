@@ -103,6 +103,9 @@ inline constexpr HRESULT CORDBG_E_PROCESS_NOT_SYNCHRONIZED = static_cast<HRESULT
 inline constexpr HRESULT CORDBG_E_OBJECT_NEUTERED = static_cast<HRESULT>(0x8013134Fu);
 inline constexpr HRESULT CORDBG_E_PROCESS_DETACHED = static_cast<HRESULT>(0x80131335u);
 inline constexpr HRESULT CORDBG_E_HANDLE_HAS_BEEN_DISPOSED = static_cast<HRESULT>(0x80131C01u);
+/// A Continue with no outstanding stop (corerror.h: "Return from a call to Continue that was not
+/// matched with a stopping event"; CordbProcess::ContinueInternal).
+inline constexpr HRESULT CORDBG_E_SUPERFLOUS_CONTINUE = static_cast<HRESULT>(0x8013132Fu);
 constexpr bool succeeded(HRESULT hr) noexcept {
   return hr >= 0;
 }

@@ -3,7 +3,7 @@
 // Continue (the safe point that sweeps the neuter lists), Exit and Detach; and the right-side
 // lock hierarchy (RSLock with levels, checked per simulated thread like DbgRSThread).
 //
-//   hc::models::Process p("debuggee");                 // starts stopped (synchronized)
+//   hc::models::Process p("debuggee");                 // starts stopped: stop count 1
 //   hc::models::HandleValue hv(p, "hv");                 // on p.left_side_list()
 //   hv.add_ref();                                        // the client's COM reference
 //   hc::models::RsObject frame(p, "CordbILFrame", "frame");
@@ -11,6 +11,14 @@
 //   p.continue_();                                       // neuters frame, sweeps, resumes
 //   hc::thread finalizer("finalizer", [&] { hv.release(); });   // NeuterAtWill, nothing heavy
 //   p.stop(); p.continue_();                             // the sweep frees hv's GC handle
+//
+// Stop and Continue keep a stop count (§4.2; CordbProcess::StopInternal / ContinueInternal):
+// Stop counts one more stop; Continue with a count of 0 is CORDBG_E_SUPERFLOUS_CONTINUE;
+// otherwise it counts one down, and only the Continue that takes the count to 0 does anything
+// more: with managed callbacks queued (queue_callback) it dispatches the next one (the process
+// stays synchronized, stop count 1 again, nothing neutered); else it is the true continue that
+// sweeps the lists and resumes the debuggee. A StopContinueHolder (a Continue inside a callback
+// deferred until it returns) is that count too: Stop before the callback, Continue after.
 //
 // Everything here must be created and used inside an execution (hc::explore, HC_SCENARIO).
 //
@@ -25,13 +33,19 @@
 // reentrant (cLockReentrant): a re-acquisition by the holder is no operation at all.
 //
 // What it touches (DPOR footprints, checked by the footprint audit). The process's state
-// (running / stopped / exited / detached) is a cell, "process '<name>': state"; the lists are
-// cells (neuter.hpp). Each scheduling point names:
+// (running / stopped / exited / detached) is a cell, "process '<name>': state", and so are its
+// stop count ("...: stop count") and its queued managed callbacks ("...: managed event queue");
+// the lists are cells (neuter.hpp). Each scheduling point names:
 //   RSLock::lock / unlock        the lock's hc::mutex (sync)
-//   Process::stop                Stop-Go (sync), "Stop": process state (write)
-//   Process::continue_           Stop-Go, "Continue": process state (read), process lock, the
-//                                lists' operations (see neuter.hpp), process lock, "Continue:
-//                                resume": process state (write)
+//   Process::stop                Stop-Go (sync), "Stop": process state (write), stop count
+//                                (read_write)
+//   Process::continue_           Stop-Go, "Continue": process state (read), stop count and
+//                                callback queue (read_write); on the true continue then process
+//                                lock, the lists' operations (see neuter.hpp), process lock,
+//                                "Continue: resume": process state (write)
+//   Process::queue_callback      "queue managed event": process state (read), the callback
+//                                queue (write)
+//   Process::has_queued_callbacks   "HasQueuedCallbacks": process state and the queue (read)
 //   Process::exit / detach       Stop-Go, "ExitProcess" (write) / "Detach" (read): process
 //                                state, the lists' operations, process lock, process state
 //                                (write)
@@ -234,7 +248,12 @@ class Process {
   // --- state (peeks: no scheduling point, not audited) ----------------------------------------
   ProcessState state() const noexcept { return state_.peek(); }
   bool synchronized() const noexcept { return state() == ProcessState::stopped; }
+  /// True continues so far (not the Continues that only counted a stop down).
   std::uint32_t continue_count() const noexcept { return continue_count_; }
+  /// Stops not yet matched by a Continue (m_stopCount).
+  std::uint32_t stop_count() const noexcept { return stop_count_.peek(); }
+  /// Managed callbacks queued and not yet dispatched.
+  std::size_t queued_callbacks() const noexcept { return callbacks_.peek().size(); }
   /// The number of the Continue being executed (its sweeps), 0 outside Continue.
   std::uint32_t current_continue() const noexcept { return in_continue_; }
   ObjectId state_id() const noexcept { return state_.id(); }
@@ -242,16 +261,29 @@ class Process {
   std::string describe_state() const;
 
   // --- operations ------------------------------------------------------------------------------
-  /// ICorDebugController::Stop: takes Stop-Go, marks the process synchronized.
-  /// CORDBG_E_PROCESS_TERMINATED / _DETACHED after Exit / Detach.
+  /// ICorDebugController::Stop: takes Stop-Go, marks the process synchronized and counts one
+  /// more stop (also when it was already stopped). CORDBG_E_PROCESS_TERMINATED / _DETACHED after
+  /// Exit / Detach.
   cordbg::HRESULT stop(const std::source_location& where = std::source_location::current());
-  /// ICorDebugController::Continue, the safe point (§4.2, in this order, Stop-Go held):
-  /// mark stacks dirty (NeuterAndClear every RefreshStack list), ContinueNeuterList
-  /// NeuterAndClear (process lock held), drop the process lock, sweep the LeftSideResource list
-  /// then drain the deferred cleanup queue (both may "send IPC"), sweep the Exit list and each
-  /// AppDomain list for NeuterAtWill objects, re-take the process lock, resume.
-  /// CORDBG_E_PROCESS_NOT_SYNCHRONIZED when running; _TERMINATED / _DETACHED after Exit / Detach.
+  /// ICorDebugController::Continue (Stop-Go held). _TERMINATED / _DETACHED after Exit /
+  /// Detach; CORDBG_E_SUPERFLOUS_CONTINUE (0x8013132F) when no stop is outstanding (a running
+  /// process); otherwise counts one stop down and returns S_OK, and:
+  ///   stops still outstanding: nothing more, the process stays stopped;
+  ///   managed callbacks queued: the next one is dispatched (stays synchronized, nothing
+  ///     neutered: the debuggee does not run);
+  ///   else the true continue, the safe point (§4.2, in this order): ContinueNeuterList
+  ///     NeuterAndClear (process lock held), drop the process lock, sweep the LeftSideResource
+  ///     list then drain the deferred cleanup queue (both may "send IPC"), sweep the Exit list
+  ///     for NeuterAtWill objects, sweep each AppDomain's sweepable list (a
+  ///     LeftSideResourceCleanupList: SweepNeuterLeftSideResources), re-take the process lock,
+  ///     mark every stack dirty (NeuterAndClear each RefreshStack list), resume.
   cordbg::HRESULT continue_(const std::source_location& where = std::source_location::current());
+  /// A managed debug event arrived while the process is synchronized and waits in the shim's
+  /// queue (ShimProcess's ManagedEventQueue); `event` names it ("Breakpoint", "LoadModule").
+  void queue_callback(std::string event,
+                      const std::source_location& where = std::source_location::current());
+  /// ICorDebugController::HasQueuedCallbacks(NULL) (a scheduling point).
+  bool has_queued_callbacks(const std::source_location& where = std::source_location::current());
   /// The debuggee exits (its exit event synchronizes it): NeuterChildrenLeftSideResources
   /// (Stop-Go held, process lock not held), then NeuterChildren under the process lock (every
   /// list neutered and cleared), then the state is exited.
@@ -275,8 +307,10 @@ class Process {
   DeferredCleanupQueue& deferred_cleanup() noexcept { return deferred_; }
   /// A thread's RefreshStack list (frames, chains, value enums): neutered at every Continue.
   NeuterList& add_refresh_stack_list(std::string thread_name);
-  /// An AppDomain's sweepable list: swept for NeuterAtWill objects at every Continue.
-  NeuterList& add_appdomain_list(std::string appdomain_name);
+  /// An AppDomain's sweepable list (CordbAppDomain::m_SweepableNeuterList: CordbHandleValues and
+  /// the values that survive Continue): a LeftSideResourceCleanupList, swept with
+  /// SweepNeuterLeftSideResources at every true Continue, after the Exit list.
+  LeftSideResourceCleanupList& add_appdomain_list(std::string appdomain_name);
 
   // --- checks used by the model ----------------------------------------------------------------
   /// O5: left-side ("debuggee") cleanup runs now, at the
@@ -326,6 +360,8 @@ class Process {
   RsThreads* threads_;
   std::string name_;
   hc::ModelCell<ProcessState> state_;
+  hc::ModelCell<std::uint32_t> stop_count_;            // m_stopCount
+  hc::ModelCell<std::vector<std::string>> callbacks_;  // queued managed callbacks, oldest first
   ObjectId transport_id_;
   // Finding bookkeeping: what set the state and when, the Continue count, the history.
   std::string state_by_;
@@ -345,7 +381,7 @@ class Process {
   LeftSideResourceCleanupList left_side_list_;
   DeferredCleanupQueue deferred_;
   std::vector<std::unique_ptr<NeuterList>> refresh_stack_lists_;
-  std::vector<std::unique_ptr<NeuterList>> appdomain_lists_;
+  std::vector<std::unique_ptr<LeftSideResourceCleanupList>> appdomain_lists_;
   std::vector<std::unique_ptr<RsObject>> owned_;
 };
 

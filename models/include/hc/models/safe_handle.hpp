@@ -413,17 +413,34 @@ class BasicSafeHandle : public ManagedObject {
                        where);
     }
     ++release_handle_calls_;
-    releasing_ = true;
-    releasing_thread_ = rt::current_thread();
     // Read in the step of the successful release CAS, which declares it: ReleaseHandle's own
     // operations come after.
     const RawHandle handle = handle_.read(where);
     bool ok = false;
     {
+      // While ReleaseHandle runs: `releasing_` (addref-in-release-handle, I5) is set on this
+      // thread and cleared when it returns or throws (an exception leaves it for the caller of
+      // Dispose / DangerousRelease, or terminates the process on the finalizer thread; either
+      // way ReleaseHandle is over, and a later DangerousAddRef is no re-entry).
+      struct Running {
+        BasicSafeHandle& self;
+        explicit Running(BasicSafeHandle& s) : self(s) {
+          self.releasing_ = true;
+          self.releasing_thread_ = rt::current_thread();
+        }
+        ~Running() {
+          self.releasing_ = false;
+          self.releasing_thread_ = kNoThread;
+        }
+      } running(*this);
+      // The last error is saved before ReleaseHandle and restored after it returns (DOMAIN.md
+      // §1.3; SafeHandle.cs InternalRelease: Marshal.GetLastPInvokeError / SetLastPInvokeError
+      // around ReleaseHandle, dotnet/corefx#35612): ReleaseHandle may run inside another
+      // P/Invoke's unmarshalling, whose caller reads GetLastError next.
+      const LastErrorPreserver last_error;
       const FindingContext context(id());  // findings inside ReleaseHandle are about it too
       ok = release_handle_ ? release_handle_(handle) : table_->close(handle, label(), where).ok;
     }
-    releasing_ = false;
     if (!ok) {
       // This SafeHandle, this step, then what the value's history names.
       const Provenance now = here(where);
