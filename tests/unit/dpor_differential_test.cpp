@@ -560,7 +560,8 @@ TEST(DporDifferential, ValueChoiceBeforeARace) {
 
 /// Runs programs first_seed .. first_seed + count - 1 under `strategy` with one worker and
 /// with two sharing one search tree (SharedDpor in dpor.cpp), the top cut after two decisions
-/// (many units even on small programs): the two runs must be the same, execution for execution.
+/// and, in odd programs, units split after 4 executions (many units even on small programs):
+/// the two runs must be the same, execution for execution.
 void shared_against_one_worker(const char* strategy, std::uint64_t first_seed,
                                std::uint64_t count) {
   int differences = 0;
@@ -582,6 +583,7 @@ void shared_against_one_worker(const char* strategy, std::uint64_t first_seed,
     hc::ExploreOptions o = exhaustive(strategy);
     o.jobs = 2;
     o.split_depth = 2;
+    o.unit_size = seed % 2 == 0 ? 256 : 4;  // odd programs: units split after 4 executions
     std::set<std::string> shared_outcomes;
     const hc::Result shared = hc::explore(body_of(p, &shared_outcomes), o);
     units += shared.stats.units;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "test_support.hpp"
 
@@ -25,6 +26,7 @@ hc::ExploreOptions options(const std::string& strategy, bool stop_at_first) {
   o.strategy = strategy;
   o.stop_at_first = stop_at_first;
   o.check_determinism = false;
+  o.coverage = true;
   return o;
 }
 
@@ -36,6 +38,9 @@ std::string summary(const hc::Result& r) {
     s += fmt::format("  {} at execution {}: {}\n    schedule {}\n", f.signature, f.execution,
                      f.message, hc::format_choices(f.schedule));
   }
+  // Coverage counts the executions the run counts: not those of units run again.
+  s += fmt::format("  both orders: {}\n  one order: {}\n", fmt::join(r.covered_pairs, ", "),
+                   fmt::join(r.one_order_pairs, ", "));
   return s;
 }
 
@@ -100,13 +105,18 @@ TEST_P(DporParallel, AnyNumberOfWorkersRunsTheExecutionsOfOneWorker) {
       const std::string expected = summary(one);
       for (std::uint32_t split_depth : {1u, 2u, 3u, 6u}) {
         for (int jobs : {2, 3}) {
-          hc::ExploreOptions o = options(GetParam(), stop_at_first);
-          o.jobs = jobs;
-          o.split_depth = split_depth;
-          const hc::Result many = hc::explore(s.body, o);
-          EXPECT_EQ(summary(many), expected)
-              << s.name << ", " << jobs << " workers, split depth " << split_depth
-              << (stop_at_first ? ", stop at first" : ", keep going");
+          // Units that grow past unit_size executions are split further (3: almost all).
+          for (std::uint64_t unit_size : {256u, 3u}) {
+            hc::ExploreOptions o = options(GetParam(), stop_at_first);
+            o.jobs = jobs;
+            o.split_depth = split_depth;
+            o.unit_size = unit_size;
+            const hc::Result many = hc::explore(s.body, o);
+            EXPECT_EQ(summary(many), expected)
+                << s.name << ", " << jobs << " workers, split depth " << split_depth
+                << ", unit size " << unit_size
+                << (stop_at_first ? ", stop at first" : ", keep going");
+          }
         }
       }
     }
@@ -120,6 +130,23 @@ TEST_P(DporParallel, TheWorkIsSharedInUnits) {
   const hc::Result r = hc::explore(hc::test::lastzero(6), o);
   EXPECT_EQ(r.stats.executions, 144u);  // (6 + 3) * 2^4 traces
   EXPECT_GT(r.stats.units, 10u);
+}
+
+// A unit that reaches unit_size executions hands the decisions down to its shallowest one with
+// branches left to the top, for other workers to take, and goes on below them: however shallow
+// the cut, the big subtrees are shared, and the totals stay exact.
+TEST_P(DporParallel, BigUnitsAreSplitWhereTheyReachTheUnitSize) {
+  hc::ExploreOptions o = options(GetParam(), false);
+  o.jobs = 2;
+  o.split_depth = 1;
+  o.unit_size = 0;  // no limit: the units below the one decision of the top
+  const hc::Result whole = hc::explore(hc::test::lastzero(8), o);
+  o.unit_size = 16;
+  const hc::Result split = hc::explore(hc::test::lastzero(8), o);
+  EXPECT_EQ(whole.stats.executions, 704u);  // (8 + 3) * 2^6 traces
+  EXPECT_EQ(split.stats.executions, 704u);
+  EXPECT_GE(split.stats.units, 4 * whole.stats.units)
+      << "unit size 16: " << split.stats.units << " units; unlimited: " << whole.stats.units;
 }
 
 // Workers race for units; the result must not depend on who won.

@@ -301,8 +301,18 @@ class Run {
     if (watchdog_ != nullptr) watch.emplace(*watchdog_, exec);
     // What watches the executions (observer.hpp): coverage, Knuth's estimate, progress.
     std::vector<std::unique_ptr<detail::ExecutionObserver>> observers;
-    if (detail::wants_coverage(o_))
+    // A shared search's coverage is kept per dispatch (shared_coverage below): the executions
+    // of a dispatch it discards must not count, or the pairs would depend on timing.
+    const bool coverage = detail::wants_coverage(o_);
+    if (coverage && !shared_)
       observers.push_back(std::make_unique<detail::CoverageObserver>(coverage_, mu_));
+    detail::PairCoverage unit_pairs;  // shared search: the pairs of the current dispatch
+    auto keep_unit_pairs = [&](std::uint64_t dispatch) {
+      if (!shared_ || !coverage) return;
+      std::lock_guard lock(mu_);
+      dispatch_coverage_[dispatch].merge(unit_pairs);
+      unit_pairs = detail::PairCoverage{};
+    };
     if (o_.progress && index == 0 && exhaustive()) {
       // Knuth probes on worker 0 only, and only while someone watches.
       observers.push_back(std::make_unique<detail::EstimatorObserver>(
@@ -346,6 +356,7 @@ class Run {
         if (unit != kNoUnit && owned(unit)) {
           for (auto& observer : observers)
             observer->on_unit_end();
+          keep_unit_pairs(unit);
           finish_unit(unit, counts);
         }
         unit = tag.unit;
@@ -373,6 +384,7 @@ class Run {
       }
       for (auto& observer : observers)
         observer->on_execution(exec, total);
+      if (shared_ && coverage) unit_pairs.add(exec.trace());
       if (found) {
         cut_by_step_bound = cut_by_step_bound || found->kind == FindingKind::step_bound_exceeded;
         cut_by_livelock_bound = cut_by_livelock_bound || found->kind == FindingKind::livelock;
@@ -409,6 +421,7 @@ class Run {
       observer->on_worker_end();
     // A worker that leaves (done, budget, interrupt) wakes those waiting for a unit.
     if (shared_) shared_->cancel();
+    if (unit != kNoUnit) keep_unit_pairs(unit);
     std::lock_guard lock(mu_);
     abandoned_threads_ += exec.abandoned_threads();
     unwind_fallbacks_ += exec.unwind_fallbacks();
@@ -487,8 +500,14 @@ class Run {
       }
     }
     dispatch_findings_.clear();
-    if (std::optional<std::uint64_t> at = shared_->stopped_at()) {
-      stop_unit_ = *at;
+    const std::optional<std::uint64_t> stopped_at = shared_->stopped_at();
+    for (const auto& [dispatch, pairs] : dispatch_coverage_) {
+      const std::optional<std::uint64_t> u = unit_of(dispatch);
+      if (u && (!stopped_at || *u <= *stopped_at)) coverage_.merge(pairs);
+    }
+    dispatch_coverage_.clear();
+    if (stopped_at) {
+      stop_unit_ = *stopped_at;
       stopped_by_finding_ = true;
     } else if (nondeterministic_stop_) {
       const std::optional<std::uint64_t> u = unit_of(stop_unit_.load());
@@ -792,6 +811,7 @@ class Run {
   std::shared_ptr<detail::SharedSearch> shared_;
   // Its findings by dispatch, then signature, until renumber_shared_units().
   std::map<std::uint64_t, std::map<std::string, UnitFinding>> dispatch_findings_;
+  std::map<std::uint64_t, detail::PairCoverage> dispatch_coverage_;  // ... and its pairs
   bool nondeterministic_stop_ = false;  // a nondeterminism finding ended a shared search
 };
 

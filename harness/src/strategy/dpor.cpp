@@ -66,6 +66,7 @@
 #include <atomic>
 #include <bit>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -281,6 +282,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         shared_(std::move(shared)),
         driver_(driver),
         top_(shared_ != nullptr || driver ? o.split_depth : 0),
+        unit_size_(o.unit_size),
         stop_at_first_(o.stop_at_first) {}
 
   std::size_t stack_depth() const override { return stack_.size(); }
@@ -424,6 +426,10 @@ class DporStrategy final : public ExhaustiveStrategy {
       events_valid_ = false;
     }
     backtrack();
+    // A shared unit that grew to unit_size executions hands what is left of it to the top, so
+    // the workers share it (a count, never a clock, decides: the split is the same every run).
+    if (shared_ != nullptr && !need_unit_ && unit_size_ != 0 && unit_executions_ >= unit_size_)
+      promote_shared_part();
   }
 
   std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
@@ -463,6 +469,9 @@ class DporStrategy final : public ExhaustiveStrategy {
     std::vector<Frame> fresh;
     std::vector<TopRace> races;
     bool stopped = false;
+    /// A part of a unit that goes on (promote_shared_part): its frames stand at the branches in
+    /// progress, the last one's being the rest of the unit, which the driver waits for next.
+    bool promoted = false;
     std::uint64_t executions = 0;  // how many it ran (what a discarded unit cost)
   };
 
@@ -562,7 +571,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         insert(race.frame, std::move(race.v));
       }
     }
-    backtrack();
+    if (!r.promoted) backtrack();
   }
 
  private:
@@ -920,7 +929,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   /// Runner: decision f is above the cut, the driver's.
-  bool on_top(std::size_t f) const { return shared_ != nullptr && f < top_; }
+  bool on_top(std::size_t f) const { return shared_ != nullptr && f < unit_top_; }
 
   static bool first_of_thread(const Sequence& v, std::size_t k) {
     for (std::size_t i = 0; i < k; ++i) {
@@ -1014,7 +1023,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     follow_from_ = -1;
     stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
     // A runner backtracks its unit's decisions only: the top is the driver's.
-    const std::size_t floor = shared_ != nullptr ? top_ : 0;
+    const std::size_t floor = shared_ != nullptr ? unit_top_ : 0;
     while (stack_.size() > floor && !stopped_ && !abandoned_) {
       Frame& f = stack_.back();
       const std::size_t index = stack_.size() - 1;
@@ -1066,7 +1075,22 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   bool acquire_unit() override;  // below SharedDpor
-  void finish_shared_unit();     // below SharedDpor
+  /// Runner: the unit is done.
+  void finish_shared_unit();
+  /// Runner: the unit ran unit_size_ executions more. Its decisions down to the shallowest one
+  /// with branches left go to the top (a part of the unit, committed in its turn, whose
+  /// branches other workers then take), and it goes on below them.
+  void promote_shared_part();
+  /// Whether backtracking would find another branch at f (the chosen one is in progress).
+  static bool has_branches_left(const Frame& f) {
+    if (f.is_value) return f.value + 1 < f.enabled;
+    const ThreadMask awake = f.enabled & ~(f.sleep | bit(f.chosen));
+    if (f.split) return awake != 0;
+    for (std::uint32_t c : f.wut.nodes[0].children) {
+      if (c != f.chosen_child && (awake & bit(f.wut.nodes[c].ev.thread)) != 0) return true;
+    }
+    return false;
+  }
 
   /// Backtracking took a new option at decision `index`.
   void backtracked_at(std::size_t index) {
@@ -1085,12 +1109,14 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::shared_ptr<SharedDpor> shared_;  // runner: the search it takes units from
   bool driver_ = false;                 // the driver of a shared search
   std::size_t top_ = 0;                 // shared search: decisions [0, top_) are the top's
+  std::uint64_t unit_size_ = 0;         // runner: executions after which a unit is split
   bool stop_at_first_ = true;
   bool exhausted_ = false;  // backtracking found nothing left (finish())
   // Runner: the unit being explored.
   bool need_unit_ = true;                    // the next execution needs a unit first
   std::uint64_t dispatch_ = 0;               // its dispatch number (ExecutionTag::unit)
   std::size_t given_ = 0;                    // frames [0, given_) came with it
+  std::size_t unit_top_ = 0;                 // frames [0, unit_top_) are the top: max(top_, given_)
   std::vector<TopRace> top_races_;           // its races into the top, in the order found
   bool stopped_ = false;                     // a stop-at-first finding ended it
   bool abandoned_ = false;                   // SharedDpor discarded it while it ran
@@ -1155,18 +1181,19 @@ class SharedDpor final : public SharedSearch {
     }
   }
 
-  /// A runner finished dispatch `id`.
+  /// A runner finished dispatch `id` (or, result.promoted, a part of it: it goes on below).
   void complete(std::uint64_t id, Result result) {
     std::lock_guard lock(mu_);
     const auto it = live_.find(id);
     if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
+    const bool last = !result.promoted;
     if (it->second.lost->load()) {
       discarded_executions_ += result.executions;
-      live_.erase(it);
+      if (last) live_.erase(it);
       return;
     }
-    it->second.result = std::move(result);
-    it->second.done = true;
+    it->second.parts.push_back(std::move(result));
+    if (last) it->second.done = true;
     commit_locked();
     wake_.notify_all();
   }
@@ -1220,8 +1247,9 @@ class SharedDpor final : public SharedSearch {
     DporStrategy::Frame branch;  // the input's last frame (what may change: see same_input)
     std::shared_ptr<std::atomic<bool>> lost;
     std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
-    bool done = false;
-    Result result;
+    std::deque<Result> parts;   // returned, not yet committed (promoted ones, then the last)
+    bool done = false;          // its last part came back
+    bool validated = false;     // its first part was committed: the rest follow it
   };
 
   /// The version of the wakeup tree a unit's branch hangs in (0 for the first unit).
@@ -1283,7 +1311,7 @@ class SharedDpor final : public SharedSearch {
     for (auto it = live_.begin(); it != live_.end();) {
       Live& unit = it->second;
       const std::uint64_t version = branch_version(unit.key);
-      if (unit.lost->load() || version == unit.version ||
+      if (unit.validated || unit.lost->load() || version == unit.version ||
           driver_.branch_unchanged(unit.key, unit.branch)) {
         unit.version = version;
         ++it;
@@ -1293,8 +1321,10 @@ class SharedDpor final : public SharedSearch {
       fate_[it->first] = kDiscarded;
       ++discarded_;
       by_key_.erase(unit.key);
+      for (const Result& part : unit.parts)
+        discarded_executions_ += part.executions;
+      unit.parts.clear();
       if (unit.done) {
-        discarded_executions_ += unit.result.executions;
         it = live_.erase(it);
       } else {
         ++it;  // its runner returns it (complete() drops it)
@@ -1308,27 +1338,42 @@ class SharedDpor final : public SharedSearch {
       if (k == by_key_.end()) return;  // not handed out yet
       const std::uint64_t id = k->second;
       Live& unit = live_.at(id);
-      if (!unit.done) return;
+      if (unit.parts.empty()) return;  // still running
       by_key_.erase(k);
-      if (unit.version != branch_version(unit.key) &&
-          !same_branch(unit.branch, driver_.next_input())) {
-        // Predicted wrong: a unit before it inserted below its branch. It runs again.
-        unit.lost->store(true);
-        fate_[id] = kDiscarded;
-        ++discarded_;
-        discarded_executions_ += unit.result.executions;
-        live_.erase(id);
-        continue;
+      if (!unit.validated) {
+        if (unit.version != branch_version(unit.key) &&
+            !same_branch(unit.branch, driver_.next_input())) {
+          // Predicted wrong: a unit before it inserted below its branch. It runs again.
+          unit.lost->store(true);
+          fate_[id] = kDiscarded;
+          ++discarded_;
+          for (const Result& part : unit.parts)
+            discarded_executions_ += part.executions;
+          unit.parts.clear();
+          if (unit.done) live_.erase(id);  // else its runner returns it (complete() drops it)
+          continue;
+        }
+        unit.validated = true;
+        fate_[id] = static_cast<std::int64_t>(committed_++);
       }
-      fate_[id] = static_cast<std::int64_t>(committed_++);
-      Result result = std::move(unit.result);
-      live_.erase(id);
-      if (result.stopped) {
+      Result part = std::move(unit.parts.front());
+      unit.parts.pop_front();
+      if (part.stopped) {
         stopped_at_ = static_cast<std::uint64_t>(fate_[id]);
+        unit.lost->store(true);  // nothing after it counts
+        live_.erase(id);
         break;
       }
-      driver_.apply_unit(std::move(result));
+      const bool promoted = part.promoted;
+      driver_.apply_unit(std::move(part));
       needed_key_ = driver_.next_key();
+      if (promoted) {
+        // The rest of the unit is the branch the driver now stands at: still its runner's.
+        by_key_[needed_key_] = id;
+        unit.key = needed_key_;
+      } else {
+        live_.erase(id);
+      }
       find_lost_locked();
     }
     if (stopped_at_ || driver_.exhausted()) {
@@ -1369,6 +1414,7 @@ bool DporStrategy::acquire_unit() {
   lost_ = std::move(d->lost);
   abandoned_ = false;
   given_ = stack_.size();
+  unit_top_ = std::max(top_, given_);
   top_races_.clear();
   stopped_ = false;
   events_valid_ = false;  // the last analysed execution was another unit's
@@ -1377,9 +1423,31 @@ bool DporStrategy::acquire_unit() {
   return true;
 }
 
+void DporStrategy::promote_shared_part() {
+  std::size_t cut = 0;
+  for (std::size_t i = unit_top_; i < stack_.size(); ++i) {
+    if (has_branches_left(stack_[i])) {
+      cut = i + 1;
+      break;
+    }
+  }
+  if (cut == 0) return;  // a single path is left: nothing to share
+  UnitResult r;
+  for (std::size_t k = given_; k < cut; ++k)
+    r.fresh.push_back(stack_[k]);  // copies: the runner replays through them
+  r.races = std::move(top_races_);
+  top_races_.clear();
+  r.promoted = true;
+  r.executions = unit_executions_;
+  unit_executions_ = 0;
+  given_ = cut;
+  unit_top_ = cut;
+  shared_->complete(dispatch_, std::move(r));
+}
+
 void DporStrategy::finish_shared_unit() {
   UnitResult r;
-  for (std::size_t k = given_; k < std::min(stack_.size(), top_); ++k)
+  for (std::size_t k = given_; k < std::min(stack_.size(), unit_top_); ++k)
     r.fresh.push_back(std::move(stack_[k]));
   stack_.clear();
   r.races = std::move(top_races_);
