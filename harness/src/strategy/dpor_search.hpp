@@ -1,0 +1,1152 @@
+// dpor_search.hpp — DporStrategy, the search of `dpor`: optimal dynamic partial-order reduction
+// with source sets, sleep sets and wakeup trees (Abdulla, Aronis, Jonsson, Sagonas, "Optimal
+// dynamic partial order reduction", POPL 2014, Algorithm 2 "Optimal-DPOR"), stateless, over a
+// decision stack like `dfs`.
+//
+// `dpor-source` is the paper's Algorithm 1 (Source-DPOR) over the same machinery: a race adds
+// one initial of v to the decision's backtrack set (unless one is there) instead of inserting v;
+// it explores the same executions to completion, plus some that sleep sets cut short.
+//
+// Vocabulary of the paper, as it appears here:
+//  * An event is a scheduled step together with the unscheduled steps its thread records right
+//    after it (hc::choose, joining a finished thread): Step::scheduled marks where events start.
+//  * Happens-before (→) is the transitive closure of program order, spawn (a child's events come
+//    after the parent event that spawned it), join, and dependence between events of different
+//    threads (`dependent` below). Events are compared by vector clocks.
+//  * A race e ≾ e' is a pair of dependent events of different threads with e → e' and no event
+//    between them in →. After every execution that did not end sleep-set blocked, each race whose
+//    e sits at a decision of this path gives v = notdep(e, E).e' (the events after e, up to e',
+//    that do not happen after e, then e'), and v is inserted into the wakeup tree of the decision
+//    before e unless a thread in that decision's sleep set is a weak initial of v.
+//  * Each decision keeps a sleep set (threads whose next event was explored from here, or from an
+//    ancestor with only independent events since) and a wakeup tree (ordered sequences still to
+//    run from here). Backtracking puts the thread just explored to sleep and follows the next
+//    wakeup sequence; a new decision reached while a sequence is followed inherits its subtree.
+//
+// Deviations, each on the side of exploring more, never less:
+//  * Blocking. The paper assumes every process is always enabled. A race whose first event
+//    enables the second cannot be reversed (an unlock and the lock that waited for it): those are
+//    skipped, and the two lock acquisitions around the critical section are raced instead, as
+//    Nidhugg does. A wakeup sequence that turns out infeasible (a thread not enabled when its
+//    turn comes) is dropped at that point and the decision continues as a fresh one; a decision
+//    whose enabled threads are all asleep ends the execution as pruned (sleep-set blocked): not
+//    counted, never reported.
+//  * Value choices (hc::choose, faults) are explored exhaustively, as by dfs, and every decision
+//    below one branches on every thread not asleep (sleep sets alone, which are complete and
+//    keep complete executions one per trace). A wakeup sequence records the threads of its
+//    events but not the values their choices took, so following it below a choice that took
+//    another value would not reach the trace it stands for; full branching there needs no
+//    sequence. Programs without choices get the paper's algorithm unchanged.
+//  * Parallel workers (--jobs) share one tree (shared_dpor.cpp): the driver owns the decisions
+//    above the cut, runners explore the units below it with this same search, and their
+//    results are committed in the order of a sequential search, so nothing changes.
+//  * Fixed work units (shards, checkpoints): the first `split_depth` decisions branch on every
+//    enabled thread not asleep (sleep sets alone) instead of on their wakeup trees, so the
+//    subtrees below them are explored identically by whoever owns them. Optimal-DPOR's
+//    sleep-set test on a race assumes the wakeup sequences of every decision above, which split
+//    decisions do not keep, so below them races are handled as in Source-DPOR (Algorithm 1).
+//    Sleep sets keep complete executions one per Mazurkiewicz trace either way: a partitioned
+//    run counts the same executions, and prunes more. Units stay at that fixed depth
+//    (--unit-size does not apply): deeper ones would branch on sleep sets alone deeper down,
+//    which multiplied the sleep-set-blocked executions (search_units.hpp).
+//  * Dependence is strategy/dependence.hpp's: two events conflict when their footprints share
+//    an object one of them writes. A model operation's footprint is what it declared
+//    (rt::model_op; the footprint audit checks it), one without a declaration conflicts with
+//    everything. Executed events use realized footprints (a failed compare-exchange or try_lock
+//    reads); a thread's announced operation, and the last event of a reversed race, use their
+//    may-footprints (a sleeping compare-exchange is woken by a read of its object: it may
+//    write). The header of dependence.hpp gives the soundness argument. Still conservative:
+//    condition-variable operations are dependent with everything, a yield (and a yielded
+//    thread's next event) with every write.
+//  * A wakeup sequence that insert() delegates to a decision below may begin with a thread
+//    blocked there; backtracking drops it (it cannot start there), as a followed sequence that
+//    turns out infeasible is dropped.
+//  * Invariants (hc::invariant) are checked in the states the explored executions pass through;
+//    one linearization per trace is explored, so an invariant broken only in the intermediate
+//    states of other linearizations of a trace can be missed.
+//
+// The search's code is this header: dpor.cpp makes the strategies, shared_dpor.cpp the tree that
+// parallel workers share (SharedDpor) and the runner's side of it.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hc/strategy.hpp"
+#include "strategy/dependence.hpp"
+#include "strategy/exhaustive_strategy.hpp"
+#include "strategy/shared_search.hpp"
+
+namespace hc::detail::dpor {
+
+constexpr ThreadMask bit(ThreadId t) {
+  return ThreadMask{1} << t;
+}
+
+/// What dependence needs to know of an event, or of a thread's next operation.
+struct Ev {
+  ThreadId thread = kNoThread;
+  OpKind kind = OpKind::model;
+  bool after_yield = false;     // the thread yielded just before: enabled again by any write
+  ObjectId object = kNoObject;  // the object it announced (locks: which mutex)
+  ThreadMask spawned = 0;       // threads spawned during this event
+  ThreadMask joined = 0;        // threads whose end this event waited for
+  Footprint footprint;          // every object it touches (dependence.hpp)
+};
+
+/// Whether two events are the same event (what a unit's input is compared by).
+inline bool same_ev(const Ev& a, const Ev& b) {
+  if (a.thread != b.thread || a.kind != b.kind || a.after_yield != b.after_yield ||
+      a.object != b.object || a.spawned != b.spawned || a.joined != b.joined ||
+      a.footprint.size != b.footprint.size)
+    return false;
+  for (std::uint8_t i = 0; i < a.footprint.size; ++i) {
+    if (!(a.footprint.touches[i] == b.footprint.touches[i])) return false;
+  }
+  return true;
+}
+
+inline bool writes(const Ev& e) {
+  for (const Touch& t : e.footprint.view()) {
+    if (t.access != Access::read) return true;
+  }
+  return e.footprint.size == 0 && e.kind != OpKind::thread_yield && e.kind != OpKind::choice &&
+         e.kind != OpKind::thread_join;
+}
+
+inline bool is_cv(OpKind k) {
+  return k == OpKind::cv_wait || k == OpKind::cv_wake || k == OpKind::cv_notify_one ||
+         k == OpKind::cv_notify_all;
+}
+
+/// Dependence between events of different threads (program order is handled by callers).
+inline bool dependent(const Ev& a, const Ev& b) {
+  if (a.thread == b.thread) return true;
+  if (((a.spawned | a.joined) & bit(b.thread)) != 0) return true;
+  if (((b.spawned | b.joined) & bit(a.thread)) != 0) return true;
+  // A join touches nothing but the end of the thread it joins (above).
+  if (a.kind == OpKind::thread_join || b.kind == OpKind::thread_join) return false;
+  if (is_cv(a.kind) || is_cv(b.kind)) return true;
+  if ((a.kind == OpKind::thread_yield || a.after_yield) && writes(b)) return true;
+  if ((b.kind == OpKind::thread_yield || b.after_yield) && writes(a)) return true;
+  return conflict(a.footprint, a.kind == OpKind::model, b.footprint, b.kind == OpKind::model);
+}
+
+inline bool acquires(OpKind k) {
+  return k == OpKind::mutex_lock || k == OpKind::mutex_try_lock || k == OpKind::cv_wake;
+}
+inline bool releases(OpKind k) {
+  return k == OpKind::mutex_unlock || k == OpKind::cv_wait;
+}
+
+inline Ev make_ev(ThreadId t, OpKind kind, ObjectId object, Footprint footprint,
+                  std::uint64_t join_target, bool after_yield) {
+  Ev e;
+  e.thread = t;
+  e.kind = kind;
+  e.object = object;
+  e.footprint = footprint;
+  e.after_yield = after_yield;
+  if (kind == OpKind::thread_join && join_target < kMaxThreads)
+    e.joined = bit(static_cast<ThreadId>(join_target));
+  return e;
+}
+
+/// An executed step as the event it was: its realized footprint (a failed compare-exchange or
+/// try_lock only read). See dependence.hpp for when realized footprints are sound.
+inline Ev event_of(const Step& s, std::span<const Touch> touches, bool after_yield) {
+  return make_ev(s.thread, s.kind, s.object, realized_footprint(s, touches), s.value, after_yield);
+}
+
+/// An announced operation, whatever it will do: its may-footprint.
+inline Ev summary_of(const Operation& op, ThreadId t, bool after_yield) {
+  return make_ev(t, op.kind, op.object, may_footprint(op), op.arg, after_yield);
+}
+
+/// An executed event as the operation it is, to run in another state: the last event of a
+/// reversed race (it may now succeed where it failed).
+inline Ev as_operation(Ev e) {
+  e.footprint = as_operation(e.footprint, e.kind, e.object);
+  return e;
+}
+
+/// One past the last step of the event that starts at `from`: a scheduled step and the
+/// unscheduled steps its thread records right after it.
+inline std::uint32_t event_end(const Step* steps, std::uint32_t n, std::uint32_t from) {
+  std::uint32_t j = from + 1;
+  while (j < n && !steps[j].scheduled && steps[j].thread == steps[from].thread)
+    ++j;
+  return j;
+}
+
+using Sequence = std::vector<Ev>;
+
+/// Whether thread `p`, whose next event is `next`, is a weak initial of `w`: `w` may start with
+/// p's event (it is p's first in w and nothing before it in w happens before it), or p does not
+/// occur in w and its next event commutes with all of w.
+inline bool weak_initial(ThreadId p, const Ev& next, const Sequence& w) {
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    if (w[k].thread != p) continue;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (dependent(w[i], w[k])) return false;
+    }
+    return true;
+  }
+  for (const Ev& e : w) {
+    if (dependent(next, e)) return false;
+  }
+  return true;
+}
+
+inline void remove_first(Sequence& w, ThreadId p) {
+  for (auto it = w.begin(); it != w.end(); ++it) {
+    if (it->thread == p) {
+      w.erase(it);
+      return;
+    }
+  }
+}
+
+/// An ordered tree of event sequences; node 0 is the root (the decision's state).
+struct WakeupTree {
+  struct Node {
+    Ev ev;
+    std::vector<std::uint32_t> children;
+  };
+  std::vector<Node> nodes{Node{}};
+  std::uint64_t version = 0;  // counts additions: an unchanged version is an unchanged tree
+
+  std::uint32_t add_child(std::uint32_t parent, const Ev& ev) {
+    ++version;
+    nodes.push_back(Node{ev, {}});
+    const auto id = static_cast<std::uint32_t>(nodes.size() - 1);
+    nodes[parent].children.push_back(id);
+    return id;
+  }
+  /// Copies the subtree below `from`'s node `at` as this tree's root's children.
+  void copy_below(const WakeupTree& from, std::uint32_t at) {
+    nodes.assign(1, Node{});
+    copy_children(from, at, 0);
+  }
+  void clear() { nodes.assign(1, Node{}); }
+  /// Copies the subtree below `from`'s node `at` below this tree's node `dst`.
+  void copy_subtree(const WakeupTree& from, std::uint32_t at, std::uint32_t dst) {
+    copy_children(from, at, dst);
+  }
+  /// Whether the subtree below node `at` equals `other`'s below `other_at`.
+  bool same_below(std::uint32_t at, const WakeupTree& other, std::uint32_t other_at) const {
+    const auto& mine = nodes[at].children;
+    const auto& theirs = other.nodes[other_at].children;
+    if (mine.size() != theirs.size()) return false;
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      if (!same_ev(nodes[mine[k]].ev, other.nodes[theirs[k]].ev) ||
+          !same_below(mine[k], other, theirs[k]))
+        return false;
+    }
+    return true;
+  }
+
+ private:
+  void copy_children(const WakeupTree& from, std::uint32_t src, std::uint32_t dst) {
+    for (std::uint32_t c : from.nodes[src].children) {
+      const std::uint32_t n = add_child(dst, from.nodes[c].ev);
+      copy_children(from, c, n);
+    }
+  }
+};
+
+class SharedDpor;
+
+/// dpor over a search tree its workers share (shared_search.hpp). Three roles of one class:
+///  * alone (shared_ == nullptr, driver_ false): the sequential search, or one worker of a
+///    fixed-depth partition (shards, checkpoints);
+///  * a runner (shared_ set): explores the units SharedDpor hands out. Decisions
+///    [0, top_) belong to the shared top: the runner never backtracks them, and a race whose
+///    sequence goes to one of them is recorded (TopRace) for the driver instead of inserted;
+///  * the driver (driver_ true, inside SharedDpor): its stack is the top path; it never runs an
+///    execution, only applies committed units (apply_unit) and backtracks to the next one.
+/// Runner and driver run the same code on the same frames as a sequential search would, in the
+/// same order, so a shared search explores exactly the sequential search's executions.
+class DporStrategy final : public ExhaustiveStrategy {
+ public:
+  DporStrategy(const StrategyOptions& o, bool optimal, std::shared_ptr<SharedDpor> shared = {},
+               bool driver = false)
+      : ExhaustiveStrategy(o, /*sized_units=*/false),
+        optimal_(optimal),
+        shared_(std::move(shared)),
+        driver_(driver),
+        top_(shared_ != nullptr || driver ? o.split_depth : 0),
+        unit_size_(o.unit_size),
+        stop_at_first_(o.stop_at_first) {}
+
+  std::size_t stack_depth() const override { return stack_.size(); }
+  void begin_path() override {
+    depth_ = 0;
+    processed_ = 0;
+    running_sleep_ = 0;
+    yielded_ = 0;
+    blocked_ = false;
+    following_ = follow_from_ >= 0;
+    follow_frame_ = follow_from_;
+    follow_node_ = 0;
+  }
+
+  std::optional<ThreadId> pick_thread(const Decision& d) override {
+    catch_up(d.view.trace().data(), d.view.touches(), d.step);
+    if (blocked_) return std::nullopt;  // a sleeping thread was forced to run
+    const ThreadMask awake = d.enabled & ~running_sleep_;
+    if (depth_ < stack_.size()) {
+      Frame& f = stack_[depth_];
+      if (f.is_value || f.enabled != d.enabled) {
+        events_valid_ = false;
+        d.diverge(
+            fmt::format("decision {} of this path offered other choices before: the "
+                        "scenario does not behave the same when re-run",
+                        depth_ + 1));
+        return static_cast<ThreadId>(std::countr_zero(d.enabled));
+      }
+      f.step = d.step;
+      enter(f);
+      ++depth_;
+      return f.chosen;
+    }
+    // A new decision.
+    Frame f;
+    f.enabled = d.enabled;
+    f.step = d.step;
+    f.sleep = running_sleep_ & d.live;
+    for (ThreadMask m = d.live; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
+    }
+    // Below a value choice every decision branches on every thread (see the header).
+    const bool split = stack_.size() < units().split() ||
+                       std::any_of(stack_.begin(), stack_.end(),
+                                   [](const Frame& above) { return above.is_value; });
+    f.split = split;
+    bool picked = false;
+    if (!split && following_) {
+      // Inherit the wakeup subtree being followed; its first feasible sequence decides.
+      f.wut.copy_below(stack_[follow_frame_].wut, follow_node_);
+      auto& root = f.wut.nodes[0].children;
+      while (!root.empty()) {
+        const ThreadId t = f.wut.nodes[root.front()].ev.thread;
+        // A sequence whose thread is asleep here was explored already (insertions are checked
+        // against the sleep set of their decision, not of every decision they pass through).
+        if (d.is_enabled(t) && (running_sleep_ & bit(t)) == 0) {
+          f.chosen = t;
+          f.chosen_child = root.front();
+          picked = true;
+          break;
+        }
+        root.erase(root.begin());  // infeasible or redundant here: drop it
+      }
+    }
+    if (!picked) {
+      following_ = false;
+      f.wut.clear();
+      if (awake == 0) {
+        stack_.push_back(std::move(f));
+        ++depth_;
+        blocked_ = true;
+        return std::nullopt;  // every enabled thread is asleep: nothing new below
+      }
+      f.chosen = d.current_enabled && (awake & bit(d.current)) != 0
+                     ? d.current
+                     : static_cast<ThreadId>(std::countr_zero(awake));
+      f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
+    }
+    stack_.push_back(std::move(f));
+    Frame& placed = stack_.back();
+    enter(placed);
+    if (following_) {
+      follow_frame_ = static_cast<int>(stack_.size() - 1);  // consumed by catch_up from here
+      follow_node_ = 0;
+    }
+    ++depth_;
+    if (entered_foreign_unit()) return std::nullopt;  // a unit that is not ours
+    return placed.chosen;
+  }
+
+  std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
+    if (depth_ < stack_.size()) {
+      const Frame& f = stack_[depth_];
+      if (!f.is_value || f.enabled != d.bound) {
+        d.diverge("a value choice changed between runs of the same path");
+        return 0u;
+      }
+      ++depth_;
+      return f.value;
+    }
+    Frame f;
+    f.is_value = true;
+    f.enabled = d.bound;
+    f.value = 0;
+    stack_.push_back(std::move(f));
+    ++depth_;
+    if (entered_foreign_unit()) return std::nullopt;
+    return 0u;
+  }
+
+  void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
+    stack_.resize(std::min(stack_.size(), depth_));
+    if (!verdict.pruned)
+      catch_up(steps.data(), verdict.touches, static_cast<std::uint32_t>(steps.size()));
+    if (shared_ != nullptr) {
+      ++unit_executions_;
+      tag_dispatched_execution(dispatch_, !verdict.pruned && !blocked_);
+      if (verdict.finding && stop_at_first_) {
+        // A sequential search ends here: so does this unit (SharedDpor ends the search when
+        // it commits the unit, and only if no unit before it ended it first).
+        stopped_ = true;
+        backtrack();
+        return;
+      }
+      if (lost_->load(std::memory_order_relaxed)) {
+        abandoned_ = true;  // its result would be discarded: stop now
+        backtrack();
+        return;
+      }
+    } else {
+      tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
+    }
+    // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
+    // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
+    if (!units().foreign()) {
+      build_events(steps, verdict.touches, verdict.spawns, verdict.waiting, verdict.pending);
+      add_wakeup_sequences();
+      events_valid_ = true;
+    } else {
+      events_valid_ = false;
+    }
+    backtrack();
+    // A shared unit that grew to unit_size executions hands what is left of it to the top, so
+    // the workers share it (a count, never a clock, decides: the split is the same every run).
+    if (shared_ != nullptr && !need_unit_ && unit_size_ != 0 && unit_executions_ >= unit_size_)
+      promote_shared_part();
+  }
+
+  std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
+
+  struct Frame {
+    bool is_value = false;
+    bool split = false;         // branches on every thread (a unit split, or below a choice)
+    std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
+    ThreadId chosen = 0;
+    std::uint32_t value = 0;  // value decision: the value of this branch
+    std::uint32_t step = 0;   // trace index of the step this decision chose
+    ThreadMask sleep = 0;
+    std::array<Ev, kMaxThreads> next{};  // each live thread's next operation here
+    WakeupTree wut;
+    std::uint32_t chosen_child = 0;  // the root child being explored
+  };
+
+  // --- the shared search's side (see SharedDpor) ----------------------------------------------
+
+  /// A race whose sequence goes to decision `frame` of the top: the driver inserts it when the
+  /// unit that found it is committed.
+  struct TopRace {
+    std::size_t frame = 0;
+    Sequence v;
+  };
+  /// What a runner needs to explore a unit: the top path down to the unit's branch (its last
+  /// frame; chosen and chosen_child name the branch) and where the branch's wakeup sequence
+  /// starts (follow_from, -1: the branch decides freshly). A unit is identified by its path.
+  struct UnitInput {
+    std::vector<Frame> frames;
+    int follow_from = -1;
+  };
+  /// What a unit learnt about the top: the decisions its first execution created below its
+  /// branch and above the cut, its races into the top in the order found, and whether a
+  /// stop-at-first finding ended it.
+  struct UnitResult {
+    std::vector<Frame> fresh;
+    std::vector<TopRace> races;
+    bool stopped = false;
+    /// A part of a unit that goes on (promote_shared_part): its frames stand at the branches in
+    /// progress, the last one's being the rest of the unit, which the driver waits for next.
+    bool promoted = false;
+    std::uint64_t executions = 0;  // how many it ran (what a discarded unit cost)
+  };
+
+  /// A unit's identity: the choices of its path.
+  using UnitKey = std::vector<std::uint32_t>;
+
+  /// Driver: the unit to explore next (the branch the driver's stack names).
+  UnitInput next_input() const {
+    if (stack_.empty()) return UnitInput{};  // the first unit: the whole tree's first branch
+    const Frame& f = stack_.back();
+    return input_at(stack_.size() - 1, Branch{f.sleep, {}, f.chosen, f.chosen_child, f.value});
+  }
+  UnitKey next_key() const {
+    if (stack_.empty()) return {};
+    const Frame& f = stack_.back();
+    return key_at(stack_.size() - 1, f.chosen, f.value);
+  }
+  /// Driver: the first of the `n` units after the current one that `wanted(key)`, with the
+  /// input it will have if the units before it add nothing to the top (see SharedDpor). The
+  /// backtracking of backtrack(), simulated on the branch being taken at each decision.
+  template <class Wanted>
+  std::optional<UnitInput> predict(std::size_t n, Wanted&& wanted) const {
+    std::size_t depth = stack_.size();
+    std::optional<Branch> at;  // the simulated state of decision depth - 1
+    while (n > 0 && depth > 0) {
+      const Frame& f = stack_[depth - 1];
+      Branch b = at ? std::move(*at)
+                    : Branch{f.sleep, f.wut.nodes[0].children, f.chosen, f.chosen_child, f.value};
+      bool found = false;
+      if (f.is_value) {
+        if (b.value + 1 < f.enabled) {
+          ++b.value;
+          found = true;
+        }
+      } else {
+        b.sleep |= bit(b.chosen);
+        b.root.erase(std::remove(b.root.begin(), b.root.end(), b.chosen_child), b.root.end());
+        if (f.split) {
+          const ThreadMask left = f.enabled & ~b.sleep;
+          if (left != 0) {
+            b.chosen = static_cast<ThreadId>(std::countr_zero(left));
+            b.chosen_child = kNewChild;
+            found = true;
+          }
+        } else {
+          while (!b.root.empty()) {
+            const ThreadId t = f.wut.nodes[b.root.front()].ev.thread;
+            if ((f.enabled & bit(t)) != 0 && (b.sleep & bit(t)) == 0) break;
+            b.root.erase(b.root.begin());
+          }
+          if (!b.root.empty()) {
+            b.chosen_child = b.root.front();
+            b.chosen = f.wut.nodes[b.chosen_child].ev.thread;
+            found = true;
+          }
+        }
+      }
+      if (!found) {
+        --depth;
+        at.reset();
+        continue;
+      }
+      --n;
+      if (wanted(key_at(depth - 1, b.chosen, b.value))) return input_at(depth - 1, b);
+      at = std::move(b);
+    }
+    return std::nullopt;
+  }
+  /// Driver: whether the branch a unit ahead was handed out with (its key and branch frame)
+  /// still has the wakeup subtree it had. Value and split decisions have none to change.
+  bool branch_unchanged(const UnitKey& key, const Frame& branch) const {
+    if (key.empty() || key.size() > stack_.size()) return true;  // checked when reached
+    const Frame& f = stack_[key.size() - 1];
+    if (f.is_value || f.split) return true;
+    for (std::uint32_t c : f.wut.nodes[0].children) {
+      if (f.wut.nodes[c].ev.thread != branch.chosen) continue;
+      return same_ev(f.wut.nodes[c].ev, branch.wut.nodes[branch.chosen_child].ev) &&
+             f.wut.same_below(c, branch.wut, branch.chosen_child);
+    }
+    return false;
+  }
+  /// Driver: the version of decision f's wakeup tree (WakeupTree::version); 0 past the path.
+  std::uint64_t tree_version(std::size_t f) const {
+    return f < stack_.size() ? stack_[f].wut.version : 0;
+  }
+  /// Driver: every unit was explored.
+  bool exhausted() const { return exhausted_; }
+  /// Driver: commits a unit explored from next_input(), then moves to the next unit.
+  void apply_unit(UnitResult r) {
+    for (Frame& f : r.fresh)
+      stack_.push_back(std::move(f));
+    for (TopRace& race : r.races) {
+      if (race.frame >= stack_.size()) throw std::logic_error("dpor: a unit's race names no frame");
+      if (!optimal_) {
+        add_source(stack_[race.frame], race.v);
+      } else {
+        insert(race.frame, std::move(race.v));
+      }
+    }
+    if (!r.promoted) backtrack();
+  }
+
+ private:
+  /// The branch a decision takes: its sleep set then, what is left of its wakeup tree's root,
+  /// its thread (or value) and wakeup child (kNewChild: one not in the tree yet, a split).
+  struct Branch {
+    ThreadMask sleep = 0;
+    std::vector<std::uint32_t> root;
+    ThreadId chosen = 0;
+    std::uint32_t chosen_child = 0;
+    std::uint32_t value = 0;
+  };
+  static constexpr std::uint32_t kNewChild = 0xFFFFFFFFu;
+
+  UnitKey key_at(std::size_t f, ThreadId chosen, std::uint32_t value) const {
+    UnitKey k;
+    k.reserve(f + 1);
+    for (std::size_t i = 0; i < f; ++i)
+      k.push_back(stack_[i].is_value ? (stack_[i].value | 0x80000000u) : stack_[i].chosen);
+    k.push_back(stack_[f].is_value ? (value | 0x80000000u) : chosen);
+    return k;
+  }
+
+  /// A unit's input: decisions [0, f] of the driver's path, decision f taking branch b. Each
+  /// frame carries only its branch's wakeup child (the top's trees stay the driver's), the
+  /// last one with the subtree the runner follows.
+  UnitInput input_at(std::size_t f, const Branch& b) const {
+    UnitInput in;
+    in.frames.reserve(f + 1);
+    for (std::size_t i = 0; i <= f; ++i) {
+      const Frame& from = stack_[i];
+      Frame c;
+      c.is_value = from.is_value;
+      c.split = from.split;
+      c.enabled = from.enabled;
+      c.chosen = i == f ? b.chosen : from.chosen;
+      c.value = i == f ? b.value : from.value;
+      c.step = from.step;
+      c.sleep = i == f ? b.sleep : from.sleep;
+      c.next = from.next;
+      if (!from.is_value) {
+        const std::uint32_t child = i == f ? b.chosen_child : from.chosen_child;
+        if (child == kNewChild) {
+          c.chosen_child = c.wut.add_child(0, from.next[c.chosen]);
+        } else {
+          c.chosen_child = c.wut.add_child(0, from.wut.nodes[child].ev);
+          if (i == f) c.wut.copy_subtree(from.wut, child, c.chosen_child);
+        }
+      }
+      in.frames.push_back(std::move(c));
+    }
+    const Frame& last = stack_[f];
+    in.follow_from = !last.is_value && !last.split ? static_cast<int>(f) : -1;
+    return in;
+  }
+
+  /// Starts the sleep set that travels below decision `f` (the chosen thread is awake).
+  void enter(const Frame& f) {
+    running_sleep_ = f.sleep & ~bit(f.chosen);
+    processed_ = f.step;
+  }
+
+  /// Processes the steps executed since the last decision: sleep sets, yields, the wakeup
+  /// sequence being followed.
+  void catch_up(const Step* trace, std::span<const Touch> touches, std::uint32_t step) {
+    if (trace == nullptr) return;
+    std::uint32_t i = processed_;
+    while (i < step) {
+      const Step& s = trace[i];
+      Ev e = event_of(s, touches, (yielded_ & bit(s.thread)) != 0);
+      const std::uint32_t j = event_end(trace, step, i);
+      // Sleep sets: a sleeping thread forced to run means everything below is explored.
+      if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
+      for (ThreadMask m = running_sleep_; m != 0; m &= m - 1) {
+        const auto q = static_cast<ThreadId>(std::countr_zero(m));
+        if (dependent(sleeping_next(q), e)) running_sleep_ &= ~bit(q);
+      }
+      if (s.kind == OpKind::thread_yield) {
+        yielded_ |= bit(s.thread);
+      } else {
+        yielded_ &= ~bit(s.thread);
+      }
+      if (following_ && follow_frame_ >= 0 &&
+          i >= stack_[static_cast<std::size_t>(follow_frame_)].step) {
+        advance_follow(e.thread);
+      }
+      i = j;
+    }
+    processed_ = step;
+  }
+
+  /// The next event of sleeping thread q: as recorded at the deepest decision on the path.
+  const Ev& sleeping_next(ThreadId q) const {
+    for (std::size_t k = std::min(depth_, stack_.size()); k-- > 0;) {
+      if (!stack_[k].is_value) return stack_[k].next[q];
+    }
+    static const Ev none;
+    return none;
+  }
+
+  void advance_follow(ThreadId t) {
+    const WakeupTree& tree = stack_[static_cast<std::size_t>(follow_frame_)].wut;
+    for (std::uint32_t c : tree.nodes[follow_node_].children) {
+      if (tree.nodes[c].ev.thread == t) {
+        follow_node_ = c;
+        return;
+      }
+    }
+    following_ = false;  // the execution left the sequence: decide freshly from here
+  }
+
+  // --- race analysis --------------------------------------------------------------------------
+
+  struct Event {
+    Ev ev;
+    ThreadMask absorbed_joins = 0;  // finished threads joined after the event's step
+    std::uint32_t step = 0;         // trace index of its scheduled step
+    std::uint32_t pos = 0;          // 1-based index among its thread's events
+    std::array<std::uint32_t, kMaxThreads> clock{};
+  };
+
+  /// Builds events_ and their vector clocks for this execution. The events before
+  /// shared_steps_ are the previous analysed execution's (the path is replayed up to the
+  /// decision that backtracked), so they and their clocks are kept, and only the rest is built.
+  void build_events(std::span<const Step> steps, std::span<const Touch> touches,
+                    std::span<const Spawn> spawns, ThreadMask waiting, const Operation* pending) {
+    std::size_t kept = 0;
+    if (events_valid_) {
+      while (kept < real_events_ && events_[kept].step < shared_steps_ &&
+             events_[kept].step < steps.size())
+        ++kept;
+    }
+    events_.resize(kept);
+    first_new_event_ = kept;
+    ThreadMask yielded = 0;
+    for (const Event& e : events_) {
+      if (e.ev.kind == OpKind::thread_yield) {
+        yielded |= bit(e.ev.thread);
+      } else {
+        yielded &= ~bit(e.ev.thread);
+      }
+    }
+    for (std::uint32_t i = kept == 0
+                               ? 0
+                               : event_end(steps.data(), static_cast<std::uint32_t>(steps.size()),
+                                           events_.back().step);
+         i < steps.size();) {
+      const Step& s = steps[i];
+      Event e;
+      e.step = i;
+      e.ev = event_of(s, touches, (yielded & bit(s.thread)) != 0);
+      const auto n = static_cast<std::uint32_t>(steps.size());
+      const std::uint32_t j = event_end(steps.data(), n, i);
+      for (std::uint32_t k = i + 1; k < j; ++k) {
+        // Joining a finished thread within the event orders the thread's later events after
+        // it, not the event's own step: it does not make the step dependent.
+        if (steps[k].kind == OpKind::thread_join && steps[k].value < kMaxThreads)
+          e.absorbed_joins |= bit(static_cast<ThreadId>(steps[k].value));
+      }
+      if (s.kind == OpKind::thread_yield) {
+        yielded |= bit(s.thread);
+      } else {
+        yielded &= ~bit(s.thread);
+      }
+      for (const Spawn& sp : spawns) {
+        // Spawned during this event: after its steps began, before the thread's next event.
+        if (sp.parent == s.thread && sp.step > i && sp.step <= next_step_of(steps, s.thread, j))
+          e.ev.spawned |= bit(sp.child);
+      }
+      events_.push_back(e);
+      i = j;
+    }
+    // The operations threads were left waiting to run (blocked, or cut off by a finding) are
+    // raced too, as events that never happened: a deadlock or an early finding must not hide
+    // the orders in which they would have run first.
+    real_events_ = events_.size();
+    for (ThreadMask m = pending != nullptr ? waiting : 0; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      Event e;
+      e.step = static_cast<std::uint32_t>(steps.size());
+      e.ev = summary_of(pending[t], t, (yielded & bit(t)) != 0);
+      events_.push_back(e);
+    }
+    threads_ = 1;
+    for (const Event& e : events_)
+      threads_ = std::max(threads_, e.ev.thread + 1);
+    // Vector clocks: what each thread has seen after the kept events, then the new ones.
+    std::array<std::array<std::uint32_t, kMaxThreads>, kMaxThreads> thread_clock{};
+    std::array<int, kMaxThreads> last_event{};
+    last_event.fill(-1);
+    const int nt = threads_;
+    auto absorb_joins = [&](const Event& e, std::array<std::uint32_t, kMaxThreads>& c) {
+      for (ThreadMask m = e.absorbed_joins; m != 0; m &= m - 1) {
+        const int k = last_event[std::countr_zero(m)];
+        if (k < 0) continue;
+        for (int u = 0; u < nt; ++u)
+          c[u] = std::max(c[u], events_[static_cast<std::size_t>(k)].clock[u]);
+      }
+    };
+    for (std::size_t j = 0; j < kept; ++j) {
+      const Event& e = events_[j];
+      auto c = e.clock;
+      absorb_joins(e, c);
+      thread_clock[e.ev.thread] = c;
+      last_event[e.ev.thread] = static_cast<int>(j);
+    }
+    for (std::size_t j = kept; j < events_.size(); ++j) {
+      Event& e = events_[j];
+      auto c = thread_clock[e.ev.thread];
+      for (std::size_t i = std::min(j, real_events_); i-- > 0;) {
+        const Event& o = events_[i];
+        // Latest first: an event already known (through a later one) adds nothing.
+        if (o.ev.thread == e.ev.thread || c[o.ev.thread] >= o.pos || !dependent(o.ev, e.ev))
+          continue;
+        for (int u = 0; u < nt; ++u)
+          c[u] = std::max(c[u], o.clock[u]);
+      }
+      c[e.ev.thread] += 1;
+      e.pos = c[e.ev.thread];
+      e.clock = c;
+      absorb_joins(e, c);
+      thread_clock[e.ev.thread] = c;
+      last_event[e.ev.thread] = static_cast<int>(j);
+    }
+  }
+
+  /// The trace index where `t`'s next scheduled step after index `from` starts (or the end).
+  static std::uint32_t next_step_of(std::span<const Step> steps, ThreadId t, std::uint32_t from) {
+    for (std::uint32_t k = from; k < steps.size(); ++k) {
+      if (steps[k].thread == t && steps[k].scheduled) return k;
+    }
+    return static_cast<std::uint32_t>(steps.size());
+  }
+
+  bool happens_before(const Event& a, const Event& b) const {
+    return b.clock[a.ev.thread] >= a.pos;
+  }
+
+  void add_wakeup_sequences() {
+    const std::size_t n = events_.size();
+    // Races between two kept events were reversed when their execution was analysed.
+    for (std::size_t j = first_new_event_; j < n; ++j) {
+      const Event& ej = events_[j];
+      const ThreadId q = ej.ev.thread;
+      // Direct predecessors of j from other threads, latest first; M = what happens before
+      // the later ones (and before j's previous event), to keep only immediate races.
+      std::array<std::uint32_t, kMaxThreads> m{};
+      if (ej.pos > 1) {
+        for (std::size_t k = j; k-- > 0;) {
+          if (events_[k].ev.thread == q) {
+            m = events_[k].clock;
+            break;
+          }
+        }
+      }
+      for (std::size_t i = j; i-- > 0;) {
+        const Event& ei = events_[i];
+        if (i >= real_events_) continue;  // two operations that never ran do not race
+        if (ei.ev.thread == q || !dependent(ei.ev, ej.ev)) continue;
+        const bool immediate = m[ei.ev.thread] < ei.pos;
+        for (int u = 0; u < threads_; ++u)
+          m[u] = std::max(m[u], ei.clock[u]);
+        if (!immediate) continue;
+        // Spawn and join order events for good: those races cannot be reversed.
+        if ((ei.ev.spawned & bit(q)) != 0 || (ej.ev.joined & bit(ei.ev.thread)) != 0) continue;
+        if (releases(ei.ev.kind) && acquires(ej.ev.kind) && ei.ev.object == ej.ev.object &&
+            !is_cv(ei.ev.kind) && !is_cv(ej.ev.kind)) {
+          // The release enabled the acquisition: race the acquisition that began the critical
+          // section instead.
+          for (std::size_t a = i; a-- > 0;) {
+            const Event& ea = events_[a];
+            if (ea.ev.thread == ei.ev.thread && acquires(ea.ev.kind) &&
+                ea.ev.object == ei.ev.object) {
+              if (!reached_by_previous(ea, j)) reverse(a, j);
+              break;
+            }
+          }
+          continue;
+        }
+        reverse(i, j);
+      }
+    }
+  }
+
+  /// Whether j's thread had already seen event `a` before j.
+  bool reached_by_previous(const Event& a, std::size_t j) const {
+    const ThreadId q = events_[j].ev.thread;
+    for (std::size_t k = j; k-- > 0;) {
+      if (events_[k].ev.thread == q) return happens_before(a, events_[k]);
+    }
+    return false;
+  }
+
+  /// The race (events i, j): insert notdep(i).j at the decision before event i.
+  void reverse(std::size_t i, std::size_t j) {
+    const Event& ei = events_[i];
+    std::size_t f = 0;
+    for (; f < stack_.size(); ++f) {
+      if (!stack_[f].is_value && stack_[f].step == ei.step) break;
+    }
+    if (f == stack_.size()) return;  // no decision there: only i's thread could run
+    Frame& frame = stack_[f];
+    if (frame.split) return;  // branches on every thread anyway
+    Sequence v;
+    for (std::size_t k = i + 1; k < std::min(j, real_events_); ++k) {
+      if (!happens_before(ei, events_[k])) v.push_back(events_[k].ev);
+    }
+    // The raced event runs before the one it raced with: it may now do what it did not (a
+    // compare-exchange that failed may succeed), so it enters v as the operation it is.
+    v.push_back(as_operation(events_[j].ev));
+    // Below split decisions (work units) the subtrees are explored without the wakeup sequences
+    // an optimal search would have inserted above them, which Optimal-DPOR's sleep-set test
+    // relies on; Source-DPOR's test does not, so partitioned runs use it there.
+    if (!optimal_ || units().split() > 0) {
+      if (on_top(f)) {
+        top_races_.push_back(TopRace{f, std::move(v)});  // the driver's backtrack set
+        return;
+      }
+      add_source(frame, v);
+      return;
+    }
+    const ThreadMask wi = weak_initial_set(frame, v);
+    if ((wi & frame.sleep) != 0) return;  // an equivalent sequence was explored from here
+    if ((frame.enabled & bit(v.front().thread)) == 0) {
+      // Start with an initial of v that can run here (an equivalent sequence), if there is one.
+      std::size_t k = 1;
+      for (; k < v.size(); ++k) {
+        if ((frame.enabled & bit(v[k].thread)) != 0 && (wi & bit(v[k].thread)) != 0 &&
+            first_of_thread(v, k))
+          break;
+      }
+      if (k == v.size()) return;  // v cannot start here
+      const Ev moved = v[k];
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
+      v.insert(v.begin(), moved);
+    }
+    insert(f, std::move(v));
+  }
+
+  /// Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set of
+  /// `frame` already (explored, asleep, or still to do), one that can run there joins it.
+  static void add_source(Frame& frame, const Sequence& v) {
+    ThreadMask initials = 0;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      if (first_of_thread(v, k) && weak_initial(v[k].thread, v[k], v)) initials |= bit(v[k].thread);
+    }
+    ThreadMask backtrack = frame.sleep;
+    for (std::uint32_t c : frame.wut.nodes[0].children)
+      backtrack |= bit(frame.wut.nodes[c].ev.thread);
+    if ((initials & backtrack) != 0) return;
+    const ThreadMask runnable = initials & frame.enabled;
+    if (runnable == 0) return;  // v cannot start here
+    const auto p = static_cast<ThreadId>(std::countr_zero(runnable));
+    frame.wut.add_child(0, frame.next[p]);
+  }
+
+  /// Runner: decision f is above the cut, the driver's.
+  bool on_top(std::size_t f) const { return shared_ != nullptr && f < unit_top_; }
+
+  static bool first_of_thread(const Sequence& v, std::size_t k) {
+    for (std::size_t i = 0; i < k; ++i) {
+      if (v[i].thread == v[k].thread) return false;
+    }
+    return true;
+  }
+
+  /// The threads live at `frame` that are weak initials of v there.
+  ThreadMask weak_initial_set(const Frame& frame, const Sequence& v) const {
+    ThreadMask wi = 0;
+    ThreadMask candidates = frame.sleep | frame.enabled;
+    for (const Ev& e : v)
+      candidates |= bit(e.thread);
+    for (ThreadMask c = candidates; c != 0; c &= c - 1) {
+      const auto p = static_cast<ThreadId>(std::countr_zero(c));
+      if (weak_initial(p, frame.next[p], v)) wi |= bit(p);
+    }
+    return wi;
+  }
+
+  /// insert[E](w, wut(E)) of the paper, at decision f; a sequence that runs into the branch
+  /// being explored continues at the next decision of this path.
+  void insert(std::size_t f, Sequence w) {
+    for (;;) {
+      Frame& frame = stack_[f];
+      WakeupTree& tree = frame.wut;
+      if (on_top(f)) {
+        // The branch being explored is the root's first child (backtrack and pick_thread take
+        // the front): unless w runs into it, w stays in the top, and the driver inserts it
+        // there, where other units' sequences are.
+        if (tree.nodes[0].children.empty() || tree.nodes[0].children.front() != frame.chosen_child)
+          throw std::logic_error("dpor: a top decision's branch is not its first wakeup child");
+        const Ev& ev = tree.nodes[frame.chosen_child].ev;
+        if (!weak_initial(ev.thread, ev, w)) {
+          top_races_.push_back(TopRace{f, std::move(w)});
+          return;
+        }
+      }
+      std::uint32_t node = 0;
+      bool delegated = false;
+      for (;;) {
+        bool descended = false;
+        const std::vector<std::uint32_t> children = tree.nodes[node].children;
+        for (std::uint32_t c : children) {
+          const Ev& ev = tree.nodes[c].ev;
+          if (!weak_initial(ev.thread, ev, w)) continue;
+          if (node == 0 && c == frame.chosen_child) {
+            // The driver receives the sequences that do not run into its branch (on_top).
+            if (driver_)
+              throw std::logic_error("dpor: a committed race runs into the top's branch");
+            // The branch being explored: its subtree lives in the decisions below.
+            remove_first(w, ev.thread);
+            if (w.empty()) return;
+            std::size_t g = f + 1;
+            while (g < stack_.size() && stack_[g].is_value)
+              ++g;
+            if (g >= stack_.size()) return;  // nothing below to hold it
+            // Steps forced between the two decisions must open w as well.
+            for (const Event& e : events_) {
+              if (e.step <= frame.step || e.step >= stack_[g].step) continue;
+              if (!weak_initial(e.ev.thread, e.ev, w)) return;  // w cannot run here
+              remove_first(w, e.ev.thread);
+              if (w.empty()) return;
+            }
+            f = g;
+            delegated = true;
+            break;
+          }
+          if (tree.nodes[c].children.empty()) return;  // a leaf covers w
+          remove_first(w, ev.thread);
+          if (w.empty()) return;
+          node = c;
+          descended = true;
+          break;
+        }
+        if (delegated) break;
+        if (!descended) {
+          for (const Ev& e : w)
+            node = tree.add_child(node, e);
+          return;
+        }
+      }
+      if (stack_[f].split) return;
+    }
+  }
+
+  // --- backtracking ---------------------------------------------------------------------------
+
+  void backtrack() override {
+    follow_from_ = -1;
+    stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
+    // A runner backtracks its unit's decisions only: the top is the driver's.
+    const std::size_t floor = shared_ != nullptr ? unit_top_ : 0;
+    while (stack_.size() > floor && !stopped_ && !abandoned_) {
+      Frame& f = stack_.back();
+      const std::size_t index = stack_.size() - 1;
+      if (f.is_value) {
+        if (f.value + 1 < f.enabled) {
+          ++f.value;
+          backtracked_at(index);
+          return;
+        }
+      } else {
+        f.sleep |= bit(f.chosen);
+        auto& root = f.wut.nodes[0].children;
+        root.erase(std::remove(root.begin(), root.end(), f.chosen_child), root.end());
+        if (f.split) {
+          const ThreadMask left = f.enabled & ~f.sleep;
+          if (left != 0) {
+            f.chosen = static_cast<ThreadId>(std::countr_zero(left));
+            f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
+            backtracked_at(index);
+            return;
+          }
+        } else {
+          // A sequence delegated here by insert() may begin with a thread that is blocked at
+          // this decision (waiting for a lock or a notification) or asleep: it cannot start
+          // here, so it is dropped, as when a followed sequence turns out infeasible. (Taking it
+          // anyway replayed the path into "picked thread N, which is not enabled".)
+          while (!root.empty()) {
+            const ThreadId t = f.wut.nodes[root.front()].ev.thread;
+            if ((f.enabled & bit(t)) != 0 && (f.sleep & bit(t)) == 0) break;
+            root.erase(root.begin());
+          }
+        }
+        if (!f.split && !root.empty()) {
+          f.chosen_child = root.front();
+          f.chosen = f.wut.nodes[f.chosen_child].ev.thread;
+          follow_from_ = static_cast<int>(index);
+          backtracked_at(index);
+          return;
+        }
+      }
+      stack_.pop_back();
+    }
+    if (shared_ != nullptr) {
+      finish_shared_unit();
+      return;
+    }
+    exhausted_ = true;
+    finish();
+  }
+
+  bool acquire_unit() override;  // below SharedDpor
+  /// Runner: the unit is done.
+  void finish_shared_unit();
+  /// Runner: the unit ran unit_size_ executions more. Its decisions down to the shallowest one
+  /// with branches left go to the top (a part of the unit, committed in its turn, whose
+  /// branches other workers then take), and it goes on below them.
+  void promote_shared_part();
+  /// Whether backtracking would find another branch at f (the chosen one is in progress).
+  static bool has_branches_left(const Frame& f) {
+    if (f.is_value) return f.value + 1 < f.enabled;
+    const ThreadMask awake = f.enabled & ~(f.sleep | bit(f.chosen));
+    if (f.split) return awake != 0;
+    for (std::uint32_t c : f.wut.nodes[0].children) {
+      if (c != f.chosen_child && (awake & bit(f.wut.nodes[c].ev.thread)) != 0) return true;
+    }
+    return false;
+  }
+
+  /// Backtracking took a new option at decision `index`.
+  void backtracked_at(std::size_t index) {
+    // The next execution replays the path up to this decision: the steps before it are shared.
+    shared_steps_ = 0;
+    for (std::size_t k = index + 1; k-- > 0;) {
+      if (!stack_[k].is_value) {
+        shared_steps_ = stack_[k].step;
+        break;
+      }
+    }
+    units().backtracked_at(index);
+  }
+
+  bool optimal_;  // false: Source-DPOR (backtrack sets of single threads, no wakeup sequences)
+  std::shared_ptr<SharedDpor> shared_;  // runner: the search it takes units from
+  bool driver_ = false;                 // the driver of a shared search
+  std::size_t top_ = 0;                 // shared search: decisions [0, top_) are the top's
+  std::uint64_t unit_size_ = 0;         // runner: executions after which a unit is split
+  bool stop_at_first_ = true;
+  bool exhausted_ = false;  // backtracking found nothing left (finish())
+  // Runner: the unit being explored.
+  bool need_unit_ = true;                    // the next execution needs a unit first
+  std::uint64_t dispatch_ = 0;               // its dispatch number (ExecutionTag::unit)
+  std::size_t given_ = 0;                    // frames [0, given_) came with it
+  std::size_t unit_top_ = 0;                 // frames [0, unit_top_) are the top: max(top_, given_)
+  std::vector<TopRace> top_races_;           // its races into the top, in the order found
+  bool stopped_ = false;                     // a stop-at-first finding ended it
+  bool abandoned_ = false;                   // SharedDpor discarded it while it ran
+  std::shared_ptr<std::atomic<bool>> lost_;  // set when SharedDpor discards it
+  std::uint64_t unit_executions_ = 0;        // executions it ran so far
+  std::vector<Frame> stack_;
+  std::size_t depth_ = 0;
+
+  // The execution running now.
+  std::uint32_t processed_ = 0;    // trace steps already seen by catch_up
+  ThreadMask running_sleep_ = 0;   // the sleep set at the current point of the path
+  ThreadMask yielded_ = 0;         // threads whose last event was a yield
+  bool blocked_ = false;           // sleep-set blocked: pruned
+  int follow_from_ = -1;           // set by backtrack: the decision whose wakeup child runs next
+  bool following_ = false;         // following a wakeup sequence
+  int follow_frame_ = -1;          // ... in this decision's tree
+  std::uint32_t follow_node_ = 0;  // ... at this node (the events consumed so far)
+
+  std::vector<Event> events_;
+  std::size_t real_events_ = 0;     // events_[real_events_ ..]: operations left waiting
+  int threads_ = 1;                 // 1 + the highest thread id among events_
+  bool events_valid_ = false;       // events_ are the last analysed execution's
+  std::uint32_t shared_steps_ = 0;  // leading steps the next execution shares with it
+  std::size_t first_new_event_ = 0;
+};
+
+/// The SharedDpor behind a strategy's options (nullptr when there is none).
+std::shared_ptr<SharedDpor> shared_dpor_of(const std::shared_ptr<SharedSearch>& search);
+
+}  // namespace hc::detail::dpor

@@ -1,0 +1,357 @@
+// shared_dpor.cpp — SharedDpor: the search tree that dpor's parallel workers share
+// (shared_search.hpp says why and what the explorer sees), and the runner's side of it in
+// DporStrategy (dpor_search.hpp): taking a unit, returning it, handing part of a big one over.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "strategy/dpor_search.hpp"
+#include "strategy/shared_search.hpp"
+#include "strategy/strategies.hpp"
+
+namespace hc::detail {
+namespace dpor {
+
+/// The shared search of dpor (shared_search.hpp): a driver over the top of the tree, units
+/// handed out to runners, results committed in the order of a sequential search.
+///
+/// Protocol. A runner asks next_unit() for a unit (it waits while there is none to give) and
+/// returns its result with complete(). The unit the driver stands at (the "needed" one) is
+/// handed out first; then, up to `lookahead_` units ahead, the ones predict_next() says come
+/// after it, each with the input it would have if the units before it added nothing to the top
+/// (their sleep sets and paths cannot change; their wakeup subtrees can). complete() commits, in
+/// order, every finished unit the driver stands at: a unit whose input is still the one it ran
+/// with is applied to the driver, which then moves on; one whose input changed is discarded
+/// and handed out again. Everything happens under one mutex, held briefly: a unit is hundreds
+/// of executions or more.
+class SharedDpor final : public SharedSearch {
+ public:
+  SharedDpor(const StrategyOptions& o, bool optimal, int workers)
+      : driver_(driver_options(o), optimal, nullptr, /*driver=*/true),
+        lookahead_(static_cast<std::size_t>(std::max(workers, 1)) * 4),
+        needed_key_(driver_.next_key()) {}
+
+  using Input = DporStrategy::UnitInput;
+  using Result = DporStrategy::UnitResult;
+  struct Dispatch {
+    std::uint64_t id = 0;
+    Input input;
+    /// Set when a unit committed before this one changed its input: the runner may stop.
+    std::shared_ptr<std::atomic<bool>> lost;
+  };
+
+  /// A unit for a runner, or nullopt when the search is over (finished, stopped or cancelled).
+  std::optional<Dispatch> next_unit() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (over_locked()) return std::nullopt;
+      if (std::optional<Dispatch> d = pick_locked()) return d;
+      wake_.wait(lock);
+    }
+  }
+
+  /// A runner finished dispatch `id` (or, result.promoted, a part of it: it goes on below).
+  void complete(std::uint64_t id, Result result) {
+    std::lock_guard lock(mu_);
+    const auto it = live_.find(id);
+    if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
+    const bool last = !result.promoted;
+    if (it->second.lost->load()) {
+      discarded_executions_ += result.executions;
+      if (last) live_.erase(it);
+      return;
+    }
+    it->second.parts.push_back(std::move(result));
+    if (last) it->second.done = true;
+    commit_locked();
+    wake_.notify_all();
+  }
+
+  std::optional<std::uint64_t> committed_unit(std::uint64_t dispatch) const override {
+    std::lock_guard lock(mu_);
+    if (dispatch >= fate_.size() || fate_[dispatch] < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(fate_[dispatch]);
+  }
+  bool discarded(std::uint64_t dispatch) const override {
+    std::lock_guard lock(mu_);
+    return dispatch < fate_.size() && fate_[dispatch] == kDiscarded;
+  }
+  std::uint64_t committed_units() const override {
+    std::lock_guard lock(mu_);
+    return committed_;
+  }
+  std::optional<std::uint64_t> stopped_at() const override {
+    std::lock_guard lock(mu_);
+    return stopped_at_;
+  }
+  bool finished() const override {
+    std::lock_guard lock(mu_);
+    return driver_.exhausted();
+  }
+  void cancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    wake_.notify_all();
+  }
+  std::uint64_t discarded_count() const override {
+    std::lock_guard lock(mu_);
+    return discarded_;
+  }
+  std::uint64_t discarded_executions() const override {
+    std::lock_guard lock(mu_);
+    return discarded_executions_;
+  }
+  std::uint64_t dispatch_count() const override {
+    std::lock_guard lock(mu_);
+    return fate_.size();
+  }
+
+ private:
+  static constexpr std::int64_t kPending = -1;
+  static constexpr std::int64_t kDiscarded = -2;
+
+  using Key = DporStrategy::UnitKey;
+  struct Live {
+    Key key;
+    DporStrategy::Frame branch;  // the input's last frame (what may change: see same_input)
+    std::shared_ptr<std::atomic<bool>> lost;
+    std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
+    std::deque<Result> parts;   // returned, not yet committed (promoted ones, then the last)
+    bool done = false;          // its last part came back
+    bool validated = false;     // its first part was committed: the rest follow it
+  };
+
+  /// The version of the wakeup tree a unit's branch hangs in (0 for the first unit).
+  std::uint64_t branch_version(const Key& key) const {
+    return key.empty() ? 0 : driver_.tree_version(key.size() - 1);
+  }
+
+  static StrategyOptions driver_options(const StrategyOptions& o) {
+    StrategyOptions d;
+    static_cast<RunSettings&>(d) = o;
+    return d;
+  }
+
+  /// Whether a unit ran with the input it has now. Its path, the sleep sets along it and its
+  /// branch's event are fixed once the branch exists (a unit before it can only add branches
+  /// after it); what a unit before it can change is the wakeup subtree below its branch.
+  static bool same_branch(const DporStrategy::Frame& ran, const Input& now) {
+    if (now.frames.empty()) return true;  // the first unit
+    const DporStrategy::Frame& b = now.frames.back();
+    if (ran.is_value != b.is_value || ran.chosen != b.chosen || ran.value != b.value ||
+        ran.sleep != b.sleep)
+      return false;
+    if (ran.is_value) return true;
+    return same_ev(ran.wut.nodes[ran.chosen_child].ev, b.wut.nodes[b.chosen_child].ev) &&
+           ran.wut.same_below(ran.chosen_child, b.wut, b.chosen_child);
+  }
+
+  bool over_locked() const { return cancelled_ || stopped_at_ || driver_.exhausted(); }
+
+  std::optional<Dispatch> pick_locked() {
+    if (by_key_.count(needed_key_) == 0) return dispatch_locked(needed_key_, driver_.next_input());
+    if (live_.size() >= lookahead_) return std::nullopt;
+    Key chosen;
+    std::optional<Input> in = driver_.predict(lookahead_, [&](const Key& k) {
+      if (by_key_.count(k) != 0) return false;
+      chosen = k;
+      return true;
+    });
+    if (!in) return std::nullopt;
+    return dispatch_locked(std::move(chosen), std::move(*in));
+  }
+
+  Dispatch dispatch_locked(Key key, Input in) {
+    const std::uint64_t id = fate_.size();
+    fate_.push_back(kPending);
+    by_key_[key] = id;
+    auto lost = std::make_shared<std::atomic<bool>>(false);
+    Live& unit = live_[id];
+    unit.key = std::move(key);
+    unit.version = branch_version(unit.key);
+    if (!in.frames.empty()) unit.branch = in.frames.back();
+    unit.lost = lost;
+    return Dispatch{id, std::move(in), std::move(lost)};
+  }
+
+  /// After a commit: units handed out ahead whose branch the commit changed are lost (their
+  /// runners stop early; they run again when the driver reaches them).
+  void find_lost_locked() {
+    for (auto it = live_.begin(); it != live_.end();) {
+      Live& unit = it->second;
+      const std::uint64_t version = branch_version(unit.key);
+      if (unit.validated || unit.lost->load() || version == unit.version ||
+          driver_.branch_unchanged(unit.key, unit.branch)) {
+        unit.version = version;
+        ++it;
+        continue;
+      }
+      unit.lost->store(true);
+      fate_[it->first] = kDiscarded;
+      ++discarded_;
+      by_key_.erase(unit.key);
+      for (const Result& part : unit.parts)
+        discarded_executions_ += part.executions;
+      unit.parts.clear();
+      if (unit.done) {
+        it = live_.erase(it);
+      } else {
+        ++it;  // its runner returns it (complete() drops it)
+      }
+    }
+  }
+
+  void commit_locked() {
+    while (!over_locked()) {
+      const auto k = by_key_.find(needed_key_);
+      if (k == by_key_.end()) return;  // not handed out yet
+      const std::uint64_t id = k->second;
+      Live& unit = live_.at(id);
+      if (unit.parts.empty()) return;  // still running
+      by_key_.erase(k);
+      if (!unit.validated) {
+        if (unit.version != branch_version(unit.key) &&
+            !same_branch(unit.branch, driver_.next_input())) {
+          // Predicted wrong: a unit before it inserted below its branch. It runs again.
+          unit.lost->store(true);
+          fate_[id] = kDiscarded;
+          ++discarded_;
+          for (const Result& part : unit.parts)
+            discarded_executions_ += part.executions;
+          unit.parts.clear();
+          if (unit.done) live_.erase(id);  // else its runner returns it (complete() drops it)
+          continue;
+        }
+        unit.validated = true;
+        fate_[id] = static_cast<std::int64_t>(committed_++);
+      }
+      Result part = std::move(unit.parts.front());
+      unit.parts.pop_front();
+      if (part.stopped) {
+        stopped_at_ = static_cast<std::uint64_t>(fate_[id]);
+        unit.lost->store(true);  // nothing after it counts
+        live_.erase(id);
+        break;
+      }
+      const bool promoted = part.promoted;
+      driver_.apply_unit(std::move(part));
+      needed_key_ = driver_.next_key();
+      if (promoted) {
+        // The rest of the unit is the branch the driver now stands at: still its runner's.
+        by_key_[needed_key_] = id;
+        unit.key = needed_key_;
+      } else {
+        live_.erase(id);
+      }
+      find_lost_locked();
+    }
+    if (stopped_at_ || driver_.exhausted()) {
+      // Units handed out ahead of the end are not part of the search.
+      for (const auto& [id, unit] : live_) {
+        fate_[id] = kDiscarded;
+        unit.lost->store(true);
+      }
+      live_.clear();
+      by_key_.clear();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  DporStrategy driver_;
+  const std::size_t lookahead_;          // units handed out and not yet committed, at most
+  Key needed_key_;                       // the unit the driver stands at
+  std::map<Key, std::uint64_t> by_key_;  // handed out, not yet committed: dispatch by unit
+  std::map<std::uint64_t, Live> live_;   // ... by dispatch
+  std::vector<std::int64_t> fate_;       // per dispatch: committed unit, kPending, kDiscarded
+  std::uint64_t committed_ = 0;
+  std::uint64_t discarded_ = 0;
+  std::uint64_t discarded_executions_ = 0;  // executions of the discarded dispatches
+  std::optional<std::uint64_t> stopped_at_;
+  bool cancelled_ = false;
+};
+
+bool DporStrategy::acquire_unit() {
+  if (shared_ == nullptr || !need_unit_) return true;
+  std::optional<SharedDpor::Dispatch> d = shared_->next_unit();
+  if (!d) return false;
+  stack_.clear();  // keeps its capacity: frames are big
+  for (Frame& f : d->input.frames)
+    stack_.push_back(std::move(f));
+  follow_from_ = d->input.follow_from;
+  dispatch_ = d->id;
+  lost_ = std::move(d->lost);
+  abandoned_ = false;
+  given_ = stack_.size();
+  unit_top_ = std::max(top_, given_);
+  top_races_.clear();
+  stopped_ = false;
+  events_valid_ = false;  // the last analysed execution was another unit's
+  shared_steps_ = 0;
+  need_unit_ = false;
+  return true;
+}
+
+void DporStrategy::promote_shared_part() {
+  std::size_t cut = 0;
+  for (std::size_t i = unit_top_; i < stack_.size(); ++i) {
+    if (has_branches_left(stack_[i])) {
+      cut = i + 1;
+      break;
+    }
+  }
+  if (cut == 0) return;  // a single path is left: nothing to share
+  UnitResult r;
+  for (std::size_t k = given_; k < cut; ++k)
+    r.fresh.push_back(stack_[k]);  // copies: the runner replays through them
+  r.races = std::move(top_races_);
+  top_races_.clear();
+  r.promoted = true;
+  r.executions = unit_executions_;
+  unit_executions_ = 0;
+  given_ = cut;
+  unit_top_ = cut;
+  shared_->complete(dispatch_, std::move(r));
+}
+
+void DporStrategy::finish_shared_unit() {
+  UnitResult r;
+  for (std::size_t k = given_; k < std::min(stack_.size(), unit_top_); ++k)
+    r.fresh.push_back(std::move(stack_[k]));
+  stack_.clear();
+  r.races = std::move(top_races_);
+  top_races_.clear();
+  r.stopped = stopped_;
+  r.executions = unit_executions_;
+  unit_executions_ = 0;
+  need_unit_ = true;
+  shared_->complete(dispatch_, std::move(r));
+}
+
+std::shared_ptr<SharedDpor> shared_dpor_of(const std::shared_ptr<SharedSearch>& search) {
+  if (!search) return nullptr;
+  std::shared_ptr<SharedDpor> shared = std::dynamic_pointer_cast<SharedDpor>(search);
+  if (!shared) throw std::logic_error("dpor: the shared search is not dpor's");
+  return shared;
+}
+
+}  // namespace dpor
+
+std::shared_ptr<SharedSearch> make_shared_dpor_search(const StrategyOptions& options, int workers) {
+  return std::make_shared<dpor::SharedDpor>(options, true, workers);
+}
+
+std::shared_ptr<SharedSearch> make_shared_source_dpor_search(const StrategyOptions& options,
+                                                             int workers) {
+  return std::make_shared<dpor::SharedDpor>(options, false, workers);
+}
+
+}  // namespace hc::detail
