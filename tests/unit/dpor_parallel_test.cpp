@@ -189,4 +189,18 @@ TEST(DporParallel, ABudgetEndsASharedSearchEarly) {
   EXPECT_LT(r.stats.executions, 704u);  // (8 + 3) * 2^6 traces in all
 }
 
+// An interrupt (SIGINT, SIGTERM: here the test hook) ends a shared search too: workers waiting
+// for a unit are woken, and the result says interrupted, not exhausted.
+TEST(DporParallel, AnInterruptEndsASharedSearch) {
+  hc::ExploreOptions o = options("dpor", false);
+  o.jobs = 2;
+  o.split_depth = 2;
+  o.unit_size = 8;
+  o.interrupt_after_executions = 50;
+  const hc::Result r = hc::explore(hc::test::lastzero(8), o);
+  EXPECT_TRUE(r.stats.interrupted);
+  EXPECT_FALSE(r.stats.exhausted);
+  EXPECT_LT(r.stats.executions, 704u);
+}
+
 }  // namespace
