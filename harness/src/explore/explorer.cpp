@@ -603,6 +603,12 @@ class Run {
     return result;
   }
 
+  /// A worker failed (an exception): a shared search stops handing out units, so the other
+  /// workers, which may be waiting for the unit it held, return.
+  void abandon() {
+    if (shared_) shared_->cancel();
+  }
+
   /// The finished units and their findings, for a checkpoint.
   detail::Checkpoint checkpoint() {
     std::lock_guard lock(mu_);
@@ -871,6 +877,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
           try {
             run.worker(w);
           } catch (...) {
+            run.abandon();  // the others must not wait for a unit this worker held
             std::lock_guard lock(error_mu);
             if (!error) error = std::current_exception();
           }
