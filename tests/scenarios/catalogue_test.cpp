@@ -135,6 +135,47 @@ TEST_P(BuggyVariant, ItsFindingRecordsTheStepsItsMessageMentionsAndItsObjects) {
     EXPECT_FALSE(object.empty()) << s.info.name;
 }
 
+/// Every "file:line" a text names (paths with a directory or a header name, as site() and the
+/// reports print them).
+std::vector<std::string> sites_named(const std::string& text) {
+  std::vector<std::string> out;
+  static const std::regex site("[A-Za-z0-9_./+-]+\\.(cpp|hpp|h|cc|tcc):[0-9]+");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), site); it != std::sregex_iterator();
+       ++it)
+    out.push_back((*it)[0].str());
+  return out;
+}
+
+// Issue 17: a finding raised inside a model carries the user's call site, never a line of
+// handlecheck's own code (models/, harness/) or of a system header (unique_lock.h): the
+// finding's own location, every site its message names, and every step of its interleaving.
+// Each buggy variant's expected finding, found under its default strategy.
+TEST_P(BuggyVariant, ItsFindingNamesTheUsersLinesNeverHandlechecksOwn) {
+  const hc::Scenario& s = *GetParam();
+  const hc::ScenarioOutcome o = run(s, std::string(s.info.strategy), std::nullopt);
+  ASSERT_TRUE(o.as_expected) << s.info.name << ": " << o.explanation;
+  const hc::Finding* f = nullptr;
+  for (const hc::Finding& candidate : o.result.findings) {
+    if (s.info.expect.accepts(candidate.kind)) {
+      f = &candidate;
+      break;
+    }
+  }
+  ASSERT_NE(f, nullptr) << s.info.name;
+  auto users = [](const std::string& file) { return file.starts_with("scenarios/"); };
+  if (!f->file.empty())
+    EXPECT_TRUE(users(f->file)) << s.info.name << ": the finding is at " << f->file << ":"
+                                << f->line;
+  for (const std::string& site : sites_named(f->message))
+    EXPECT_TRUE(users(site)) << s.info.name << ": its message names " << site << ": " << f->message;
+  for (const hc::RichStep& step : f->trace) {
+    if (!step.file.empty())
+      EXPECT_TRUE(users(step.file))
+          << s.info.name << ": step " << step.index << " (" << step.thread_name << " " << step.label
+          << ") is at " << step.file << ":" << step.line;
+  }
+}
+
 TEST_P(BuggyVariant, MinimisationNeverLengthensAndKeepsTheKind) {
   const hc::Scenario& s = *GetParam();
   hc::ExploreOptions options;
