@@ -272,7 +272,7 @@ void Gc::run_finalizer(const Entry& entry) {
   }
   ++reg.runs_started;
   running_ = &o;
-  running_since_ = rt::current_step();
+  blocked_since_ = kNotBlocked;
   const Provenance started = here(where);  // the "run finalizer" step
   try {
     const FindingContext context(o.object_);  // findings inside the finalizer are about `o` too
@@ -293,30 +293,65 @@ void Gc::run_finalizer(const Entry& entry) {
   order_.push_back(o.label());
 }
 
+// finalizer-blocked (an invariant, checked whenever a thread parks): counts the consecutive
+// steps in which the finalizer thread, inside a finalizer, could not run because its operation
+// waits for something (rt::blocked_on). A step in which it could run — it ran, or it was
+// preempted — ends the count. Past the bound it is a finding of the finalizer thread, at the
+// line of the finalizer where it waits, naming what it waits for and who holds that.
 bool Gc::check_blocked() {
-  if (running_ == nullptr) return true;
-  const std::uint32_t ran = rt::current_step() - running_since_;
-  if (ran <= options_.finalizer_block_bound) return true;
+  const rt::BlockedOn blocked =
+      running_ != nullptr ? rt::blocked_on(finalizer_.id()) : rt::BlockedOn{};
+  if (blocked.wait == WaitFor::nothing) {
+    blocked_since_ = kNotBlocked;
+    return true;
+  }
+  const std::uint32_t now = rt::current_step();
+  if (blocked_since_ == kNotBlocked) blocked_since_ = now;  // blocked from the next step on
+  const std::uint32_t steps = now - blocked_since_;
+  if (steps <= options_.finalizer_block_bound) return true;
+  const std::string object = rt::object_label(blocked.object);
+  const std::string holder =
+      blocked.holder != kNoThread ? std::string(rt::thread_name(blocked.holder)) : std::string();
+  std::string waits;
+  switch (blocked.wait) {
+    case WaitFor::mutex_free:
+      waits = fmt::format("to lock {}, held by thread '{}'", object, holder);
+      break;
+    case WaitFor::event_set:
+      waits = fmt::format("for {} to be set, which no thread has done", object);
+      break;
+    case WaitFor::cv_notified:
+      waits = holder.empty() ? fmt::format("for a notification of {}", object)
+                             : fmt::format("to reacquire the mutex of {}, held by thread '{}'",
+                                           object, holder);
+      break;
+    case WaitFor::thread_finished:
+      waits = fmt::format("to join thread '{}', which has not finished", holder);
+      break;
+    case WaitFor::nothing:
+      break;
+  }
   std::string behind;
-  FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then those queued behind
+  FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then what it waits for
+  if (blocked.object != kNoObject) refs.objects.emplace_back(blocked.object);
   const Queue& queue = queue_.peek();
-  for (const Entry& e : queue.normal) {
-    behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
-    refs.objects.emplace_back(e.object->object_);
+  for (const std::vector<Entry>* list : {&queue.normal, &queue.critical}) {
+    for (const Entry& e : *list) {
+      behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
+      refs.objects.emplace_back(e.object->object_);
+    }
   }
-  for (const Entry& e : queue.critical) {
-    behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
-    refs.objects.emplace_back(e.object->object_);
-  }
-  report(FindingKind::finalizer_blocked,
-         fmt::format("the finalizer thread has been in the finalizer of {} for {} steps (bound "
-                     "{}); {} object{} queued behind it{}: every later finalizer waits, and the "
-                     "memory they hold is not reclaimed",
-                     running_->label(), ran, options_.finalizer_block_bound, pending_finalizers(),
-                     pending_finalizers() == 1 ? " is" : "s are",
-                     behind.empty() ? std::string() : ": " + behind),
-         std::source_location::current(), running_->label(), std::move(refs));
-  return true;
+  const std::size_t pending = queue.size();
+  rt::report_for(
+      finalizer_.id(), FindingKind::finalizer_blocked,
+      fmt::format("the finalizer thread has been blocked for {} steps (bound {}) in the finalizer "
+                  "of {}, waiting at {} {}; {} object{} queued behind it{}: every later "
+                  "finalizer waits, and the memory they hold is not reclaimed",
+                  steps, options_.finalizer_block_bound, running_->label(), site(blocked.where),
+                  waits, pending, pending == 1 ? " is" : "s are",
+                  behind.empty() ? std::string() : ": " + behind),
+      blocked.where, fmt::format("{}|{}", running_->label(), site(blocked.where)), std::move(refs));
+  return true;  // rt::report_for returns only while an ended execution is torn down
 }
 
 }  // namespace hc::models

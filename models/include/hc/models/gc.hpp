@@ -103,8 +103,12 @@ void drop_root(ManagedObject& o, const std::source_location& where);
 
 struct GcOptions {
   std::uint32_t background_collections = 0;  // collections by the "gc" thread, interleaved
-  std::uint32_t finalizer_block_bound = 0;   // steps a finalizer may run before a
-                                             // finalizer-blocked finding (0: no bound)
+  // Steps the finalizer thread may stay blocked inside a finalizer — parked at a wait that
+  // cannot complete (a mutex another thread holds, an event not set, a join) while other
+  // threads run — before a finalizer-blocked finding (0: no bound). Only consecutive steps in
+  // which it cannot run count: a finalizer that runs long, or is merely preempted (it could run
+  // but another thread was chosen), is never blocked.
+  std::uint32_t finalizer_block_bound = 16;
 };
 
 /// A managed object. Derive from it; the GC owns it (Gc::make) so that its memory stays valid
@@ -425,11 +429,13 @@ class Gc {
   // The finalizer thread's own: the object whose finalizer returned, recorded at its next
   // dequeue.
   ManagedObject* returned_ = nullptr;
-  // Finding bookkeeping: the finalization order (tests); the finalizer running now and its
-  // first step (finalizer-blocked).
+  // Finding bookkeeping: the finalization order (tests); the finalizer running now, and the
+  // step after which the finalizer thread was last seen blocked in it, for finalizer-blocked
+  // (kNotBlocked while it can run: check_blocked, an invariant, keeps both up to date).
+  static constexpr std::uint32_t kNotBlocked = 0xFFFFFFFFu;
   std::vector<std::string> order_;
   ManagedObject* running_ = nullptr;
-  std::uint32_t running_since_ = 0;
+  std::uint32_t blocked_since_ = kNotBlocked;
   std::uint32_t invariant_token_ = 0;
   hc::thread finalizer_;
   hc::thread collector_;
