@@ -49,7 +49,7 @@ std::string tags_text(const ScenarioInfo& info) {
 }
 
 std::string expected_text(const ScenarioInfo& info) {
-  return info.expect.clean() ? "clean" : std::string(finding_kind_name(*info.expect.kind));
+  return expected_kinds_text(info.expect);
 }
 
 bool has_tag(const Scenario& s, std::string_view tag) {

@@ -298,11 +298,18 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
 void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const ScenarioReport& report,
                    bool verbose, bool detailed) {
   const Result& r = outcome.result;
-  // The verdict shown: the expected kind when a later finding matched it (--keep-going).
-  const std::string found = r.findings.empty() ? std::string("clean")
-                            : outcome.as_expected && s.info.expect.kind
-                                ? std::string(finding_kind_name(*s.info.expect.kind))
-                                : std::string(finding_kind_name(r.findings.front().kind));
+  // The verdict shown: the first finding of an expected kind when a later finding matched it
+  // (--keep-going), else the first finding.
+  std::string found = r.findings.empty() ? std::string("clean")
+                                         : std::string(finding_kind_name(r.findings.front().kind));
+  if (outcome.as_expected && !s.info.expect.clean()) {
+    for (const Finding& f : r.findings) {
+      if (s.info.expect.accepts(f.kind)) {
+        found = std::string(finding_kind_name(f.kind));
+        break;
+      }
+    }
+  }
   const std::string stats = fmt::format(
       "{}, {} execution{}{}{}", r.strategy, r.stats.executions, r.stats.executions == 1 ? "" : "s",
       r.stats.exhausted             ? ", exhaustive"

@@ -9,13 +9,12 @@ namespace hc::models {
 CriticalHandle::CriticalHandle(Gc& gc, HandleTable& table, CriticalHandleOptions options,
                                ReleaseHandleFn release_handle, const std::source_location& where)
     : ManagedObject(gc, options.type_name, options.name, /*has_finalizer=*/true,
-                    /*critical=*/true),
+                    /*critical=*/true, where),
       table_(&table),
       options_(options),
       release_handle_(std::move(release_handle)),
       handle_(fmt::format("{} handle", label())),
       closed_(false, fmt::format("{} '{}' _isClosed", options.type_name, options.name)) {
-  (void)where;
   // The code after each operation of the flag reads the handle field (see the header).
   closed_.also_touch({handle_.reads()});
 }
@@ -53,7 +52,7 @@ void CriticalHandle::SetHandleAsInvalid(const std::source_location& where) {
 }
 
 void CriticalHandle::finalize() {
-  cleanup(std::source_location::current());
+  cleanup(created_at());  // the finalizer's steps: at the user's line that created the handle
 }
 
 void CriticalHandle::cleanup(const std::source_location& where) {

@@ -23,10 +23,11 @@ void detail::drop_root(ManagedObject& o, const std::source_location& where) {
 }
 
 ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_view name,
-                             bool has_finalizer, bool critical)
+                             bool has_finalizer, bool critical, const std::source_location& where)
     : gc_(&gc),
       type_name_(type_name),
       name_(name),
+      created_at_(where),
       object_(rt::register_object(ObjectKind::model, label())),
       critical_(critical),
       finalized_(label() + ": finalized", 0),
@@ -64,11 +65,11 @@ bool Gc::Queue::contains(const ManagedObject* o) const {
 
 Gc::Gc(GcOptions options, const std::source_location& where)
     : options_(options),
+      where_(where),
       queue_("GC finalization queue"),
       exiting_("GC process exit", false),
       work_(hc::event::reset_mode::automatic, false, "finalizer work"),
       drained_(hc::event::reset_mode::manual, true, "finalizer queue drained") {
-  (void)where;
   if (options_.finalizer_block_bound > 0) {
     invariant_token_ = rt::add_invariant(
         "finalizer not blocked", [](void* self) { return static_cast<Gc*>(self)->check_blocked(); },
@@ -78,7 +79,7 @@ Gc::Gc(GcOptions options, const std::source_location& where)
   if (options_.background_collections > 0) {
     collector_ = hc::thread("gc", [this] {
       for (std::uint32_t i = 0; i < options_.background_collections; ++i)
-        collect();
+        collect(where_);
     });
   }
 }
@@ -89,13 +90,12 @@ Gc::~Gc() {
   // objects the "gc" thread still collects. The finalizer thread, waiting or between two
   // finalizers, sees the flag at its next dequeue.
   const Touch fp[] = {{work_.id(), Access::write}};
-  if (rt::model_op(Access::write, exiting_.id(), fp, "process exit",
-                   std::source_location::current()) != nullptr) {
+  if (rt::model_op(Access::write, exiting_.id(), fp, "process exit", where_) != nullptr) {
     exiting_.set(true);
     rt::event_signal(work_.id());
   }
-  if (collector_.joinable()) collector_.join();
-  finalizer_.join();
+  if (collector_.joinable()) collector_.join(where_);
+  finalizer_.join(where_);
   if (invariant_token_ != 0) rt::remove_invariant(invariant_token_);
 }
 
@@ -213,7 +213,7 @@ void Gc::wait_for_pending_finalizers(const std::source_location& where) {
 
 void Gc::finalizer_loop() {
   for (;;) {
-    work_.wait();
+    work_.wait(where_);
     for (;;) {
       // GC.RunFinalizers takes the next entry: its own operation on the queue. The finalizer
       // that returned before it is recorded here (its body's operations came in between).
@@ -221,7 +221,7 @@ void Gc::finalizer_loop() {
       std::size_t n = 2;
       if (returned_ != nullptr) fp[n++] = returned_->finalized_.writes();
       if (rt::model_op(Access::read_write, queue_.id(), std::span<const Touch>(fp, n),
-                       "finalizer: dequeue", std::source_location::current()) == nullptr)
+                       "finalizer: dequeue", where_) == nullptr)
         return;
       if (returned_ != nullptr) ++std::exchange(returned_, nullptr)->finalized_.write();
       if (exiting_.read()) return;
@@ -235,7 +235,7 @@ void Gc::finalizer_loop() {
       if (!queue.normal.empty()) {
         const auto count = static_cast<std::uint32_t>(queue.normal.size());
         const std::uint32_t i =
-            count > 1 ? hc::choose(count, "which normal finalizer runs next") : 0;
+            count > 1 ? hc::choose(count, "which normal finalizer runs next", where_) : 0;
         entry = queue.normal[i];
         queue.normal.erase(queue.normal.begin() + i);
       } else {
@@ -249,7 +249,8 @@ void Gc::finalizer_loop() {
 
 void Gc::run_finalizer(const Entry& entry) {
   ManagedObject& o = *entry.object;
-  const std::source_location where = std::source_location::current();
+  // Located where the user's code constructed the object: the finalizer is its type's code.
+  const std::source_location& where = o.created_at_;
   // Announced as a write of the object: pair coverage sees a finalizer racing the object's
   // other operations (a raw use), as for SuppressFinalize.
   const Touch fp[] = {o.registration_.writes(), queue_.reads()};
@@ -271,7 +272,7 @@ void Gc::run_finalizer(const Entry& entry) {
   }
   ++reg.runs_started;
   running_ = &o;
-  running_since_ = rt::current_step();
+  blocked_since_ = kNotBlocked;
   const Provenance started = here(where);  // the "run finalizer" step
   try {
     const FindingContext context(o.object_);  // findings inside the finalizer are about `o` too
@@ -292,30 +293,65 @@ void Gc::run_finalizer(const Entry& entry) {
   order_.push_back(o.label());
 }
 
+// finalizer-blocked (an invariant, checked whenever a thread parks): counts the consecutive
+// steps in which the finalizer thread, inside a finalizer, could not run because its operation
+// waits for something (rt::blocked_on). A step in which it could run — it ran, or it was
+// preempted — ends the count. Past the bound it is a finding of the finalizer thread, at the
+// line of the finalizer where it waits, naming what it waits for and who holds that.
 bool Gc::check_blocked() {
-  if (running_ == nullptr) return true;
-  const std::uint32_t ran = rt::current_step() - running_since_;
-  if (ran <= options_.finalizer_block_bound) return true;
+  const rt::BlockedOn blocked =
+      running_ != nullptr ? rt::blocked_on(finalizer_.id()) : rt::BlockedOn{};
+  if (blocked.wait == WaitFor::nothing) {
+    blocked_since_ = kNotBlocked;
+    return true;
+  }
+  const std::uint32_t now = rt::current_step();
+  if (blocked_since_ == kNotBlocked) blocked_since_ = now;  // blocked from the next step on
+  const std::uint32_t steps = now - blocked_since_;
+  if (steps <= options_.finalizer_block_bound) return true;
+  const std::string object = rt::object_label(blocked.object);
+  const std::string holder =
+      blocked.holder != kNoThread ? std::string(rt::thread_name(blocked.holder)) : std::string();
+  std::string waits;
+  switch (blocked.wait) {
+    case WaitFor::mutex_free:
+      waits = fmt::format("to lock {}, held by thread '{}'", object, holder);
+      break;
+    case WaitFor::event_set:
+      waits = fmt::format("for {} to be set, which no thread has done", object);
+      break;
+    case WaitFor::cv_notified:
+      waits = holder.empty() ? fmt::format("for a notification of {}", object)
+                             : fmt::format("to reacquire the mutex of {}, held by thread '{}'",
+                                           object, holder);
+      break;
+    case WaitFor::thread_finished:
+      waits = fmt::format("to join thread '{}', which has not finished", holder);
+      break;
+    case WaitFor::nothing:
+      break;
+  }
   std::string behind;
-  FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then those queued behind
+  FindingRefs refs{.steps = {}, .objects = {running_->object_}};  // then what it waits for
+  if (blocked.object != kNoObject) refs.objects.emplace_back(blocked.object);
   const Queue& queue = queue_.peek();
-  for (const Entry& e : queue.normal) {
-    behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
-    refs.objects.emplace_back(e.object->object_);
+  for (const std::vector<Entry>* list : {&queue.normal, &queue.critical}) {
+    for (const Entry& e : *list) {
+      behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
+      refs.objects.emplace_back(e.object->object_);
+    }
   }
-  for (const Entry& e : queue.critical) {
-    behind += fmt::format("{}{}", behind.empty() ? "" : ", ", e.object->label());
-    refs.objects.emplace_back(e.object->object_);
-  }
-  report(FindingKind::finalizer_blocked,
-         fmt::format("the finalizer thread has been in the finalizer of {} for {} steps (bound "
-                     "{}); {} object{} queued behind it{}: every later finalizer waits, and the "
-                     "memory they hold is not reclaimed",
-                     running_->label(), ran, options_.finalizer_block_bound, pending_finalizers(),
-                     pending_finalizers() == 1 ? " is" : "s are",
-                     behind.empty() ? std::string() : ": " + behind),
-         std::source_location::current(), running_->label(), std::move(refs));
-  return true;
+  const std::size_t pending = queue.size();
+  rt::report_for(
+      finalizer_.id(), FindingKind::finalizer_blocked,
+      fmt::format("the finalizer thread has been blocked for {} steps (bound {}) in the finalizer "
+                  "of {}, waiting at {} {}; {} object{} queued behind it{}: every later "
+                  "finalizer waits, and the memory they hold is not reclaimed",
+                  steps, options_.finalizer_block_bound, running_->label(), site(blocked.where),
+                  waits, pending, pending == 1 ? " is" : "s are",
+                  behind.empty() ? std::string() : ": " + behind),
+      blocked.where, fmt::format("{}|{}", running_->label(), site(blocked.where)), std::move(refs));
+  return true;  // rt::report_for returns only while an ended execution is torn down
 }
 
 }  // namespace hc::models

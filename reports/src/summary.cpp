@@ -424,6 +424,20 @@ bool covered_goal_finding(const FindingRecord& f, const OrderedPairs& pairs) {
   return pairs.contains({a, b}) && pairs.contains({b, a});
 }
 
+// Whether a finding of kind `kind` is the verdict `expected` names: one kind, or several
+// (hc::expect_any, written "a, b or c" by hc::expected_kinds_text).
+bool expected_accepts(const std::string& expected, const std::string& kind) {
+  std::string_view rest = expected;
+  while (!rest.empty()) {
+    std::size_t end = std::min(rest.find(", "), rest.find(" or "));
+    const std::string_view one = rest.substr(0, end);
+    if (one == kind) return true;
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + (rest.substr(end, 2) == ", " ? 2 : 4));
+  }
+  return false;
+}
+
 // Recomputes verdict, as_expected and explanation from the expectation and the findings. A
 // partial record (an interrupted run's part) that found nothing decides nothing: as expected,
 // with a note.
@@ -434,7 +448,7 @@ void rejudge(ScenarioRecord& r) {
   } else {
     r.as_expected = false;
     for (const FindingRecord& f : r.findings)
-      if (f.kind == r.expected) r.as_expected = true;
+      if (expected_accepts(r.expected, f.kind)) r.as_expected = true;
   }
   if (r.partial && !r.as_expected && r.findings.empty()) {
     r.as_expected = true;

@@ -456,8 +456,10 @@ using RealWord = hc::models::SafeHandleModelWord;
 /// I1: a release without the n == 0 check goes below zero.
 struct NoUnderflowCheck : RealWord {
   template <class IsInvalid>
-  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
-    if ((state_.peek() & kRefCountMask) != 0) return RealWord::release(dispose, owns, is_invalid);
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid,
+                     const std::source_location& where = std::source_location::current()) {
+    if ((state_.peek() & kRefCountMask) != 0)
+      return RealWord::release(dispose, owns, is_invalid, where);
     Transition t;
     t.old_state = state_.load();
     t.new_state = t.old_state - kRefCountOne;
@@ -468,7 +470,7 @@ struct NoUnderflowCheck : RealWord {
 
 /// I2: an AddRef that ignores C.
 struct AddRefIgnoresClosed : RealWord {
-  Transition add_ref() {
+  Transition add_ref(const std::source_location& = std::source_location::current()) {
     Transition t;
     t.old_state = state_.fetch_add(kRefCountOne);
     t.new_state = t.old_state + kRefCountOne;
@@ -479,8 +481,9 @@ struct AddRefIgnoresClosed : RealWord {
 /// I3: Dispose runs ReleaseHandle even while others hold references.
 struct ReleaseOnDispose : RealWord {
   template <class IsInvalid>
-  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
-    Transition t = RealWord::release(dispose, owns, is_invalid);
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid,
+                     const std::source_location& where = std::source_location::current()) {
+    Transition t = RealWord::release(dispose, owns, is_invalid, where);
     if (dispose && t.kind == Transition::Kind::done) t.perform_release = owns && !is_invalid();
     return t;
   }
@@ -489,8 +492,9 @@ struct ReleaseOnDispose : RealWord {
 /// I4: one release takes two references.
 struct DoubleDecrement : RealWord {
   template <class IsInvalid>
-  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
-    Transition t = RealWord::release(dispose, owns, is_invalid);
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid,
+                     const std::source_location& where = std::source_location::current()) {
+    Transition t = RealWord::release(dispose, owns, is_invalid, where);
     if (t.kind == Transition::Kind::done && (t.new_state & kRefCountMask) != 0) {
       t.new_state = (t.new_state - kRefCountOne) | kClosed;
       state_.store(t.new_state);
@@ -504,8 +508,9 @@ struct DoubleDecrement : RealWord {
 /// I5: reports the 1 -> 0 transition but never stores the decrement.
 struct ForgetsTheDecrement : RealWord {
   template <class IsInvalid>
-  Transition release(bool dispose, bool owns, IsInvalid is_invalid) {
-    Transition t = RealWord::release(dispose, owns, is_invalid);
+  Transition release(bool dispose, bool owns, IsInvalid is_invalid,
+                     const std::source_location& where = std::source_location::current()) {
+    Transition t = RealWord::release(dispose, owns, is_invalid, where);
     if (t.perform_release) state_.store(t.old_state);  // n stays 1
     return t;
   }

@@ -582,6 +582,38 @@ TEST(MergeSummaries, RecomputesExplanations) {
             "expected deadlock, found only stale-handle-use, use-after-free");
 }
 
+// A scenario that expects one of several kinds (hc::expect_any) is as expected after a merge
+// when a shard found any of them, and not when the shards found only other kinds.
+TEST(MergeSummaries, AnExpectationOfSeveralKindsAcceptsEachOfThem) {
+  std::string error;
+  const FindingRecord blocked = finding("finalizer-blocked", "blocked", "fb@x.cpp:1");
+  const FindingRecord deadlock = finding("deadlock", "stuck", "deadlock|x");
+  for (const FindingRecord& found : {blocked, deadlock}) {
+    const auto merged = merge_summaries(
+        {summary_json({record("x/any", "deadlock or finalizer-blocked", "dfs", 3, false, 0, {})}),
+         summary_json(
+             {record("x/any", "deadlock or finalizer-blocked", "dfs", 2, false, 0, {found})})},
+        &error);
+    ASSERT_TRUE(merged) << error;
+    EXPECT_EQ((*merged)["scenarios"][0]["as_expected"], true) << found.kind;
+    EXPECT_EQ((*merged)["scenarios"][0]["verdict"], found.kind);
+  }
+  const auto three =
+      merge_summaries({summary_json({record("x/three", "livelock, deadlock or finalizer-blocked",
+                                            "dfs", 3, false, 0, {deadlock})})},
+                      &error);
+  ASSERT_TRUE(three) << error;
+  EXPECT_EQ((*three)["scenarios"][0]["as_expected"], true);
+  const auto other = merge_summaries(
+      {summary_json(
+          {record("x/other", "deadlock or finalizer-blocked", "dfs", 3, false, 0, {kF2})})},
+      &error);
+  ASSERT_TRUE(other) << error;
+  EXPECT_EQ((*other)["scenarios"][0]["as_expected"], false);
+  EXPECT_EQ((*other)["scenarios"][0]["explanation"],
+            "expected deadlock or finalizer-blocked, found only stale-handle-use");
+}
+
 TEST(MergeSummaries, IsIdempotentOnItsOwnOutput) {
   std::string error;
   const auto once = merge_summaries({shard_a(), shard_b()}, &error);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,7 @@ enum class FindingKind : std::uint8_t {
 };
 
 inline constexpr int kFindingKindCount = 35;
+static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
 std::string_view finding_kind_name(FindingKind kind);
@@ -158,16 +160,52 @@ struct Finding {
   std::uint32_t preemptions = 0;
 };
 
-/// The verdict a scenario expects: clean, or a finding of one kind whose message contains
-/// `message` (if non-empty).
+/// The verdict a scenario expects: clean, or a finding of one of its kinds whose message
+/// contains ScenarioInfo::message (if non-empty). Usually one kind (`.expect = deadlock`);
+/// hc::expect_any accepts several, for a bug whose kind depends on the schedule a strategy
+/// reaches first (the same hang is a deadlock on one schedule and a finalizer-blocked finding
+/// on another). A finding of any other kind, or none, is not the expected verdict.
 struct Expected {
-  std::optional<FindingKind> kind;  // nullopt = clean
+  std::optional<FindingKind> kind;  // nullopt = clean; else the first kind accepted
+  std::uint64_t others = 0;         // bit k set: FindingKind k is accepted too (expect_any)
   Expected() = default;
   Expected(FindingKind k) : kind(k) {}  // NOLINT: implicit on purpose: `.expect = deadlock`
   bool clean() const { return !kind.has_value(); }
+  /// Whether a finding of kind `k` is the expected verdict.
+  bool accepts(FindingKind k) const {
+    return kind && (*kind == k || ((others >> static_cast<unsigned>(k)) & 1) != 0);
+  }
+  /// The kinds accepted, the first one first, then in enum order (empty: clean).
+  std::vector<FindingKind> kinds() const {
+    std::vector<FindingKind> out;
+    if (!kind) return out;
+    out.push_back(*kind);
+    for (unsigned k = 0; k < 64; ++k) {
+      if (((others >> k) & 1) != 0 && k != static_cast<unsigned>(*kind))
+        out.push_back(static_cast<FindingKind>(k));
+    }
+    return out;
+  }
 };
 
 /// `.expect = hc::clean` in a scenario declaration.
 inline const Expected clean{};
+
+/// `.expect = hc::expect_any({hc::FindingKind::deadlock, hc::FindingKind::finalizer_blocked})`:
+/// a finding of any of these kinds (at least one) is the expected verdict.
+inline Expected expect_any(std::initializer_list<FindingKind> kinds) {
+  Expected e;
+  for (const FindingKind k : kinds) {
+    if (!e.kind) {
+      e.kind = k;
+    } else if (k != *e.kind) {
+      e.others |= std::uint64_t{1} << static_cast<unsigned>(k);
+    }
+  }
+  return e;
+}
+
+/// The expected verdict in words: "clean", "deadlock", "deadlock or finalizer-blocked".
+std::string expected_kinds_text(const Expected& expected);
 
 }  // namespace hc

@@ -157,6 +157,29 @@ void audit_touch(ObjectId object, Access access, const std::source_location& whe
 void report(FindingKind kind, std::string message, const std::source_location& where,
             std::string signature, FindingRefs refs = {});
 
+/// What a thread waits for while it cannot run: the wait of the operation it is parked at
+/// (WaitFor::nothing when it can run now — it is running, enabled but not chosen, i.e.
+/// preempted, or finished), the object it waits for (a mutex, an event, a condition variable),
+/// where its code waits, and the thread that holds what it needs (a mutex's owner, the thread it
+/// joins; kNoThread when nobody holds it: an event not set, a notification not sent).
+struct BlockedOn {
+  WaitFor wait = WaitFor::nothing;
+  ObjectId object = kNoObject;
+  ThreadId holder = kNoThread;
+  std::source_location where{};
+};
+/// For models' checks between steps (an invariant, where the thread that just parked counts
+/// as parked): what `thread` waits for now. Reads the scheduler's state only; not a scheduling
+/// point.
+BlockedOn blocked_on(ThreadId thread) noexcept;
+/// How findings name an object of the current execution ("mutex 'ui lock'"); empty if none.
+std::string object_label(ObjectId object);
+/// rt::report, attributed to `thread` instead of the calling thread: a finding about a thread
+/// that cannot report it itself because it is blocked (finalizer-blocked, raised by a check
+/// that runs between other threads' steps). Its objects include `thread`'s finding context.
+void report_for(ThreadId thread, FindingKind kind, std::string message,
+                const std::source_location& where, std::string signature, FindingRefs refs = {});
+
 /// The calling simulated thread's modelled last error: GetLastError / errno of the handle
 /// models (hc/models), thread state as on Windows (the TEB) and POSIX (errno). 0 when the thread
 /// starts; one value per thread, whatever table or API set it. Only the thread itself touches

@@ -9,8 +9,14 @@
 //
 // Fields after the name are designated initializers of hc::ScenarioInfo, in its order. The
 // expected verdict is `.expect` (hc::clean, the default, or a finding kind) and, for a finding,
-// `.message`: text its message must contain. Registration is static; put scenarios in an OBJECT
-// library (or link the object files) so the linker keeps them.
+// `.message`: text its message must contain. A bug whose kind depends on the schedule a
+// strategy reaches first may accept several kinds, reported and checked like one:
+//
+//   .expect = hc::expect_any({hc::FindingKind::deadlock, hc::FindingKind::finalizer_blocked}),
+//
+// (`list` shows "deadlock or finalizer-blocked"; a finding of any other kind, or none, fails
+// the scenario). Registration is static; put scenarios in an OBJECT library (or link the object
+// files) so the linker keeps them.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +32,7 @@ namespace hc {
 struct ScenarioInfo {
   std::string_view name{};                // stable path: "area/what", fixed variants end ".fixed"
   std::vector<std::string_view> tags{};   // for `handlecheck list --tag` / `run --tag`
-  Expected expect{};                      // hc::clean or a FindingKind
+  Expected expect{};                      // hc::clean, a FindingKind or hc::expect_any({...})
   std::string_view message{};             // a finding's message must contain this
   std::string_view strategy = "dfs";      // default strategy
   std::uint64_t max_executions = 100000;  // default budget (0 = until the strategy is done)

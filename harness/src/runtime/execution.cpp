@@ -1452,6 +1452,56 @@ void Execution::report(FindingKind kind, std::string message, const std::source_
   end_with(std::move(f));  // rt::report may return while tearing down
 }
 
+void Execution::report_for(ThreadId t, FindingKind kind, std::string message,
+                           const std::source_location& where, std::string signature,
+                           const FindingRefs& refs) {
+  if (tearing_down_) [[unlikely]] {
+    teardown_operation();
+    return;
+  }
+  Finding f = make_finding(kind, std::move(message), &where, refs);
+  if (t < n_threads_) {
+    f.thread = t;
+    f.thread_name = threads_[t].name;
+    add_context_objects(f, t);
+  }
+  f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
+  end_with(std::move(f));
+}
+
+rt::BlockedOn Execution::blocked_on(ThreadId t) const noexcept {
+  rt::BlockedOn b;
+  // The running thread is parked at its announced operation only while the invariants run
+  // (park() checks them before choosing); otherwise its pending operation is the one it runs.
+  if (t >= n_threads_ || (live_ & bit(t)) == 0 || (t == current_ && !in_invariant_)) return b;
+  const Operation& op = pending_[t];
+  switch (op.wait) {
+    case WaitFor::nothing:
+      return b;
+    case WaitFor::mutex_free:
+      if (objects_[op.object].owner == kNoThread) return b;
+      b.holder = objects_[op.object].owner;
+      break;
+    case WaitFor::event_set:
+      if (objects_[op.object].signalled) return b;
+      break;
+    case WaitFor::cv_notified: {
+      const ThreadId owner = objects_[op.arg].owner;
+      if (threads_[t].notified && owner == kNoThread) return b;
+      if (threads_[t].notified) b.holder = owner;  // notified: waits to reacquire the mutex
+      break;
+    }
+    case WaitFor::thread_finished:
+      if ((finished_ & bit(static_cast<ThreadId>(op.arg))) != 0) return b;
+      b.holder = static_cast<ThreadId>(op.arg);
+      break;
+  }
+  b.wait = op.wait;
+  b.object = op.object;
+  b.where = op.where;
+  return b;
+}
+
 void Execution::event_signal(ObjectId event, const std::source_location& where) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
@@ -1689,6 +1739,21 @@ void report(FindingKind kind, std::string message, const std::source_location& w
 
 std::string_view thread_name(ThreadId thread) {
   return require("hc::rt::thread_name").thread_name_view(thread);
+}
+
+void report_for(ThreadId thread, FindingKind kind, std::string message,
+                const std::source_location& where, std::string signature, FindingRefs refs) {
+  require("a model finding", &where)
+      .report_for(thread, kind, std::move(message), where, std::move(signature), refs);
+}
+
+BlockedOn blocked_on(ThreadId thread) noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e != nullptr ? e->blocked_on(thread) : BlockedOn{};
+}
+
+std::string object_label(ObjectId object) {
+  return require("hc::rt::object_label").object_label(object);
 }
 
 std::uint32_t current_step() noexcept {

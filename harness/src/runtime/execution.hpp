@@ -201,6 +201,12 @@ class Execution {
   void audit_touch(ObjectId object, Access access, const std::source_location& where);
   void report(FindingKind kind, std::string message, const std::source_location& where,
               std::string signature, const FindingRefs& refs);
+  /// rt::report_for: a finding attributed to thread `t` (its name, its finding context).
+  void report_for(ThreadId t, FindingKind kind, std::string message,
+                  const std::source_location& where, std::string signature,
+                  const FindingRefs& refs);
+  /// rt::blocked_on: what thread `t` waits for while it cannot run (cold: models' checks).
+  rt::BlockedOn blocked_on(ThreadId t) const noexcept;
   void event_signal(ObjectId event, const std::source_location& where) noexcept;
   void event_clear(ObjectId event, const std::source_location& where) noexcept;
   void push_finding_context(ObjectId object);

@@ -140,4 +140,15 @@ std::optional<FindingKind> parse_finding_kind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string expected_kinds_text(const Expected& expected) {
+  if (expected.clean()) return "clean";
+  std::string out;
+  const std::vector<FindingKind> kinds = expected.kinds();
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    if (i != 0) out += i + 1 == kinds.size() ? " or " : ", ";
+    out += finding_kind_name(kinds[i]);
+  }
+  return out;
+}
+
 }  // namespace hc

@@ -18,6 +18,13 @@
 // GcOptions::background_collections > 0, on a "gc" thread whose collections the explorer
 // interleaves anywhere (so when a GC happens is an explored choice, bounded by that number).
 //
+// Locations: every step and finding is located at a line of the user's code, never of the
+// model's: a call at its caller's line; the finalizer thread's steps for an object at the line
+// that allocated it (Gc::make / allocate; or that called ManagedObject's constructor); the GC's
+// own steps (the finalizer's wait and dequeue, background collections, process exit) at the
+// line that created the Gc; a Ref's copy and its drop at the end of its scope where it was
+// taken.
+//
 // A collection (§3.2): short weak references to unreachable objects are cleared; each
 // unreachable object registered for finalization (not suppressed) is queued — normal
 // finalizers first, critical ones (SafeHandle, CriticalHandle) after, in the order §3.3 gives;
@@ -74,6 +81,7 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -95,8 +103,12 @@ void drop_root(ManagedObject& o, const std::source_location& where);
 
 struct GcOptions {
   std::uint32_t background_collections = 0;  // collections by the "gc" thread, interleaved
-  std::uint32_t finalizer_block_bound = 0;   // steps a finalizer may run before a
-                                             // finalizer-blocked finding (0: no bound)
+  // Steps the finalizer thread may stay blocked inside a finalizer — parked at a wait that
+  // cannot complete (a mutex another thread holds, an event not set, a join) while other
+  // threads run — before a finalizer-blocked finding (0: no bound). Only consecutive steps in
+  // which it cannot run count: a finalizer that runs long, or is merely preempted (it could run
+  // but another thread was chosen), is never blocked.
+  std::uint32_t finalizer_block_bound = 16;
 };
 
 /// A managed object. Derive from it; the GC owns it (Gc::make) so that its memory stays valid
@@ -105,8 +117,12 @@ class ManagedObject {
  public:
   /// `has_finalizer`: registered for finalization at allocation (as the runtime does for
   /// types with a finalizer); `critical`: a CriticalFinalizerObject, finalized after normal ones.
+  /// `where`: the user's line that constructs it (by default the derived class's call of this
+  /// constructor); the finalizer thread's steps for this object ("run finalizer", a SafeHandle's
+  /// ReleaseHandle from its finalizer) are located there, never in the model's sources.
   ManagedObject(Gc& gc, std::string_view type_name, std::string_view name, bool has_finalizer,
-                bool critical = false);
+                bool critical = false,
+                const std::source_location& where = std::source_location::current());
   virtual ~ManagedObject() = default;
   ManagedObject(const ManagedObject&) = delete;
   ManagedObject& operator=(const ManagedObject&) = delete;
@@ -121,6 +137,8 @@ class ManagedObject {
   void use(const char* method, const std::source_location& where = std::source_location::current());
 
   std::string label() const;  // "Conn 'c1'"
+  /// Where the user's code constructed it: the site of the finalizer thread's steps for it.
+  const std::source_location& created_at() const { return created_at_; }
   Gc& gc() const { return *gc_; }
   /// The object's engine object: its name in traces and findings. Operations about the object
   /// announce it (read); its state is in the cells below.
@@ -166,6 +184,7 @@ class ManagedObject {
   Gc* gc_;
   std::string type_name_;
   std::string name_;
+  std::source_location created_at_;          // configuration: the user's constructing line
   ObjectId object_;                          // the object's name (never read or written)
   bool critical_;                            // configuration
   bool suppressed_at_construction_ = false;  // configuration (set by constructors only)
@@ -181,20 +200,24 @@ class Ref {
  public:
   Ref() = default;
   explicit Ref(T& object, const std::source_location& where = std::source_location::current())
-      : object_(&object) {
+      : object_(&object), where_(where) {
     acquire(where);
   }
-  Ref(const Ref& other) : object_(other.object_) { acquire(std::source_location::current()); }
-  Ref(Ref&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
+  // Copies, and the drop at the end of the reference's scope, cannot take the user's line: they
+  // are located where the reference they come from was taken (a user's line, never this header).
+  Ref(const Ref& other) : object_(other.object_), where_(other.where_) { acquire(where_); }
+  Ref(Ref&& other) noexcept
+      : object_(std::exchange(other.object_, nullptr)), where_(other.where_) {}
   Ref& operator=(const Ref& other) {
     if (this != &other) {
-      reset();
+      reset(where_);
       object_ = other.object_;
-      acquire(std::source_location::current());
+      where_ = other.where_;
+      acquire(where_);
     }
     return *this;
   }
-  ~Ref() { reset(); }
+  ~Ref() { reset(where_); }
 
   T* operator->() const { return object_; }
   T& operator*() const { return *object_; }
@@ -216,10 +239,11 @@ class Ref {
   void keep_alive(const std::source_location& where = std::source_location::current()) {
     reset(where);
   }
-  /// A Ref over a root already counted (Gc::allocate).
-  static Ref adopt(T& object) {
+  /// A Ref over a root already counted (Gc::allocate), taken at `where`.
+  static Ref adopt(T& object, const std::source_location& where) {
     Ref r;
     r.object_ = &object;
+    r.where_ = where;
     return r;
   }
 
@@ -228,6 +252,7 @@ class Ref {
     if (object_ != nullptr) detail::add_root(*object_, where);
   }
   T* object_ = nullptr;
+  std::source_location where_;  // where the reference was taken (the user's line)
 };
 
 /// A weak reference (GCHandleType.Weak: short; WeakTrackResurrection: long). The GC clears a
@@ -264,6 +289,9 @@ class WeakRef {
 
 class Gc {
  public:
+  /// `where`: the user's line that creates the GC; the steps of its own threads that run no
+  /// user code (the finalizer's wait and dequeue, background collections, process exit) are
+  /// located there, never in the model's sources.
   explicit Gc(GcOptions options = {},
               const std::source_location& where = std::source_location::current());
   /// Process exit: the finalizer thread stops; .NET Core runs no more finalizers (§3.6).
@@ -271,26 +299,42 @@ class Gc {
   Gc(const Gc&) = delete;
   Gc& operator=(const Gc&) = delete;
 
+  /// The GC as the first constructor argument of make() and allocate() (every managed object
+  /// takes its GC first), with the user's line of the call: the object's created_at(), so that
+  /// a SafeHandle the GC constructs (inside the standard library) is located at that line too.
+  struct At {
+    Gc& gc;
+    std::source_location where;
+    At(Gc& g, const std::source_location& w = std::source_location::current())  // NOLINT
+        : gc(g), where(w) {}
+  };
+
   /// Allocates a managed object owned by the GC (its memory outlives finalization). Nothing
   /// refers to it: a collection before a Ref is taken finds it unreachable. allocate() is
-  /// `new T(...)` assigned to a local: reachable from the start.
+  /// `new T(...)` assigned to a local: reachable from the start. `gc.make<T>(gc, args...)`:
+  /// T(gc, args...), located at this call.
   template <class T, class... Args>
-  T& make(Args&&... args) {
-    auto owned = std::make_unique<T>(std::forward<Args>(args)...);
-    T& ref = *owned;
-    heap_.push_back(std::move(owned));
+  T& make(At first, Args&&... args) {
+    T& ref = make_unlocated<T>(first.gc, std::forward<Args>(args)...);
+    static_cast<ManagedObject&>(ref).created_at_ = first.where;
     return ref;
   }
+  /// A type whose constructor does not take the GC first: located where it calls
+  /// ManagedObject's constructor.
+  template <class T, class First, class... Args>
+  requires(!std::is_convertible_v<First&&, Gc&>) T& make(First&& first, Args&&... args) {
+    return make_unlocated<T>(std::forward<First>(first), std::forward<Args>(args)...);
+  }
   template <class T, class... Args>
-  Ref<T> allocate(Args&&... args) {
-    // The allocating local: the object's root count starts at 1 (read by ManagedObject's
-    // constructor, which runs before anything else of T's: no scheduling point in between).
-    rooted_allocation_ = true;
-    struct Reset {
-      bool& flag;
-      ~Reset() { flag = false; }
-    } reset{rooted_allocation_};
-    return Ref<T>::adopt(make<T>(std::forward<Args>(args)...));
+  Ref<T> allocate(At first, Args&&... args) {
+    const RootedAllocation rooted(*this);
+    return Ref<T>::adopt(make<T>(first, std::forward<Args>(args)...), first.where);
+  }
+  template <class T, class First, class... Args>
+  requires(!std::is_convertible_v<First&&, Gc&>) Ref<T> allocate(First&& first, Args&&... args) {
+    const RootedAllocation rooted(*this);
+    T& object = make<T>(std::forward<First>(first), std::forward<Args>(args)...);
+    return Ref<T>::adopt(object, object.created_at());
   }
 
   /// A full blocking collection now (a scheduling point).
@@ -313,6 +357,24 @@ class Gc {
   const std::vector<std::string>& finalization_order() const { return order_; }
 
  private:
+  // The allocating local of allocate(): the object's root count starts at 1 (read by
+  // ManagedObject's constructor, which runs before anything else of T's: no scheduling point in
+  // between).
+  struct RootedAllocation {
+    explicit RootedAllocation(Gc& gc) : flag(gc.rooted_allocation_) { flag = true; }
+    ~RootedAllocation() { flag = false; }
+    RootedAllocation(const RootedAllocation&) = delete;
+    RootedAllocation& operator=(const RootedAllocation&) = delete;
+    bool& flag;
+  };
+  template <class T, class... Args>
+  T& make_unlocated(Args&&... args) {
+    auto owned = std::make_unique<T>(std::forward<Args>(args)...);
+    T& ref = *owned;
+    heap_.push_back(std::move(owned));
+    return ref;
+  }
+
   friend class ManagedObject;
   template <class T>
   friend class Ref;
@@ -346,7 +408,8 @@ class Gc {
   };
   void run_finalizer(const Entry& entry);
 
-  GcOptions options_;  // configuration
+  GcOptions options_;           // configuration
+  std::source_location where_;  // configuration: the user's line that created the GC
   // Model state (cells).
   hc::ModelCell<Queue> queue_;
   hc::ModelCell<bool> exiting_;  // process exit: no finalizer starts any more
@@ -366,11 +429,13 @@ class Gc {
   // The finalizer thread's own: the object whose finalizer returned, recorded at its next
   // dequeue.
   ManagedObject* returned_ = nullptr;
-  // Finding bookkeeping: the finalization order (tests); the finalizer running now and its
-  // first step (finalizer-blocked).
+  // Finding bookkeeping: the finalization order (tests); the finalizer running now, and the
+  // step after which the finalizer thread was last seen blocked in it, for finalizer-blocked
+  // (kNotBlocked while it can run: check_blocked, an invariant, keeps both up to date).
+  static constexpr std::uint32_t kNotBlocked = 0xFFFFFFFFu;
   std::vector<std::string> order_;
   ManagedObject* running_ = nullptr;
-  std::uint32_t running_since_ = 0;
+  std::uint32_t blocked_since_ = kNotBlocked;
   std::uint32_t invariant_token_ = 0;
   hc::thread finalizer_;
   hc::thread collector_;

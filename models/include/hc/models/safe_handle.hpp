@@ -97,10 +97,13 @@ class SafeHandleStateWord {
   requires std::is_constructible_v<A, int, std::string_view>
   explicit SafeHandleStateWord(std::string_view name) : state_(kRefCountOne, name) {}
 
+  // Every operation takes the caller's `where`: under an atomic that records sites (ModelAtomic,
+  // hc::atomic) its steps are located at the user's call, not in this header.
+
   /// DangerousAddRef: fails (kind closed) once C is set.
-  Transition add_ref() {
+  Transition add_ref(const std::source_location& where = std::source_location::current()) {
     Transition t;
-    int old_state = state_.load(Orders::load);
+    int old_state = load_at(where);
     for (;;) {
       if ((old_state & kClosed) != 0) {
         t.kind = Transition::Kind::closed;
@@ -108,8 +111,7 @@ class SafeHandleStateWord {
         return t;
       }
       const int new_state = old_state + kRefCountOne;
-      if (state_.compare_exchange_strong(old_state, new_state, Orders::cas_success,
-                                         Orders::cas_failure)) {
+      if (cas_at(old_state, new_state, Orders::cas_success, where)) {
         t.old_state = old_state;
         t.new_state = new_state;
         return t;
@@ -120,9 +122,10 @@ class SafeHandleStateWord {
   /// InternalRelease(dispose): DangerousRelease (dispose = false) or Dispose / the finalizer
   /// (dispose = true). `is_invalid` is evaluated inside the loop, possibly several times.
   template <class IsInvalid>
-  Transition release(bool dispose, bool owns_handle, IsInvalid is_invalid) {
+  Transition release(bool dispose, bool owns_handle, IsInvalid is_invalid,
+                     const std::source_location& where = std::source_location::current()) {
     Transition t;
-    int old_state = state_.load(Orders::load);
+    int old_state = load_at(where);
     for (;;) {
       if (dispose && (old_state & kDisposed) != 0) {
         t.kind = Transition::Kind::already_disposed;  // a second Dispose is silent
@@ -139,8 +142,7 @@ class SafeHandleStateWord {
       int new_state = old_state - kRefCountOne;
       if ((old_state & kRefCountMask) == kRefCountOne) new_state |= kClosed;
       if (dispose) new_state |= kDisposed;
-      if (state_.compare_exchange_strong(old_state, new_state, Orders::release_success,
-                                         Orders::cas_failure)) {
+      if (cas_at(old_state, new_state, Orders::release_success, where)) {
         t.old_state = old_state;
         t.new_state = new_state;
         t.perform_release = perform;
@@ -150,8 +152,15 @@ class SafeHandleStateWord {
   }
 
   /// SetHandleAsInvalid: Interlocked.Or sets C, the count unchanged.
-  void set_handle_as_invalid() { state_.fetch_or(kClosed, Orders::cas_success); }
-  bool is_closed() { return (state_.load(Orders::load) & kClosed) != 0; }
+  void set_handle_as_invalid(const std::source_location& where = std::source_location::current()) {
+    if constexpr (requires { state_.fetch_or(kClosed, Orders::cas_success, where); })
+      state_.fetch_or(kClosed, Orders::cas_success, where);
+    else
+      state_.fetch_or(kClosed, Orders::cas_success);
+  }
+  bool is_closed(const std::source_location& where = std::source_location::current()) {
+    return (load_at(where) & kClosed) != 0;
+  }
   /// The value without a scheduling point (for invariants; only under hc::atomic and
   /// ModelAtomic).
   int peek() const { return state_.peek(); }
@@ -159,6 +168,25 @@ class SafeHandleStateWord {
   Atom<int>& word() { return state_; }
 
  protected:
+  // The atomic's operations, at `where` when it records sites, plainly otherwise (std::atomic,
+  // Relacy's atomics).
+  int load_at(const std::source_location& where) {
+    if constexpr (requires { state_.load(Orders::load, where); })
+      return state_.load(Orders::load, where);
+    else
+      return state_.load(Orders::load);
+  }
+  bool cas_at(int& expected, int desired, std::memory_order success,
+              const std::source_location& where) {
+    if constexpr (requires {
+                    state_.compare_exchange_strong(expected, desired, success, Orders::cas_failure,
+                                                   where);
+                  })
+      return state_.compare_exchange_strong(expected, desired, success, Orders::cas_failure, where);
+    else
+      return state_.compare_exchange_strong(expected, desired, success, Orders::cas_failure);
+  }
+
   Atom<int> state_;
 };
 
@@ -188,13 +216,12 @@ class BasicSafeHandle : public ManagedObject {
                   ReleaseHandleFn release_handle = {},
                   const std::source_location& where = std::source_location::current())
       : ManagedObject(gc, options.type_name, options.name, /*has_finalizer=*/true,
-                      /*critical=*/true),
+                      /*critical=*/true, where),
         state_(make_state(options)),
         table_(&table),
         options_(options),
         release_handle_(std::move(release_handle)),
         handle_(fmt::format("{} handle", label())) {
-    (void)where;
     // The code after each operation of the word reads the handle field (see the header).
     if constexpr (requires { state_.word().also_touch({handle_.reads()}); })
       state_.word().also_touch({handle_.reads()});
@@ -228,7 +255,7 @@ class BasicSafeHandle : public ManagedObject {
                          describe(now), label()),
              where, label(), {.steps = {now.step}, .objects = {id()}});
     }
-    const auto t = state_.add_ref();
+    const auto t = state_.add_ref(where);
     if (t.kind == StateWord::Transition::Kind::closed) {
       throw ObjectDisposedException(fmt::format(
           "Safe handle has been closed ({}, DangerousAddRef at {})", label(), site(where)));
@@ -292,7 +319,7 @@ class BasicSafeHandle : public ManagedObject {
   /// SetHandleAsInvalid: sets C without releasing: ReleaseHandle will never run (a leak by
   /// design), every later AddRef throws.
   void SetHandleAsInvalid(const std::source_location& where = std::source_location::current()) {
-    state_.set_handle_as_invalid();
+    state_.set_handle_as_invalid(where);
     gc().suppress_finalize(*this, where);
   }
 
@@ -306,8 +333,8 @@ class BasicSafeHandle : public ManagedObject {
   }
 
   /// IsClosed: reads C (a time-of-check/time-of-use hazard, B7).
-  bool IsClosed(const std::source_location& = std::source_location::current()) {
-    return state_.is_closed();
+  bool IsClosed(const std::source_location& where = std::source_location::current()) {
+    return state_.is_closed(where);
   }
   /// IsInvalid: SafeHandleZeroOrMinusOneIsInvalid's rule, a read of the handle field (a
   /// scheduling point; the CAS loops test it within their own steps).
@@ -342,7 +369,8 @@ class BasicSafeHandle : public ManagedObject {
   /// The critical finalizer: Dispose(false), only if the constructor completed.
   void finalize() override {
     if (!options_.fully_initialized) return;
-    internal_release(true, std::source_location::current());
+    // The finalizer's steps: at the user's line that created the handle, not in this header.
+    internal_release(true, created_at());
   }
 
   /// The state word in words: "refcount 1, open" (for messages and tests).
@@ -371,8 +399,8 @@ class BasicSafeHandle : public ManagedObject {
   bool invalid(const std::source_location& where) const { return !handle_.read(where).valid(); }
 
   void internal_release(bool dispose, const std::source_location& where) {
-    const auto t =
-        state_.release(dispose, options_.owns_handle, [this, where] { return invalid(where); });
+    const auto t = state_.release(
+        dispose, options_.owns_handle, [this, where] { return invalid(where); }, where);
     using Kind = typename StateWord::Transition::Kind;
     if (t.kind == Kind::already_disposed) return;
     if (t.kind == Kind::underflow) {
@@ -463,7 +491,7 @@ class BasicSafeHandle : public ManagedObject {
     const int s = state_.peek();
     if ((s >> 2) < 0) {
       invariant_broken("I1", fmt::format("the refcount is negative ({})", state_text(s)),
-                       std::source_location::current());
+                       created_at());
     }
     const RawHandle& handle = handle_.peek();  // an invariant: no audit
     for (const auto& [thread, count] : acquired_by_) {
@@ -477,12 +505,12 @@ class BasicSafeHandle : public ManagedObject {
                         "AddRef window",
                         rt::thread_name(thread), label(), table_->format_value(handle.value),
                         table_->history(handle)),
-            std::source_location::current(), std::move(refs));
+            created_at(), std::move(refs));
       }
     }
     if (releasing_ && (s >> 2) > 0) {
       invariant_broken("I5", fmt::format("the refcount is {} while ReleaseHandle runs", s >> 2),
-                       std::source_location::current());
+                       created_at());
     }
     return true;
   }

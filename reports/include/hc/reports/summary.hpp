@@ -31,7 +31,7 @@ struct FindingRecord {
 
 struct ScenarioRecord {
   std::string name;      // "safehandle/raw-value-after-dispose"
-  std::string expected;  // "clean" or a finding kind
+  std::string expected;  // "clean", a finding kind, or several: "deadlock or finalizer-blocked"
   std::string verdict;   // "clean" or the first finding's kind
   bool as_expected = false;
   std::string explanation;  // why the verdict differs, when it does
