@@ -24,14 +24,17 @@ namespace dpor {
 /// handed out to runners, results committed in the order of a sequential search.
 ///
 /// Protocol. A runner asks next_unit() for a unit (it waits while there is none to give) and
-/// returns its result with complete(). The unit the driver stands at (the "needed" one) is
-/// handed out first; then, up to `lookahead_` units ahead, the ones predict_next() says come
-/// after it, each with the input it would have if the units before it added nothing to the top
-/// (their sleep sets and paths cannot change; their wakeup subtrees can). complete() commits, in
-/// order, every finished unit the driver stands at: a unit whose input is still the one it ran
-/// with is applied to the driver, which then moves on; one whose input changed is discarded
-/// and handed out again. Everything happens under one mutex, held briefly: a unit is hundreds
-/// of executions or more.
+/// returns it with complete(), in parts when it grows big (UnitResult::promoted: the decisions
+/// it hands to the top, then the rest). The unit the driver stands at (the "needed" one) is
+/// handed out first; then, up to `lookahead_` units ahead, the ones DporStrategy::predict says
+/// come after it, each with the input it would have if the units before it added nothing to
+/// the top (their paths and sleep sets cannot change; their wakeup subtrees can). complete()
+/// commits, in order, every returned part of the unit the driver stands at: a unit whose input
+/// is still the one it ran with is applied to the driver, which then moves on; one whose input
+/// changed is discarded (its `lost` flag stops its runner) and handed out again when reached.
+/// Commits also look for units ahead whose input they changed (find_lost_locked). Everything
+/// happens under one mutex; handing a unit over costs about 25-35 us on a small machine, so a
+/// cut that makes units of a few executions loses (bench/, table 3).
 class SharedDpor final : public SharedSearch {
  public:
   SharedDpor(const StrategyOptions& o, bool optimal, int workers)

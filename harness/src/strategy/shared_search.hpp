@@ -17,8 +17,12 @@
 //     every unit's input, and thus every execution and finding are the same as with one worker.
 //   * To keep workers busy, units further along are handed out before the ones before them are
 //     committed (speculation): their input is predicted assuming the units before them add
-//     nothing to the top. When the commit reaches such a unit and its input turned out different
-//     (a unit before it inserted under its branch), its result is discarded and it runs again.
+//     nothing to the top. When a commit changes such a unit's input (a unit before it inserted
+//     under its branch), its runner is told to stop, its result is discarded, and it runs again
+//     when the commit reaches it.
+//   * A unit that has run unit_size executions hands its decisions down to the shallowest one
+//     with branches left to the top, as a part committed in its turn, and goes on below them:
+//     other workers take those branches. A count decides, so the split is the same every run.
 //
 // The explorer tags each execution with the dispatch that ran it (ExecutionTag::unit) and, at the
 // end, asks which dispatches were committed and as which unit (their order in a sequential
