@@ -6,30 +6,11 @@
 #include <string>
 
 #include "hc/hc.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using hc::FindingKind;
-
-/// Two threads take two mutexes in opposite orders: a deadlock on some schedules.
-void abba() {
-  hc::mutex a("A");
-  hc::mutex b("B");
-  hc::thread t1("ab", [&] {
-    a.lock();
-    b.lock();
-    b.unlock();
-    a.unlock();
-  });
-  hc::thread t2("ba", [&] {
-    b.lock();
-    a.lock();
-    a.unlock();
-    b.unlock();
-  });
-  t1.join();
-  t2.join();
-}
 
 /// A failed check on every schedule: a check-failure finding.
 void failed_check() {
@@ -57,7 +38,7 @@ TEST(ExpectAny, AcceptsAFindingOfAnyOfItsKinds) {
        {hc::expect_any({FindingKind::deadlock, FindingKind::finalizer_blocked}),
         hc::expect_any({FindingKind::finalizer_blocked, FindingKind::deadlock}),
         hc::expect_any({FindingKind::livelock, FindingKind::deadlock, FindingKind::crash})}) {
-    const hc::ScenarioOutcome o = run(&abba, e, "wait-for cycle");
+    const hc::ScenarioOutcome o = run(&hc::test::abba_deadlock, e, "wait-for cycle");
     ASSERT_FALSE(o.result.findings.empty());
     EXPECT_EQ(o.result.findings.front().kind, FindingKind::deadlock);
     EXPECT_TRUE(o.as_expected) << hc::expected_kinds_text(e) << ": " << o.explanation;
@@ -86,9 +67,9 @@ TEST(ExpectAny, FailsWhenNothingIsFound) {
 }
 
 TEST(ExpectAny, StillRequiresTheMessageWords) {
-  const hc::ScenarioOutcome o =
-      run(&abba, hc::expect_any({FindingKind::check_failure, FindingKind::deadlock}),
-          "words no deadlock message has");
+  const hc::ScenarioOutcome o = run(
+      &hc::test::abba_deadlock, hc::expect_any({FindingKind::check_failure, FindingKind::deadlock}),
+      "words no deadlock message has");
   EXPECT_FALSE(o.as_expected);
   EXPECT_EQ(o.explanation.rfind("expected check-failure or deadlock with a message containing "
                                 "\"words no deadlock message has\"",

@@ -932,7 +932,10 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   /// Runner: decision f is above the cut, the driver's.
-  bool on_top(std::size_t f) const { return shared_ != nullptr && f < unit_top_; }
+  bool on_top(std::size_t f) const { return shared_ != nullptr && f < unit_top(); }
+  /// Runner: decisions [0, unit_top()) are the top's: the cut, or the decisions its unit came
+  /// with (or handed over) when deeper.
+  std::size_t unit_top() const { return std::max(top_, given_); }
 
   static bool first_of_thread(const Sequence& v, std::size_t k) {
     for (std::size_t i = 0; i < k; ++i) {
@@ -1026,7 +1029,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     follow_from_ = -1;
     stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
     // A runner backtracks its unit's decisions only: the top is the driver's.
-    const std::size_t floor = shared_ != nullptr ? unit_top_ : 0;
+    const std::size_t floor = shared_ != nullptr ? unit_top() : 0;
     while (stack_.size() > floor && !stopped_ && !abandoned_) {
       Frame& f = stack_.back();
       const std::size_t index = stack_.size() - 1;
@@ -1080,6 +1083,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool acquire_unit() override;  // below SharedDpor
   /// Runner: the unit is done.
   void finish_shared_unit();
+  /// Runner: sends a part of its unit with the races and executions since the last one.
+  void return_part(UnitResult r);
   /// Runner: the unit ran unit_size_ executions more. Its decisions down to the shallowest one
   /// with branches left go to the top (a part of the unit, committed in its turn, whose
   /// branches other workers then take), and it goes on below them.
@@ -1116,13 +1121,12 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool stop_at_first_ = true;
   bool exhausted_ = false;  // backtracking found nothing left (finish())
   // Runner: the unit being explored.
-  bool need_unit_ = true;                    // the next execution needs a unit first
-  std::uint64_t dispatch_ = 0;               // its dispatch number (ExecutionTag::unit)
-  std::size_t given_ = 0;                    // frames [0, given_) came with it
-  std::size_t unit_top_ = 0;                 // frames [0, unit_top_) are the top: max(top_, given_)
-  std::vector<TopRace> top_races_;           // its races into the top, in the order found
-  bool stopped_ = false;                     // a stop-at-first finding ended it
-  bool abandoned_ = false;                   // SharedDpor discarded it while it ran
+  bool need_unit_ = true;           // the next execution needs a unit first
+  std::uint64_t dispatch_ = 0;      // its dispatch number (ExecutionTag::unit)
+  std::size_t given_ = 0;           // frames [0, given_) came with it or were handed to the top
+  std::vector<TopRace> top_races_;  // its races into the top, in the order found
+  bool stopped_ = false;            // a stop-at-first finding ended it
+  bool abandoned_ = false;          // SharedDpor discarded it while it ran
   std::shared_ptr<std::atomic<bool>> lost_;  // set when SharedDpor discards it
   std::uint64_t unit_executions_ = 0;        // executions it ran so far
   std::vector<Frame> stack_;

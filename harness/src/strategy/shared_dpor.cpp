@@ -104,17 +104,9 @@ class SharedDpor final : public SharedSearch {
     cancelled_ = true;
     wake_.notify_all();
   }
-  std::uint64_t discarded_count() const override {
-    std::lock_guard lock(mu_);
-    return discarded_;
-  }
   std::uint64_t discarded_executions() const override {
     std::lock_guard lock(mu_);
     return discarded_executions_;
-  }
-  std::uint64_t dispatch_count() const override {
-    std::lock_guard lock(mu_);
-    return fate_.size();
   }
 
  private:
@@ -199,7 +191,6 @@ class SharedDpor final : public SharedSearch {
       }
       unit.lost->store(true);
       fate_[it->first] = kDiscarded;
-      ++discarded_;
       by_key_.erase(unit.key);
       for (const Result& part : unit.parts)
         discarded_executions_ += part.executions;
@@ -226,7 +217,6 @@ class SharedDpor final : public SharedSearch {
           // Predicted wrong: a unit before it inserted below its branch. It runs again.
           unit.lost->store(true);
           fate_[id] = kDiscarded;
-          ++discarded_;
           for (const Result& part : unit.parts)
             discarded_executions_ += part.executions;
           unit.parts.clear();
@@ -276,7 +266,6 @@ class SharedDpor final : public SharedSearch {
   std::map<std::uint64_t, Live> live_;   // ... by dispatch
   std::vector<std::int64_t> fate_;       // per dispatch: committed unit, kPending, kDiscarded
   std::uint64_t committed_ = 0;
-  std::uint64_t discarded_ = 0;
   std::uint64_t discarded_executions_ = 0;  // executions of the discarded dispatches
   std::optional<std::uint64_t> stopped_at_;
   bool cancelled_ = false;
@@ -294,7 +283,6 @@ bool DporStrategy::acquire_unit() {
   lost_ = std::move(d->lost);
   abandoned_ = false;
   given_ = stack_.size();
-  unit_top_ = std::max(top_, given_);
   top_races_.clear();
   stopped_ = false;
   events_valid_ = false;  // the last analysed execution was another unit's
@@ -305,7 +293,7 @@ bool DporStrategy::acquire_unit() {
 
 void DporStrategy::promote_shared_part() {
   std::size_t cut = 0;
-  for (std::size_t i = unit_top_; i < stack_.size(); ++i) {
+  for (std::size_t i = unit_top(); i < stack_.size(); ++i) {
     if (has_branches_left(stack_[i])) {
       cut = i + 1;
       break;
@@ -315,27 +303,26 @@ void DporStrategy::promote_shared_part() {
   UnitResult r;
   for (std::size_t k = given_; k < cut; ++k)
     r.fresh.push_back(stack_[k]);  // copies: the runner replays through them
-  r.races = std::move(top_races_);
-  top_races_.clear();
   r.promoted = true;
-  r.executions = unit_executions_;
-  unit_executions_ = 0;
-  given_ = cut;
-  unit_top_ = cut;
-  shared_->complete(dispatch_, std::move(r));
+  given_ = cut;  // the top now ends there
+  return_part(std::move(r));
 }
 
 void DporStrategy::finish_shared_unit() {
   UnitResult r;
-  for (std::size_t k = given_; k < std::min(stack_.size(), unit_top_); ++k)
+  for (std::size_t k = given_; k < std::min(stack_.size(), unit_top()); ++k)
     r.fresh.push_back(std::move(stack_[k]));
   stack_.clear();
+  r.stopped = stopped_;
+  need_unit_ = true;
+  return_part(std::move(r));
+}
+
+void DporStrategy::return_part(UnitResult r) {
   r.races = std::move(top_races_);
   top_races_.clear();
-  r.stopped = stopped_;
   r.executions = unit_executions_;
   unit_executions_ = 0;
-  need_unit_ = true;
   shared_->complete(dispatch_, std::move(r));
 }
 

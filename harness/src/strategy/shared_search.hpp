@@ -53,10 +53,6 @@ class SharedSearch {
   /// Ends the search early (a budget, an interrupt): every worker waiting for a unit is woken
   /// and gets none.
   virtual void cancel() = 0;
-  /// Dispatches that ran again because a unit before them changed their input (speculation
-  /// lost), and all dispatches: the cost of sharing.
-  virtual std::uint64_t discarded_count() const = 0;
-  virtual std::uint64_t dispatch_count() const = 0;
   /// The executions the discarded dispatches ran (as far as they got before being stopped).
   virtual std::uint64_t discarded_executions() const = 0;
 };
