@@ -1443,13 +1443,7 @@ void Execution::audit_touch(ObjectId object, Access access, const std::source_lo
 
 void Execution::report(FindingKind kind, std::string message, const std::source_location& where,
                        std::string signature, const FindingRefs& refs) {
-  if (tearing_down_) [[unlikely]] {
-    teardown_operation();
-    return;
-  }
-  Finding f = make_finding(kind, std::move(message), &where, refs);
-  f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
-  end_with(std::move(f));  // rt::report may return while tearing down
+  report_for(current_, kind, std::move(message), where, std::move(signature), refs);
 }
 
 void Execution::report_for(ThreadId t, FindingKind kind, std::string message,
@@ -1466,7 +1460,7 @@ void Execution::report_for(ThreadId t, FindingKind kind, std::string message,
     add_context_objects(f, t);
   }
   f.signature = fmt::format("{}|{}", finding_kind_name(kind), signature);
-  end_with(std::move(f));
+  end_with(std::move(f));  // rt::report may return while tearing down
 }
 
 rt::BlockedOn Execution::blocked_on(ThreadId t) const noexcept {
