@@ -139,7 +139,7 @@ TEST_P(DporParallel, BigUnitsAreSplitWhereTheyReachTheUnitSize) {
   hc::ExploreOptions o = options(GetParam(), false);
   o.jobs = 2;
   o.split_depth = 1;
-  o.unit_size = 0;  // no limit: the units below the one decision of the top
+  o.unit_size = 1'000'000'000'000;  // no limit: the units below the one decision of the top
   const hc::Result whole = hc::explore(hc::test::lastzero(8), o);
   o.unit_size = 16;
   const hc::Result split = hc::explore(hc::test::lastzero(8), o);

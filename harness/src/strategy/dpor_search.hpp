@@ -285,7 +285,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         shared_(std::move(shared)),
         driver_(driver),
         top_(shared_ != nullptr || driver ? o.split_depth : 0),
-        unit_size_(o.unit_size),
+        unit_size_(unit_size_for(o, 1)),
         stop_at_first_(o.stop_at_first) {}
 
   std::size_t stack_depth() const override { return stack_.size(); }

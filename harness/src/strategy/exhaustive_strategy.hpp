@@ -29,8 +29,7 @@ class ExhaustiveStrategy : public Strategy {
  public:
   /// sized_units: units sized by the search (search_units.hpp); false: at split_depth.
   ExhaustiveStrategy(const StrategyOptions& o, bool sized_units)
-      : units_(o.owns_unit, o.split_depth,
-               sized_units ? std::max<std::uint64_t>(o.unit_size, 1) : 0),
+      : units_(o.owns_unit, o.split_depth, sized_units ? unit_size_for(o, 1) : 0),
         unit_positions_(o.unit_positions) {}
 
   bool begin_execution() final {

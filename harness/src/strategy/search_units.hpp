@@ -14,7 +14,8 @@
 //     product of the options of the decisions below it on this path (Knuth, "Estimating the
 //     efficiency of backtrack programs", 1975, with one probe).
 //   * The unit is the first node at depth >= min_depth (split_depth) whose estimate is at most
-//     unit_size, or the whole path when it is shorter than min_depth. Big subtrees are thus
+//     unit_size (hc::unit_size_for: 256, or 32 in a sharded run), or the whole path when it is
+//     shorter than min_depth. Big subtrees are thus
 //     split deeper, small ones stay whole: many units of bounded size, which is what balances
 //     shards (units are dealt round-robin) and what lets a checkpoint keep nearly everything
 //     done (only the units in progress are redone).
