@@ -505,8 +505,8 @@ std::string junit_counts(const std::vector<const ScenarioRecord*>& records) {
     if (!r->as_expected) ++failures;
     seconds += sane_seconds(r->seconds);
   }
-  return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"0\"", records.size(), failures) +
-         fmt::format(" time=\"{}\"", junit_time(seconds));
+  return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\"", records.size(),
+                     failures, junit_time(seconds));
 }
 
 void append_testcase(std::string& out, const ScenarioRecord& r) {
