@@ -19,6 +19,7 @@
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
 #include "hc/write_file.hpp"
+#include "runtime/paths.hpp"
 
 namespace hc::cli {
 namespace {
@@ -224,15 +225,11 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
   }
 }
 
-/// The scenario's source file as the compiler named it, relative to handlecheck's source tree
-/// when inside it (the built-in catalogue: "scenarios/engine/lost_update.cpp"): JUnit's `file`.
+/// The scenario's source file as reports print sites (runtime/paths.hpp: relative to
+/// handlecheck's source tree when inside it, "scenarios/engine/lost_update.cpp" for the
+/// built-in catalogue): JUnit's `file`.
 std::string source_file(const Scenario& s) {
-  std::string_view file = s.where.file_name();
-#ifdef HC_SOURCE_ROOT
-  constexpr std::string_view root = HC_SOURCE_ROOT "/";
-  if (file.starts_with(root)) file.remove_prefix(root.size());
-#endif
-  return std::string(file);
+  return hc::detail::display_path(s.where.file_name());
 }
 
 /// One scenario's findings after reproduction, and its summary record.
