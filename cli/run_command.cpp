@@ -19,6 +19,7 @@
 #include "hc/reports/summary.hpp"
 #include "hc/reports/text_report.hpp"
 #include "hc/write_file.hpp"
+#include "runtime/paths.hpp"
 
 namespace hc::cli {
 namespace {
@@ -224,6 +225,13 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
   }
 }
 
+/// The scenario's source file as reports print sites (runtime/paths.hpp: relative to
+/// handlecheck's source tree when inside it, "scenarios/engine/lost_update.cpp" for the
+/// built-in catalogue): JUnit's `file`.
+std::string source_file(const Scenario& s) {
+  return hc::detail::display_path(s.where.file_name());
+}
+
 /// One scenario's findings after reproduction, and its summary record.
 struct ScenarioReport {
   reports::ScenarioRecord record;
@@ -288,6 +296,7 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
   record.bounded_by = r.stats.bounded_by;
   record.seconds = r.stats.seconds;
   record.partial = outcome.partial;
+  record.file = source_file(s);
   record.covered_pairs = r.covered_pairs;  // coverage
   record.one_order_pairs = r.one_order_pairs;
   return out;
@@ -468,7 +477,7 @@ int run_command(const RunArgs& a, const std::string& program) {
   if (!a.summary_file.empty())
     hc::write_file_atomically(a.summary_file, reports::summary_json(records, run).dump(2) + "\n");
   if (!a.junit_file.empty())
-    hc::write_file_atomically(a.junit_file, reports::format_junit(records));
+    hc::write_file_atomically(a.junit_file, reports::format_junit(records, run));
   if (internal) return kExitInternal;
   if (interrupted) return kExitInterrupted;
   return unexpected == 0 ? kExitOk : kExitUnexpected;

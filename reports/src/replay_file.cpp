@@ -211,19 +211,12 @@ std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string
     settings_ok = info.optional_in_files
                       ? optional_field(options, key.c_str(), "options.", &value, error)
                       : field(options, key.c_str(), "options.", &value, error);
-    if (!settings_ok || !info.has_range()) return;
-    if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
-      const double low = info.min * static_cast<double>(info.scale);
-      const double high = info.max * static_cast<double>(info.scale);
-      const double v = static_cast<double>(value);
-      if (!(v >= low && v <= high)) {
-        *error =
-            fmt::format("options.{} is {}; it must be from {} to {}", info.key, value, low, high);
-        settings_ok = false;
-      }
-    }
   });
   if (!settings_ok) return std::nullopt;
+  if (const std::string range = settings_range_error(r.settings); !range.empty()) {
+    *error = "options." + range;
+    return std::nullopt;
+  }
   nlohmann::json parameters;
   if (!field(j, "parameters", "", &parameters, error)) return std::nullopt;
   if (!parameters.is_object()) {
@@ -300,12 +293,43 @@ std::optional<ReplayFile> read_replay_file(const std::string& path, std::string*
   return r;
 }
 
-std::string replay_file_name(const ReplayFile& r) {
-  std::string base = r.scenario;
-  for (char& c : base) {
-    if (c == '/') c = '_';
+std::string settings_range_error(const RunSettings& settings) {
+  std::string error;
+  RunSettings::fields(settings, [&](const SettingInfo& info, const auto& value) {
+    if (!error.empty() || !info.has_range()) return;
+    if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
+      const double low = info.min * static_cast<double>(info.scale);
+      const double high = info.max * static_cast<double>(info.scale);
+      const double v = static_cast<double>(value);
+      if (!(v >= low && v <= high))
+        error = fmt::format("{} is {}; it must be from {} to {}", info.key, value, low, high);
+    }
+  });
+  return error;
+}
+
+std::string portable_file_name(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const bool portable = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    out += portable ? c : '_';
   }
-  return fmt::format("{}.{}.{:08x}", base, r.kind, fnv1a(r.signature));
+  // Not hidden (".x") and not taken for an option ("-x") by the tools that get it.
+  if (out.empty() || out.front() == '.' || out.front() == '-') out.insert(out.begin(), '_');
+  return out;
+}
+
+std::string replay_file_name(const ReplayFile& r) {
+  std::string base = portable_file_name(r.scenario);
+  // A long name (a parameterised gtest) is cut, and the hash of the whole name keeps apart the
+  // names it would otherwise merge: a path stays within the limits of every file system.
+  constexpr std::size_t kMaxBase = 96;
+  if (base.size() > kMaxBase) {
+    base = fmt::format("{}-{:08x}", base.substr(0, kMaxBase - 9), fnv1a(r.scenario));
+  }
+  return fmt::format("{}.{}.{:08x}", base, portable_file_name(r.kind), fnv1a(r.signature));
 }
 
 std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::string* error,

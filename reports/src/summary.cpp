@@ -473,42 +473,99 @@ void rejudge(ScenarioRecord& r) {
 
 }  // namespace
 
-std::string format_junit(const std::vector<ScenarioRecord>& records) {
-  std::size_t failures = 0;
-  double total_seconds = 0;
+namespace {
+
+// One <testsuite>: the records of one source file (or, for records that name none, of the
+// whole run), in the order the records first name it.
+struct JUnitSuite {
+  std::string file;  // "" for the records without one
+  std::vector<const ScenarioRecord*> records;
+};
+
+// An empty run is one empty suite named "handlecheck" (CI tools take a report without a suite
+// for a broken one).
+std::vector<JUnitSuite> junit_suites(const std::vector<ScenarioRecord>& records) {
+  std::vector<JUnitSuite> suites;
+  if (records.empty()) suites.push_back({});
+  std::map<std::string, std::size_t> by_file;  // file -> index in suites
   for (const ScenarioRecord& r : records) {
-    if (!r.as_expected) ++failures;
-    total_seconds += sane_seconds(r.seconds);
+    const auto [it, inserted] = by_file.try_emplace(r.file, suites.size());
+    if (inserted) suites.push_back({r.file, {}});
+    suites[it->second].records.push_back(&r);
   }
-  const std::string counts =
-      fmt::format("tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{}\"",
-                  records.size(), failures, junit_time(total_seconds));
+  return suites;
+}
+
+// tests, failures, errors and time of `records`: the counts both <testsuites> and <testsuite>
+// carry. (`skipped` is a <testsuite> attribute only: junit-10.xsd refuses it on <testsuites>.)
+std::string junit_counts(const std::vector<const ScenarioRecord*>& records) {
+  std::size_t failures = 0;
+  double seconds = 0;
+  for (const ScenarioRecord* r : records) {
+    if (!r->as_expected) ++failures;
+    seconds += sane_seconds(r->seconds);
+  }
+  return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\"", records.size(),
+                     failures, junit_time(seconds));
+}
+
+void append_testcase(std::string& out, const ScenarioRecord& r) {
+  out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
+                     xml_attr(area_of(r.name)), xml_attr(r.name), junit_time(r.seconds));
+  std::string listing = findings_text(r);
+  if (r.partial) listing = fmt::format("partial: {}\n{}", r.explanation, listing);
+  if (r.as_expected && listing.empty()) {
+    out += "/>\n";
+    return;
+  }
+  out += ">\n";
+  if (!r.as_expected) {
+    const std::string message = failure_message(r);
+    out +=
+        fmt::format("      <failure message=\"{}\" type=\"{}\">{}\n{}</failure>\n",
+                    xml_attr(message), xml_attr(r.verdict), xml_text(message), xml_text(listing));
+  } else {
+    // As expected, and the findings are the expected bug: kept for the curious reader.
+    out += fmt::format("      <system-out>{}</system-out>\n", xml_text(listing));
+  }
+  out += "    </testcase>\n";
+}
+
+}  // namespace
+
+std::string format_junit(const std::vector<ScenarioRecord>& records,
+                         const std::optional<RunRecord>& run) {
+  std::vector<const ScenarioRecord*> all;
+  all.reserve(records.size());
+  for (const ScenarioRecord& r : records)
+    all.push_back(&r);
+  // The run's start (UTC) and host, on every suite. The timestamp is written as Ant writes it,
+  // without a zone ("2026-12-05T04:52:10"): Ant's schema allows no zone designator.
+  std::string when;
+  if (run && !run->started.empty()) {
+    std::string_view started = run->started;
+    if (started.ends_with('Z')) started.remove_suffix(1);
+    when += fmt::format(" timestamp=\"{}\"", xml_attr(started));
+  }
+  if (run && !run->host.empty()) when += fmt::format(" hostname=\"{}\"", xml_attr(run->host));
 
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"handlecheck\" {}>\n", counts);
-  out += fmt::format("  <testsuite name=\"handlecheck\" {}>\n", counts);
-  for (const ScenarioRecord& r : records) {
-    out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-                       xml_attr(area_of(r.name)), xml_attr(r.name), junit_time(r.seconds));
-    std::string listing = findings_text(r);
-    if (r.partial) listing = fmt::format("partial: {}\n{}", r.explanation, listing);
-    if (r.as_expected && listing.empty()) {
-      out += "/>\n";
-      continue;
-    }
-    out += ">\n";
-    if (!r.as_expected) {
-      const std::string message = failure_message(r);
-      out +=
-          fmt::format("      <failure message=\"{}\" type=\"{}\">{}\n{}</failure>\n",
-                      xml_attr(message), xml_attr(r.verdict), xml_text(message), xml_text(listing));
-    } else {
-      // As expected, and the findings are the expected bug: kept for the curious reader.
-      out += fmt::format("      <system-out>{}</system-out>\n", xml_text(listing));
-    }
-    out += "    </testcase>\n";
+  out += fmt::format("<testsuites name=\"handlecheck\" {}>\n", junit_counts(all));
+  const std::vector<JUnitSuite> suites = junit_suites(records);
+  for (std::size_t i = 0; i < suites.size(); ++i) {
+    const JUnitSuite& suite = suites[i];
+    const std::string where =
+        suite.file.empty()
+            ? std::string()
+            : fmt::format(" package=\"{}\" file=\"{}\"",
+                          xml_attr(area_of(suite.records.front()->name)), xml_attr(suite.file));
+    out += fmt::format("  <testsuite name=\"{}\" {} skipped=\"0\"{} id=\"{}\"{}>\n",
+                       xml_attr(suite.file.empty() ? "handlecheck" : suite.file),
+                       junit_counts(suite.records), when, i, where);
+    for (const ScenarioRecord* r : suite.records)
+      append_testcase(out, *r);
+    out += "  </testsuite>\n";
   }
-  out += "  </testsuite>\n";
   out += "</testsuites>\n";
   return out;
 }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -91,6 +92,10 @@ std::vector<ScenarioRecord> sample_records() {
                    finding("double-release", "Release() on a count of 0 & <no> owner",
                            "double-release@com.cpp:131")}};
 
+  // The source files, for JUnit: two scenarios of one file, and a file name to escape.
+  clean.file = "scenarios/safehandle/dispose.cpp";
+  buggy.file = "scenarios/safehandle/dispose.cpp";
+  unexpected.file = "scenarios/com/release \"on\" <wrong> thread.cpp";
   return {clean, buggy, unexpected};
 }
 
@@ -195,8 +200,18 @@ void expect_same(const std::vector<ScenarioRecord>& a, const std::vector<Scenari
 // ---------------------------------------------------------------------------------------------
 // Goldens
 
+// The run as the CLI records it; fixed here, so the golden needs no normalising (the CLI's
+// own output is compared with its wall-clock fields normalised: tests/cli/junit.cmake).
+RunRecord sample_run() {
+  RunRecord run;
+  run.version = "0.1.0";
+  run.host = "ci-runner-7";
+  run.started = "2026-12-05T04:52:10Z";
+  return run;
+}
+
 TEST(SummaryGolden, JUnit) {
-  expect_golden("junit.xml", format_junit(sample_records()));
+  expect_golden("junit.xml", format_junit(sample_records(), sample_run()));
 }
 
 TEST(SummaryGolden, Json) {
@@ -214,6 +229,38 @@ TEST(SummaryGolden, SameRecordsSameBytes) {
 TEST(JUnit, EmptyRunIsAnEmptySuite) {
   const std::string xml = format_junit({});
   EXPECT_NE(xml.find("<testsuite name=\"handlecheck\" tests=\"0\" failures=\"0\""),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(xml.find("timestamp="), std::string::npos) << xml;  // no run: no run fields
+  EXPECT_EQ(xml.find("hostname="), std::string::npos) << xml;
+}
+
+TEST(JUnit, ASuitePerSourceFileWithTheRunsTimestampAndHost) {
+  std::vector<ScenarioRecord> records = sample_records();
+  records.push_back(records[0]);
+  records.back().name = "safehandle/no-file";
+  records.back().file.clear();
+  const std::string xml = format_junit(records, sample_run());
+  // In the order the records first name them; the records without a file share one suite.
+  const std::vector<std::string> suites = {
+      "<testsuite name=\"scenarios/safehandle/dispose.cpp\" tests=\"2\" failures=\"0\" "
+      "errors=\"0\" time=\"1.750\" skipped=\"0\" timestamp=\"2026-12-05T04:52:10\" "
+      "hostname=\"ci-runner-7\" id=\"0\" package=\"safehandle\" "
+      "file=\"scenarios/safehandle/dispose.cpp\">",
+      "<testsuite name=\"scenarios/com/release &quot;on&quot; &lt;wrong&gt; thread.cpp\" "
+      "tests=\"1\" "
+      "failures=\"1\"",
+      "<testsuite name=\"handlecheck\" tests=\"1\" failures=\"0\" errors=\"0\" time=\"0.250\" "
+      "skipped=\"0\" timestamp=\"2026-12-05T04:52:10\" hostname=\"ci-runner-7\" id=\"2\">"};
+  std::size_t at = 0;
+  for (const std::string& suite : suites) {
+    const std::size_t found = xml.find(suite, at);
+    ASSERT_NE(found, std::string::npos) << suite << "\nin\n" << xml;
+    at = found;
+  }
+  // The whole run's counts on <testsuites>, which takes no `skipped`.
+  EXPECT_NE(xml.find("<testsuites name=\"handlecheck\" tests=\"4\" failures=\"1\" errors=\"0\" "
+                     "time=\"2.000\">"),
             std::string::npos)
       << xml;
 }
@@ -246,6 +293,78 @@ TEST(JUnit, ControlCharactersAndNonFiniteTimesStayValid) {
   EXPECT_NE(xml.find("message=\"bell\xEF\xBF\xBD&#9;tab&#13;cr\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("time=\"0.000\""), std::string::npos) << xml;
   EXPECT_EQ(xml.find('\a'), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JUnit against Jenkins' schema (tests/reports/junit-10.xsd), checked by xmllint
+
+#ifndef HC_XMLLINT
+#error "HC_XMLLINT must name xmllint, or be empty (see tests/reports/summary_test.cmake)"
+#endif
+
+// Runs xmllint on `xml` (written to `name` in the working directory) against the schema;
+// returns its exit status and leaves what it said in *output.
+int xmllint(const std::string& name, const std::string& xml, std::string* output) {
+  {
+    std::ofstream out(name, std::ios::binary | std::ios::trunc);
+    out << xml;
+  }
+  const std::string log = name + ".log";
+  const std::string command = fmt::format("'{}' --noout --schema '{}' '{}' > '{}' 2>&1", HC_XMLLINT,
+                                          HC_JUNIT_XSD, name, log);
+  const int status = std::system(command.c_str());
+  bool found = false;
+  *output = command + "\n" + read_file(log, &found);
+  return status;
+}
+
+TEST(JUnitSchema, PassesFailuresFindingsAndPartialResultsAreValid) {
+  ASSERT_STRNE(HC_XMLLINT, "") << "xmllint not found: install libxml2-utils (quickstart does)";
+  std::vector<ScenarioRecord> records = sample_records();  // a pass, a finding, a failure
+  ScenarioRecord partial = records[1];
+  partial.name = "safehandle/raw-value-closed-directly";
+  partial.partial = true;
+  partial.explanation = "shard 1 of 2: this part decides nothing";
+  partial.file = "scenarios/safehandle/raw_value_closed_directly.cpp";
+  records.push_back(partial);
+  ScenarioRecord missed = records[0];  // a failure without findings, no file, odd characters
+  missed.name = "standalone";
+  missed.expected = "deadlock";
+  missed.verdict = "clean";
+  missed.as_expected = false;
+  missed.explanation = std::string("bell\a and \x01 in \"the\" <explanation> & more");
+  missed.file.clear();
+  missed.seconds = std::numeric_limits<double>::infinity();
+  records.push_back(missed);
+  const std::string xml = format_junit(records, sample_run());
+  ASSERT_NE(xml.find("partial: shard 1 of 2"), std::string::npos) << xml;
+  std::string output;
+  EXPECT_EQ(xmllint("junit-schema-records.xml", xml, &output), 0) << output << "\n" << xml;
+  // With a run record and without; and an empty run.
+  EXPECT_EQ(xmllint("junit-schema-no-run.xml", format_junit(records), &output), 0) << output;
+  EXPECT_EQ(xmllint("junit-schema-empty.xml", format_junit({}, sample_run()), &output), 0)
+      << output;
+}
+
+TEST(JUnitSchema, TheSchemaRefusesWhatJenkinsRefuses) {
+  // The check can fail: `skipped` on <testsuites> (what format_junit wrote before) and `file` on
+  // <testcase> are refused.
+  ASSERT_STRNE(HC_XMLLINT, "") << "xmllint not found: install libxml2-utils (quickstart does)";
+  std::string output;
+  EXPECT_NE(xmllint("junit-schema-skipped.xml",
+                    "<testsuites name=\"handlecheck\" tests=\"0\" failures=\"0\" errors=\"0\" "
+                    "skipped=\"0\" time=\"0.000\"/>\n",
+                    &output),
+            0);
+  EXPECT_NE(output.find("attribute 'skipped': The attribute 'skipped' is not allowed"),
+            std::string::npos)
+      << output;
+  EXPECT_NE(xmllint("junit-schema-testcase-file.xml",
+                    "<testsuites><testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\">"
+                    "<testcase name=\"t\" file=\"a.cpp\"/></testsuite></testsuites>\n",
+                    &output),
+            0);
+  EXPECT_NE(output.find("attribute 'file'"), std::string::npos) << output;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,8 +56,21 @@ std::string to_json(const ReplayFile& file);
 std::optional<ReplayFile> parse_replay_file(const std::string& text, std::string* error);
 std::optional<ReplayFile> read_replay_file(const std::string& path, std::string* error);
 
-/// "<scenario with '/' as '_'>.<kind>.<8 hex digits of the signature's hash>.json"
+/// "<scenario>.<kind>.<8 hex digits of the signature's hash>" (write_replay_file adds the
+/// suffix and ".json"), portable (portable_file_name): "engine/lost-update" gives
+/// "engine_lost-update.check-failure.6ce0e7e8", the gtest exploration "gtest:Suite.Test#1"
+/// gives "gtest_Suite.Test_1.<kind>.<hash>". A scenario part longer than 96 characters is cut
+/// to 87 and followed by "-" and the 8 hex digits of the whole name's hash.
 std::string replay_file_name(const ReplayFile& file);
+
+/// `text` with every character outside the POSIX portable file name set [A-Za-z0-9._-] made
+/// '_' (so '/', ':', '#', spaces, quotes and non-ASCII bytes, which CI artifact uploaders and
+/// some file systems refuse), and '_' put before a leading '.' or '-'.
+std::string portable_file_name(std::string_view text);
+
+/// The first setting of `settings` outside its range (hc::SettingInfo::min/max, in stored
+/// units), as "pct_depth is 0; it must be from 1 to 64"; "" when all are within theirs.
+std::string settings_range_error(const RunSettings& settings);
 
 /// Writes `file` into `dir` under replay_file_name() (with `suffix` before ".json", e.g.
 /// ".min"), atomically and never over a different file (an existing identical file is kept;

@@ -54,6 +54,10 @@ struct ScenarioRecord {
   /// that part decided nothing: `as_expected` then only says nothing unexpected happened in it.
   /// A merge of every shard decides. Optional when read (false).
   bool partial = false;
+  /// The scenario's source file, for JUnit's `file` (as the compiler named it, relative to
+  /// handlecheck's source tree when inside it); "" when unknown. Reports only: not in the JSON
+  /// summary.
+  std::string file;
 };
 
 /// What a summary says of the run that wrote it, under "run" (optional when read: summaries
@@ -72,11 +76,16 @@ struct RunRecord {
   bool operator==(const RunRecord&) const = default;
 };
 
-/// JUnit XML: one <testsuite name="handlecheck">, one <testcase> per scenario
-/// (classname = the area before '/', name = the scenario); a verdict that differs from the
-/// expectation is a <failure> whose text gives the explanation, each finding's message and
-/// its replay command and file.
-std::string format_junit(const std::vector<ScenarioRecord>& records);
+/// JUnit XML, valid against Jenkins' junit-10.xsd (a copy: tests/reports/junit-10.xsd): one
+/// <testsuite> per source file of the records (name and file = ScenarioRecord::file, package =
+/// the area of its first scenario; the records without a file share one named "handlecheck"),
+/// in the order the records first name them, each with the run's start as `timestamp` (UTC,
+/// without a zone designator) and its `hostname` when `run` gives them; one <testcase> per
+/// scenario (classname = the area before '/', name = the scenario). A verdict that differs
+/// from the expectation is a <failure> whose text gives the explanation, each finding's message
+/// and its replay command and file.
+std::string format_junit(const std::vector<ScenarioRecord>& records,
+                         const std::optional<RunRecord>& run = std::nullopt);
 
 /// The JSON run summary (documented in docs/run-summary.md):
 /// {"format": "handlecheck-summary", "version": 1, "scenarios": [...], "totals": {...}}.
