@@ -4,13 +4,20 @@
 #   package       find_package(handlecheck) from PREFIX
 #   build-tree    find_package(handlecheck) from the build tree (handlecheck_DIR=BUILD_DIR)
 #   fetchcontent  FetchContent from the source tree (SOURCE_DIR: no download)
-#   add-subdirectory  add_subdirectory of the source tree
-# Each of the last four configures, builds and tests the consumer in WORK_DIR: its 2 scenarios,
-# its replay file and, where the tool exists (package, build-tree), a catalogue replay file run
-# by handlecheck::handlecheck. Arguments: MODE, BUILD_DIR, SOURCE_DIR, PREFIX, WORK_DIR,
+#   add-subdirectory  add_subdirectory of the source tree: configures consumer:fetchcontent's
+#                 build tree again with add_subdirectory instead (same binary directory for
+#                 handlecheck, same compile commands: Ninja reuses the library objects, and the
+#                 configure, its checks and the consumer's tests run in full), or a fresh tree
+#                 when that one does not exist
+# Each of the last four configures and builds the consumer in WORK_DIR, writes a replay file of
+# its scenario consumer/cached-value with its own executable, configures again (as a user adds a
+# file to the folder hc_add_repros reads) and runs its tests: its 2 scenarios, that replay file
+# and, where the tool exists (package, build-tree), a catalogue replay file run by
+# handlecheck::handlecheck. Arguments: MODE, BUILD_DIR, SOURCE_DIR, PREFIX, WORK_DIR,
 # GENERATOR, LAUNCHER (the compiler launcher, e.g. ccache; optional).
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
+set(build ${WORK_DIR}/build)
 
 if(MODE STREQUAL "install")
   file(REMOVE_RECURSE ${PREFIX})
@@ -41,7 +48,8 @@ if(MODE STREQUAL "install")
   return()
 endif()
 
-set(options -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+set(options -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER} -DHC_CONSUMER_REPROS=${WORK_DIR}/repros)
+file(MAKE_DIRECTORY ${WORK_DIR}/repros)
 set(expected_tests 3)  # the consumer's 2 scenarios and its replay file
 if(MODE STREQUAL "package")
   list(APPEND options -DHC_CONSUME=package -DCMAKE_PREFIX_PATH=${PREFIX}
@@ -54,6 +62,10 @@ elseif(MODE STREQUAL "fetchcontent")
   list(APPEND options -DHC_CONSUME=fetchcontent -DHC_SOURCE_DIR=${SOURCE_DIR})
 elseif(MODE STREQUAL "add-subdirectory")
   list(APPEND options -DHC_CONSUME=subdirectory -DHC_SOURCE_DIR=${SOURCE_DIR})
+  get_filename_component(work_root ${WORK_DIR} DIRECTORY)
+  if(EXISTS ${work_root}/fetchcontent/build/CMakeCache.txt)
+    set(build ${work_root}/fetchcontent/build)
+  endif()
 else()
   message(FATAL_ERROR "MODE is '${MODE}'")
 endif()
@@ -69,14 +81,24 @@ if(MODE STREQUAL "package" OR MODE STREQUAL "build-tree")
 endif()
 
 hc_step("configure the consumer (${MODE})" OUTPUT configured
-        COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
+        COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${build} -G ${GENERATOR}
                 ${options})
 if(NOT configured MATCHES "leaked no variable")
   message(FATAL_ERROR "the consumer did not check for leaked variables:\n${configured}")
 endif()
-hc_step("build the consumer (${MODE})" COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+hc_step("build the consumer (${MODE})" COMMAND ${CMAKE_COMMAND} --build ${build})
+hc_step("the consumer's executable runs its buggy scenario" OUTPUT ran
+        COMMAND ${build}/consumer_scenarios run consumer/cached-value --no-minimize
+                --out ${WORK_DIR}/repros)
+file(GLOB written ${WORK_DIR}/repros/*.json)
+list(LENGTH written n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "expected one replay file in ${WORK_DIR}/repros, got ${n}:\n${ran}")
+endif()
+hc_step("configure the consumer again (${MODE})"
+        COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${build})
 hc_step("test the consumer (${MODE})" OUTPUT tested
-        COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${WORK_DIR}/build --output-on-failure)
+        COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${build} --output-on-failure)
 if(NOT tested MATCHES "100% tests passed, 0 tests failed out of ${expected_tests}\n")
   message(FATAL_ERROR "expected the consumer's ${expected_tests} tests to pass:\n${tested}")
 endif()
