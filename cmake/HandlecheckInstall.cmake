@@ -1,31 +1,44 @@
-# Install rules and the package config: `cmake --install` puts the public headers, the
-# libraries, the `handlecheck` tool and handlecheckConfig.cmake under the prefix, so another
-# project can do find_package(handlecheck) and get handlecheck::harness, ::models, ::reports,
-# ::main and the CMake functions hc_add_scenarios() and hc_add_repros().
+# Install rules, the package config and the build tree's export. `cmake --install` puts the
+# public headers, the libraries, the `handlecheck` tool and handlecheckConfig.cmake under the
+# prefix; the build tree gets a handlecheckConfig.cmake of its own. Either way another project
+# does find_package(handlecheck) (CMAKE_PREFIX_PATH=<prefix>, or handlecheck_DIR=<build tree>)
+# and gets handlecheck::harness, ::models, ::reports, ::main, the tool handlecheck::handlecheck
+# (when the catalogue is built, HC_BUILD_SCENARIOS) and the functions hc_add_scenarios() and
+# hc_add_repros().
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(hc_config_dir ${CMAKE_INSTALL_LIBDIR}/cmake/handlecheck)
+set(hc_exported handlecheck_harness handlecheck_models handlecheck_reports handlecheck_main)
+if(TARGET handlecheck)
+  list(APPEND hc_exported handlecheck)  # exported as handlecheck::handlecheck
+endif()
 
-install(TARGETS handlecheck_harness handlecheck_models handlecheck_reports handlecheck_main
+install(TARGETS ${hc_exported}
         EXPORT handlecheckTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-if(TARGET handlecheck)
-  install(TARGETS handlecheck RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/harness/include/ ${PROJECT_SOURCE_DIR}/models/include/
                   ${PROJECT_SOURCE_DIR}/reports/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT handlecheckTargets NAMESPACE handlecheck:: DESTINATION ${hc_config_dir})
 
-configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/handlecheckConfig.cmake.in
-                              ${PROJECT_BINARY_DIR}/handlecheckConfig.cmake
-                              INSTALL_DESTINATION ${hc_config_dir})
+# The same config file serves both trees: it finds the dependencies, then includes the targets
+# file and HandlecheckScenarios.cmake from its own directory.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/handlecheckConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
-install(FILES ${PROJECT_BINARY_DIR}/handlecheckConfig.cmake
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/handlecheckConfig.cmake
               ${PROJECT_BINARY_DIR}/handlecheckConfigVersion.cmake
               ${PROJECT_SOURCE_DIR}/cmake/HandlecheckScenarios.cmake
         DESTINATION ${hc_config_dir})
+
+# The build tree as a package (fmt's habit): handlecheck_DIR=<build dir> uses the libraries and
+# the tool where they were built, with the headers in the source tree.
+export(EXPORT handlecheckTargets NAMESPACE handlecheck::
+       FILE ${PROJECT_BINARY_DIR}/handlecheckTargets.cmake)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/handlecheckConfig.cmake
+               ${PROJECT_BINARY_DIR}/handlecheckConfig.cmake COPYONLY)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/HandlecheckScenarios.cmake
+               ${PROJECT_BINARY_DIR}/HandlecheckScenarios.cmake COPYONLY)

@@ -1,3 +1,8 @@
+# The ctest helpers of handlecheck, for its own tests and for any project using it: included by
+# handlecheck's CMakeLists.txt (so a parent project that adds handlecheck with add_subdirectory
+# or FetchContent has them) and by the package config (find_package(handlecheck)).
+include_guard(GLOBAL)
+
 # hc_add_scenarios(TARGET <exe> [LABELS <label>...] [ARGS <arg>...])
 #
 # Registers every scenario linked into <exe> (a handlecheck-style CLI) as a ctest test of its
@@ -38,13 +43,23 @@ endfunction()
 # hc_add_repros(DIR [TARGET <exe>] [LABELS <label>...])
 #
 # Registers every replay file (*.json) in DIR as a ctest test "replay:<file name>" that runs
-# `<exe> replay --quiet <file>` (default exe: handlecheck) and passes when the file's finding is
-# reproduced exactly: a divergence, another finding or none fails it. Add a file to the folder
-# (and re-run CMake) to keep a reproducer forever.
+# `<exe> replay --quiet <file>` and passes when the file's finding is reproduced exactly: a
+# divergence, another finding or none fails it. Add a file to the folder (and re-run CMake) to
+# keep a reproducer forever. A replay file names its scenario, and only an executable with that
+# scenario linked in can replay it: TARGET is your own executable (linking handlecheck::main)
+# for files of your scenarios; the default, handlecheck::handlecheck, is the tool over the
+# built-in catalogue.
 function(hc_add_repros dir)
   cmake_parse_arguments(PARSE_ARGV 1 HC "" "TARGET" "LABELS")
   if(NOT HC_TARGET)
-    set(HC_TARGET handlecheck)
+    set(HC_TARGET handlecheck::handlecheck)
+  endif()
+  if(NOT TARGET ${HC_TARGET})
+    message(FATAL_ERROR
+            "hc_add_repros(${dir}): there is no target ${HC_TARGET}. Pass TARGET <your executable> "
+            "(one linking handlecheck::main with the scenarios the files name); "
+            "handlecheck::handlecheck, the default, exists when handlecheck was built with "
+            "HC_BUILD_SCENARIOS=ON (the default when it is the top-level project)")
   endif()
   file(GLOB files CONFIGURE_DEPENDS ${dir}/*.json)
   foreach(file IN LISTS files)

@@ -1,4 +1,5 @@
-// refcounted_handle.hpp — a user's RAII handle wrapper, as it would live in their product.
+// refcounted_handle.hpp — a user's RAII handle wrapper, as it would live in their product; the
+// code under test of the README's five-minute tutorial ("Testing your own code").
 //
 // RefCountedHandle owns an OS handle and lets several threads use it at once: a user takes a
 // reference with acquire() (false once the handle is closing), uses get(), and release()s it.
@@ -6,11 +7,13 @@
 // (folly's seam): production code instantiates it with std::atomic, the tests with
 // hc::atomic, and nothing else changes.
 //
-// The bug this example is about is in ClosePolicy::immediate, the first version of close():
-// it closes the OS handle at once, even while another thread is between acquire() and
-// release() and about to pass the raw value to the OS — a close-while-in-use, the B1 pattern.
-// ClosePolicy::deferred is the fix: close() only drops the owner's reference, and the handle is
-// closed by whichever release() takes the count to zero (SafeHandle's rule).
+// The bug the tutorial is about is ClosePolicy::immediate, the first version of close(), and
+// the default until the tutorial's step 6: it closes the OS handle at once, even while another
+// thread is between acquire() and release() and about to pass the raw value to the OS — a
+// close-while-in-use, the B1 pattern. ClosePolicy::deferred is the fix: close() only drops the
+// owner's reference, and the handle is closed by whichever release() takes the count to zero
+// (SafeHandle's rule). The excerpt-begin/excerpt-end lines mark what the README shows; a test
+// (docs:readme-excerpts) compares the two.
 #pragma once
 
 #include <atomic>
@@ -21,9 +24,14 @@ namespace example {
 enum class ClosePolicy { immediate, deferred };
 
 /// `Handle` is the raw value; `Closer` closes it (CloseHandle, close()).
+// excerpt-begin: seam
 template <template <class> class Atom, class Handle, class Closer,
-          ClosePolicy policy = ClosePolicy::deferred>
+          ClosePolicy policy = ClosePolicy::immediate>  // step 6: ClosePolicy::deferred
 class RefCountedHandle {
+  Atom<int> count_{1};  // std::atomic in production, hc::atomic under handlecheck
+  // excerpt-end: seam
+  Handle handle_;
+  Closer closer_;
   static constexpr int kClosing = 1 << 30;  // set by close(): no new references
 
  public:
@@ -47,23 +55,19 @@ class RefCountedHandle {
     if (count_.fetch_sub(1, std::memory_order_acq_rel) == (kClosing | 1)) closer_(handle_);
   }
 
+  // excerpt-begin: close
   /// The owner is done with the handle.
   void close() {
+    count_.fetch_or(kClosing, std::memory_order_acq_rel);  // no new references
     if constexpr (policy == ClosePolicy::immediate) {
-      count_.fetch_or(kClosing, std::memory_order_acq_rel);
       closer_(handle_);  // the bug: users inside acquire()/release() still hold the value
     } else {
-      count_.fetch_or(kClosing, std::memory_order_acq_rel);
-      release();  // the owner's reference; the last user closes it
+      release();  // the fix: drop the owner's reference; the last user closes the handle
     }
   }
+  // excerpt-end: close
 
   const Handle& get() const { return handle_; }
-
- private:
-  Handle handle_;
-  Closer closer_;
-  Atom<int> count_{1};  // the owner's reference
 };
 
 }  // namespace example
