@@ -19,12 +19,7 @@ Provenance here(const std::source_location& where) {
 
 std::string site(const std::source_location& where) {
   if (where.line() == 0) return "an unrecorded line";
-  std::string_view file = where.file_name();
-#ifdef HC_SOURCE_ROOT
-  constexpr std::string_view root = HC_SOURCE_ROOT "/";
-  if (file.starts_with(root)) file.remove_prefix(root.size());
-#endif
-  return fmt::format("{}:{}", file, where.line());
+  return fmt::format("{}:{}", rt::display_path(where.file_name()), where.line());
 }
 
 std::string describe(const Provenance& p) {

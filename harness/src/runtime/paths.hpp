@@ -1,7 +1,9 @@
 // paths.hpp — how source locations are printed: relative to the project's source tree when
-// they are inside it (reports then read the same on every machine), absolute otherwise.
+// they are inside it (reports then read the same on every machine, and with or without ccache's
+// relative paths), as the compiler was given them otherwise.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,15 @@ inline std::string display_path(std::string_view file) {
 #ifdef HC_SOURCE_ROOT
   constexpr std::string_view root = HC_SOURCE_ROOT "/";
   if (file.starts_with(root)) file.remove_prefix(root.size());
+#ifdef HC_BINARY_ROOT
+  // A relative path is relative to where the compiler ran, the build tree's top (Ninja and
+  // Make run it there): ccache with CCACHE_BASEDIR hands it "../scenarios/x.cpp".
+  if (!file.empty() && file.front() != '/') {
+    const std::string absolute =
+        (std::filesystem::path(HC_BINARY_ROOT) / file).lexically_normal().string();
+    if (std::string_view(absolute).starts_with(root)) return absolute.substr(root.size());
+  }
+#endif
 #endif
   return std::string(file);
 }
