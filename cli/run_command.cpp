@@ -170,7 +170,12 @@ reports::RunRecord run_record(const RunArgs& a, const ShardPosition& shard) {
 /// The status line of a terminal (stderr): rewritten in place, fitted to the terminal's width
 /// less one column (a line that fills the last column wraps on some terminals) and padded with
 /// spaces over the previous one's tail, so it never wraps and needs no escape codes.
+/// Whether stderr's terminal shows a status line now. Written by the progress callback (under
+/// the explorer's lock) while a scenario runs, and by the main thread between scenarios.
+bool status_line_shown = false;
+
 void write_status_line(const std::string& text) {
+  status_line_shown = true;
   const std::size_t width = reports::terminal_width_of(STDERR_FILENO);
   const std::size_t room = width > 1 ? width - 1 : 1;
   std::string line = reports::fit_to_width(text, room);
@@ -178,9 +183,12 @@ void write_status_line(const std::string& text) {
   std::fprintf(stderr, "\r%s", line.c_str());
 }
 
+/// Blanks the status line, if one is shown, and returns to its start (stdout's next line).
 void clear_status_line() {
+  if (!status_line_shown) return;
   write_status_line("");
   std::fputc('\r', stderr);
+  status_line_shown = false;
 }
 
 /// The progress line of scenario `position` of `count`: on a terminal, one line rewritten at
