@@ -17,6 +17,7 @@
 
 #include "hc/hc.hpp"
 #include "hc/reports/reproduce.hpp"
+#include "hc/reports/text_report.hpp"
 
 namespace hc::cli {
 
@@ -41,6 +42,20 @@ bool has_tag(const Scenario& s, std::string_view tag);
 void check_long_options(const CLI::App& command, const std::vector<std::string>& args);
 /// A whole number in [0, 2^64): CLI11 would wrap "-1" and accept "".
 extern const CLI::Validator kWholeNumber;
+
+/// How stdout shows verdicts and reports (--columns, --color of run and replay).
+struct OutputStyle {
+  bool columns = false;         // the interleaving as a column per thread
+  std::string colour = "auto";  // auto, always, never
+};
+
+/// The text layout for stdout: the column view fitted to the terminal (else 100 columns),
+/// colour as --color and NO_COLOR say. Throws UsageError for a --color other than
+/// auto/always/never.
+reports::TextLayout text_layout(const OutputStyle& style);
+
+/// Adds --columns and --color to a command that prints reports.
+void add_output_options(CLI::App& command, OutputStyle& style);
 
 struct RunArgs {
   std::vector<std::string> names;
@@ -68,6 +83,7 @@ struct RunArgs {
   double checkpoint_interval = 30;
   std::string resume;
   bool progress = false;
+  OutputStyle output;
   /// The command line as given (argv), for the resume command an interrupted run prints.
   std::vector<std::string> command_line;
 
@@ -85,7 +101,8 @@ struct RunArgs {
 void add_setting_flags(CLI::App& run, RunArgs& a);
 
 int run_command(const RunArgs& a, const std::string& program);
-int replay_command(const std::string& path, bool continue_after, bool quiet);
+int replay_command(const std::string& path, bool continue_after, bool quiet,
+                   const OutputStyle& output);
 int minimize_command(const std::string& path, const std::string& program);
 int merge_command(const std::vector<std::string>& inputs, const std::string& output);
 int list_command(const std::string& tag, bool names_only, bool markdown);

@@ -1,4 +1,6 @@
 // common.cpp — helpers the handlecheck commands share (see cli.hpp).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -6,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
+#include "hc/reports/terminal.hpp"
 
 namespace hc::cli {
 namespace {
@@ -86,5 +89,33 @@ const CLI::Validator kWholeNumber(
       return fmt::format("'{}' is not a whole number from 0 to 18446744073709551615", text);
     },
     "UINT");
+
+void add_output_options(CLI::App& command, OutputStyle& style) {
+  command.add_flag("--columns", style.columns,
+                   "Show the interleaving as a column per thread, a row per step (fitted to the "
+                   "terminal's width, else 100 columns)");
+  command
+      .add_option("--color", style.colour,
+                  "Colour PASS, FAIL and finding kinds: auto (on a terminal, unless NO_COLOR "
+                  "is set), always or never")
+      ->capture_default_str();
+}
+
+reports::TextLayout text_layout(const OutputStyle& style) {
+  const auto mode = reports::parse_colour_mode(style.colour);
+  if (!mode) {
+    throw UsageError{
+        fmt::format("--color '{}': say auto, always or never (NO_COLOR in the environment turns "
+                    "auto off)",
+                    style.colour)};
+  }
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  reports::TextLayout layout;
+  layout.columns = style.columns;
+  layout.width = terminal ? reports::terminal_width_of(STDOUT_FILENO) : 100;
+  layout.colour =
+      reports::use_colour(*mode, terminal, std::getenv("NO_COLOR"), std::getenv("TERM"));
+  return layout;
+}
 
 }  // namespace hc::cli

@@ -13,6 +13,7 @@
 #include "hc/reports/replay_file.hpp"
 #include "hc/reports/reproduce.hpp"
 #include "hc/reports/summary.hpp"
+#include "hc/reports/terminal.hpp"
 #include "hc/reports/text_report.hpp"
 #include "hc/write_file.hpp"
 
@@ -21,7 +22,9 @@ namespace hc::cli {
 namespace fs = std::filesystem;
 
 /// `handlecheck replay FILE`: reproduces the file's finding, step by step.
-int replay_command(const std::string& path, bool continue_after, bool quiet) {
+int replay_command(const std::string& path, bool continue_after, bool quiet,
+                   const OutputStyle& output) {
+  const hc::reports::TextLayout layout = text_layout(output);
   std::string error;
   const auto file = hc::reports::read_replay_file(path, &error);
   if (!file) throw UsageError{error};
@@ -48,9 +51,12 @@ int replay_command(const std::string& path, bool continue_after, bool quiet) {
       std::cerr << fmt::format("handlecheck: {}: {}\n", path, problem);
       return kExitUsage;  // the file does not fit the program: bad input, not a verdict
     }
-    std::cout << fmt::format("NOT REPRODUCED  {}: {}\n", file->scenario, problem);
+    std::cout << fmt::format(
+        "{}  {}: {}\n",
+        hc::reports::paint("NOT REPRODUCED", hc::reports::Paint::fail, layout.colour),
+        file->scenario, problem);
     if (!result.findings.empty()) {
-      std::cout << hc::reports::format_finding(result.findings.front(), "");
+      std::cout << hc::reports::format_finding(result.findings.front(), "", layout);
     }
     return kExitUnexpected;
   }
@@ -67,9 +73,15 @@ int replay_command(const std::string& path, bool continue_after, bool quiet) {
       std::cout << fmt::format(" {}={}", k, v);
     std::cout << "\n";
   }
-  std::cout << fmt::format("REPRODUCED  {}  {} ({} steps, {} preemptions)\n", file->scenario,
-                           file->kind, found->trace.size(), found->preemptions);
-  if (!quiet) std::cout << hc::reports::format_finding(*found, "");
+  std::cout << fmt::format(
+      "{}  {}  {} ({} steps, {} preemptions)\n",
+      hc::reports::paint("REPRODUCED", hc::reports::Paint::pass, layout.colour), file->scenario,
+      hc::reports::paint(file->kind, hc::reports::Paint::finding, layout.colour),
+      found->trace.size(), found->preemptions);
+  // The replay is one execution; the report names the one of the exploration that found it.
+  hc::Finding shown = *found;
+  shown.execution = file->execution;
+  if (!quiet) std::cout << hc::reports::format_finding(shown, "", layout);
   return kExitOk;
 }
 

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   run->add_option("--resume", a.resume,
                   "Continue the run this checkpoint (file or directory) recorded (same "
                   "scenarios and options)");
+  add_output_options(*run, a.output);
 
   std::string replay_path;
   bool replay_continue = false;
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
   replay->add_flag("--continue", replay_continue,
                    "At a divergence, explore on from there with the file's strategy");
   replay->add_flag("-q,--quiet", replay_quiet, "Only the verdict line, not the trace");
+  OutputStyle replay_output;
+  add_output_options(*replay, replay_output);
 
   std::string minimize_path;
   CLI::App* minimize =
@@ -118,7 +121,8 @@ int main(int argc, char** argv) {
     }
     app.parse(argc, argv);
     if (list->parsed()) return list_command(list_tag, names_only, markdown);
-    if (replay->parsed()) return replay_command(replay_path, replay_continue, replay_quiet);
+    if (replay->parsed())
+      return replay_command(replay_path, replay_continue, replay_quiet, replay_output);
     if (minimize->parsed()) return minimize_command(minimize_path, argv[0]);
     if (merge->parsed()) return merge_command(merge_inputs, merge_output);
     if (strategies->parsed()) return strategies_command(strategies_markdown);

@@ -1,6 +1,7 @@
 // run_command.cpp — `handlecheck run`: explore the selected scenarios, check each verdict,
 // reproduce every finding (hc/reports/reproduce.hpp), print one line per scenario and the
-// summary, write --summary and --junit.
+// summary, write --summary and --junit. On a terminal, stderr keeps one status line (progress)
+// rewritten in place, and stdout's verdicts and kinds are coloured (--color, NO_COLOR).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "cli/cli.hpp"
 #include "hc/reports/reproduce.hpp"
 #include "hc/reports/summary.hpp"
+#include "hc/reports/terminal.hpp"
 #include "hc/reports/text_report.hpp"
 #include "hc/write_file.hpp"
 #include "runtime/paths.hpp"
@@ -166,39 +168,67 @@ reports::RunRecord run_record(const RunArgs& a, const ShardPosition& shard) {
   return run;
 }
 
-/// The progress line of one scenario: rewritten in place on a terminal; with --progress and
-/// no terminal (nightly logs), a line every 10 seconds.
+/// The status line of a terminal (stderr): rewritten in place, fitted to the terminal's width
+/// less one column (a line that fills the last column wraps on some terminals) and padded with
+/// spaces over the previous one's tail, so it never wraps and needs no escape codes.
+/// Whether stderr's terminal shows a status line now. Written by the progress callback (under
+/// the explorer's lock) while a scenario runs, and by the main thread between scenarios.
+bool status_line_shown = false;
+
+void write_status_line(const std::string& text) {
+  status_line_shown = true;
+  const std::size_t width = reports::terminal_width_of(STDERR_FILENO);
+  const std::size_t room = width > 1 ? width - 1 : 1;
+  std::string line = reports::fit_to_width(text, room);
+  line.resize(room, ' ');
+  std::fprintf(stderr, "\r%s", line.c_str());
+}
+
+/// Blanks the status line, if one is shown, and returns to its start (stdout's next line).
+void clear_status_line() {
+  if (!status_line_shown) return;
+  write_status_line("");
+  std::fputc('\r', stderr);
+  status_line_shown = false;
+}
+
+/// The progress line of scenario `position` of `count`: on a terminal, one line rewritten at
+/// most 10 times a second; with --progress and no terminal (nightly logs), a line every 10
+/// seconds. Nothing in the first second (most scenarios are done by then).
 std::function<void(const Progress&)> progress_printer(const Scenario& s,
-                                                      const std::string& strategy, bool tty) {
-  const StrategyInfo* row = find_strategy(strategy);
-  const bool reduces = row != nullptr && row->reduces;
-  const std::string name(s.info.name);
-  return [tty, reduces, name, last_line = 0.0](const Progress& p) mutable {
-    if (p.seconds < 1.0 || (!tty && p.seconds - last_line < 10.0)) return;
+                                                      const ExploreOptions& options, bool tty,
+                                                      std::size_t position, std::size_t count) {
+  const StrategyInfo* row = find_strategy(options.strategy);
+  reports::ProgressFacts facts;
+  facts.position = position;
+  facts.count = count;
+  facts.reduces = row != nullptr && row->reduces;
+  facts.max_executions = options.max_executions;
+  facts.time_budget_seconds = options.time_budget_seconds;
+  const double interval = tty ? 0.1 : 10.0;
+  return [tty, facts, interval, name = std::string(s.info.name), strategy = options.strategy,
+          last_line = -1e9](const Progress& p) mutable {
+    if (p.seconds < 1.0 || p.seconds - last_line < interval) return;
     last_line = p.seconds;
-    std::string estimate;
-    if (p.estimated_total >= 1) {
-      const double share = static_cast<double>(p.executions) / p.estimated_total;
-      const double rate = static_cast<double>(p.executions) / p.seconds;
-      estimate =
-          reduces ? fmt::format(", dfs tree ~{:.3g} (Knuth; dpor explores less)", p.estimated_total)
-          : share < 1.0
-              ? fmt::format(", ~{:.0f}% of ~{:.3g}, ETA {:.0f} s", 100 * share, p.estimated_total,
-                            (p.estimated_total - static_cast<double>(p.executions)) / rate)
-              : fmt::format(", past the estimate of ~{:.3g}", p.estimated_total);
+    facts.scenario = name;
+    facts.strategy = strategy;
+    facts.progress = p;
+    if (tty) {
+      const std::size_t width = reports::terminal_width_of(STDERR_FILENO);
+      write_status_line("  " + reports::progress_text(facts, width > 3 ? width - 3 : 1));
+    } else {
+      std::fprintf(stderr, "  %s\n", reports::progress_text(facts).c_str());
     }
-    std::fprintf(stderr, "%s  %s: %llu executions, %.0f/s, %zu finding%s, depth %u%s%s",
-                 tty ? "\r" : "", name.c_str(), static_cast<unsigned long long>(p.executions),
-                 static_cast<double>(p.executions) / p.seconds, p.findings,
-                 p.findings == 1 ? "" : "s", p.depth, estimate.c_str(), tty ? "   " : "\n");
   };
 }
 
 /// What stderr says after a scenario: how the Knuth estimate compared, and an interruption.
+/// On a terminal running several scenarios, the Knuth comparison is left out: the terminal
+/// keeps one rewritten status line, not a line per scenario.
 void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
-                      const std::string& program) {
+                      const std::string& program, bool several_on_terminal) {
   const std::string name(s.info.name);
-  if (r.stats.estimated_total >= 1 && r.stats.exhausted) {
+  if (r.stats.estimated_total >= 1 && r.stats.exhausted && !several_on_terminal) {
     std::fprintf(stderr,
                  "  %s: Knuth estimated ~%.3g executions of the dfs tree; %s took %llu (%.2fx)\n",
                  name.c_str(), r.stats.estimated_total, r.strategy.c_str(),
@@ -305,7 +335,7 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
 /// The scenario's line on stdout (PASS/FAIL), its coverage with -v, and its findings in full
 /// when `detailed` or unexpected.
 void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const ScenarioReport& report,
-                   bool verbose, bool detailed) {
+                   bool verbose, bool detailed, const reports::TextLayout& layout) {
   const Result& r = outcome.result;
   // The verdict shown: the first finding of an expected kind when a later finding matched it
   // (--keep-going), else the first finding.
@@ -326,16 +356,21 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
                                     : std::string(),
       r.stats.bound_reached >= 0 ? fmt::format(", preemption bound {}", r.stats.bound_reached)
                                  : std::string());
+  using reports::Paint;
+  auto paint = [&](std::string_view text, Paint p) {
+    return reports::paint(text, p, layout.colour);
+  };
   if (outcome.partial) {
     // Part of the search decided nothing: neither a pass nor a failure (a merge decides).
-    std::cout << fmt::format("PART  {}  {} ({}); {}\n", s.info.name, outcome.explanation, stats,
-                             report.where);
+    std::cout << fmt::format("{}  {}  {} ({}); {}\n", paint("PART", Paint::part), s.info.name,
+                             outcome.explanation, stats, report.where);
   } else if (outcome.as_expected) {
-    std::cout << fmt::format("PASS  {}  {} as expected ({}); {}\n", s.info.name, found, stats,
-                             report.where);
+    std::cout << fmt::format("{}  {}  {} as expected ({}); {}\n", paint("PASS", Paint::pass),
+                             s.info.name, r.findings.empty() ? found : paint(found, Paint::finding),
+                             stats, report.where);
   } else {
-    std::cout << fmt::format("FAIL  {}  {} ({}); {}\n", s.info.name, outcome.explanation, stats,
-                             report.where);
+    std::cout << fmt::format("{}  {}  {} ({}); {}\n", paint("FAIL", Paint::fail), s.info.name,
+                             outcome.explanation, stats, report.where);
   }
   if (verbose) {  // coverage (verbose only: plain stdout stays as it was)
     std::cout << fmt::format("coverage: {} pair{} in both orders, {} in one order only\n",
@@ -351,7 +386,7 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
   }
   if (detailed || !outcome.as_expected) {
     for (std::size_t i = 0; i < report.shown.size(); ++i)
-      std::cout << reports::format_finding(report.shown[i], report.commands[i]) << "\n";
+      std::cout << reports::format_finding(report.shown[i], report.commands[i], layout) << "\n";
   }
 }
 
@@ -390,6 +425,7 @@ int run_command(const RunArgs& a, const std::string& program) {
   }
   const bool detailed = a.verbose || selected.size() == 1;
   const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const reports::TextLayout layout = text_layout(a.output);
   const ShardPosition shard = shard_position(a.shard);
   reports::RunRecord run = run_record(a, shard);
   if (shard.count > 1) {
@@ -409,7 +445,8 @@ int run_command(const RunArgs& a, const std::string& program) {
   // written) and the run; a second one ends the process.
   StopFlag stop;
   const StopOnSignals signals(stop);
-  for (const Scenario* s : selected) {
+  for (std::size_t position = 1; position <= selected.size(); ++position) {
+    const Scenario* s = selected[position - 1];
     ExploreOptions options = options_for(*s, ov);
     options.jobs = a.jobs;
     options.shard_index = shard.index;
@@ -426,9 +463,10 @@ int run_command(const RunArgs& a, const std::string& program) {
     options.run_name = std::string(s->info.name);
     options.coverage = true;  // the summary lists the pairs
     options.stop = &stop;     // Ctrl-C: partial results, not a dead process
-    if (tty || a.progress) options.progress = progress_printer(*s, options.strategy, tty);
+    if (tty || a.progress)
+      options.progress = progress_printer(*s, options, tty, position, selected.size());
     ScenarioOutcome outcome = run_scenario(*s, options);
-    if (tty) std::fprintf(stderr, "\r\033[K");
+    if (tty) clear_status_line();
     const Result& r = outcome.result;
     if (ov.replay && a.strategy().empty() && !r.findings.empty() &&
         r.findings.front().kind == FindingKind::nondeterminism &&
@@ -439,7 +477,7 @@ int run_command(const RunArgs& a, const std::string& program) {
           "or add --strategy S to explore on from where it ends",
           a.replay, s->info.name, r.findings.front().message)};
     }
-    report_to_stderr(*s, r, a, program);
+    report_to_stderr(*s, r, a, program, tty && selected.size() > 1);
     interrupted = r.stats.interrupted;
     executions += r.stats.executions;
     findings += r.findings.size();
@@ -449,7 +487,7 @@ int run_command(const RunArgs& a, const std::string& program) {
     internal = internal || report.internal;
     if (!outcome.as_expected) ++unexpected;
     if (outcome.partial) ++partial;
-    print_verdict(*s, outcome, report, a.verbose, detailed);
+    print_verdict(*s, outcome, report, a.verbose, detailed, layout);
     records.push_back(std::move(report.record));
     if (interrupted) break;  // the scenarios after this one are not run
   }

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "hc/runtime.hpp"
-#include "runtime/paths.hpp"
 
 namespace hc::models {
 
@@ -20,7 +19,7 @@ Provenance here(const std::source_location& where) {
 
 std::string site(const std::source_location& where) {
   if (where.line() == 0) return "an unrecorded line";
-  return fmt::format("{}:{}", hc::detail::display_path(where.file_name()), where.line());
+  return fmt::format("{}:{}", rt::display_path(where.file_name()), where.line());
 }
 
 std::string describe(const Provenance& p) {

@@ -9,6 +9,14 @@
 //   RefCount<hc::atomic> rc;   // under handlecheck
 //
 // peek() reads the value without a scheduling point: for invariants and post-join checks only.
+//
+// Names: `hc::atomic<int> n{0, "refs"}` shows as atomic 'refs' in reports. Unnamed, an atomic
+// is named after the site that declared it, "atomic at refcount.hpp:66" (std::source_location
+// of the constructor call, recorded once when the object registers: nothing per operation).
+// C++ gives a data member's default initializer its class's constructor as that site, so the
+// unnamed members of one class share it and the second one shows as "... #2": pass a name to
+// the members you want told apart (the seam's `Atom<int> n{1}` compiles with std::atomic only
+// without one; a model may construct its members with names of its own).
 #pragma once
 
 #include <atomic>
@@ -39,9 +47,10 @@ class atomic {
   static constexpr auto kSeqCst = std::memory_order_seq_cst;
 
  public:
-  atomic() : atomic(T{}) {}
-  explicit atomic(T initial, std::string_view name = {})
-      : id_(rt::register_object(ObjectKind::atomic, name)), value_(initial) {}
+  // NOLINTNEXTLINE(google-explicit-constructor): a default constructor, like std::atomic's
+  atomic(const Loc& declared = Loc::current()) : atomic(T{}, {}, declared) {}
+  explicit atomic(T initial, std::string_view name = {}, const Loc& declared = Loc::current())
+      : id_(rt::register_object(ObjectKind::atomic, name, declared)), value_(initial) {}
   atomic(const atomic&) = delete;
   atomic& operator=(const atomic&) = delete;
 

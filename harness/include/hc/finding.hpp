@@ -84,6 +84,9 @@ struct RichStep {
   bool has_value = false;
   std::uint64_t value = 0;
   bool preemption = false;  // the thread before this step was still enabled
+  /// A compare-exchange of an hc::atomic (operation "atomic-cas"): whether it wrote (its
+  /// `value` is what it read either way). nullopt for every other operation.
+  std::optional<bool> succeeded;
 };
 
 /// What a choice of a failing execution chose, in words: replay files match steps by thread

@@ -50,8 +50,15 @@ bool in_execution() noexcept;
 /// The calling simulated thread (kNoThread outside an execution).
 ThreadId current_thread() noexcept;
 
-/// Registers an object of this execution and returns its id (creation order).
-ObjectId register_object(ObjectKind kind, std::string_view name);
+/// A source file as reports print it: relative to handlecheck's source tree when it is inside
+/// it (also when the compiler was given a path relative to the build tree), else as given.
+std::string display_path(std::string_view file);
+
+/// Registers an object of this execution and returns its id (creation order). An object
+/// without a name is named after `declared`, its declaring site ("atomic at f.cpp:12"), when
+/// that is known and not in a standard library header; else by kind and id ("atomic #2").
+ObjectId register_object(ObjectKind kind, std::string_view name,
+                         const std::source_location& declared = {});
 /// Registers an event (Win32 style): manual or auto reset, initially signalled or not.
 ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
 

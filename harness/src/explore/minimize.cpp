@@ -126,6 +126,9 @@ MinimizeResult minimize(const std::function<void()>& body, const ExploreOptions&
     }
   }
 
+  // Every candidate is the first execution of its own run: the minimal finding keeps the
+  // number of the execution of the exploration that found the bug ("found by execution N").
+  result.minimal.execution = finding.execution;
   result.preemptions_after = result.minimal.preemptions;
   result.steps_after = static_cast<std::uint32_t>(result.minimal.trace.size());
   return result;

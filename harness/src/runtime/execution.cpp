@@ -980,12 +980,14 @@ std::optional<Finding> Execution::check_invariants() {
 
 // --- objects --------------------------------------------------------------------------------
 
-ObjectId Execution::register_object(ObjectKind kind, std::string_view name) {
+ObjectId Execution::register_object(ObjectKind kind, std::string_view name,
+                                    const std::source_location& declared) {
   const ObjectId id = n_objects_++;
   if (id == objects_.size()) objects_.emplace_back();
   ObjectState& o = objects_[id];
   o.kind = kind;
   o.name.assign(name);
+  o.declared = declared;
   if (clock_width_ != 0) o.clock.clear();
   o.owner = kNoThread;
   o.manual_reset = false;
@@ -1008,9 +1010,44 @@ ObjectId Execution::register_event(std::string_view name, bool manual_reset, boo
   return id;
 }
 
+namespace {
+
+/// Whether an object's declaring site says where the user declared it: not a standard
+/// library header (make_unique, a vector's construct_at: every object made there has one site).
+bool user_site(const std::source_location& where) {
+  const std::string_view file = where.file_name();
+  return where.line() != 0 && !file.empty() &&
+         file.find("/include/c++/") == std::string_view::npos && !file.starts_with("/usr/include/");
+}
+
+bool same_site(const std::source_location& a, const std::source_location& b) {
+  return a.line() == b.line() && std::string_view(a.file_name()) == b.file_name();
+}
+
+}  // namespace
+
 std::string Execution::object_label(ObjectId id) const {
   if (id == kNoObject || id >= n_objects_) return {};
   const ObjectState& o = objects_[id];
+  if (o.name.empty() && user_site(o.declared)) {
+    // Named after its declaring site (file name and line): "atomic at refcount.hpp:66". The
+    // data members of one class share their constructor's site, and one declaration may make
+    // several objects: the second object of a site and later ones add their rank there
+    // (" #2"), counted over the objects created before them, so a label never changes once
+    // printed (messages made mid-execution and the trace agree).
+    std::uint32_t rank = 1;
+    for (ObjectId other = 0; other < id; ++other) {
+      if (objects_[other].kind == o.kind && objects_[other].name.empty() &&
+          same_site(objects_[other].declared, o.declared))
+        ++rank;
+    }
+    std::string_view file = o.declared.file_name();
+    if (const std::size_t slash = file.find_last_of('/'); slash != std::string_view::npos)
+      file.remove_prefix(slash + 1);
+    return rank == 1 ? fmt::format("{} at {}:{}", object_kind_name(o.kind), file, o.declared.line())
+                     : fmt::format("{} at {}:{} #{}", object_kind_name(o.kind), file,
+                                   o.declared.line(), rank);
+  }
   if (o.name.empty()) return fmt::format("{} #{}", object_kind_name(o.kind), id);
   if (o.kind == ObjectKind::model) return o.name;  // a model names its objects itself
   return fmt::format("{} '{}'", object_kind_name(o.kind), o.name);
@@ -1632,8 +1669,9 @@ std::uint32_t& model_last_error() {
   return require("hc::models' GetLastError / errno").model_last_error();
 }
 
-ObjectId register_object(ObjectKind kind, std::string_view name) {
-  return require("an hc:: object").register_object(kind, name);
+ObjectId register_object(ObjectKind kind, std::string_view name,
+                         const std::source_location& declared) {
+  return require("an hc:: object").register_object(kind, name, declared);
 }
 
 ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set) {

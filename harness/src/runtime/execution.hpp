@@ -168,7 +168,8 @@ class Execution {
   static Execution* current() noexcept;
 
   // --- the runtime API behind hc::rt (see hc/runtime.hpp) -----------------------------------
-  ObjectId register_object(ObjectKind kind, std::string_view name);
+  ObjectId register_object(ObjectKind kind, std::string_view name,
+                           const std::source_location& declared = {});
   ObjectId register_event(std::string_view name, bool manual_reset, bool initially_set);
   Step* atomic_op(OpKind kind, Access access, ObjectId object, const char* label,
                   std::memory_order order, const std::source_location& where);
@@ -329,6 +330,8 @@ class Execution {
     bool signalled = false;       // event
     ThreadMask waiters = 0;       // condition_variable
     std::uint32_t var_index = 0;  // var: index into race_.vars
+    /// Where it was declared, when known: an unnamed object's label (object_label).
+    std::source_location declared;
   };
 
   struct Invariant {

@@ -1,14 +1,9 @@
 // paths.hpp — how source locations are printed: relative to the project's source tree when
-// they are inside it (reports then read the same on every machine), absolute otherwise.
-//
-// Surprise: a compiler names a file the way its command line did. ccache's base_dir rewrites
-// absolute paths under it to paths relative to the compiler's working directory, a build
-// directory, so a file of the tree arrives as "../scenarios/x.cpp" (Ninja) or
-// "../../scenarios/x.cpp" (Makefiles, which compile in each target's directory). The "../"
-// that step out of the build directory are dropped: that names the file from the source root
-// whenever the build directory lies inside it (build/, build/release/), as the README's does.
+// they are inside it (reports then read the same on every machine, and with or without ccache's
+// relative paths), as the compiler was given them otherwise.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -18,9 +13,16 @@ inline std::string display_path(std::string_view file) {
 #ifdef HC_SOURCE_ROOT
   constexpr std::string_view root = HC_SOURCE_ROOT "/";
   if (file.starts_with(root)) file.remove_prefix(root.size());
+#ifdef HC_BINARY_ROOT
+  // A relative path is relative to where the compiler ran, the build tree's top (Ninja and
+  // Make run it there): ccache with CCACHE_BASEDIR hands it "../scenarios/x.cpp".
+  if (!file.empty() && file.front() != '/') {
+    const std::string absolute =
+        (std::filesystem::path(HC_BINARY_ROOT) / file).lexically_normal().string();
+    if (std::string_view(absolute).starts_with(root)) return absolute.substr(root.size());
+  }
 #endif
-  while (file.starts_with("../"))
-    file.remove_prefix(3);
+#endif
   return std::string(file);
 }
 

@@ -7,7 +7,13 @@
 #include "runtime/execution.hpp"
 #include "runtime/paths.hpp"
 
-namespace hc::detail {
+namespace hc {
+
+std::string rt::display_path(std::string_view file) {
+  return detail::display_path(file);
+}
+
+namespace detail {
 
 std::vector<ChoiceRecord> render_choice_records(const Execution& exec) {
   const std::span<const Step> trace = exec.trace();
@@ -57,6 +63,10 @@ std::vector<RichStep> render_trace(const Execution& exec) {
     }
     r.has_value = s.has_value;
     r.value = s.value;
+    // hc::atomic's compare-exchange is announced as a read-write and turned into a read when
+    // it fails (atomic.hpp): the recorded access says which. (ModelAtomic's is a model
+    // operation, recorded as the read-modify-write it may be either way: no outcome to show.)
+    if (s.kind == OpKind::atomic_cas) r.succeeded = s.access != Access::read;
     while (p < preemptions.size() && preemptions[p] < i)
       ++p;
     r.preemption = p < preemptions.size() && preemptions[p] == i;
@@ -65,4 +75,5 @@ std::vector<RichStep> render_trace(const Execution& exec) {
   return out;
 }
 
-}  // namespace hc::detail
+}  // namespace detail
+}  // namespace hc

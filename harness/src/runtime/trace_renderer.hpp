@@ -14,7 +14,8 @@ namespace hc::detail {
 
 class Execution;
 
-/// The last run's trace in people's words: thread and object names, locations, values.
+/// The last run's trace in people's words: thread and object names, locations, values, and
+/// whether each compare-exchange succeeded (RichStep::succeeded).
 std::vector<RichStep> render_trace(const Execution& exec);
 
 /// The last run's choices in words (thread name, operation, label, site of each).
