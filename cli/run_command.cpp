@@ -268,9 +268,9 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
          .body = body,
          .out_dir = a.out_dir,
          .minimize = !a.no_minimize && !interrupted,  // after an interrupt: the user said stop
-         .trace_format = trace_format_of(a),
          .command_for =
-             [&](const std::string& path) { return fmt::format("{} replay {}", program, path); }},
+             [&](const std::string& path) { return fmt::format("{} replay {}", program, path); },
+         .trace_format = trace_format_of(a)},
         f);
     if (!rep.problem.empty() && outcome.as_expected) {
       outcome.as_expected = false;

@@ -1004,9 +1004,10 @@ std::string format_html(const HtmlReportInput& input) {
                      n.blocked ? " blocked-note" : "", n.row, n.html);
     }
 
-    // A colour per lane, by position: deterministic.
+    // A colour per lane, by position (twelve before they repeat): deterministic.
     static constexpr std::string_view kPalette[] = {"#0969da", "#1a7f37", "#bc4c00", "#8250df",
-                                                    "#bf3989", "#0a7b83", "#6e7781", "#953800"};
+                                                    "#bf3989", "#0a7b83", "#6e7781", "#953800",
+                                                    "#0550ae", "#116329", "#7d4e00", "#5a32a3"};
     for (std::size_t l = 0; l < lanes.size(); ++l) {
       const Lane& lane = lanes[l];
       const bool finding_lane = finding_pos < trace.size() && lane_of[finding_pos] == l;

@@ -28,11 +28,12 @@ struct ReproduceRequest {
   std::string out_dir;   // where the files go
   bool minimize = true;  // also write the minimal schedule (".min.json")
   bool render = true;    // write ".txt" and ".html" reports beside the file shown
-  /// A trace for timeline viewers beside them (trace_export.hpp; only when `render`);
-  /// nullopt: as $HC_TRACE_FORMAT says ("perfetto" or "none"), none when it is unset.
-  std::optional<TraceFormat> trace_format;
   /// The command that replays a file ("handlecheck replay PATH", or a gtest filter).
   std::function<std::string(const std::string& path)> command_for;
+  /// A trace for timeline viewers beside the reports (trace_export.hpp; only when `render`);
+  /// nullopt: as $HC_TRACE_FORMAT says ("perfetto" or "none"), none when it is unset. (Its
+  /// initializer keeps GCC's -Wmissing-field-initializers quiet where callers leave it out.)
+  std::optional<TraceFormat> trace_format = std::nullopt;
 };
 
 struct Reproducer {
