@@ -76,6 +76,7 @@ struct RunArgs {
   bool no_minimize = false;
   std::string summary_file;
   std::string junit_file;
+  std::string trace_format;  // --trace-format: "" (as $HC_TRACE_FORMAT says), none, perfetto
   // Scale: parallel workers, shards, checkpoints.
   int jobs = 1;
   std::string shard;  // "I/N", 1-based

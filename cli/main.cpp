@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
                 "each)");
   run->add_option("--summary", a.summary_file, "Write the JSON run summary to this file");
   run->add_option("--junit", a.junit_file, "Write JUnit XML (a testcase per scenario) here");
+  run->add_option("--trace-format", a.trace_format,
+                  "Also write each finding's interleaving for a timeline viewer beside its "
+                  "reports: 'perfetto' writes Chrome Trace Event JSON (FILE.trace.json; open it in "
+                  "ui.perfetto.dev or chrome://tracing), 'none' nothing (default: "
+                  "$HC_TRACE_FORMAT, else none)");
   run->add_option("-j,--jobs", a.jobs,
                   "Parallel workers (OS threads); same findings and exhaustive totals as 1")
       ->check(CLI::Range(1, 256));

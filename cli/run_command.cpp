@@ -271,6 +271,14 @@ struct ScenarioReport {
   bool internal = false;              // a handlecheck internal error among them
 };
 
+/// --trace-format as given; nullopt when not given (reproduce() reads $HC_TRACE_FORMAT).
+std::optional<reports::TraceFormat> trace_format_of(const RunArgs& a) {
+  if (a.trace_format.empty()) return std::nullopt;
+  if (auto format = reports::parse_trace_format(a.trace_format)) return format;
+  throw UsageError{fmt::format("--trace-format '{}' is not a trace format; use one of: {}",
+                               a.trace_format, reports::trace_format_names())};
+}
+
 /// Reproduces every distinct finding (hc/reports/reproduce.hpp: its replay file, which must
 /// replay, the minimal one, the text and HTML reports beside them) and fills the record. A
 /// finding whose file does not reproduce it turns an expected verdict into an unexpected one.
@@ -299,7 +307,8 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
          .out_dir = a.out_dir,
          .minimize = !a.no_minimize && !interrupted,  // after an interrupt: the user said stop
          .command_for =
-             [&](const std::string& path) { return fmt::format("{} replay {}", program, path); }},
+             [&](const std::string& path) { return fmt::format("{} replay {}", program, path); },
+         .trace_format = trace_format_of(a)},
         f);
     if (!rep.problem.empty() && outcome.as_expected) {
       outcome.as_expected = false;
@@ -394,6 +403,8 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
 
 int run_command(const RunArgs& a, const std::string& program) {
   const std::vector<const Scenario*> selected = select_scenarios(a);
+  // A bad trace format is bad input even when no finding needs it: say so before the run.
+  if (!trace_format_of(a)) reports::default_trace_format();
   const OptionOverrides ov = overrides_from(a);
   if (ov.replay && selected.size() != 1) throw UsageError{"--replay needs exactly one scenario"};
   // One scenario: --checkpoint and --resume name a file. Several: a directory holding a file

@@ -7,6 +7,7 @@
 
 #include "hc/reports/html_report.hpp"
 #include "hc/reports/text_report.hpp"
+#include "hc/reports/trace_export.hpp"
 #include "hc/runtime.hpp"
 #include "hc/write_file.hpp"
 
@@ -54,6 +55,14 @@ std::string default_out_dir() {
   return env != nullptr && *env != '\0' ? std::string(env) : std::string("handlecheck-out");
 }
 
+TraceFormat default_trace_format() {
+  const char* env = std::getenv("HC_TRACE_FORMAT");
+  if (env == nullptr || *env == '\0') return TraceFormat::none;
+  if (auto format = parse_trace_format(env)) return *format;
+  throw usage_error(fmt::format("HC_TRACE_FORMAT='{}' is not a trace format; use one of: {}", env,
+                                trace_format_names()));
+}
+
 Reproducer reproduce(const ReproduceRequest& q, const Finding& f) {
   Reproducer rep;
   std::string error;
@@ -94,6 +103,12 @@ Reproducer reproduce(const ReproduceRequest& q, const Finding& f) {
                                    format_finding(rep.reported, rep.command)));
     write_file_atomically(stem + ".html",
                           format_html({q.scenario, q.options.strategy, rep.reported, rep.command}));
+    const TraceFormat format = q.trace_format ? *q.trace_format : default_trace_format();
+    if (format == TraceFormat::perfetto) {
+      write_file_atomically(
+          stem + std::string(trace_file_suffix(format)),
+          format_perfetto_trace({q.scenario, q.options.strategy, rep.reported, rep.command}));
+    }
   }
   return rep;
 }

@@ -231,6 +231,15 @@ std::vector<std::string> involved_objects(const Finding& f) {
   return out;
 }
 
+std::vector<RichStep> causal_slice(const Finding& f, const std::vector<std::string>& objects) {
+  std::vector<RichStep> slice;
+  for (const RichStep& s : f.trace) {
+    if (std::find(objects.begin(), objects.end(), s.object) != objects.end() || s.index == f.step)
+      slice.push_back(s);
+  }
+  return slice;
+}
+
 namespace {
 
 std::string lifecycle(const Finding& f, const std::vector<std::string>& objects) {
@@ -269,11 +278,7 @@ std::string format_finding(const Finding& f, std::string_view replay_command,
     // the steps that touched them (the causal slice).
     out += "lifecycle of the objects involved (step thread operation; (!) marks the finding):\n";
     out += lifecycle(f, objects);
-    std::vector<RichStep> slice;
-    for (const RichStep& s : f.trace) {
-      if (std::find(objects.begin(), objects.end(), s.object) != objects.end() || s.index == f.step)
-        slice.push_back(s);
-    }
+    const std::vector<RichStep> slice = causal_slice(f, objects);
     if (slice.size() < f.trace.size()) {
       out += fmt::format("causal slice: the {} of {} steps that touched them\n", slice.size(),
                          f.trace.size());

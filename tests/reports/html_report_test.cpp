@@ -1,6 +1,8 @@
 // The HTML report of a finding, as text: lanes in order of first appearance, the finding's box
 // and its fallback, the steps it refers to (its related_steps: related boxes, and anchors where
-// the message writes them), escaping, a self-contained document, the same bytes every time.
+// the message writes them), escaping, a self-contained document, the same bytes every time;
+// repeated steps folded, the steps of one model call grouped, a deadlock's blocked operations
+// and wait-for cycle, the lifecycle of the objects involved and the causal slice.
 // Chromium renders it in html_chromium_test.cpp.
 #include <gtest/gtest.h>
 
@@ -8,6 +10,7 @@
 
 #include "hc/hc.hpp"
 #include "hc/reports/html_report.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -129,7 +132,7 @@ TEST(HtmlReport, AStepTheFindingDoesNotReferToIsNotRelatedEvenIfTheMessageWrites
   f.related_steps = {5};
   const std::string html = html_of(f);
   EXPECT_EQ(count(html, "<div class=\"step related"), 0u);
-  EXPECT_EQ(html.find("href=\"#step-3\""), std::string::npos);
+  EXPECT_EQ(html.find("class=\"step-ref\" href=\"#step-3\""), std::string::npos);
   EXPECT_NE(html.find("closed by thread &#39;T2&#39; at step 3 (x.cpp:31 (step 3))"),
             std::string::npos);
   EXPECT_EQ(html.find("<span>related: "), std::string::npos);
@@ -186,6 +189,178 @@ TEST(HtmlReport, NoTraceStillHasABanner) {
   EXPECT_NE(html.find("id=\"finding-banner\""), std::string::npos);
   EXPECT_EQ(html.find("class=\"step"), std::string::npos);
   EXPECT_EQ(html.find("href=\"#step-"), std::string::npos);
+}
+
+// --- folding, call groups, deadlocks, lifecycle and slice -----------------------------------
+
+/// A spin: main locks, then `spins` identical loads of 'flag' by the waiter, then the finding
+/// (one more identical load, at the step bound).
+hc::Finding spin(std::uint32_t spins) {
+  hc::Finding f;
+  f.kind = hc::FindingKind::step_bound_exceeded;
+  f.message = "the execution ran more steps than the bound";
+  f.trace.push_back(step(1, 0, "main", "mutex-lock", "mutex 'table'", "lock"));
+  for (std::uint32_t i = 0; i <= spins; ++i) {
+    hc::RichStep s = step(2 + i, 1, "waiter", "atomic-load", "atomic 'flag'", "load");
+    s.line = 25;
+    s.has_value = true;
+    s.value = 0;
+    f.trace.push_back(s);
+  }
+  f.step = static_cast<std::uint32_t>(f.trace.size());
+  return f;
+}
+
+TEST(HtmlReport, IdenticalStepsAreFoldedIntoOneBoxWithTheirCount) {
+  const hc::Finding f = spin(1998);  // steps 2..1999 identical, 2000 the finding
+  const std::string html = html_of(f);
+  // One box for the 1998 loads, one for the lock, one for the finding's step: not 2,000.
+  EXPECT_EQ(count(html, "<div class=\"step"), 3u);
+  EXPECT_NE(html.find("<div class=\"step folded\" id=\"step-2\" data-step=\"2\" data-fold=\"1998\" "
+                      "data-last=\"1999\""),
+            std::string::npos);
+  EXPECT_NE(html.find("<span class=\"no\">#2&hellip;1999</span><span class=\"count\">x1998</span>"
+                      "<span class=\"op\">atomic-load</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("steps 2&ndash;1999 folded: the same step <b>x1998</b>"), std::string::npos);
+  EXPECT_NE(html.find("data-folds=\"1\""), std::string::npos);
+  // The finding's step is never folded.
+  EXPECT_NE(html.find("<div class=\"step finding\" id=\"step-2000\""), std::string::npos);
+  EXPECT_LT(html.size(), 60u * 1024u)
+      << "a 2,000-step spin should not take " << html.size() << " bytes";
+  // Two identical steps are shown as they are.
+  EXPECT_EQ(html_of(spin(2)).find("data-fold="), std::string::npos);
+}
+
+// Two threads taking turns: the pair repeats, and each of its boxes carries the count.
+TEST(HtmlReport, ARepeatedPatternOfTwoThreadsIsFolded) {
+  hc::Finding f;
+  f.kind = hc::FindingKind::livelock;
+  f.message = "nobody makes progress";
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    f.trace.push_back(step(2 * i + 1, 1, "left", "atomic-load", "atomic 'turn'", "load"));
+    f.trace.push_back(step(2 * i + 2, 2, "right", "atomic-load", "atomic 'turn'", "load"));
+    f.trace[2 * i].line = 40;
+    f.trace[2 * i + 1].line = 50;
+  }
+  f.trace.push_back(step(2001, 1, "left", "thread-yield", "", "yield"));
+  f.step = 2001;
+  const std::string html = html_of(f);
+  EXPECT_EQ(count(html, "<div class=\"step"), 3u);
+  EXPECT_NE(html.find("steps 1&ndash;2000 folded: the 2 steps below repeated <b>x1000</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("id=\"step-1\" data-step=\"1\" data-fold=\"1000\" data-last=\"1999\""),
+            std::string::npos);
+  EXPECT_NE(html.find("id=\"step-2\" data-step=\"2\" data-fold=\"1000\" data-last=\"2000\""),
+            std::string::npos);
+}
+
+// A step the finding refers to splits a run: it keeps its own box, linked and highlighted.
+TEST(HtmlReport, ARelatedStepIsNeverFolded) {
+  hc::Finding f = spin(100);  // steps 2..101 identical, 102 the finding
+  f.related_steps = {50};
+  const std::string html = html_of(f);
+  EXPECT_NE(html.find("<div class=\"step related\" id=\"step-50\""), std::string::npos);
+  EXPECT_NE(html.find("data-step=\"2\" data-fold=\"48\" data-last=\"49\""), std::string::npos);
+  EXPECT_NE(html.find("data-step=\"51\" data-fold=\"51\" data-last=\"101\""), std::string::npos);
+  EXPECT_EQ(count(html, "<div class=\"step"), 5u);  // lock, fold, related, fold, finding
+}
+
+// Consecutive steps of one thread from one call site with a model operation among them (a
+// model call such as Continue) are one group; a loop of plain atomics on one line is not.
+TEST(HtmlReport, TheStepsOfOneModelCallAreGrouped) {
+  hc::Finding f;
+  f.kind = hc::FindingKind::neutered_object_call;
+  f.message = "a call on a neutered frame";
+  f.trace = {step(1, 0, "main", "mutex-lock", "mutex 'Stop-Go Lock'", "lock"),
+             step(2, 0, "main", "model", "process 'debuggee': state", "Continue"),
+             step(3, 1, "window", "atomic-load", "atomic 'x'", "load"),
+             step(4, 0, "main", "model", "CordbILFrame frame: state", "Neuter"),
+             step(5, 0, "main", "mutex-unlock", "mutex 'Stop-Go Lock'", "unlock"),
+             step(6, 1, "window", "model", "CordbILFrame frame: state", "GetIP")};
+  for (std::size_t i : {0u, 1u, 3u, 4u})
+    f.trace[i].line = 63;
+  f.step = 6;
+  const std::string html = html_of(f);
+  EXPECT_EQ(count(html, "<div class=\"call\""), 1u);
+  // The group spans rows 2..6 of main's lane (steps 1..5; step 3 is another lane's row), and
+  // its boxes sit in its own rows 1, 2, 4 and 5.
+  EXPECT_NE(html.find("<div class=\"call\" data-call=\"Continue\" data-call-steps=\"4\" "
+                      "style=\"grid-row: 2 / 7\">"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("id=\"step-4\" data-step=\"4\" style=\"grid-row: 4\""), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"call-name\">Continue</span> &middot; 4 steps"),
+            std::string::npos);
+  // The same line without a model operation: no group.
+  for (hc::RichStep& s : f.trace) {
+    if (s.operation == "model" && s.thread == 0) s.operation = "atomic-rmw";
+  }
+  EXPECT_EQ(count(html_of(f), "<div class=\"call\""), 0u);
+}
+
+// A real deadlock: every thread the message names has a lane (main never ran a step), each
+// blocked thread's pending operation is drawn with whom it waits for, the cycle is marked.
+TEST(HtmlReport, ADeadlockDrawsTheBlockedOperationsAndTheWaitForCycle) {
+  hc::ExploreOptions o;
+  o.strategy = "dfs";
+  const hc::Result r = hc::explore(hc::test::abba_deadlock, o);
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  ASSERT_EQ(f.kind, hc::FindingKind::deadlock);
+  // What the detector records beside the message.
+  ASSERT_EQ(f.blocked.size(), 3u) << f.message;
+  EXPECT_EQ(f.blocked[0].pending.thread_name, "main");
+  EXPECT_EQ(f.blocked[0].pending.operation, "thread-join");
+  EXPECT_EQ(f.blocked[0].pending.object, "thread 'one'");
+  EXPECT_EQ(f.blocked[0].waits_on_name, "one");
+  EXPECT_EQ(f.blocked[1].pending.operation, "mutex-lock");
+  EXPECT_EQ(f.blocked[1].pending.object, "mutex 'B'");
+  EXPECT_EQ(f.blocked[1].waits_for, "to lock mutex 'B', held by thread 'two'");
+  EXPECT_EQ(f.blocked[1].waits_on_name, "two");
+  EXPECT_NE(f.blocked[1].pending.line, 0u);
+  ASSERT_EQ(f.wait_cycle.size(), 2u);
+  EXPECT_EQ(f.wait_cycle[0], f.blocked[1].pending.thread);
+  EXPECT_EQ(f.wait_cycle[1], f.blocked[2].pending.thread);
+
+  const std::string html = hc::reports::format_html({"abba", "dfs", f, ""});
+  for (const char* name : {"main", "one", "two"}) {
+    EXPECT_NE(html.find(std::string("data-thread=\"") + name + "\""), std::string::npos) << name;
+  }
+  EXPECT_EQ(count(html, "<div class=\"step blocked"), 3u);
+  EXPECT_EQ(count(html, "<div class=\"step blocked on-cycle\""), 2u);
+  EXPECT_NE(html.find("<div class=\"step blocked\" id=\"blocked-0\" data-thread-id=\"0\" "
+                      "data-waits-on=\"1\""),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("waits to lock mutex &#39;B&#39;, held by thread &#39;two&#39;"),
+            std::string::npos);
+  EXPECT_NE(html.find("<span id=\"wait-cycle\">wait-for cycle: 'one' &rarr; 'two' &rarr; "
+                      "'one'</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("blocked forever: 3 threads cannot run"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"tag\">blocked</span>"), std::string::npos);
+}
+
+// The lifecycle of each object involved (the text report's involved_objects) and the causal
+// slice (text_report's causal_slice): chips linking to the boxes, the finding marked; boxes off
+// the slice carry off-slice for the "only the causal slice" view.
+TEST(HtmlReport, LifecycleAndCausalSliceOfTheObjectsInvolved) {
+  const std::string html = html_of(sample());
+  EXPECT_NE(html.find("<li data-object=\"object &#39;table&#39;\"><span class=\"object\">object "
+                      "&#39;table&#39;</span><a class=\"life-step\" href=\"#step-1\">#1 main "
+                      "create</a><span class=\"arrow\">&rarr;</span><a class=\"life-step related\" "
+                      "href=\"#step-3\">#3 T2 CloseHandle</a><span class=\"arrow\">&rarr;</span><a "
+                      "class=\"life-step finding\" href=\"#step-5\">#5 T1 ReadFile (!)</a></li>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("causal slice: the 3 of 5 steps that touched them"), std::string::npos);
+  EXPECT_NE(html.find("<input type=\"checkbox\" id=\"slice-only\">"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"step off-slice\" id=\"step-2\""), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"step off-slice\" id=\"step-4\""), std::string::npos);
+  EXPECT_EQ(count(html, "off-slice\" id=\"step-"), 2u);
+  EXPECT_NE(html.find("<tr class=\"finding\"><td><a href=\"#step-5\">5</a></td><td>T1</td>"),
+            std::string::npos);
 }
 
 }  // namespace

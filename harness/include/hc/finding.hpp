@@ -89,6 +89,20 @@ struct RichStep {
   std::optional<bool> succeeded;
 };
 
+/// A thread a deadlock left blocked (DeadlockDetector fills Finding::blocked): the operation
+/// it announced and can never run, and the thread it waits for.
+struct BlockedThread {
+  /// The pending operation as a trace step would show it (thread, operation, object, label,
+  /// site); index 0: it never ran.
+  RichStep pending;
+  /// "to lock mutex 'B', held by thread 'T2'": what the message says it waits for.
+  std::string waits_for;
+  /// The thread that must act first (a mutex's owner, a join target); kNoThread when none can
+  /// (an event nobody will set, a notification nobody will send).
+  ThreadId waits_on = kNoThread;
+  std::string waits_on_name;
+};
+
 /// What a choice of a failing execution chose, in words: replay files match steps by thread
 /// name and operation label, so a reproducer survives unrelated code changes.
 struct ChoiceRecord {
@@ -153,6 +167,12 @@ struct Finding {
   /// 'counter'", "handle table 'process'", "SafeFileHandle 'log'"), each once, in the order
   /// the reporter gave them.
   std::vector<std::string> objects;
+
+  /// Deadlocks: every thread left blocked, in thread id order, and the wait-for cycle (thread
+  /// ids, from its lowest, each once; empty when the waits form no cycle). For the reports'
+  /// lanes and arrows; the message says the same in words.
+  std::vector<BlockedThread> blocked;
+  std::vector<ThreadId> wait_cycle;
 
   // Filled by the explorer when it re-runs the failing execution:
   std::vector<Choice> schedule;             // the choices that reproduce it

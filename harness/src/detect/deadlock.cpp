@@ -24,6 +24,7 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
   std::string lines;
   std::vector<std::string> keys;
   std::vector<ObjectId> waited;  // what the blocked threads wait for, in the message's order
+  std::vector<BlockedThread> blocked_threads;  // Finding::blocked
   for (ThreadMask live = live_threads; live != 0; live &= live - 1) {
     const ThreadId t = lowest(live);
     const Operation& op = exec.pending()[t];
@@ -69,11 +70,28 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
     }
     lines += fmt::format("\n  thread '{}' waits {} at {}", exec.thread_name_view(t), what,
                          site(op.where));
+    BlockedThread b;
+    b.pending.thread = t;
+    b.pending.thread_name = exec.thread_name_view(t);
+    b.pending.operation = std::string(op_kind_name(op.kind));
+    b.pending.object = op.wait == WaitFor::thread_finished
+                           ? fmt::format("thread '{}'", exec.thread_name_view(waits_on[t]))
+                           : exec.object_label(op.object);
+    b.pending.label = op.label;
+    if (op.where.line() != 0) {
+      b.pending.file = display_path(op.where.file_name());
+      b.pending.line = op.where.line();
+    }
+    b.waits_for = what;
+    b.waits_on = waits_on[t];
+    if (b.waits_on != kNoThread) b.waits_on_name = exec.thread_name_view(b.waits_on);
+    blocked_threads.push_back(std::move(b));
     keys.push_back(
         fmt::format("{}:{}@{}", exec.thread_name_view(t), op_kind_name(op.kind), site(op.where)));
   }
   // The wait-for cycle, if any: follow the edges from each blocked thread in id order.
   std::string cycle;
+  std::vector<ThreadId> cycle_threads;
   for (ThreadMask live = live_threads; live != 0 && cycle.empty(); live &= live - 1) {
     ThreadMask seen = 0;
     ThreadId t = lowest(live);
@@ -88,9 +106,11 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
       on_cycle |= bit(u);
     const ThreadId start = lowest(on_cycle);
     cycle = fmt::format("'{}'", exec.thread_name_view(start));
+    cycle_threads.push_back(start);
     for (ThreadId u = waits_on[start];; u = waits_on[u]) {
       cycle += fmt::format(" -> '{}'", exec.thread_name_view(u));
       if (u == start) break;
+      cycle_threads.push_back(u);
     }
   }
   // The objects waited for, listed in the order the trace first touched them (the order the
@@ -113,6 +133,8 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
                   cycle.empty() ? std::string() : fmt::format("\n  wait-for cycle: {}", cycle)),
       nullptr, refs);
   std::sort(keys.begin(), keys.end());
+  f.blocked = std::move(blocked_threads);
+  f.wait_cycle = std::move(cycle_threads);
   f.signature = "deadlock";
   for (const std::string& k : keys)
     f.signature += "|" + k;

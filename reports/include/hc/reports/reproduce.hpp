@@ -6,7 +6,8 @@
 // One policy for the CLI and the gtest helpers: write the finding's replay file, read it back
 // and replay it (a reproducer must reproduce its finding by itself, or the run says so),
 // optionally minimise it (a ".min" file beside it, when it has fewer preemptions or steps), and
-// optionally render the text and HTML reports beside the file shown.
+// optionally render the text and HTML reports (and a trace, --trace-format) beside the file
+// shown.
 #pragma once
 
 #include <functional>
@@ -16,6 +17,7 @@
 #include "hc/explorer.hpp"
 #include "hc/finding.hpp"
 #include "hc/reports/replay_file.hpp"
+#include "hc/reports/trace_export.hpp"
 
 namespace hc::reports {
 
@@ -28,6 +30,10 @@ struct ReproduceRequest {
   bool render = true;    // write ".txt" and ".html" reports beside the file shown
   /// The command that replays a file ("handlecheck replay PATH", or a gtest filter).
   std::function<std::string(const std::string& path)> command_for;
+  /// A trace for timeline viewers beside the reports (trace_export.hpp; only when `render`);
+  /// nullopt: as $HC_TRACE_FORMAT says ("perfetto" or "none"), none when it is unset. (Its
+  /// initializer keeps GCC's -Wmissing-field-initializers quiet where callers leave it out.)
+  std::optional<TraceFormat> trace_format = std::nullopt;
 };
 
 struct Reproducer {
@@ -40,6 +46,10 @@ struct Reproducer {
 
 /// Where reproducers go unless told otherwise: $HC_OUT_DIR, else ./handlecheck-out.
 std::string default_out_dir();
+
+/// The trace format $HC_TRACE_FORMAT asks for (none when unset or empty). Throws
+/// hc::usage_error naming the variable and the formats when it names none of them.
+TraceFormat default_trace_format();
 
 /// Writes, checks, minimises and renders (see the header comment). Throws hc::usage_error
 /// when a file cannot be written (naming it and why).

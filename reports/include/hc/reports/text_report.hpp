@@ -62,4 +62,9 @@ std::string format_finding(const Finding& finding, std::string_view replay_comma
 /// the object of the step that found it (when it has related steps, or nothing else).
 std::vector<std::string> involved_objects(const Finding& finding);
 
+/// The causal slice: the steps of the finding's trace that touched `objects` (usually
+/// involved_objects(finding)), and the step that found it, in trace order. The text and HTML
+/// reports both show it.
+std::vector<RichStep> causal_slice(const Finding& finding, const std::vector<std::string>& objects);
+
 }  // namespace hc::reports
