@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
   add_setting_flags(*run, a);
   run->add_option("--out", a.out_dir, "Directory for reports")->capture_default_str();
   run->add_option("--replay", a.replay,
-                  "Follow this choice string (thread ids, written by hand: see README; a finding "
-                  "is reproduced from its replay file), then continue with --strategy if given");
+                  "Follow this choice string (thread ids joined by dots, as the HTML report's "
+                  "REPLAY line shows; see README), then continue with --strategy if given");
   run->add_flag("-v,--verbose", a.verbose,
                 "Print every finding in full, not only unexpected ones, and each scenario's "
                 "coverage of conflicting operations");
