@@ -22,8 +22,9 @@ std::string step_operation(const RichStep& s) {
 
 std::string step_detail(const RichStep& s) {
   if (s.succeeded) {
-    return fmt::format("{} -> {} (read {})", s.label, *s.succeeded ? "succeeded" : "failed",
-                       s.value);
+    // A model's verb is already the operation: the detail is the outcome alone.
+    return fmt::format("{}{}-> {} (read {})", model_step(s) ? "" : s.label,
+                       model_step(s) ? "" : " ", *s.succeeded ? "succeeded" : "failed", s.value);
   }
   if (model_step(s)) return s.has_value ? fmt::format("-> {}", s.value) : std::string();
   return s.has_value ? fmt::format("{} -> {}", s.label, s.value) : s.label;

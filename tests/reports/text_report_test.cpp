@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "hc/hc.hpp"
+#include "hc/models/model_atomic.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -241,6 +242,42 @@ TEST(TextReport, ACompareExchangeSaysWhetherItSucceeded) {
               contains(text, "compare_exchange_strong -> failed (read 1)"))
       << text;
   EXPECT_FALSE(contains(text, "compare_exchange_strong -> 0")) << text;
+}
+
+// A model's compare-exchange (models::ModelAtomic, SafeHandle's state word) is a model step: its
+// verb is the operation and its detail says whether it succeeded, as hc::atomic's does.
+TEST(TextReport, AModelCompareExchangeSaysWhetherItSucceeded) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::models::ModelAtomic<int> word{0, "state word"};
+        hc::thread a("a", [&] {
+          int expected = 0;
+          word.compare_exchange_strong(expected, 1);
+        });
+        hc::thread b("b", [&] {
+          int expected = 0;
+          word.compare_exchange_strong(expected, 2);
+        });
+        a.join();
+        b.join();
+        HC_CHECK(word.load() == 0, "one of the two exchanges happened");
+      },
+      hc::test::exhaustive());
+  ASSERT_FALSE(r.findings.empty());
+  const hc::Finding& f = r.findings.front();
+  std::vector<bool> outcomes;
+  for (const hc::RichStep& s : f.trace) {
+    if (s.label == "compare_exchange_strong") {
+      ASSERT_TRUE(s.succeeded.has_value()) << s.index;
+      outcomes.push_back(*s.succeeded);
+    } else {
+      EXPECT_FALSE(s.succeeded.has_value()) << s.index << " " << s.label;
+    }
+  }
+  EXPECT_EQ(outcomes, (std::vector<bool>{true, false}));  // the first wins, the second fails
+  const std::string text = hc::reports::format_finding(f, "");
+  EXPECT_TRUE(contains(text, "-> succeeded (read 0)")) << text;
+  EXPECT_TRUE(contains(text, "-> failed (read 1)") || contains(text, "-> failed (read 2)")) << text;
 }
 
 // --- names of atomics ---------------------------------------------------------------------------

@@ -129,6 +129,10 @@ struct Step {
   /// The rest of the footprint (model operations): `extra_count` entries from index
   /// `first_extra` of the execution's touch list (ExecutionView::touches, Verdict::touches).
   std::uint8_t extra_count = 0;
+  /// A model's compare-exchange (models::ModelAtomic): 1 succeeded, 2 failed; 0 for any other
+  /// step. (hc::atomic's says so through `access`, a read when it failed.) Reports only; it
+  /// sits in what was padding, so a Step stays 40 bytes.
+  std::uint8_t cas_outcome = 0;
   std::uint32_t first_extra = 0;
 };
 

@@ -64,9 +64,11 @@ std::vector<RichStep> render_trace(const Execution& exec) {
     r.has_value = s.has_value;
     r.value = s.value;
     // hc::atomic's compare-exchange is announced as a read-write and turned into a read when
-    // it fails (atomic.hpp): the recorded access says which. (ModelAtomic's is a model
-    // operation, recorded as the read-modify-write it may be either way: no outcome to show.)
+    // it fails (atomic.hpp): the recorded access says which. ModelAtomic's is a model
+    // operation, recorded as the read-modify-write it may be either way: it says its outcome
+    // in cas_outcome.
     if (s.kind == OpKind::atomic_cas) r.succeeded = s.access != Access::read;
+    if (s.cas_outcome != 0) r.succeeded = s.cas_outcome == 1;
     while (p < preemptions.size() && preemptions[p] < i)
       ++p;
     r.preemption = p < preemptions.size() && preemptions[p] == i;

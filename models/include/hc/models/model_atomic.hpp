@@ -118,7 +118,9 @@ class ModelAtomic {
     Step* s = op(Access::read_write, label, where);
     const T v = cell_.read(where);
     record(s, v);
-    if (v == expected) {
+    const bool succeeded = v == expected;
+    if (s != nullptr) s->cas_outcome = succeeded ? 1 : 2;  // what reports say it did
+    if (succeeded) {
       cell_.set(desired, where);
       return true;
     }
