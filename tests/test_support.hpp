@@ -1,9 +1,13 @@
 // test_support.hpp — small helpers shared by the engine's unit tests.
 #pragma once
 
+#include <stdlib.h>
+
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "hc/hc.hpp"
@@ -139,6 +143,23 @@ inline std::function<void()> lastzero(int n) {
       t.join();
   };
 }
+
+/// A fresh directory under the system's temporary directory ("<prefix>-XXXXXX"), removed with
+/// everything in it at the end of the scope.
+struct TempDir {
+  std::filesystem::path dir;
+  explicit TempDir(const char* prefix) {
+    std::string pattern = (std::filesystem::temp_directory_path() / prefix).string() + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace hc::test
 

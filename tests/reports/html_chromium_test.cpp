@@ -26,6 +26,7 @@
 
 #include "hc/hc.hpp"
 #include "hc/reports/html_report.hpp"
+#include "test_support.hpp"
 
 #ifndef HC_HTML_OUT_DIR
 #error "HC_HTML_OUT_DIR: where the reports and screenshots go (set by html_test.cmake)"
@@ -80,19 +81,8 @@ bool has_chromium() {
       << "(apt-get install -y --no-install-recommends chromium; ./quickstart installs it)"
 
 /// A fresh --user-data-dir, removed at the end of the scope.
-struct TempProfile {
-  fs::path dir;
-  TempProfile() {
-    std::string pattern = (fs::temp_directory_path() / "hc-chromium-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir = pattern;
-  }
-  ~TempProfile() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  TempProfile(const TempProfile&) = delete;
-  TempProfile& operator=(const TempProfile&) = delete;
+struct TempProfile : hc::test::TempDir {
+  TempProfile() : TempDir("hc-chromium") {}
 };
 
 std::string quoted(const std::string& s) {

@@ -374,17 +374,8 @@ std::vector<fs::path> files_ending(const fs::path& dir, const std::string& suffi
   return out;
 }
 
-struct FreshDir {
-  fs::path dir;
-  FreshDir() {
-    std::string pattern = (fs::temp_directory_path() / "hc-trace-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir = pattern;
-  }
-  ~FreshDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+struct FreshDir : hc::test::TempDir {
+  FreshDir() : TempDir("hc-trace") {}
 };
 
 TEST(TraceExportCli, RunWritesAValidTraceBesideTheReportsFromAFreshDirectory) {
