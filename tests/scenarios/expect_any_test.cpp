@@ -3,6 +3,7 @@
 // finding of another kind or on none, in the words `run` prints.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "hc/hc.hpp"
@@ -93,3 +94,22 @@ TEST(ExpectAny, NamesItsKindsInTheOrderGivenOnceEach) {
 }
 
 }  // namespace
+
+// Every kind has one stable kebab-case name, and the name parses back to the kind: summaries,
+// replay files and `.expect` strings depend on it. Fails if a kind is appended without its name.
+TEST(FindingKindNames, EveryKindRoundTripsThroughItsStableName) {
+  std::set<std::string> seen;
+  for (int i = 0; i < hc::kFindingKindCount; ++i) {
+    const auto kind = static_cast<hc::FindingKind>(i);
+    const std::string name(hc::finding_kind_name(kind));
+    EXPECT_NE(name, "unknown") << "kind " << i;
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-"), std::string::npos) << name;
+    EXPECT_TRUE(seen.insert(name).second) << "duplicate name " << name;
+    const auto parsed = hc::parse_finding_kind(name);
+    ASSERT_TRUE(parsed.has_value()) << name;
+    EXPECT_EQ(*parsed, kind) << name;
+  }
+  EXPECT_EQ(hc::finding_kind_name(hc::FindingKind::double_free), "double-free");
+  EXPECT_EQ(hc::parse_finding_kind("handle-invalidated-in-use"),
+            hc::FindingKind::handle_invalidated_in_use);
+}

@@ -61,9 +61,17 @@ enum class FindingKind : std::uint8_t {
   crash,           // a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) or std::terminate
   stack_overflow,  // a simulated thread ran off the end of its stack
   no_progress,     // a simulated thread ran past the watchdog bound without a scheduling point
+  // --- the models, added later (DOMAIN.md 10: B12, B15, B17, B23, COM leaks, user memory) ------
+  handle_invalidated_in_use,         // SetHandleAsInvalid while other users still hold references
+  child_used_after_parent_release,   // a child handle used or released after its parent's release
+  release_after_subsystem_shutdown,  // a Release or close into a subsystem already torn down
+  handle_used_after_dispose,         // an ICorDebug handle value used after its Dispose
+  com_object_leak,                   // COM objects still referenced at the end of an execution
+  use_after_free,                    // tracked user memory used after its owner freed it
+  double_free,                       // tracked user memory freed twice
 };
 
-inline constexpr int kFindingKindCount = 35;
+inline constexpr int kFindingKindCount = 42;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).

@@ -124,8 +124,15 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "crash",
     "stack-overflow",
     "no-progress",
+    "handle-invalidated-in-use",
+    "child-used-after-parent-release",
+    "release-after-subsystem-shutdown",
+    "handle-used-after-dispose",
+    "com-object-leak",
+    "use-after-free",
+    "double-free",
 };
-static_assert(kFindingNames.back() == "no-progress");
+static_assert(kFindingNames.back() == "double-free");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {
