@@ -297,7 +297,8 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
       out.commands.emplace_back();
       out.shown.push_back(f);
       out.record.findings.push_back(reports::FindingRecord{std::string(finding_kind_name(f.kind)),
-                                                           f.message, f.signature, "", ""});
+                                                           f.message, f.signature, "", "", f.unit,
+                                                           f.unit_execution});
       continue;
     }
     const reports::Reproducer rep = reports::reproduce(
@@ -318,8 +319,9 @@ ScenarioReport reproduce_findings(const Scenario& s, const ExploreOptions& optio
     out.commands.push_back(rep.command);
     out.shown.push_back(rep.reported);
     if (i == 0) out.where = rep.notes;
-    out.record.findings.push_back(reports::FindingRecord{
-        std::string(finding_kind_name(f.kind)), f.message, f.signature, rep.path, rep.command});
+    out.record.findings.push_back(reports::FindingRecord{std::string(finding_kind_name(f.kind)),
+                                                         f.message, f.signature, rep.path,
+                                                         rep.command, f.unit, f.unit_execution});
   }
   reports::ScenarioRecord& record = out.record;
   record.name = std::string(s.info.name);

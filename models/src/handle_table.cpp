@@ -521,11 +521,13 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
     FindingRefs refs = refs_of_value();
     refs.objects.emplace_back(id());
     report(closing ? FindingKind::double_close : FindingKind::invalid_handle_use,
-           fmt::format("{}{} {} handle {} ({}, generation {}), which was {} and names nothing "
-                       "now: {}",
+           // Worded as the recycled case above up to "but": a scenario's message words can
+           // name the value and its close whichever of the two an interleaving gives.
+           fmt::format("{}{} {} handle {} ({}, generation {}, {}) and {} names nothing now: {}",
                        closing ? "double close: " : "invalid handle use: ", describe(at),
                        closing ? "closed" : fmt::format("used (via {})", api),
                        format_value(h.value), mine.object, h.generation, closed,
+                       format_value(h.value),
                        options_.style == ValueStyle::posix
                            ? "EBADF"
                            : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),

@@ -203,10 +203,20 @@ class Reader {
 
 bool read_finding(Reader& in, const nlohmann::json& j, const std::string& path, FindingRecord& f) {
   if (!j.is_object()) return in.fail(path, "expected an object");
-  return in.string(j, path, "kind", f.kind) && in.string(j, path, "message", f.message) &&
-         in.string(j, path, "signature", f.signature) &&
-         in.string(j, path, "replay_file", f.replay_file) &&
-         in.string(j, path, "replay_command", f.replay_command);
+  if (!(in.string(j, path, "kind", f.kind) && in.string(j, path, "message", f.message) &&
+        in.string(j, path, "signature", f.signature) &&
+        in.string(j, path, "replay_file", f.replay_file) &&
+        in.string(j, path, "replay_command", f.replay_command)))
+    return false;
+  // Optional (summaries written before they existed): where a sequential search meets it.
+  for (const auto& [key, field] : {std::pair{"unit", &f.unit}, {"unit_execution", &f.unit_execution}}) {
+    const auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_number_unsigned())
+      return in.fail(Reader::join(path, key), "expected a non-negative integer");
+    *field = it->get<std::uint64_t>();
+  }
+  return true;
 }
 
 // Coverage pairs: "A <> B" (both orders) and "A -> B" (one order), as hc::Result has them.
@@ -584,7 +594,9 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
                     {"message", f.message},
                     {"signature", f.signature},
                     {"replay_file", f.replay_file},
-                    {"replay_command", f.replay_command}});
+                    {"replay_command", f.replay_command},
+                    {"unit", f.unit},
+                    {"unit_execution", f.unit_execution}});
     }
     nlohmann::json scenario = {
         {"name", r.name},
@@ -832,7 +844,11 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
       for (FindingRecord& f : r.findings) {
         if (shards && f.kind == "unreached" && !f.signature.starts_with("unreached|cover|"))
           ++m.unreached[finding_key(f)];
-        if (m.finding_keys.insert(finding_key(f)).second) m.record.findings.push_back(std::move(f));
+        if (shards) {
+          m.record.findings.push_back(std::move(f));  // ordered and de-duplicated below
+        } else if (m.finding_keys.insert(finding_key(f)).second) {
+          m.record.findings.push_back(std::move(f));
+        }
       }
       add_pairs(m.pairs, r);
     }
@@ -841,6 +857,18 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
   std::vector<ScenarioRecord> merged;
   merged.reserve(by_name.size());
   for (auto& [name, m] : by_name) {
+    if (shards) {
+      // The order one run meets them in (its verdict is the first), each kept where it is met
+      // first: shards number their units alike, and each unit is one shard's.
+      std::stable_sort(m.record.findings.begin(), m.record.findings.end(),
+                       [](const FindingRecord& a, const FindingRecord& b) {
+                         return std::tie(a.unit, a.unit_execution) <
+                                std::tie(b.unit, b.unit_execution);
+                       });
+      std::erase_if(m.record.findings, [&](const FindingRecord& f) {
+        return !m.finding_keys.insert(finding_key(f)).second;
+      });
+    }
     std::erase_if(m.record.findings, [&](const FindingRecord& f) {
       if (covered_goal_finding(f, m.pairs)) return true;
       // A must_reach goal one shard reached is reached: unreached only if every shard says so.

@@ -69,7 +69,7 @@ void draw_bitmap(bool keep_alive) {
 
 HC_SCENARIO("finalizer/finalizer-during-native-call", .tags = {"finalizer", "b2"},
             .expect = hc::FindingKind::invalid_handle_use,
-            .message = "(Section 'pixels', generation 1), which was closed by thread 'finalizer'",
+            .message = "(Section 'pixels', generation 1, closed by thread 'finalizer'",
             .summary =
                 "a GC after the last use of `this` finalizes the wrapper: its finalizer "
                 "frees the pixels while the native call still uses them",

@@ -80,7 +80,7 @@ HC_SCENARIO("finalizer/parent-released-before-child", .tags = {"finalizer", "b12
             .expect = hc::FindingKind::invalid_handle_use,
             .message =
                 "used (via WinHttpCloseHandle(request), on its parent) handle 0x4 "
-                "(Object 'session', generation 1), which was closed by",
+                "(Object 'session', generation 1, closed by",
             .summary =
                 "an abandoned request's finalizer closes it through its session, which "
                 "the main thread's Dispose may already have closed",

@@ -11,7 +11,8 @@
 // flaky concurrent tests and an unrelated request's descriptor dying
 // [LXD-18930][BEDROCK-334][PROXY-542][TRAIL-44]. The explorer takes the error leg or not
 // (an explored fault) and interleaves the worker's open. The model reports the second close
-// as a double close that hit the worker's generation of the number.
+// as a double close: of the worker's generation of the number when its open got in first, else
+// of the free number (EBADF, reported under the default InvalidUse::raise).
 //
 // Fix: single ownership. Once fdopendir() succeeds the DIR owns the descriptor. The scanner
 // sets fd = -1, so the cleanup closes only what it still owns.
@@ -53,7 +54,7 @@ void scan_spool_while_worker_opens(bool single_owner) {
 
 HC_SCENARIO("posix/double-close-on-error-path", .tags = {"posix", "b5"},
             .expect = hc::FindingKind::double_close,
-            .message = "but fd 3 now names File 'request.log'",
+            .message = "closed handle fd 3 (File '/var/spool/jobs', generation 1, closed by thread 'main'",
             .summary =
                 "closedir() closes the fd, then the error path's cleanup closes it "
                 "again: the worker's newly opened file gets closed",

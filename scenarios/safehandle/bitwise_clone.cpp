@@ -29,12 +29,16 @@ namespace {
 
 using hc::models::Gc;
 using hc::models::HandleTable;
+using hc::models::InvalidUse;
 using hc::models::ObjectType;
 using hc::models::RawHandle;
 using hc::models::SafeHandle;
 
 void marshal_across_domains(bool fixed) {
-  HandleTable table;
+  // The story is the production error path: CloseHandle on a value that names nothing returns
+  // FALSE and ReleaseHandle fails (the releaseHandleFailed MDA). Under the default
+  // InvalidUse::raise the same second close is reported at once as a double close instead.
+  HandleTable table{{.invalid_use = InvalidUse::fail}};
   Gc gc;
   // SerializableFileHandle.ReleaseHandle: `return CloseHandle(handle);`
   auto close_handle = [&](const RawHandle& raw) { return table.close(raw).ok; };

@@ -29,6 +29,7 @@ namespace {
 
 using hc::models::Gc;
 using hc::models::HandleTable;
+using hc::models::InvalidUse;
 using hc::models::ObjectDisposedException;
 using hc::models::ObjectType;
 using hc::models::RawHandle;
@@ -41,7 +42,10 @@ void native_write_and_close(HandleTable& table, const RawHandle& given) {
 }
 
 void export_then_dispose(bool fixed) {
-  HandleTable table;
+  // The story is the production error path: CloseHandle on a value that names nothing returns
+  // FALSE and ReleaseHandle fails (the releaseHandleFailed MDA). Under the default
+  // InvalidUse::raise the same second close is reported at once as a double close instead.
+  HandleTable table{{.invalid_use = InvalidUse::fail}};
   Gc gc;
   SafeHandle log(gc, table, {.type_name = "SafeFileHandle", .name = "log"});
   log.SetHandle(table.create(ObjectType::file, "log", log.label()));

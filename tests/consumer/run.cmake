@@ -104,7 +104,7 @@ if(NOT tested MATCHES "100% tests passed, 0 tests failed out of ${expected_tests
   message(FATAL_ERROR "expected the consumer's ${expected_tests} tests to pass:\n${tested}")
 endif()
 foreach(test "scenario:consumer/cached-value " "scenario:consumer/cached-value.fixed"
-             "replay:consumer_cached-value.stale-handle-use")
+             "replay:consumer_cached-value.invalid-handle-use")
   if(NOT tested MATCHES "${test}[^\n]*Passed")
     message(FATAL_ERROR "the consumer's test ${test} did not pass:\n${tested}")
   endif()

@@ -2,8 +2,8 @@
 # examples/tutorial/ (the README shows its files verbatim) is copied to a fresh directory and
 # built against the installed handlecheck (PREFIX, from consumer:install).
 #   1. As written, the wrapper's first close() closes while the worker holds the value: the
-#      test fails with stale-handle-use, the message naming the file the value now names,
-#      and a replay command (HC_REPLAY=<file> ...).
+#      test fails with invalid-handle-use (the value used after its close, InvalidUse's
+#      default), the message naming who closed it, and a replay command (HC_REPLAY=<file> ...).
 #   2. That replay command brings the same finding back.
 #   3. The fix of step 6 (the default ClosePolicy::immediate -> ClosePolicy::deferred in
 #      refcounted_handle.hpp): the same test explores clean.
@@ -22,8 +22,8 @@ hc_step("build the tutorial" COMMAND ${CMAKE_COMMAND} --build ${build})
 # 1. The first version: the test fails with the bug in the handle world's words.
 hc_step("ctest on the first version" EXPECT_FAILURE OUTPUT failed
         COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${build} --output-on-failure)
-foreach(words "RefCountedHandle.IsSafe" "stale-handle-use" "write_while_closing"
-              "used \\(via WriteFile\\) handle 0x4 \\(File 'log'" "now names File 'tmp'"
+foreach(words "RefCountedHandle.IsSafe" "invalid-handle-use" "write_while_closing"
+              "used \\(via WriteFile\\) handle 0x4 \\(File 'log'" "names nothing now"
               "closed by thread 'owner'" "HC_REPLAY=")
   if(NOT failed MATCHES "${words}")
     message(FATAL_ERROR "the first version's failure does not say '${words}':\n${failed}")
@@ -41,7 +41,7 @@ set(replay_file ${CMAKE_MATCH_1})
 hc_step("the printed replay command" EXPECT_FAILURE OUTPUT replayed WORKING_DIRECTORY ${build}
         ENVIRONMENT HC_REPLAY=${replay_file}
         COMMAND ${build}/wrapper_test --gtest_filter=RefCountedHandle.IsSafe)
-foreach(words "stale-handle-use" "now names File 'tmp'")
+foreach(words "invalid-handle-use" "names nothing now")
   if(NOT replayed MATCHES "${words}")
     message(FATAL_ERROR "HC_REPLAY=${replay_file} does not give the finding back ('${words}'):\n"
                         "${replayed}")
@@ -71,5 +71,5 @@ hc_step("ctest on the fixed version" OUTPUT passed
 if(NOT passed MATCHES "100% tests passed, 0 tests failed out of 1\n")
   message(FATAL_ERROR "the fixed version's test did not pass:\n${passed}")
 endif()
-message(STATUS "tutorial: the first version fails with stale-handle-use, its replay command "
+message(STATUS "tutorial: the first version fails with invalid-handle-use, its replay command "
                "reproduces it, the fixed version passes")

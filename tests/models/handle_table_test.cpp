@@ -43,7 +43,9 @@ HandleTableOptions quiet(ReusePolicy reuse, ValueStyle style = ValueStyle::win32
 
 TEST(HandleValues, Win32ValuesAreMultiplesOfFourAndTagBitsAreIgnored) {
   const hc::Result r = once([] {
-    HandleTable t(quiet(ReusePolicy::lifo));
+    HandleTableOptions o = quiet(ReusePolicy::lifo);
+    o.invalid_use = hc::models::InvalidUse::fail;  // 0's error code, below
+    HandleTable t(o);
     const RawHandle a = t.create(ObjectType::file, "a");
     const RawHandle b = t.create(ObjectType::file, "b");
     HC_CHECK(a.value == 0x4 && b.value == 0x8, "values {:#x} {:#x}", a.value, b.value);
@@ -278,7 +280,11 @@ TEST(DoubleClose, TheFindingNamesTheOwnerByItsLabelWhenItIsAnObject) {
 
 TEST(StaleHandleUse, ARaceBetweenUseCloseAndOpenIsFoundAndTheOrderedVersionIsClean) {
   auto body = [](bool ordered) {
-    HandleTable t(quiet(ReusePolicy::lifo));
+    // InvalidUse::fail: only the recycled interleaving is a finding (the write between the close
+    // and the create is a silent ERROR_INVALID_HANDLE), which is what this test is about.
+    HandleTableOptions o = quiet(ReusePolicy::lifo);
+    o.invalid_use = hc::models::InvalidUse::fail;
+    HandleTable t(o);
     const RawHandle log = t.create(ObjectType::file, "log");
     hc::thread user("user", [&] { t.write(log); });
     if (ordered) user.join();
@@ -409,7 +415,9 @@ TEST(TableIdentity, EachTablesOwnValuesAreClean) {
 TEST(LastError, IsOneValuePerThreadWhateverTableSetIt) {
   std::uint32_t after_other_table = 99, seen_by_other_thread = 99, own_after_other_thread = 0;
   const hc::Result r = once([&] {
-    HandleTable a(quiet(ReusePolicy::lifo));
+    HandleTableOptions oa = quiet(ReusePolicy::lifo);
+    oa.invalid_use = hc::models::InvalidUse::fail;  // the failed write's error code
+    HandleTable a(oa);
     HandleTableOptions ob = quiet(ReusePolicy::lifo);
     ob.name = "second";
     HandleTable b(ob);
@@ -461,7 +469,7 @@ TEST(DoubleClose, WithoutReuseItFailsWithEbadfOrIsAFindingWhenRaised) {
   EXPECT_TRUE(once([&] { body(InvalidUse::fail); }).findings.empty());
   const hc::Result raised = once([&] { body(InvalidUse::raise); });
   HC_EXPECT_ONLY_FINDING(raised, hc::FindingKind::double_close,
-                         "which was closed by thread 'main' at step 2");
+                         "generation 1, closed by thread 'main' at step 2");
 }
 
 TEST(CloseByNonOwner, NamesBothOwners) {
@@ -482,7 +490,11 @@ TEST(CloseByNonOwner, NamesBothOwners) {
 
 TEST(CloseWhileWaiting, IsFoundOnTheInterleavingWhereTheWaitIsPending) {
   auto body = [](bool fixed) {
-    HandleTable t(quiet(ReusePolicy::lifo));
+    // InvalidUse::fail: a wait that starts after the close fails (WAIT_FAILED) silently; the
+    // finding this test is about is the close of a handle with a pending wait.
+    HandleTableOptions o = quiet(ReusePolicy::lifo);
+    o.invalid_use = hc::models::InvalidUse::fail;
+    HandleTable t(o);
     const RawHandle e = t.create_event("done", true, false);
     hc::thread waiter("waiter", [&] { t.wait(e); });
     t.signal(e);

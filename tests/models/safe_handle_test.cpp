@@ -33,14 +33,22 @@ constexpr int kDisposed = 2;
 
 /// Runs `body(gc, table)` inside an execution, exhaustively.
 hc::Result run(const std::function<void(Gc&, HandleTable&)>& body,
-               hc::ExploreOptions options = exhaustive()) {
+               hc::ExploreOptions options = exhaustive(),
+               hc::models::HandleTableOptions table_options = {}) {
   return hc::explore(
       [&] {
         Gc gc;
-        HandleTable table;
+        HandleTable table(table_options);
         body(gc, table);
       },
       options);
+}
+
+/// The same with the production error return for a value that names nothing
+/// (InvalidUse::fail), for the tests of what code sees on that path (ReleaseHandle's false
+/// return, GetLastError) and of what stays silent in production.
+hc::Result run_production(const std::function<void(Gc&, HandleTable&)>& body) {
+  return run(body, exhaustive(), {.invalid_use = hc::models::InvalidUse::fail});
 }
 
 /// A SafeHandle owning a fresh file handle.
@@ -195,7 +203,7 @@ TEST(SafeHandleTable, OwnsHandleFalseNeverReleasesAndIsNotFinalized) {
 // --- §1.3 and the releaseHandleFailed finding ------------------------------------------------
 
 TEST(ReleaseHandleFailed, NamesTheTypeTheValueAndItsHistory) {
-  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+  const hc::Result r = run_production([](Gc& gc, HandleTable& t) {
     SafeHandle h(gc, t, {.type_name = "SafeFileHandle", .name = "log"});
     const RawHandle raw = open_file(t, h);
     t.close(raw);  // B3/B22: the raw value closed directly, behind the SafeHandle's back
@@ -289,7 +297,9 @@ TEST(PInvoke, RawValueAfterDisposeIsStaleAndTheBracketIsClean) {
       opener.join();
     };
   };
-  const hc::Result racy = run(body(false));
+  // Under InvalidUse::fail only the recycled interleaving is a finding (the others are silent
+  // ERROR_INVALID_HANDLEs); under the default raise, see the next test.
+  const hc::Result racy = run_production(body(false));
   ASSERT_EQ(racy.findings.size(), 1u);
   EXPECT_EQ(racy.findings[0].kind, hc::FindingKind::stale_handle_use);
   EXPECT_TRUE(contains(racy.findings[0].message, "thread 'user'")) << racy.findings[0].message;
@@ -297,6 +307,34 @@ TEST(PInvoke, RawValueAfterDisposeIsStaleAndTheBracketIsClean) {
   const hc::Result fixed = run(body(true));
   EXPECT_TRUE(fixed.findings.empty()) << fixed.findings.front().message;
   EXPECT_TRUE(fixed.stats.exhausted);
+}
+
+// Issue 17 item 4: by default (InvalidUse::raise) a raw value used after another thread's
+// Dispose is a finding whether or not the number was recycled: the first interleaving dfs tries
+// (write after the close, before any reuse) is reported as invalid-handle-use, with the value's
+// close named as the recycled case names it. Under the old default (fail) it was a silent
+// ERROR_INVALID_HANDLE, and a scenario without a third thread found nothing at all.
+TEST(PInvoke, ARawValueUsedAfterDisposeIsAFindingByDefaultEvenWithoutReuse) {
+  EXPECT_EQ(hc::models::HandleTableOptions{}.invalid_use, hc::models::InvalidUse::raise);
+  const hc::Result r = run([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t, {.name = "log"});
+    open_file(t, h);
+    hc::thread user("user", [&] { t.write(h.DangerousGetHandle()); });
+    h.Dispose();
+    user.join();
+  });
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::invalid_handle_use,
+                         "used (via WriteFile) handle 0x4 (File 'log', generation 1, closed by "
+                         "thread 'main'");
+  const hc::Result silent = run_production([](Gc& gc, HandleTable& t) {
+    SafeHandle h(gc, t, {.name = "log"});
+    open_file(t, h);
+    hc::thread user("user", [&] { t.write(h.DangerousGetHandle()); });
+    h.Dispose();
+    user.join();
+  });
+  EXPECT_TRUE(silent.findings.empty()) << silent.findings.front().message;
+  EXPECT_TRUE(silent.stats.exhausted);
 }
 
 // --- unbalanced releases (B6) ----------------------------------------------------------------
@@ -387,7 +425,7 @@ TEST(AddRefInReleaseHandle, NotReportedAfterAReleaseHandleThatThrew) {
 // failed call before it for GetLastError. The same for CriticalHandle's Cleanup (§2).
 TEST(LastError, IsSavedAndRestoredAroundReleaseHandle) {
   std::uint32_t before = 0, after_dispose = 99, after_release = 99, after_close = 99;
-  const hc::Result r = run([&](Gc& gc, HandleTable& t) {
+  const hc::Result r = run_production([&](Gc& gc, HandleTable& t) {
     SafeHandle disposed(gc, t, {.name = "a"});
     open_file(t, disposed, "a");
     SafeHandle released(gc, t, {.name = "b"});

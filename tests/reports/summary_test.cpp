@@ -820,6 +820,51 @@ TEST(MergeShards, ACompleteSetDecides) {
   EXPECT_EQ((*merged)["totals"]["partial"], 0);
 }
 
+// The merged verdict is the unsharded run's: the first finding a sequential search meets, by
+// (unit, unit_execution), whichever shard found it; a finding two shards both found is kept
+// where the search meets it first. Before, findings came in shard order: a keep-going run of
+// safehandle/close-while-waiting merged to close-while-waiting where one run said
+// invalid-handle-use (cli:scale).
+TEST(MergeShards, FindingsAreInTheOrderOneRunMeetsThem) {
+  auto part = [](std::uint32_t index, std::vector<FindingRecord> findings) {
+    ScenarioRecord r;
+    r.name = "safehandle/close-while-waiting";
+    r.expected = "close-while-waiting or invalid-handle-use";
+    r.strategy = "dfs";
+    r.executions = 100;
+    r.exhausted = true;
+    r.partial = true;
+    r.verdict = findings.empty() ? "clean" : findings.front().kind;
+    r.findings = std::move(findings);
+    RunRecord run;
+    run.version = "0.1.0";
+    run.options = {"--all", "--keep-going"};
+    run.shard_index = index;
+    run.shard_count = 2;
+    run.host = "node";
+    run.started = "2026-12-05T09:00:00Z";
+    return summary_json({r}, run);
+  };
+  FindingRecord wait = finding("close-while-waiting", "closed while 'worker' waits", "cww|a");
+  wait.unit = 7;
+  wait.unit_execution = 2;
+  FindingRecord late_use = finding("invalid-handle-use", "used after close", "ihu|a");
+  late_use.unit = 9;
+  FindingRecord use = late_use;
+  use.unit = 4;
+  use.unit_execution = 30;
+  std::string error;
+  const auto merged =
+      merge_summaries({part(0, {wait, late_use}), part(1, {use})}, &error);
+  ASSERT_TRUE(merged) << error;
+  const json& s = (*merged)["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "invalid-handle-use") << s.dump(2);
+  ASSERT_EQ(s["findings"].size(), 2u) << s.dump(2);
+  EXPECT_EQ(s["findings"][0]["unit"], 4);  // shard 1's, met before shard 0's unit 9
+  EXPECT_EQ(s["findings"][0]["unit_execution"], 30);
+  EXPECT_EQ(s["findings"][1]["kind"], "close-while-waiting");
+}
+
 TEST(MergeShards, AMissingShardIsRefused) {
   std::string error;
   EXPECT_FALSE(merge_summaries({shard(0, 3), shard(2, 3)}, &error, {"s1.json", "s3.json"}));

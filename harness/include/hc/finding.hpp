@@ -189,6 +189,11 @@ struct Finding {
   std::vector<RichStep> trace;                                  // the interleaving
   std::uint64_t execution = 0;  // index of the execution that found it
   std::uint32_t preemptions = 0;
+  /// Where a sequential search meets it: the work unit of the execution that found it and that
+  /// execution's index in its unit (unit 0 when the run is not partitioned). Shards number
+  /// units alike, so `merge` orders the findings of several shards as one run orders them.
+  std::uint64_t unit = 0;
+  std::uint64_t unit_execution = 0;
 };
 
 /// The verdict a scenario expects: clean, or a finding of one of its kinds whose message

@@ -559,6 +559,8 @@ class Run {
         }
       }
       uf->finding.execution = before + uf->ordinal;
+      uf->finding.unit = uf->unit;
+      uf->finding.unit_execution = uf->ordinal;
       result.findings.push_back(std::move(uf->finding));
     }
     // A seeded strategy has no search space to exhaust: when partitioned it ends at the budget.

@@ -126,6 +126,10 @@ enum class ObjectType : std::uint8_t {
 std::string_view object_type_name(ObjectType type);  // "File", "Event", ...
 
 /// What a call on a value that names nothing does.
+/// The default is `raise`: a use of a closed value that names nothing is a bug whether or not
+/// production notices, and `fail` would make it a silent error return that an exhaustive search
+/// explores without a word. `fail` is for code whose error path is what is being tested (a
+/// ReleaseHandle whose CloseHandle returns FALSE, a retry loop on EBADF).
 enum class InvalidUse : std::uint8_t {
   fail,   // return FALSE + ERROR_INVALID_HANDLE (POSIX: -1 + EBADF), as in production
   raise,  // report an invalid-handle-use (or double-close) finding, as under a debugger
@@ -136,7 +140,7 @@ struct HandleTableOptions {
   ReusePolicy reuse = ReusePolicy::lifo;  // POSIX programs want lowest_free
   std::uint32_t strict_fifo_min_free = 100;
   std::uint32_t first_fd = 3;  // POSIX: the first descriptor an open returns
-  InvalidUse invalid_use = InvalidUse::fail;
+  InvalidUse invalid_use = InvalidUse::raise;
   bool report_leaks = true;   // handles still open when the table is destroyed are a finding
   bool fault_close = false;   // close may fail transiently (an explored fault): Win32 leaves the
                               // handle open; POSIX frees the number first, then says EINTR

@@ -27,6 +27,10 @@ struct FindingRecord {
   std::string signature;       // de-duplication key
   std::string replay_file;     // path of its replay file ("" if none was written)
   std::string replay_command;  // the command that replays it
+  /// Finding::unit and unit_execution: where a sequential search meets it (merge orders the
+  /// findings of shards by them). Optional when read (older summaries): 0.
+  std::uint64_t unit = 0;
+  std::uint64_t unit_execution = 0;
 };
 
 struct ScenarioRecord {
