@@ -23,7 +23,6 @@
 // and its Dispose. (Removing the entry without the lock is not enough: a redraw that copied
 // the entry before the removal still dereferences it after the Dispose.)
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 #include "hc/hc.hpp"
@@ -45,11 +44,16 @@ struct VariablesCache {
 /// Dereferences every cached value (a redraw, or the Continue request's re-validation); false
 /// when one fails, which SharpDbg turned into an exception that ended the request.
 bool refresh_all(VariablesCache& cache) {
-  std::lock_guard<hc::mutex> lock(cache.lock);
+  // hc::mutex's own lock()/unlock(): each step is located here (a std::lock_guard would
+  // locate them in <mutex>).
+  cache.lock.lock();
+  bool ok = true;
   for (HandleValue* value : cache.values) {
-    if (!cordbg::succeeded(value->dereference())) return false;
+    ok = cordbg::succeeded(value->dereference());
+    if (!ok) break;
   }
-  return true;
+  cache.lock.unlock();
+  return ok;
 }
 
 void expand_then_continue(bool fixed) {
@@ -59,16 +63,16 @@ void expand_then_continue(bool fixed) {
   result.add_ref();                           // the evaluator's reference
 
   hc::thread evaluator("evaluator", [&] {
-    {
-      std::lock_guard<hc::mutex> lock(cache.lock);
-      cache.values.push_back(&result);  // kept for the next expansion
-    }
+    cache.lock.lock();
+    cache.values.push_back(&result);  // kept for the next expansion
+    cache.lock.unlock();
     // The evaluation scope ends: `using var value = ...` disposes the result handle.
     if (fixed) {
-      std::lock_guard<hc::mutex> lock(cache.lock);
+      cache.lock.lock();
       cache.values.erase(std::remove(cache.values.begin(), cache.values.end(), &result),
                          cache.values.end());
       HC_CHECK(result.dispose() == cordbg::S_OK, "Dispose of the func-eval result failed");
+      cache.lock.unlock();
     } else {
       HC_CHECK(result.dispose() == cordbg::S_OK, "Dispose of the func-eval result failed");
     }
