@@ -284,6 +284,17 @@ void Gc::run_finalizer(const Entry& entry) {
                        "finalizers still queued do not run",
                        o.label(), e.what(), pending_finalizers()),
            where, o.label() + "|" + typeid(e).name(), {.steps = {}, .objects = {o.object_}});
+  } catch (...) {
+    // Any exception escapes the same way (`throw 42;`, a user type not derived from
+    // std::exception): the process terminates all the same (§3.6, B21). The engine's own unwind
+    // of an ended execution (runtime/execution.hpp, "Teardown") must pass through.
+    if (rt::tearing_down()) throw;
+    report(FindingKind::finalizer_exception,
+           fmt::format("unhandled exception on the finalizer thread in the finalizer of {}: an "
+                       "exception not derived from std::exception: the process terminates; "
+                       "pending finally blocks and the {} finalizers still queued do not run",
+                       o.label(), pending_finalizers()),
+           where, o.label() + "|non-std", {.steps = {}, .objects = {o.object_}});
   }
   // The body's operations may have come in between: the finalized count is recorded by the
   // next dequeue (returned_); the rest is finding bookkeeping.

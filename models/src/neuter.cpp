@@ -538,8 +538,12 @@ cordbg::HRESULT HandleValue::dispose(const std::source_location& where) {
           if (rt::model_op(Access::read_write, disposed_.id(), std::span<const Touch>{},
                            "Dispose: clear the handle", where) == nullptr)
             return cordbg::S_OK;
-          if (disposed_.read()) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+          if (disposed_.read()) {
+            disposed_use("Dispose", where);
+            return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+          }
           disposed_.set(true);
+          mark_disposed("Dispose", where);
         }
         gc_handle_.free(where);  // DB_IPCE_DESTROY_HANDLE, outside the process lock
         return cordbg::S_OK;
@@ -553,7 +557,10 @@ cordbg::HRESULT HandleValue::dereference(const std::source_location& where) {
   return call_touching(
       "Dereference", NeuterCheck::fail_if_neutered, fp,
       [&]() -> cordbg::HRESULT {
-        if (disposed_.read()) return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+        if (disposed_.read()) {
+          disposed_use("Dereference", where);
+          return cordbg::CORDBG_E_HANDLE_HAS_BEEN_DISPOSED;
+        }
         if (!process().check_synchronized(where)) return cordbg::CORDBG_E_PROCESS_NOT_SYNCHRONIZED;
         return cordbg::S_OK;
       },
@@ -566,6 +573,7 @@ void HandleValue::neuter_left_side_resources(const std::source_location& where) 
     return;
   if (!disposed_.read()) {
     disposed_.set(true);
+    mark_disposed("CordbHandleValue::NeuterLeftSideResources", where);
     gc_handle_.free(where);
   }
   RSLockHolder lock(process().process_lock(), where);
@@ -577,7 +585,40 @@ void HandleValue::on_final_external_release(const std::source_location& where) {
   // (final_release_footprint).
   if (cleanup_ != ReleaseCleanup::free_in_release || disposed_.read()) return;
   disposed_.set(true);
+  mark_disposed("the final Release", where);
   gc_handle_.free(where);  // the bug: debuggee work on the releasing thread, at any time
+}
+
+void HandleValue::mark_disposed(const char* how, const std::source_location& where) {
+  disposed_by_ = here(where);
+  disposed_how_ = how;
+}
+
+// B17 (DOMAIN.md §4.2, §10; [SDBG-24][DI-VAL]): the product answers
+// CORDBG_E_HANDLE_HAS_BEEN_DISPOSED; the harness reports the client's use, and what it costs in
+// production: a client whose Continue path stops at this error never issues the Continue it owes
+// for the current stop, every retry meets the same cached handle, and the debuggee stays
+// suspended until the debugger detaches.
+void HandleValue::disposed_use(const char* method, const std::source_location& where) const {
+  if (process().disposed_handle_calls != DisposedHandlePolicy::report) return;
+  const Provenance now = here(where);
+  FindingRefs refs{.steps = {now.step}, .objects = {disposed_.id(), state_id()}};
+  std::string by = "an earlier Dispose";
+  if (disposed_by_) {
+    refs.steps.push_back(disposed_by_->step);
+    by = fmt::format("{} by {}", disposed_how_, describe(*disposed_by_));
+  }
+  report(FindingKind::handle_used_after_dispose,
+         fmt::format("handle used after Dispose: {} calls {} on {}, whose GC handle was disposed "
+                     "({}): it returns CORDBG_E_HANDLE_HAS_BEEN_DISPOSED (0x80131C01). Outcome "
+                     "stuck-suspended: process '{}' is {}; a client whose Continue path fails on "
+                     "this error never issues the Continue it owes, every retry meets the same "
+                     "cached handle, and the debuggee stays suspended until Detach. Drop the "
+                     "handle value from every cache when disposing it",
+                     describe(now), method, description(), by, process().name(),
+                     process_state_name(process().state())),
+         where, fmt::format("handle-used-after-dispose|{}|{}|{}", type_name(), method, site(where)),
+         std::move(refs));
 }
 
 }  // namespace hc::models

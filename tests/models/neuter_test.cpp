@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <mutex>
 #include <set>
 #include <source_location>
 #include <string>
@@ -17,6 +18,7 @@
 
 namespace {
 
+using hc::models::DisposedHandlePolicy;
 using hc::models::HandleValue;
 using hc::models::LeftSideResource;
 using hc::models::LockLevel;
@@ -665,6 +667,8 @@ TEST(HandleValues, DisposedHandleAnswersHandleHasBeenDisposed) {
   const hc::Result r = hc::explore(
       [&] {
         Process p;
+        // The product's answer alone (the default reports the client's use: see below).
+        p.disposed_handle_calls = DisposedHandlePolicy::return_hresult;
         HandleValue hv(p, "hv");
         HandleValue other(p, "other");
         hv.add_ref();
@@ -687,6 +691,94 @@ TEST(HandleValues, DisposedHandleAnswersHandleHasBeenDisposed) {
   EXPECT_EQ(static_cast<std::uint32_t>(again), 0x80131C01u);
   EXPECT_EQ(static_cast<std::uint32_t>(deref), 0x80131C01u);
   EXPECT_EQ(static_cast<std::uint32_t>(deref_running), 0x80131302u);
+}
+
+// handle_used_after_dispose (B17), the minimal trigger: a variables cache dereferences a handle
+// value that the debugger thread disposed. The finding names both user lines, the HRESULT and
+// the stuck-suspended outcome.
+TEST(HandleValues, UseAfterDisposeIsReportedWithTheStuckSuspendedOutcome) {
+  int dispose_line = 0, deref_line = 0;
+  const hc::Result r = hc::explore(
+      [&] {
+        Process p;
+        HandleValue hv(p, "this");
+        hv.add_ref();
+        hc::thread cache("variables-cache", [&] {
+          deref_line = __LINE__ + 1;
+          hv.dereference();
+        });
+        dispose_line = __LINE__ + 1;
+        hv.dispose();
+        cache.join();
+        hv.release();
+        p.exit();
+      },
+      exhaustive());
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::handle_used_after_dispose,
+                         "handle used after Dispose: thread 'variables-cache'");
+  const std::string& m = r.findings[0].message;
+  EXPECT_TRUE(contains(m, at_line(deref_line) +
+                              ") calls Dereference on CordbHandleValue "
+                              "'this', whose GC handle was disposed (Dispose by thread 'main'"))
+      << m;
+  EXPECT_TRUE(contains(m, at_line(dispose_line) + ")): it returns "
+                                                  "CORDBG_E_HANDLE_HAS_BEEN_DISPOSED (0x80131C01)"))
+      << m;
+  EXPECT_TRUE(contains(m, "Outcome stuck-suspended: process 'debuggee' is stopped")) << m;
+  EXPECT_TRUE(contains(m, "the debuggee stays suspended until Detach")) << m;
+  EXPECT_EQ(r.findings[0].line, static_cast<std::uint32_t>(deref_line));
+}
+
+// Re-disposing is a use too (B17: "using or re-disposing").
+TEST(HandleValues, ASecondDisposeIsReported) {
+  int again_line = 0;
+  const hc::Result r = hc::explore(
+      [&] {
+        Process p;
+        HandleValue hv(p, "watch");
+        hv.add_ref();
+        hv.dispose();
+        again_line = __LINE__ + 1;
+        hv.dispose();
+        hv.release();
+        p.exit();
+      },
+      exhaustive());
+  HC_EXPECT_ONLY_FINDING(r, hc::FindingKind::handle_used_after_dispose,
+                         at_line(again_line) + ") calls Dispose on CordbHandleValue 'watch'");
+}
+
+// The clean counterpart: the cache entry is dropped under the cache lock before Dispose, and
+// the cache dereferences only what it still holds, under the same lock. Every schedule under
+// dfs and dpor: no finding, exhausted, the same outcomes.
+TEST(HandleValues, DroppingTheCacheEntryBeforeDisposeExploresClean) {
+  const auto r = hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    Process p;
+    HandleValue hv(p, "this");
+    hv.add_ref();
+    hc::mutex cache_lock{"variables cache"};
+    HandleValue* cached = &hv;
+    cordbg::HRESULT seen = cordbg::S_FALSE;
+    hc::thread cache("variables-cache", [&] {
+      std::lock_guard<hc::mutex> lock(cache_lock);
+      if (cached != nullptr) seen = cached->dereference();
+    });
+    {
+      std::lock_guard<hc::mutex> lock(cache_lock);
+      cached = nullptr;
+      HC_CHECK(hv.dispose() == cordbg::S_OK, "Dispose failed");
+    }
+    cache.join();
+    hv.release();
+    p.exit();
+    outcomes.insert(cordbg::hresult_name(seen));
+  });
+  EXPECT_TRUE(r.dfs.findings.empty()) << first_message(r.dfs);
+  EXPECT_TRUE(r.dpor.findings.empty()) << first_message(r.dpor);
+  EXPECT_TRUE(r.dfs.stats.exhausted);
+  EXPECT_TRUE(r.dpor.stats.exhausted);
+  EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"S_FALSE", "S_OK"}));
+  EXPECT_EQ(r.dpor_outcomes, r.dfs_outcomes);
 }
 
 TEST(HandleValues, DisposeWhileRunningIsRefusedWithNotSynchronized) {

@@ -20,7 +20,9 @@
 //                        table (the P/Invoke bracket, Dispose), the GC with an unreachable
 //                        finalizable object `fin` (Collect, SuppressFinalize,
 //                        ReRegisterForFinalize; the finalizer thread runs its finalizer) and a
-//                        COM object (AddRef/Release through a ComPtr copy).
+//                        COM object (AddRef/Release through a ComPtr copy), and a block of
+//                        tracked user memory `mem` (models/user_memory.hpp: read, write,
+//                        free; a use after the free and a second free are findings).
 // A draw whose interleaving count (an upper bound from the step counts) exceeds a cap is
 // replaced by the next draw, to keep exhaustive dfs cheap.
 //
@@ -45,6 +47,7 @@
 #include "hc/models/gc.hpp"
 #include "hc/models/handle_table.hpp"
 #include "hc/models/safe_handle.hpp"
+#include "hc/models/user_memory.hpp"
 #include "mazurkiewicz.hpp"
 #include "test_support.hpp"
 
@@ -73,6 +76,9 @@ enum class Act : std::uint8_t {
   gc_suppress,    // GC.SuppressFinalize(fin)
   gc_reregister,  // GC.ReRegisterForFinalize(fin)
   com_cycle,      // a ComPtr copy of the shared COM object (AddRef), then its reset (Release)
+  mem_read,       // mem.read()
+  mem_write,      // mem.write()
+  mem_free,       // mem.free()
 };
 
 struct Op {
@@ -162,7 +168,7 @@ Program generate(std::uint64_t seed) {
   Xorshift rng(seed);
   // Relative frequencies of the operations, in Act order (the handle operations only in
   // programs with the table).
-  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 2, 3, 1, 2, 3, 1, 2, 1, 1, 2};
+  static constexpr int kWeights[] = {3, 3, 2, 2, 2, 3, 2, 3, 1, 2, 3, 1, 2, 1, 1, 2, 1, 1, 1};
   constexpr int kFirstHandle = static_cast<int>(Act::handle_use);
   constexpr int kFirstManaged = static_cast<int>(Act::safe_bracket);
   for (;;) {
@@ -200,9 +206,10 @@ Program generate(std::uint64_t seed) {
 
 std::string describe(const Program& p) {
   static constexpr const char* kNames[] = {
-      "load",       "store",       "fetch_add",     "cas",          "locked_add",   "section",
-      "branch",     "handle_use",  "handle_close",  "handle_cycle", "safe_bracket", "safe_dispose",
-      "gc_collect", "gc_suppress", "gc_reregister", "com_cycle"};
+      "load",         "store",        "fetch_add",  "cas",          "locked_add",
+      "section",      "branch",       "handle_use", "handle_close", "handle_cycle",
+      "safe_bracket", "safe_dispose", "gc_collect", "gc_suppress",  "gc_reregister",
+      "com_cycle",    "mem_read",     "mem_write",  "mem_free"};
   std::string out;
   for (std::size_t t = 0; t < p.threads.size(); ++t) {
     out += fmt::format("  T{}:", t);
@@ -246,7 +253,9 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
       Unknown() : ComObject("Unknown") {}
     };
     std::optional<hm::ComPtr<Unknown>> com;
+    std::optional<hm::UserMemory> mem;
     if (p.uses_managed) {
+      mem.emplace("mem");
       gc.emplace();
       world.emplace();
       fin = &gc->make<Finalizable>(*gc);  // unreachable: a collection queues it
@@ -352,6 +361,15 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
               copy.reset();
               break;
             }
+            case Act::mem_read:
+              mem->read();
+              break;
+            case Act::mem_write:
+              mem->write();
+              break;
+            case Act::mem_free:
+              mem->free();
+              break;
           }
         }
       });
@@ -363,7 +381,8 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
       // First let the finalizer thread finish (a queued SafeHandle closes its handle there):
       // the counts below are read without a scheduling point.
       gc->wait_for_pending_finalizers();
-      state += fmt::format(" finalized={} closed={}", fin->times_finalized(), safe->IsClosed());
+      state += fmt::format(" finalized={} closed={} freed={}", fin->times_finalized(),
+                           safe->IsClosed(), mem->freed());
     }
     if (table) state += fmt::format(" open={}", table->open_count());
     for (std::size_t t = 0; t < seen.size(); ++t)
@@ -520,6 +539,8 @@ void differential(std::uint64_t first_seed, std::uint64_t count) {
   EXPECT_GT(findings["deadlock"], 0);
   EXPECT_GT(findings["stale-handle-use"], 0);
   EXPECT_GT(findings["double-close"], 0);
+  EXPECT_GT(findings["use-after-free"], 0);
+  EXPECT_GT(findings["double-free"], 0);
   EXPECT_GT(comparable, count / 10);
   EXPECT_LT(dpor_executions * 2, dfs_executions);
 }

@@ -402,8 +402,13 @@ class HandleValue : public RsObject {
   /// CORDBG_E_HANDLE_HAS_BEEN_DISPOSED after Dispose; CORDBG_E_PROCESS_NOT_SYNCHRONIZED when
   /// running; else S_OK.
   cordbg::HRESULT dereference(const std::source_location& where = std::source_location::current());
+  // Both, on a handle value already disposed, are a handle_used_after_dispose finding unless
+  // Process::disposed_handle_calls is return_hresult (B17: a variables cache that still holds
+  // the disposed value; the message names the Dispose and the stuck-suspended outcome).
 
   bool disposed() const noexcept { return disposed_.peek(); }  // a peek (tests)
+  /// Who disposed the handle (Dispose, a sweep's cleanup, a final Release), if it was.
+  const std::optional<Provenance>& disposed_by() const noexcept { return disposed_by_; }
   LeftSideResource& gc_handle() noexcept { return gc_handle_; }
 
   void neuter_left_side_resources(
@@ -416,8 +421,15 @@ class HandleValue : public RsObject {
  private:
   ReleaseCleanup cleanup_;  // configuration
   LeftSideResource gc_handle_;
+  /// A call `method` on the disposed handle: the finding (policy report), at the current step.
+  void disposed_use(const char* method, const std::source_location& where) const;
+  void mark_disposed(const char* how, const std::source_location& where);
+
   hc::ModelCell<bool> disposed_;  // the handle was cleared (Dispose or cleanup)
   Touch handle_touch_;            // disposed_, read_write: the final Release's extra footprint
+  // Finding bookkeeping: who cleared the handle, and how ("Dispose", "the Continue sweep").
+  std::optional<Provenance> disposed_by_;
+  const char* disposed_how_ = "";
 };
 
 }  // namespace hc::models

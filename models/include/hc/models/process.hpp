@@ -226,6 +226,16 @@ enum class NeuteredCallPolicy : std::uint8_t {
   report,          // B16's harness mode: the client's call is a neutered_object_call finding
 };
 
+/// How a call on a disposed ICorDebugHandleValue (Dispose again, Dereference) is treated.
+enum class DisposedHandlePolicy : std::uint8_t {
+  /// The default: the client's call is a handle_used_after_dispose finding (B17), whose message
+  /// names the Dispose and the stuck-suspended outcome.
+  report,
+  /// The product's behaviour alone: the call returns CORDBG_E_HANDLE_HAS_BEEN_DISPOSED
+  /// (0x80131C01) and nothing is reported (for a client that handles the error on purpose).
+  return_hresult,
+};
+
 /// The debuggee process (CordbProcess): state, locks, neuter lists and the safe points.
 class Process {
  public:
@@ -328,6 +338,8 @@ class Process {
 
   // --- options ---------------------------------------------------------------------------------
   NeuteredCallPolicy neutered_calls = NeuteredCallPolicy::return_hresult;
+  /// A call on a disposed handle value (HandleValue::dispose again, dereference).
+  DisposedHandlePolicy disposed_handle_calls = DisposedHandlePolicy::report;
   /// The debug-build assert of ~CordbBase: an object is neutered before it is deleted
   /// (a check_failure finding "ICorDebug assertion failed" otherwise).
   bool assert_neutered_before_delete = true;
