@@ -2,9 +2,9 @@
 // that is valid and in use by another thread (DOMAIN.md §10 B23, §1.2).
 //
 // Story: a serial-port wrapper shares one SafeFileHandle between a reader, a writer and the
-// port's event-loop thread. The event loop (like SerialStream's EventLoopRunner) waits for comm
-// events (WaitCommEvent) for as long as the port is open, holding a DangerousAddRef so that the
-// handle cannot be closed under its wait; Open() returns once the loop runs, and Dispose stops
+// port's event-loop thread. The event loop (this wrapper's design) waits for comm events for as
+// long as the port is open, holding one DangerousAddRef for its whole run so that the handle
+// cannot be closed under its waits; Open() returns once the loop runs, and Dispose stops
 // it. When the reader's ReadFile fails, its error path calls `_handle.SetHandleAsInvalid()` to
 // "make sure nobody uses the broken handle again", whatever the error was. Here the error is a
 // transient one (ERROR_OPERATION_ABORTED, an explored fault); the kernel handle is fine, and the
