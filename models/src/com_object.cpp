@@ -64,6 +64,13 @@ std::string origin(const ComReference& via) {
          "the object.";
 }
 
+// The footprint beside the object: its subsystem's cell when it belongs to one.
+std::span<const Touch> subsystem_touch(const Subsystem* subsystem, Touch& buffer) {
+  if (subsystem == nullptr) return {};
+  buffer = subsystem->reads();
+  return {&buffer, 1};
+}
+
 }  // namespace
 
 namespace detail {
@@ -126,6 +133,16 @@ void ComObject::guard_destruction(std::uint32_t artificial) noexcept {
   guard_ = artificial;
 }
 
+void ComObject::belongs_to(Subsystem& subsystem) {
+  subsystem_epoch_ = subsystem.bind(label());
+  subsystem_ = &subsystem;
+}
+
+void ComObject::check_subsystem(const char* call, const std::source_location& where) {
+  if (subsystem_ == nullptr || subsystem_->is_current(subsystem_epoch_)) return;
+  subsystem_->report_entry(subsystem_epoch_, fmt::format("{} of {}", call, label()), where);
+}
+
 bool ComObject::on_destroyer_thread(const Life& life) noexcept {
   return life.state == ComState::destroying && life.destroyer == rt::current_thread();
 }
@@ -145,11 +162,17 @@ void ComObject::use(const char* method, const std::source_location& where) {
 std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
                                      const std::source_location& where) {
   require_world("AddRef");
-  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, label, where) == nullptr)
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), label, where) ==
+      nullptr)
     return count();  // teardown
   Life& life = life_->write();
   switch (life.state) {
     case ComState::alive:
+      // A user IUnknown's count can be 0 while alive: its Release decremented it and has not
+      // deleted it yet. Taking a reference now is the rescue of ONT-0811.
+      if (life.count == 0) report_addref_from_zero(via, where);
+      check_subsystem("AddRef", where);
       return ++life.count;
     case ComState::destroying:
       // The destructor body (or a callee it handed `this` to) takes a reference: legal only
@@ -168,9 +191,12 @@ std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
 
 std::uint32_t ComObject::release_via(const ComReference& via, const std::source_location& where) {
   require_world("Release");
-  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, "Release", where) == nullptr)
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "Release",
+                   where) == nullptr)
     return count();
   Life& life = life_->write();
+  if (life.state == ComState::alive) check_subsystem("Release", where);
   switch (life.state) {
     case ComState::alive:
       // alive ⇒ count >= 1: the count reaches 0 only here, and that ends `alive`.
@@ -192,11 +218,13 @@ std::uint32_t ComObject::release_via(const ComReference& via, const std::source_
 bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_location& where) {
   require_world("try_upgrade");
   // A compare-exchange loop on the count that refuses 0: announced as a read-write.
-  if (rt::model_op(Access::read_write, id_, std::span<const Touch>{}, "AddRef (weak upgrade)",
-                   where) == nullptr)
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer),
+                   "AddRef (weak upgrade)", where) == nullptr)
     return false;
   Life& life = life_->write();
   if (life.state != ComState::alive || life.count == 0) return false;
+  check_subsystem("AddRef (weak upgrade)", where);
   ++life.count;
   return true;
 }
@@ -204,8 +232,12 @@ bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_l
 void ComObject::use_via(const char* method, const ComReference& via,
                         const std::source_location& where) {
   require_world("use");
-  if (rt::model_op(Access::read, id_, std::span<const Touch>{}, method, where) == nullptr) return;
+  Touch buffer{};
+  if (rt::model_op(Access::read, id_, subsystem_touch(subsystem_, buffer), method, where) ==
+      nullptr)
+    return;
   check_alive(method, via, where, life_->read());
+  check_subsystem(method, where);
 }
 
 void ComObject::peek_alive(const char* method, const ComReference& via,
@@ -214,6 +246,174 @@ void ComObject::peek_alive(const char* method, const ComReference& via,
   // A safety net without a scheduling point (ComPtr::operator->): a peek, not part of any
   // step's footprint; the checked call is use().
   check_alive(method, via, where, life_->peek());
+}
+
+// --- a user IUnknown's operations (UserUnknown, ComRefCount) ----------------------------------
+
+namespace {
+
+// The line a user operation is attributed to: its own when it has one, else the thread's last
+// line on the object (ComRefCount's operators cannot capture one). Finding bookkeeping.
+struct UserSites {
+  std::vector<std::pair<ThreadId, std::source_location>> last;
+  std::source_location resolve(const std::source_location& where) {
+    const ThreadId me = rt::current_thread();
+    for (auto& [thread, site] : last) {
+      if (thread != me) continue;
+      if (where.line() != 0) site = where;
+      return site;
+    }
+    last.emplace_back(me, where);
+    return where;
+  }
+};
+
+}  // namespace
+
+namespace detail {
+
+/// The model side of a UserUnknown: owned by the world, it outlives the user's object (whose
+/// memory it frees when the world ends). Its destructor body is the user's C++ destructor.
+class UserShadow final : public ComObject {
+ public:
+  explicit UserShadow(std::string type) : ComObject(std::move(type)) {}
+  ~UserShadow() override {
+    if (memory != nullptr) ::operator delete(memory);
+  }
+  UserUnknown* user = nullptr;
+  void* memory = nullptr;  // the allocation of `new`, when the object was created by it
+  UserSites sites;
+
+ protected:
+  void on_destroy() override { user->~UserUnknown(); }  // virtual: the user's destructor
+};
+
+}  // namespace detail
+
+namespace {
+
+std::source_location user_site(ComObject* self, const std::source_location& where) {
+  auto* shadow = dynamic_cast<detail::UserShadow*>(self);
+  return shadow != nullptr ? shadow->sites.resolve(where) : where;
+}
+
+}  // namespace
+
+std::uint32_t ComObject::user_decrement(const std::source_location& at) {
+  const std::source_location where = user_site(this, at);
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer),
+                   "InterlockedDecrement(&m_ref)", where) == nullptr)
+    return count();
+  Life& life = life_->write();
+  switch (life.state) {
+    case ComState::alive:
+      if (life.count == 0) report_underflow(ComReference{}, where);
+      check_subsystem("Release", where);
+      return --life.count;
+    case ComState::destroying:
+      if (!on_destroyer_thread(life)) break;
+      if (life.count == 0) report_underflow(ComReference{}, where);
+      return --life.count;  // inside its own destructor: the next `delete this` tells
+    case ComState::destroyed:
+      break;
+  }
+  report_use_after_destruction("InterlockedDecrement(&m_ref)", ComReference{}, where);
+}
+
+std::uint32_t ComObject::user_read(const std::source_location& at) {
+  const std::source_location where = user_site(this, at);
+  Touch buffer{};
+  if (rt::model_op(Access::read, id_, subsystem_touch(subsystem_, buffer), "read m_ref", where) ==
+      nullptr)
+    return count();
+  const Life& life = life_->read();
+  check_alive("read m_ref", ComReference{}, where, life);
+  return life.count;
+}
+
+void ComObject::user_write(std::uint32_t value, const std::source_location& at) {
+  const std::source_location where = user_site(this, at);
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "write m_ref",
+                   where) == nullptr)
+    return;
+  Life& life = life_->write();
+  check_alive("write m_ref", ComReference{}, where, life);
+  life.count = value;
+}
+
+void ComObject::user_delete(const std::source_location& at) {
+  const std::source_location where = user_site(this, at);
+  Touch buffer{};
+  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "delete this",
+                   where) == nullptr)
+    return;  // teardown: the object is left as it is (its memory is the world's)
+  Life& life = life_->write();
+  if (life.state != ComState::alive) report_double_destruction(ComReference{}, where);
+  check_subsystem("delete (the destructor)", where);
+  // The count at `delete this` is what the destructor must leave: 0, or ONT-0928's artificial
+  // count. A reference taken inside the destructor and kept is then addref_from_zero.
+  guard_ = life.count;
+  destroy(detail::com_stamp(where), life);
+}
+
+long InterlockedIncrement(ComRefCount* count, const std::source_location& where) {
+  ComObject& o = count->model();
+  const std::source_location at = user_site(&o, where);
+  return static_cast<long>(o.add_ref_via(ComReference{}, "InterlockedIncrement(&m_ref)", at));
+}
+
+long InterlockedDecrement(ComRefCount* count, const std::source_location& where) {
+  return static_cast<long>(count->model().user_decrement(where));
+}
+
+// --- UserUnknown -----------------------------------------------------------------------------
+
+namespace {
+// The last allocation of UserUnknown::operator new on this OS thread: the constructor that
+// runs next takes it if `this` lies inside it (fibers share the thread; a scheduling point in
+// a new-expression's arguments may interleave another allocation, then the check fails and the
+// object is simply not freed by the world).
+thread_local void* t_allocation = nullptr;
+thread_local std::size_t t_allocation_size = 0;
+}  // namespace
+
+void* UserUnknown::operator new(std::size_t size) {
+  void* p = ::operator new(size);
+  t_allocation = p;
+  t_allocation_size = size;
+  return p;
+}
+
+void UserUnknown::operator delete(void* p) noexcept {
+  ::operator delete(p);
+}
+
+UserUnknown::UserUnknown(ComWorld& world, std::string type_name, ComName name)
+    : shadow_([&] {
+        ComPtr<detail::UserShadow> made =
+            world.make<detail::UserShadow>(name, std::move(type_name));
+        return static_cast<ComObject*>(made.detach());  // the count: m_ref's 1
+      }()),
+      m_ref(shadow_) {
+  auto* shadow = static_cast<detail::UserShadow*>(shadow_);
+  shadow->user = this;
+  shadow->user_managed_ = true;
+  const auto* self = reinterpret_cast<const unsigned char*>(this);
+  const auto* start = static_cast<const unsigned char*>(t_allocation);
+  if (start != nullptr && self >= start && self < start + t_allocation_size) {
+    shadow->memory = t_allocation;
+    t_allocation = nullptr;
+  }
+}
+
+void UserUnknown::operator delete(UserUnknown* p, std::destroying_delete_t) {
+  p->shadow_->user_delete(std::source_location{});
+}
+
+void UserUnknown::use(const char* method, const std::source_location& where) const {
+  shadow_->use_via(method, ComReference{}, user_site(shadow_, where));
 }
 
 void ComObject::check_alive(const char* method, const ComReference& via,
@@ -320,7 +520,13 @@ void ComObject::report_double_destruction(const ComReference& /*via*/,
   const Provenance first = provenance(destroyed_);
   std::string how;
   FindingRefs refs{.steps = {now.step}, .objects = {id_}};
-  if (guard_ == 0 && rescued_.valid()) {
+  if (user_managed_ && now.thread != destroyed_.thread) {
+    how = fmt::format(
+        "`delete this` again on another thread: its count reached 0 once, and both this thread "
+        "and thread '{}' read it as 0 and deleted it (Release must decide on the value "
+        "InterlockedDecrement returned, never on m_ref read again)",
+        first.thread_name);
+  } else if (guard_ == 0 && rescued_.valid()) {
     refs.steps.push_back(rescued_.step);
     how = fmt::format(
         "its destructor handed out `this`: AddRef by {} took its count 0→1 while it was in "
@@ -374,9 +580,11 @@ void ComObject::report_escaped_reference(std::uint32_t count) {
 
 // --- ComWorld --------------------------------------------------------------------------------
 
-ComWorld::ComWorld() = default;
+ComWorld::ComWorld(ComWorldOptions options) : options_(options) {}
 
 ComWorld::~ComWorld() {
+  // Not while an ended execution is unwound: its objects are referenced because it ended early.
+  if (options_.report_leaks && rt::in_execution() && !rt::tearing_down()) report_leaks();
   ++t_world_closing;
   while (!objects_.empty())
     objects_.pop_back();  // newest first; ComPtr members release nothing while closing
@@ -390,7 +598,34 @@ void ComWorld::adopt(std::unique_ptr<ComObject> object, std::string_view name,
   object->world_ = this;
   object->name_ = std::string(name);
   object->created_ = detail::com_stamp(where);
+  if (options_.subsystem != nullptr) object->belongs_to(*options_.subsystem);
   objects_.push_back(std::move(object));
+}
+
+void ComWorld::report_leaks() const {
+  std::string list;
+  std::string signature;
+  std::size_t leaked = 0;
+  std::source_location first{};
+  FindingRefs refs{.steps = {}, .objects = {}};
+  for (const auto& o : objects_) {
+    if (o->state() != ComState::alive) continue;
+    ++leaked;
+    list += fmt::format("\n  ComObject '{}' (type {}, count {}, created by {})", o->name_, o->type_,
+                        o->count(), describe(provenance(o->created_)));
+    signature += fmt::format("|{}@{}", o->name_, site(o->created_.where));
+    if (leaked == 1) first = o->created_.where;
+    refs.steps.push_back(o->created_.step);
+    refs.objects.emplace_back(o->id_);
+  }
+  if (leaked == 0) return;
+  // rt::report, as HandleTable's leak report: in a destructor the report may return.
+  rt::report(FindingKind::com_object_leak,
+             fmt::format("COM object leak: {} object{} still referenced at the end of the "
+                         "execution (a missing Release: the destructor never runs, and what it "
+                         "would free leaks with it):{}",
+                         leaked, leaked == 1 ? "" : "s", list),
+             first, "com-object-leak" + signature, std::move(refs));
 }
 
 const ComObject* ComWorld::destroying_on(ThreadId thread) const noexcept {

@@ -90,6 +90,13 @@ struct HandleTable::KernelObject {
   ModelCell<State> state;      // K; its id is the engine object typed uses are announced on
   ObjectId event = kNoObject;  // waitable objects: E, the engine event a wait blocks on
   Provenance created;          // finding bookkeeping
+  // Parent/child (create_child): the object this one was opened through, fixed at creation.
+  // The child is usable only while the parent has an open handle (K(parent).handles > 0).
+  std::shared_ptr<KernelObject> parent;
+  std::string parent_value;  // finding bookkeeping: "0x4 (table 'WinHTTP')", the value used
+  // Finding bookkeeping: who closed this object's last handle (the object's release).
+  std::optional<Provenance> released;
+  std::string released_value;
 
   ObjectId object() const { return state.id(); }
   std::string label() const { return fmt::format("{} '{}'", object_type_name(type), name); }
@@ -329,6 +336,74 @@ RawHandle HandleTable::create_object(ObjectType type, std::string_view name, boo
                                      const std::source_location& where) {
   const Touch footprint[] = {free_.writes()};
   if (rt::model_op(Access::write, id(), footprint, "create", where) == nullptr) return {};
+  return make_object(type, name, manual_reset, initially_set, owner, where, nullptr, {});
+}
+
+RawHandle HandleTable::create_child(const RawHandle& parent, ObjectType type, std::string_view name,
+                                    std::string_view owner, const std::source_location& where) {
+  // Like create, plus a use of the parent: its slot and kernel object (its open-handle count,
+  // and its own parent's when it is a child itself: the check of typed uses).
+  Touches footprint;
+  footprint.add(free_.id(), Access::read_write);
+  if (own(parent)) {
+    footprint.add(slot_cells_[parent.slot]->id(), Access::read);
+    KernelObject* p = object_of(parent);
+    footprint.add(p->object(), Access::read);
+    if (p->parent) footprint.add(p->parent->object(), Access::read);
+  } else if (raw_slot(parent.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);
+  }
+  const char* api = "create (through a parent handle)";
+  if (rt::model_op(Access::write, id(), footprint.view(), api, where) == nullptr) return {};
+  Status failure;
+  const std::uint32_t s = resolve(parent, api, false, where, &failure);
+  if (s == 0) {
+    set_error(failure.error);
+    return RawHandle{};
+  }
+  std::shared_ptr<KernelObject> p = table_.read().slots[s].object;
+  check_parent(*p, parent, api, false, where);
+  const std::string value =
+      fmt::format("{} (table '{}')", format_value(parent.value), options_.name);
+  return make_object(type, name, true, false, owner, where, std::move(p), value);
+}
+
+void HandleTable::check_parent(KernelObject& child, const RawHandle& h, const char* api,
+                               bool closing, const std::source_location& where) {
+  if (!child.parent) return;
+  KernelObject& parent = *child.parent;
+  if (parent.state.read().handles > 0) return;  // K(parent), declared by the caller
+  const Provenance at = here(where);
+  const std::string released = parent.released
+                                   ? fmt::format("its last handle {} was closed by {}",
+                                                 parent.released_value, describe(*parent.released))
+                                   : std::string("it has no open handle");
+  // The steps in the message's order: this call, the child's creation, the parent's release.
+  FindingRefs refs{.steps = {at.step, child.created.step}, .objects = {}};
+  if (parent.released) refs.steps.push_back(parent.released->step);
+  if (!h.owner.empty()) refs.objects.emplace_back(h.owner);
+  refs.objects.emplace_back(child.object());
+  refs.objects.emplace_back(parent.object());
+  refs.objects.emplace_back(id());
+  report(FindingKind::child_used_after_parent_release,
+         fmt::format("child used after its parent's release: {} {} handle {} ({}), a child of "
+                     "parent {} opened through {} by {}, after the parent was released: {}. A "
+                     "child handle is valid only while its parent is open (WinHTTP "
+                     "session -> connect -> request): the child must keep its parent alive "
+                     "(AddRef the parent's SafeHandle, SetParentHandle) and release it after "
+                     "closing itself",
+                     describe(at), closing ? "closed" : fmt::format("used (via {})", api),
+                     format_value(h.value), child.label(), parent.label(), child.parent_value,
+                     describe(child.created), released),
+         where, fmt::format("child|{}|{}|{}", child.label(), parent.label(), site(where)),
+         std::move(refs));
+}
+
+RawHandle HandleTable::make_object(ObjectType type, std::string_view name, bool manual_reset,
+                                   bool initially_set, std::string_view owner,
+                                   const std::source_location& where,
+                                   std::shared_ptr<KernelObject> parent,
+                                   std::string_view parent_value) {
   if (options_.fault_create && hc::fault("create fails (out of memory / EMFILE)", where)) {
     set_error(options_.style == ValueStyle::posix ? kEMFILE : kErrorNotEnoughMemory);
     return RawHandle{};
@@ -339,6 +414,8 @@ RawHandle HandleTable::create_object(ObjectType type, std::string_view name, boo
                                                waits && initially_set ? 1 : 0);
   if (waits) object->event = rt::register_event(object->label(), manual_reset, initially_set);
   object->created = here(where);
+  object->parent = std::move(parent);
+  object->parent_value = std::string(parent_value);
   table_.write().objects.push_back(object);
   set_error(kErrorSuccess);
   return install(std::move(object), /*counted=*/true, owner, where);
@@ -404,6 +481,7 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
     footprint.add(slot_cells_[handle.slot]->id(), Access::read_write);
     footprint.add(free_.id(), Access::read_write);
     footprint.add(object_of(handle)->object(), Access::read_write);
+    if (object_of(handle)->parent) footprint.add(object_of(handle)->parent->object(), Access::read);
   } else if (raw_slot(handle.value) != 0) {
     footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
   }
@@ -411,6 +489,7 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   Status failure;
   const std::uint32_t s = resolve(handle, api, true, where, &failure, closer);
   if (s == 0) return failure;
+  check_parent(*table_.read().slots[s].object, handle, api, true, where);
   Generation& g = history_[s].back();
   const auto generation = static_cast<std::uint32_t>(history_[s].size());
   if (!closer.empty() && !g.owner.empty() && closer != g.owner) {
@@ -450,7 +529,11 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   g.closed = here(where);
   g.closer = std::string(closer);
   slot_cells_[s]->write().closed = generation;
-  --object.state.write().handles;
+  if (--object.state.write().handles == 0) {
+    object.released = here(where);
+    object.released_value =
+        fmt::format("{} (table '{}')", format_value(value_of(s)), options_.name);
+  }
   free_slot(s);
   if (transient) {
     set_error(kEINTR);  // Linux freed the number first: never retry close()
@@ -616,6 +699,7 @@ Status HandleTable::typed(const RawHandle& h, const char* api, Access access, st
     footprint.add(slot_cells_[h.slot]->id(), slot_access);
     footprint.add(object->object(), access);
     if (event) footprint.add(object->event, Access::write);
+    if (object->parent) footprint.add(object->parent->object(), Access::read);
   } else if (raw_slot(h.value) != 0) {
     // Whatever the number names when the call runs: any model object, and for a call that
     // signals or waits, an event known only then, so no footprint (conflicts with everything).
@@ -632,6 +716,7 @@ Status HandleTable::typed(const RawHandle& h, const char* api, Access access, st
   const std::uint32_t s = resolve(h, api, false, where, &failure);
   if (s == 0) return failure;
   KernelObject& object = *table_.read().slots[s].object;
+  check_parent(object, h, api, false, where);
   if ((allowed & bit_of(object.type)) == 0) {
     const Provenance at = here(where);
     FindingRefs refs{.steps = {at.step}, .objects = {}};

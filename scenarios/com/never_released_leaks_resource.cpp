@@ -76,7 +76,11 @@ struct DumpWriter : ComObject {
 
 void client_forgets_release(bool disposable) {
   HandleTable table{{.name = "debugger"}};  // reports handles still open at the end
-  ComWorld world;
+  // The client's missing Release is this scenario's premise, a bug the library cannot fix: the
+  // COM world's own leak report (com-object-leak) is off, and what is judged is whether the
+  // library leaks its precious resource with it. The fixed variant checks the COM leak itself
+  // below: the object is leaked, and holds nothing.
+  ComWorld world({.report_leaks = false});
   ComPtr<DumpWriter> dump = world.make<DumpWriter>("dump", &table, disposable);
 
   ComPtr<DumpWriter> for_threads(dump);  // AddRef for the 'threads' client

@@ -2,7 +2,7 @@
 // objects, and the last destructor of the chain calls back into the library, which takes the
 // library lock: when the cascade runs on a thread that already holds that lock, the thread
 // waits for itself ("Don't do complicated work in Release()", issues 2 and 5; DOMAIN.md §10
-// B13, B18).
+// B18, B19).
 //
 // Story: "Releases may cascade. If a dtor calls the final Release() on objects it owns, that
 // may invoke other dtors, which may invoke others and cascade into a long chain of operations
@@ -15,8 +15,11 @@
 // on its own thread, with whatever that thread holds. When it is the event thread, the value's
 // destructor asks for the session lock its own thread already holds: a self-deadlock (the lock
 // is an SRW lock, not recursive; with a recursive critical section the same schedule re-enters
-// the library in the middle of its flush instead, B13's re-entrancy). When the client's Release
-// comes last, nothing happens: the bug hides in one interleaving.
+// the library in the middle of its flush instead). That is B18 (library work done from a
+// destructor, under whatever lock the releasing thread holds) ending as B19 (a destructor's lock
+// deadlocks with its own thread's). It is not B13: no object is destroyed twice (see
+// com/destructor-hands-out-this for that). When the client's Release comes last, nothing
+// happens: the bug hides in one interleaving.
 //
 // Fix (the blog's mitigation 3b, and 1d "hoists the cascading effect to well-defined spots"):
 // destructors do nothing complicated. The value's destructor only queues its unregistration
@@ -106,7 +109,7 @@ void unload_while_client_releases(bool deferred) {
 
 }  // namespace
 
-HC_SCENARIO("com/release-cascade-reenters-library", .tags = {"com", "b13", "b18", "cascade"},
+HC_SCENARIO("com/release-cascade-reenters-library", .tags = {"com", "b18", "b19", "cascade"},
             .expect = hc::FindingKind::deadlock,
             .message =
                 "thread 'event-thread' waits to lock mutex 'session lock', which it already "
@@ -114,15 +117,15 @@ HC_SCENARIO("com/release-cascade-reenters-library", .tags = {"com", "b13", "b18"
             .summary =
                 "the final Release under the session lock cascades AppDomain -> module -> "
                 "value, whose destructor calls back into the library for that lock",
-            .pattern = "B13, B18", .source = "Don't do complicated work in Release()") {
+            .pattern = "B18, B19", .source = "Don't do complicated work in Release()") {
   unload_while_client_releases(false);
 }
 
 HC_SCENARIO("com/release-cascade-reenters-library.fixed",
-            .tags = {"com", "b13", "b18", "cascade", "fixed"}, .expect = hc::clean,
+            .tags = {"com", "b18", "b19", "cascade", "fixed"}, .expect = hc::clean,
             .summary =
                 "the value's destructor only queues its unregistration; the library runs "
                 "it at its next call, outside any cascade",
-            .pattern = "B13, B18", .source = "Don't do complicated work in Release()") {
+            .pattern = "B18, B19", .source = "Don't do complicated work in Release()") {
   unload_while_client_releases(true);
 }

@@ -2,18 +2,19 @@
 // handle that needs it is still open (DOMAIN.md §10 B12, §3.3).
 //
 // Story: WinHttpHandler wraps each WinHTTP handle in a SafeWinHttpHandle: the session (parent)
-// and the requests made on it (children). Closing a request handle detaches it from its
-// session, so the child's release needs the parent still open. The child only copied the
-// parent's raw value when it was created. The application abandons a request (the response
-// is never disposed), so only the finalizer releases the request's handle. Meanwhile the main
-// thread disposes the HttpClient, whose SafeHandle closes the session. When that Dispose comes
-// before the finalizer gets to the request, the request's ReleaseHandle calls into a session
-// that is already gone. In production the child's close fails or crashes [CFX-3096][CFX-2963].
-// The same happens when both are finalized in one GC: critical finalizers have no order among
-// themselves, and the model runs them in allocation order, parent first. The explorer
-// interleaves the main thread's Dispose with the finalizer thread. Under a checking
-// configuration (AppVerifier-style `InvalidUse::raise`) the model reports the child's use of
-// the closed parent value (invalid-handle-use) and names who closed it.
+// and the requests opened through it (children, WinHttpOpenRequest). A child handle is valid
+// only while its parent is open: closing a request handle detaches it from its session, so the
+// child's release needs the parent still open. The child only copied the parent's raw value
+// when it was created. The application abandons a request (the response is never disposed), so
+// only the finalizer releases the request's handle. Meanwhile the main thread disposes the
+// HttpClient, whose SafeHandle closes the session. When that Dispose comes before the finalizer
+// gets to the request, the request's ReleaseHandle closes a child whose parent is already gone.
+// In production the child's close fails or crashes [CFX-3096][CFX-2963]. The same happens when
+// both are finalized in one GC: critical finalizers have no order among themselves. The
+// handle table knows the request was opened through the session (create_child), and the
+// explorer interleaves the main thread's Dispose with the finalizer thread: the close of the
+// request after the session's release is child-used-after-parent-release, naming both handles
+// and who closed the parent.
 //
 // Fix (corefx SafeWinHttpHandle.SetParentHandle): when the child is created it AddRefs the
 // parent's SafeHandle, and its ReleaseHandle calls DangerousRelease on the parent after closing
@@ -56,14 +57,15 @@ void abandon_request_then_dispose_session(bool child_addrefs_parent) {
   const RawHandle parent_value = parent->DangerousGetHandle();
   Ref<SafeHandle> request = gc.allocate<SafeHandle>(
       gc, winhttp, SafeHandleOptions{.type_name = "SafeWinHttpHandle", .name = "request"},
-      [&winhttp, parent, parent_value, child_addrefs_parent](const RawHandle& raw) {
+      [&winhttp, parent, child_addrefs_parent](const RawHandle& raw) {
         // WinHttpCloseHandle(request): detaches the request from its session, then frees it.
-        bool ok = winhttp.use(parent_value, "WinHttpCloseHandle(request), on its parent").ok;
-        ok = winhttp.close(raw, "SafeWinHttpHandle 'request'").ok && ok;
+        const bool ok = winhttp.close(raw, "SafeWinHttpHandle 'request'").ok;
         if (child_addrefs_parent) parent->DangerousRelease();  // the parent goes last
         return ok;
       });
-  request->SetHandle(winhttp.create(ObjectType::user, "request", request->label()));
+  // WinHttpOpenRequest(session): the request is opened through its parent.
+  request->SetHandle(
+      winhttp.create_child(parent_value, ObjectType::user, "request", request->label()));
 
   // The request is sent, then abandoned: nobody disposes it, so the finalizer releases it.
   request->pinvoke([&](const RawHandle& raw) { return winhttp.use(raw, "WinHttpSendRequest"); });
@@ -77,12 +79,12 @@ void abandon_request_then_dispose_session(bool child_addrefs_parent) {
 }  // namespace
 
 HC_SCENARIO("finalizer/parent-released-before-child", .tags = {"finalizer", "b12"},
-            .expect = hc::FindingKind::invalid_handle_use,
+            .expect = hc::FindingKind::child_used_after_parent_release,
             .message =
-                "used (via WinHttpCloseHandle(request), on its parent) handle 0x4 "
-                "(Object 'session', generation 1, closed by",
+                "closed handle 0x8 (Object 'request'), a child of parent Object 'session' "
+                "opened through 0x4 (table 'WinHTTP')",
             .summary =
-                "an abandoned request's finalizer closes it through its session, which "
+                "an abandoned request's finalizer closes it, a child of the session that "
                 "the main thread's Dispose may already have closed",
             .pattern = "B12", .source = "DOMAIN.md") {
   abandon_request_then_dispose_session(false);

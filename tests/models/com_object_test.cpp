@@ -358,12 +358,13 @@ TEST(ComObjectUsage, OperationsOnAnObjectNotMadeByAWorldAreAUsageError) {
   EXPECT_THROW(none.use("GetTitle"), hc::usage_error);
 }
 
+// alive() is the inspection; the world's own leak report (com-object-leak, tested below) is off.
 TEST(ComWorldLeaks, AliveListsObjectsNeverReleased) {
   std::string leaks;
   std::size_t n = 0;
   const hc::Result r = hc::explore(
       [&] {
-        ComWorld world;
+        ComWorld world({.report_leaks = false});
         ComPtr<Widget> a = world.make<Widget>("released");
         Widget* kept = world.make<Widget>("kept").detach();  // never released
         (void)kept;
@@ -963,3 +964,177 @@ TEST(ComDpor, ReachesTheOutcomesOfDfsInFewerExecutions) {
 }
 
 }  // namespace
+
+// --- com-object-leak
+// ------------------------------------------------------------------------------
+
+namespace {
+
+/// Two threads share a widget; `forget` leaves the second thread's reference unreleased.
+void share_widget(bool forget, hc::models::ComWorldOptions options = {}) {
+  ComWorld world(options);
+  ComPtr<Widget> w = world.make<Widget>("shared");
+  Widget* copy = ComPtr<Widget>(w).detach();  // the worker's reference, raw COM style
+  hc::thread worker("worker", [copy, forget] {
+    copy->use("GetTitle");
+    if (!forget) copy->Release();
+  });
+  w.reset();
+  worker.join();
+}
+
+}  // namespace
+
+TEST(ComObjectLeak, AnObjectStillReferencedAtTheEndIsReported) {
+  const hc::Result r = hc::explore([] { share_widget(true); }, exhaustive());
+  const hc::Finding& f = only_finding(r);
+  EXPECT_EQ(f.kind, FindingKind::com_object_leak);
+  EXPECT_TRUE(
+      contains(f.message, "COM object leak: 1 object still referenced at the end of the execution"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "ComObject 'shared' (type Widget, count 1, created by thread 'main' at "
+                       "step 0"))
+      << f.message;
+  EXPECT_TRUE(contains(f.file, "com_object_test.cpp")) << f.file;
+}
+
+TEST(ComObjectLeak, BalancedReleasesAreCleanUnderDfsAndDpor) {
+  const auto r = hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    share_widget(false);
+    outcomes.insert("done");
+  });
+  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
+  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
+  EXPECT_TRUE(r.dfs.stats.exhausted);
+  EXPECT_TRUE(r.dpor.stats.exhausted);
+}
+
+TEST(ComObjectLeak, IsNotReportedWithReportLeaksOff) {
+  const hc::Result r =
+      hc::explore([] { share_widget(true, {.report_leaks = false}); }, exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}
+
+// --- a user's own IUnknown
+// ------------------------------------------------------------------------
+
+namespace {
+
+using hc::models::UserUnknown;
+
+/// The classic Release: decrements, then reads m_ref again to decide (`correct` decides on the
+/// value InterlockedDecrement returned, the seed's `if (!InterlockedDecrement(&m_ref))`).
+class Gadget : public UserUnknown {
+ public:
+  Gadget(ComWorld& world, bool correct, int* destructors)
+      : UserUnknown(world, "Gadget", "gadget"), correct_(correct), destructors_(destructors) {}
+  ~Gadget() override { ++*destructors_; }
+  long AddRef() { return InterlockedIncrement(&m_ref); }
+  long Release() {
+    if (correct_) {
+      const long c = InterlockedDecrement(&m_ref);
+      if (c == 0) delete this;
+      return c;
+    }
+    InterlockedDecrement(&m_ref);
+    if (m_ref == 0) delete this;  // reads m_ref after the decrement: another thread's count
+    return 0;
+  }
+  void Work() { use("Work"); }
+
+ private:
+  bool correct_;
+  int* destructors_;
+};
+
+/// Two threads release their references to one gadget.
+void release_from_two_threads(bool correct, int* destructors) {
+  ComWorld world;
+  auto* g = new Gadget(world, correct, destructors);
+  g->AddRef();  // the worker's reference
+  hc::thread worker("worker", [g] {
+    g->Work();
+    g->Release();
+  });
+  g->Work();
+  g->Release();
+  worker.join();
+}
+
+}  // namespace
+
+TEST(UserUnknown, TheRacyReleaseIsFoundAtTheUsersLines) {
+  hc::ExploreOptions o = exhaustive();
+  o.stop_at_first = false;
+  int destructors = 0;
+  const hc::Result r = hc::explore([&] { release_from_two_threads(false, &destructors); }, o);
+  ASSERT_FALSE(r.findings.empty());
+  std::set<FindingKind> kinds;
+  for (const hc::Finding& f : r.findings) {
+    kinds.insert(f.kind);
+    EXPECT_TRUE(contains(f.file, "com_object_test.cpp")) << f.file << ": " << f.message;
+    EXPECT_TRUE(contains(f.message, "ComObject 'gadget' (type Gadget)")) << f.message;
+  }
+  // Both threads read 0 and both delete (double destruction), or one reads the count of the
+  // object the other already deleted (use after destruction).
+  EXPECT_EQ(kinds, (std::set<FindingKind>{FindingKind::double_destruction,
+                                          FindingKind::use_after_destruction}));
+  for (const hc::Finding& f : r.findings) {
+    if (f.kind == FindingKind::double_destruction) {
+      EXPECT_TRUE(contains(f.message, "`delete this` again on another thread")) << f.message;
+    } else {
+      EXPECT_TRUE(contains(f.message, "(read m_ref at tests/models/com_object_test.cpp:"))
+          << f.message;
+    }
+  }
+}
+
+TEST(UserUnknown, TheCorrectReleaseIsCleanUnderDfsAndDpor) {
+  const auto r = hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    int destructors = 0;
+    release_from_two_threads(true, &destructors);
+    HC_CHECK(destructors == 1, "{} destructor runs", destructors);
+    outcomes.insert("done");
+  });
+  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
+  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
+  EXPECT_TRUE(r.dfs.stats.exhausted);
+  EXPECT_TRUE(r.dpor.stats.exhausted);
+  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+}
+
+TEST(UserUnknown, AnAddRefOnACountAnotherThreadTookToZeroIsAddRefFromZero) {
+  const hc::Result r = hc::explore(
+      [] {
+        ComWorld world;
+        int destructors = 0;
+        auto* g = new Gadget(world, true, &destructors);
+        Gadget* unowned = g;  // fetched from a shared variable without AddRef (B14)
+        hc::thread owner("owner", [g] { g->Release(); });
+        unowned->AddRef();
+        owner.join();
+        unowned->Release();
+      },
+      exhaustive());
+  ASSERT_FALSE(r.findings.empty());
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.kind, FindingKind::addref_from_zero) << f.message;
+  EXPECT_TRUE(contains(f.message, "AddRef of ComObject 'gadget' (type Gadget)")) << f.message;
+  EXPECT_TRUE(contains(f.file, "com_object_test.cpp")) << f.file;
+}
+
+TEST(UserUnknown, AnObjectNeverDeletedIsALeak) {
+  const hc::Result r = hc::explore(
+      [] {
+        ComWorld world;
+        int destructors = 0;
+        auto* g = new Gadget(world, true, &destructors);
+        g->AddRef();
+        g->Release();  // one Release short
+      },
+      exhaustive());
+  const hc::Finding& f = only_finding(r);
+  EXPECT_EQ(f.kind, FindingKind::com_object_leak);
+  EXPECT_TRUE(contains(f.message, "ComObject 'gadget' (type Gadget, count 1")) << f.message;
+}

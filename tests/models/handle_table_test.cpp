@@ -727,3 +727,83 @@ TEST(Footprints, DuplicateAcrossTablesUnderDporAndDfs) {
       },
       3);
 }
+
+// --- child-used-after-parent-release (B12) ------------------------------------------------------
+
+namespace {
+
+/// A session (parent) and a request opened through it (child). Thread `closer` closes the
+/// session. Main uses and closes the request: concurrently with `closer` (the bug), or, when
+/// `child_first`, before `closer` starts (the correct order: children before their parent).
+void session_and_request(bool child_first) {
+  HandleTable t({.name = "WinHTTP"});
+  const RawHandle session = t.create(ObjectType::user, "session");
+  const RawHandle request = t.create_child(session, ObjectType::user, "request");
+  HC_CHECK(request.valid(), "create_child failed: error {}", t.last_error());
+  if (child_first) {
+    t.use(request, "WinHttpSendRequest");
+    t.close(request);
+  }
+  hc::thread closer("closer", [&] { t.close(session); });
+  if (!child_first) {
+    t.use(request, "WinHttpSendRequest");
+    t.close(request);
+  }
+  closer.join();
+}
+
+}  // namespace
+
+TEST(ChildUsedAfterParentRelease, AUseOrCloseOfTheChildAfterTheParentsCloseIsReported) {
+  std::set<std::string> messages;
+  hc::ExploreOptions o = exhaustive();
+  o.stop_at_first = false;
+  const hc::Result r = hc::explore([] { session_and_request(false); }, o);
+  ASSERT_FALSE(r.findings.empty());
+  for (const hc::Finding& f : r.findings) {
+    EXPECT_EQ(f.kind, hc::FindingKind::child_used_after_parent_release) << f.message;
+    EXPECT_TRUE(contains(f.message, "child used after its parent's release: thread 'main'"))
+        << f.message;
+    EXPECT_TRUE(contains(f.message,
+                         "handle 0x8 (Object 'request'), a child of parent Object 'session' "
+                         "opened through 0x4 (table 'WinHTTP') by thread 'main' at step 2"))
+        << f.message;
+    EXPECT_TRUE(contains(f.message,
+                         "its last handle 0x4 (table 'WinHTTP') was closed by thread "
+                         "'closer'"))
+        << f.message;
+    EXPECT_TRUE(contains(f.file, "handle_table_test.cpp")) << f.file;
+    messages.insert(contains(f.message, "used (via WinHttpSendRequest)") ? "use" : "close");
+  }
+  // Both the use and the close of the child are caught (on different schedules).
+  EXPECT_EQ(messages, (std::set<std::string>{"close", "use"}));
+}
+
+TEST(ChildUsedAfterParentRelease, ClosingTheChildFirstIsCleanUnderDfsAndDpor) {
+  const auto r = hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    session_and_request(true);
+    outcomes.insert("done");
+  });
+  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
+  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
+  EXPECT_TRUE(r.dfs.stats.exhausted);
+  EXPECT_TRUE(r.dpor.stats.exhausted);
+  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+}
+
+// A duplicate of the parent keeps it open: the child is usable until the parent's last handle.
+TEST(ChildUsedAfterParentRelease, ADuplicateOfTheParentKeepsTheChildUsable) {
+  const hc::Result r = hc::explore(
+      [] {
+        HandleTable t({.name = "WinHTTP"});
+        const RawHandle session = t.create(ObjectType::user, "session");
+        const RawHandle request = t.create_child(session, ObjectType::user, "request");
+        const RawHandle copy = t.duplicate(session, t);
+        t.close(session);
+        HC_CHECK(t.use(request, "WinHttpSendRequest").ok, "use failed");
+        t.close(request);
+        t.close(copy);
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+}

@@ -686,3 +686,64 @@ TEST(CriticalHandle, RacingCloseRunsReleaseHandleTwice) {
 }
 
 }  // namespace
+
+// --- handle-invalidated-in-use (B23) ------------------------------------------------------------
+
+namespace {
+
+/// A worker holds a DangerousAddRef (the P/Invoke bracket) while main calls SetHandleAsInvalid;
+/// `after_join`: main invalidates only after the worker's bracket is over. Main's own reference
+/// (inside its own P/Invoke) never counts. Native code that took the value over closes it
+/// after the invalidation, so nothing leaks whichever variant runs.
+void invalidate_while_worker_writes(bool after_join) {
+  Gc gc;
+  HandleTable table;
+  SafeHandle port(gc, table, {.type_name = "SafeFileHandle", .name = "port"});
+  const RawHandle raw = open_file(table, port, "COM1");
+  hc::thread worker("worker", [&] {
+    try {
+      port.pinvoke([&](const RawHandle& h) { return table.write(h); });
+    } catch (const ObjectDisposedException&) {
+      // Invalidated before the write started.
+    }
+  });
+  if (after_join) worker.join();
+  port.pinvoke([&](const RawHandle&) {
+    port.SetHandleAsInvalid();  // inside main's own AddRef: not "another user"
+    return true;
+  });
+  if (!after_join) worker.join();
+  table.close(raw, port.label());  // native code took the value over and closes it
+  port.Dispose();
+}
+
+}  // namespace
+
+TEST(HandleInvalidatedInUse, IsReportedWhileAnotherThreadHoldsAReference) {
+  const hc::Result r = hc::explore([] { invalidate_while_worker_writes(false); }, exhaustive());
+  ASSERT_FALSE(r.findings.empty());
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.kind, hc::FindingKind::handle_invalidated_in_use);
+  EXPECT_TRUE(contains(f.message, "handle invalidated while in use: thread 'main' at step"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "called SetHandleAsInvalid on SafeFileHandle 'port' (handle 0x4 File 'COM1' "
+                       "(generation 1)) while 1 "
+                       "other reference was outstanding, held by thread 'worker' (1 "
+                       "DangerousAddRef)"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "ReleaseHandle never runs")) << f.message;
+  EXPECT_TRUE(contains(f.file, "safe_handle_test.cpp")) << f.file;
+}
+
+TEST(HandleInvalidatedInUse, NotReportedForTheCallersOwnReferenceUnderDfsAndDpor) {
+  const auto r = hc::test::explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    invalidate_while_worker_writes(true);
+    outcomes.insert("done");
+  });
+  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
+  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
+  EXPECT_TRUE(r.dfs.stats.exhausted);
+  EXPECT_TRUE(r.dpor.stats.exhausted);
+  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+}

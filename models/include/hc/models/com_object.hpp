@@ -32,6 +32,17 @@
 //   double_destruction     a Release during destruction that takes the count to 0 again: the
 //                          destructor handed out `this` and saw AddRef/Release go 0→1→0 (ONT-0927).
 //   refcount_underflow     a Release on a count already 0: more Releases than references.
+//   release_after_subsystem_shutdown  an AddRef, Release or use of an object that belongs to a
+//                          subsystem (belongs_to, ComWorldOptions::subsystem; subsystem.hpp)
+//                          after that subsystem was torn down (CoUninitialize, FreeLibrary; B15).
+//   com_object_leak        objects still alive when their ComWorld is destroyed (at the end of
+//                          the scenario): a missing Release (ComWorldOptions::report_leaks).
+//
+// A user's own IUnknown (UserUnknown, below): their AddRef/Release code moves the inherited
+// `m_ref` with InterlockedIncrement/InterlockedDecrement and ends with `delete this`; each
+// count transition, read of m_ref and the `delete this` is a checked step on the object, so the
+// findings above are raised at their lines (B13 with the user's destructor, the racy Release
+// that reads m_ref after its decrement).
 //
 // What it touches (DPOR footprints, checked by the footprint audit). Each object is ONE cell
 // (its id from ComObject::id(), named "doc (Document)"): its count, its liveness state and the
@@ -39,6 +50,9 @@
 // Operations on different objects are independent; each declares its object and nothing else.
 //   AddRef, Release, ComWeak::add_ref, ComWeak::try_upgrade   read_write on the object
 //   ComObject::use, ComPtr::use/call, ComWeak::use/call        read on the object
+//   (each of these also reads its subsystem's cell when the object belongs to one)
+//   UserUnknown: InterlockedIncrement/Decrement(&m_ref), m_ref = v, delete this   read_write;
+//   reading m_ref, UserUnknown::use                                                read
 //   ComPtr copy = AddRef; ComPtr reset/destruction/assignment of the old value = Release;
 //   ComPtr move, ComWeak construction and copy, ComWorld::make and every peek: no operation
 //   (copying a pointer is invisible; a new object is private to its creator until published).
@@ -64,9 +78,11 @@
 // failing execution). Operations during teardown do nothing.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <source_location>
 #include <string>
@@ -77,6 +93,7 @@
 
 #include "hc/model_cell.hpp"
 #include "hc/models/common.hpp"
+#include "hc/models/subsystem.hpp"
 #include "hc/operation.hpp"
 #include "hc/runtime.hpp"
 
@@ -84,6 +101,12 @@ namespace hc::models {
 
 class ComWorld;
 class ComObject;
+class UserUnknown;
+class ComRefCount;
+long InterlockedIncrement(ComRefCount* count,
+                          const std::source_location& where = std::source_location::current());
+long InterlockedDecrement(ComRefCount* count,
+                          const std::source_location& where = std::source_location::current());
 template <class T>
 class ComPtr;
 template <class T>
@@ -182,6 +205,14 @@ class ComObject {
   /// an operation: call it before the object is shared (e.g. in the derived constructor).
   void guard_destruction(std::uint32_t artificial = 1) noexcept;
 
+  /// Binds the object to `subsystem`'s current epoch (its COM apartment, the module its code
+  /// lives in): every later AddRef, Release and use also reads the subsystem and reports
+  /// release_after_subsystem_shutdown once that epoch is torn down (B15). Configuration, not an
+  /// operation: call it before the object is shared (ComWorld binds what it makes when it has a
+  /// subsystem). Throws usage_error when the subsystem is not initialized.
+  void belongs_to(Subsystem& subsystem);
+  Subsystem* subsystem() const noexcept { return subsystem_; }
+
   // --- state, peeked without a scheduling point (tests, invariants, reports) ----------------
   const std::string& name() const noexcept { return name_; }
   const std::string& type_name() const noexcept { return type_; }
@@ -206,6 +237,10 @@ class ComObject {
 
  private:
   friend class ComWorld;
+  friend class UserUnknown;
+  friend class ComRefCount;
+  friend long InterlockedIncrement(ComRefCount* count, const std::source_location& where);
+  friend long InterlockedDecrement(ComRefCount* count, const std::source_location& where);
   template <class>
   friend class ComPtr;
   template <class>
@@ -226,6 +261,13 @@ class ComObject {
   // The liveness check of use on the state `life` (read by use, peeked by ComPtr::operator->).
   void check_alive(const char* method, const ComReference& via, const Loc& where, const Life& life);
   void destroy(const ComStamp& by, Life& life);
+  // The subsystem check of an operation (its footprint declared subsystem_->reads()).
+  void check_subsystem(const char* call, const Loc& where);
+  // A user IUnknown's operations (UserUnknown, ComRefCount): see there.
+  std::uint32_t user_decrement(const Loc& where);
+  std::uint32_t user_read(const Loc& where);
+  void user_write(std::uint32_t value, const Loc& where);
+  void user_delete(const Loc& where);
   void require_world(const char* operation) const;
   static bool on_destroyer_thread(const Life& life) noexcept;
   void peek_alive(const char* method, const ComReference& via, const Loc& where);
@@ -243,6 +285,11 @@ class ComObject {
   std::string name_;
   std::optional<hc::ModelCell<Life>> life_;  // model state: created by ComWorld::adopt
   std::uint32_t guard_ = 0;  // configuration: artificial count during destruction; 0 = unguarded
+  Subsystem* subsystem_ = nullptr;     // configuration: the subsystem it belongs to (belongs_to)
+  std::uint32_t subsystem_epoch_ = 0;  // and that subsystem's epoch then
+  // A user IUnknown's shadow (UserUnknown): its count moves only through the user's code, and
+  // the destruction is the user's `delete this` (user_delete), not the count reaching 0.
+  bool user_managed_ = false;
   // Finding bookkeeping.
   ComStamp created_{};
   ComStamp destroyed_{};                // the final Release: who entered the destruction
@@ -252,12 +299,22 @@ class ComObject {
 
 // --- ComWorld --------------------------------------------------------------------------------
 
+struct ComWorldOptions {
+  /// Objects not destroyed when the world is destroyed (at the end of the scenario) are a
+  /// com-object-leak finding: a missing Release (DOMAIN.md §5), like handle-leak for a handle
+  /// table. Off for a test about something else that leaves objects referenced on purpose.
+  bool report_leaks = true;
+  /// The subsystem every object made here belongs to (ComObject::belongs_to), or none.
+  Subsystem* subsystem = nullptr;
+};
+
 /// The arena of one execution: creates objects, keeps their memory until it is destroyed, and
 /// knows which destructors are running on which thread. Declare it before any ComPtr that may
-/// point into it. Its destructor performs no operation.
+/// point into it. Its destructor performs no operation; it reports the objects still alive
+/// (com-object-leak) unless options.report_leaks is off or the execution is being torn down.
 class ComWorld {
  public:
-  ComWorld();
+  explicit ComWorld(ComWorldOptions options = {});
   ComWorld(const ComWorld&) = delete;
   ComWorld& operator=(const ComWorld&) = delete;
   ~ComWorld();
@@ -289,6 +346,9 @@ class ComWorld {
   void adopt(std::unique_ptr<ComObject> object, std::string_view name,
              const std::source_location& where);
 
+  void report_leaks() const;
+
+  ComWorldOptions options_;
   std::vector<std::unique_ptr<ComObject>> objects_;  // creation order (the arena)
   // Finding bookkeeping: destructor bodies running, innermost last (each thread sees its own).
   std::vector<ComObject*> destroying_;
@@ -485,6 +545,114 @@ class ComWeak {
   T* p_ = nullptr;
   const char* name_ = "";
   ComStamp obtained_{};
+};
+
+// --- a user's own IUnknown ---------------------------------------------------------------------
+
+/// LONG m_ref of a user's IUnknown (UserUnknown::m_ref): the count the user's own AddRef and
+/// Release move, observed by the model. InterlockedIncrement / InterlockedDecrement are
+/// read-write steps on the object; reading it (`m_ref == 0`, `return m_ref;`) is a read step,
+/// and assigning it (`m_ref = kDestructorCount;`, ONT-0928's artificial count) a write step,
+/// each checked for liveness: reading the count of an object another thread deleted is
+/// use-after-destruction. A read or an assignment cannot capture its line (an operator takes no
+/// default argument): it is attributed to the thread's last call with a line on the object (the
+/// InterlockedDecrement just before it, in the usual Release).
+class ComRefCount {
+  using Loc = std::source_location;
+
+ public:
+  explicit ComRefCount(ComObject* shadow) noexcept : shadow_(shadow) {}
+  ComRefCount(const ComRefCount&) = delete;
+  ComRefCount& operator=(const ComRefCount&) = delete;
+
+  /// A read step (`if (m_ref == 0)`).
+  operator long() const { return static_cast<long>(shadow_->user_read(Loc{})); }  // NOLINT
+  /// A write step (`m_ref = 1000;` before `delete this`, the artificial destructor count).
+  ComRefCount& operator=(long value) {
+    shadow_->user_write(static_cast<std::uint32_t>(value), Loc{});
+    return *this;
+  }
+  /// A read step with its line.
+  long load(const Loc& where = Loc::current()) const {
+    return static_cast<long>(shadow_->user_read(where));
+  }
+  ComObject& model() const noexcept { return *shadow_; }
+
+ private:
+  ComObject* shadow_;
+};
+
+/// InterlockedIncrement(&m_ref): AddRef's count transition, the new count. Reports
+/// addref_from_zero on a count already 0 (another thread's Release took it there, or the object
+/// is destroyed), except from inside the object's own destructor on its thread (recorded: a
+/// later `delete this` is the double destruction of B13).
+long InterlockedIncrement(ComRefCount* count, const std::source_location& where);
+/// InterlockedDecrement(&m_ref): Release's count transition, the new count. A decrement of a
+/// count already 0 is refcount_underflow; of a destroyed object, use_after_destruction.
+long InterlockedDecrement(ComRefCount* count, const std::source_location& where);
+
+/// The base of a user's own IUnknown implementation: their AddRef, Release and destructor code
+/// run under the COM model's liveness checks. Derive from it, move the count with
+/// InterlockedIncrement / InterlockedDecrement on the inherited `m_ref`, and `delete this` as
+/// usual; create objects with `new`:
+///
+///   class Widget : public hc::models::UserUnknown {
+///    public:
+///     explicit Widget(hc::models::ComWorld& w) : UserUnknown(w, "Widget", "widget") {}
+///     long AddRef() { return InterlockedIncrement(&m_ref); }
+///     long Release() {
+///       const long c = InterlockedDecrement(&m_ref);
+///       if (c == 0) delete this;      // the seed's `if (!InterlockedDecrement(&m_ref)) delete
+///       this;` return c;
+///     }
+///   };
+///   Widget* w = new Widget(world);    // m_ref starts at 1
+///
+/// `delete this` is intercepted (a C++20 destroying operator delete): it is a read-write step
+/// on the object (attributed to the thread's last line on it, its Release's decrement) that
+/// marks it destroying on this thread, runs the user's destructor, then marks it destroyed.
+/// Its memory is kept until the ComWorld is destroyed, so a later use is a finding, not a
+/// crash: reading m_ref or calling use() on it is use_after_destruction; a second `delete this`
+/// (another thread's, or from inside the destructor after it handed out `this` and saw AddRef
+/// and Release go 0→1→0) is double_destruction; a reference taken inside the destructor and
+/// kept is addref_from_zero; an object never deleted is com-object-leak when the world ends.
+/// The artificial count of ONT-0928 (`m_ref = 1000; delete this;`) protects the destructor:
+/// the count at `delete this` is what it must be again when the destructor returns.
+///
+/// The ComWorld frees the memory of deleted objects when it is destroyed; of objects never
+/// deleted (leaked), it frees the memory without running their destructor (their members'
+/// own allocations leak). Create objects with `new` (the class's operator new records the
+/// allocation); an object not created by `new` is never freed by the world.
+class UserUnknown {
+  using Loc = std::source_location;
+
+ public:
+  /// Joins `world` as an object named `name` of type `type_name` (both in messages), with its
+  /// count at 1 (the creator's reference), bound to the world's subsystem if it has one.
+  UserUnknown(ComWorld& world, std::string type_name, ComName name);
+  virtual ~UserUnknown() = default;
+  UserUnknown(const UserUnknown&) = delete;
+  UserUnknown& operator=(const UserUnknown&) = delete;
+
+  /// `delete this` / `delete p`: see the class comment. Never frees.
+  void operator delete(UserUnknown* p, std::destroying_delete_t);
+  /// Records the allocation (freed by the ComWorld).
+  static void* operator new(std::size_t size);
+  /// Only for a constructor that throws.
+  static void operator delete(void* p) noexcept;
+
+  /// The model's view of this object (its state, name, id; tests and reports).
+  ComObject& model() const noexcept { return *shadow_; }
+
+ protected:
+  /// A call of `method` on this object: a checked scheduling point (read), as ComObject::use.
+  void use(const char* method, const Loc& where = Loc::current()) const;
+
+ private:
+  ComObject* shadow_;  // owned by the world
+
+ protected:
+  ComRefCount m_ref;  // LONG m_ref: starts at 1
 };
 
 }  // namespace hc::models

@@ -42,6 +42,8 @@
 //   create / create_event   T write; F read-write. Which slot it takes depends on F, so it
 //                           writes no slot cell: what it installs is in T (any slot: a sound
 //                           over-approximation). The new K and E are born in the step.
+//   create_child(p, ...)    as create, plus S[p] read, K(p) read (and K(p)'s parent, read).
+//   Every use and close of a child handle also reads K(parent) (is the parent still open?).
 //   open                    T write; every model object (kAllModelObjects): it searches every
 //                           kernel object created here for a live one of that name.
 //   duplicate(h, target)    target's T write; T read, S[h] read, K(h) read-write (one more
@@ -227,6 +229,16 @@ class HandleTable {
   RawHandle create_event(std::string_view name, bool manual_reset, bool initially_set,
                          std::string_view owner = {},
                          const std::source_location& where = std::source_location::current());
+  /// A child object opened through `parent` (a handle of this table): a request through its
+  /// connection or session (WinHttpOpenRequest), a registry subkey, a file through a directory
+  /// handle. The child is usable only while its parent object is open (some handle names it):
+  /// a use or close of the child after the parent's last handle closed is a
+  /// child-used-after-parent-release finding naming both (B12). The parent value is resolved
+  /// like any use (a stale or closed one fails or is a finding). Fails (invalid RawHandle and
+  /// the last error) when `parent` names nothing.
+  RawHandle create_child(const RawHandle& parent, ObjectType type, std::string_view name,
+                         std::string_view owner = {},
+                         const std::source_location& where = std::source_location::current());
   /// OpenEvent & co.: a new handle to an existing named object of this table.
   RawHandle open(std::string_view name, std::string_view owner = {},
                  const std::source_location& where = std::source_location::current());
@@ -317,6 +329,14 @@ class HandleTable {
   RawHandle create_object(ObjectType type, std::string_view name, bool manual_reset,
                           bool initially_set, std::string_view owner,
                           const std::source_location& where);
+  RawHandle make_object(ObjectType type, std::string_view name, bool manual_reset,
+                        bool initially_set, std::string_view owner,
+                        const std::source_location& where, std::shared_ptr<KernelObject> parent,
+                        std::string_view parent_value);
+  /// A use or close of `child` (through `h`) while its parent has no open handle: the finding.
+  /// Reads K(parent), which the caller's footprint declares.
+  void check_parent(KernelObject& child, const RawHandle& h, const char* api, bool closing,
+                    const std::source_location& where);
   std::uint32_t allocate_slot();
   void free_slot(std::uint32_t slot);
   RawHandle install(std::shared_ptr<KernelObject> object, bool counted, std::string_view owner,

@@ -151,12 +151,12 @@ class SafeHandleStateWord {
     }
   }
 
-  /// SetHandleAsInvalid: Interlocked.Or sets C, the count unchanged.
-  void set_handle_as_invalid(const std::source_location& where = std::source_location::current()) {
+  /// SetHandleAsInvalid: Interlocked.Or sets C, the count unchanged. Returns the state before.
+  int set_handle_as_invalid(const std::source_location& where = std::source_location::current()) {
     if constexpr (requires { state_.fetch_or(kClosed, Orders::cas_success, where); })
-      state_.fetch_or(kClosed, Orders::cas_success, where);
+      return state_.fetch_or(kClosed, Orders::cas_success, where);
     else
-      state_.fetch_or(kClosed, Orders::cas_success);
+      return state_.fetch_or(kClosed, Orders::cas_success);
   }
   bool is_closed(const std::source_location& where = std::source_location::current()) {
     return (load_at(where) & kClosed) != 0;
@@ -317,9 +317,16 @@ class BasicSafeHandle : public ManagedObject {
   }
 
   /// SetHandleAsInvalid: sets C without releasing: ReleaseHandle will never run (a leak by
-  /// design), every later AddRef throws.
+  /// design), every later AddRef throws. Reports handle_invalidated_in_use when, at the
+  /// Interlocked.Or, other code still holds references beyond the owner's and the caller's own
+  /// (B23): they are using a value that will never be closed, and their AddRefs were the
+  /// promise that it stays valid.
   void SetHandleAsInvalid(const std::source_location& where = std::source_location::current()) {
-    state_.set_handle_as_invalid(where);
+    const int before = state_.set_handle_as_invalid(where);
+    // Decided in the step of the Or (which reads and writes W): the references it saw. The
+    // owner's creation reference counts while not disposed; the caller's own AddRefs do not
+    // (it knows what it invalidates). `acquired_by_` is updated in the AddRef/Release steps.
+    if ((before & StateWord::kClosed) == 0) check_invalidated_in_use(before, where);
     gc().suppress_finalize(*this, where);
   }
 
@@ -513,6 +520,40 @@ class BasicSafeHandle : public ManagedObject {
                        created_at());
     }
     return true;
+  }
+
+  /// B23: SetHandleAsInvalid saw `before` (C clear); others hold references.
+  void check_invalidated_in_use(int before, const std::source_location& where) {
+    const int refs_total = before >> 2;
+    const int owner = (before & StateWord::kDisposed) != 0 ? 0 : 1;
+    const ThreadId me = rt::current_thread();
+    const auto mine_it = acquired_by_.find(me);
+    const int mine = mine_it == acquired_by_.end() ? 0 : static_cast<int>(mine_it->second);
+    const int others = refs_total - owner - mine;
+    if (others <= 0) return;
+    std::string holders;
+    for (const auto& [thread, count] : acquired_by_) {
+      if (thread == me || count == 0) continue;
+      holders += fmt::format("{}thread '{}' ({} DangerousAddRef{})", holders.empty() ? "" : ", ",
+                             rt::thread_name(thread), count, count == 1 ? "" : "s");
+    }
+    if (holders.empty()) holders = "code that AddRef'd it";
+    const Provenance now = here(where);
+    const RawHandle& handle = handle_.peek();  // for the message only
+    report(FindingKind::handle_invalidated_in_use,
+           fmt::format("handle invalidated while in use: {} called SetHandleAsInvalid on {} "
+                       "(handle {} {} (generation {})) while {} other reference{} {} "
+                       "outstanding, held by {} "
+                       "(state {} before): the holders keep using a value the SafeHandle will "
+                       "never close, ReleaseHandle never runs (the handle leaks), and every "
+                       "later DangerousAddRef throws ObjectDisposedException. Invalidate only a "
+                       "handle that truly is invalid (a failed creation, ERROR_INVALID_HANDLE)",
+                       describe(now), label(), table_->format_value(handle.value),
+                       table_->describe_object(handle), handle.generation, others,
+                       others == 1 ? "" : "s", others == 1 ? "was" : "were", holders,
+                       state_text(before)),
+           where, fmt::format("invalidated|{}|{}", label(), site(where)),
+           {.steps = {now.step}, .objects = {id()}});
   }
 
   /// `refs`: what `what` refers to, beyond this SafeHandle (listed first).
