@@ -15,15 +15,17 @@ namespace hc::models {
 
 // --- managed objects ---------------------------------------------------------------------------
 
-void detail::acquire(ManagedObject& target, const void* ref, const std::source_location& where) {
-  target.gc().acquire(target, ref, where);
+ManagedObject* detail::acquire(ManagedObject& target, const void* ref,
+                               const std::source_location& where) {
+  return target.gc().acquire(target, ref, where);
 }
-void detail::release(ManagedObject& target, const void* ref, const std::source_location& where) {
-  target.gc().release(target, ref, where);
+void detail::release(ManagedObject& target, ManagedObject* holder,
+                     const std::source_location& where) {
+  target.gc().release(target, holder, where);
 }
-void detail::transfer(ManagedObject& target, const void* from, const void* to,
-                      const std::source_location& where) {
-  target.gc().transfer(target, from, to, where);
+ManagedObject* detail::transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                                const std::source_location& where) {
+  return target.gc().transfer(target, from, to, where);
 }
 
 ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_view name,
@@ -175,17 +177,19 @@ ManagedObject* Gc::holder_of(const void* ref) const {
 
 // A root counts in the target's roots, a field in its holder's fields: the footprint names the
 // one cell the reference changes.
-void Gc::acquire(ManagedObject& target, const void* ref, const std::source_location& where) {
+ManagedObject* Gc::acquire(ManagedObject& target, const void* ref,
+                           const std::source_location& where) {
   ManagedObject* holder = holder_of(ref);
   const Touch fp[] = {holder != nullptr ? holder->fields_.writes() : target.roots_.writes()};
   if (rt::model_op(Access::read, target.object_, fp,
                    holder != nullptr ? "store field" : "new reference", where) == nullptr)
-    return;
+    return holder;
   if (holder != nullptr) {
     holder->fields_.write().push_back(&target);
   } else {
     ++target.roots_.write();
   }
+  return holder;
 }
 
 namespace {
@@ -195,8 +199,7 @@ void erase_one(std::vector<ManagedObject*>& fields, const ManagedObject* target)
 }
 }  // namespace
 
-void Gc::release(ManagedObject& target, const void* ref, const std::source_location& where) {
-  ManagedObject* holder = holder_of(ref);
+void Gc::release(ManagedObject& target, ManagedObject* holder, const std::source_location& where) {
   const Touch fp[] = {holder != nullptr ? holder->fields_.writes() : target.roots_.writes()};
   if (rt::model_op(Access::read, target.object_, fp,
                    holder != nullptr ? "clear field" : "drop reference", where) == nullptr)
@@ -208,16 +211,17 @@ void Gc::release(ManagedObject& target, const void* ref, const std::source_locat
   }
 }
 
-void Gc::transfer(ManagedObject& target, const void* from, const void* to,
-                  const std::source_location& where) {
-  ManagedObject* const source = holder_of(from);
+ManagedObject* Gc::transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                            const std::source_location& where) {
+  ManagedObject* const source = from;
   ManagedObject* const destination = holder_of(to);
-  if (source == destination) return;  // root to root, or within one object: nothing changes
+  if (source == destination) return destination;  // root to root, or within one object
   auto cell = [&target](ManagedObject* holder) {
     return holder != nullptr ? holder->fields_.writes() : target.roots_.writes();
   };
   const Touch fp[] = {cell(destination), cell(source)};
-  if (rt::model_op(Access::read, target.object_, fp, "move reference", where) == nullptr) return;
+  if (rt::model_op(Access::read, target.object_, fp, "move reference", where) == nullptr)
+    return destination;
   if (destination != nullptr) {
     destination->fields_.write().push_back(&target);
   } else {
@@ -228,6 +232,7 @@ void Gc::transfer(ManagedObject& target, const void* from, const void* to,
   } else if (target.roots_.read() > 0) {
     --target.roots_.write();
   }
+  return destination;
 }
 
 void Gc::add_weak(hc::ModelCell<ManagedObject*>* slot, bool long_weak) {

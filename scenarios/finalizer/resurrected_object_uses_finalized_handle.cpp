@@ -16,8 +16,12 @@
 // connection sends on it. When the socket's finalizer ran before the send, the resurrected
 // connection uses a finalized SafeHandle: in production ObjectDisposedException ("Safe handle
 // has been closed"), intermittently, after resurrection [GC-IF][MAONI]. The model reports the
-// use of the finalized SafeHandle (use-of-finalized-object); the explorer finds the order where
-// the worker's send comes after the socket's critical finalizer.
+// use of the finalized SafeHandle (use-of-finalized-object: "called Send on SafeSocketHandle
+// 'conn' after its finalizer ran"). In the schedules where the send's check comes just before
+// the socket's finalizer starts and its P/Invoke AddRef just after ReleaseHandle closed it, the
+// same bug surfaces as the production symptom, ObjectDisposedException on the worker; the
+// request handler below catches it and reports it as what it is, a use of the socket its
+// finalizer closed (so every strategy and every shard of a --keep-going run reports one kind).
 //
 // Fix (DOMAIN.md §10 B24: "if caching, re-create handles"): the finalizer that resurrects the
 // connection gives it a fresh socket before returning it to the pool (and re-registers it for
@@ -87,7 +91,12 @@ struct PooledConnection : ManagedObject {
 
   void Send() {
     socket->use("Send");  // a method call on the SafeHandle: a finding once it was finalized
-    socket->pinvoke([&](const RawHandle& raw) { return table_->write(raw); });
+    try {
+      socket->pinvoke([&](const RawHandle& raw) { return table_->write(raw); });
+    } catch (const hc::models::ObjectDisposedException&) {
+      socket->use("Send");  // closed by its finalizer since the check above: report that
+      throw;
+    }
   }
 
   Ref<SafeHandle> socket;  // a field: reachable exactly as long as the connection

@@ -140,14 +140,14 @@ class Gc;
 class ManagedObject;
 
 namespace detail {
-// Ref's operations, out of line (Gc is incomplete where Ref is defined). `ref` is the address of
-// the Ref itself: it decides whether the reference is a root or a field of the managed object
-// whose storage contains it (see the header).
-void acquire(ManagedObject& target, const void* ref, const std::source_location& where);
-void release(ManagedObject& target, const void* ref, const std::source_location& where);
-// The reference to `target` moves from the Ref at `from` to the Ref at `to`.
-void transfer(ManagedObject& target, const void* from, const void* to,
-              const std::source_location& where);
+// Ref's operations, out of line (Gc is incomplete where Ref is defined). A Ref remembers where
+// its reference counts: its holder (the managed object whose field it is) or null (a root).
+// acquire and transfer decide it from the Ref's own address `ref` (see the header) and return it.
+ManagedObject* acquire(ManagedObject& target, const void* ref, const std::source_location& where);
+void release(ManagedObject& target, ManagedObject* holder, const std::source_location& where);
+// The reference to `target` moves from a Ref counted at `from` to the Ref at `to`.
+ManagedObject* transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                        const std::source_location& where);
 // Nonzero while a Gc destroys its heap: the Refs in the objects' fields are destroyed with them
 // and must not touch their targets (possibly destroyed already) or the model.
 inline thread_local int heap_teardown = 0;
@@ -264,23 +264,23 @@ class Ref {
   Ref() = default;
   explicit Ref(T& object, const std::source_location& where = std::source_location::current())
       : object_(&object), where_(where) {
-    detail::acquire(*object_, this, where_);
+    holder_ = detail::acquire(*object_, this, where_);
   }
   // Copies, moves, and the drop at the end of the reference's scope, cannot take the user's
   // line: they are located where the reference they come from was taken (a user's line, never
   // this header).
   Ref(const Ref& other) : object_(other.object_), where_(other.where_) {
-    if (object_ != nullptr) detail::acquire(*object_, this, where_);
+    if (object_ != nullptr) holder_ = detail::acquire(*object_, this, where_);
   }
   Ref(Ref&& other) : object_(std::exchange(other.object_, nullptr)), where_(other.where_) {
-    if (object_ != nullptr) detail::transfer(*object_, &other, this, where_);
+    if (object_ != nullptr) holder_ = detail::transfer(*object_, other.holder_, this, where_);
   }
   Ref& operator=(const Ref& other) {
     if (this != &other) {
       reset(where_);
       object_ = other.object_;
       where_ = other.where_;
-      if (object_ != nullptr) detail::acquire(*object_, this, where_);
+      if (object_ != nullptr) holder_ = detail::acquire(*object_, this, where_);
     }
     return *this;
   }
@@ -289,7 +289,7 @@ class Ref {
       reset(where_);
       object_ = std::exchange(other.object_, nullptr);
       where_ = other.where_;
-      if (object_ != nullptr) detail::transfer(*object_, &other, this, where_);
+      if (object_ != nullptr) holder_ = detail::transfer(*object_, other.holder_, this, where_);
     }
     return *this;
   }
@@ -307,7 +307,7 @@ class Ref {
     if (object_ == nullptr) return;
     ManagedObject* o = object_;
     object_ = nullptr;
-    detail::release(*o, this, where);
+    detail::release(*o, holder_, where);
   }
   /// The JIT considers the reference dead after its last use: drops it here.
   void last_use(const std::source_location& where = std::source_location::current()) {
@@ -326,10 +326,11 @@ class Ref {
  private:
   struct Adopt {};
   Ref(Adopt, T& object, const std::source_location& where) : object_(&object), where_(where) {
-    detail::transfer(*object_, nullptr, this, where_);  // from the allocation's root
+    holder_ = detail::transfer(*object_, nullptr, this, where_);  // from the allocation's root
   }
   T* object_ = nullptr;
-  std::source_location where_;  // where the reference was taken (the user's line)
+  ManagedObject* holder_ = nullptr;  // where the reference counts: a field's holder, or a root
+  std::source_location where_;       // where the reference was taken (the user's line)
 };
 
 /// A weak reference (GCHandleType.Weak: short; WeakTrackResurrection: long). The GC clears a
@@ -450,7 +451,7 @@ class Gc {
   };
   // The object's storage is registered (its address range, no holder yet) before T is
   // constructed, so that the Refs among its members, constructed before T's constructor body
-  // runs, find their holder; ManagedObject's constructor claims the range (claim_storage).
+  // runs, find their holder; ManagedObject's constructor claims the range (register_object).
   template <class T, class... Args>
   T& make_unlocated(Args&&... args) {
     void* storage = ::operator new (sizeof(T), std::align_val_t{alignof(T)});
@@ -477,19 +478,18 @@ class Gc {
   friend class Ref;
   template <class T>
   friend class WeakRef;
-  friend void detail::acquire(ManagedObject&, const void*, const std::source_location&);
-  friend void detail::release(ManagedObject&, const void*, const std::source_location&);
-  friend void detail::transfer(ManagedObject&, const void*, const void*,
-                               const std::source_location&);
+  friend ManagedObject* detail::acquire(ManagedObject&, const void*, const std::source_location&);
+  friend void detail::release(ManagedObject&, ManagedObject*, const std::source_location&);
+  friend ManagedObject* detail::transfer(ManagedObject&, ManagedObject*, const void*,
+                                         const std::source_location&);
 
   /// The managed object (allocated by this GC) whose storage contains `ref`, or null: a root.
   ManagedObject* holder_of(const void* ref) const;
-  // The cell a reference to `target` held at `holder` counts in: the target's roots (null
-  // holder) or the holder's fields.
-  void acquire(ManagedObject& target, const void* ref, const std::source_location& where);
-  void release(ManagedObject& target, const void* ref, const std::source_location& where);
-  void transfer(ManagedObject& target, const void* from, const void* to,
-                const std::source_location& where);
+  // A reference to `target` counts in the target's roots (null holder) or the holder's fields.
+  ManagedObject* acquire(ManagedObject& target, const void* ref, const std::source_location& where);
+  void release(ManagedObject& target, ManagedObject* holder, const std::source_location& where);
+  ManagedObject* transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                          const std::source_location& where);
   /// Marks (by index in registered_) everything reachable from the marked objects in `stack`,
   /// through fields (audited reads: the calling step must declare them).
   void trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack) const;
