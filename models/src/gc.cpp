@@ -15,11 +15,17 @@ namespace hc::models {
 
 // --- managed objects ---------------------------------------------------------------------------
 
-void detail::add_root(ManagedObject& o, const std::source_location& where) {
-  o.gc().add_root(o, where);
+ManagedObject* detail::acquire(ManagedObject& target, const void* ref,
+                               const std::source_location& where) {
+  return target.gc().acquire(target, ref, where);
 }
-void detail::drop_root(ManagedObject& o, const std::source_location& where) {
-  o.gc().drop_root(o, where);
+void detail::release(ManagedObject& target, ManagedObject* holder,
+                     const std::source_location& where) {
+  target.gc().release(target, holder, where);
+}
+ManagedObject* detail::transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                                const std::source_location& where) {
+  return target.gc().transfer(target, from, to, where);
 }
 
 ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_view name,
@@ -32,27 +38,60 @@ ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_vie
       critical_(critical),
       finalized_(label() + ": finalized", 0),
       roots_(label() + ": roots", gc.take_rooted_allocation() ? 1 : 0),
+      fields_(label() + ": fields"),
       registration_(label() + ": registration",
                     Registration{.entries = has_finalizer ? std::vector<std::uint32_t>{0}
                                                           : std::vector<std::uint32_t>{}}) {
   gc.register_object(*this);
 }
 
+bool ManagedObject::reachable() const {
+  // A peek: the same trace as a collection's mark phase, from the roots only.
+  std::vector<const ManagedObject*> stack;
+  std::vector<char> seen(gc_->registered_.size(), 0);
+  for (const ManagedObject* o : gc_->registered_) {
+    if (o->roots_.peek() > 0) {
+      seen[o->index_] = 1;
+      stack.push_back(o);
+    }
+  }
+  while (!stack.empty()) {
+    const ManagedObject* o = stack.back();
+    stack.pop_back();
+    if (o == this) return true;
+    for (const ManagedObject* t : o->fields_.peek()) {
+      if (seen[t->index_] == 0) {
+        seen[t->index_] = 1;
+        stack.push_back(t);
+      }
+    }
+  }
+  return false;
+}
+
 std::string ManagedObject::label() const {
   return fmt::format("{} '{}'", type_name_, name_);
 }
 
+// A use counts from the moment the object's finalizer started: a finalizer that is running (its
+// return not yet recorded) has released, or is releasing, what the object needs; only the
+// finalizer's own calls on its object (on the finalizer thread while it runs) are not a misuse.
 void ManagedObject::use(const char* method, const std::source_location& where) {
-  const Touch fp[] = {finalized_.reads()};
-  if (rt::model_op(Access::read, object_, fp, method, where) == nullptr || finalized_.read() == 0)
-    return;
+  const Touch fp[] = {registration_.reads()};
+  if (rt::model_op(Access::read, object_, fp, method, where) == nullptr) return;
+  const Registration& reg = registration_.read();
+  if (reg.runs_started == 0) return;
+  if (reg.running && rt::current_thread() == gc_->finalizer_thread()) return;  // its own finalizer
+  const bool returned = gc_->running_ != this;  // bookkeeping: only the message's wording
   report(FindingKind::use_of_finalized_object,
-         fmt::format("{} called {} on {} after its finalizer ran (finalized by {}); it was "
-                     "reached again through resurrection or a long weak reference, and what "
-                     "its finalizer released is gone",
-                     describe(here(where)), method, label(), describe(finalized_by_)),
+         fmt::format("{} called {} on {} after its finalizer {} ({} by {}); it was reached again "
+                     "through resurrection or a long weak reference, and what its finalizer "
+                     "released is gone",
+                     describe(here(where)), method, label(),
+                     returned ? "ran" : "started, while it still runs",
+                     returned ? "finalized" : "started", describe(finalizer_started_)),
          where, fmt::format("{}|{}|{}", label(), method, site(where)),
-         {.steps = {rt::current_step(), finalized_by_.step}, .objects = {object_}});
+         {.steps = {rt::current_step(), finalizer_started_.step}, .objects = {object_}});
 }
 
 // --- the GC ------------------------------------------------------------------------------------
@@ -85,34 +124,115 @@ Gc::Gc(GcOptions options, const std::source_location& where)
 }
 
 Gc::~Gc() {
-  if (!rt::in_execution()) return;
-  // Process exit: no finalizer starts from here on (.NET Core runs none at exit), even for
-  // objects the "gc" thread still collects. The finalizer thread, waiting or between two
-  // finalizers, sees the flag at its next dequeue.
-  const Touch fp[] = {{work_.id(), Access::write}};
-  if (rt::model_op(Access::write, exiting_.id(), fp, "process exit", where_) != nullptr) {
-    exiting_.set(true);
-    rt::event_signal(work_.id());
+  if (rt::in_execution()) {
+    // Process exit. The "gc" thread's collections finish first; then the flag: the finalizer
+    // thread drains what is queued (every collection is over, so nothing is queued after it
+    // looked) and stops at the dequeue that finds the queue empty.
+    if (collector_.joinable()) collector_.join(where_);
+    const Touch fp[] = {{work_.id(), Access::write}};
+    if (rt::model_op(Access::write, exiting_.id(), fp, "process exit", where_) != nullptr) {
+      exiting_.set(true);
+      rt::event_signal(work_.id());
+    }
+    finalizer_.join(where_);
+    if (invariant_token_ != 0) rt::remove_invariant(invariant_token_);
   }
-  if (collector_.joinable()) collector_.join(where_);
-  finalizer_.join(where_);
-  if (invariant_token_ != 0) rt::remove_invariant(invariant_token_);
+  destroy_heap();
+}
+
+// The objects are destroyed in allocation order; the Refs among their members are destroyed
+// with them and do nothing (detail::heap_teardown): their targets may be gone already, and the
+// graph dies with the process.
+void Gc::destroy_heap() noexcept {
+  ++detail::heap_teardown;
+  for (HeapObject& h : heap_) {
+    h.destroy(h.storage);
+  }
+  heap_.clear();
+  --detail::heap_teardown;
 }
 
 void Gc::register_object(ManagedObject& o) {
+  o.index_ = static_cast<std::uint32_t>(registered_.size());
   registered_.push_back(&o);
+  // Claim the storage make() registered for it (the innermost range that contains it and has
+  // no object yet: the object under construction).
+  const auto at = reinterpret_cast<std::uintptr_t>(&o);
+  for (auto it = heap_.rbegin(); it != heap_.rend(); ++it) {
+    if (it->object == nullptr && it->begin <= at && at < it->end) {
+      it->object = &o;
+      break;
+    }
+  }
 }
 
-void Gc::add_root(ManagedObject& o, const std::source_location& where) {
-  const Touch fp[] = {o.roots_.writes()};
-  if (rt::model_op(Access::read, o.object_, fp, "new reference", where) == nullptr) return;
-  ++o.roots_.write();
+ManagedObject* Gc::holder_of(const void* ref) const {
+  if (ref == nullptr) return nullptr;
+  const auto at = reinterpret_cast<std::uintptr_t>(ref);
+  for (const HeapObject& h : heap_) {
+    if (h.begin <= at && at < h.end) return h.object;
+  }
+  return nullptr;
 }
 
-void Gc::drop_root(ManagedObject& o, const std::source_location& where) {
-  const Touch fp[] = {o.roots_.writes()};
-  if (rt::model_op(Access::read, o.object_, fp, "drop reference", where) == nullptr) return;
-  if (o.roots_.read() > 0) --o.roots_.write();
+// A root counts in the target's roots, a field in its holder's fields: the footprint names the
+// one cell the reference changes.
+ManagedObject* Gc::acquire(ManagedObject& target, const void* ref,
+                           const std::source_location& where) {
+  ManagedObject* holder = holder_of(ref);
+  const Touch fp[] = {holder != nullptr ? holder->fields_.writes() : target.roots_.writes()};
+  if (rt::model_op(Access::read, target.object_, fp,
+                   holder != nullptr ? "store field" : "new reference", where) == nullptr)
+    return holder;
+  if (holder != nullptr) {
+    holder->fields_.write().push_back(&target);
+  } else {
+    ++target.roots_.write();
+  }
+  return holder;
+}
+
+namespace {
+void erase_one(std::vector<ManagedObject*>& fields, const ManagedObject* target) {
+  auto it = std::find(fields.begin(), fields.end(), target);
+  if (it != fields.end()) fields.erase(it);
+}
+}  // namespace
+
+void Gc::release(ManagedObject& target, ManagedObject* holder, const std::source_location& where) {
+  const Touch fp[] = {holder != nullptr ? holder->fields_.writes() : target.roots_.writes()};
+  if (rt::model_op(Access::read, target.object_, fp,
+                   holder != nullptr ? "clear field" : "drop reference", where) == nullptr)
+    return;
+  if (holder != nullptr) {
+    erase_one(holder->fields_.write(), &target);
+  } else if (target.roots_.read() > 0) {
+    --target.roots_.write();
+  }
+}
+
+ManagedObject* Gc::transfer(ManagedObject& target, ManagedObject* from, const void* to,
+                            const std::source_location& where) {
+  ManagedObject* const source = from;
+  ManagedObject* const destination = holder_of(to);
+  if (source == destination) return destination;  // root to root, or within one object
+  auto cell = [&target](ManagedObject* holder) {
+    return holder != nullptr ? holder->fields_.writes() : target.roots_.writes();
+  };
+  const Touch fp[] = {cell(destination), cell(source)};
+  if (rt::model_op(Access::read, target.object_, fp, "move reference", where) == nullptr)
+    return destination;
+  if (destination != nullptr) {
+    destination->fields_.write().push_back(&target);
+  } else {
+    ++target.roots_.write();
+  }
+  if (source != nullptr) {
+    erase_one(source->fields_.write(), &target);
+  } else if (target.roots_.read() > 0) {
+    --target.roots_.write();
+  }
+  return destination;
 }
 
 void Gc::add_weak(hc::ModelCell<ManagedObject*>* slot, bool long_weak) {
@@ -131,27 +251,54 @@ ManagedObject* Gc::read_weak(ManagedObject& o, const hc::ModelCell<ManagedObject
   return slot.read();
 }
 
+void Gc::trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack) const {
+  while (!stack.empty()) {
+    const ManagedObject* o = stack.back();
+    stack.pop_back();
+    for (ManagedObject* t : o->fields_.read()) {
+      if (marked[t->index_] == 0) {
+        marked[t->index_] = 1;
+        stack.push_back(t);
+      }
+    }
+  }
+}
+
 void Gc::collect(const std::source_location& where) {
-  // The whole heap: every object's roots and registration, every weak slot; and the events.
+  // The whole heap: every object's roots, fields and registration, every weak slot; and the
+  // events.
   const Touch fp[] = {{kAllModelObjects, Access::read_write},
                       {work_.id(), Access::write},
                       {drained_.id(), Access::write}};
   if (rt::model_op(Access::read_write, queue_.id(), fp, "GC.Collect", where) == nullptr) return;
   Queue& queue = queue_.write();
-  // Queued objects stay alive (f-reachable) until their finalizer ran.
-  auto unreachable = [](const ManagedObject& o) {
-    return o.roots_.read() == 0 && !o.registration_.read().queued;
+  // 1. Mark from the roots, the f-reachable queue and the running finalizer's object, through
+  //    fields. registered_ is in allocation order: the marking is deterministic.
+  std::vector<char> marked(registered_.size(), 0);
+  std::vector<ManagedObject*> stack;
+  auto mark = [&marked, &stack](ManagedObject* o) {
+    if (marked[o->index_] != 0) return;
+    marked[o->index_] = 1;
+    stack.push_back(o);
   };
-  // 2. Short weak references to unreachable objects are cleared.
+  for (ManagedObject* o : registered_) {
+    const ManagedObject::Registration& reg = o->registration_.read();
+    if (o->roots_.read() > 0 || reg.queued || reg.running) mark(o);
+  }
+  trace(marked, stack);
+  auto unmarked = [&marked](const ManagedObject* o) { return marked[o->index_] == 0; };
+  // 2. Short weak references to unmarked objects are cleared.
   for (const Weak& w : weaks_) {
     ManagedObject* target = w.slot->read();
-    if (!w.long_weak && target != nullptr && unreachable(*target)) w.slot->set(nullptr);
+    if (!w.long_weak && target != nullptr && unmarked(target)) w.slot->set(nullptr);
   }
   // 3. Scan for finalization, in allocation order: suppressed entries are dropped (clearing the
-  //    bit, so a second entry of the same object is queued), the others queued.
-  bool queued = false;
+  //    bit, so a second entry of the same object is queued), the others queued. Every object
+  //    is scanned against the marks of step 1: an object reachable only from another queued
+  //    one is queued in this same collection.
+  std::vector<ManagedObject*> newly_queued;
   for (ManagedObject* o : registered_) {
-    if (!unreachable(*o) || o->registration_.read().entries.empty()) continue;
+    if (!unmarked(o) || o->registration_.read().entries.empty()) continue;
     ManagedObject::Registration& reg = o->registration_.write();
     std::vector<std::uint32_t> entries;
     entries.swap(reg.entries);
@@ -161,17 +308,23 @@ void Gc::collect(const std::source_location& where) {
         continue;
       }
       (o->critical_ ? queue.critical : queue.normal).push_back(Entry{o, registered_at});
+      if (!reg.queued) newly_queued.push_back(o);
       reg.queued = true;
-      queued = true;
     }
   }
-  // 4. Long weak references are cleared only for objects not waiting for finalization.
+  //    Then the queued objects are promoted with everything they reference (resurrected until
+  //    their finalizers ran).
+  for (ManagedObject* o : newly_queued)
+    mark(o);
+  trace(marked, stack);
+  // 4. Long weak references are cleared only for objects that are still unmarked: neither
+  //    reachable nor waiting for finalization (nor finalizing).
   for (const Weak& w : weaks_) {
     ManagedObject* target = w.slot->read();
-    if (w.long_weak && target != nullptr && unreachable(*target)) w.slot->set(nullptr);
+    if (w.long_weak && target != nullptr && unmarked(target)) w.slot->set(nullptr);
   }
   // 5. The finalizer event is signalled.
-  if (queued) {
+  if (!newly_queued.empty()) {
     rt::event_clear(drained_.id());
     rt::event_signal(work_.id());
   }
@@ -217,31 +370,39 @@ void Gc::finalizer_loop() {
     for (;;) {
       // GC.RunFinalizers takes the next entry: its own operation on the queue. The finalizer
       // that returned before it is recorded here (its body's operations came in between).
-      Touch fp[3] = {exiting_.reads(), {drained_.id(), Access::write}, {}};
+      Touch fp[4] = {exiting_.reads(), {drained_.id(), Access::write}, {}, {}};
       std::size_t n = 2;
-      if (returned_ != nullptr) fp[n++] = returned_->finalized_.writes();
+      if (returned_ != nullptr) {
+        fp[n++] = returned_->finalized_.writes();
+        fp[n++] = returned_->registration_.writes();
+      }
       if (rt::model_op(Access::read_write, queue_.id(), std::span<const Touch>(fp, n),
                        "finalizer: dequeue", where_) == nullptr)
         return;
-      if (returned_ != nullptr) ++std::exchange(returned_, nullptr)->finalized_.write();
-      if (exiting_.read()) return;
+      if (returned_ != nullptr) {
+        ManagedObject* o = std::exchange(returned_, nullptr);
+        ++o->finalized_.write();
+        o->registration_.write().running = false;
+      }
       Queue& queue = queue_.write();
       if (queue.empty()) {
         rt::event_signal(drained_.id());
+        if (exiting_.read()) return;  // process exit: drained, the thread ends
         break;
       }
-      // Every normal entry before any critical one; no order among normal ones (§3.3).
-      Entry entry{};
-      if (!queue.normal.empty()) {
-        const auto count = static_cast<std::uint32_t>(queue.normal.size());
-        const std::uint32_t i =
-            count > 1 ? hc::choose(count, "which normal finalizer runs next", where_) : 0;
-        entry = queue.normal[i];
-        queue.normal.erase(queue.normal.begin() + i);
-      } else {
-        entry = queue.critical.front();
-        queue.critical.erase(queue.critical.begin());
-      }
+      // Every normal entry before any critical one (§3.3); which one of the list runs next is
+      // explored: no order among normal ones, none documented among critical ones.
+      const bool normal = !queue.normal.empty();
+      std::vector<Entry>& list = normal ? queue.normal : queue.critical;
+      const auto count = static_cast<std::uint32_t>(list.size());
+      const std::uint32_t i = count > 1 && options_.explore_finalizer_order
+                                  ? hc::choose(count,
+                                               normal ? "which normal finalizer runs next"
+                                                      : "which critical finalizer runs next",
+                                               where_)
+                                  : 0;
+      const Entry entry = list[i];
+      list.erase(list.begin() + i);
       run_finalizer(entry);
     }
   }
@@ -267,13 +428,15 @@ void Gc::run_finalizer(const Entry& entry) {
            fmt::format("the finalizer of {} runs a second time on the finalizer thread (it "
                        "already ran, by {}): it was registered twice (ReRegisterForFinalize on "
                        "an object still registered) without a SuppressFinalize in between",
-                       o.label(), describe(o.finalized_by_)),
-           where, o.label(), {.steps = {o.finalized_by_.step}, .objects = {o.object_}});
+                       o.label(), describe(o.finalizer_started_)),
+           where, o.label(), {.steps = {o.finalizer_started_.step}, .objects = {o.object_}});
   }
   ++reg.runs_started;
+  reg.running = true;  // the finalizer thread's `this`: reachable until the return is recorded
   running_ = &o;
   blocked_since_ = kNotBlocked;
   const Provenance started = here(where);  // the "run finalizer" step
+  o.finalizer_started_ = started;
   try {
     const FindingContext context(o.object_);  // findings inside the finalizer are about `o` too
     o.finalize();
@@ -300,7 +463,6 @@ void Gc::run_finalizer(const Entry& entry) {
   // next dequeue (returned_); the rest is finding bookkeeping.
   running_ = nullptr;
   returned_ = &o;
-  o.finalized_by_ = started;
   order_.push_back(o.label());
 }
 

@@ -3,7 +3,7 @@
 //
 // Story: a buffered `LogWriter` has a finalizer that flushes its buffer to the file it writes
 // to, a `NativeFile` wrapper with its own (normal) finalizer that closes the OS handle. The
-// program drops both at once (the writer references the file, nothing references the writer).
+// program drops the writer, whose field is the only reference to the file.
 // One GC finds both unreachable and queues both finalizers on the Normal list; there is no
 // order among normal finalizers, even when one object references the other [DOC-FIN]. When the
 // finalizer thread happens to run the file's finalizer first, the writer's flush calls Write on
@@ -56,24 +56,24 @@ void flush(SafeHandle& file) {
   file.pinvoke([&](const RawHandle& raw) { return file.table().write(raw); });
 }
 
-/// A: a buffered writer whose finalizer flushes what is still buffered. `file` is a field of
-/// an object that is itself unreachable: it does not keep the file reachable (no Ref).
+/// A: a buffered writer whose finalizer flushes what is still buffered. `file_` is a field: the
+/// writer keeps the file reachable, and nothing else does.
 template <class File>
 struct LogWriter : ManagedObject {
-  LogWriter(Gc& gc, File& file)
-      : ManagedObject(gc, "LogWriter", "writer", /*has_finalizer=*/true), file_(&file) {}
+  LogWriter(Gc& gc, Ref<File> file)
+      : ManagedObject(gc, "LogWriter", "writer", /*has_finalizer=*/true), file_(std::move(file)) {}
   void Append() { use("Append"); }  // buffers a line
   void finalize() override { flush(*file_); }
-  File* file_;
+  Ref<File> file_;
 };
 
 template <class File>
-void drop_both_and_collect(Gc& gc, Ref<File> file) {
-  Ref<LogWriter<File>> writer = gc.allocate<LogWriter<File>>(gc, *file);
+void drop_writer_and_collect(Gc& gc, Ref<File> file) {
+  Ref<LogWriter<File>> writer = gc.allocate<LogWriter<File>>(gc, std::move(file));
   writer->Append();
-  // Both go out of scope together: one GC finds both unreachable.
+  // The writer goes out of scope, and with it the only path to the file: one GC finds both
+  // unreachable.
   writer.last_use();
-  file.last_use();
   gc.collect();
   gc.wait_for_pending_finalizers();
 }
@@ -89,7 +89,7 @@ HC_SCENARIO("finalizer/finalizer-uses-finalized-object", .tags = {"finalizer", "
             .pattern = "B11", .source = "DOMAIN.md") {
   HandleTable table;
   Gc gc;
-  drop_both_and_collect(gc, gc.allocate<NativeFile>(gc, table));
+  drop_writer_and_collect(gc, gc.allocate<NativeFile>(gc, table));
 }
 
 HC_SCENARIO("finalizer/finalizer-uses-finalized-object.fixed",
@@ -103,5 +103,5 @@ HC_SCENARIO("finalizer/finalizer-uses-finalized-object.fixed",
   Ref<SafeHandle> file = gc.allocate<SafeHandle>(
       gc, table, hc::models::SafeHandleOptions{.type_name = "SafeFileHandle", .name = "app.log"});
   file->SetHandle(table.create(ObjectType::file, "app.log", file->label()));
-  drop_both_and_collect(gc, std::move(file));
+  drop_writer_and_collect(gc, std::move(file));
 }
