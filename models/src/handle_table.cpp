@@ -603,18 +603,18 @@ std::uint32_t HandleTable::resolve(const RawHandle& h, const char* api, bool clo
   if (options_.invalid_use == InvalidUse::raise) {
     FindingRefs refs = refs_of_value();
     refs.objects.emplace_back(id());
-    report(closing ? FindingKind::double_close : FindingKind::invalid_handle_use,
-           // Worded as the recycled case above up to "but": a scenario's message words can
-           // name the value and its close whichever of the two an interleaving gives.
-           fmt::format("{}{} {} handle {} ({}, generation {}, {}) and {} names nothing now: {}",
-                       closing ? "double close: " : "invalid handle use: ", describe(at),
-                       closing ? "closed" : fmt::format("used (via {})", api),
-                       format_value(h.value), mine.object, h.generation, closed,
-                       format_value(h.value),
-                       options_.style == ValueStyle::posix
-                           ? "EBADF"
-                           : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),
-           where, fmt::format("{}|{}", mine.object, site(where)), std::move(refs));
+    report(
+        closing ? FindingKind::double_close : FindingKind::invalid_handle_use,
+        // Worded as the recycled case above up to "but": a scenario's message words can
+        // name the value and its close whichever of the two an interleaving gives.
+        fmt::format("{}{} {} handle {} ({}, generation {}, {}) and {} names nothing now: {}",
+                    closing ? "double close: " : "invalid handle use: ", describe(at),
+                    closing ? "closed" : fmt::format("used (via {})", api), format_value(h.value),
+                    mine.object, h.generation, closed, format_value(h.value),
+                    options_.style == ValueStyle::posix
+                        ? "EBADF"
+                        : "STATUS_INVALID_HANDLE (0xC0000008) under a debugger"),
+        where, fmt::format("{}|{}", mine.object, site(where)), std::move(refs));
   }
   const std::uint32_t code = options_.style == ValueStyle::posix ? kEBADF : kErrorInvalidHandle;
   set_error(code);

@@ -209,7 +209,8 @@ bool read_finding(Reader& in, const nlohmann::json& j, const std::string& path, 
         in.string(j, path, "replay_command", f.replay_command)))
     return false;
   // Optional (summaries written before they existed): where a sequential search meets it.
-  for (const auto& [key, field] : {std::pair{"unit", &f.unit}, {"unit_execution", &f.unit_execution}}) {
+  for (const auto& [key, field] :
+       {std::pair{"unit", &f.unit}, {"unit_execution", &f.unit_execution}}) {
     const auto it = j.find(key);
     if (it == j.end()) continue;
     if (!it->is_number_unsigned())

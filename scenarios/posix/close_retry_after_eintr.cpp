@@ -55,13 +55,14 @@ void rotate_log_while_serving(bool retry_on_eintr) {
 
 }  // namespace
 
-HC_SCENARIO("posix/close-retry-after-eintr", .tags = {"posix", "b4"},
-            .expect = hc::FindingKind::double_close,
-            .message = "closed handle fd 3 (File 'access.log', generation 1, closed by thread 'main'",
-            .summary =
-                "close() retried after EINTR: Linux already freed the number, and the "
-                "retry closes the socket another thread just received",
-            .pattern = "B4", .source = "DOMAIN.md") {
+HC_SCENARIO(
+    "posix/close-retry-after-eintr", .tags = {"posix", "b4"},
+    .expect = hc::FindingKind::double_close,
+    .message = "closed handle fd 3 (File 'access.log', generation 1, closed by thread 'main'",
+    .summary =
+        "close() retried after EINTR: Linux already freed the number, and the "
+        "retry closes the socket another thread just received",
+    .pattern = "B4", .source = "DOMAIN.md") {
   rotate_log_while_serving(true);
 }
 

@@ -52,13 +52,14 @@ void scan_spool_while_worker_opens(bool single_owner) {
 
 }  // namespace
 
-HC_SCENARIO("posix/double-close-on-error-path", .tags = {"posix", "b5"},
-            .expect = hc::FindingKind::double_close,
-            .message = "closed handle fd 3 (File '/var/spool/jobs', generation 1, closed by thread 'main'",
-            .summary =
-                "closedir() closes the fd, then the error path's cleanup closes it "
-                "again: the worker's newly opened file gets closed",
-            .pattern = "B5", .source = "DOMAIN.md") {
+HC_SCENARIO(
+    "posix/double-close-on-error-path", .tags = {"posix", "b5"},
+    .expect = hc::FindingKind::double_close,
+    .message = "closed handle fd 3 (File '/var/spool/jobs', generation 1, closed by thread 'main'",
+    .summary =
+        "closedir() closes the fd, then the error path's cleanup closes it "
+        "again: the worker's newly opened file gets closed",
+    .pattern = "B5", .source = "DOMAIN.md") {
   scan_spool_while_worker_opens(false);
 }
 

@@ -25,8 +25,9 @@ void use_cached_value(bool fixed) {
 HC_SCENARIO("consumer/cached-value", .tags = {"consumer"},
             .expect = hc::expect_any({hc::FindingKind::stale_handle_use,
                                       hc::FindingKind::invalid_handle_use}),
-            .message = "used (via ReadFile) handle 0x4 (File 'config', generation 1, closed by "
-                       "thread 'closer'",
+            .message =
+                "used (via ReadFile) handle 0x4 (File 'config', generation 1, closed by "
+                "thread 'closer'",
             .summary = "a cached raw value used after its close") {
   use_cached_value(false);
 }

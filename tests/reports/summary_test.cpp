@@ -854,8 +854,7 @@ TEST(MergeShards, FindingsAreInTheOrderOneRunMeetsThem) {
   use.unit = 4;
   use.unit_execution = 30;
   std::string error;
-  const auto merged =
-      merge_summaries({part(0, {wait, late_use}), part(1, {use})}, &error);
+  const auto merged = merge_summaries({part(0, {wait, late_use}), part(1, {use})}, &error);
   ASSERT_TRUE(merged) << error;
   const json& s = (*merged)["scenarios"][0];
   EXPECT_EQ(s["verdict"], "invalid-handle-use") << s.dump(2);

@@ -451,7 +451,8 @@ TEST(TextColumns, AFindingInColumnsKeepsItsSliceAndNumbersItsExecution) {
   EXPECT_GT(f.execution, 0u) << "the execution number is not the first's";
   for (const std::string& line : lines)
     EXPECT_LE(line.size(), 90u) << line;
-  EXPECT_TRUE(contains(view, "WriteFile File 'log' (!)")) << "the finding's step, marked:\n" << view;
+  EXPECT_TRUE(contains(view, "WriteFile File 'log' (!)")) << "the finding's step, marked:\n"
+                                                          << view;
 }
 
 TEST(TextReport, ColourPaintsTheFindingKindOnlyWhenAsked) {
