@@ -172,3 +172,14 @@ struct TempDir {
     EXPECT_TRUE(::hc::test::contains((result).findings[0].message, expected_text)) \
         << (result).findings[0].message;                                           \
   } while (false)
+
+/// A DfsAndDpor (explore_dfs_and_dpor) that both searches explored clean and exhaustively, with
+/// the same outcomes: the clean counterpart of a model's finding, and its footprints' check.
+#define HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r)                                    \
+  do {                                                                           \
+    EXPECT_TRUE((r).dfs.findings.empty()) << (r).dfs.findings.front().message;   \
+    EXPECT_TRUE((r).dpor.findings.empty()) << (r).dpor.findings.front().message; \
+    EXPECT_TRUE((r).dfs.stats.exhausted);                                        \
+    EXPECT_TRUE((r).dpor.stats.exhausted);                                       \
+    EXPECT_EQ((r).dfs_outcomes, (r).dpor_outcomes);                              \
+  } while (false)

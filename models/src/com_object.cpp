@@ -64,13 +64,6 @@ std::string origin(const ComReference& via) {
          "the object.";
 }
 
-// The footprint beside the object: its subsystem's cell when it belongs to one.
-std::span<const Touch> subsystem_touch(const Subsystem* subsystem, Touch& buffer) {
-  if (subsystem == nullptr) return {};
-  buffer = subsystem->reads();
-  return {&buffer, 1};
-}
-
 }  // namespace
 
 namespace detail {
@@ -133,6 +126,17 @@ void ComObject::guard_destruction(std::uint32_t artificial) noexcept {
   guard_ = artificial;
 }
 
+bool ComObject::announce(Access access, const char* label, const std::source_location& where) {
+  // The footprint beside the object: its subsystem's cell when it belongs to one.
+  Touch subsystem_cell{};
+  std::span<const Touch> footprint;
+  if (subsystem_ != nullptr) {
+    subsystem_cell = subsystem_->reads();
+    footprint = {&subsystem_cell, 1};
+  }
+  return rt::model_op(access, id_, footprint, label, where) != nullptr;
+}
+
 void ComObject::belongs_to(Subsystem& subsystem) {
   subsystem_epoch_ = subsystem.bind(label());
   subsystem_ = &subsystem;
@@ -162,10 +166,7 @@ void ComObject::use(const char* method, const std::source_location& where) {
 std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
                                      const std::source_location& where) {
   require_world("AddRef");
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), label, where) ==
-      nullptr)
-    return count();  // teardown
+  if (!announce(Access::read_write, label, where)) return count();  // teardown
   Life& life = life_->write();
   switch (life.state) {
     case ComState::alive:
@@ -191,10 +192,7 @@ std::uint32_t ComObject::add_ref_via(const ComReference& via, const char* label,
 
 std::uint32_t ComObject::release_via(const ComReference& via, const std::source_location& where) {
   require_world("Release");
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "Release",
-                   where) == nullptr)
-    return count();
+  if (!announce(Access::read_write, "Release", where)) return count();
   Life& life = life_->write();
   if (life.state == ComState::alive) check_subsystem("Release", where);
   switch (life.state) {
@@ -218,10 +216,7 @@ std::uint32_t ComObject::release_via(const ComReference& via, const std::source_
 bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_location& where) {
   require_world("try_upgrade");
   // A compare-exchange loop on the count that refuses 0: announced as a read-write.
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer),
-                   "AddRef (weak upgrade)", where) == nullptr)
-    return false;
+  if (!announce(Access::read_write, "AddRef (weak upgrade)", where)) return false;
   Life& life = life_->write();
   if (life.state != ComState::alive || life.count == 0) return false;
   check_subsystem("AddRef (weak upgrade)", where);
@@ -232,10 +227,7 @@ bool ComObject::try_upgrade_via(const ComReference& /*via*/, const std::source_l
 void ComObject::use_via(const char* method, const ComReference& via,
                         const std::source_location& where) {
   require_world("use");
-  Touch buffer{};
-  if (rt::model_op(Access::read, id_, subsystem_touch(subsystem_, buffer), method, where) ==
-      nullptr)
-    return;
+  if (!announce(Access::read, method, where)) return;
   check_alive(method, via, where, life_->read());
   check_subsystem(method, where);
 }
@@ -301,10 +293,7 @@ std::source_location user_site(ComObject* self, const std::source_location& wher
 
 std::uint32_t ComObject::user_decrement(const std::source_location& at) {
   const std::source_location where = user_site(this, at);
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer),
-                   "InterlockedDecrement(&m_ref)", where) == nullptr)
-    return count();
+  if (!announce(Access::read_write, "InterlockedDecrement(&m_ref)", where)) return count();
   Life& life = life_->write();
   switch (life.state) {
     case ComState::alive:
@@ -323,10 +312,7 @@ std::uint32_t ComObject::user_decrement(const std::source_location& at) {
 
 std::uint32_t ComObject::user_read(const std::source_location& at) {
   const std::source_location where = user_site(this, at);
-  Touch buffer{};
-  if (rt::model_op(Access::read, id_, subsystem_touch(subsystem_, buffer), "read m_ref", where) ==
-      nullptr)
-    return count();
+  if (!announce(Access::read, "read m_ref", where)) return count();
   const Life& life = life_->read();
   check_alive("read m_ref", ComReference{}, where, life);
   return life.count;
@@ -334,10 +320,7 @@ std::uint32_t ComObject::user_read(const std::source_location& at) {
 
 void ComObject::user_write(std::uint32_t value, const std::source_location& at) {
   const std::source_location where = user_site(this, at);
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "write m_ref",
-                   where) == nullptr)
-    return;
+  if (!announce(Access::read_write, "write m_ref", where)) return;
   Life& life = life_->write();
   check_alive("write m_ref", ComReference{}, where, life);
   life.count = value;
@@ -345,9 +328,7 @@ void ComObject::user_write(std::uint32_t value, const std::source_location& at) 
 
 void ComObject::user_delete(const std::source_location& at) {
   const std::source_location where = user_site(this, at);
-  Touch buffer{};
-  if (rt::model_op(Access::read_write, id_, subsystem_touch(subsystem_, buffer), "delete this",
-                   where) == nullptr)
+  if (!announce(Access::read_write, "delete this", where))
     return;  // teardown: the object is left as it is (its memory is the world's)
   Life& life = life_->write();
   if (life.state != ComState::alive) report_double_destruction(ComReference{}, where);

@@ -46,27 +46,17 @@ ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_vie
 }
 
 bool ManagedObject::reachable() const {
-  // A peek: the same trace as a collection's mark phase, from the roots only.
-  std::vector<const ManagedObject*> stack;
+  // A peek: a collection's mark phase (Gc::trace), from the roots only.
+  std::vector<ManagedObject*> stack;
   std::vector<char> seen(gc_->registered_.size(), 0);
-  for (const ManagedObject* o : gc_->registered_) {
+  for (ManagedObject* o : gc_->registered_) {
     if (o->roots_.peek() > 0) {
       seen[o->index_] = 1;
       stack.push_back(o);
     }
   }
-  while (!stack.empty()) {
-    const ManagedObject* o = stack.back();
-    stack.pop_back();
-    if (o == this) return true;
-    for (const ManagedObject* t : o->fields_.peek()) {
-      if (seen[t->index_] == 0) {
-        seen[t->index_] = 1;
-        stack.push_back(t);
-      }
-    }
-  }
-  return false;
+  gc_->trace(seen, stack, /*peek=*/true);
+  return seen[index_] != 0;
 }
 
 std::string ManagedObject::label() const {
@@ -251,11 +241,11 @@ ManagedObject* Gc::read_weak(ManagedObject& o, const hc::ModelCell<ManagedObject
   return slot.read();
 }
 
-void Gc::trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack) const {
+void Gc::trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack, bool peek) const {
   while (!stack.empty()) {
     const ManagedObject* o = stack.back();
     stack.pop_back();
-    for (ManagedObject* t : o->fields_.read()) {
+    for (ManagedObject* t : peek ? o->fields_.peek() : o->fields_.read()) {
       if (marked[t->index_] == 0) {
         marked[t->index_] = 1;
         stack.push_back(t);

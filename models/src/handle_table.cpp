@@ -93,10 +93,10 @@ struct HandleTable::KernelObject {
   // Parent/child (create_child): the object this one was opened through, fixed at creation.
   // The child is usable only while the parent has an open handle (K(parent).handles > 0).
   std::shared_ptr<KernelObject> parent;
-  std::string parent_value;  // finding bookkeeping: "0x4 (table 'WinHTTP')", the value used
+  std::uint64_t parent_value = 0;  // finding bookkeeping: the parent's value it was opened by
   // Finding bookkeeping: who closed this object's last handle (the object's release).
   std::optional<Provenance> released;
-  std::string released_value;
+  std::uint64_t released_value = 0;
 
   ObjectId object() const { return state.id(); }
   std::string label() const { return fmt::format("{} '{}'", object_type_name(type), name); }
@@ -336,7 +336,7 @@ RawHandle HandleTable::create_object(ObjectType type, std::string_view name, boo
                                      const std::source_location& where) {
   const Touch footprint[] = {free_.writes()};
   if (rt::model_op(Access::write, id(), footprint, "create", where) == nullptr) return {};
-  return make_object(type, name, manual_reset, initially_set, owner, where, nullptr, {});
+  return make_object(type, name, manual_reset, initially_set, owner, where, nullptr, 0);
 }
 
 RawHandle HandleTable::create_child(const RawHandle& parent, ObjectType type, std::string_view name,
@@ -363,9 +363,7 @@ RawHandle HandleTable::create_child(const RawHandle& parent, ObjectType type, st
   }
   std::shared_ptr<KernelObject> p = table_.read().slots[s].object;
   check_parent(*p, parent, api, false, where);
-  const std::string value =
-      fmt::format("{} (table '{}')", format_value(parent.value), options_.name);
-  return make_object(type, name, true, false, owner, where, std::move(p), value);
+  return make_object(type, name, true, false, owner, where, std::move(p), parent.value);
 }
 
 void HandleTable::check_parent(KernelObject& child, const RawHandle& h, const char* api,
@@ -374,10 +372,14 @@ void HandleTable::check_parent(KernelObject& child, const RawHandle& h, const ch
   KernelObject& parent = *child.parent;
   if (parent.state.read().handles > 0) return;  // K(parent), declared by the caller
   const Provenance at = here(where);
-  const std::string released = parent.released
-                                   ? fmt::format("its last handle {} was closed by {}",
-                                                 parent.released_value, describe(*parent.released))
-                                   : std::string("it has no open handle");
+  // A child's parent is in this table (create_child resolves it here).
+  auto in_table = [&](std::uint64_t value) {
+    return fmt::format("{} (table '{}')", format_value(value), options_.name);
+  };
+  const std::string released =
+      parent.released ? fmt::format("its last handle {} was closed by {}",
+                                    in_table(parent.released_value), describe(*parent.released))
+                      : std::string("it has no open handle");
   // The steps in the message's order: this call, the child's creation, the parent's release.
   FindingRefs refs{.steps = {at.step, child.created.step}, .objects = {}};
   if (parent.released) refs.steps.push_back(parent.released->step);
@@ -393,8 +395,8 @@ void HandleTable::check_parent(KernelObject& child, const RawHandle& h, const ch
                      "(AddRef the parent's SafeHandle, SetParentHandle) and release it after "
                      "closing itself",
                      describe(at), closing ? "closed" : fmt::format("used (via {})", api),
-                     format_value(h.value), child.label(), parent.label(), child.parent_value,
-                     describe(child.created), released),
+                     format_value(h.value), child.label(), parent.label(),
+                     in_table(child.parent_value), describe(child.created), released),
          where, fmt::format("child|{}|{}|{}", child.label(), parent.label(), site(where)),
          std::move(refs));
 }
@@ -403,7 +405,7 @@ RawHandle HandleTable::make_object(ObjectType type, std::string_view name, bool 
                                    bool initially_set, std::string_view owner,
                                    const std::source_location& where,
                                    std::shared_ptr<KernelObject> parent,
-                                   std::string_view parent_value) {
+                                   std::uint64_t parent_value) {
   if (options_.fault_create && hc::fault("create fails (out of memory / EMFILE)", where)) {
     set_error(options_.style == ValueStyle::posix ? kEMFILE : kErrorNotEnoughMemory);
     return RawHandle{};
@@ -415,7 +417,7 @@ RawHandle HandleTable::make_object(ObjectType type, std::string_view name, bool 
   if (waits) object->event = rt::register_event(object->label(), manual_reset, initially_set);
   object->created = here(where);
   object->parent = std::move(parent);
-  object->parent_value = std::string(parent_value);
+  object->parent_value = parent_value;
   table_.write().objects.push_back(object);
   set_error(kErrorSuccess);
   return install(std::move(object), /*counted=*/true, owner, where);
@@ -530,9 +532,8 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   g.closer = std::string(closer);
   slot_cells_[s]->write().closed = generation;
   if (--object.state.write().handles == 0) {
-    object.released = here(where);
-    object.released_value =
-        fmt::format("{} (table '{}')", format_value(value_of(s)), options_.name);
+    object.released = g.closed;
+    object.released_value = value_of(s);
   }
   free_slot(s);
   if (transient) {

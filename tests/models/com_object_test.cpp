@@ -1097,11 +1097,7 @@ TEST(UserUnknown, TheCorrectReleaseIsCleanUnderDfsAndDpor) {
     HC_CHECK(destructors == 1, "{} destructor runs", destructors);
     outcomes.insert("done");
   });
-  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
-  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
-  EXPECT_TRUE(r.dfs.stats.exhausted);
-  EXPECT_TRUE(r.dpor.stats.exhausted);
-  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
 }
 
 TEST(UserUnknown, AnAddRefOnACountAnotherThreadTookToZeroIsAddRefFromZero) {

@@ -784,11 +784,7 @@ TEST(ChildUsedAfterParentRelease, ClosingTheChildFirstIsCleanUnderDfsAndDpor) {
     session_and_request(true);
     outcomes.insert("done");
   });
-  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
-  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
-  EXPECT_TRUE(r.dfs.stats.exhausted);
-  EXPECT_TRUE(r.dpor.stats.exhausted);
-  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
 }
 
 // A duplicate of the parent keeps it open: the child is usable until the parent's last handle.

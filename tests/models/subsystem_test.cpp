@@ -121,11 +121,7 @@ TEST(ReleaseAfterSubsystemShutdown, AGuardOutsideThePointersScopeIsCleanUnderDfs
     reader.join();
     outcomes.insert("done");
   });
-  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
-  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
-  EXPECT_TRUE(r.dfs.stats.exhausted);
-  EXPECT_TRUE(r.dpor.stats.exhausted);
-  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
 }
 
 /// A SafeHandle whose ReleaseHandle calls into a native library; thread `unloader` unloads the
@@ -165,11 +161,7 @@ TEST(ReleaseAfterSubsystemShutdown, AReleaseHandleCallingIntoAnUnloadedLibraryIs
 TEST(ReleaseAfterSubsystemShutdown, DisposingBeforeTheUnloadIsCleanUnderDfsAndDpor) {
   const auto r = hc::test::explore_dfs_and_dpor(
       [](std::set<std::string>& outcomes) { release_into_library(true, &outcomes); });
-  EXPECT_TRUE(r.dfs.findings.empty()) << r.dfs.findings.front().message;
-  EXPECT_TRUE(r.dpor.findings.empty()) << r.dpor.findings.front().message;
-  EXPECT_TRUE(r.dfs.stats.exhausted);
-  EXPECT_TRUE(r.dpor.stats.exhausted);
-  EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes);
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
 }
 
 // DPOR against dfs where the teardown races the calls: the same outcomes (which calls saw the

@@ -261,6 +261,9 @@ class ComObject {
   // The liveness check of use on the state `life` (read by use, peeked by ComPtr::operator->).
   void check_alive(const char* method, const ComReference& via, const Loc& where, const Life& life);
   void destroy(const ComStamp& by, Life& life);
+  // Announces an operation on the object (a scheduling point): its footprint is the object and,
+  // when it belongs to a subsystem, the subsystem's cell (read). False at teardown.
+  bool announce(Access access, const char* label, const Loc& where);
   // The subsystem check of an operation (its footprint declared subsystem_->reads()).
   void check_subsystem(const char* call, const Loc& where);
   // A user IUnknown's operations (UserUnknown, ComRefCount): see there.

@@ -491,8 +491,10 @@ class Gc {
   ManagedObject* transfer(ManagedObject& target, ManagedObject* from, const void* to,
                           const std::source_location& where);
   /// Marks (by index in registered_) everything reachable from the marked objects in `stack`,
-  /// through fields (audited reads: the calling step must declare them).
-  void trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack) const;
+  /// through fields: audited reads (the calling step must declare them), or peeks (`peek`: for
+  /// ManagedObject::reachable, which is no operation).
+  void trace(std::vector<char>& marked, std::vector<ManagedObject*>& stack,
+             bool peek = false) const;
   void add_weak(hc::ModelCell<ManagedObject*>* slot, bool long_weak);
   void remove_weak(hc::ModelCell<ManagedObject*>* slot);
   ManagedObject* read_weak(ManagedObject& o, const hc::ModelCell<ManagedObject*>& slot,

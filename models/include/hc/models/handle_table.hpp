@@ -332,7 +332,7 @@ class HandleTable {
   RawHandle make_object(ObjectType type, std::string_view name, bool manual_reset,
                         bool initially_set, std::string_view owner,
                         const std::source_location& where, std::shared_ptr<KernelObject> parent,
-                        std::string_view parent_value);
+                        std::uint64_t parent_value);
   /// A use or close of `child` (through `h`) while its parent has no open handle: the finding.
   /// Reads K(parent), which the caller's footprint declares.
   void check_parent(KernelObject& child, const RawHandle& h, const char* api, bool closing,
