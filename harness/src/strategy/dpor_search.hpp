@@ -280,7 +280,7 @@ class DporStrategy final : public ExhaustiveStrategy {
  public:
   DporStrategy(const StrategyOptions& o, bool optimal, std::shared_ptr<SharedDpor> shared = {},
                bool driver = false)
-      : ExhaustiveStrategy(o, /*sized_units=*/false),
+      : ExhaustiveStrategy(o, /*sized_units=*/shared == nullptr && !driver),
         optimal_(optimal),
         shared_(std::move(shared)),
         driver_(driver),
@@ -329,9 +329,10 @@ class DporStrategy final : public ExhaustiveStrategy {
       f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
-    const bool split = stack_.size() < units().split() ||
-                       std::any_of(stack_.begin(), stack_.end(),
-                                   [](const Frame& above) { return above.is_value; });
+    const bool split =
+        stack_.size() < std::max<std::size_t>(units().split(), units().split_frames()) ||
+        std::any_of(stack_.begin(), stack_.end(),
+                    [](const Frame& above) { return above.is_value; });
     f.split = split;
     bool picked = false;
     if (!split && following_) {
@@ -416,6 +417,14 @@ class DporStrategy final : public ExhaustiveStrategy {
         backtrack();
         return;
       }
+    } else if (units().sized() && units().probing()) {
+      // A probe (the first execution below a new node above the units) names its unit by
+      // Knuth's estimate; the decisions above that unit then branch on every awake thread
+      // (sleep sets alone), as every owner's must, so the unit's subtree is the same whoever
+      // explores it.
+      tag_execution(!verdict.pruned && !blocked_,
+                    [this](std::size_t k) { return branches(stack_[k]); });
+      split_units();
     } else {
       tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
     }
@@ -1089,6 +1098,21 @@ class DporStrategy final : public ExhaustiveStrategy {
   /// with branches left go to the top (a part of the unit, committed in its turn, whose
   /// branches other workers then take), and it goes on below them.
   void promote_shared_part();
+  /// Decision f's options for Knuth's estimate of a subtree (SearchUnits::ended): a value's
+  /// bound, or the threads awake at it, which a decision above a unit branches on. (The
+  /// branches dpor itself takes grow as the unit is explored; the first execution's races
+  /// leave too few to size a unit by.)
+  static std::uint32_t branches(const Frame& f) {
+    if (f.is_value) return std::max<std::uint32_t>(f.enabled, 1);
+    return static_cast<std::uint32_t>(std::max(1, std::popcount(f.enabled & ~f.sleep)));
+  }
+  /// Sized units: the decisions above the unit a probe named branch on every awake thread
+  /// (sleep sets alone), so that the unit's subtree is the same whoever owns it.
+  void split_units() {
+    const std::size_t above = std::min(units().split_frames(), stack_.size());
+    for (std::size_t k = 0; k < above; ++k)
+      stack_[k].split = true;
+  }
   /// Whether backtracking would find another branch at f (the chosen one is in progress).
   static bool has_branches_left(const Frame& f) {
     if (f.is_value) return f.value + 1 < f.enabled;

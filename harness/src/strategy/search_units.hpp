@@ -23,9 +23,12 @@
 //     below (dpor: sleep sets alone, no wakeup trees; `split_frames()` says how many): that is
 //     what makes a unit's subtree the same for every owner.
 //
-// dpor keeps units at a fixed depth (unit_size 0: every node at min_depth names one): deeper
-// split decisions, which branch on sleep sets alone, multiplied its sleep-set-blocked executions
-// (lastzero(12) under --jobs 2: 2.0 M pruned against 0.37 M).
+// dpor sizes its units the same way for shards and checkpoints (its options at a decision: the
+// threads awake there, which a decision above a unit branches on, sleep sets alone). Its
+// workers under --jobs share one search tree instead (shared_search.hpp, shared_dpor.cpp):
+// there, deeper split decisions multiplied the sleep-set-blocked executions (lastzero(12) under
+// --jobs 2: 2.0 M pruned against 0.37 M). unit_size 0 gives units at a fixed depth (every node
+// at min_depth names one).
 //
 // A strategy reports its stack depth at four moments and gets told what to do:
 //
@@ -65,6 +68,10 @@ class SearchUnits {
   bool in_unit() const { return split_ != 0 && !probing_; }
   /// The execution that ended last was its unit's first: it named the unit.
   bool named_unit() const { return named_; }
+  /// Units are sized by the search (unit_size != 0), not at a fixed depth.
+  bool sized() const { return split_ != 0 && unit_size_ != 0; }
+  /// The current execution is a probe: the first through its prefix, which names a unit.
+  bool probing() const { return probing_; }
 
   bool begin(std::size_t depth) {
     named_ = false;
