@@ -18,8 +18,7 @@ CompletionQueue::CompletionQueue(std::string name, QueueKind kind)
 }
 
 Completion CompletionQueue::dequeue(const std::source_location& where) {
-  const char* api =
-      kind_ == QueueKind::iocp ? "GetQueuedCompletionStatus" : "io_uring_wait_cqe";
+  const char* api = kind_ == QueueKind::iocp ? "GetQueuedCompletionStatus" : "io_uring_wait_cqe";
   const Touch footprint[] = {packets_.writes()};
   if (rt::model_op(Access::sync, ready_, footprint, api, where, WaitFor::event_set) == nullptr)
     return {};
@@ -35,7 +34,7 @@ Completion CompletionQueue::dequeue(const std::source_location& where) {
 struct AsyncIo::Op {
   std::uint32_t number = 0;  // 1-based
   Api api = Api::read_file;
-  RawHandle handle;     // the value it was started on, with its provenance
+  RawHandle handle;           // the value it was started on, with its provenance
   ObjectId file = kNoObject;  // K: the kernel object the request holds
   std::string file_label;
   UserMemory* buffer = nullptr;
@@ -44,7 +43,7 @@ struct AsyncIo::Op {
   std::uint64_t key = 0;             // the completion key / user_data
   Provenance submitted;
   std::source_location where{};
-  std::string thread_name;  // "device: ReadFile #1"
+  std::string thread_name;    // "device: ReadFile #1"
   ObjectId done = kNoObject;  // D(op): set when it completes
   hc::thread device;
 
@@ -52,10 +51,14 @@ struct AsyncIo::Op {
   bool reads() const { return api == Api::read_file || api == Api::uring_read; }
   const char* api_name() const {
     switch (api) {
-      case Api::read_file: return "ReadFile";
-      case Api::write_file: return "WriteFile";
-      case Api::uring_read: return "io_uring read";
-      case Api::uring_write: return "io_uring write";
+      case Api::read_file:
+        return "ReadFile";
+      case Api::write_file:
+        return "WriteFile";
+      case Api::uring_read:
+        return "io_uring read";
+      case Api::uring_write:
+        return "io_uring write";
     }
     return "?";
   }
@@ -101,14 +104,13 @@ std::uint32_t AsyncIo::submit_read(CompletionQueue& ring, const RawHandle& fd, U
   return start(Api::uring_read, &ring, fd, buffer, nullptr, user_data, where);
 }
 
-std::uint32_t AsyncIo::submit_write(CompletionQueue& ring, const RawHandle& fd,
-                                    UserMemory& buffer, std::uint64_t user_data,
-                                    const std::source_location& where) {
+std::uint32_t AsyncIo::submit_write(CompletionQueue& ring, const RawHandle& fd, UserMemory& buffer,
+                                    std::uint64_t user_data, const std::source_location& where) {
   return start(Api::uring_write, &ring, fd, buffer, nullptr, user_data, where);
 }
 
-std::uint32_t AsyncIo::start(Api api, CompletionQueue* ring, const RawHandle& h,
-                             UserMemory& buffer, UserMemory* overlapped, std::uint64_t user_data,
+std::uint32_t AsyncIo::start(Api api, CompletionQueue* ring, const RawHandle& h, UserMemory& buffer,
+                             UserMemory* overlapped, std::uint64_t user_data,
                              const std::source_location& where) {
   auto op = std::make_unique<Op>();
   op->api = api;
@@ -145,11 +147,12 @@ std::uint32_t AsyncIo::start(Api api, CompletionQueue* ring, const RawHandle& h,
   }
   if (op->windows()) models::set_last_error(kErrorIoPending);  // FALSE + ERROR_IO_PENDING
   op->thread_name = fmt::format("device: {} #{}", label, op->number);
-  op->done = rt::register_event(fmt::format("{}: {} #{} completed", name_, label, op->number),
-                                true, false);
+  op->done = rt::register_event(fmt::format("{}: {} #{} completed", name_, label, op->number), true,
+                                false);
   Op* raw = op.get();
   ops_.push_back(std::move(op));
-  raw->device = hc::thread(raw->thread_name, [this, raw] { complete(*raw); }, where);
+  raw->device = hc::thread(
+      raw->thread_name, [this, raw] { complete(*raw); }, where);
   return raw->number;
 }
 
@@ -183,8 +186,7 @@ Status AsyncIo::cancel_io_ex(const RawHandle& h, const UserMemory* overlapped,
   return {};
 }
 
-Completion AsyncIo::get_overlapped_result(std::uint32_t number,
-                                          const std::source_location& where) {
+Completion AsyncIo::get_overlapped_result(std::uint32_t number, const std::source_location& where) {
   if (number == 0 || number > ops_.size())
     throw usage_error(fmt::format("GetOverlappedResult: {} is no operation of '{}' ({} started)",
                                   number, name_, ops_.size()));
@@ -221,8 +223,7 @@ void AsyncIo::complete(Op& op) {
     footprint[n++] = op.queue->packets_.writes();
     footprint[n++] = {op.queue->ready_, Access::write};
   }
-  if (rt::model_op(Access::read_write, requests_.id(),
-                   std::span<const Touch>(footprint.data(), n),
+  if (rt::model_op(Access::read_write, requests_.id(), std::span<const Touch>(footprint.data(), n),
                    op.reads() ? "I/O completion (read)" : "I/O completion (write)",
                    op.where) == nullptr)
     return;
@@ -289,9 +290,9 @@ void AsyncIo::report_after_free(const Op& op, const UserMemory& memory, bool can
          fmt::format("I/O completed after free: the {} started by {} on {} ({}) completed at step "
                      "{} {}, and the completion wrote its {} into '{}', which thread '{}' freed "
                      "at {} (step {}). Handle history: {}. {}",
-                     op.api_name(), describe(op.submitted), value, op.file_label, now.step,
-                     outcome, wrote, memory.name(), freed.thread_name, site(freed.where),
-                     freed.step, closes, advice),
+                     op.api_name(), describe(op.submitted), value, op.file_label, now.step, outcome,
+                     wrote, memory.name(), freed.thread_name, site(freed.where), freed.step, closes,
+                     advice),
          op.where,
          fmt::format("io-completed-after-free|{}|{}|{}", memory.name(), site(op.where),
                      site(freed.where)),

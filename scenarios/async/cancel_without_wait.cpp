@@ -37,7 +37,7 @@ void destroy_change_reader(bool wait_for_completion) {
   // ~folder_change_reader_state:
   io.cancel_io_ex(folder, &overlapped);
   if (wait_for_completion) io.get_overlapped_result(read);  // GetOverlappedResult(..., TRUE)
-  overlapped.free();  // the object is destroyed
+  overlapped.free();                                        // the object is destroyed
   buffer.free();
   process.close(folder, "change reader");
 }

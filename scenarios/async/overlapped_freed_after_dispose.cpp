@@ -34,7 +34,7 @@ using hc::models::UserMemory;
 
 void dispose_pipe_with_read_pending(bool free_in_callback) {
   HandleTable process;
-  UserMemory buffer("pipe read buffer");    // pinned for the read
+  UserMemory buffer("pipe read buffer");      // pinned for the read
   UserMemory overlapped("NativeOverlapped");  // AllocateNativeOverlapped
   CompletionQueue port("thread pool IOCP");
   AsyncIo io(process);
@@ -65,8 +65,9 @@ void dispose_pipe_with_read_pending(bool free_in_callback) {
 
 HC_SCENARIO("async/overlapped-freed-after-dispose", .tags = {"async", "windows"},
             .expect = hc::FindingKind::io_completed_after_free,
-            .message = "wrote its status (Internal, InternalHigh) into 'NativeOverlapped', which "
-                       "thread 'main' freed at scenarios/async/",
+            .message =
+                "wrote its status (Internal, InternalHigh) into 'NativeOverlapped', which "
+                "thread 'main' freed at scenarios/async/",
             .summary =
                 "Dispose closes the pipe (cancelling the pending read) and frees the "
                 "OVERLAPPED at once; the aborted completion still arrives and writes it",

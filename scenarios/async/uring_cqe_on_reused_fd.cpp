@@ -16,8 +16,10 @@
 //
 // Fix: tokio-uring #2 ("close FD after any in-flight operation"): the descriptor stays open until
 // every request on it has completed and its CQE has been reaped; the reaper, which owns the
-// connection, closes it after handling the CQE. (Registered files or a per-request user_data
-// that is not the bare number fix it too.)
+// connection, closes it after handling the CQE. The reconnect runs concurrently and gets
+// whichever number is free then (4 while the old socket is still open, 3 after), and the
+// number the CQE names is still the old connection when the handler uses it. (Registered files
+// or a per-request user_data that is not the bare number fix it too.)
 #include "hc/hc.hpp"
 #include "hc/models/async_io.hpp"
 
@@ -46,16 +48,17 @@ void reconnect_with_read_in_flight(bool close_after_cqe) {
 
   // The completion handler: reap the CQE, reply on the connection its user_data names.
   hc::thread reaper("reaper", [&] {
-    const Completion cqe = ring.dequeue();  // io_uring_wait_cqe
-    fds.write(cqe.handle);                  // send(user_data, ...): the reply
+    const Completion cqe = ring.dequeue();                 // io_uring_wait_cqe
+    fds.write(cqe.handle);                                 // send(user_data, ...): the reply
     if (close_after_cqe) fds.close(cqe.handle, "client");  // every request on it is done
   });
 
   io.submit_read(ring, sock, buffer, /*user_data=*/sock.value);  // IORING_OP_READ
-  if (!close_after_cqe) fds.close(sock, "client");  // the connection looks dead: close it...
-  if (close_after_cqe) reaper.join();                // (fix: wait until the reaper is done)
-  const RawHandle again = fds.create(ObjectType::file, "connection 2", "client");  // ...reconnect
-  if (!close_after_cqe) reaper.join();
+  // The connection looks dead: close it (the fix leaves that to the reaper, after the CQE)...
+  if (!close_after_cqe) fds.close(sock, "client");
+  // ...and reconnect: the new socket takes the lowest free number (3 once it was closed).
+  const RawHandle again = fds.create(ObjectType::file, "connection 2", "client");
+  reaper.join();
   fds.close(again, "client");
 }
 
@@ -71,8 +74,8 @@ HC_SCENARIO("async/uring-cqe-on-reused-fd", .tags = {"async", "posix", "io_uring
   reconnect_with_read_in_flight(false);
 }
 
-HC_SCENARIO("async/uring-cqe-on-reused-fd.fixed",
-            .tags = {"async", "posix", "io_uring", "fixed"}, .expect = hc::clean,
+HC_SCENARIO("async/uring-cqe-on-reused-fd.fixed", .tags = {"async", "posix", "io_uring", "fixed"},
+            .expect = hc::clean,
             .summary =
                 "the fd is closed only after its request's CQE has been reaped "
                 "(tokio-uring #2): the number cannot be reused under a pending read",

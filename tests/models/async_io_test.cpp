@@ -128,9 +128,10 @@ TEST(AsyncIoWindows, FreeingTheOverlappedAfterCloseWithReadPendingIsReported) {
                              at_line(read_line) + ") on 0x4 (File 'pipe')");
   const std::string& m = r.findings[0].message;
   EXPECT_TRUE(contains(m, "with ERROR_OPERATION_ABORTED")) << m;
-  EXPECT_TRUE(contains(m, "wrote its status (Internal, InternalHigh) into 'OVERLAPPED', which "
-                          "thread 'main' freed at " +
-                              at_line(free_line)))
+  EXPECT_TRUE(contains(m,
+                       "wrote its status (Internal, InternalHigh) into 'OVERLAPPED', which "
+                       "thread 'main' freed at " +
+                           at_line(free_line)))
       << m;
   EXPECT_TRUE(contains(m, "closed by thread 'main' at step 4 (" + at_line(close_line) + ")")) << m;
   EXPECT_TRUE(contains(m, "it still arrives on 'IOCP'")) << m;
@@ -201,8 +202,8 @@ TEST(AsyncIoWindows, CancelIoExThenWaitForTheCompletionBeforeFreeingIsClean) {
     io.read_file(file, buffer, ov);
     const hc::models::Status cancel = io.cancel_io_ex(file, &ov);
     const Completion c = port.dequeue();  // wait for the completion
-    outcomes.insert(fmt::format("cancel {} error {} completion {}", cancel.ok, cancel.error,
-                                c.error));
+    outcomes.insert(
+        fmt::format("cancel {} error {} completion {}", cancel.ok, cancel.error, c.error));
     ov.free();
     buffer.free();
     table.close(file);
@@ -425,8 +426,7 @@ TEST(AsyncIoUring, FreeingTheBufferAfterCloseWithAReadInFlightIsReported) {
                              at_line(submit_line) + ") on fd 3 (File 'conn-1')");
   const std::string& m = r.findings[0].message;
   EXPECT_TRUE(contains(m, "close() neither cancels nor waits for it")) << m;
-  EXPECT_TRUE(contains(m, "into 'recv buffer', which thread 'main' freed at " +
-                              at_line(free_line)))
+  EXPECT_TRUE(contains(m, "into 'recv buffer', which thread 'main' freed at " + at_line(free_line)))
       << m;
   EXPECT_TRUE(contains(m, "Keep the buffer until the request's CQE has been reaped")) << m;
 }

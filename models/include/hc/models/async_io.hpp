@@ -188,8 +188,8 @@ class AsyncIo {
   /// blocks until the operation has completed, then returns its status (error: ERROR_SUCCESS or
   /// ERROR_OPERATION_ABORTED; bytes). The wait that makes freeing after CancelIoEx safe. (It
   /// does not check the OVERLAPPED it reads: free it after this returns.)
-  Completion get_overlapped_result(std::uint32_t op,
-                                   const std::source_location& where = std::source_location::current());
+  Completion get_overlapped_result(
+      std::uint32_t op, const std::source_location& where = std::source_location::current());
 
   /// io_uring_prep_read(sqe, fd, buffer) + io_uring_sqe_set_data64(sqe, user_data) +
   /// io_uring_submit: the request holds its own reference to the file `fd` names now; it

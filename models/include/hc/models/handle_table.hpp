@@ -312,8 +312,8 @@ class HandleTable {
   /// (`h` from this table: use_in_step's result).
   ObjectId kernel_object(const RawHandle& h) const;
   /// K(h)'s open-handle count, in any table (an audited read: the step declared K(h)).
-  std::uint32_t kernel_handles(const RawHandle& h,
-                               const std::source_location& where = std::source_location::current()) const;
+  std::uint32_t kernel_handles(const RawHandle& h, const std::source_location& where =
+                                                       std::source_location::current()) const;
   /// "File 'log'": the kernel object `h`'s generation names, whatever the slot holds now.
   std::string kernel_label(const RawHandle& h) const;
   // --- end of the i18-async additions ---------------------------------------------------------
