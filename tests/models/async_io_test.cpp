@@ -14,6 +14,8 @@
 
 #include "hc/hc.hpp"
 #include "hc/models/async_io.hpp"
+#include "hc/models/gc.hpp"
+#include "hc/models/safe_handle.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -189,6 +191,41 @@ TEST(AsyncIoWindows, FreeingInTheCompletionCallbackIsClean) {
   });
   HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
   EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"error 0", "error 995"}));
+}
+
+// .NET keeps the handle open while its I/O is pending (SafeFileHandle / PipeStream): the read
+// takes a DangerousAddRef and the completion callback releases it. Dispose then only marks the
+// SafeHandle closed; ReleaseHandle (CloseHandle) runs at the callback's release, after the
+// completion: the read is never cancelled by the Dispose, whatever the order.
+TEST(AsyncIoWindows, ASafeHandleAddRefHeldByThePendingReadDefersTheClose) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    UserMemory buffer("read buffer");
+    UserMemory ov("NativeOverlapped");
+    hc::models::Gc gc;
+    HandleTable table;
+    CompletionQueue port("IOCP");
+    AsyncIo io(table);
+    hc::models::SafeHandle file(gc, table, {.type_name = "SafeFileHandle", .name = "file"});
+    const RawHandle raw = table.create(ObjectType::file, "data", file.label());
+    file.SetHandle(raw);
+    io.associate(file.DangerousGetHandle(), port, 1);
+    hc::thread pool("threadpool", [&] {
+      const Completion c = port.dequeue();
+      outcomes.insert(fmt::format("error {}", c.error));
+      c.overlapped->free();
+      c.buffer->free();
+      file.DangerousRelease();  // the read's reference: the last one after Dispose
+    });
+    bool added = false;
+    file.DangerousAddRef(added);  // held by the pending read
+    ASSERT_TRUE(added);
+    io.read_file(file.DangerousGetHandle(), buffer, ov);
+    file.Dispose();
+    pool.join();
+    EXPECT_FALSE(table.is_open(raw));  // ReleaseHandle ran, at the callback's release
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"error 0"}));
 }
 
 // CancelIoEx, then wait for the completion (it still arrives, aborted, unless the device

@@ -39,6 +39,16 @@
 //     number was closed and reused is a stale-handle-use finding of the table, which names the
 //     close and the object the number names now. No new kind: that message says what happened.
 //
+// Why a kind of its own (io-completed-after-free) rather than UserMemory's use-after-free: the
+// write is not the program's code on the thread that runs it but the kernel completing an
+// operation the program started earlier, maybe cancelled, on a thread (the device) the program
+// never sees; the message must name the submission, the cancel or close, the free and the
+// completion, and the fix is not "don't touch it" but "don't free it before the completion"
+// (free in the completion callback, or cancel and wait). The signature groups by the memory,
+// the submitting line and the freeing line. (c) of issue 18 ("Dispose while I/O is pending
+// without cancel-and-wait, then free") is this finding: it fires when the completion comes.
+// A completion on a closed and reused number is the table's stale-handle-use (see above).
+//
 // Usage (Windows):
 //   HandleTable table;                                 // win32 handles
 //   UserMemory buffer("read buffer"), ov("OVERLAPPED");
