@@ -353,6 +353,25 @@ TEST(AsyncIoWindows, CancelIoExWithNothingPendingAndOnAClosedHandle) {
   EXPECT_TRUE(contains(raised.findings[0].message, "ReadFile")) << raised.findings[0].message;
 }
 
+// A bare number (a value the program read from somewhere, no provenance) names whatever its
+// slot holds when the call runs: the request holds that generation's file from then on.
+TEST(AsyncIoUring, ABareNumberNamesTheFileItsSlotHoldsAtSubmission) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    HandleTable fds{posix()};
+    UserMemory buffer("recv buffer");
+    CompletionQueue ring("ring", QueueKind::io_uring);
+    AsyncIo io(fds);
+    const RawHandle fd = fds.create(ObjectType::file, "conn-1");
+    io.submit_read(ring, fds.value(3), buffer, 3);
+    fds.close(fd);
+    const Completion cqe = ring.dequeue();
+    EXPECT_EQ(cqe.handle.generation, 1u);
+    outcomes.insert(cqe.file);
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"File 'conn-1'"}));
+}
+
 // --- Linux: io_uring-like requests -------------------------------------------------------------
 
 // io_uring(7): a request holds its own reference to the file; close(N) neither cancels it nor
