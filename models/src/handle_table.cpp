@@ -805,6 +805,61 @@ Status HandleTable::wait(const RawHandle& h, const std::source_location& where) 
   return st;
 }
 
+// --- For a model whose own operation takes a handle (i18-async) -------------------------------
+
+std::size_t HandleTable::use_touches(const RawHandle& h, Access access,
+                                     std::span<Touch> out) const {
+  Touches t;
+  if (own(h)) {
+    // As typed(): what a use of a value with provenance may touch, fixed by its generation.
+    KernelObject* object = object_of(h);
+    t.add(id(), Access::read);
+    t.add(slot_cells_[h.slot]->id(), Access::read);
+    t.add(object->object(), access);
+    if (object->parent) t.add(object->parent->object(), Access::read);
+  } else {
+    t.add(id(), Access::read);
+    if (raw_slot(h.value) != 0) t.add(kAllModelObjects, Access::read_write);
+  }
+  if (t.size > out.size()) throw std::logic_error("use_touches: the footprint does not fit");
+  std::copy_n(t.entries.begin(), t.size, out.begin());
+  return t.size;
+}
+
+RawHandle HandleTable::use_in_step(const RawHandle& h, const char* api,
+                                   const std::source_location& where, Status* failure) {
+  const std::uint32_t s = resolve(h, api, false, where, failure);
+  if (s == 0) return {};
+  check_parent(*table_.read().slots[s].object, h, api, false, where);
+  set_error(kErrorSuccess);
+  if (own(h)) return h;
+  const Generation& g = history_[s].back();
+  RawHandle named;
+  named.value = value_of(s);
+  named.slot = s;
+  named.generation = static_cast<std::uint32_t>(history_[s].size());
+  named.owner = g.owner;
+  named.created = g.created;
+  named.table = id();
+  named.table_name = options_.name;
+  return named;
+}
+
+ObjectId HandleTable::kernel_object(const RawHandle& h) const {
+  return own(h) ? object_of(h)->object() : kNoObject;
+}
+
+std::uint32_t HandleTable::kernel_handles(const RawHandle& h,
+                                          const std::source_location& where) const {
+  return own(h) ? object_of(h)->state.read(where).handles : 0;
+}
+
+std::string HandleTable::kernel_label(const RawHandle& h) const {
+  return own(h) ? object_of(h)->label() : std::string();
+}
+
+// --- end of the i18-async additions -------------------------------------------------------------
+
 std::size_t HandleTable::open_count() const {
   std::size_t n = 0;
   for (std::uint32_t s = 1; s < history_.size(); ++s)

@@ -131,8 +131,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "com-object-leak",
     "use-after-free",
     "double-free",
+    "io-completed-after-free",
 };
-static_assert(kFindingNames.back() == "double-free");
+static_assert(kFindingNames.back() == "io-completed-after-free");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

@@ -295,6 +295,29 @@ class HandleTable {
   ObjectId id() const { return table_.id(); }
   std::string format_value(std::uint64_t value) const;
 
+  // --- For a model whose own operation takes a handle (async_io.hpp; added by i18-async) ------
+  // Such a model announces ONE scheduling point whose footprint includes use_touches(h), then
+  // calls use_in_step(h, ...) from it: the checks of use(h) without a scheduling point of their
+  // own (a stale value is a stale-handle-use, a value that names nothing fails or is a finding).
+  /// Writes into `out` what a use of `h` touches (T read, S[h] read, K(h) `access`, K(parent)
+  /// read; a value without this table's provenance: kAllModelObjects) and returns the count
+  /// (at most 4).
+  std::size_t use_touches(const RawHandle& h, Access access, std::span<Touch> out) const;
+  /// use(h, api)'s checks in the calling step (which declared use_touches(h)). Returns the
+  /// handle with this table's provenance for the generation it names (`h` itself when it has
+  /// it), or an invalid RawHandle and `*failure` (the last error is set) when it names nothing.
+  RawHandle use_in_step(const RawHandle& h, const char* api, const std::source_location& where,
+                        Status* failure);
+  /// K(h): the engine object (cell) of the kernel object `h`'s generation names, for ever
+  /// (`h` from this table: use_in_step's result).
+  ObjectId kernel_object(const RawHandle& h) const;
+  /// K(h)'s open-handle count, in any table (an audited read: the step declared K(h)).
+  std::uint32_t kernel_handles(const RawHandle& h, const std::source_location& where =
+                                                       std::source_location::current()) const;
+  /// "File 'log'": the kernel object `h`'s generation names, whatever the slot holds now.
+  std::string kernel_label(const RawHandle& h) const;
+  // --- end of the i18-async additions ---------------------------------------------------------
+
   struct KernelObject;  // shared between tables by duplicate()
   struct Generation;    // one opening of a slot (finding bookkeeping)
 

@@ -61,6 +61,14 @@ class UserMemory {
   /// free / delete: ends the allocation; a second free is a double_free finding.
   void free(const std::source_location& where = std::source_location::current());
 
+  /// For a model whose own operation writes the memory (async_io.hpp: an I/O completion writing
+  /// into a buffer or an OVERLAPPED): whether it is freed, read by the calling step, which
+  /// declared this allocation (id(), write) in its footprint. No scheduling point, no finding:
+  /// the caller reports in its own words.
+  bool freed_in_step(const std::source_location& where = std::source_location::current()) const {
+    return freed_.read(where);
+  }
+
   // --- peeks (no scheduling point, not audited: tests, reports) --------------------------------
   const std::string& name() const noexcept { return name_; }
   bool freed() const noexcept { return freed_.peek(); }
