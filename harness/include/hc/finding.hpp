@@ -69,9 +69,12 @@ enum class FindingKind : std::uint8_t {
   com_object_leak,                   // COM objects still referenced at the end of an execution
   use_after_free,                    // tracked user memory used after its owner freed it
   double_free,                       // tracked user memory freed twice
+  // --- POSIX descriptor I/O (models/posix_io.hpp) ----------------------------------------------
+  event_for_reused_descriptor,  // an epoll event handled through a number that was closed and
+                                // now names another description (or nothing)
 };
 
-inline constexpr int kFindingKindCount = 42;
+inline constexpr int kFindingKindCount = 43;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
