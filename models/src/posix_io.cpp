@@ -473,7 +473,8 @@ IoResult PosixIo::receive(const Fd& fd, std::size_t max, const char* api,
   return r;
 }
 
-IoResult PosixIo::write(const Fd& fd, std::string_view data, const std::source_location& where) {
+IoResult PosixIo::transmit(const Fd& fd, std::string_view data, const char* api,
+                           const std::source_location& where) {
   const Description* p = provenance(fd);
   Touches footprint;
   footprint.add(id(), Access::read);
@@ -483,10 +484,10 @@ IoResult PosixIo::write(const Fd& fd, std::string_view data, const std::source_l
     footprint.add(p->out->readable, Access::write);
   }
   footprint.add(readiness_, Access::write);
-  if (rt::model_op(Access::read_write, announced, footprint.view(), "write", where) == nullptr)
+  if (rt::model_op(Access::read_write, announced, footprint.view(), api, where) == nullptr)
     return {};
   Status failure;
-  Description* d = resolve(fd, "write", false, where, &failure);
+  Description* d = resolve(fd, api, false, where, &failure);
   if (d == nullptr) return IoResult{-1, {}, failure.error};
   if (d->out == nullptr) return IoResult{-1, {}, fail(kEBADF).error};  // a pipe's read end
   Channel::State& s = d->out->state.write();

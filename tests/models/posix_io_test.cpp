@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hc/hc.hpp"
+#include "hc/models/handle_table.hpp"
 #include "hc/models/posix_io.hpp"
 #include "test_support.hpp"
 
@@ -380,6 +381,60 @@ TEST(PosixIoEpoll, EpollWaitBlocksUntilAnEntryIsReady) {
   });
   HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
   EXPECT_EQ(r.dfs_outcomes, std::set<std::string>{"hi"});
+}
+
+// --- HandleTable's POSIX tables: the same Linux semantics for its blocking wait ------------------
+
+// A POSIX HandleTable words its blocking call as read(), and a close from another thread is no
+// close-while-waiting finding (that is Windows' verdict): the waiter is not woken, and the
+// deadlock line says so.
+TEST(PosixHandleTable, CloseDoesNotWakeABlockedReadAndIsWordedAsPosix) {
+  unsigned close_line = 0;
+  const hc::Result r = hc::explore(
+      [&] {
+        hc::models::HandleTable t{{.style = hc::models::ValueStyle::posix,
+                                   .reuse = hc::models::ReusePolicy::lowest_free,
+                                   .report_leaks = false}};
+        const hc::models::RawHandle e = t.create_event("eventfd", true, false);
+        hc::thread waiter("waiter", [&] { t.wait(e); });
+        while (hc::rt::blocked_on(waiter.id()).wait != hc::WaitFor::event_set)
+          hc::this_thread::yield();
+        close_line = __LINE__ + 1;
+        t.close(e);
+        waiter.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::deadlock) << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "read(fd 3) is blocked on Event 'eventfd', and thread 'main' "
+                       "closed fd 3 at step"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "(close at " + at_line(close_line) + ")")) << f.message;
+  EXPECT_TRUE(contains(f.message, "on Linux close(2) does not wake a thread blocked")) << f.message;
+  EXPECT_FALSE(contains(f.message, "WaitForSingleObject")) << f.message;
+  for (const hc::RichStep& step : f.trace)
+    EXPECT_EQ(step.label.find("WaitForSingleObject"), std::string::npos) << step.label;
+  ASSERT_EQ(f.blocked.size(), 2u);
+  EXPECT_EQ(f.blocked[1].pending.label, "read (blocked)");
+}
+
+// Signalled before the close, the POSIX table's wait returns: clean under dfs and dpor.
+TEST(PosixHandleTable, ASignalledReadReturnsAndTheCloseAfterItIsClean) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    hc::models::HandleTable t{
+        {.style = hc::models::ValueStyle::posix, .reuse = hc::models::ReusePolicy::lowest_free}};
+    const hc::models::RawHandle e = t.create_event("eventfd", true, false);
+    bool woke = false;
+    hc::thread waiter("waiter", [&] { woke = t.wait(e).ok; });
+    t.signal(e);
+    waiter.join();
+    t.close(e);
+    outcomes.insert(woke ? "woke" : "failed");
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, std::set<std::string>{"woke"});
 }
 
 }  // namespace

@@ -193,10 +193,12 @@ class PosixIo {
   }
   /// write() / send(): appends the bytes (never blocks); EPIPE after SHUT_WR.
   IoResult write(const Fd& fd, std::string_view data,
-                 const std::source_location& where = std::source_location::current());
+                 const std::source_location& where = std::source_location::current()) {
+    return transmit(fd, data, "write", where);
+  }
   IoResult send(const Fd& fd, std::string_view data,
                 const std::source_location& where = std::source_location::current()) {
-    return write(fd, data, where);
+    return transmit(fd, data, "send", where);
   }
   /// shutdown(): sockets only (ENOTSOCK otherwise). SHUT_RD wakes readers of this socket (read
   /// returns 0); SHUT_WR gives the peer end of file after the data already sent.
@@ -251,6 +253,8 @@ class PosixIo {
 
   IoResult receive(const Fd& fd, std::size_t max, const char* api,
                    const std::source_location& where);
+  IoResult transmit(const Fd& fd, std::string_view data, const char* api,
+                    const std::source_location& where);
   Description* provenance(const Fd& fd) const;
   /// What the call acts on, checked (see the header): null, with `*failure`, when the Fd does
   /// not name the description of its provenance (or a finding).
