@@ -22,7 +22,11 @@ struct PosixIo::Channel {
     bool write_shut = false;   // shutdown(SHUT_WR) on the write side
     bool read_shut = false;    // shutdown(SHUT_RD) on the read side
     std::vector<Waiter> waiters;
-    bool readable() const { return !bytes.empty() || writer_gone || write_shut || read_shut; }
+    // A listening socket's queue: the server ends of connections accept() has not taken yet.
+    std::vector<std::shared_ptr<Description>> pending;
+    bool readable() const {
+      return !bytes.empty() || !pending.empty() || writer_gone || write_shut || read_shut;
+    }
   };
   Channel(std::string_view l, bool socket)
       : label(l),
@@ -53,7 +57,7 @@ struct PosixIo::Epoll {
 /// An open file description: fixed at creation; its mutable state is in its channels (and for
 /// an epoll descriptor, its interest list). How many numbers name it is in T.
 struct PosixIo::Description {
-  enum class Kind : std::uint8_t { pipe_read, pipe_write, socket, epoll };
+  enum class Kind : std::uint8_t { pipe_read, pipe_write, socket, epoll, listener };
   Kind kind = Kind::pipe_read;
   std::string label;            // "pipe 'jobs' (read end)"
   Channel* in = nullptr;        // what read consumes
@@ -337,6 +341,105 @@ Fd PosixIo::epoll_create(std::string_view name, const std::source_location& wher
   return install(std::move(d), where);
 }
 
+Fd PosixIo::listen(std::string_view name, const std::source_location& where) {
+  if (rt::model_op(Access::write, id(), {}, "listen", where) == nullptr) return {};
+  channels_.push_back(
+      std::make_unique<Channel>(fmt::format("socket '{}' (listening)", name), true));
+  auto d = std::make_shared<Description>();
+  d->kind = Description::Kind::listener;
+  d->label = fmt::format("listening socket '{}'", name);
+  d->in = channels_.back().get();
+  d->object = d->in->state.id();
+  set_last_error(kErrorSuccess);
+  return install(std::move(d), where);
+}
+
+Fd PosixIo::connect(const Fd& listener, std::string_view name, const std::source_location& where) {
+  Touches footprint;
+  if (const Description* p = provenance(listener); p != nullptr && p->in != nullptr) {
+    footprint.add(p->in->state.id(), Access::read_write);
+    footprint.add(p->in->readable, Access::write);
+  }
+  footprint.add(readiness_, Access::write);
+  if (rt::model_op(Access::write, id(), footprint.view(), "connect", where) == nullptr) return {};
+  Status failure;
+  Description* l = resolve(listener, "connect", false, where, &failure);
+  if (l == nullptr) return {};
+  if (l->kind != Description::Kind::listener || l->in->state.read().read_shut) {
+    fail(kECONNREFUSED);
+    return {};
+  }
+  channels_.push_back(
+      std::make_unique<Channel>(fmt::format("socket '{}' (to server)", name), true));
+  Channel* up = channels_.back().get();
+  channels_.push_back(
+      std::make_unique<Channel>(fmt::format("socket '{}' (to client)", name), true));
+  Channel* down = channels_.back().get();
+  auto client = std::make_shared<Description>();
+  client->kind = Description::Kind::socket;
+  client->label = fmt::format("socket '{}' (client)", name);
+  client->in = down;
+  client->out = up;
+  client->object = down->state.id();
+  auto server = std::make_shared<Description>();
+  server->kind = Description::Kind::socket;
+  server->label = fmt::format("socket '{}' (accepted)", name);
+  server->in = up;
+  server->out = down;
+  server->object = up->state.id();
+  l->in->state.write().pending.push_back(std::move(server));
+  rt::event_signal(l->in->readable, where);
+  rt::event_signal(readiness_, where);
+  set_last_error(kErrorSuccess);
+  return install(std::move(client), where);
+}
+
+Fd PosixIo::accept(const Fd& listener, const std::source_location& where) {
+  const Description* p = provenance(listener);
+  Touches footprint;
+  ObjectId announced = id();
+  if (p != nullptr && p->in != nullptr) {
+    announced = p->in->state.id();
+    footprint.add(p->in->readable, Access::write);
+  }
+  footprint.add(id(), Access::read_write);  // installs the accepted socket
+  if (rt::model_op(Access::read_write, announced, footprint.view(), "accept", where) == nullptr)
+    return {};
+  Status failure;
+  Description* d = resolve(listener, "accept", false, where, &failure);
+  if (d == nullptr) return {};
+  if (d->kind != Description::Kind::listener) {
+    fail(kEINVAL);
+    return {};
+  }
+  Channel& c = *d->in;
+  const ThreadId me = rt::current_thread();
+  bool blocked = false;
+  while (!c.state.read().readable()) {
+    // Blocks until a connection is queued or the socket is shut down; close() does not wake it.
+    c.state.write().waiters.push_back({me, listener.value, "accept"});
+    const Touch wait_footprint[] = {c.state.writes(), {id(), Access::read_write}};
+    if (rt::model_op(Access::sync, c.readable, wait_footprint, "accept (blocked)", where,
+                     WaitFor::event_set) == nullptr)
+      return {};
+    std::vector<Channel::Waiter>& waiters = c.state.write().waiters;
+    waiters.erase(std::find_if(waiters.begin(), waiters.end(),
+                               [&](const Channel::Waiter& w) { return w.thread == me; }));
+    blocked = true;
+  }
+  if (blocked) rt::set_wait_note(me, {});
+  Channel::State& s = c.state.write();
+  if (s.read_shut) {
+    fail(kEINVAL);  // shutdown(2) on the listening socket: accept fails with EINVAL
+    return {};
+  }
+  std::shared_ptr<Description> server = std::move(s.pending.front());
+  s.pending.erase(s.pending.begin());
+  if (!s.readable()) rt::event_clear(c.readable, where);
+  set_last_error(kErrorSuccess);
+  return install(std::move(server), where);
+}
+
 Fd PosixIo::dup(const Fd& fd, const std::source_location& where) {
   if (rt::model_op(Access::write, id(), {}, "dup", where) == nullptr) return {};
   Status failure;
@@ -371,7 +474,11 @@ Status PosixIo::close(const Fd& fd, const std::source_location& where) {
     for (const Channel::Waiter& w : d->in->state.read().waiters) {
       if (w.fd != fd.value) continue;
       const std::string fix =
-          d->in->is_socket
+          d->kind == Description::Kind::listener
+              ? std::string(
+                    "call shutdown(fd, SHUT_RD) (or SHUT_RDWR) before close(): "
+                    "shutdown(2) wakes the blocked accept, which fails with EINVAL")
+          : d->in->is_socket
               ? std::string(
                     "call shutdown(fd, SHUT_RD) (or SHUT_RDWR) before close(): "
                     "shutdown(2) wakes the blocked call, which returns 0")
@@ -411,12 +518,14 @@ Status PosixIo::shutdown(const Fd& fd, Shut how, const std::source_location& whe
   Status failure;
   Description* d = resolve(fd, "shutdown", false, where, &failure);
   if (d == nullptr) return failure;
-  if (d->kind != Description::Kind::socket) return fail(kENOTSOCK);
+  if (d->kind != Description::Kind::socket && d->kind != Description::Kind::listener)
+    return fail(kENOTSOCK);
+  if (d->kind == Description::Kind::listener && how == Shut::wr) return fail(kENOTCONN);
   if (how == Shut::rd || how == Shut::rdwr) {
     d->in->state.write().read_shut = true;
     rt::event_signal(d->in->readable, where);
   }
-  if (how == Shut::wr || how == Shut::rdwr) {
+  if ((how == Shut::wr || how == Shut::rdwr) && d->out != nullptr) {
     d->out->state.write().write_shut = true;
     rt::event_signal(d->out->readable, where);
   }
@@ -443,6 +552,7 @@ IoResult PosixIo::receive(const Fd& fd, std::size_t max, const char* api,
   Description* d = resolve(fd, api, false, where, &failure);
   if (d == nullptr) return IoResult{-1, {}, failure.error};
   if (d->in == nullptr) return IoResult{-1, {}, fail(kEBADF).error};  // a pipe's write end
+  if (d->kind == Description::Kind::listener) return IoResult{-1, {}, fail(kENOTCONN).error};
   Channel& c = *d->in;
   const ThreadId me = rt::current_thread();
   bool blocked = false;

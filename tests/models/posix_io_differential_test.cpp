@@ -12,7 +12,8 @@
 // (it reuses freed numbers), epoll_ctl ADD / DEL of p1's read end and epoll_wait (blocking),
 // epoll_wait followed by a read through the event's number, and closes of a read end (p0's
 // stays registered through a dup made at the start, and holds a byte from the start: its events
-// outlive the close). Blocking calls
+// outlive the close), and a listening socket: connect + send + close, accept + recv + close,
+// shutdown of the listener (a blocked accept fails). Blocking calls
 // that nothing wakes end in deadlocks; a use of a reused number in a finding: both are outcomes
 // too.
 #include <gtest/gtest.h>
@@ -50,6 +51,9 @@ enum class Act : std::uint8_t {
   ep_wait,     // epoll_wait: blocks until an entry is ready; observe the events' data
   ep_use,      // epoll_wait, then read(fd_of(first event), 1)
   close_rd,    // close(p[obj] read end): p0's stays registered through a dup made at the start
+  connect,     // connect to the listening socket, send "c", close the client socket
+  accept,      // accept (blocks until a connection is queued, or fails after a shutdown), recv
+               // 1 byte, close; or, with value 3, shutdown(listener, SHUT_RD)
 };
 
 struct Op {
@@ -88,6 +92,8 @@ int steps_of(const Op& op) {
     case Act::ep_wait:
       return 3;
     case Act::ep_use:
+    case Act::connect:
+    case Act::accept:
       return 4;
     default:
       return 1;
@@ -114,7 +120,7 @@ constexpr double kMaxInterleavings = 3000;
 
 Program generate(std::uint64_t seed) {
   Xorshift rng(seed);
-  static constexpr int kWeights[] = {4, 3, 3, 2, 1, 1, 1, 2, 1, 1, 2, 2, 1};
+  static constexpr int kWeights[] = {4, 3, 3, 2, 1, 1, 1, 2, 1, 1, 2, 2, 1, 2, 2};
   int total_weight = 0;
   for (int w : kWeights)
     total_weight += w;
@@ -138,15 +144,16 @@ Program generate(std::uint64_t seed) {
   }
 }
 
+constexpr const char* kActNames[] = {"write",    "read",      "send",       "recv",    "shut",
+                                     "close_wr", "dup_close", "open_close", "ep_add",  "ep_del",
+                                     "ep_wait",  "ep_use",    "close_rd",   "connect", "accept"};
+
 std::string describe(const Program& p) {
-  static constexpr const char* kNames[] = {"write",  "read",     "send",      "recv",
-                                           "shut",   "close_wr", "dup_close", "open_close",
-                                           "ep_add", "ep_del",   "ep_wait",   "ep_use"};
   std::string out;
   for (std::size_t t = 0; t < p.size(); ++t) {
     out += fmt::format("  T{}:", t);
     for (const Op& op : p[t])
-      out += fmt::format(" {}({},{})", kNames[static_cast<int>(op.act)], op.obj, op.value);
+      out += fmt::format(" {}({},{})", kActNames[static_cast<int>(op.act)], op.obj, op.value);
     out += "\n";
   }
   return out;
@@ -164,7 +171,8 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
     const hm::Fd sock[2] = {s0, s1};
     io.epoll_ctl(ep, hm::EpollOp::add, r0, hm::kEpollIn);
     const hm::Fd keep = io.dup(r0);  // p0's entry outlives a close of r0
-    io.write(w0, "z");               // p0 starts readable: epoll_wait returns its event
+    const hm::Fd listener = io.listen("srv");
+    io.write(w0, "z");  // p0 starts readable: epoll_wait returns its event
     std::vector<std::string> seen(p.size());
     std::vector<hc::thread> threads;
     for (std::size_t t = 0; t < p.size(); ++t) {
@@ -234,6 +242,29 @@ std::function<void()> body_of(const Program& p, std::set<std::string>* outcomes)
               }
               break;
             }
+            case Act::connect: {
+              const hm::Fd c = io.connect(listener, "c");
+              out += fmt::format("k{} ", c.value);
+              if (c.valid()) {
+                io.send(c, "c");
+                io.close(c);
+              }
+              break;
+            }
+            case Act::accept: {
+              if (op.value == 3) {
+                out += io.shutdown(listener, hm::Shut::rd).ok ? "H+ " : "H- ";
+                break;
+              }
+              const hm::Fd conn = io.accept(listener);
+              out += fmt::format("A{} ", conn.value);
+              if (conn.valid()) {
+                const hm::IoResult r = io.recv(conn, 1);
+                out += fmt::format("R{}{} ", r.n, r.data);
+                io.close(conn);
+              }
+              break;
+            }
             case Act::close_rd: {
               const hm::Status s = io.close(rd[op.obj]);
               out += s.ok ? "c+ " : fmt::format("c{} ", s.error);
@@ -299,6 +330,11 @@ TEST(PosixIoDifferential, DporReachesTheOutcomesDfsReaches) {
     dpor_executions += dpor.executions;
     for (const std::string& o : dfs.outcomes) {
       if (o.starts_with("finding: ")) kinds.insert(o.substr(9));
+      // What the outcomes show: an accepted connection's byte, an accept a shutdown failed,
+      // an epoll event delivered, a read through an event's number.
+      for (const char* mark : {"R1c ", "A-1 ", "[", "u1"}) {
+        if (o.find(mark) != std::string::npos) kinds.insert(mark);
+      }
     }
     if (dfs.outcomes != dpor.outcomes && ++differences <= 10) {
       ADD_FAILURE() << "program " << seed << " reaches other outcomes under dpor than under dfs:\n"
@@ -311,7 +347,7 @@ TEST(PosixIoDifferential, DporReachesTheOutcomesDfsReaches) {
     found += " " + k;
   std::printf(
       "[ differential ] %llu posix-io programs: dfs %llu executions, dpor %llu; "
-      "findings:%s\n",
+      "seen:%s\n",
       static_cast<unsigned long long>(kPrograms), static_cast<unsigned long long>(dfs_executions),
       static_cast<unsigned long long>(dpor_executions), found.c_str());
   EXPECT_EQ(differences, 0);
@@ -319,7 +355,10 @@ TEST(PosixIoDifferential, DporReachesTheOutcomesDfsReaches) {
   EXPECT_TRUE(kinds.contains("deadlock"));
   EXPECT_TRUE(kinds.contains("event-for-reused-descriptor"));
   EXPECT_TRUE(kinds.contains("double-close"));
+  for (const char* mark : {"R1c ", "A-1 ", "[", "u1"})
+    EXPECT_TRUE(kinds.contains(mark)) << "no outcome shows '" << mark << "'";
   EXPECT_LT(dpor_executions, dfs_executions);
+  static_assert(std::size(kActNames) == static_cast<std::size_t>(Act::accept) + 1);
 }
 
 }  // namespace

@@ -383,6 +383,80 @@ TEST(PosixIoEpoll, EpollWaitBlocksUntilAnEntryIsReady) {
   EXPECT_EQ(r.dfs_outcomes, std::set<std::string>{"hi"});
 }
 
+// --- listening sockets -----------------------------------------------------------------------
+
+// accept(2) blocks until a connection is queued; the accepted socket talks to the client.
+TEST(PosixIoAccept, AcceptBlocksUntilAConnectionIsQueued) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    PosixIo io;
+    const Fd srv = io.listen("srv");
+    std::string got;
+    hc::thread server("server", [&] {
+      const Fd conn = io.accept(srv);
+      HC_CHECK(conn.valid(), "accept failed: {}", hc::models::last_error());
+      got = io.recv(conn).data;
+      io.close(conn);
+    });
+    const Fd client = io.connect(srv, "c1");
+    io.send(client, "hi");
+    server.join();
+    io.close(client);
+    io.close(srv);
+    outcomes.insert(got);
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, std::set<std::string>{"hi"});
+}
+
+// shutdown(2) on the listening socket wakes a blocked accept, which fails with EINVAL; a
+// connect after it is refused.
+TEST(PosixIoAccept, ShutdownWakesABlockedAcceptWhichFailsWithEINVAL) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    PosixIo io;
+    const Fd srv = io.listen("srv");
+    std::uint32_t error = 0;
+    hc::thread server("server", [&] {
+      const Fd conn = io.accept(srv);
+      HC_CHECK(!conn.valid(), "accept returned fd {}", conn.value);
+      error = hc::models::last_error();
+    });
+    io.shutdown(srv, Shut::rdwr);
+    server.join();
+    HC_CHECK(
+        !io.connect(srv, "late").valid() && hc::models::last_error() == hc::models::kECONNREFUSED,
+        "connect after shutdown");
+    io.close(srv);
+    HC_CHECK(error == hc::models::kEINVAL, "accept failed with {}", error);
+    outcomes.insert(std::to_string(error));
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+}
+
+// close(2) of the listening socket does not wake a blocked accept (Linux): the deadlock line
+// says so, with accept's fix.
+TEST(PosixIoAccept, CloseDoesNotWakeABlockedAccept) {
+  const hc::Result r = hc::explore(
+      [&] {
+        PosixIo io;
+        const Fd srv = io.listen("srv");
+        hc::thread server("server", [&] { io.accept(srv); });
+        while (hc::rt::blocked_on(server.id()).wait != hc::WaitFor::event_set)
+          hc::this_thread::yield();
+        io.close(srv);
+        server.join();
+      },
+      exhaustive());
+  ASSERT_EQ(r.findings.size(), 1u);
+  const hc::Finding& f = r.findings[0];
+  EXPECT_EQ(f.kind, hc::FindingKind::deadlock) << f.message;
+  EXPECT_TRUE(contains(f.message,
+                       "accept(fd 3) is blocked on listening socket 'srv', and thread "
+                       "'main' closed fd 3 at step"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "shutdown(2) wakes the blocked accept, which fails with EINVAL"))
+      << f.message;
+}
+
 // --- HandleTable's POSIX tables: the same Linux semantics for its blocking wait ------------------
 
 // A POSIX HandleTable words its blocking call as read(), and a close from another thread is no

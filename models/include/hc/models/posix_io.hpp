@@ -43,16 +43,20 @@
 // event-for-reused-descriptor finding — libuv's "events for a closed (and reused) fd" (libuv
 // #1099 #968 #1191 #1468 #4323, uSockets #216).
 //
-// Not modelled: listening sockets and accept(), EPIPE/SIGPIPE for a pipe without readers,
+// Listening sockets: listen() gives one, connect() queues a connection on it, accept() blocks
+// until one is queued; shutdown(SHUT_RD) wakes a blocked accept (it fails with EINVAL), close()
+// does not (Linux), with the same deadlock line as a read.
+//
+// Not modelled: EPIPE/SIGPIPE for a pipe without readers,
 // partial writes and bounded buffers (write never blocks), EPOLLET/EPOLLONESHOT, poll().
 //
 // What it touches (the footprint each operation declares; the footprint audit checks it).
 // Cells, one engine object each:
 //   T      the descriptor table ("descriptors 'NAME'"): every number's generation and
 //          description, whether it is open. Written by what opens or closes a number.
-//   C[c]   one per channel (one direction of a pipe or a socket pair, "pipe 'jobs'"): its
-//          buffered bytes, whether its write side is gone or shut, whether its read side is shut,
-//          the threads blocked reading it.
+//   C[c]   one per channel (one direction of a pipe or a socket pair, "pipe 'jobs'"; a
+//          listening socket's queue): its buffered bytes (queued connections), whether its write
+//          side is gone or shut, whether its read side is shut, the threads blocked reading it.
 //   E[c]   each channel's engine event, set while it is readable (a blocked read waits on it).
 //   P[e]   one per epoll instance ("epoll 'loop'"): its interest entries.
 //   R      the readiness event ("... epoll readiness"), shared by the epoll instances of this
@@ -61,6 +65,10 @@
 // one channel of its pair and writes the other. D(fd) below: the description of the Fd's
 // provenance (fixed, whatever the number names by the time the call runs).
 //   pipe / socketpair / epoll_create   T write (new C, E, P are born in the step).
+//   listen                             T write (its queue C and E are born in the step).
+//   connect(l, ...)                    T write; C(l) read-write, E(l) write, R write.
+//   accept(l)                          C(l) read-write (announced); T read-write, E(l) write;
+//                                      blocked: E(l) sync; C(l) read-write, T read-write.
 //   dup(fd)                            T write.
 //   close(fd)                          T write; D's channels read-write, their events write, D's
 //                                      P read-write (an epoll descriptor), R write.
@@ -103,6 +111,8 @@ inline constexpr std::uint32_t kEEXIST = 17;
 inline constexpr std::uint32_t kEINVAL = 22;
 inline constexpr std::uint32_t kEPIPE = 32;
 inline constexpr std::uint32_t kENOTSOCK = 88;
+inline constexpr std::uint32_t kENOTCONN = 107;
+inline constexpr std::uint32_t kECONNREFUSED = 111;
 
 /// epoll event bits (sys/epoll.h values).
 inline constexpr std::uint32_t kEpollIn = 0x001;
@@ -176,6 +186,19 @@ class PosixIo {
   /// socketpair(AF_UNIX, SOCK_STREAM): two connected stream sockets.
   std::pair<Fd, Fd> socketpair(std::string_view name,
                                const std::source_location& where = std::source_location::current());
+  /// socket() + bind() + listen(): a listening stream socket.
+  Fd listen(std::string_view name,
+            const std::source_location& where = std::source_location::current());
+  /// socket() + connect() to a listening socket of this PosixIo: the client's socket; the
+  /// server's end is queued for accept(). ECONNREFUSED when `listener` is not listening (or
+  /// was shut down).
+  Fd connect(const Fd& listener, std::string_view name,
+             const std::source_location& where = std::source_location::current());
+  /// accept(): the next queued connection's server end, a new descriptor; blocks while none is
+  /// queued. shutdown(listener, SHUT_RD or SHUT_RDWR) wakes it and it fails with EINVAL (an
+  /// invalid Fd); close(listener) from another thread does not wake it (Linux).
+  Fd accept(const Fd& listener,
+            const std::source_location& where = std::source_location::current());
   /// dup(): the lowest free number, naming the same description.
   Fd dup(const Fd& fd, const std::source_location& where = std::source_location::current());
   /// close(): frees the number. The description is released with its last descriptor: a
