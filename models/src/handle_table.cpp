@@ -506,7 +506,28 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   }
   KernelObject& object = *table_.read().slots[s].object;
   const std::vector<ThreadId>& waiters = slot_cells_[s]->read().waiters;
-  if (!waiters.empty()) {
+  // --- i18-io: POSIX close semantics (begin) ---
+  // Linux: close(2) does not wake a thread blocked on the descriptor (close(2), NOTES); the
+  // blocked call keeps the object and waits on. Not a finding by itself: if nothing else wakes
+  // the thread, the deadlock finding's line for it says why (rt::set_wait_note).
+  if (!waiters.empty() && options_.style == ValueStyle::posix) {
+    const Provenance now = here(where);
+    for (ThreadId t : waiters) {
+      rt::set_wait_note(
+          t,
+          fmt::format("read({}) is blocked on {}, and thread '{}' closed {} at step {} (close at "
+                      "{}), but on Linux close(2) does not wake a thread blocked in a system "
+                      "call on that descriptor: the call keeps its own reference to the open "
+                      "file description and waits on (close(2), NOTES); to stop it, wake it "
+                      "first (shutdown(2) on a socket, a write or a last close of a pipe's "
+                      "write end), then close",
+                      format_value(handle.value), g.object, now.thread_name,
+                      format_value(handle.value), now.step, site(where)),
+          now.step);
+    }
+  }
+  // --- i18-io: POSIX close semantics (end); Windows: a finding (the wait's outcome is undefined)
+  if (!waiters.empty() && options_.style == ValueStyle::win32) {
     std::string waiting;
     for (ThreadId t : waiters)
       waiting += fmt::format("{}'{}'", waiting.empty() ? "" : ", ", rt::thread_name(t));
@@ -785,8 +806,10 @@ Status HandleTable::wait(const RawHandle& h, const std::source_location& where) 
   // First the checks, announced on the object: the value must name a waitable object.
   KernelObject* found = nullptr;
   std::uint32_t slot = 0;
-  Status st = typed(h, "WaitForSingleObject", Access::read, kWaitable, Access::read_write, false,
-                    where, &found, &slot);
+  // i18-io: a POSIX table's blocking call is worded as the POSIX call, never WaitForSingleObject.
+  const bool posix = options_.style == ValueStyle::posix;
+  Status st = typed(h, posix ? "read" : "WaitForSingleObject", Access::read, kWaitable,
+                    Access::read_write, false, where, &found, &slot);
   if (found == nullptr) return st;
   std::shared_ptr<KernelObject> object = table_.read().slots[slot].object;  // the wait holds it
   ModelCell<SlotState>& cell = *slot_cells_[slot];
@@ -794,9 +817,11 @@ Status HandleTable::wait(const RawHandle& h, const std::source_location& where) 
   cell.write().waiters.push_back(me);
   // Then the blocking part: enabled once the object is signalled.
   const Touch footprint[] = {cell.writes(), object->state.writes()};
-  if (rt::model_op(Access::sync, object->event, footprint, "WaitForSingleObject (blocked)", where,
+  if (rt::model_op(Access::sync, object->event, footprint,
+                   posix ? "read (blocked)" : "WaitForSingleObject (blocked)", where,
                    WaitFor::event_set) == nullptr)
     return {};
+  if (posix) rt::set_wait_note(me, {});  // i18-io: woken; a close's note no longer applies
   std::vector<ThreadId>& waiters = cell.write().waiters;
   waiters.erase(std::find(waiters.begin(), waiters.end(), me));
   KernelObject::State& k = object->state.write();

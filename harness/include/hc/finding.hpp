@@ -71,9 +71,12 @@ enum class FindingKind : std::uint8_t {
   double_free,                       // tracked user memory freed twice
   // --- asynchronous I/O (models/async_io.hpp; issue 18) ---------------------------------------
   io_completed_after_free,  // an I/O completion wrote into a buffer / OVERLAPPED already freed
+  // --- POSIX descriptor I/O (models/posix_io.hpp) ----------------------------------------------
+  event_for_reused_descriptor,  // an epoll event handled through a number that was closed and
+                                // now names another description (or nothing)
 };
 
-inline constexpr int kFindingKindCount = 43;
+inline constexpr int kFindingKindCount = 44;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).

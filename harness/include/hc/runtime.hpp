@@ -211,6 +211,13 @@ void event_clear(ObjectId event,
 void push_finding_context(ObjectId object);
 void pop_finding_context() noexcept;
 
+/// Why `thread`, blocked in a model's call, will not be woken by what just happened (a POSIX
+/// close(2) that, on Linux, does not wake a read blocked on the same descriptor): a deadlock
+/// finding appends `note` to that thread's line and lists `step` (0: none) among its steps.
+/// An empty note clears it; the model clears it when the thread's call resumes. Notes are reset
+/// when a thread starts. Not a scheduling point; does nothing during teardown.
+void set_wait_note(ThreadId thread, std::string note, std::uint32_t step = 0);
+
 /// Records a model parameter that shapes the run ("handle reuse" = "lifo"): replay files carry
 /// them, and a replay whose scenario now uses another value says so. `key` and `value` must be
 /// static strings (no allocation per execution); the first setting of a key stands.

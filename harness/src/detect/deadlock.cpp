@@ -25,6 +25,7 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
   std::vector<std::string> keys;
   std::vector<ObjectId> waited;  // what the blocked threads wait for, in the message's order
   std::vector<BlockedThread> blocked_threads;  // Finding::blocked
+  std::vector<std::uint32_t> note_steps;       // the steps the wait notes mention
   for (ThreadMask live = live_threads; live != 0; live &= live - 1) {
     const ThreadId t = lowest(live);
     const Operation& op = exec.pending()[t];
@@ -70,6 +71,12 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
     }
     lines += fmt::format("\n  thread '{}' waits {} at {}", exec.thread_name_view(t), what,
                          site(op.where));
+    if (!exec.wait_note(t).empty()) {
+      // A model's word on why nothing will wake this call (rt::set_wait_note).
+      lines += fmt::format(": {}", exec.wait_note(t));
+      what += ": " + exec.wait_note(t);
+      if (exec.wait_note_step(t) != 0) note_steps.push_back(exec.wait_note_step(t));
+    }
     BlockedThread b;
     b.pending.thread = t;
     b.pending.thread_name = exec.thread_name_view(t);
@@ -125,6 +132,7 @@ Finding DeadlockDetector::finding(const Execution& exec) const {
                    [&](ObjectId a, ObjectId b) { return first_use(a) < first_use(b); });
   FindingRefs refs;
   refs.objects.assign(waited.begin(), waited.end());
+  refs.steps = std::move(note_steps);
   const int blocked = std::popcount(live_threads);
   Finding f = exec.make_finding(
       FindingKind::deadlock,

@@ -390,6 +390,8 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.eh = EhGlobals{};
   main.error_number = 0;
   main.model_last_error = 0;
+  main.wait_note.clear();
+  main.wait_note_step = 0;
   main.context.clear();
   live_ = bit(0);
   if (!main.cont) create_fiber(0);
@@ -1247,6 +1249,8 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eh = EhGlobals{};
   s.error_number = 0;
   s.model_last_error = 0;
+  s.wait_note.clear();
+  s.wait_note_step = 0;
   s.context.clear();
   if (clock_width_ != 0) {
     // The parent's entries of the threads that exist, not all 32; the entries above are zero
@@ -1548,6 +1552,12 @@ void Execution::note_parameter(const char* key, std::string_view value) {
   parameters_.emplace_back(key, value);
 }
 
+void Execution::set_wait_note(ThreadId t, std::string note, std::uint32_t step) {
+  if (tearing_down_ || t >= n_threads_) return;
+  threads_[t].wait_note = std::move(note);
+  threads_[t].wait_note_step = threads_[t].wait_note.empty() ? 0 : step;
+}
+
 void Execution::event_clear(ObjectId event, const std::source_location& where) noexcept {
   if (tearing_down_ || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
@@ -1808,6 +1818,11 @@ bool tearing_down() noexcept {
 
 void note_parameter(const char* key, std::string_view value) {
   if (detail::Execution* e = detail::Execution::current()) e->note_parameter(key, value);
+}
+
+void set_wait_note(ThreadId thread, std::string note, std::uint32_t step) {
+  if (detail::Execution* e = detail::Execution::current())
+    e->set_wait_note(thread, std::move(note), step);
 }
 
 void push_finding_context(ObjectId object) {

@@ -213,6 +213,10 @@ class Execution {
   void push_finding_context(ObjectId object);
   void pop_finding_context() noexcept;
   void note_parameter(const char* key, std::string_view value);
+  void set_wait_note(ThreadId t, std::string note, std::uint32_t step);
+  /// rt::set_wait_note's note of thread `t` ("" when none) and the step it names.
+  const std::string& wait_note(ThreadId t) const { return threads_[t].wait_note; }
+  std::uint32_t wait_note_step(ThreadId t) const { return threads_[t].wait_note_step; }
   std::string_view thread_name_view(ThreadId t) const {
     return t < n_threads_ ? std::string_view(threads_[t].name) : std::string_view("?");
   }
@@ -319,6 +323,9 @@ class Execution {
     // The modelled GetLastError / errno of the handle models (rt::model_last_error): thread
     // state like errno, 0 when the thread starts; only the thread itself reads or writes it.
     std::uint32_t model_last_error = 0;
+    // rt::set_wait_note: why a model's blocked call will not be woken (deadlock findings).
+    std::string wait_note;
+    std::uint32_t wait_note_step = 0;
   };
 
   struct ObjectState {

@@ -132,8 +132,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "use-after-free",
     "double-free",
     "io-completed-after-free",
+    "event-for-reused-descriptor",
 };
-static_assert(kFindingNames.back() == "io-completed-after-free");
+static_assert(kFindingNames.back() == "event-for-reused-descriptor");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

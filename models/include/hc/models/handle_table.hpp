@@ -266,6 +266,10 @@ class HandleTable {
                const std::source_location& where = std::source_location::current());
   /// WaitForSingleObject: blocks the simulated thread until the object is signalled. Closing
   /// the handle from another thread meanwhile is a close-while-waiting finding.
+  /// POSIX tables (i18-io): the call is worded as a blocking read ("read", "read (blocked)"),
+  /// and close() from another thread does not wake it, as on Linux (close(2) NOTES): no
+  /// finding at the close; if nothing else wakes it, the deadlock finding's line for the
+  /// waiter names the close and close(2)'s behaviour (see posix_io.hpp for pipes and sockets).
   Status wait(const RawHandle& h,
               const std::source_location& where = std::source_location::current());
   /// Any other call that takes the handle (a native API): only checks the value.
