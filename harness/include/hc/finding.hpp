@@ -69,9 +69,10 @@ enum class FindingKind : std::uint8_t {
   com_object_leak,                   // COM objects still referenced at the end of an execution
   use_after_free,                    // tracked user memory used after its owner freed it
   double_free,                       // tracked user memory freed twice
+  descriptor_inherited,  // a descriptor meant private survived fork+exec into a child (no O_CLOEXEC)
 };
 
-inline constexpr int kFindingKindCount = 42;
+inline constexpr int kFindingKindCount = 43;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).
