@@ -69,7 +69,7 @@ enum class FindingKind : std::uint8_t {
   com_object_leak,                   // COM objects still referenced at the end of an execution
   use_after_free,                    // tracked user memory used after its owner freed it
   double_free,                       // tracked user memory freed twice
-  descriptor_inherited,  // a descriptor meant private survived fork+exec into a child (no O_CLOEXEC)
+  descriptor_inherited,              // a private descriptor survived fork+exec (no O_CLOEXEC)
 };
 
 inline constexpr int kFindingKindCount = 43;
