@@ -1161,6 +1161,20 @@ Status HandleTable::exec(std::string_view program, const std::source_location& w
   return Status{};
 }
 
+Status HandleTable::exit_process(const std::source_location& where) {
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::write, id(), footprint, "_exit", where) == nullptr) return {};
+  const Provenance at = here(where);
+  const std::size_t slots = table_.read().slots.size();
+  for (std::uint32_t s = 1; s < slots; ++s) {
+    const std::uint32_t generation = table_.read().slots[s].generation;
+    if (generation != 0 && generation > slot_cells_[s]->read().closed)
+      drop(s, at, {}, /*free_number=*/true);
+  }
+  set_error(kErrorSuccess);
+  return Status{};
+}
+
 void HandleTable::report_inherited(const ForkNote& note, const std::source_location& where) {
   const ForkNote::Kept& kept = *note.kept;
   std::string intent;

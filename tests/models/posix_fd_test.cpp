@@ -240,6 +240,14 @@ TEST(PosixFork, ExecClosesCloexecDescriptorsAndTheRestAreInherited) {
     // The child's own numbering continues: its next open takes its lowest free number.
     const RawHandle mine = child->create(ObjectType::file, "child.log");
     HC_CHECK(mine.value == 3, "the child's open returned fd {}", mine.value);
+    // _exit closes everything the child holds: its inherited stdout goes back to one handle.
+    HC_CHECK(fds.handle_count(fds.stdio_handle(1)) == 2, "stdout: {} handles",
+             fds.handle_count(fds.stdio_handle(1)));
+    HC_CHECK(child->exit_process().ok, "_exit failed");
+    HC_CHECK(child->open_count() == 0, "the child still holds {}", child->open_count());
+    HC_CHECK(fds.handle_count(fds.stdio_handle(1)) == 1, "stdout: {} handles after _exit",
+             fds.handle_count(fds.stdio_handle(1)));
+    HC_CHECK(child->handle_count(mine) == 0, "child.log outlived the child");
   });
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
 }
@@ -398,10 +406,11 @@ TEST(PosixFork, DfsAndDporAgreeOnWhatTheChildInherits) {
 //
 // Small programs of 2-3 threads (1-3 operations each) over one table with stdio and a descriptor
 // `shared` (fd 3) that main opens: open (with or without O_CLOEXEC), close(3), dup2 onto 1 and 5,
-// dup3(O_CLOEXEC) onto 4, fcntl(F_SETFD) on and off through `shared`, fork+exec, writes through
-// fd 1 and through `shared`, reads through `shared`. Both searches exhaustive must reach the same
-// final states (every descriptor 0-6 and what each exec'd child kept) and the same finding kinds:
-// the footprints of the new operations are complete (the engine's footprint audit is on as well).
+// dup3(O_CLOEXEC) onto 4, fcntl(F_SETFD) on and off through `shared`, fork+exec (+_exit), writes
+// through fd 1 and through `shared`, reads through `shared`. Both searches exhaustive must reach
+// the same final states (every descriptor 0-6 and what each exec'd child kept) and the same finding
+// kinds: the footprints of the new operations are complete (the engine's footprint audit is on as
+// well).
 
 enum class FdAct : std::uint8_t {
   open,
@@ -478,6 +487,7 @@ void run_fd_program(const std::vector<std::vector<FdAct>>& program,
             child->exec("/bin/true");
             for (std::uint64_t fd = 0; fd <= 6; ++fd)
               kept[t] += child->describe_object(child->value(fd)) + ",";
+            if (t == 0) child->exit_process();  // T0's child exits, the others live on
             break;
           }
           case FdAct::write1:

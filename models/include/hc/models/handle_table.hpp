@@ -92,6 +92,7 @@
 //   fork(name)              T read; every model object: it reads every slot and its flags and
 //                           adds a handle to every open kernel object. The child table's cells
 //                           are born in the step.
+//   exit_process            T write; every model object: it closes every descriptor.
 //   exec(program)           (on the child) T write; every model object: it closes the
 //                           FD_CLOEXEC descriptors and checks what survives against the
 //                           parent's intent (bookkeeping shared with the parent's descriptors,
@@ -367,6 +368,10 @@ class HandleTable {
   /// `program`. A descriptor meant private that survives is a descriptor-inherited finding.
   Status exec(std::string_view program,
               const std::source_location& where = std::source_location::current());
+  /// _exit() of the process this table belongs to (a forked child, typically): one step that
+  /// closes every descriptor it holds, so kernel objects that only it still held are released
+  /// (a pipe's write end inherited by a child keeps the pipe open until the child exits).
+  Status exit_process(const std::source_location& where = std::source_location::current());
   /// Inspection (no scheduling point): whether `h` (open) has FD_CLOEXEC; how many open
   /// descriptors (in every table) name the kernel object of `h`'s generation (a bare number:
   /// of the object it names now; 0 when it names nothing).
