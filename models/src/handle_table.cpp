@@ -112,6 +112,7 @@ struct HandleTable::Generation {
   std::string closer;  // who closed it (close()'s `closer`), once closed
   Provenance created;
   std::optional<Provenance> closed;
+  std::shared_ptr<ForkNote> note;  // POSIX: set once fork() copied this descriptor
 };
 
 void HandleTable::Touches::add(ObjectId object, Access access) {
@@ -134,14 +135,13 @@ void add_generation_objects(const HandleTable::Generation& g, FindingRefs& refs)
 }  // namespace
 
 HandleTable::HandleTable(HandleTableOptions options, const std::source_location& where)
-    : options_(options),
-      // Slot 0: never valid (Win32 value 0; POSIX: "no descriptor").
-      table_(fmt::format("handle table '{}'", options.name),
-             TableState{.slots = std::vector<SlotEntry>(1), .objects = {}}),
+    : options_(effective_options(options)),
+      // Slot 0: never valid (Win32 value 0; POSIX: "no descriptor"); stdio: slots 1-3 (0-2).
+      table_(fmt::format("handle table '{}'", options.name), initial_table(options_)),
       free_(fmt::format("handle table '{}' free list", options.name)),
       slot_cells_(1),
       history_(1) {
-  (void)where;
+  open_stdio(where);
   rt::note_parameter("handle values", options.style == ValueStyle::posix ? "posix" : "win32");
   rt::note_parameter("handle reuse", reuse_policy_name(options.reuse));
 }
@@ -156,6 +156,7 @@ HandleTable::~HandleTable() {
   FindingRefs refs{.steps = {}, .objects = {id()}};  // the table, then each handle's
   for (std::uint32_t s = 1; s < history_.size(); ++s) {
     if (!open_now(s)) continue;
+    if (options_.stdio && options_.style == ValueStyle::posix && value_of(s) <= 2) continue;
     ++leaked;
     const Generation& g = history_[s].back();
     list += fmt::format("\n  {} {} (generation {}) created by {}{}", format_value(value_of(s)),
@@ -305,6 +306,7 @@ RawHandle HandleTable::install(std::shared_ptr<KernelObject> object, bool counte
   SlotEntry& entry = table_.write().slots[s];
   ++entry.generation;
   entry.object = std::move(object);
+  entry.cloexec = false;
   history_[s].push_back(std::move(g));
   RawHandle h;
   h.value = value_of(s);
@@ -927,6 +929,389 @@ void HandleTable::add_history_refs(const RawHandle& h, FindingRefs& refs) const 
     }
   }
   refs.objects.emplace_back(id());
+}
+
+// =================================================================================================
+// POSIX descriptors (issue 18): stdio as ordinary numbers, dup2/dup3, FD_CLOEXEC, fork, exec.
+// DOMAIN.md §7, dup(2), fcntl(2), fork(2), execve(2). See the header's "POSIX descriptors".
+// =================================================================================================
+
+/// A descriptor that fork() copied into a child, shared by the parent's generation and its copies:
+/// finding bookkeeping for descriptor-inherited (who opened it, whether the program said it is
+/// private, and the first exec'd child that kept it).
+struct HandleTable::ForkNote {
+  std::string object;  // "File 'secret'"
+  ObjectId object_id = kNoObject;
+  std::uint64_t value = 0;
+  std::string table;  // the parent table's name
+  std::string value_text;
+  Provenance opened;
+  std::optional<Provenance> marked;  // fcntl(F_SETFD, FD_CLOEXEC) on a copy
+  struct Kept {
+    Provenance fork;
+    Provenance exec;
+    std::string child;
+    std::string program;
+  };
+  std::optional<Kept> kept;  // the first exec'd child that still held it
+};
+
+HandleTableOptions HandleTable::effective_options(HandleTableOptions options) {
+  if (options.stdio && options.style == ValueStyle::posix) options.first_fd = 0;
+  return options;
+}
+
+HandleTable::TableState HandleTable::initial_table(const HandleTableOptions& options) {
+  TableState t{.slots = std::vector<SlotEntry>(1), .objects = {}};
+  if (!options.stdio || options.style != ValueStyle::posix) return t;
+  for (const char* name : {"stdin", "stdout", "stderr"}) {
+    // Born with the table and its one descriptor: no thread can see them before.
+    auto object = std::make_shared<KernelObject>(ObjectType::file, name, true, 0);
+    t.objects.push_back(object);
+    t.slots.push_back(SlotEntry{.generation = 1, .object = std::move(object), .cloexec = false});
+  }
+  return t;
+}
+
+void HandleTable::open_stdio(const std::source_location& where) {
+  const TableState& t = table_.peek();  // initial_table's value: nothing has read it yet
+  if (t.slots.size() == 1) return;
+  Provenance at;
+  at.where = where;
+  if (rt::in_execution()) at = here(where);
+  for (std::uint32_t s = 1; s < t.slots.size(); ++s) {
+    KernelObject& object = *t.slots[s].object;
+    object.created = at;
+    slot_cells_.push_back(std::make_unique<ModelCell<SlotState>>(
+        fmt::format("handle table '{}' slot {}", options_.name, format_value(value_of(s)))));
+    Generation g;
+    g.object = object.label();
+    g.object_id = object.object();
+    g.kernel = t.slots[s].object;
+    g.created = at;
+    history_.emplace_back();
+    history_.back().push_back(std::move(g));
+  }
+}
+
+HandleTable::HandleTable(ForkTag, const HandleTableOptions& parent, std::string_view child)
+    : options_(parent),
+      table_(fmt::format("handle table '{}'", child),
+             TableState{.slots = std::vector<SlotEntry>(1), .objects = {}}),
+      free_(fmt::format("handle table '{}' free list", child)),
+      slot_cells_(1),
+      history_(1) {
+  child_ = true;
+  options_.name = child;
+  options_.report_leaks = false;  // the child's descriptors are its program's business
+}
+
+RawHandle HandleTable::handle_of(std::uint32_t s) const {
+  const Generation& g = history_[s].back();
+  RawHandle h;
+  h.value = value_of(s);
+  h.slot = s;
+  h.generation = static_cast<std::uint32_t>(history_[s].size());
+  h.owner = g.owner;
+  h.created = g.created;
+  h.table = id();
+  h.table_name = options_.name;
+  return h;
+}
+
+bool HandleTable::cloexec_of(std::uint32_t s) const {
+  const SlotState& st = slot_cells_[s]->read();
+  const SlotEntry& e = table_.read().slots[s];
+  return st.flags_generation == e.generation ? st.cloexec : e.cloexec;
+}
+
+void HandleTable::drop(std::uint32_t s, const Provenance& at, std::string_view closer,
+                       bool free_number) {
+  Generation& g = history_[s].back();
+  g.closed = at;
+  g.closer = std::string(closer);
+  slot_cells_[s]->write().closed = static_cast<std::uint32_t>(history_[s].size());
+  KernelObject& object = *table_.read().slots[s].object;
+  if (--object.state.write().handles == 0) {
+    object.released = g.closed;
+    object.released_value = value_of(s);
+  }
+  if (free_number) free_slot(s);
+}
+
+RawHandle HandleTable::create(ObjectType type, std::string_view name, OpenFlags flags,
+                              std::string_view owner, const std::source_location& where) {
+  RawHandle h = create(type, name, owner, where);
+  // Still create's step (T write): O_CLOEXEC is set with the descriptor, atomically.
+  if (h.valid() && flags == OpenFlags::cloexec) table_.write().slots[h.slot].cloexec = true;
+  return h;
+}
+
+RawHandle HandleTable::dup2(const RawHandle& old, std::uint64_t newfd, std::string_view owner,
+                            const std::source_location& where) {
+  return dup_onto(old, newfd, false, false, owner, where);
+}
+
+RawHandle HandleTable::dup3(const RawHandle& old, std::uint64_t newfd, OpenFlags flags,
+                            std::string_view owner, const std::source_location& where) {
+  return dup_onto(old, newfd, true, flags == OpenFlags::cloexec, owner, where);
+}
+
+RawHandle HandleTable::dup_onto(const RawHandle& old, std::uint64_t newfd, bool dup3, bool cloexec,
+                                std::string_view owner, const std::source_location& where) {
+  if (options_.style != ValueStyle::posix)
+    throw std::logic_error("dup2/dup3 are POSIX calls: use a ValueStyle::posix handle table");
+  const char* api = dup3 ? "dup3" : "dup2";
+  // Which object newfd names (and closes) is known only when the call runs.
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::write, id(), footprint, api, where) == nullptr) return {};
+  Status failure;
+  const std::uint32_t s = resolve(old, api, false, where, &failure);
+  if (s == 0) {
+    set_error(failure.error);  // EBADF: newfd is left as it was
+    return RawHandle{};
+  }
+  if (newfd < options_.first_fd || newfd - options_.first_fd > 1u << 20) {
+    set_error(kEBADF);  // not a number of this table (0-2 without `stdio`)
+    return RawHandle{};
+  }
+  const auto target = static_cast<std::uint32_t>(newfd - options_.first_fd + 1);
+  if (target == s) {
+    // dup2(fd, fd) does nothing and returns fd; dup3 fails with EINVAL.
+    if (dup3) {
+      set_error(kEINVAL);
+      return RawHandle{};
+    }
+    set_error(kErrorSuccess);
+    return handle_of(s);
+  }
+  std::shared_ptr<KernelObject> object = table_.read().slots[s].object;
+  const Provenance at = here(where);
+  if (target >= table_.read().slots.size()) {
+    // Grow up to newfd; the numbers in between are free.
+    while (table_.read().slots.size() <= target) {
+      TableState& t = table_.write();
+      t.slots.emplace_back();
+      const auto n = static_cast<std::uint32_t>(t.slots.size() - 1);
+      slot_cells_.push_back(std::make_unique<ModelCell<SlotState>>(
+          fmt::format("handle table '{}' slot {}", options_.name, format_value(value_of(n)))));
+      history_.emplace_back();
+      if (n != target) free_slot(n);
+    }
+  } else if (table_.read().slots[target].generation > slot_cells_[target]->read().closed) {
+    // newfd is open: closed in this same step (silently, as dup2 does), by `owner`.
+    Generation& g = history_[target].back();
+    if (!owner.empty() && !g.owner.empty() && owner != g.owner) {
+      report(FindingKind::close_by_non_owner,
+             fmt::format("'{}' closed handle {} ({}, generation {}) at {}, on {}, by {}() onto "
+                         "it; the handle is owned by '{}' (created by {}), which will use and "
+                         "close it again",
+                         owner, format_value(newfd), g.object, history_[target].size(), site(where),
+                         describe(at), api, g.owner, describe(g.created)),
+             where, fmt::format("{}|{}|{}|{}", g.object, owner, api, site(where)),
+             {.steps = {at.step, g.created.step}, .objects = {owner, g.object_id, g.owner, id()}});
+    }
+    drop(target, at, owner, /*free_number=*/false);
+  } else {
+    // newfd is free: take it off the free lists.
+    FreeLists& f = free_.write();
+    for (std::vector<std::uint32_t>* list : {&f.first, &f.last}) {
+      auto it = std::find(list->begin(), list->end(), target);
+      if (it != list->end()) list->erase(it);
+    }
+  }
+  // Install old's object at newfd (what install() does, at a chosen number).
+  ++object->state.write().handles;
+  Generation g;
+  g.object = object->label();
+  g.object_id = object->object();
+  g.kernel = object;
+  g.owner = std::string(owner);
+  g.created = at;
+  SlotEntry& entry = table_.write().slots[target];
+  ++entry.generation;
+  entry.object = std::move(object);
+  entry.cloexec = cloexec;
+  history_[target].push_back(std::move(g));
+  set_error(kErrorSuccess);
+  return handle_of(target);
+}
+
+Status HandleTable::set_cloexec(const RawHandle& h, bool on, const std::source_location& where) {
+  const char* api = "fcntl(F_SETFD)";
+  Touches footprint;
+  if (own(h)) {
+    footprint.add(slot_cells_[h.slot]->id(), Access::read_write);
+  } else if (raw_slot(h.value) != 0) {
+    footprint.add(kAllModelObjects, Access::read_write);  // whatever the number names then
+  }
+  if (rt::model_op(Access::read, id(), footprint.view(), api, where) == nullptr) return {};
+  Status failure;
+  const std::uint32_t s = resolve(h, api, false, where, &failure);
+  if (s == 0) return failure;
+  SlotState& st = slot_cells_[s]->write();
+  st.flags_generation = table_.read().slots[s].generation;
+  st.cloexec = on;
+  set_error(kErrorSuccess);
+  if (!on) return Status{};
+  // The program says the descriptor is private: too late if an exec'd child already kept it.
+  // (The note is shared with the copies; exec, which writes it, declares every model object.)
+  if (const std::shared_ptr<ForkNote>& note = history_[s].back().note) {
+    if (!note->marked) note->marked = here(where);
+    if (note->kept) report_inherited(*note, where);
+  }
+  return Status{};
+}
+
+std::unique_ptr<HandleTable> HandleTable::fork(std::string_view child,
+                                               const std::source_location& where) {
+  if (options_.style != ValueStyle::posix)
+    throw std::logic_error("fork() copies a POSIX descriptor table: use ValueStyle::posix");
+  // Reads every slot and its flags, adds a handle to every open kernel object.
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::read, id(), footprint, "fork", where) == nullptr) return nullptr;
+  std::unique_ptr<HandleTable> c(new HandleTable(ForkTag{}, options_, child));
+  const Provenance at = here(where);
+  const TableState& t = table_.read();
+  c->free_.write() = free_.read();  // the same free numbers, in the same order
+  for (std::uint32_t s = 1; s < t.slots.size(); ++s) {
+    TableState& ct = c->table_.write();
+    ct.slots.emplace_back();
+    c->slot_cells_.push_back(std::make_unique<ModelCell<SlotState>>(
+        fmt::format("handle table '{}' slot {}", child, c->format_value(c->value_of(s)))));
+    c->history_.emplace_back();
+    const bool open =
+        t.slots[s].generation != 0 && t.slots[s].generation > slot_cells_[s]->read().closed;
+    if (!open) continue;
+    Generation& mine = history_[s].back();
+    if (!mine.note) {
+      mine.note = std::make_shared<ForkNote>();
+      mine.note->object = mine.object;
+      mine.note->object_id = mine.object_id;
+      mine.note->value = value_of(s);
+      mine.note->table = std::string(options_.name);
+      mine.note->value_text = format_value(value_of(s));
+      mine.note->opened = mine.created;
+    }
+    const std::shared_ptr<KernelObject>& object = t.slots[s].object;
+    ++object->state.write().handles;
+    ct.slots[s] = SlotEntry{.generation = 1, .object = object, .cloexec = cloexec_of(s)};
+    ct.objects.push_back(object);
+    Generation g;
+    g.object = mine.object;
+    g.object_id = mine.object_id;
+    g.kernel = object;
+    g.owner = mine.owner;
+    g.created = at;  // the child's copy was made by the fork
+    g.note = mine.note;
+    c->history_[s].push_back(std::move(g));
+  }
+  set_error(kErrorSuccess);
+  return c;
+}
+
+Status HandleTable::exec(std::string_view program, const std::source_location& where) {
+  if (options_.style != ValueStyle::posix)
+    throw std::logic_error("execve() acts on a POSIX descriptor table: use ValueStyle::posix");
+  // Closes the FD_CLOEXEC descriptors; checks the rest against the notes shared with the
+  // parent's descriptors (which its fcntl reads).
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::write, id(), footprint, "execve", where) == nullptr) return {};
+  const Provenance at = here(where);
+  const std::size_t slots = table_.read().slots.size();
+  const std::shared_ptr<ForkNote>* leaked = nullptr;
+  for (std::uint32_t s = 1; s < slots; ++s) {
+    const std::uint32_t generation = table_.read().slots[s].generation;
+    if (generation == 0 || generation <= slot_cells_[s]->read().closed) continue;
+    if (cloexec_of(s)) {
+      drop(s, at, {}, /*free_number=*/true);
+      continue;
+    }
+    const std::shared_ptr<ForkNote>& note = history_[s].back().note;
+    if (!note) continue;  // not a fork's copy: the program's own choice
+    if (!note->kept)
+      note->kept = ForkNote::Kept{history_[s].back().created, at, std::string(options_.name),
+                                  std::string(program)};
+    const bool is_stdio = options_.stdio && value_of(s) <= 2;
+    if (leaked == nullptr && (note->marked || (options_.descriptors_private && !is_stdio)))
+      leaked = &note;
+  }
+  if (leaked != nullptr) report_inherited(**leaked, where);
+  set_error(kErrorSuccess);
+  return Status{};
+}
+
+Status HandleTable::exit_process(const std::source_location& where) {
+  const Touch footprint[] = {{kAllModelObjects, Access::read_write}};
+  if (rt::model_op(Access::write, id(), footprint, "_exit", where) == nullptr) return {};
+  const Provenance at = here(where);
+  const std::size_t slots = table_.read().slots.size();
+  for (std::uint32_t s = 1; s < slots; ++s) {
+    const std::uint32_t generation = table_.read().slots[s].generation;
+    if (generation != 0 && generation > slot_cells_[s]->read().closed)
+      drop(s, at, {}, /*free_number=*/true);
+  }
+  set_error(kErrorSuccess);
+  return Status{};
+}
+
+void HandleTable::report_inherited(const ForkNote& note, const std::source_location& where) {
+  const ForkNote::Kept& kept = *note.kept;
+  std::string intent;
+  if (note.marked) {
+    intent = fmt::format(
+        "fcntl(F_SETFD, FD_CLOEXEC) marks it private, called by {}{}", describe(*note.marked),
+        note.marked->step > kept.fork.step ? ", after the fork had copied it" : " on another copy");
+  } else {
+    intent = fmt::format(
+        "every descriptor of process '{}' is private "
+        "(HandleTableOptions::descriptors_private) and it was never marked "
+        "FD_CLOEXEC",
+        note.table);
+  }
+  FindingRefs refs{.steps = {note.opened.step, kept.fork.step, kept.exec.step}, .objects = {}};
+  if (note.marked) refs.steps.push_back(note.marked->step);
+  refs.objects.emplace_back(note.object_id);
+  refs.objects.emplace_back(id());
+  report(FindingKind::descriptor_inherited,
+         fmt::format("descriptor inherited: {} ({}) of process '{}', opened by {} without "
+                     "O_CLOEXEC, was copied into process '{}' by fork() ({}) and survived "
+                     "execve('{}') ({}), although the program meant it private: {}. The new "
+                     "program holds the open file description (it stays open, readable and "
+                     "writable there, until that program exits). Fix: create it with O_CLOEXEC "
+                     "(open/socket with the flag, pipe2, dup3, accept4 with SOCK_CLOEXEC): "
+                     "setting FD_CLOEXEC by fcntl after the descriptor exists races with a "
+                     "concurrent fork",
+                     note.value_text, note.object, note.table, describe(note.opened), kept.child,
+                     describe(kept.fork), kept.program, describe(kept.exec), intent),
+         where, fmt::format("descriptor-inherited|{}|{}", note.object, site(where)),
+         std::move(refs));
+}
+
+bool HandleTable::cloexec(const RawHandle& h) const {
+  if (!is_open(h)) return false;
+  const SlotState& st = slot_cells_[h.slot]->peek();
+  const SlotEntry& e = table_.peek().slots[h.slot];
+  return st.flags_generation == e.generation ? st.cloexec : e.cloexec;
+}
+
+std::uint32_t HandleTable::handle_count(const RawHandle& h) const {
+  if (own(h)) return object_of(h)->state.peek().handles;
+  const std::uint32_t s = slot_of(h.value, history_.size());  // a bare number: what it names now
+  return open_now(s) ? table_.peek().slots[s].object->state.peek().handles : 0;
+}
+
+RawHandle HandleTable::stdio_handle(std::uint64_t fd) const {
+  if (!options_.stdio || options_.style != ValueStyle::posix || fd > 2)
+    throw std::logic_error("stdio_handle: descriptors 0-2 of a table with the stdio option");
+  const auto s = static_cast<std::uint32_t>(fd + 1);
+  RawHandle h = handle_of(s);
+  // The pre-opened generation, whatever the slot holds now.
+  const Generation& g = history_[s].front();
+  h.generation = 1;
+  h.owner = g.owner;
+  h.created = g.created;
+  return h;
 }
 
 }  // namespace hc::models

@@ -110,6 +110,7 @@ TEST(FindingKindNames, EveryKindRoundTripsThroughItsStableName) {
     EXPECT_EQ(*parsed, kind) << name;
   }
   EXPECT_EQ(hc::finding_kind_name(hc::FindingKind::double_free), "double-free");
+  EXPECT_EQ(hc::finding_kind_name(hc::FindingKind::descriptor_inherited), "descriptor-inherited");
   EXPECT_EQ(hc::parse_finding_kind("handle-invalidated-in-use"),
             hc::FindingKind::handle_invalidated_in_use);
 }

@@ -74,9 +74,11 @@ enum class FindingKind : std::uint8_t {
   // --- POSIX descriptor I/O (models/posix_io.hpp) ----------------------------------------------
   event_for_reused_descriptor,  // an epoll event handled through a number that was closed and
                                 // now names another description (or nothing)
+  // --- POSIX descriptor tables (models/handle_table.hpp: fork/exec) ---------------------------
+  descriptor_inherited,  // a private descriptor survived fork+exec (no O_CLOEXEC)
 };
 
-inline constexpr int kFindingKindCount = 44;
+inline constexpr int kFindingKindCount = 45;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).

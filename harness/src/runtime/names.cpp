@@ -133,8 +133,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "double-free",
     "io-completed-after-free",
     "event-for-reused-descriptor",
+    "descriptor-inherited",
 };
-static_assert(kFindingNames.back() == "event-for-reused-descriptor");
+static_assert(kFindingNames.back() == "descriptor-inherited");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

@@ -9,7 +9,32 @@
 //   table.write(log);  // finding: stale-handle-use, 0x4 now names Event 'ready' (LIFO reuse)
 //
 // Values. Win32: index << 2, 0 never valid, the two low tag bits ignored on lookup. POSIX: the
-// descriptor number (0-2 are stdio, so the first open returns 3 by default).
+// descriptor number (0-2 are stdio, so the first open returns 3 by default). With
+// `HandleTableOptions::stdio` 0-2 are ordinary descriptors of the table, pre-opened on File
+// 'stdin', 'stdout' and 'stderr': close(0) then open() returns 0, as on Linux.
+//
+// POSIX descriptors (issue 18; DOMAIN.md §7, [MAN-DUP], fork(2), execve(2), fcntl(2)):
+//
+//   hc::models::HandleTable fds{{.style = ValueStyle::posix, .reuse = ReusePolicy::lowest_free,
+//                                .stdio = true}};
+//   RawHandle log = fds.create(ObjectType::file, "out.log", OpenFlags::cloexec);  // fd 3
+//   fds.dup2(log, 1);                      // atomically: close fd 1, fd 1 -> out.log
+//   RawHandle db = fds.create(ObjectType::file, "db");                            // fd 4
+//   fds.set_cloexec(db);                   // fcntl(F_SETFD, FD_CLOEXEC): a separate step
+//   std::unique_ptr<HandleTable> child = fds.fork("child");   // copies fds 0-4
+//   child->exec("/bin/sh");                // closes the child's FD_CLOEXEC descriptors
+//
+// FD_CLOEXEC belongs to the descriptor, not to the open file description (the kernel object):
+// a dup() of a CLOEXEC descriptor is not CLOEXEC, dup3(O_CLOEXEC) sets it on the new one. A
+// child's descriptors refer to the parent's kernel objects (one more open handle each): the
+// object lives while any process holds a descriptor for it.
+// Intent (descriptor-inherited). The program says a descriptor is private to this process by
+// calling fcntl(fd, F_SETFD, FD_CLOEXEC) on it (on any copy, at any time of the execution), or
+// for every descriptor it opens at once with `HandleTableOptions::descriptors_private` (stdio
+// 0-2 excepted: a redirected stdout is meant to be inherited). A descriptor meant private that
+// an exec'd child still holds is a descriptor-inherited finding, reported at the exec when the
+// intent is already known, else at the fcntl that states it: typically it was created without
+// O_CLOEXEC and a concurrent fork copied it before the fcntl (corefx #14238, hiredis #555).
 //
 // Provenance. Every RawHandle the table hands out carries the slot and generation it was
 // created for, who created it (thread, step, source line) and its owner label. Any use or
@@ -54,6 +79,24 @@
 //   signal / reset          K(h) write; T read, S[h] read, E(h) write.
 //   wait                    K(h) read;  T read, S[h] read-write (registers the waiter); then
 //                           the blocked part: E sync; S[h] read-write, K(h) read-write.
+//   --- POSIX descriptors (stdio, dup2/dup3, FD_CLOEXEC, fork, exec) ---
+//   construction with stdio no scheduling point: the three stdio objects are born with the
+//                           table, before any thread can see it.
+//   create(..., OpenFlags)  as create; the descriptor's FD_CLOEXEC is in T (what install
+//                           writes), so O_CLOEXEC costs nothing more.
+//   dup2 / dup3(old, newfd) T write; every model object (kAllModelObjects): which object the
+//                           number newfd names (and closes) is known only when the call runs.
+//                           One step: nobody can take newfd between its close and its reuse.
+//   set_cloexec(h)          (fcntl F_SETFD) T read; S[h] read-write (the descriptor flags of
+//                           its generation live in S[h]); a bare number: every model object.
+//   fork(name)              T read; every model object: it reads every slot and its flags and
+//                           adds a handle to every open kernel object. The child table's cells
+//                           are born in the step.
+//   exit_process            T write; every model object: it closes every descriptor.
+//   exec(program)           (on the child) T write; every model object: it closes the
+//                           FD_CLOEXEC descriptors and checks what survives against the
+//                           parent's intent (bookkeeping shared with the parent's descriptors,
+//                           which fcntl in the parent also reads: both declare S or more).
 // Table identity. A RawHandle remembers the table that handed it out. Passing it to another
 // table is a bug the kernel cannot see: a handle value is an index into the handle table of the
 // process that received it (DuplicateHandle's target value is valid only in the target process,
@@ -148,6 +191,21 @@ struct HandleTableOptions {
                               // handle open; POSIX frees the number first, then says EINTR
   bool fault_create = false;  // create/open may fail (allocation failure, an explored fault)
   std::string_view name = "process";  // the table's name in reports
+  // --- POSIX descriptors (issue 18) ---
+  /// POSIX: descriptors 0-2 are ordinary numbers of the table, pre-opened on File 'stdin',
+  /// 'stdout', 'stderr' (first_fd is then 0: the first open still returns 3). Descriptors 0-2
+  /// open at the end are not leaks (a process exits with its stdio open).
+  bool stdio = false;
+  /// POSIX: every descriptor the program opens (0-2 excepted) is private to this process: one
+  /// that an exec'd child still holds is a descriptor-inherited finding even if the program
+  /// never called fcntl(F_SETFD) on it (the "never marked" O_CLOEXEC bug, libvips #2497).
+  bool descriptors_private = false;
+};
+
+/// open()/socket()/pipe2() flags the model knows (POSIX).
+enum class OpenFlags : std::uint32_t {
+  none = 0,
+  cloexec = 1,  // O_CLOEXEC / SOCK_CLOEXEC: FD_CLOEXEC set atomically with the new descriptor
 };
 
 /// Win32 error codes / errno values the model returns.
@@ -158,6 +216,7 @@ inline constexpr std::uint32_t kErrorInvalidFunction = 1;
 inline constexpr std::uint32_t kEBADF = 9;
 inline constexpr std::uint32_t kEINTR = 4;
 inline constexpr std::uint32_t kEMFILE = 24;
+inline constexpr std::uint32_t kEINVAL = 22;
 
 /// A raw handle value with its provenance: what CreateFile, open() or DangerousGetHandle give.
 /// Copying it copies the number, as copying an IntPtr does; the provenance lets the table tell
@@ -279,6 +338,52 @@ class HandleTable {
   /// A value the program made up or read from somewhere, without provenance.
   RawHandle value(std::uint64_t number) const;
 
+  // --- POSIX descriptors (issue 18): O_CLOEXEC, dup2/dup3, fcntl(F_SETFD), fork, exec -------
+  /// open() with flags: OpenFlags::cloexec sets FD_CLOEXEC on the new descriptor in the same
+  /// step (O_CLOEXEC).
+  RawHandle create(ObjectType type, std::string_view name, OpenFlags flags,
+                   std::string_view owner = {},
+                   const std::source_location& where = std::source_location::current());
+  /// dup2(old, newfd) (POSIX tables): one step that closes `newfd` if it is open and makes it
+  /// refer to old's kernel object (FD_CLOEXEC clear): no other thread can take the number in
+  /// between. old == newfd: nothing changes, returns old. An invalid old fails with EBADF and
+  /// leaves newfd open. The descriptor it closes is closed by `owner` (a close-by-non-owner
+  /// finding when it is owned by someone else), and the new one is owned by `owner`. A newfd
+  /// below first_fd (0-2 without `stdio`) fails with EBADF.
+  RawHandle dup2(const RawHandle& old, std::uint64_t newfd, std::string_view owner = {},
+                 const std::source_location& where = std::source_location::current());
+  /// dup3(old, newfd, flags): as dup2, FD_CLOEXEC set with OpenFlags::cloexec; old == newfd
+  /// fails with EINVAL.
+  RawHandle dup3(const RawHandle& old, std::uint64_t newfd, OpenFlags flags,
+                 std::string_view owner = {},
+                 const std::source_location& where = std::source_location::current());
+  /// fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0): this descriptor's close-on-exec flag, a step of
+  /// its own (the open-then-fcntl race with a concurrent fork). Setting it states that the
+  /// descriptor is private (see the header, "Intent").
+  Status set_cloexec(const RawHandle& h, bool on = true,
+                     const std::source_location& where = std::source_location::current());
+  /// fork(): a child process's table whose descriptors copy this table's at this step (same
+  /// numbers, same FD_CLOEXEC flags), each referring to the same kernel object (one more handle
+  /// each). The child is named `child` in reports (the string must outlive the table); its
+  /// leftover descriptors are not reported as leaks (its program's business).
+  std::unique_ptr<HandleTable> fork(
+      std::string_view child, const std::source_location& where = std::source_location::current());
+  /// execve() in a forked child: closes its FD_CLOEXEC descriptors; the rest are inherited by
+  /// `program`. A descriptor meant private that survives is a descriptor-inherited finding.
+  Status exec(std::string_view program,
+              const std::source_location& where = std::source_location::current());
+  /// _exit() of the process this table belongs to (a forked child, typically): one step that
+  /// closes every descriptor it holds, so kernel objects that only it still held are released
+  /// (a pipe's write end inherited by a child keeps the pipe open until the child exits).
+  Status exit_process(const std::source_location& where = std::source_location::current());
+  /// Inspection (no scheduling point): whether `h` (open) has FD_CLOEXEC; how many open
+  /// descriptors (in every table) name the kernel object of `h`'s generation (a bare number:
+  /// of the object it names now; 0 when it names nothing).
+  bool cloexec(const RawHandle& h) const;
+  std::uint32_t handle_count(const RawHandle& h) const;
+  /// The stdio descriptor `fd` (0-2) as pre-opened (with provenance), for a `stdio` table.
+  RawHandle stdio_handle(std::uint64_t fd) const;
+
   // --- inspection without scheduling points (tests, invariants, other models) ---------------
   std::size_t open_count() const;
   /// True while `h` (its slot and generation) is still open.
@@ -324,12 +429,14 @@ class HandleTable {
 
   struct KernelObject;  // shared between tables by duplicate()
   struct Generation;    // one opening of a slot (finding bookkeeping)
+  struct ForkNote;      // a descriptor copied by fork: its intent and the children that kept it
 
  private:
   /// T: what the slots hold (see the header).
   struct SlotEntry {
     std::uint32_t generation = 0;          // openings so far (0: never used)
     std::shared_ptr<KernelObject> object;  // the kernel object of the latest generation
+    bool cloexec = false;  // POSIX: FD_CLOEXEC as installed (O_CLOEXEC, dup3, fork's copy)
   };
   struct TableState {
     std::vector<SlotEntry> slots;                        // index = slot number; slot 0 unused
@@ -339,6 +446,10 @@ class HandleTable {
   struct SlotState {
     std::uint32_t closed = 0;       // the latest generation closed (open while T's is newer)
     std::vector<ThreadId> waiters;  // threads waiting on the object through this slot
+    // POSIX: fcntl(F_SETFD) on generation `flags_generation` set FD_CLOEXEC to `cloexec`
+    // (it overrides T's flag for that generation only).
+    std::uint32_t flags_generation = 0;
+    bool cloexec = false;
   };
   /// F.
   struct FreeLists {
@@ -396,6 +507,28 @@ class HandleTable {
   std::uint32_t slot_of(std::uint64_t value, std::size_t slots) const;
   bool open_now(std::uint32_t slot) const;  // no audit: inspection and reports
   void set_error(std::uint32_t code);
+
+  // --- POSIX descriptors (issue 18; the block at the end of handle_table.cpp) ---
+  struct ForkTag {};
+  /// fork()'s child: the parent's options under another name, no stdio of its own, no leaks.
+  HandleTable(ForkTag, const HandleTableOptions& parent, std::string_view child);
+  /// The three stdio objects and descriptors, born with the table (stdio option).
+  void open_stdio(const std::source_location& where);
+  /// The close's bookkeeping for slot `s` (open) inside a step that declares S[s], K and F
+  /// (dup2's implicit close, exec): the generation closed at `at` by `closer`.
+  void drop(std::uint32_t s, const Provenance& at, std::string_view closer, bool free_number);
+  /// FD_CLOEXEC of open slot `s` (reads T and S[s]).
+  bool cloexec_of(std::uint32_t s) const;
+  RawHandle dup_onto(const RawHandle& old, std::uint64_t newfd, bool dup3, bool cloexec,
+                     std::string_view owner, const std::source_location& where);
+  /// A descriptor-inherited finding for `note` (its first kept copy), at `where`.
+  [[noreturn]] void report_inherited(const ForkNote& note, const std::source_location& where);
+  /// options with `stdio` applied (first_fd 0), and T's initial value (the stdio slots).
+  static HandleTableOptions effective_options(HandleTableOptions options);
+  static TableState initial_table(const HandleTableOptions& options);
+  /// A RawHandle with provenance for the current generation of slot `s`.
+  RawHandle handle_of(std::uint32_t s) const;
+  bool child_ = false;  // made by fork(): its descriptors' fate is its program's business
 
   HandleTableOptions options_;
   ModelCell<TableState> table_;  // T; its id is the table's engine object
