@@ -69,9 +69,10 @@ enum class FindingKind : std::uint8_t {
   com_object_leak,                   // COM objects still referenced at the end of an execution
   use_after_free,                    // tracked user memory used after its owner freed it
   double_free,                       // tracked user memory freed twice
+  release_on_wrong_thread,           // a thread-affine object released off its owning thread
 };
 
-inline constexpr int kFindingKindCount = 42;
+inline constexpr int kFindingKindCount = 43;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).

@@ -131,8 +131,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "com-object-leak",
     "use-after-free",
     "double-free",
+    "release-on-wrong-thread",
 };
-static_assert(kFindingNames.back() == "double-free");
+static_assert(kFindingNames.back() == "release-on-wrong-thread");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {
