@@ -16,9 +16,9 @@ Subsystem::Subsystem(std::string name, const char* acquire_api, const char* rele
       release_api_(release_api),
       state_(fmt::format("subsystem '{}'", name_)) {}
 
-std::uint32_t Subsystem::acquire_touching(std::span<const Touch> also,
+std::uint32_t Subsystem::acquire_touching(std::span<const Touch> also, const char* api,
                                           const std::source_location& where) {
-  if (rt::model_op(Access::read_write, state_.id(), also, acquire_api_, where) == nullptr) return 0;
+  if (rt::model_op(Access::read_write, state_.id(), also, api, where) == nullptr) return 0;
   State& s = state_.write();
   return ++s.count;
 }
@@ -154,7 +154,7 @@ void ComApartment::require_sta(const char* api) const {
 std::uint32_t ComApartment::CoInitialize(const std::source_location& where) {
   require_thread("CoInitialize");
   const Touch also[] = {apartment_.writes()};
-  const std::uint32_t count = acquire_touching(also, where);
+  const std::uint32_t count = acquire_touching(also, "CoInitialize", where);
   if (count == 0) return 0;  // teardown
   if (count == 1) apartment_.write().kind = ApartmentKind::unspecified;
   return count == 1 ? 0 : 1;  // S_OK, S_FALSE
@@ -165,7 +165,7 @@ std::uint32_t ComApartment::CoInitializeEx(ComInit model, const std::source_loca
   const ApartmentKind want =
       model == ComInit::apartment_threaded ? ApartmentKind::sta : ApartmentKind::mta;
   const Touch also[] = {apartment_.writes()};
-  const std::uint32_t count = acquire_touching(also, where);
+  const std::uint32_t count = acquire_touching(also, "CoInitializeEx", where);
   if (count == 0) return 0;  // teardown
   State& a = apartment_.write();
   if (count == 1) {

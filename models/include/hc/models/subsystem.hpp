@@ -73,7 +73,9 @@ class Subsystem {
 
   /// CoInitialize / LoadLibrary: the count + 1, returned. A first acquire after a teardown
   /// starts a new epoch. Read-write on the subsystem.
-  std::uint32_t acquire(const Loc& where = Loc::current()) { return acquire_touching({}, where); }
+  std::uint32_t acquire(const Loc& where = Loc::current()) {
+    return acquire_touching({}, acquire_api_, where);
+  }
   /// CoUninitialize / FreeLibrary: the count - 1, returned; at 0 the subsystem is torn down
   /// (its epoch ends). Read-write. More releases than acquires is a usage error of the caller
   /// (a check-failure finding: CoUninitialize without CoInitialize).
@@ -107,9 +109,9 @@ class Subsystem {
   /// `name` in messages ("COM (thread main)"); `acquire_api` / `release_api` name the calls
   /// ("CoInitialize", "CoUninitialize").
   Subsystem(std::string name, const char* acquire_api, const char* release_api);
-  /// acquire() whose step also touches `also` (a subclass's own cells, written after it
-  /// returns, in the same step). 0 during teardown.
-  std::uint32_t acquire_touching(std::span<const Touch> also, const Loc& where);
+  /// acquire() as the call `api` (a static string) whose step also touches `also` (a
+  /// subclass's own cells, written after it returns, in the same step). 0 during teardown.
+  std::uint32_t acquire_touching(std::span<const Touch> also, const char* api, const Loc& where);
 
  private:
   /// The subsystem's state: one cell (see the header).
