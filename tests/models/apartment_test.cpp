@@ -16,6 +16,7 @@
 
 #include "hc/hc.hpp"
 #include "hc/models/com_object.hpp"
+#include "hc/models/loop_affinity.hpp"
 #include "hc/models/subsystem.hpp"
 #include "test_support.hpp"
 
@@ -277,6 +278,86 @@ TEST(Apartment, ACallIntoATornDownStaIsReleaseAfterSubsystemShutdown) {
   HC_EXPECT_ONLY_FINDING(r, FindingKind::release_after_subsystem_shutdown,
                          "release after subsystem shutdown: Draw of ComObject 'bitmap' (type "
                          "Bitmap) by thread 'worker'");
+}
+
+}  // namespace
+
+// --- loop-affine handles (loop_affinity.hpp) ---------------------------------------------------
+
+namespace {
+
+using hc::models::LoopHandle;
+using hc::models::LoopThread;
+
+TEST(LoopAffinity, AHandleClosedOffItsLoopThreadIsReleaseOnWrongThread) {
+  int close_line = 0;
+  const hc::Result r = hc::explore(
+      [&] {
+        LoopThread loop("libuv");
+        LoopHandle timer(loop, "timer", "uv_timer_t");
+        hc::thread other("other", [&] {
+          close_line = __LINE__ + 1;
+          timer.close();
+          loop.stop();
+        });
+        loop.run();
+        other.join();
+      },
+      exhaustive());
+  HC_EXPECT_ONLY_FINDING(r, FindingKind::release_on_wrong_thread,
+                         "release on wrong thread: uv_close of handle 'timer' (uv_timer_t) at "
+                         "step ");
+  const hc::Finding& f = r.findings.front();
+  EXPECT_EQ(f.thread_name, "other");
+  EXPECT_EQ(f.line, static_cast<std::uint32_t>(close_line));
+  EXPECT_TRUE(contains(f.message, "the handle belongs to loop 'libuv' of thread 'main'"))
+      << f.message;
+  EXPECT_TRUE(contains(f.message, "Post the close to the loop thread")) << f.message;
+}
+
+// The posted close runs on the loop thread, after what was posted before it, and the loop
+// returns at the stop posted after it: clean, under dfs and dpor.
+TEST(LoopAffinity, APostedCloseRunsOnTheLoopThreadInOrder) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    LoopThread loop("libuv");
+    LoopHandle timer(loop, "timer", "uv_timer_t");
+    std::string log;
+    hc::thread other("other", [&] {
+      loop.post([&] {
+        timer.use("uv_timer_stop");
+        log += "stop on " + thread_of_current() + ";";
+      });
+      loop.post([&] {
+        timer.close();
+        log += "close on " + thread_of_current() + ";";
+      });
+      loop.stop();
+    });
+    loop.run();
+    HC_CHECK(timer.closed(), "closed when the loop stops");
+    other.join();
+    outcomes.insert(log);
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"stop on main;close on main;"}));
+}
+
+// A loop nobody stops waits for ever once its queue is empty: a deadlock naming its wake-up.
+TEST(LoopAffinity, ALoopNobodyStopsIsADeadlock) {
+  const hc::Result r = hc::explore(
+      [] {
+        LoopThread loop("libuv");
+        hc::thread other("other", [&] { loop.post([] {}); });
+        loop.run();
+        other.join();
+      },
+      exhaustive());
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(r.findings.front().kind, FindingKind::deadlock);
+  EXPECT_TRUE(contains(r.findings.front().message,
+                       "thread 'main' waits for event 'async wake-up of loop 'libuv' (thread "
+                       "'main')' to be set"))
+      << r.findings.front().message;
 }
 
 }  // namespace
