@@ -11,6 +11,10 @@
 //   ComPtr<T>    an owning smart pointer: AddRef on copy, Release on reset and destruction.
 //   ComWeak<T>   a non-owning pointer with a name: a weak back-pointer (child → parent) or a
 //                local copy fetched from a shared variable without AddRef. Every use is checked.
+//   ComProxy<T>  a marshalled pointer (CoMarshalInterThreadInterfaceInStream, the GIT, an agile
+//                reference, an RCW's): off the object's STA thread, its calls and its Release
+//                are cross-apartment calls that run on the STA thread when it pumps
+//                (subsystem.hpp's ComApartment); on that thread, or for an MTA object, direct.
 //
 //   struct Doc : hc::models::ComObject {
 //     Doc() : ComObject("Document") {}
@@ -37,6 +41,11 @@
 //                          after that subsystem was torn down (CoUninitialize, FreeLibrary; B15).
 //   com_object_leak        objects still alive when their ComWorld is destroyed (at the end of
 //                          the scenario): a missing Release (ComWorldOptions::report_leaks).
+//   release_on_wrong_thread  a Release (ComPtr, raw, or a UserUnknown's InterlockedDecrement)
+//                          of an object of a single-threaded apartment on another thread than
+//                          the STA's, not through a ComProxy: names the object, its STA thread,
+//                          the releasing thread's step and line, and the fix (marshal the
+//                          release to the owner).
 //
 // A user's own IUnknown (UserUnknown, below): their AddRef/Release code moves the inherited
 // `m_ref` with InterlockedIncrement/InterlockedDecrement and ends with `delete this`; each
@@ -51,6 +60,12 @@
 //   AddRef, Release, ComWeak::add_ref, ComWeak::try_upgrade   read_write on the object
 //   ComObject::use, ComPtr::use/call, ComWeak::use/call        read on the object
 //   (each of these also reads its subsystem's cell when the object belongs to one)
+//   ComProxy::marshal = AddRef; ComProxy::call / Release / destruction on the object's own
+//   thread or for an object of no STA = use / Release; off the STA thread = ComApartment::send
+//   (the send: read_write on the apartment, read on its subsystem, write on its wake-up; the
+//   wait: a sync on the call's reply event), then the use / Release runs on the STA thread as
+//   its own step there. The thread-affinity check of a Release reads no cell (the owner thread
+//   is configuration, the calling thread the step's own).
 //   UserUnknown: InterlockedIncrement/Decrement(&m_ref), m_ref = v, delete this   read_write;
 //   reading m_ref, UserUnknown::use                                                read
 //   ComPtr copy = AddRef; ComPtr reset/destruction/assignment of the old value = Release;

@@ -1,15 +1,27 @@
 // hc/models/subsystem.hpp — subsystem lifetimes (DOMAIN.md §5 "destruction order matters
-// across subsystems", §10 B15): a thread's COM apartment (CoInitialize / CoUninitialize, an init
-// count per thread) and a loaded module (LoadLibrary / FreeLibrary, a module reference count).
-// Objects belong to a subsystem; a Release, a close, a finalizer or any call into a subsystem
-// that is already torn down is a release-after-subsystem-shutdown finding.
+// across subsystems", §10 B15) and COM apartments (§10 B20, issue 18: thread affinity): a
+// thread's COM apartment (CoInitialize / CoInitializeEx / CoUninitialize, an init count per
+// thread; STA or MTA) and a loaded module (LoadLibrary / FreeLibrary, a module reference
+// count). Objects belong to a subsystem; a Release, a close, a finalizer or any call into a
+// subsystem that is already torn down is a release-after-subsystem-shutdown finding. An STA's
+// objects also belong to its thread: calls from other threads are cross-apartment calls that
+// run only when the STA thread pumps.
 //
 // What it defines:
 //   Subsystem       the lifetime: a name ("COM (thread main)", "library 'sqlite3.dll'"), a count
 //                   (init count / module reference count) and an epoch (how many times it was
 //                   torn down). acquire() / release() move the count; the release that takes it
 //                   to 0 tears the subsystem down. enter(api) is a call into it: checked.
-//   ComApartment    the calling thread's COM apartment: CoInitialize(), CoUninitialize().
+//   ComApartment    the calling thread's COM apartment: CoInitialize() (an init count, no
+//                   threading model), CoInitializeEx(ComInit::apartment_threaded) (an STA: its
+//                   objects belong to this thread) or CoInitializeEx(ComInit::multithreaded) (the
+//                   MTA: objects called directly from any thread), CoUninitialize(). On an STA:
+//                   pump() (one message-loop step) and CoWaitForMultipleHandles(event) (a pumping
+//                   wait) dispatch the cross-apartment calls queued by other threads (ComProxy,
+//                   com_object.hpp); send() is how a proxy queues one and waits for its reply.
+//   ComEvent        a manual-reset Win32 event that STA waits understand: SetEvent, ResetEvent,
+//                   WaitForSingleObject (the NON-pumping wait: the STA thread dispatches nothing
+//                   while it waits).
 //   Library         a module: LoadLibrary(), FreeLibrary(); call(api) is a call of an export.
 //   SubsystemGuard  RAII: acquires in its constructor, releases in its destructor. Declared
 //                   before (outside the scope of) the smart pointers into the subsystem, it
@@ -22,6 +34,14 @@
 //   com.CoUninitialize();
 //   doc.reset();  // finding: Release of ComObject 'doc' (type Doc) into subsystem
 //                 // 'COM (thread main)' after CoUninitialize at scenario.cpp:41
+//
+//   hc::models::ComApartment sta;                  // thread 'ui'
+//   sta.CoInitializeEx(hc::models::ComInit::apartment_threaded);
+//   hc::models::ComEvent done(sta, "done");
+//   ... a worker calls the STA's objects through a ComProxy, then done.SetEvent() ...
+//   sta.CoWaitForMultipleHandles(done);  // pumps: the worker's calls run here, on 'ui'
+//   done.WaitForSingleObject();          // instead: no pump, the worker's call never runs:
+//                                        // a deadlock naming the call, 'ui' and this wait
 //
 //   hc::models::Library native("native.dll");
 //   native.LoadLibrary();
@@ -36,16 +56,48 @@
 // apartment does not revive the old one's objects; a reloaded module may sit elsewhere).
 // Binding is configuration, not an operation (creating an object is private to its creator):
 // bind on a thread that holds the subsystem initialized, as COM requires (creating an object in
-// an uninitialized apartment is CO_E_NOTINITIALIZED: a usage error here).
+// an uninitialized apartment is CO_E_NOTINITIALIZED: a usage error here). Bound to an STA, an
+// object also records the STA's thread (Subsystem::owner_thread, peeked at binding).
+//
+// Cross-apartment calls (COM "Single-Threaded Apartments"): a call through a ComProxy from a
+// thread other than the STA's is queued to the apartment (the send) and its caller blocks on a
+// reply event of its own, named after the call ("reply of the cross-apartment call Release of
+// ComObject 'bitmap' (type IWICBitmap) by thread 'finalizer' into the STA of thread 'ui', which
+// only thread 'ui' pumping messages dispatches"): the engine's deadlock message prints that
+// name for the blocked caller, and for an STA thread blocked in ComEvent::WaitForSingleObject
+// the event's STA name ("done, waited for by STA thread 'ui' without pumping
+// (WaitForSingleObject dispatches no cross-apartment call)"). The STA thread runs a call when it
+// pumps: the call's own operations are its next steps, then the reply (a step: write on the
+// reply event) releases the caller. A .NET wait on an STA thread pumps like
+// CoWaitForMultipleHandles; a join (WaitForSingleObject on a thread) does not. A caller on
+// another STA does not pump while it waits (COM's modal loop would: not modelled), and
+// CoInitialize() without Ex keeps no thread affinity (COM's enters an STA: call CoInitializeEx
+// to have the STA's rules checked).
 //
 // What it touches (DPOR footprints, checked by the footprint audit): ONE cell per subsystem,
-// its id(), named after it: the count and the epoch.
-//   acquire / release (CoInitialize, CoUninitialize, LoadLibrary, FreeLibrary)  read_write
+// its id(), named after it: the count and the epoch. An apartment adds ONE cell ("apartment of
+// thread 'ui'": its kind and its queue of calls) and an auto-reset engine event (its message
+// queue's wake-up); a ComEvent is ONE cell (set or not) and two manual-reset engine events
+// (other threads' waits, the STA thread's own); each cross-apartment call registers a reply
+// event.
+//   acquire / release (LoadLibrary, FreeLibrary, CoUninitialize, SubsystemGuard)  read_write
+//   CoInitialize / CoInitializeEx            read_write on the subsystem and the apartment
 //   enter / call                                                                read
 //   an operation of an object bound to it (ComObject AddRef, Release, use) reads it too: it
 //   declares reads() in its own footprint and calls check_entry() in its step.
-// Calls into one subsystem commute with each other; each conflicts with its teardown.
-// Finding bookkeeping (plain members): who tore each epoch down, and where.
+//   send: the send          read_write on the apartment, read on the subsystem, write on the
+//                           wake-up; the wait for the reply: a sync on the reply event
+//   pump                    read_write on the apartment (then the call's own steps, then the
+//                           reply: write on the reply event)
+//   CoWaitForMultipleHandles  each look: read_write on the apartment, read on the event, write
+//                           on the wake-up (cleared); each block: a sync on the wake-up
+//   ComEvent::SetEvent      write on the event, its two engine events and the apartment's
+//                           wake-up; ResetEvent: write on the event and its two engine events;
+//                           WaitForSingleObject: a sync on the engine event of the waiter
+//                           (the STA thread's, or the others'), read on the event
+// Calls into one subsystem commute with each other; each conflicts with its teardown. The
+// apartment's kind is written only by its own thread (CoInitializeEx) and read by it or peeked
+// at binding. Finding bookkeeping (plain members): who tore each epoch down, and where.
 #pragma once
 
 #include <cstdint>
