@@ -163,6 +163,41 @@ TEST(Apartment, ANonPumpingWaitWithNothingToWakeItIsADeadlockNamingTheCall) {
   }
 }
 
+// Two workers call into one STA while it waits pumping for both: the calls run on main in
+// either order, and dfs and dpor reach the same orders (the footprints' check), with the
+// pumping wait and the events' SetEvent racing the sends.
+TEST(Apartment, TwoCallersIntoOneStaRunInEitherOrderUnderDfsAndDpor) {
+  const auto r = explore_dfs_and_dpor([](std::set<std::string>& outcomes) {
+    ComApartment sta;
+    sta.CoInitializeEx(ComInit::apartment_threaded);
+    ComEvent first_done(sta, "first done");
+    ComEvent second_done(sta, "second done");
+    std::string log;
+    {
+      ComWorld world({.subsystem = &sta});
+      ComPtr<Bitmap> bitmap = world.make<Bitmap>("bitmap");
+      ComProxy<Bitmap> p1 = ComProxy<Bitmap>::marshal(bitmap);
+      ComProxy<Bitmap> p2 = ComProxy<Bitmap>::marshal(bitmap);
+      // The proxies stay with main, which releases them (directly, on its own thread).
+      auto caller = [&log](const ComProxy<Bitmap>& p, ComEvent& done, const char* who) {
+        p.call("Draw",
+               [&log, who](Bitmap&) { log += std::string(who) + "@" + thread_of_current() + ";"; });
+        done.SetEvent();
+      };
+      hc::thread a("a", [&] { caller(p1, first_done, "a"); });
+      hc::thread b("b", [&] { caller(p2, second_done, "b"); });
+      sta.CoWaitForMultipleHandles(first_done);
+      sta.CoWaitForMultipleHandles(second_done);
+      a.join();
+      b.join();
+    }
+    outcomes.insert(log);
+  });
+  HC_EXPECT_CLEAN_UNDER_DFS_AND_DPOR(r);
+  EXPECT_EQ(r.dfs_outcomes, (std::set<std::string>{"a@main;b@main;", "b@main;a@main;"}));
+  EXPECT_LT(r.dpor.stats.executions, r.dfs.stats.executions);
+}
+
 // The MTA: a worker's calls through a proxy, and a plain ComPtr's Release on the worker, run
 // directly on the worker; nobody pumps.
 TEST(Apartment, MtaObjectsAreCalledDirectlyFromAnyThread) {
