@@ -32,6 +32,8 @@ std::string through(const ComReference& via) {
       return fmt::format("through weak reference '{}'", via.name != nullptr ? via.name : "");
     case ComReference::Kind::strong:
       return "through a ComPtr";
+    case ComReference::Kind::proxy:
+      return "through a marshalled ComProxy";
     case ComReference::Kind::raw:
       break;
   }
@@ -55,6 +57,11 @@ std::string origin(const ComReference& via) {
     case ComReference::Kind::strong:
       return fmt::format(
           " The ComPtr owned a reference taken by {}, so some code released a reference it "
+          "did not own.",
+          describe(provenance(via.obtained)));
+    case ComReference::Kind::proxy:
+      return fmt::format(
+          " The ComProxy owned a reference taken by {}, so some code released a reference it "
           "did not own.",
           describe(provenance(via.obtained)));
     case ComReference::Kind::raw:
@@ -140,6 +147,39 @@ bool ComObject::announce(Access access, const char* label, const std::source_loc
 void ComObject::belongs_to(Subsystem& subsystem) {
   subsystem_epoch_ = subsystem.bind(label());
   subsystem_ = &subsystem;
+  owner_ = subsystem.owner_thread();  // an STA's thread, else none (a peek: configuration)
+  apartment_ = owner_ != kNoThread ? dynamic_cast<ComApartment*>(&subsystem) : nullptr;
+  if (apartment_ == nullptr) owner_ = kNoThread;
+}
+
+void ComObject::check_owner_thread(const char* call, const ComReference& via,
+                                   const std::source_location& where) {
+  // The owner is configuration and the calling thread is the step's own: no cell to declare.
+  if (owner_ != kNoThread && rt::current_thread() != owner_) report_wrong_thread(call, via, where);
+}
+
+void ComObject::proxy_call(const char* method, const std::function<void()>& then,
+                           const ComReference& via, const std::source_location& where) {
+  require_world("call");
+  auto run = [this, method, &then, via, where] {
+    use_via(method, via, where);
+    if (then) then();
+  };
+  if (owner_ == kNoThread || rt::current_thread() == owner_) {
+    run();  // the object's own thread, or an object of the MTA: a direct call
+    return;
+  }
+  apartment_->send(fmt::format("{} of {}", method, label()), subsystem_epoch_, run, where);
+}
+
+void ComObject::proxy_release(const ComReference& via, const std::source_location& where) {
+  require_world("Release");
+  auto run = [this, via, where] { release_via(via, where); };
+  if (owner_ == kNoThread || rt::current_thread() == owner_) {
+    run();
+    return;
+  }
+  apartment_->send(fmt::format("Release of {}", label()), subsystem_epoch_, run, where);
 }
 
 void ComObject::check_subsystem(const char* call, const std::source_location& where) {
@@ -194,7 +234,10 @@ std::uint32_t ComObject::release_via(const ComReference& via, const std::source_
   require_world("Release");
   if (!announce(Access::read_write, "Release", where)) return count();
   Life& life = life_->write();
-  if (life.state == ComState::alive) check_subsystem("Release", where);
+  if (life.state == ComState::alive) {
+    check_owner_thread("Release", via, where);
+    check_subsystem("Release", where);
+  }
   switch (life.state) {
     case ComState::alive:
       // alive ⇒ count >= 1: the count reaches 0 only here, and that ends `alive`.
@@ -298,6 +341,7 @@ std::uint32_t ComObject::user_decrement(const std::source_location& at) {
   switch (life.state) {
     case ComState::alive:
       if (life.count == 0) report_underflow(ComReference{}, where);
+      check_owner_thread("Release (InterlockedDecrement(&m_ref))", ComReference{}, where);
       check_subsystem("Release", where);
       return --life.count;
     case ComState::destroying:
@@ -459,6 +503,28 @@ void ComObject::report_use_after_destruction(const char* method, const ComRefere
   report(FindingKind::use_after_destruction, std::move(message), where,
          fmt::format("{}|{}|{}|{}", name_, method, site(where), site(destroyed_.where)),
          std::move(refs));
+}
+
+void ComObject::report_wrong_thread(const char* call, const ComReference& via,
+                                    const std::source_location& where) {
+  const Provenance now = here(where);
+  const Provenance created = provenance(created_);
+  const std::string_view owner = rt::thread_name(owner_);
+  std::string message = fmt::format(
+      "release on wrong thread: {} of {} {} at step {} by thread '{}' ({}): the object belongs "
+      "to the single-threaded apartment (STA) of thread '{}' (created by {}), and only thread "
+      "'{}' may release it: its Release, and the destructor it may run, touch state that is "
+      "thread '{}''s alone (in production a crash, a corruption or a hang, on some schedules "
+      "only). Marshal the release to the owner: release through a marshalled pointer "
+      "(ComProxy: CoMarshalInterThreadInterfaceInStream, the Global Interface Table, an agile "
+      "reference), whose Release is a cross-apartment call that thread '{}' runs when it pumps, "
+      "or post the release to thread '{}' and release there (Marshal.FinalReleaseComObject on "
+      "the STA).",
+      call, label(), through(via), now.step, now.thread_name, site(where), owner, describe(created),
+      owner, owner, owner, owner);
+  FindingRefs refs{.steps = {now.step, created.step}, .objects = {id_}};
+  report(FindingKind::release_on_wrong_thread, std::move(message), where,
+         fmt::format("{}|{}|{}", name_, call, site(where)), std::move(refs));
 }
 
 void ComObject::report_addref_from_zero(const ComReference& via,

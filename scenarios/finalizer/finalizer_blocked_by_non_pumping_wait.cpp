@@ -1,64 +1,64 @@
-// finalizer/finalizer-blocked-by-non-pumping-wait — a finalizer must call into a thread's
-// context, and that thread sits in a non-pumping wait for what only the finalizer would
-// provide (DOMAIN.md §10 B20, §3.3; the apartment-free version).
+// finalizer/finalizer-blocked-by-non-pumping-wait — the finalizer's Release of an STA COM object
+// is a cross-apartment call into the UI thread's single-threaded apartment, and the UI thread
+// waits without pumping for what only that finalizer would provide (DOMAIN.md §10 B20, §3.3).
 //
-// Story: a desktop application's UI thread owns its native drawing objects. Every call on them
-// enters the UI thread's context, here the "ui dispatcher" lock, which the UI thread holds
-// while it handles a message (the stand-in for a single-threaded apartment: only code inside
-// the UI's context may touch its objects). A Thumbnail wrapper owns a bitmap handle created on
-// the UI thread; its finalizer deletes the bitmap, so it enters the dispatcher first, as an
-// STA object's RCW must call into its apartment to release the object. Handling "clear
-// thumbnails", the UI thread drops its last reference to the thumbnail, forces a collection
-// and then waits until the bitmap is released: a Sleep-and-check loop, which does not pump.
-// It waits inside its message handler, holding the dispatcher. The finalizer thread runs the
-// thumbnail's finalizer and blocks on the dispatcher; the UI thread polls a flag that only
-// that finalizer sets. Nothing deadlocks in the scheduler's sense, since the UI thread keeps
-// running, but the application hangs ("Not Responding") and finalization stops for the whole
-// process: every finalizable object queued behind the thumbnail (here a pixel buffer) stays in
-// memory, and memory keeps growing [SASHA-STA][IIS-COM][DOC-FIN]. The GC model counts the
-// steps in which the finalizer thread cannot run because it waits for something another thread
-// holds (GcOptions::finalizer_block_bound, 16 by default) and reports finalizer-blocked, naming
-// the lock and its holder; a finalizer that is merely preempted is never counted.
+// Story [SASHA-STA][IIS-COM], dotnet/roslyn#34248 (worked around in dotnet/roslyn#34498): a
+// desktop application's UI thread is an STA (CoInitializeEx(COINIT_APARTMENTTHREADED)). A
+// Thumbnail wrapper, a managed object like an RCW, holds a WIC bitmap created on the UI thread;
+// the interface pointer it holds is marshalled, so its finalizer's Release is a cross-apartment
+// call: COM queues it to the UI thread and the finalizer thread waits until the UI thread
+// dispatches it, which only a message pump does ("the finalizer queue might be already trying
+// to clean up an RCW, which is marshaling to the STA thread", roslyn#34248). Handling "clear
+// thumbnails", the UI thread drops the thumbnail, forces a collection, and waits until the
+// bitmap is released, with WaitForSingleObject on a "bitmap released" event that the finalizer
+// sets after its Release. WaitForSingleObject does not pump: the UI thread never dispatches the
+// finalizer's Release, and the finalizer never sets the event. The application hangs ("Not
+// Responding"), and finalization stops for the whole process: the pixel buffer queued behind
+// the thumbnail is never finalized, memory keeps growing [DOC-FIN]; dotnet/coreclr#25502: an
+// STA "should have a top level message loop in order to not deadlock the finalizer thread".
+// The apartment model makes the Release a real cross-apartment call (ComProxy) that completes
+// only when the UI thread pumps: no thread can run, and the deadlock names the finalizer's
+// blocked call into the STA of thread 'ui' and the UI thread's non-pumping wait.
 //
-// Fix: a pumping wait. While it waits, the UI thread leaves its context (releases the
-// dispatcher around each sleep), so calls queued for it, the finalizer's among them, get in,
-// as CoWaitForMultipleHandles or a message-pumping wait dispatches calls into an STA. (Releasing
-// COM objects explicitly on their own thread, Marshal.FinalReleaseComObject on the STA, avoids
-// the finalizer's call altogether.)
+// Fix: a pumping wait. CoWaitForMultipleHandles (what a .NET wait on an STA thread does)
+// dispatches the calls queued to the apartment while it waits, the finalizer's Release among
+// them. (Releasing the COM object explicitly on its own thread, Marshal.FinalReleaseComObject
+// on the STA, avoids the finalizer's call altogether.)
 #include "hc/hc.hpp"
+#include "hc/models/com_object.hpp"
 #include "hc/models/gc.hpp"
-#include "hc/models/handle_table.hpp"
+#include "hc/models/subsystem.hpp"
 
 namespace {
 
+using hc::models::ComApartment;
+using hc::models::ComEvent;
+using hc::models::ComInit;
+using hc::models::ComObject;
+using hc::models::ComProxy;
+using hc::models::ComPtr;
+using hc::models::ComWorld;
 using hc::models::Gc;
-using hc::models::HandleTable;
 using hc::models::ManagedObject;
-using hc::models::ObjectType;
-using hc::models::RawHandle;
 using hc::models::Ref;
 
-/// The UI thread's context: code that touches its objects holds the dispatcher.
-struct UiContext {
-  hc::mutex dispatcher{"ui dispatcher"};
-  hc::atomic<bool> bitmap_released{false, "bitmap released"};
+struct WicBitmap : ComObject {
+  WicBitmap() : ComObject("IWICBitmap") {}
 };
 
-/// A wrapper of a UI-owned bitmap: its finalizer enters the UI context to delete it.
+/// The managed wrapper of an STA bitmap (an RCW): its finalizer releases it through the
+/// marshalled pointer, then says so.
 struct Thumbnail : ManagedObject {
-  Thumbnail(Gc& gc, UiContext& ui, HandleTable& table)
-      : ManagedObject(gc, "Thumbnail", "thumb", /*has_finalizer=*/true), ui_(&ui), table_(&table) {
-    bitmap_ = table.create(ObjectType::user, "bitmap", label());
-  }
+  Thumbnail(Gc& gc, ComProxy<WicBitmap> bitmap, ComEvent& released)
+      : ManagedObject(gc, "Thumbnail", "thumb", /*has_finalizer=*/true),
+        bitmap_(std::move(bitmap)),
+        released_(&released) {}
   void finalize() override {
-    ui_->dispatcher.lock();  // the call into the UI thread's context
-    table_->close(bitmap_, label());
-    ui_->dispatcher.unlock();
-    ui_->bitmap_released.store(true);
+    bitmap_.Release();  // a cross-apartment call into the UI thread's STA
+    released_->SetEvent();
   }
-  UiContext* ui_;
-  HandleTable* table_;
-  RawHandle bitmap_;
+  ComProxy<WicBitmap> bitmap_;
+  ComEvent* released_;
 };
 
 /// Another finalizable object that becomes garbage: it waits behind the thumbnail.
@@ -68,44 +68,48 @@ struct PixelBuffer : ManagedObject {
 };
 
 void clear_thumbnails(bool pumping_wait) {
-  HandleTable table;
-  UiContext ui;  // outlives the GC: its finalizer thread may still use the dispatcher
   Gc gc;
   hc::thread ui_thread("ui", [&] {
-    ui.dispatcher.lock();  // handling a message: inside the UI context
+    ComApartment sta;  // "COM (thread ui)"
+    sta.CoInitializeEx(ComInit::apartment_threaded);
+    ComEvent released(sta, "bitmap released");
+    ComWorld world({.subsystem = &sta});
     {
-      Ref<Thumbnail> thumb = gc.allocate<Thumbnail>(gc, ui, table);
+      ComPtr<WicBitmap> bitmap = world.make<WicBitmap>("bitmap");
+      Ref<Thumbnail> thumb =
+          gc.allocate<Thumbnail>(gc, ComProxy<WicBitmap>::marshal(bitmap), released);
       Ref<PixelBuffer> pixels = gc.allocate<PixelBuffer>(gc);
-    }  // "clear thumbnails": the last references go
+    }  // "clear thumbnails": the last references go (the bitmap lives on in the thumbnail)
     gc.collect();
-    // Wait until the bitmap is released: Sleep-and-check.
-    while (!ui.bitmap_released.load()) {
-      if (pumping_wait) ui.dispatcher.unlock();  // let calls into the UI context in
-      hc::this_thread::yield();                  // Sleep(10)
-      if (pumping_wait) ui.dispatcher.lock();
+    if (pumping_wait) {
+      sta.CoWaitForMultipleHandles(released);
+    } else {
+      released.WaitForSingleObject();  // does not pump
     }
-    ui.dispatcher.unlock();
+    sta.CoUninitialize();
   });
   ui_thread.join();
 }
 
 }  // namespace
 
-HC_SCENARIO("finalizer/finalizer-blocked-by-non-pumping-wait", .tags = {"finalizer", "b20"},
-            .expect = hc::FindingKind::finalizer_blocked,
-            .message = "to lock mutex 'ui dispatcher', held by thread 'ui'",
+HC_SCENARIO("finalizer/finalizer-blocked-by-non-pumping-wait", .tags = {"finalizer", "b20", "com"},
+            .expect = hc::FindingKind::deadlock,
+            .message =
+                "waits for event 'reply of the cross-apartment call Release of ComObject 'bitmap' "
+                "(type IWICBitmap) by thread 'finalizer' into the STA of thread 'ui'",
             .summary =
-                "a finalizer must enter the UI thread's context, and the UI thread holds "
-                "it in a non-pumping wait for that finalizer: finalization stops",
+                "a finalizer's Release of an STA object must be dispatched by the UI thread, "
+                "which waits for that finalizer without pumping: finalization stops",
             .pattern = "B20", .source = "DOMAIN.md") {
   clear_thumbnails(false);
 }
 
 HC_SCENARIO("finalizer/finalizer-blocked-by-non-pumping-wait.fixed",
-            .tags = {"finalizer", "b20", "fixed"}, .expect = hc::clean,
+            .tags = {"finalizer", "b20", "com", "fixed"}, .expect = hc::clean,
             .summary =
-                "a pumping wait: the UI thread leaves its context while it waits, so the "
-                "finalizer's call gets in",
+                "a pumping wait: CoWaitForMultipleHandles dispatches the finalizer's Release on "
+                "the UI thread while it waits",
             .pattern = "B20", .source = "DOMAIN.md") {
   clear_thumbnails(true);
 }

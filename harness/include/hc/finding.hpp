@@ -76,9 +76,11 @@ enum class FindingKind : std::uint8_t {
                                 // now names another description (or nothing)
   // --- POSIX descriptor tables (models/handle_table.hpp: fork/exec) ---------------------------
   descriptor_inherited,  // a private descriptor survived fork+exec (no O_CLOEXEC)
+  // --- thread affinity (models/subsystem.hpp apartments, models/loop_affinity.hpp) ------------
+  release_on_wrong_thread,  // a thread-affine object released off its owning thread
 };
 
-inline constexpr int kFindingKindCount = 45;
+inline constexpr int kFindingKindCount = 46;
 static_assert(kFindingKindCount <= 64, "Expected keeps the kinds it accepts in 64 bits");
 
 /// Stable kebab-case name ("check-failure", "deadlock", ...).

@@ -134,8 +134,9 @@ constexpr std::array<std::string_view, kFindingKindCount> kFindingNames = {
     "io-completed-after-free",
     "event-for-reused-descriptor",
     "descriptor-inherited",
+    "release-on-wrong-thread",
 };
-static_assert(kFindingNames.back() == "descriptor-inherited");
+static_assert(kFindingNames.back() == "release-on-wrong-thread");
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {

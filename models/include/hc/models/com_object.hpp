@@ -11,6 +11,10 @@
 //   ComPtr<T>    an owning smart pointer: AddRef on copy, Release on reset and destruction.
 //   ComWeak<T>   a non-owning pointer with a name: a weak back-pointer (child → parent) or a
 //                local copy fetched from a shared variable without AddRef. Every use is checked.
+//   ComProxy<T>  a marshalled pointer (CoMarshalInterThreadInterfaceInStream, the GIT, an agile
+//                reference, an RCW's): off the object's STA thread, its calls and its Release
+//                are cross-apartment calls that run on the STA thread when it pumps
+//                (subsystem.hpp's ComApartment); on that thread, or for an MTA object, direct.
 //
 //   struct Doc : hc::models::ComObject {
 //     Doc() : ComObject("Document") {}
@@ -37,6 +41,11 @@
 //                          after that subsystem was torn down (CoUninitialize, FreeLibrary; B15).
 //   com_object_leak        objects still alive when their ComWorld is destroyed (at the end of
 //                          the scenario): a missing Release (ComWorldOptions::report_leaks).
+//   release_on_wrong_thread  a Release (ComPtr, raw, or a UserUnknown's InterlockedDecrement)
+//                          of an object of a single-threaded apartment on another thread than
+//                          the STA's, not through a ComProxy: names the object, its STA thread,
+//                          the releasing thread's step and line, and the fix (marshal the
+//                          release to the owner).
 //
 // A user's own IUnknown (UserUnknown, below): their AddRef/Release code moves the inherited
 // `m_ref` with InterlockedIncrement/InterlockedDecrement and ends with `delete this`; each
@@ -51,6 +60,12 @@
 //   AddRef, Release, ComWeak::add_ref, ComWeak::try_upgrade   read_write on the object
 //   ComObject::use, ComPtr::use/call, ComWeak::use/call        read on the object
 //   (each of these also reads its subsystem's cell when the object belongs to one)
+//   ComProxy::marshal = AddRef; ComProxy::call / Release / destruction on the object's own
+//   thread or for an object of no STA = use / Release; off the STA thread = ComApartment::send
+//   (the send: read_write on the apartment, read on its subsystem, write on its wake-up; the
+//   wait: a sync on the call's reply event), then the use / Release runs on the STA thread as
+//   its own step there. The thread-affinity check of a Release reads no cell (the owner thread
+//   is configuration, the calling thread the step's own).
 //   UserUnknown: InterlockedIncrement/Decrement(&m_ref), m_ref = v, delete this   read_write;
 //   reading m_ref, UserUnknown::use                                                read
 //   ComPtr copy = AddRef; ComPtr reset/destruction/assignment of the old value = Release;
@@ -111,6 +126,8 @@ template <class T>
 class ComPtr;
 template <class T>
 class ComWeak;
+template <class T>
+class ComProxy;
 
 /// Liveness of a ComObject: alive until its count reaches 0; destroying while its destructor
 /// body runs (on the thread of the final Release); destroyed for ever after.
@@ -128,10 +145,11 @@ struct ComStamp {
   bool valid() const noexcept { return thread != kNoThread; }
 };
 
-/// How code reached an object: directly (a raw pointer), through an owning ComPtr, or through a
-/// named ComWeak that holds no reference. `obtained` is when the reference was taken.
+/// How code reached an object: directly (a raw pointer), through an owning ComPtr, through a
+/// named ComWeak that holds no reference, or through a marshalled ComProxy. `obtained` is when
+/// the reference was taken.
 struct ComReference {
-  enum class Kind : std::uint8_t { raw, strong, weak };
+  enum class Kind : std::uint8_t { raw, strong, weak, proxy };
   Kind kind = Kind::raw;
   const char* name = nullptr;  // a static string (ComWeak's name); null for raw and ComPtr
   ComStamp obtained{};
@@ -210,8 +228,13 @@ class ComObject {
   /// release_after_subsystem_shutdown once that epoch is torn down (B15). Configuration, not an
   /// operation: call it before the object is shared (ComWorld binds what it makes when it has a
   /// subsystem). Throws usage_error when the subsystem is not initialized.
+  /// Bound to a single-threaded apartment (ComApartment after CoInitializeEx(apartment_threaded)),
+  /// the object also belongs to its thread: a Release on any other thread that is not a
+  /// marshalled one (ComProxy) is release_on_wrong_thread.
   void belongs_to(Subsystem& subsystem);
   Subsystem* subsystem() const noexcept { return subsystem_; }
+  /// The thread it must be released on (its STA's), or kNoThread.
+  ThreadId owner_thread() const noexcept { return owner_; }
 
   // --- state, peeked without a scheduling point (tests, invariants, reports) ----------------
   const std::string& name() const noexcept { return name_; }
@@ -245,6 +268,8 @@ class ComObject {
   friend class ComPtr;
   template <class>
   friend class ComWeak;
+  template <class>
+  friend class ComProxy;
 
   /// The object's state: one cell (see the header).
   struct Life {
@@ -266,6 +291,17 @@ class ComObject {
   bool announce(Access access, const char* label, const Loc& where);
   // The subsystem check of an operation (its footprint declared subsystem_->reads()).
   void check_subsystem(const char* call, const Loc& where);
+  // The thread-affinity check of a Release: on the owner's thread, or reported.
+  void check_owner_thread(const char* call, const ComReference& via, const Loc& where);
+  [[noreturn]] void report_wrong_thread(const char* call, const ComReference& via,
+                                        const Loc& where);
+  // A call / the Release through a marshalled pointer (ComProxy): on the owner's thread, or for
+  // an object with none, the operation itself; from another thread, a cross-apartment call
+  // that the owner's apartment dispatches (ComApartment::send). `then` runs after the checked
+  // call, where the call runs.
+  void proxy_call(const char* method, const std::function<void()>& then, const ComReference& via,
+                  const Loc& where);
+  void proxy_release(const ComReference& via, const Loc& where);
   // A user IUnknown's operations (UserUnknown, ComRefCount): see there.
   std::uint32_t user_decrement(const Loc& where);
   std::uint32_t user_read(const Loc& where);
@@ -290,6 +326,8 @@ class ComObject {
   std::uint32_t guard_ = 0;  // configuration: artificial count during destruction; 0 = unguarded
   Subsystem* subsystem_ = nullptr;     // configuration: the subsystem it belongs to (belongs_to)
   std::uint32_t subsystem_epoch_ = 0;  // and that subsystem's epoch then
+  ThreadId owner_ = kNoThread;         // and the thread it must be released on (an STA's)
+  ComApartment* apartment_ = nullptr;  // that STA, which dispatches marshalled calls
   // A user IUnknown's shadow (UserUnknown): its count moves only through the user's code, and
   // the destruction is the user's `delete this` (user_delete), not the count reaching 0.
   bool user_managed_ = false;
@@ -547,6 +585,96 @@ class ComWeak {
 
   T* p_ = nullptr;
   const char* name_ = "";
+  ComStamp obtained_{};
+};
+
+// --- ComProxy --------------------------------------------------------------------------------
+
+/// A marshalled interface pointer: what CoMarshalInterThreadInterfaceInStream +
+/// CoGetInterfaceAndReleaseStream, the Global Interface Table or an agile reference give
+/// another thread, and what an RCW of an STA object holds. It owns one reference (taken by
+/// marshal(), on the object's own thread). Used from the object's own thread, or for an object
+/// of the MTA (or of no apartment), its calls and its Release are direct; from another thread,
+/// each is a cross-apartment call into the object's STA, which runs there only when the STA
+/// thread pumps (ComApartment::pump, CoWaitForMultipleHandles): the caller blocks until then.
+///
+///   ComPtr<Bitmap> bitmap = world.make<Bitmap>("bitmap");        // on the STA thread 'ui'
+///   ComProxy<Bitmap> proxy = ComProxy<Bitmap>::marshal(bitmap);  // AddRef, on 'ui'
+///   hc::thread worker("worker", [p = std::move(proxy)]() mutable {
+///     p.call("Draw");  // queued to 'ui'; returns once 'ui' pumped and ran it
+///     p.Release();     // the Release runs on 'ui' too
+///   });
+///   sta.CoWaitForMultipleHandles(done);  // pumps: the worker's calls get in
+template <class T>
+class ComProxy {
+  using Loc = std::source_location;
+
+ public:
+  ComProxy() noexcept = default;
+  /// Marshals `p`'s object: takes a reference for the proxy (AddRef, read-write on the object,
+  /// here: marshal on the object's own thread). Null stays null.
+  static ComProxy marshal(const ComPtr<T>& p, const Loc& where = Loc::current()) {
+    ComProxy out;
+    if (p.get() == nullptr) return out;
+    ComPtr<T> copy(p.get(), where);
+    out.p_ = copy.detach();
+    out.obtained_ = detail::com_stamp(where);
+    return out;
+  }
+  ComProxy(ComProxy&& other) noexcept
+      : p_(std::exchange(other.p_, nullptr)), obtained_(other.obtained_) {}
+  ComProxy& operator=(ComProxy&& other) {
+    if (this != &other) {
+      Release(Loc{});
+      p_ = std::exchange(other.p_, nullptr);
+      obtained_ = other.obtained_;
+    }
+    return *this;
+  }
+  ComProxy(const ComProxy&) = delete;
+  ComProxy& operator=(const ComProxy&) = delete;
+  /// Releases its reference (a cross-apartment Release off the object's thread), attributed to
+  /// the site where it was marshalled.
+  ~ComProxy() {
+    if (p_ != nullptr && !detail::com_world_closing()) {
+      T* p = std::exchange(p_, nullptr);
+      static_cast<ComObject*>(p)->proxy_release(via(), obtained_.where);
+    }
+  }
+
+  /// A call of `method` (a static string) through the proxy: checked like ComPtr::use, and
+  /// cross-apartment when made off the object's STA thread (see the class).
+  void call(const char* method, const Loc& where = Loc::current()) const {
+    base()->proxy_call(method, std::function<void()>{}, via(), where);
+  }
+  /// call(method), then f(T&) where the call runs (on the STA thread for a cross-apartment one).
+  template <class F>
+  void call(const char* method, F&& f, const Loc& where = Loc::current()) const {
+    T* p = p_;
+    base()->proxy_call(
+        method, [&f, p] { std::invoke(f, *p); }, via(), where);
+  }
+  /// The proxy's Release: the object's Release, cross-apartment off its STA thread. Null after.
+  void Release(const Loc& where = Loc::current()) {
+    if (p_ == nullptr) return;
+    T* p = std::exchange(p_, nullptr);
+    static_cast<ComObject*>(p)->proxy_release(via(), where);
+  }
+
+  T* get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  const ComStamp& obtained() const noexcept { return obtained_; }
+
+ private:
+  ComObject* base() const {
+    if (p_ == nullptr) throw usage_error("hc::models::ComProxy: use of a null ComProxy");
+    return static_cast<ComObject*>(p_);
+  }
+  ComReference via() const noexcept {
+    return ComReference{ComReference::Kind::proxy, nullptr, obtained_};
+  }
+
+  T* p_ = nullptr;
   ComStamp obtained_{};
 };
 
