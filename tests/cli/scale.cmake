@@ -204,9 +204,18 @@ if(rc EQUAL 0)
   message(WARNING "the dfs catalogue finished within 0.6 s: nothing was interrupted")
 else()
   hc_expect("exit 130 when interrupted, got ${rc}: ${first_err}" rc EQUAL 130)
+  string(REGEX MATCH "interrupted after ([0-9]+) executions" m "${first_err}")
+  set(ran "${CMAKE_MATCH_1}")
   string(REGEX MATCH "keeps ([0-9]+) of them \\(([0-9]+)" m "${first_err}")
   set(percent "${CMAKE_MATCH_2}")
-  hc_expect("the checkpoint keeps at least 90% of what ran: ${first_err}" percent GREATER_EQUAL 90)
+  # A signal that lands within a scenario's first executions (engine/spin-on-plain-flag's one
+  # execution waits for the watchdog) leaves nothing finished to keep: the share is measured
+  # only where there is one (on a loaded machine the 0.6 s can land anywhere).
+  if(ran GREATER_EQUAL 100)
+    hc_expect("the checkpoint keeps at least 90% of what ran: ${first_err}" percent GREATER_EQUAL 90)
+  else()
+    message(STATUS "interrupted after ${ran} executions of a scenario: the share kept is not measured")
+  endif()
   string(REGEX MATCH "resume with: ([^\n]*)" m "${first_err}")
   execute_process(COMMAND sh -c "${CMAKE_MATCH_1}" WORKING_DIRECTORY ${WORK_DIR}
                   OUTPUT_VARIABLE dfs_resumed ERROR_VARIABLE err RESULT_VARIABLE rc)

@@ -922,6 +922,8 @@ RunSettings scenario_settings(const Scenario& scenario) {
 ExploreOptions options_for(const Scenario& scenario, const OptionOverrides& ov) {
   ExploreOptions o;
   static_cast<RunSettings&>(o) = scenario_settings(scenario);
+  // Named as the CLI names it: checkpoints record it, and shards rotate their units by it.
+  o.run_name = std::string(scenario.info.name);
   for (std::string_view label : scenario.info.must_reach)
     o.must_reach.emplace_back(label);
   for (std::string_view goal : scenario.info.must_cover)

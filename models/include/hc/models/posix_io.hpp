@@ -105,10 +105,9 @@
 
 namespace hc::models {
 
-/// errno values the model returns besides EBADF, EINTR and EMFILE (handle_table.hpp).
+/// errno values the model returns besides EBADF, EINTR, EINVAL and EMFILE (handle_table.hpp).
 inline constexpr std::uint32_t kENOENT = 2;
 inline constexpr std::uint32_t kEEXIST = 17;
-inline constexpr std::uint32_t kEINVAL = 22;
 inline constexpr std::uint32_t kEPIPE = 32;
 inline constexpr std::uint32_t kENOTSOCK = 88;
 inline constexpr std::uint32_t kENOTCONN = 107;
