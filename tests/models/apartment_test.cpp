@@ -10,6 +10,10 @@
 // and each correct counterpart explored clean and exhaustively under dfs and dpor.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -393,6 +397,160 @@ TEST(LoopAffinity, ALoopNobodyStopsIsADeadlock) {
                        "thread 'main' waits for event 'async wake-up of loop 'libuv' (thread "
                        "'main')' to be set"))
       << r.findings.front().message;
+}
+
+}  // namespace
+
+namespace {
+
+// --- dpor against dfs on generated apartment and loop programs ---------------------------------
+//
+// Small programs: main is an STA with one object (`bitmap`, which main releases first) and a
+// libuv-style loop; a worker does 1-4 of: a cross-apartment call through its own proxy
+// (the call appends to a log and bumps `x` on the STA thread), a store or load of `x` on their
+// own thread, a post to the loop (its callback appends on the loop thread), an unmarshalled use
+// of the object through a ComPtr carried over (its Release on the worker is
+// release-on-wrong-thread), then its proxy's Release and SetEvent of its "done" event. main
+// waits for the worker pumping (CoWaitForMultipleHandles) or by a pump loop, as the seed says,
+// then stops and runs the loop. Both searches, exhaustive, must reach the same final states (the
+// log and x) and the same finding kinds: the footprints of the apartment's, the proxies' and the
+// loop's operations are complete (the footprint audit is on as well).
+
+enum class StaAct : std::uint8_t { call, store_x, load_x, post, carried_release };
+constexpr int kStaActs = 5;
+
+struct StaProgram {
+  std::vector<std::vector<StaAct>> workers;
+  bool pump_loop = false;  // main pumps by hand; else CoWaitForMultipleHandles per worker
+};
+
+StaProgram sta_program(std::uint64_t seed) {
+  std::uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+  auto below = [&s](int n) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return static_cast<int>(s % static_cast<std::uint64_t>(n));
+  };
+  StaProgram p;
+  p.workers.resize(1);  // two workers: up to a million dfs executions (TwoCallersIntoOneSta...)
+  for (auto& ops : p.workers) {
+    ops.resize(static_cast<std::size_t>(1 + below(4)));
+    for (StaAct& a : ops)
+      a = static_cast<StaAct>(below(kStaActs));
+  }
+  p.pump_loop = below(2) == 1;
+  return p;
+}
+
+void run_sta_program(const StaProgram& program, std::set<std::string>& outcomes) {
+  ComApartment sta;
+  sta.CoInitializeEx(ComInit::apartment_threaded);
+  LoopThread loop("loop");
+  hc::atomic<int> x{0, "x"};
+  std::string log;
+  int calls = 0;  // cross-apartment calls main must dispatch in a pump loop (Release included)
+  for (const auto& ops : program.workers) {
+    for (StaAct a : ops)
+      calls += a == StaAct::call ? 1 : 0;
+    calls += 1;  // the proxy's Release
+  }
+  {
+    ComWorld world({.report_leaks = false, .subsystem = &sta});
+    ComPtr<Bitmap> bitmap = world.make<Bitmap>("bitmap");
+    std::vector<std::unique_ptr<ComEvent>> done;
+    std::vector<hc::thread> workers;
+    for (std::size_t w = 0; w < program.workers.size(); ++w) {
+      done.push_back(std::make_unique<ComEvent>(sta, "worker done"));
+      ComEvent& my_done = *done.back();
+      ComProxy<Bitmap> proxy = ComProxy<Bitmap>::marshal(bitmap);
+      // Only a worker that releases it carries a ComPtr: any other would release it on its own
+      // thread when its function object goes.
+      const auto& ops = program.workers[w];
+      ComPtr<Bitmap> carried;
+      if (std::find(ops.begin(), ops.end(), StaAct::carried_release) != ops.end()) carried = bitmap;
+      const std::string name = "w" + std::to_string(w + 1);
+      workers.emplace_back(name, [&, ops = program.workers[w], name, p = std::move(proxy),
+                                  c = std::move(carried)]() mutable {
+        for (StaAct a : ops) {
+          switch (a) {
+            case StaAct::call:
+              p.call("Draw", [&](Bitmap&) {
+                log += name + "@" + thread_of_current() + ";";
+                x.fetch_add(1);
+              });
+              break;
+            case StaAct::store_x:
+              x.store(10);
+              break;
+            case StaAct::load_x:
+              (void)x.load();
+              break;
+            case StaAct::post:
+              loop.post([&log, name] { log += "post " + name + "@" + thread_of_current() + ";"; });
+              break;
+            case StaAct::carried_release:
+              c.reset();  // not marshalled: release-on-wrong-thread
+              break;
+          }
+        }
+        p.Release();
+        my_done.SetEvent();
+      });
+    }
+    bitmap.reset();
+    if (program.pump_loop) {
+      int dispatched = 0;
+      while (dispatched < calls) {
+        if (sta.pump()) {
+          ++dispatched;
+        } else {
+          hc::this_thread::yield();
+        }
+      }
+    } else {
+      for (auto& event : done)
+        sta.CoWaitForMultipleHandles(*event);
+    }
+    for (hc::thread& t : workers)
+      t.join();
+    loop.stop();
+    loop.run();
+  }
+  outcomes.insert(log + " x=" + std::to_string(x.peek()));
+}
+
+TEST(ApartmentDifferential, DporReachesWhatDfsReachesOn200Programs) {
+  std::uint64_t dfs_executions = 0;
+  std::uint64_t dpor_executions = 0;
+  std::set<std::string> kinds_seen;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    const StaProgram program = sta_program(seed);
+    hc::ExploreOptions o = exhaustive();
+    o.stop_at_first = false;
+    const auto r = hc::test::explore_dfs_and_dpor(
+        [&](std::set<std::string>& outcomes) { run_sta_program(program, outcomes); }, o);
+    ASSERT_TRUE(r.dfs.stats.exhausted && r.dpor.stats.exhausted) << "program " << seed;
+    EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes) << "program " << seed;
+    std::set<std::string> dfs_kinds;
+    std::set<std::string> dpor_kinds;
+    for (const hc::Finding& f : r.dfs.findings) {
+      EXPECT_NE(f.kind, FindingKind::internal_error) << f.message;
+      dfs_kinds.insert(std::string(hc::finding_kind_name(f.kind)));
+    }
+    for (const hc::Finding& f : r.dpor.findings)
+      dpor_kinds.insert(std::string(hc::finding_kind_name(f.kind)));
+    EXPECT_EQ(dfs_kinds, dpor_kinds) << "program " << seed;
+    kinds_seen.insert(dfs_kinds.begin(), dfs_kinds.end());
+    dfs_executions += r.dfs.stats.executions;
+    dpor_executions += r.dpor.stats.executions;
+  }
+  std::printf("200 apartment programs: dfs %llu executions, dpor %llu\n",
+              static_cast<unsigned long long>(dfs_executions),
+              static_cast<unsigned long long>(dpor_executions));
+  // The generator reaches the wrong-thread release, and dpor prunes somewhere.
+  EXPECT_EQ(kinds_seen.count("release-on-wrong-thread"), 1u);
+  EXPECT_LT(dpor_executions, dfs_executions);
 }
 
 }  // namespace
