@@ -7,6 +7,7 @@
 
 #include "hc/check.hpp"
 #include "hc/runtime.hpp"
+#include "linux_close.hpp"
 
 namespace hc::models {
 
@@ -515,17 +516,12 @@ Status HandleTable::close(const RawHandle& handle, std::string_view closer,
   if (!waiters.empty() && options_.style == ValueStyle::posix) {
     const Provenance now = here(where);
     for (ThreadId t : waiters) {
-      rt::set_wait_note(
-          t,
-          fmt::format("read({}) is blocked on {}, and thread '{}' closed {} at step {} (close at "
-                      "{}), but on Linux close(2) does not wake a thread blocked in a system "
-                      "call on that descriptor: the call keeps its own reference to the open "
-                      "file description and waits on (close(2), NOTES); to stop it, wake it "
-                      "first (shutdown(2) on a socket, a write or a last close of a pipe's "
-                      "write end), then close",
-                      format_value(handle.value), g.object, now.thread_name,
-                      format_value(handle.value), now.step, site(where)),
-          now.step);
+      rt::set_wait_note(t,
+                        detail::close_does_not_wake(
+                            "read", format_value(handle.value), g.object, now, where,
+                            "wake it first (shutdown(2) on a socket, a write or a last close of "
+                            "a pipe's write end), then close"),
+                        now.step);
     }
   }
   // --- i18-io: POSIX close semantics (end); Windows: a finding (the wait's outcome is undefined)

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "hc/runtime.hpp"
+#include "linux_close.hpp"
 
 namespace hc::models {
 
@@ -64,6 +65,19 @@ struct PosixIo::Description {
   Channel* out = nullptr;       // what write appends to
   Epoll* epoll = nullptr;       // an epoll descriptor's instance
   ObjectId object = kNoObject;  // the engine object findings name (its first channel or P)
+
+  /// A pipe end, a socket or a listening socket: it reads `in` and writes `out` (either may be
+  /// null); findings name the channel it reads, else the one it writes.
+  static std::shared_ptr<Description> of_channels(Kind kind, std::string label, Channel* in,
+                                                  Channel* out) {
+    auto d = std::make_shared<Description>();
+    d->kind = kind;
+    d->label = std::move(label);
+    d->in = in;
+    d->out = out;
+    d->object = (in != nullptr ? in : out)->state.id();
+    return d;
+  }
 };
 
 void PosixIo::Touches::add(ObjectId object, Access access) {
@@ -289,16 +303,10 @@ std::pair<Fd, Fd> PosixIo::pipe(std::string_view name, const std::source_locatio
   if (rt::model_op(Access::write, id(), {}, "pipe", where) == nullptr) return {};
   channels_.push_back(std::make_unique<Channel>(fmt::format("pipe '{}'", name), false));
   Channel* c = channels_.back().get();
-  auto rd = std::make_shared<Description>();
-  rd->kind = Description::Kind::pipe_read;
-  rd->label = fmt::format("pipe '{}' (read end)", name);
-  rd->in = c;
-  rd->object = c->state.id();
-  auto wr = std::make_shared<Description>();
-  wr->kind = Description::Kind::pipe_write;
-  wr->label = fmt::format("pipe '{}' (write end)", name);
-  wr->out = c;
-  wr->object = c->state.id();
+  auto rd = Description::of_channels(Description::Kind::pipe_read,
+                                     fmt::format("pipe '{}' (read end)", name), c, nullptr);
+  auto wr = Description::of_channels(Description::Kind::pipe_write,
+                                     fmt::format("pipe '{}' (write end)", name), nullptr, c);
   set_last_error(kErrorSuccess);
   Fd a = install(std::move(rd), where);
   Fd b = install(std::move(wr), where);
@@ -311,18 +319,10 @@ std::pair<Fd, Fd> PosixIo::socketpair(std::string_view name, const std::source_l
   Channel* ab = channels_.back().get();
   channels_.push_back(std::make_unique<Channel>(fmt::format("socket '{}' (B to A)", name), true));
   Channel* ba = channels_.back().get();
-  auto a = std::make_shared<Description>();
-  a->kind = Description::Kind::socket;
-  a->label = fmt::format("socket '{}' (end A)", name);
-  a->in = ba;
-  a->out = ab;
-  a->object = ba->state.id();
-  auto b = std::make_shared<Description>();
-  b->kind = Description::Kind::socket;
-  b->label = fmt::format("socket '{}' (end B)", name);
-  b->in = ab;
-  b->out = ba;
-  b->object = ab->state.id();
+  auto a = Description::of_channels(Description::Kind::socket,
+                                    fmt::format("socket '{}' (end A)", name), ba, ab);
+  auto b = Description::of_channels(Description::Kind::socket,
+                                    fmt::format("socket '{}' (end B)", name), ab, ba);
   set_last_error(kErrorSuccess);
   Fd x = install(std::move(a), where);
   Fd y = install(std::move(b), where);
@@ -345,11 +345,9 @@ Fd PosixIo::listen(std::string_view name, const std::source_location& where) {
   if (rt::model_op(Access::write, id(), {}, "listen", where) == nullptr) return {};
   channels_.push_back(
       std::make_unique<Channel>(fmt::format("socket '{}' (listening)", name), true));
-  auto d = std::make_shared<Description>();
-  d->kind = Description::Kind::listener;
-  d->label = fmt::format("listening socket '{}'", name);
-  d->in = channels_.back().get();
-  d->object = d->in->state.id();
+  auto d = Description::of_channels(Description::Kind::listener,
+                                    fmt::format("listening socket '{}'", name),
+                                    channels_.back().get(), nullptr);
   set_last_error(kErrorSuccess);
   return install(std::move(d), where);
 }
@@ -375,18 +373,10 @@ Fd PosixIo::connect(const Fd& listener, std::string_view name, const std::source
   channels_.push_back(
       std::make_unique<Channel>(fmt::format("socket '{}' (to client)", name), true));
   Channel* down = channels_.back().get();
-  auto client = std::make_shared<Description>();
-  client->kind = Description::Kind::socket;
-  client->label = fmt::format("socket '{}' (client)", name);
-  client->in = down;
-  client->out = up;
-  client->object = down->state.id();
-  auto server = std::make_shared<Description>();
-  server->kind = Description::Kind::socket;
-  server->label = fmt::format("socket '{}' (accepted)", name);
-  server->in = up;
-  server->out = down;
-  server->object = up->state.id();
+  auto client = Description::of_channels(Description::Kind::socket,
+                                         fmt::format("socket '{}' (client)", name), down, up);
+  auto server = Description::of_channels(Description::Kind::socket,
+                                         fmt::format("socket '{}' (accepted)", name), up, down);
   l->in->state.write().pending.push_back(std::move(server));
   rt::event_signal(l->in->readable, where);
   rt::event_signal(readiness_, where);
@@ -486,15 +476,10 @@ Status PosixIo::close(const Fd& fd, const std::source_location& where) {
                     "shutdown(2) wakes a blocked read on a socket; for a pipe, close "
                     "every descriptor of its write end (the read returns 0) or write a "
                     "wake-up byte before close()");
-      rt::set_wait_note(
-          w.thread,
-          fmt::format("{}(fd {}) is blocked on {}, and {} closed fd {} at step {} (close at "
-                      "{}), but on Linux close(2) does not wake a thread blocked in a system "
-                      "call on that descriptor: the call keeps its own reference to the open "
-                      "file description and waits on (close(2), NOTES); to stop it, {}",
-                      w.call, fd.value, d->label, fmt::format("thread '{}'", now.thread_name),
-                      fd.value, now.step, site(where), fix),
-          now.step);
+      rt::set_wait_note(w.thread,
+                        detail::close_does_not_wake(w.call, fmt::format("fd {}", fd.value),
+                                                    d->label, now, where, fix),
+                        now.step);
     }
   }
   if (descriptors_of(d) == 0) {

@@ -387,12 +387,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
   main.destroy = [](void*) noexcept {};
-  main.eh = EhGlobals{};
-  main.error_number = 0;
-  main.model_last_error = 0;
-  main.wait_note.clear();
-  main.wait_note_step = 0;
-  main.context.clear();
+  main.start_clean();
   live_ = bit(0);
   if (!main.cont) create_fiber(0);
   transfer(0);  // returns when the execution is over
@@ -1246,12 +1241,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.eager_parent = parent;
   s.joiner = kNoThread;
   s.notified = false;
-  s.eh = EhGlobals{};
-  s.error_number = 0;
-  s.model_last_error = 0;
-  s.wait_note.clear();
-  s.wait_note_step = 0;
-  s.context.clear();
+  s.start_clean();
   if (clock_width_ != 0) {
     // The parent's entries of the threads that exist, not all 32; the entries above are zero
     // in the parent and must be in the child, whose slot may hold an earlier execution's

@@ -326,6 +326,17 @@ class Execution {
     // rt::set_wait_note: why a model's blocked call will not be woken (deadlock findings).
     std::string wait_note;
     std::uint32_t wait_note_step = 0;
+
+    /// What a thread starts every execution with, whether main or spawned: no exception in
+    /// flight, errno and the models' last error 0, no wait note, no finding context.
+    void start_clean() {
+      eh = EhGlobals{};
+      error_number = 0;
+      model_last_error = 0;
+      wait_note.clear();
+      wait_note_step = 0;
+      context.clear();
+    }
   };
 
   struct ObjectState {
