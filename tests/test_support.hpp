@@ -161,6 +161,14 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
+/// The stable names of the kinds of a result's findings.
+inline std::set<std::string> finding_kinds(const Result& r) {
+  std::set<std::string> kinds;
+  for (const Finding& f : r.findings)
+    kinds.insert(std::string(finding_kind_name(f.kind)));
+  return kinds;
+}
+
 }  // namespace hc::test
 
 /// The exploration `result` found exactly one finding, of `expected_kind`, whose message contains
@@ -171,6 +179,19 @@ struct TempDir {
     EXPECT_EQ((result).findings[0].kind, expected_kind);                           \
     EXPECT_TRUE(::hc::test::contains((result).findings[0].message, expected_text)) \
         << (result).findings[0].message;                                           \
+  } while (false)
+
+/// A DfsAndDpor of one generated program (the models' differential tests): both searches
+/// exhausted it and reached the same outcomes and the same finding kinds, and dfs met no
+/// internal error. `program` names it in a failure.
+#define HC_EXPECT_DPOR_AGREES_WITH_DFS(r, program)                                     \
+  do {                                                                                 \
+    ASSERT_TRUE((r).dfs.stats.exhausted && (r).dpor.stats.exhausted) << (program);     \
+    EXPECT_EQ((r).dfs_outcomes, (r).dpor_outcomes) << (program);                       \
+    for (const ::hc::Finding& f : (r).dfs.findings)                                    \
+      EXPECT_NE(f.kind, ::hc::FindingKind::internal_error) << f.message;               \
+    EXPECT_EQ(::hc::test::finding_kinds((r).dfs), ::hc::test::finding_kinds((r).dpor)) \
+        << (program);                                                                  \
   } while (false)
 
 /// A DfsAndDpor (explore_dfs_and_dpor) that both searches explored clean and exhaustively, with

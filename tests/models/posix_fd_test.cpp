@@ -523,17 +523,7 @@ TEST(PosixFdDifferential, DporReachesWhatDfsReachesOn300Programs) {
     o.stop_at_first = false;
     const auto r = hc::test::explore_dfs_and_dpor(
         [&](std::set<std::string>& outcomes) { run_fd_program(program, outcomes); }, o);
-    ASSERT_TRUE(r.dfs.stats.exhausted && r.dpor.stats.exhausted) << "program " << seed;
-    EXPECT_EQ(r.dfs_outcomes, r.dpor_outcomes) << "program " << seed;
-    std::set<std::string> dfs_kinds;
-    std::set<std::string> dpor_kinds;
-    for (const hc::Finding& f : r.dfs.findings) {
-      EXPECT_NE(f.kind, hc::FindingKind::internal_error) << f.message;
-      dfs_kinds.insert(std::string(hc::finding_kind_name(f.kind)));
-    }
-    for (const hc::Finding& f : r.dpor.findings)
-      dpor_kinds.insert(std::string(hc::finding_kind_name(f.kind)));
-    EXPECT_EQ(dfs_kinds, dpor_kinds) << "program " << seed;
+    HC_EXPECT_DPOR_AGREES_WITH_DFS(r, "program " + std::to_string(seed));
     dfs_executions += r.dfs.stats.executions;
     dpor_executions += r.dpor.stats.executions;
   }
