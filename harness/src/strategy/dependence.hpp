@@ -22,15 +22,22 @@
 //     of its object, or next to anything on another object, still fails when swapped and
 //     changes nothing — so executions that differ by such swaps reach the same state with the
 //     same outcomes, and one of them stands for all (Nidhugg and GenMC treat failed CAS so).
-//   * Of an event that may run in another state than the one it ran in: the next operation of a
-//     sleeping thread, a thread's announced operation at a decision, and the last event of a
-//     reversed race (it runs before the event it raced with, so it may now succeed): `may`
-//     footprints (a CAS reads and writes, a try_lock synchronises). A sleeping thread is woken by
-//     any event its may-footprint conflicts with, so a sleep set never hides an execution in
-//     which the sleeping operation would behave differently; and a wakeup sequence whose last
-//     event uses its may-footprint is compared with sleep sets as the operation, not as one of
-//     its outcomes. The events before it in the sequence do not happen after the raced event, so
-//     they run in the same states as before and keep their realized footprints.
+//   * Of an event that may run in another state than the one it ran in: a thread's announced
+//     operation at a decision, and the last event of a reversed race (it runs before the event
+//     it raced with, so it may now succeed): `may` footprints (a CAS reads and writes, a
+//     try_lock synchronises). A wakeup sequence whose last event uses its may-footprint is
+//     compared with sleep sets as the operation, not as one of its outcomes. The events before
+//     it in the sequence do not happen after the raced event, so they run in the same states as
+//     before and keep their realized footprints.
+//   * Of a sleeping thread: the event it was explored as, realized. A thread sleeps at a
+//     decision once the branch that ran its event e there is explored, and it sleeps below that
+//     decision while every event run since is independent of e. By the first point each of
+//     those events commutes with e in the state it ran in, so e, run now, would still do what
+//     it did (a failed CAS still fails: nothing wrote its object) and lead where the explored
+//     branch led; an event that could change e's outcome writes what e read, conflicts with e
+//     and wakes the thread. (Waking it on its may-footprint instead, as we once did, let reads
+//     of a counter wake a failed CAS: the refcount protocol with three users ran 17,798
+//     executions for 13,382 traces.)
 #pragma once
 
 #include <array>

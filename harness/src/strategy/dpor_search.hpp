@@ -52,10 +52,12 @@
 //  * Dependence is strategy/dependence.hpp's: two events conflict when their footprints share
 //    an object one of them writes. A model operation's footprint is what it declared
 //    (rt::model_op; the footprint audit checks it), one without a declaration conflicts with
-//    everything. Executed events use realized footprints (a failed compare-exchange or try_lock
-//    reads); a thread's announced operation, and the last event of a reversed race, use their
-//    may-footprints (a sleeping compare-exchange is woken by a read of its object: it may
-//    write). The header of dependence.hpp gives the soundness argument. Still conservative:
+//    everything. Executed events, and a sleeping thread's event as it was explored, use
+//    realized footprints (a failed compare-exchange or try_lock reads); a thread's announced
+//    operation, and the last event of a reversed race, use their may-footprints (it may now
+//    write). The header of dependence.hpp gives the soundness argument. A unit handed out to a
+//    parallel worker before the driver knew what a sleeping thread ran as carries its
+//    may-footprint; the commit finds the difference and runs the unit again. Still conservative:
 //    condition-variable operations are dependent with everything, a yield (and a yielded
 //    thread's next event) with every write.
 //  * A wakeup sequence that insert() delegates to a decision below may begin with a thread
@@ -293,6 +295,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     depth_ = 0;
     processed_ = 0;
     running_sleep_ = 0;
+    entered_ = kNoFrame;
     yielded_ = 0;
     blocked_ = false;
     following_ = follow_from_ >= 0;
@@ -315,7 +318,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         return static_cast<ThreadId>(std::countr_zero(d.enabled));
       }
       f.step = d.step;
-      enter(f);
+      enter(depth_);
       ++depth_;
       return f.chosen;
     }
@@ -326,7 +329,11 @@ class DporStrategy final : public ExhaustiveStrategy {
     f.sleep = running_sleep_ & d.live;
     for (ThreadMask m = d.live; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
-      f.next[t] = summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
+      // A sleeping thread has not run since it was put to sleep: it keeps the event it was
+      // explored as (dependence.hpp, sleep sets).
+      f.next[t] = (f.sleep & bit(t)) != 0
+                      ? sleeping_next(t)
+                      : summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
     // Below a value choice every decision branches on every thread (see the header).
     const bool split =
@@ -368,7 +375,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     stack_.push_back(std::move(f));
     Frame& placed = stack_.back();
-    enter(placed);
+    enter(stack_.size() - 1);
     if (following_) {
       follow_frame_ = static_cast<int>(stack_.size() - 1);  // consumed by catch_up from here
       follow_node_ = 0;
@@ -454,7 +461,13 @@ class DporStrategy final : public ExhaustiveStrategy {
     std::uint32_t value = 0;  // value decision: the value of this branch
     std::uint32_t step = 0;   // trace index of the step this decision chose
     ThreadMask sleep = 0;
-    std::array<Ev, kMaxThreads> next{};  // each live thread's next operation here
+    /// Each live thread's next event here. A thread awake here: the operation it announced, as
+    /// whatever it may do (its may-footprint). A thread asleep here: the event it was explored
+    /// as, from here or from the decision above it slept at, with its realized footprint (a
+    /// compare-exchange that failed reads). It keeps that outcome while it sleeps: anything that
+    /// could change it conflicts with it and wakes it (dependence.hpp).
+    std::array<Ev, kMaxThreads> next{};
+    Ev ran;  // the chosen thread's event here, once an execution ran it (thread kNoThread: not yet)
     WakeupTree wut;
     std::uint32_t chosen_child = 0;  // the root child being explored
   };
@@ -485,6 +498,9 @@ class DporStrategy final : public ExhaustiveStrategy {
     /// progress, the last one's being the rest of the unit, which the driver waits for next.
     bool promoted = false;
     std::uint64_t executions = 0;  // how many it ran (what a discarded unit cost)
+    /// The events the chosen threads of the top's decisions ran as (Frame::ran), which the
+    /// driver's own frames learn from it: it never runs an execution.
+    std::vector<Ev> ran;
   };
 
   /// A unit's identity: the choices of its path.
@@ -565,6 +581,18 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     return false;
   }
+  /// Driver: whether the threads asleep at the branch a unit was handed out with sleep there as
+  /// the events they sleep as at the decision the driver stands at (a unit predicted before
+  /// the unit ahead of it came back may not have known what that unit's thread ran as).
+  bool same_sleepers(const Frame& branch) const {
+    if (stack_.empty() || branch.is_value) return true;
+    const Frame& f = stack_.back();
+    for (ThreadMask m = branch.sleep; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      if (!same_ev(branch.next[t], f.next[t])) return false;
+    }
+    return true;
+  }
   /// Driver: the version of decision f's wakeup tree (WakeupTree::version); 0 past the path.
   std::uint64_t tree_version(std::size_t f) const {
     return f < stack_.size() ? stack_[f].wut.version : 0;
@@ -573,6 +601,10 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool exhausted() const { return exhausted_; }
   /// Driver: commits a unit explored from next_input(), then moves to the next unit.
   void apply_unit(UnitResult r) {
+    for (std::size_t k = 0; k < std::min(r.ran.size(), stack_.size()); ++k) {
+      if (stack_[k].ran.thread == kNoThread && r.ran[k].thread == stack_[k].chosen)
+        stack_[k].ran = r.ran[k];
+    }
     for (Frame& f : r.fresh)
       stack_.push_back(std::move(f));
     for (TopRace& race : r.races) {
@@ -624,6 +656,15 @@ class DporStrategy final : public ExhaustiveStrategy {
       c.step = from.step;
       c.sleep = i == f ? b.sleep : from.sleep;
       c.next = from.next;
+      if (i == f) {
+        // Threads put to sleep by a simulated backtrack (predict) sleep as the event they ran
+        // as, when this decision knows it; else as the operation they are, which a commit then
+        // finds changed (SharedDpor::same_branch) if it was not.
+        for (ThreadMask m = b.sleep & ~from.sleep; m != 0; m &= m - 1) {
+          const auto t = static_cast<ThreadId>(std::countr_zero(m));
+          if (t == from.chosen && from.ran.thread == t) c.next[t] = from.ran;
+        }
+      }
       if (!from.is_value) {
         const std::uint32_t child = i == f ? b.chosen_child : from.chosen_child;
         if (child == kNewChild) {
@@ -640,10 +681,12 @@ class DporStrategy final : public ExhaustiveStrategy {
     return in;
   }
 
-  /// Starts the sleep set that travels below decision `f` (the chosen thread is awake).
-  void enter(const Frame& f) {
+  /// Starts the sleep set that travels below decision `index` (the chosen thread is awake).
+  void enter(std::size_t index) {
+    const Frame& f = stack_[index];
     running_sleep_ = f.sleep & ~bit(f.chosen);
     processed_ = f.step;
+    entered_ = index;
   }
 
   /// Processes the steps executed since the last decision: sleep sets, yields, the wakeup
@@ -655,6 +698,13 @@ class DporStrategy final : public ExhaustiveStrategy {
       const Step& s = trace[i];
       Ev e = event_of(s, touches, (yielded_ & bit(s.thread)) != 0);
       const std::uint32_t j = event_end(trace, step, i);
+      // The chosen thread's event at the decision entered last: what it sleeps as there once
+      // its branch is explored.
+      if (entered_ < stack_.size() && i == stack_[entered_].step) {
+        Frame& f = stack_[entered_];
+        if (e.thread == f.chosen) f.ran = e;
+        entered_ = kNoFrame;
+      }
       // Sleep sets: a sleeping thread forced to run means everything below is explored.
       if ((running_sleep_ & bit(e.thread)) != 0) blocked_ = true;
       for (ThreadMask m = running_sleep_; m != 0; m &= m - 1) {
@@ -675,7 +725,8 @@ class DporStrategy final : public ExhaustiveStrategy {
     processed_ = step;
   }
 
-  /// The next event of sleeping thread q: as recorded at the deepest decision on the path.
+  /// The next event of sleeping thread q: as recorded at the deepest decision on the path (the
+  /// event it was explored as: Frame::next).
   const Ev& sleeping_next(ThreadId q) const {
     for (std::size_t k = std::min(depth_, stack_.size()); k-- > 0;) {
       if (!stack_[k].is_value) return stack_[k].next[q];
@@ -1049,7 +1100,7 @@ class DporStrategy final : public ExhaustiveStrategy {
           return;
         }
       } else {
-        f.sleep |= bit(f.chosen);
+        put_to_sleep(f);
         auto& root = f.wut.nodes[0].children;
         root.erase(std::remove(root.begin(), root.end(), f.chosen_child), root.end());
         if (f.split) {
@@ -1092,6 +1143,13 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool acquire_unit() override;  // below SharedDpor
   /// Runner: the unit is done.
   void finish_shared_unit();
+  /// Runner: what the chosen threads of the top's decisions ran as (UnitResult::ran).
+  std::vector<Ev> top_ran() const {
+    std::vector<Ev> ran;
+    for (std::size_t k = 0; k < std::min(given_, stack_.size()); ++k)
+      ran.push_back(stack_[k].ran);
+    return ran;
+  }
   /// Runner: sends a part of its unit with the races and executions since the last one.
   void return_part(UnitResult r);
   /// Runner: the unit ran unit_size_ executions more. Its decisions down to the shallowest one
@@ -1122,6 +1180,14 @@ class DporStrategy final : public ExhaustiveStrategy {
       if (c != f.chosen_child && (awake & bit(f.wut.nodes[c].ev.thread)) != 0) return true;
     }
     return false;
+  }
+
+  /// Backtracking: the branch of f's chosen thread is explored, the thread sleeps here as the
+  /// event it ran as (or, if no execution got to record it, as the operation it is).
+  static void put_to_sleep(Frame& f) {
+    f.sleep |= bit(f.chosen);
+    if (f.ran.thread == f.chosen) f.next[f.chosen] = f.ran;
+    f.ran = Ev{};
   }
 
   /// Backtracking took a new option at decision `index`.
@@ -1155,6 +1221,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::uint64_t unit_executions_ = 0;        // executions it ran so far
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
+  static constexpr std::size_t kNoFrame = ~std::size_t{0};
+  std::size_t entered_ = kNoFrame;  // the decision whose chosen step catch_up records next
 
   // The execution running now.
   std::uint32_t processed_ = 0;    // trace steps already seen by catch_up

@@ -145,6 +145,11 @@ class SharedDpor final : public SharedSearch {
         ran.sleep != b.sleep)
       return false;
     if (ran.is_value) return true;
+    // What the sleeping threads sleep as (a prediction may not have known a thread's event).
+    for (ThreadMask m = ran.sleep; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      if (!same_ev(ran.next[t], b.next[t])) return false;
+    }
     return same_ev(ran.wut.nodes[ran.chosen_child].ev, b.wut.nodes[b.chosen_child].ev) &&
            ran.wut.same_below(ran.chosen_child, b.wut, b.chosen_child);
   }
@@ -212,8 +217,9 @@ class SharedDpor final : public SharedSearch {
       if (unit.parts.empty()) return;  // still running
       by_key_.erase(k);
       if (!unit.validated) {
-        if (unit.version != branch_version(unit.key) &&
-            !same_branch(unit.branch, driver_.next_input())) {
+        if ((unit.version != branch_version(unit.key) &&
+             !same_branch(unit.branch, driver_.next_input())) ||
+            !driver_.same_sleepers(unit.branch)) {
           // Predicted wrong: a unit before it inserted below its branch. It runs again.
           unit.lost->store(true);
           fate_[id] = kDiscarded;
@@ -301,6 +307,7 @@ void DporStrategy::promote_shared_part() {
   }
   if (cut == 0) return;  // a single path is left: nothing to share
   UnitResult r;
+  r.ran = top_ran();
   for (std::size_t k = given_; k < cut; ++k)
     r.fresh.push_back(stack_[k]);  // copies: the runner replays through them
   r.promoted = true;
@@ -310,6 +317,7 @@ void DporStrategy::promote_shared_part() {
 
 void DporStrategy::finish_shared_unit() {
   UnitResult r;
+  r.ran = top_ran();
   for (std::size_t k = given_; k < std::min(stack_.size(), unit_top()); ++k)
     r.fresh.push_back(std::move(stack_[k]));
   stack_.clear();
