@@ -144,6 +144,40 @@ inline std::function<void()> lastzero(int n) {
   };
 }
 
+/// SafeHandle's reference count as a state word: `users` threads each do `ops` times
+/// TryAddRef (a load, then a compare-exchange loop that increments while the count is above
+/// zero; a thread that sees zero gives up that round), a use of the handle (a load), and
+/// Release (fetch_sub; whoever drops the last reference closes the handle: a store). One
+/// disposer drops the owner's reference. A failed compare-exchange only reads
+/// (strategy/dependence.hpp). Mazurkiewicz traces for (users, ops) = (1, 1), (2, 1), (1, 2),
+/// (2, 2), (3, 1): 4, 88, 7, 5,918, 13,382.
+inline std::function<void()> refcount_protocol(int users, int ops) {
+  return [users, ops] {
+    hc::atomic<int> refs{1, "refs"};
+    hc::atomic<int> handle{1, "handle"};  // 1 open, 0 closed
+    auto release = [&refs, &handle] {
+      if (refs.fetch_sub(1) == 1) handle.store(0);
+    };
+    std::vector<hc::thread> ts;
+    ts.emplace_back("T0", [&release] { release(); });  // the disposer
+    for (int k = 1; k <= users; ++k) {
+      ts.emplace_back("T" + std::to_string(k), [&refs, &handle, &release, ops] {
+        for (int i = 0; i < ops; ++i) {
+          int seen = refs.load();
+          bool added = false;
+          while (seen > 0 && !added)
+            added = refs.compare_exchange_strong(seen, seen + 1);
+          if (!added) continue;
+          (void)handle.load();
+          release();
+        }
+      });
+    }
+    for (hc::thread& t : ts)
+      t.join();
+  };
+}
+
 /// A fresh directory under the system's temporary directory ("<prefix>-XXXXXX"), removed with
 /// everything in it at the end of the scope.
 struct TempDir {

@@ -420,36 +420,8 @@ TEST(DporClassic, FilesystemSmallDisk) {
 
 // --- the refcounted-handle protocol -------------------------------------------------------------
 
-/// SafeHandle's reference count as a state word: `users` threads each do `ops` times
-/// TryAddRef (a load, then a compare-exchange loop that increments while the count is above
-/// zero; a thread that sees zero gives up that round), a use of the handle (a load), and
-/// Release (fetch_sub; whoever drops the last reference closes the handle: a store). One
-/// disposer drops the owner's reference. A failed compare-exchange only reads: the traces
-/// counted here and dpor's executions both treat it so (strategy/dependence.hpp).
-Body refcount_protocol(int users, int ops) {
-  return [users, ops] {
-    hc::atomic<int> refs{1, "refs"};
-    hc::atomic<int> handle{1, "handle"};  // 1 open, 0 closed
-    auto release = [&refs, &handle] {
-      if (refs.fetch_sub(1) == 1) handle.store(0);
-    };
-    run_threads(users + 1, "T", [&refs, &handle, &release, ops](int k) {
-      if (k == 0) {
-        release();  // the disposer
-        return;
-      }
-      for (int i = 0; i < ops; ++i) {
-        int seen = refs.load();
-        bool added = false;
-        while (seen > 0 && !added)
-          added = refs.compare_exchange_strong(seen, seen + 1);
-        if (!added) continue;
-        (void)handle.load();
-        release();
-      }
-    });
-  };
-}
+// hc::test::refcount_protocol (test_support.hpp).
+using hc::test::refcount_protocol;
 
 TEST(DporClassic, RefcountProtocol) {
   for (auto [users, ops] : {std::pair{1, 1}, {2, 1}, {1, 2}}) {

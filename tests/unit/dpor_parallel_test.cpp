@@ -54,6 +54,25 @@ void racy_counter() {
   b.join();
 }
 
+/// A compare-exchange that fails once A's store is in, a reader and another writer of the same
+/// atomic. After A, B (failed: a read) races with D's store, and the sequence that reverses
+/// them starts with C's load: C's load must not wake B asleep (B still fails), whichever worker
+/// explored B's branch.
+void failed_cas_and_a_reader() {
+  hc::atomic<int> x{0, "x"};
+  hc::thread a("A", [&] { x.store(1); });
+  hc::thread b("B", [&] {
+    int expected = 0;
+    (void)x.compare_exchange_strong(expected, 2);
+  });
+  hc::thread c("C", [&] { (void)x.load(); });
+  hc::thread d("D", [&] { x.store(3); });
+  a.join();
+  b.join();
+  c.join();
+  d.join();
+}
+
 /// Three threads on one atomic and a mutex, with a value choice in one of them: choices make
 /// the decisions below them branch on every thread (dpor.cpp), locks make races that cannot be
 /// reversed directly.
@@ -93,6 +112,10 @@ std::vector<Subject> subjects() {
       {"lost update", hc::test::lost_update},
       {"abba deadlock", hc::test::abba_deadlock},
       {"choices and locks", choices_and_locks},
+      // Failed compare-exchanges asleep: a unit must know what the top's threads ran as.
+      {"failed compare-exchange and a reader", failed_cas_and_a_reader},
+      {"refcount(2, 1)", hc::test::refcount_protocol(2, 1)},
+      {"refcount(1, 2)", hc::test::refcount_protocol(1, 2)},
   };
 }
 
