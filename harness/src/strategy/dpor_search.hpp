@@ -79,6 +79,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -218,14 +219,135 @@ inline void remove_first(Sequence& w, ThreadId p) {
   }
 }
 
+/// The children of a wakeup-tree node, in order: up to four inline (most nodes have one, a
+/// sequence's next event), more on the heap. Building trees allocated per node before: a third
+/// of dpor's time on lastzero(12) was WakeupTree::add_child.
+class ChildList {
+ public:
+  std::uint32_t* begin() { return spilled_ ? heap_.data() : inline_.data(); }
+  std::uint32_t* end() { return begin() + size(); }
+  const std::uint32_t* begin() const { return spilled_ ? heap_.data() : inline_.data(); }
+  const std::uint32_t* end() const { return begin() + size(); }
+  std::size_t size() const { return spilled_ ? heap_.size() : size_; }
+  bool empty() const { return size() == 0; }
+  std::uint32_t front() const { return *begin(); }
+  std::uint32_t operator[](std::size_t k) const { return begin()[k]; }
+  void push_back(std::uint32_t c) {
+    if (!spilled_) {
+      if (size_ < inline_.size()) {
+        inline_[size_++] = c;
+        return;
+      }
+      heap_.assign(inline_.begin(), inline_.end());
+      spilled_ = true;
+    }
+    heap_.push_back(c);
+  }
+  void erase(std::uint32_t* first, std::uint32_t* last) {
+    const std::uint32_t* stop = end();
+    std::copy(last, const_cast<std::uint32_t*>(stop), first);
+    const auto n = static_cast<std::size_t>(last - first);
+    if (spilled_) {
+      heap_.resize(heap_.size() - n);
+    } else {
+      size_ -= static_cast<std::uint8_t>(n);
+    }
+  }
+  void erase(std::uint32_t* at) { erase(at, at + 1); }
+
+ private:
+  std::array<std::uint32_t, 4> inline_{};
+  std::uint8_t size_ = 0;  // inline ones (not spilled_)
+  bool spilled_ = false;   // all of them are in heap_
+  std::vector<std::uint32_t> heap_;
+};
+
+/// A wakeup tree's nodes, in chunks that never move: a tree grows without copying what it
+/// holds. Chunks a tree lets go of (reset, destruction) wait in a pool of the thread's for the
+/// next tree that grows. (In one vector per tree, growing and copying the trees of the first
+/// decisions, thousands of nodes on lastzero(12), reallocated and page-faulted all the time.)
+template <class Node>
+class NodeStore {
+ public:
+  static constexpr std::size_t kChunk = 32;
+
+  NodeStore() = default;
+  NodeStore(const NodeStore& other) { *this = other; }
+  NodeStore(NodeStore&& other) noexcept
+      : chunks_(std::move(other.chunks_)), size_(std::exchange(other.size_, 0)) {}
+  NodeStore& operator=(const NodeStore& other) {
+    if (this == &other) return *this;
+    size_ = 0;
+    for (std::size_t i = 0; i < other.size_; ++i)
+      push_back(other[i]);
+    return *this;
+  }
+  NodeStore& operator=(NodeStore&& other) noexcept {
+    release(0);
+    chunks_ = std::move(other.chunks_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+  ~NodeStore() { release(0); }
+
+  Node& operator[](std::size_t i) { return (*chunks_[i / kChunk])[i % kChunk]; }
+  const Node& operator[](std::size_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void push_back(Node n) {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(take_chunk());
+    (*this)[size_++] = std::move(n);
+  }
+  /// Just a root (Node{}); the first chunk stays, the others go back to the pool.
+  void reset() {
+    release(1);
+    size_ = 0;
+    push_back(Node{});
+  }
+
+ private:
+  using Chunk = std::array<Node, kChunk>;
+  static constexpr std::size_t kPooledChunks = 1024;  // per thread
+
+  static std::vector<std::unique_ptr<Chunk>>& pool() {
+    thread_local std::vector<std::unique_ptr<Chunk>> chunks;
+    return chunks;
+  }
+  static std::unique_ptr<Chunk> take_chunk() {
+    auto& p = pool();
+    if (p.empty()) return std::make_unique<Chunk>();
+    std::unique_ptr<Chunk> c = std::move(p.back());
+    p.pop_back();
+    return c;
+  }
+  /// Keeps the first `keep` chunks, pools the rest.
+  void release(std::size_t keep) {
+    auto& p = pool();
+    while (chunks_.size() > keep) {
+      if (p.size() < kPooledChunks) p.push_back(std::move(chunks_.back()));
+      chunks_.pop_back();
+    }
+    size_ = std::min(size_, keep * kChunk);
+  }
+
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  std::size_t size_ = 0;
+};
+
 /// An ordered tree of event sequences; node 0 is the root (the decision's state).
 struct WakeupTree {
   struct Node {
     Ev ev;
-    std::vector<std::uint32_t> children;
+    ChildList children;
   };
-  std::vector<Node> nodes{Node{}};
+  NodeStore<Node> nodes = root_only();
   std::uint64_t version = 0;  // counts additions: an unchanged version is an unchanged tree
+
+  static NodeStore<Node> root_only() {
+    NodeStore<Node> n;
+    n.reset();
+    return n;
+  }
 
   std::uint32_t add_child(std::uint32_t parent, const Ev& ev) {
     ++version;
@@ -236,10 +358,10 @@ struct WakeupTree {
   }
   /// Copies the subtree below `from`'s node `at` as this tree's root's children.
   void copy_below(const WakeupTree& from, std::uint32_t at) {
-    nodes.assign(1, Node{});
+    nodes.reset();
     copy_children(from, at, 0);
   }
-  void clear() { nodes.assign(1, Node{}); }
+  void clear() { nodes.reset(); }
   /// Copies the subtree below `from`'s node `at` below this tree's node `dst`.
   void copy_subtree(const WakeupTree& from, std::uint32_t at, std::uint32_t dst) {
     copy_children(from, at, dst);
@@ -323,7 +445,9 @@ class DporStrategy final : public ExhaustiveStrategy {
       return f.chosen;
     }
     // A new decision.
-    Frame f;
+    const std::size_t above = stack_.size();
+    stack_.emplace_back(take_tree());
+    Frame& f = stack_.back();
     f.enabled = d.enabled;
     f.step = d.step;
     f.sleep = running_sleep_ & d.live;
@@ -337,9 +461,8 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     // Below a value choice every decision branches on every thread (see the header).
     const bool split =
-        stack_.size() < std::max<std::size_t>(units().split(), units().split_frames()) ||
-        std::any_of(stack_.begin(), stack_.end(),
-                    [](const Frame& above) { return above.is_value; });
+        above < std::max<std::size_t>(units().split(), units().split_frames()) ||
+        std::any_of(stack_.begin(), stack_.end(), [](const Frame& g) { return g.is_value; });
     f.split = split;
     bool picked = false;
     if (!split && following_) {
@@ -363,7 +486,6 @@ class DporStrategy final : public ExhaustiveStrategy {
       following_ = false;
       f.wut.clear();
       if (awake == 0) {
-        stack_.push_back(std::move(f));
         ++depth_;
         blocked_ = true;
         return std::nullopt;  // every enabled thread is asleep: nothing new below
@@ -373,8 +495,7 @@ class DporStrategy final : public ExhaustiveStrategy {
                      : static_cast<ThreadId>(std::countr_zero(awake));
       f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
     }
-    stack_.push_back(std::move(f));
-    Frame& placed = stack_.back();
+    Frame& placed = f;
     enter(stack_.size() - 1);
     if (following_) {
       follow_frame_ = static_cast<int>(stack_.size() - 1);  // consumed by catch_up from here
@@ -395,18 +516,17 @@ class DporStrategy final : public ExhaustiveStrategy {
       ++depth_;
       return f.value;
     }
-    Frame f;
+    Frame& f = stack_.emplace_back(take_tree());
     f.is_value = true;
     f.enabled = d.bound;
     f.value = 0;
-    stack_.push_back(std::move(f));
     ++depth_;
     if (entered_foreign_unit()) return std::nullopt;
     return 0u;
   }
 
   void end_execution(std::span<const Step> steps, const Verdict& verdict) override {
-    stack_.resize(std::min(stack_.size(), depth_));
+    truncate(std::min(stack_.size(), depth_));
     if (!verdict.pruned)
       catch_up(steps.data(), verdict.touches, static_cast<std::uint32_t>(steps.size()));
     if (shared_ != nullptr) {
@@ -470,6 +590,9 @@ class DporStrategy final : public ExhaustiveStrategy {
     Ev ran;  // the chosen thread's event here, once an execution ran it (thread kNoThread: not yet)
     WakeupTree wut;
     std::uint32_t chosen_child = 0;  // the root child being explored
+
+    Frame() = default;
+    explicit Frame(WakeupTree tree) : wut(std::move(tree)) {}
   };
 
   // --- the shared search's side (see SharedDpor) ----------------------------------------------
@@ -623,7 +746,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   /// its thread (or value) and wakeup child (kNewChild: one not in the tree yet, a split).
   struct Branch {
     ThreadMask sleep = 0;
-    std::vector<std::uint32_t> root;
+    ChildList root;
     ThreadId chosen = 0;
     std::uint32_t chosen_child = 0;
     std::uint32_t value = 0;
@@ -811,6 +934,11 @@ class DporStrategy final : public ExhaustiveStrategy {
     // raced too, as events that never happened: a deadlock or an early finding must not hide
     // the orders in which they would have run first.
     real_events_ = events_.size();
+    if (analysed_steps_ != 0) {
+      while (first_new_event_ < real_events_ && events_[first_new_event_].step < analysed_steps_)
+        ++first_new_event_;
+      analysed_steps_ = 0;
+    }
     for (ThreadMask m = pending != nullptr ? waiting : 0; m != 0; m &= m - 1) {
       const auto t = static_cast<ThreadId>(std::countr_zero(m));
       Event e;
@@ -1039,8 +1167,8 @@ class DporStrategy final : public ExhaustiveStrategy {
       bool delegated = false;
       for (;;) {
         bool descended = false;
-        const std::vector<std::uint32_t> children = tree.nodes[node].children;
-        for (std::uint32_t c : children) {
+        // Nothing below changes the tree before the loop ends.
+        for (std::uint32_t c : tree.nodes[node].children) {
           const Ev& ev = tree.nodes[c].ev;
           if (!weak_initial(ev.thread, ev, w)) continue;
           if (node == 0 && c == frame.chosen_child) {
@@ -1087,7 +1215,7 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   void backtrack() override {
     follow_from_ = -1;
-    stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
+    truncate(unit_skip_depth());  // a unit that is not ours is skipped whole
     // A runner backtracks its unit's decisions only: the top is the driver's.
     const std::size_t floor = shared_ != nullptr ? unit_top() : 0;
     while (stack_.size() > floor && !stopped_ && !abandoned_) {
@@ -1130,7 +1258,7 @@ class DporStrategy final : public ExhaustiveStrategy {
           return;
         }
       }
-      stack_.pop_back();
+      truncate(stack_.size() - 1);
     }
     if (shared_ != nullptr) {
       finish_shared_unit();
@@ -1182,6 +1310,27 @@ class DporStrategy final : public ExhaustiveStrategy {
     return false;
   }
 
+  /// Drops the frames from `size` on; their wakeup trees' storage serves the next new frames.
+  void truncate(std::size_t size) {
+    while (stack_.size() > size) {
+      WakeupTree& tree = stack_.back().wut;
+      if (!driver_ && spare_trees_.size() < kSpareTrees) {
+        tree.clear();
+        tree.version = 0;
+        spare_trees_.push_back(std::move(tree));
+      }
+      stack_.pop_back();
+    }
+  }
+  /// An empty wakeup tree for a new frame.
+  WakeupTree take_tree() {
+    if (spare_trees_.empty()) return WakeupTree{};
+    WakeupTree tree = std::move(spare_trees_.back());
+    spare_trees_.pop_back();
+    if (tree.nodes.empty()) tree.clear();  // moved out of a frame before it was dropped
+    return tree;
+  }
+
   /// Backtracking: the branch of f's chosen thread is explored, the thread sleeps here as the
   /// event it ran as (or, if no execution got to record it, as the operation it is).
   static void put_to_sleep(Frame& f) {
@@ -1221,6 +1370,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::uint64_t unit_executions_ = 0;        // executions it ran so far
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
+  std::vector<WakeupTree> spare_trees_;            // of frames popped: their storage, for new ones
+  static constexpr std::size_t kSpareTrees = 256;  // (the driver makes no frames: it keeps none)
   static constexpr std::size_t kNoFrame = ~std::size_t{0};
   std::size_t entered_ = kNoFrame;  // the decision whose chosen step catch_up records next
 
@@ -1240,6 +1391,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool events_valid_ = false;       // events_ are the last analysed execution's
   std::uint32_t shared_steps_ = 0;  // leading steps the next execution shares with it
   std::size_t first_new_event_ = 0;
+  std::uint32_t analysed_steps_ = 0;  // runner, a unit's first execution: races among the steps
+                                      // before this one were analysed (acquire_unit)
 };
 
 /// The SharedDpor behind a strategy's options (nullptr when there is none).

@@ -281,7 +281,7 @@ bool DporStrategy::acquire_unit() {
   if (shared_ == nullptr || !need_unit_) return true;
   std::optional<SharedDpor::Dispatch> d = shared_->next_unit();
   if (!d) return false;
-  stack_.clear();  // keeps its capacity: frames are big
+  truncate(0);  // keeps its capacity (frames are big) and its trees' storage
   for (Frame& f : d->input.frames)
     stack_.push_back(std::move(f));
   follow_from_ = d->input.follow_from;
@@ -293,6 +293,16 @@ bool DporStrategy::acquire_unit() {
   stopped_ = false;
   events_valid_ = false;  // the last analysed execution was another unit's
   shared_steps_ = 0;
+  // The races among the steps before the unit's branch were analysed in the executions before
+  // it (of other units, which a sequential search ran just before): the sequential search's
+  // next execution would analyse only the races of the steps from the branch on.
+  analysed_steps_ = 0;
+  for (std::size_t k = stack_.size(); k-- > 0;) {
+    if (!stack_[k].is_value) {
+      analysed_steps_ = stack_[k].step;
+      break;
+    }
+  }
   need_unit_ = false;
   return true;
 }
@@ -308,8 +318,22 @@ void DporStrategy::promote_shared_part() {
   if (cut == 0) return;  // a single path is left: nothing to share
   UnitResult r;
   r.ran = top_ran();
-  for (std::size_t k = given_; k < cut; ++k)
-    r.fresh.push_back(stack_[k]);  // copies: the runner replays through them
+  for (std::size_t k = given_; k < cut; ++k) {
+    // The top takes the frame and its wakeup tree. The runner replays through the frame and
+    // keeps what it still reads of the tree: the branch in progress, with the sequence below it
+    // that it may be following. (Copying the whole trees of the first decisions, thousands of
+    // nodes, at every promotion cost more memory traffic than the executions.)
+    Frame& f = stack_[k];
+    WakeupTree kept = take_tree();
+    std::uint32_t child = 0;
+    if (!f.is_value) {
+      child = kept.add_child(0, f.wut.nodes[f.chosen_child].ev);
+      kept.copy_subtree(f.wut, f.chosen_child, child);
+    }
+    r.fresh.push_back(std::move(f));
+    f.wut = std::move(kept);
+    f.chosen_child = child;
+  }
   r.promoted = true;
   given_ = cut;  // the top now ends there
   return_part(std::move(r));
@@ -320,7 +344,7 @@ void DporStrategy::finish_shared_unit() {
   r.ran = top_ran();
   for (std::size_t k = given_; k < std::min(stack_.size(), unit_top()); ++k)
     r.fresh.push_back(std::move(stack_[k]));
-  stack_.clear();
+  truncate(0);  // its trees' storage serves the next unit
   r.stopped = stopped_;
   need_unit_ = true;
   return_part(std::move(r));
