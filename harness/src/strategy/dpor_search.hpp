@@ -79,6 +79,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -555,6 +556,13 @@ class DporStrategy final : public ExhaustiveStrategy {
     } else {
       tag_execution(!verdict.pruned && !blocked_, [](std::size_t) { return 1u; });  // fixed depth
     }
+    if (const std::string* saved = shared_ == nullptr ? saved_position() : nullptr) {
+      // A checkpoint stopped inside this unit: go on from there (this execution, the unit's
+      // first, was counted and analysed before the interruption).
+      continue_from(*saved);
+      resumed_from_position();
+      return;
+    }
     // A sleep-set blocked execution is not counted, but its prefix is a real one: its races are
     // reversed too (Source-DPOR analyses every prefix; without this it would miss traces).
     if (!units().foreign()) {
@@ -572,6 +580,13 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   std::string_view name() const override { return optimal_ ? "dpor" : "dpor-source"; }
+
+  /// Between executions, inside a unit of a partitioned search (checkpoints, shards): the
+  /// search's whole state, as text (dpor.cpp has the format): the decisions of the path with
+  /// their sleep sets, next events and wakeup trees, the decision whose wakeup sequence runs
+  /// next and how many steps the next execution shares with the last. A checkpoint keeps it,
+  /// so a resumed run loses none of a big unit's work.
+  std::optional<std::string> position() const override;
 
   struct Frame {
     bool is_value = false;
@@ -1309,6 +1324,10 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     return false;
   }
+
+  /// Replaces the path below the unit's prefix with a saved position (see position()); its
+  /// prefix must be the current one. Throws usage_error naming the unit when it does not fit.
+  void continue_from(const std::string& text);
 
   /// Drops the frames from `size` on; their wakeup trees' storage serves the next new frames.
   void truncate(std::size_t size) {
