@@ -168,10 +168,10 @@ struct RunSettings {
       s.split_depth);
     f(SettingInfo{.key = "unit_size",
                   .flag = "--unit-size",
-                  .help = "dfs: when the run is split, a work unit is split deeper while Knuth's "
-                          "estimate of its executions exceeds this (default 0: 256, or 32 when "
-                          "the run is sharded): smaller units balance shards and let checkpoints "
-                          "keep more; bigger ones cost workers less",
+                  .help = "dfs (and dpor in shards): when the run is split, a work unit is split "
+                          "deeper while Knuth's estimate of its executions exceeds this (default "
+                          "0: 256, or 32 when the run is sharded): smaller units balance shards "
+                          "and let checkpoints keep more; bigger ones cost workers less",
                   .min = 0,
                   .max = 1e12,
                   .optional_in_files = true},

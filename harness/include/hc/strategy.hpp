@@ -185,6 +185,9 @@ class Strategy {
 /// partitioned run, 0 = unbounded) and the partition.
 struct StrategyOptions : RunSettings {
   UnitFilter owns_unit;  // empty: every unit (see UnitFilter)
+  /// The run is one of several shards (--shard): its units must balance between machines that
+  /// cannot see each other's work. (dpor sizes its units only then; see dpor_search.hpp.)
+  bool sharded = false;
   /// The tree the run's workers explore together (StrategyInfo::make_shared_search; nullptr:
   /// none): the strategy takes its units from it instead of filtering them with owns_unit.
   std::shared_ptr<detail::SharedSearch> shared_search;

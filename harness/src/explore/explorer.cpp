@@ -37,6 +37,7 @@ std::unique_ptr<Strategy> build_strategy(const ExploreOptions& o, Counts* metric
   StrategyOptions so;
   static_cast<RunSettings&>(so) = o;
   so.unit_size = unit_size_for(o, o.shard_count);
+  so.sharded = o.shard_count > 1;
   so.shared_search = std::move(shared);
   // Seeded strategies stop at max_executions themselves only when the run is partitioned
   // (their units are execution ranges); otherwise the explorer's budget stops them.
