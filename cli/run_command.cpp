@@ -80,8 +80,11 @@ hc::OptionOverrides overrides_from(const RunArgs& a) {
     }
     ov.mark(info.key);
     hc::RunSettings::fields(ov.values(), [&](const hc::SettingInfo& field, auto& value) {
-      if constexpr (std::is_arithmetic_v<std::remove_cvref_t<decltype(value)>>) {
-        if (field.key == info.key && field.scale != 1) value *= field.scale;  // KiB -> bytes
+      // A scaled setting (KiB -> bytes) is an integer; the others are left alone.
+      using T = std::remove_cvref_t<decltype(value)>;
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (field.key == info.key && field.scale != 1)
+          value = static_cast<T>(static_cast<std::uint64_t>(value) * field.scale);
       }
     });
   }

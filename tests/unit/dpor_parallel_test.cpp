@@ -183,9 +183,9 @@ TEST_P(DporParallel, RepeatedRunsAreIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, DporParallel, testing::Values("dpor", "dpor-source"),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           return info.param == "dpor" ? std::string("dpor")
-                                                       : std::string("dpor_source");
+                         [](const testing::TestParamInfo<std::string>& param) {
+                           return param.param == "dpor" ? std::string("dpor")
+                                                        : std::string("dpor_source");
                          });
 
 // Optimal-DPOR stays optimal when shared: lastzero(10) has (10 + 3) * 2^8 = 3,328 traces, and

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "explore/checkpoint.hpp"
 #include "hc/stop.hpp"
 #include "test_support.hpp"
 
@@ -632,8 +633,8 @@ TEST(CheckpointKeeps, ADamagedDporPositionIsAUsageError) {
   o.checkpoint_file = file;
   o.interrupt_after_executions = 2000;
   ASSERT_TRUE(hc::explore(two_even_threads, o).stats.interrupted);
-  // Damage the position and sign the file again, as the checkpoint writer does (FNV-1a over
-  // the JSON of every other field): only the position is wrong.
+  // Damage the position and sign the file again, as the checkpoint writer does (the checksum of
+  // the JSON of every other field, explore/checkpoint.hpp): only the position is wrong.
   nlohmann::json j;
   {
     std::ifstream in(file);
@@ -652,12 +653,7 @@ TEST(CheckpointKeeps, ADamagedDporPositionIsAUsageError) {
   damage(j);
   ASSERT_TRUE(damaged) << "the checkpoint keeps no dpor position:\n" << j.dump(2);
   j.erase("checksum");
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (const char c : j.dump()) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ull;
-  }
-  j["checksum"] = fmt::format("fnv1a64:{:016x}", h);
+  j["checksum"] = fmt::format("fnv1a64:{:016x}", hc::detail::fnv1a64(j.dump()));
   {
     std::ofstream out(file);
     out << j.dump();
@@ -731,9 +727,7 @@ TEST_P(RealSigterm, AfterAboutASecondTheCheckpointKeepsNearlyEverything) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, RealSigterm, testing::Values("dfs", "dpor"),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           return info.param;
-                         });
+                         [](const testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // A resumed run interrupted again keeps the positions it did not reach and the ones it reached.
 TEST(CheckpointKeeps, AResumedRunInterruptedAgainStillEndsWithTheTotals) {

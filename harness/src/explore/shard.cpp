@@ -82,7 +82,7 @@ ShardPosition shard_position(std::string_view flag) {
     }
     return {index, count, fmt::format("{} ({}={}, {}={})", b.what, b.index, i, b.count, n)};
   }
-  return {0, 1};
+  return ShardPosition{};  // not sharded
 }
 
 }  // namespace hc

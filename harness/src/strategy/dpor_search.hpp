@@ -249,8 +249,7 @@ class ChildList {
     heap_.push_back(c);
   }
   void erase(std::uint32_t* first, std::uint32_t* last) {
-    const std::uint32_t* stop = end();
-    std::copy(last, const_cast<std::uint32_t*>(stop), first);
+    std::copy(last, end(), first);
     const auto n = static_cast<std::size_t>(last - first);
     if (spilled_) {
       heap_.resize(heap_.size() - n);
@@ -500,7 +499,7 @@ class DporStrategy final : public ExhaustiveStrategy {
                      : static_cast<ThreadId>(std::countr_zero(awake));
       f.chosen_child = f.wut.add_child(0, f.next[f.chosen]);
     }
-    Frame& placed = f;
+    const ThreadId chosen = f.chosen;
     enter(stack_.size() - 1);
     if (following_) {
       follow_frame_ = static_cast<int>(stack_.size() - 1);  // consumed by catch_up from here
@@ -508,7 +507,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     ++depth_;
     if (entered_foreign_unit()) return std::nullopt;  // a unit that is not ours
-    return placed.chosen;
+    return chosen;
   }
 
   std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
