@@ -169,16 +169,18 @@ TEST_P(BuggyVariant, ItsFindingNamesTheUsersLinesNeverHandlechecksOwn) {
   }
   ASSERT_NE(f, nullptr) << s.info.name;
   auto users = [](const std::string& file) { return file.starts_with("scenarios/"); };
-  if (!f->file.empty())
+  if (!f->file.empty()) {
     EXPECT_TRUE(users(f->file)) << s.info.name << ": the finding is at " << f->file << ":"
                                 << f->line;
+  }
   for (const std::string& site : sites_named(f->message))
     EXPECT_TRUE(users(site)) << s.info.name << ": its message names " << site << ": " << f->message;
   for (const hc::RichStep& step : f->trace) {
-    if (!step.file.empty())
+    if (!step.file.empty()) {
       EXPECT_TRUE(users(step.file))
           << s.info.name << ": step " << step.index << " (" << step.thread_name << " " << step.label
           << ") is at " << step.file << ":" << step.line;
+    }
   }
 }
 

@@ -64,10 +64,16 @@ constexpr Access combined(Access a, Access b) {
 struct Footprint {
   std::array<Touch, 1 + kMaxExtraTouches> touches{};
   std::uint8_t size = 0;
+  // Whether it touches kAllModelObjects, kUndeclaredFootprint: kept by add(), because
+  // conflict() asks for every pair of events.
+  bool touches_all_models = false;
+  bool touches_undeclared = false;
 
   /// Adds a touch; a second touch of one object merges into the first.
   constexpr void add(Touch t) {
     if (t.object == kNoObject) return;
+    if (t.object == kAllModelObjects) touches_all_models = true;
+    if (t.object == kUndeclaredFootprint) touches_undeclared = true;
     for (std::uint8_t i = 0; i < size; ++i) {
       if (touches[i].object == t.object) {
         touches[i].access = combined(touches[i].access, t.access);
@@ -83,8 +89,8 @@ struct Footprint {
     }
     return false;
   }
-  constexpr bool all_models() const { return has(kAllModelObjects); }
-  constexpr bool undeclared() const { return has(kUndeclaredFootprint); }
+  constexpr bool all_models() const { return touches_all_models; }
+  constexpr bool undeclared() const { return touches_undeclared; }
   /// Whether the footprint allows `access` to `object` (`is_model_object`: an object of kind
   /// ObjectKind::model, which kAllModelObjects covers; events must be named).
   constexpr bool covers(ObjectId object, Access access, bool is_model_object) const {

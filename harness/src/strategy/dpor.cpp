@@ -85,9 +85,9 @@ class Reader {
       Touch t;
       t.object = static_cast<ObjectId>(number(kNoObject));
       t.access = static_cast<Access>(number(static_cast<std::uint64_t>(Access::sync)));
-      e.footprint.touches[k] = t;
+      e.footprint.add(t);
     }
-    e.footprint.size = touches;
+    if (e.footprint.size != touches) throw bad();  // a touch repeated or of no object
     return e;
   }
   bool done() const { return at_ == text_.size(); }
