@@ -44,16 +44,16 @@ struct ScenarioRecord {
   bool exhausted = false;  // every schedule explored: never true when a bound cut the search
   /// The search finished within these bounds ("preemption bound 0"), so exhausted is false;
   /// "" when none cut it. Optional when read.
-  std::string bounded_by;
+  std::string bounded_by{};
   double seconds = 0;                   // wall time (reports only)
   std::vector<FindingRecord> findings;  // distinct findings
   /// Coverage of conflicting operations (hc::Result): "A <> B" seen in both orders, and
   /// "A -> B" seen only with A first. Written under "coverage"; optional when read.
-  std::vector<std::string> covered_pairs;
-  std::vector<std::string> one_order_pairs;
+  std::vector<std::string> covered_pairs{};
+  std::vector<std::string> one_order_pairs{};
   /// The run's settings (hc/settings.hpp), written under "settings"; optional when read, and
   /// dropped by a merge of runs whose settings differ.
-  std::optional<RunSettings> settings;
+  std::optional<RunSettings> settings{};
   /// The record covers part of the search (one shard's part, or a run a signal stopped), and
   /// that part decided nothing: `as_expected` then only says nothing unexpected happened in it.
   /// A merge of every shard decides. Optional when read (false).
@@ -61,7 +61,7 @@ struct ScenarioRecord {
   /// The scenario's source file, for JUnit's `file` (as the compiler named it, relative to
   /// handlecheck's source tree when inside it); "" when unknown. Reports only: not in the JSON
   /// summary.
-  std::string file;
+  std::string file{};
 };
 
 /// What a summary says of the run that wrote it, under "run" (optional when read: summaries
