@@ -83,12 +83,6 @@ struct Footprint {
     if (size < touches.size()) touches[size++] = t;
   }
   constexpr std::span<const Touch> view() const { return {touches.data(), size}; }
-  constexpr bool has(ObjectId object) const {
-    for (std::uint8_t i = 0; i < size; ++i) {
-      if (touches[i].object == object) return true;
-    }
-    return false;
-  }
   constexpr bool all_models() const { return touches_all_models; }
   constexpr bool undeclared() const { return touches_undeclared; }
   /// Whether the footprint allows `access` to `object` (`is_model_object`: an object of kind

@@ -169,8 +169,7 @@ void DporStrategy::continue_from(const std::string& text) {
     f.ran = r.ev();
     const std::uint64_t version = r.number(~std::uint64_t{0});
     const std::size_t nodes = r.number(0xFFFFFFFFu);
-    if (nodes == 0) throw r.bad();
-    f.wut.clear();
+    if (nodes == 0) throw r.bad();  // f.wut is a root alone (take_tree)
     for (std::size_t n = 0; n < nodes; ++n) {
       const Ev ev = r.ev();
       if (n == 0) {

@@ -1349,8 +1349,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     if (spare_trees_.empty()) return WakeupTree{};
     WakeupTree tree = std::move(spare_trees_.back());
     spare_trees_.pop_back();
-    if (tree.nodes.empty()) tree.clear();  // moved out of a frame before it was dropped
-    return tree;
+    return tree;  // truncate() left it a root alone
   }
 
   /// Backtracking: the branch of f's chosen thread is explored, the thread sleeps here as the
