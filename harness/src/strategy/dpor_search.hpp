@@ -80,6 +80,7 @@
 #include <atomic>
 #include <bit>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -267,9 +268,13 @@ class ChildList {
 };
 
 /// A wakeup tree's nodes, in chunks that never move: a tree grows without copying what it
-/// holds. Chunks a tree lets go of (reset, destruction) wait in a pool of the thread's for the
-/// next tree that grows. (In one vector per tree, growing and copying the trees of the first
-/// decisions, thousands of nodes on lastzero(12), reallocated and page-faulted all the time.)
+/// holds. Chunks a tree lets go of (reset, destruction) wait for the next tree that grows: in
+/// a small pool of the thread's, and beyond it in a depot all threads share. (In one vector per
+/// tree, growing and copying the trees of the first decisions, thousands of nodes on
+/// lastzero(12), reallocated and page-faulted all the time. With a pool per thread only,
+/// parallel workers page-faulted instead: a tree grown by one worker is let go of by another
+/// (units move trees to the shared top and back), so one worker's pool overflowed into free()
+/// while the other's ran dry and grew its malloc arena; the depot closes that loop.)
 template <class Node>
 class NodeStore {
  public:
@@ -311,16 +316,51 @@ class NodeStore {
 
  private:
   using Chunk = std::array<Node, kChunk>;
-  static constexpr std::size_t kPooledChunks = 1024;  // per thread
+  using ChunkPtr = std::unique_ptr<Chunk>;
+  // A thread's pool trades with the depot in batches of kBatch: one lock per kBatch chunks.
+  static constexpr std::size_t kBatch = 64;
+  static constexpr std::size_t kPooledChunks = 4 * kBatch;  // per thread
+  static constexpr std::size_t kDepotChunks = 4096;         // all threads (about 18 MB)
 
-  static std::vector<std::unique_ptr<Chunk>>& pool() {
-    thread_local std::vector<std::unique_ptr<Chunk>> chunks;
-    return chunks;
+  /// Chunks no thread's pool holds. Never destroyed: threads' pools return to it at their
+  /// exit, in whatever order the runtime ends them.
+  struct Depot {
+    std::mutex mu;
+    std::vector<ChunkPtr> chunks;
+  };
+  static Depot& depot() {
+    static Depot* d = new Depot;  // NOLINT: deliberately immortal (see above)
+    return *d;
   }
-  static std::unique_ptr<Chunk> take_chunk() {
+  struct Pool {
+    std::vector<ChunkPtr> chunks;
+    ~Pool() { give_back(chunks, 0); }
+  };
+  static std::vector<ChunkPtr>& pool() {
+    thread_local Pool p;
+    return p.chunks;
+  }
+  /// Moves all but `keep` of `from`'s chunks to the depot (those beyond its capacity are freed).
+  static void give_back(std::vector<ChunkPtr>& from, std::size_t keep) {
+    Depot& d = depot();
+    std::lock_guard lock(d.mu);
+    while (from.size() > keep) {
+      if (d.chunks.size() < kDepotChunks) d.chunks.push_back(std::move(from.back()));
+      from.pop_back();
+    }
+  }
+  static ChunkPtr take_chunk() {
     auto& p = pool();
+    if (p.empty()) {
+      Depot& d = depot();
+      std::lock_guard lock(d.mu);
+      for (std::size_t k = 0; k < kBatch && !d.chunks.empty(); ++k) {
+        p.push_back(std::move(d.chunks.back()));
+        d.chunks.pop_back();
+      }
+    }
     if (p.empty()) return std::make_unique<Chunk>();
-    std::unique_ptr<Chunk> c = std::move(p.back());
+    ChunkPtr c = std::move(p.back());
     p.pop_back();
     return c;
   }
@@ -328,13 +368,14 @@ class NodeStore {
   void release(std::size_t keep) {
     auto& p = pool();
     while (chunks_.size() > keep) {
-      if (p.size() < kPooledChunks) p.push_back(std::move(chunks_.back()));
+      p.push_back(std::move(chunks_.back()));
       chunks_.pop_back();
+      if (p.size() > kPooledChunks) give_back(p, kPooledChunks - kBatch);
     }
     size_ = std::min(size_, keep * kChunk);
   }
 
-  std::vector<std::unique_ptr<Chunk>> chunks_;
+  std::vector<ChunkPtr> chunks_;
   std::size_t size_ = 0;
 };
 
@@ -362,25 +403,33 @@ struct WakeupTree {
   }
   /// Copies the subtree below `from`'s node `at` as this tree's root's children.
   void copy_below(const WakeupTree& from, std::uint32_t at) {
-    nodes.reset();
+    clear();
     copy_children(from, at, 0);
   }
-  void clear() { nodes.reset(); }
+  void clear() {
+    nodes.reset();
+    additions_.clear();
+  }
+  /// Sequences inserted below root child `top` since the tree was made (insert() says so with
+  /// added_below): the shared search tells whether a branch it handed out is still the same by
+  /// this count instead of by a copy of the branch's subtree. Copies do not count.
+  std::uint32_t additions_below(std::uint32_t top) const {
+    for (const auto& [node, count] : additions_)
+      if (node == top) return count;
+    return 0;
+  }
+  void added_below(std::uint32_t top) {
+    for (auto& [node, count] : additions_) {
+      if (node == top) {
+        ++count;
+        return;
+      }
+    }
+    additions_.emplace_back(top, 1);
+  }
   /// Copies the subtree below `from`'s node `at` below this tree's node `dst`.
   void copy_subtree(const WakeupTree& from, std::uint32_t at, std::uint32_t dst) {
     copy_children(from, at, dst);
-  }
-  /// Whether the subtree below node `at` equals `other`'s below `other_at`.
-  bool same_below(std::uint32_t at, const WakeupTree& other, std::uint32_t other_at) const {
-    const auto& mine = nodes[at].children;
-    const auto& theirs = other.nodes[other_at].children;
-    if (mine.size() != theirs.size()) return false;
-    for (std::size_t k = 0; k < mine.size(); ++k) {
-      if (!same_ev(nodes[mine[k]].ev, other.nodes[theirs[k]].ev) ||
-          !same_below(mine[k], other, theirs[k]))
-        return false;
-    }
-    return true;
   }
 
  private:
@@ -390,6 +439,8 @@ struct WakeupTree {
       copy_children(from, c, n);
     }
   }
+
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> additions_;  // (root child, count)
 };
 
 class SharedDpor;
@@ -621,12 +672,22 @@ class DporStrategy final : public ExhaustiveStrategy {
     std::size_t frame = 0;
     Sequence v;
   };
+  static constexpr std::uint32_t kNewChild = 0xFFFFFFFFu;  // see Branch
+
+  /// The driver's wakeup node of a unit's branch, and the sequences inserted below it so far
+  /// (WakeupTree::additions_below): what tells later whether the unit's input is still the
+  /// same. node kNewChild: a branch not in the driver's tree yet (a split decision's next thread).
+  struct BranchMark {
+    std::uint32_t node = kNewChild;
+    std::uint32_t additions = 0;
+  };
   /// What a runner needs to explore a unit: the top path down to the unit's branch (its last
   /// frame; chosen and chosen_child name the branch) and where the branch's wakeup sequence
   /// starts (follow_from, -1: the branch decides freshly). A unit is identified by its path.
   struct UnitInput {
     std::vector<Frame> frames;
     int follow_from = -1;
+    BranchMark mark;
   };
   /// What a unit learnt about the top: the decisions its first execution created below its
   /// branch and above the cut, its races into the top in the order found, and whether a
@@ -711,16 +772,49 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
   /// Driver: whether the branch a unit ahead was handed out with (its key and branch frame)
   /// still has the wakeup subtree it had. Value and split decisions have none to change.
-  bool branch_unchanged(const UnitKey& key, const Frame& branch) const {
+  bool branch_unchanged(const UnitKey& key, const Frame& branch, const BranchMark& mark) const {
     if (key.empty() || key.size() > stack_.size()) return true;  // checked when reached
     const Frame& f = stack_[key.size() - 1];
     if (f.is_value || f.split) return true;
     for (std::uint32_t c : f.wut.nodes[0].children) {
       if (f.wut.nodes[c].ev.thread != branch.chosen) continue;
-      return same_ev(f.wut.nodes[c].ev, branch.wut.nodes[branch.chosen_child].ev) &&
-             f.wut.same_below(c, branch.wut, branch.chosen_child);
+      return same_node(f, c, branch, mark);
     }
     return false;
+  }
+  /// Driver, standing at a unit's branch: whether the unit ran with the input it has now (what
+  /// next_input() would give). Its path, the sleep sets along it and its branch's event are
+  /// fixed once the branch exists (a unit before it can only add branches after it); what a
+  /// unit before it can change is the wakeup subtree below its branch, and what a prediction
+  /// may not have known is the event a sleeping thread sleeps as.
+  bool same_branch(const Frame& ran, const BranchMark& mark) const {
+    if (stack_.empty()) return true;  // the first unit
+    const Frame& b = stack_.back();
+    if (ran.is_value != b.is_value || ran.chosen != b.chosen || ran.value != b.value ||
+        ran.sleep != b.sleep)
+      return false;
+    if (ran.is_value) return true;
+    for (ThreadMask m = ran.sleep; m != 0; m &= m - 1) {
+      const auto t = static_cast<ThreadId>(std::countr_zero(m));
+      if (!same_ev(ran.next[t], b.next[t])) return false;
+    }
+    return same_node(b, b.chosen_child, ran, mark);
+  }
+  /// A unit's branch without the wakeup subtree below it (SharedDpor keeps one per unit handed
+  /// out; what may change below it is counted, not copied).
+  static Frame branch_only(const Frame& f) {
+    Frame b;
+    b.is_value = f.is_value;
+    b.split = f.split;
+    b.enabled = f.enabled;
+    b.chosen = f.chosen;
+    b.value = f.value;
+    b.step = f.step;
+    b.sleep = f.sleep;
+    b.next = f.next;
+    b.ran = f.ran;
+    if (!f.is_value) b.chosen_child = b.wut.add_child(0, f.wut.nodes[f.chosen_child].ev);
+    return b;
   }
   /// Driver: whether the threads asleep at the branch a unit was handed out with sleep there as
   /// the events they sleep as at the decision the driver stands at (a unit predicted before
@@ -769,7 +863,17 @@ class DporStrategy final : public ExhaustiveStrategy {
     std::uint32_t chosen_child = 0;
     std::uint32_t value = 0;
   };
-  static constexpr std::uint32_t kNewChild = 0xFFFFFFFFu;
+
+  /// Whether node `c` of decision `f`'s tree is the branch a unit was handed out with: the
+  /// same node with no sequence inserted below since, or, for a branch that was not in the tree
+  /// then, a node for the same event with nothing below.
+  static bool same_node(const Frame& f, std::uint32_t c, const Frame& branch,
+                        const BranchMark& mark) {
+    if (mark.node == kNewChild)
+      return f.wut.nodes[c].children.empty() &&
+             same_ev(f.wut.nodes[c].ev, branch.wut.nodes[branch.chosen_child].ev);
+    return c == mark.node && f.wut.additions_below(c) == mark.additions;
+  }
 
   UnitKey key_at(std::size_t f, ThreadId chosen, std::uint32_t value) const {
     UnitKey k;
@@ -819,6 +923,10 @@ class DporStrategy final : public ExhaustiveStrategy {
     }
     const Frame& last = stack_[f];
     in.follow_from = !last.is_value && !last.split ? static_cast<int>(f) : -1;
+    if (!last.is_value && b.chosen_child != kNewChild) {
+      in.mark.node = b.chosen_child;
+      in.mark.additions = last.wut.additions_below(b.chosen_child);
+    }
     return in;
   }
 
@@ -1182,6 +1290,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         }
       }
       std::uint32_t node = 0;
+      std::uint32_t top = 0;  // the root child the walk went through (0: none yet)
       bool delegated = false;
       for (;;) {
         bool descended = false;
@@ -1214,14 +1323,18 @@ class DporStrategy final : public ExhaustiveStrategy {
           if (tree.nodes[c].children.empty()) return;  // a leaf covers w
           remove_first(w, ev.thread);
           if (w.empty()) return;
+          if (node == 0) top = c;
           node = c;
           descended = true;
           break;
         }
         if (delegated) break;
         if (!descended) {
-          for (const Ev& e : w)
+          for (const Ev& e : w) {
             node = tree.add_child(node, e);
+            if (top == 0) top = node;
+          }
+          tree.added_below(top);
           return;
         }
       }

@@ -116,7 +116,8 @@ class SharedDpor final : public SharedSearch {
   using Key = DporStrategy::UnitKey;
   struct Live {
     Key key;
-    DporStrategy::Frame branch;  // the input's last frame (what may change: see same_input)
+    DporStrategy::Frame branch;     // the input's last frame, without its subtree (branch_only)
+    DporStrategy::BranchMark mark;  // ... and what tells whether its subtree changed
     std::shared_ptr<std::atomic<bool>> lost;
     std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
     std::deque<Result> parts;   // returned, not yet committed (promoted ones, then the last)
@@ -133,25 +134,6 @@ class SharedDpor final : public SharedSearch {
     StrategyOptions d;
     static_cast<RunSettings&>(d) = o;
     return d;
-  }
-
-  /// Whether a unit ran with the input it has now. Its path, the sleep sets along it and its
-  /// branch's event are fixed once the branch exists (a unit before it can only add branches
-  /// after it); what a unit before it can change is the wakeup subtree below its branch.
-  static bool same_branch(const DporStrategy::Frame& ran, const Input& now) {
-    if (now.frames.empty()) return true;  // the first unit
-    const DporStrategy::Frame& b = now.frames.back();
-    if (ran.is_value != b.is_value || ran.chosen != b.chosen || ran.value != b.value ||
-        ran.sleep != b.sleep)
-      return false;
-    if (ran.is_value) return true;
-    // What the sleeping threads sleep as (a prediction may not have known a thread's event).
-    for (ThreadMask m = ran.sleep; m != 0; m &= m - 1) {
-      const auto t = static_cast<ThreadId>(std::countr_zero(m));
-      if (!same_ev(ran.next[t], b.next[t])) return false;
-    }
-    return same_ev(ran.wut.nodes[ran.chosen_child].ev, b.wut.nodes[b.chosen_child].ev) &&
-           ran.wut.same_below(ran.chosen_child, b.wut, b.chosen_child);
   }
 
   bool over_locked() const { return cancelled_ || stopped_at_ || driver_.exhausted(); }
@@ -177,7 +159,8 @@ class SharedDpor final : public SharedSearch {
     Live& unit = live_[id];
     unit.key = std::move(key);
     unit.version = branch_version(unit.key);
-    if (!in.frames.empty()) unit.branch = in.frames.back();
+    if (!in.frames.empty()) unit.branch = DporStrategy::branch_only(in.frames.back());
+    unit.mark = in.mark;
     unit.lost = lost;
     return Dispatch{id, std::move(in), std::move(lost)};
   }
@@ -189,7 +172,7 @@ class SharedDpor final : public SharedSearch {
       Live& unit = it->second;
       const std::uint64_t version = branch_version(unit.key);
       if (unit.validated || unit.lost->load() || version == unit.version ||
-          driver_.branch_unchanged(unit.key, unit.branch)) {
+          driver_.branch_unchanged(unit.key, unit.branch, unit.mark)) {
         unit.version = version;
         ++it;
         continue;
@@ -218,7 +201,7 @@ class SharedDpor final : public SharedSearch {
       by_key_.erase(k);
       if (!unit.validated) {
         if ((unit.version != branch_version(unit.key) &&
-             !same_branch(unit.branch, driver_.next_input())) ||
+             !driver_.same_branch(unit.branch, unit.mark)) ||
             !driver_.same_sleepers(unit.branch)) {
           // Predicted wrong: a unit before it inserted below its branch. It runs again.
           unit.lost->store(true);
