@@ -352,7 +352,7 @@ int pthread_cond_broadcast(pthread_cond_t* c) noexcept {
 // ----------------------------------------------------------------------------------------
 
 void free(void* p) noexcept {
-  if (p != nullptr && t_user) {
+  if (p != nullptr && user()) {
     AddressMaps* m = maps_if_any();
     if (m != nullptr && !m->in_free) {
       m->in_free = true;

@@ -37,10 +37,12 @@ AddressMaps* maps_if_any() noexcept {
 }
 
 void AddressMaps::reset() {
+  in_free = true;  // the nodes these free are ours: free() must not look them up meanwhile
   sync.clear();
   locations.clear();
   recursive.clear();
   results.clear();
+  in_free = false;
 }
 
 void AddressMaps::forget(std::uintptr_t begin, std::uintptr_t end) {
@@ -72,6 +74,8 @@ ObjectId sync_object(const volatile void* address, ObjectKind kind,
 }
 
 void run_test(void (*body)()) {
+  // Not user code yet (a thread the previous execution abandoned may have left it set).
+  t_user = false;
   AddressMaps& m = maps();
   m.reset();
   struct UserCode {

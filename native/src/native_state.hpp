@@ -59,7 +59,7 @@ struct AddressMaps {
   std::unordered_map<std::uintptr_t, ObjectId> locations;  // plain memory, per 8-byte granule
   std::map<std::uintptr_t, Recursion> recursive;           // recursive mutexes held
   std::unordered_map<ThreadId, void*> results;             // pthread_join's value, by thread
-  bool in_free = false;  // free() is forgetting a range (our own frees inside it do nothing)
+  bool in_free = false;  // forgetting or resetting: the frees of our own nodes look nothing up
 
   void reset();
   /// Forgets every object in [begin, end).

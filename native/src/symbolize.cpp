@@ -97,22 +97,46 @@ class Symbolizer {
       }
     }
     out.push_back(std::move(innermost));
+    // dwarf_getscopes gives the innermost inlined instance and then its abstract origin's
+    // scopes; the instances around it are the concrete parents of that DIE
+    // (dwarf_getscopes_die), one inlining level at a time.
     Dwarf_Die* scopes = nullptr;
     const int n = dwarf_getscopes(cu, pc - bias, &scopes);
     Dwarf_Files* files = nullptr;
     std::size_t n_files = 0;
     if (n > 0 && dwarf_getsrcfiles(cu, &files, &n_files) == 0) {
-      for (int i = 0; i < n; ++i) {
-        if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine) continue;
+      Dwarf_Die instance;
+      bool found = false;
+      for (int i = 0; i < n && !found; ++i) {
+        const int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram) break;
+        if (tag == DW_TAG_inlined_subroutine) {
+          instance = scopes[i];
+          found = true;
+        }
+      }
+      while (found) {
         Dwarf_Attribute a;
         Dwarf_Word file_index = 0, line = 0;
-        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &file_index) != 0 ||
-            dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &line) != 0 ||
+        if (dwarf_formudata(dwarf_attr(&instance, DW_AT_call_file, &a), &file_index) != 0 ||
+            dwarf_formudata(dwarf_attr(&instance, DW_AT_call_line, &a), &line) != 0 ||
             file_index >= n_files)
           break;
         const char* file = dwarf_filesrc(files, file_index, nullptr, nullptr);
         out.push_back(Frame{file != nullptr ? absolute(file, comp_dir) : std::string(),
                             static_cast<unsigned>(line)});
+        Dwarf_Die* parents = nullptr;
+        const int m = dwarf_getscopes_die(&instance, &parents);
+        found = false;
+        for (int i = 1; i < m && !found; ++i) {
+          const int tag = dwarf_tag(&parents[i]);
+          if (tag == DW_TAG_subprogram) break;
+          if (tag == DW_TAG_inlined_subroutine) {
+            instance = parents[i];
+            found = true;
+          }
+        }
+        free(parents);  // NOLINT: libdw's malloc'd array
       }
     }
     free(scopes);  // NOLINT: libdw's malloc'd array
@@ -184,6 +208,7 @@ struct Global {
   /// The user frame of pc's own chain (nullptr when it has none), and the innermost frame.
   const LocationRecord* resolve(std::uintptr_t pc, const LocationRecord** innermost) {
     const std::vector<Frame> chain = symbolizer.frames(pc);
+
     if (chain.empty() || chain.front().line == 0) {
       *innermost = record(Frame{symbolizer.module_offset(pc), 0});
       return nullptr;
