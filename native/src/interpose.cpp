@@ -82,12 +82,7 @@ struct Start {
 
 void run_start(void* self) {
   const Start start = *static_cast<Start*>(self);
-  struct UserCode {  // a simulated thread's start: user code from here (native_state.hpp)
-    UserCode() noexcept { t_user = true; }
-    ~UserCode() { t_user = false; }
-    UserCode(const UserCode&) = delete;
-    UserCode& operator=(const UserCode&) = delete;
-  } user_code;
+  const UserScope user_code;  // user code from here (native_state.hpp)
   void* result = start.routine(start.arg);
   maps().results[rt::current_thread()] = result;
 }

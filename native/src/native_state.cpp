@@ -78,12 +78,7 @@ void run_test(void (*body)()) {
   t_user = false;
   AddressMaps& m = maps();
   m.reset();
-  struct UserCode {
-    UserCode() noexcept { t_user = true; }
-    ~UserCode() { t_user = false; }
-    UserCode(const UserCode&) = delete;
-    UserCode& operator=(const UserCode&) = delete;
-  } user_code;
+  const UserScope user_code;  // user code from here (native_state.hpp)
   body();
 }
 

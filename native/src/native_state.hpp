@@ -45,6 +45,15 @@ struct EngineScope {
   EngineScope& operator=(const EngineScope&) = delete;
 };
 
+/// Sets t_user for the length of user code: a native test's body, a simulated thread's start
+/// routine. Cleared when it ends (back to the engine), also when it ends by unwinding.
+struct UserScope {
+  UserScope() noexcept { t_user = true; }
+  ~UserScope() { t_user = false; }
+  UserScope(const UserScope&) = delete;
+  UserScope& operator=(const UserScope&) = delete;
+};
+
 /// The objects of the current execution found by address (per OS thread).
 struct AddressMaps {
   struct Entry {
