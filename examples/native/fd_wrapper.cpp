@@ -54,6 +54,7 @@ void serve_one_request() {
 
 }  // namespace
 
+// excerpt-begin: test
 HC_NATIVE_TEST("native/fd-wrapper-refcount", .expect = hc::FindingKind::data_race,
                .message = "examples/native/fd_wrapper.cpp:",
                .summary =
@@ -61,6 +62,7 @@ HC_NATIVE_TEST("native/fd-wrapper-refcount", .expect = hc::FindingKind::data_rac
                    "race, and the descriptor leaks or is closed twice") {
   serve_one_request<long>();
 }
+// excerpt-end: test
 
 HC_NATIVE_TEST("native/fd-wrapper-refcount.fixed",
                .summary = "the count is a std::atomic<long>: exactly one release closes it") {
