@@ -73,6 +73,16 @@ void atomic_release(ObjectId object) noexcept;
 /// Plain shared memory access: parks, then checks for a data race against earlier accesses.
 Step* var_op(bool write, ObjectId object, const std::source_location& where);
 
+/// Unmodified C++ code (handlecheck::native): a plain memory location the code under test
+/// touched, registered on its first access (an ObjectKind::var named after `first_touch`).
+/// Unlike an hc::var it starts untouched: registering it is no access by anyone.
+ObjectId register_location(const std::source_location& first_touch);
+/// A plain access to a location of register_location(), checked for a data race against
+/// earlier accesses with the threads' happens-before, WITHOUT a scheduling point (native code
+/// makes one per load and store). The access counts as after the thread's latest step (its
+/// race findings say "after step N"). Does nothing outside a simulated thread or in teardown.
+void plain_access(bool write, ObjectId location, const std::source_location& where);
+
 void mutex_lock(ObjectId mutex, const std::source_location& where);
 bool mutex_try_lock(ObjectId mutex, const std::source_location& where);
 void mutex_unlock(ObjectId mutex, const std::source_location& where);

@@ -16,24 +16,30 @@
 namespace hc::detail {
 
 Finding RaceDetector::finding(const Execution& exec, ObjectId object, const Race& race,
-                              bool now_write, const std::source_location& where) const {
+                              bool now_write, const std::source_location& where,
+                              bool between_steps) const {
   const Epoch& earlier = *race.earlier;
   const bool earlier_write = race.earlier_write;
   const std::uint32_t step = exec.step_count();
-  const bool constructed = earlier.where.line() == 0;
+  const bool constructed = earlier.where.line() == 0 && !between_steps;
+  // A native plain access (rt::plain_access) is no step: it came after its thread's latest one.
+  auto when = [between_steps](std::uint32_t s) {
+    if (!between_steps) return fmt::format("step {}", s);
+    return s == 0 ? std::string("before step 1") : fmt::format("after step {}", s);
+  };
   const std::string earlier_site =
       constructed ? std::string("when it was constructed")
-                  : fmt::format("at {} (step {})", site(earlier.where), earlier.step);
+                  : fmt::format("at {} ({})", site(earlier.where), when(earlier.step));
   // The message names this access's step, then the earlier one's (unless construction).
   FindingRefs refs{.steps = {step}, .objects = {object}};
   if (!constructed) refs.steps.push_back(earlier.step);
   Finding f = exec.make_finding(
       FindingKind::data_race,
-      fmt::format("data race on {}: thread '{}' {} it at {} (step {}), and thread '{}' {} it {}; "
+      fmt::format("data race on {}: thread '{}' {} it at {} ({}), and thread '{}' {} it {}; "
                   "no happens-before edge (lock, atomic, event, thread start or join) orders "
                   "the two accesses",
                   exec.object_label(object), exec.thread_name_view(exec.current_thread()),
-                  now_write ? "writes" : "reads", site(where), step,
+                  now_write ? "writes" : "reads", site(where), when(step),
                   exec.thread_name_view(earlier.thread), earlier_write ? "wrote" : "read",
                   earlier_site),
       &where, refs);

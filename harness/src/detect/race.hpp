@@ -14,6 +14,7 @@
 //                             step `step` (1-based); returns the earlier access it races with
 //                             (then the state is left as it was and the execution ends with
 //                             finding(...)), or an empty Race after recording this access.
+//  * forget_accesses(var)      a native location (rt::register_location): starts untouched.
 //  * finding(exec, object, race, now_write, where)
 //                             the finding: both accesses, their threads, sites and steps
 //                             (detect/race.cpp).
@@ -61,6 +62,12 @@ struct RaceDetector {
     return index;
   }
 
+  /// A location of native code (rt::register_location): no access yet, not even construction.
+  void forget_accesses(std::uint32_t var) noexcept {
+    vars[var].write = Epoch{0, 0, 0, {}};  // clock 0: before everything
+    vars[var].readers = 0;
+  }
+
   [[nodiscard, gnu::always_inline]] Race on_access(std::uint32_t var, bool write, ThreadId me,
                                                    const VectorClock& clock, std::uint32_t step,
                                                    const std::source_location& where) noexcept {
@@ -80,8 +87,10 @@ struct RaceDetector {
     return Race{};
   }
 
+  /// `between_steps`: the accesses were native code's plain accesses (rt::plain_access), made
+  /// after a step rather than as one.
   Finding finding(const Execution& exec, ObjectId object, const Race& race, bool now_write,
-                  const std::source_location& where) const;
+                  const std::source_location& where, bool between_steps = false) const;
 };
 
 }  // namespace hc::detail

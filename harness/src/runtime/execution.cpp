@@ -990,6 +990,7 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name,
   o.manual_reset = false;
   o.signalled = false;
   o.waiters = 0;
+  o.between_steps = false;
   if (kind == ObjectKind::var) {
     const ThreadId me = current_ < kMaxThreads ? current_ : 0;
     if (clock_width_ == 0) start_clocks();
@@ -1086,6 +1087,27 @@ HC_HOT_INLINE Step* Execution::var_op(bool write, ObjectId object,
   if (race) [[unlikely]]
     fail(race_.finding(*this, object, race, write, where));
   return s;
+}
+
+ObjectId Execution::register_location(const std::source_location& first_touch) {
+  const ObjectId id = register_object(ObjectKind::var, {}, first_touch);
+  objects_[id].between_steps = true;
+  race_.forget_accesses(objects_[id].var_index);  // registering it is no access
+  return id;
+}
+
+void Execution::plain_access(bool write, ObjectId object, const std::source_location& where) {
+  if (tearing_down_ || current_ >= kMaxThreads || finding_) [[unlikely]]
+    return;
+  const ThreadId me = current_;
+  VectorClock& clock = threads_[me].clock;
+  // A tick of the thread's own entry: an access after a release (an unlock, a store) is not
+  // covered by what other threads acquire from that release. No step ticks it here.
+  ++clock.c[me];
+  const RaceDetector::Race race = race_.on_access(objects_[object].var_index, write, me, clock,
+                                                  static_cast<std::uint32_t>(trace_.size()), where);
+  if (race) [[unlikely]]
+    fail(race_.finding(*this, object, race, write, where, /*between_steps=*/true));
 }
 
 // --- mutex, condition variable, event -------------------------------------------------------
@@ -1689,6 +1711,14 @@ void atomic_release(ObjectId object) noexcept {
 
 Step* var_op(bool write, ObjectId object, const std::source_location& where) {
   return require("hc::var", &where).var_op(write, object, where);
+}
+
+ObjectId register_location(const std::source_location& first_touch) {
+  return require("a native location", &first_touch).register_location(first_touch);
+}
+
+void plain_access(bool write, ObjectId location, const std::source_location& where) {
+  if (detail::Execution* e = detail::Execution::current()) e->plain_access(write, location, where);
 }
 
 void mutex_lock(ObjectId mutex, const std::source_location& where) {

@@ -175,6 +175,8 @@ class Execution {
                   std::memory_order order, const std::source_location& where);
   void atomic_release(ObjectId object) noexcept;
   Step* var_op(bool write, ObjectId object, const std::source_location& where);
+  ObjectId register_location(const std::source_location& first_touch);
+  void plain_access(bool write, ObjectId object, const std::source_location& where);
   void mutex_lock(ObjectId m, const std::source_location& where);
   bool mutex_try_lock(ObjectId m, const std::source_location& where);
   void mutex_unlock(ObjectId m, const std::source_location& where);
@@ -348,6 +350,7 @@ class Execution {
     bool signalled = false;       // event
     ThreadMask waiters = 0;       // condition_variable
     std::uint32_t var_index = 0;  // var: index into race_.vars
+    bool between_steps = false;   // var: native code's location (rt::register_location)
     /// Where it was declared, when known: an unnamed object's label (object_label).
     std::source_location declared;
   };

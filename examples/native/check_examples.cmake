@@ -1,0 +1,32 @@
+# examples:native — each bug of examples/native is found by dfs and by random with its kind and
+# the user's file:line in the message, and the replay file it leaves reproduces it exactly.
+include(${CMAKE_CURRENT_LIST_DIR}/../../tests/cli/common.cmake)
+foreach(case "native/fd-wrapper-refcount|data-race|examples/native/fd_wrapper.cpp:"
+             "native/pool-lost-wakeup|deadlock|examples/native/thread_pool.cpp:")
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 scenario)
+  list(GET case 1 kind)
+  list(GET case 2 site)
+  foreach(strategy dfs random)
+    hc_run(out rc run ${scenario} --strategy ${strategy} -v --out ${WORK_DIR}/${strategy})
+    hc_expect("exit 0 from ${scenario} under ${strategy}, got ${rc}: ${out}${hc_last_stderr}"
+              rc EQUAL 0)
+    hc_expect("a ${kind} finding: ${out}" out MATCHES "finding: ${kind} ")
+    # The finding and its message, up to the report's sections (a deadlock's message names
+    # each thread's wait on a line of its own).
+    string(REGEX MATCH "finding: [^\n]*\n[^\n]*" finding "${out}")
+    string(REGEX REPLACE "\n(lifecycle|causal|interleaving|replay)[^\n]*\n.*" "" message "${out}")
+    hc_expect("the user's file:line in the message: ${message}" message MATCHES "${site}[0-9]+")
+    string(REGEX MATCH "replay: [^\n]*" line "${out}")
+    if(line STREQUAL "")
+      message(FATAL_ERROR "no replay line in: ${out}")
+    endif()
+    string(REGEX REPLACE "^replay: [^ ]+ " "" replay_args "${line}")
+    separate_arguments(replay_args UNIX_COMMAND "${replay_args}")
+    hc_run(again rc ${replay_args})
+    hc_expect("the replay reproduces it (exit ${rc}): ${again}" rc EQUAL 0)
+    hc_expect("a REPRODUCED line: ${again}" again MATCHES "REPRODUCED  ${scenario}")
+    string(REGEX MATCH "finding: [^\n]*\n[^\n]*" finding_again "${again}")
+    hc_expect("the same finding:\n${finding}\nvs\n${finding_again}" finding STREQUAL finding_again)
+  endforeach()
+endforeach()

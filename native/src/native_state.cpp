@@ -1,0 +1,91 @@
+// native_state.cpp — the re-entry guard, the objects found by address, and the entry of a native
+// test's body (native_state.hpp, hc/native.hpp).
+#include "native_state.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "hc/native.hpp"
+
+namespace hc::native::detail {
+
+thread_local bool t_user = false;
+
+namespace {
+// A plain pointer, so that free() reads it without running a thread_local's initialisation;
+// the holder deletes the maps when the OS thread ends (a worker of --jobs).
+thread_local AddressMaps* t_maps = nullptr;
+struct MapsHolder {
+  ~MapsHolder() {
+    delete t_maps;
+    t_maps = nullptr;
+  }
+};
+thread_local MapsHolder t_holder;
+}  // namespace
+
+AddressMaps& maps() {
+  if (t_maps == nullptr) [[unlikely]] {
+    (void)&t_holder;  // constructed with the first use: destroyed when the thread ends
+    t_maps = new AddressMaps;
+  }
+  return *t_maps;
+}
+
+AddressMaps* maps_if_any() noexcept {
+  return t_maps;
+}
+
+void AddressMaps::reset() {
+  in_free = true;  // the nodes these free are ours: free() must not look them up meanwhile
+  sync.clear();
+  locations.clear();
+  recursive.clear();
+  results.clear();
+  in_free = false;
+}
+
+void AddressMaps::forget(std::uintptr_t begin, std::uintptr_t end) {
+  if (end <= begin) return;
+  const std::uintptr_t first = begin & ~std::uintptr_t{7};
+  if (!locations.empty()) {
+    if ((end - first) / 8 <= locations.size()) {
+      for (std::uintptr_t g = first; g < end; g += 8)
+        locations.erase(g);
+    } else {
+      std::erase_if(locations, [&](const auto& e) { return e.first >= first && e.first < end; });
+    }
+  }
+  sync.erase(sync.lower_bound(begin), sync.lower_bound(end));
+  recursive.erase(recursive.lower_bound(begin), recursive.lower_bound(end));
+}
+
+ObjectId sync_object(const volatile void* address, ObjectKind kind,
+                     const std::source_location& where) {
+  AddressMaps& m = maps();
+  const auto key = reinterpret_cast<std::uintptr_t>(address);
+  auto [it, fresh] = m.sync.try_emplace(key, AddressMaps::Entry{kNoObject, kind});
+  if (fresh || it->second.kind != kind) {
+    // No name: the engine names it after the site of its first touch ("mutex at pool.cpp:31"),
+    // never after its address.
+    it->second = AddressMaps::Entry{rt::register_object(kind, {}, where), kind};
+  }
+  return it->second.id;
+}
+
+void run_test(void (*body)()) {
+  // Not user code yet (a thread the previous execution abandoned may have left it set).
+  t_user = false;
+  AddressMaps& m = maps();
+  m.reset();
+  const UserScope user_code;  // user code from here (native_state.hpp)
+  body();
+}
+
+NativeRegistration::NativeRegistration(ScenarioInfo info, void (*body)(),
+                                       std::source_location where) {
+  info.tags.emplace_back("native");
+  const hc::detail::ScenarioRegistration registration(std::move(info), body, where);
+}
+
+}  // namespace hc::native::detail
