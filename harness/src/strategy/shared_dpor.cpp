@@ -307,15 +307,19 @@ void DporStrategy::promote_shared_part() {
   r.ran = top_ran();
   for (std::size_t k = given_; k < cut; ++k) {
     // The top takes the frame and its wakeup tree. The runner replays through the frame and
-    // keeps what it still reads of the tree: the branch in progress, with the sequence below it
-    // that it may be following. (Copying the whole trees of the first decisions, thousands of
-    // nodes, at every promotion cost more memory traffic than the executions.)
+    // keeps what it still reads of the tree: the branch in progress and, at the last frame
+    // (the only one with branches left, where backtrack() may just have picked the branch the
+    // next execution follows), the sequence below it. The frames above it have no branch left:
+    // the runner never follows from them again, and what their trees hold below the branch was
+    // copied into the decisions below when it was followed. (Copying the whole trees of the
+    // first decisions, thousands of nodes, at every promotion cost more memory traffic than the
+    // executions; copying every branch's subtree, a third of what units copy on lastzero(12).)
     Frame& f = stack_[k];
     WakeupTree kept = take_tree();
     std::uint32_t child = 0;
     if (!f.is_value) {
       child = kept.add_child(0, f.wut.nodes[f.chosen_child].ev);
-      kept.copy_subtree(f.wut, f.chosen_child, child);
+      if (k + 1 == cut) kept.copy_subtree(f.wut, f.chosen_child, child);
     }
     r.fresh.push_back(std::move(f));
     f.wut = std::move(kept);
