@@ -12,6 +12,15 @@ namespace hc::native::detail {
 thread_local bool t_user = false;
 
 namespace {
+// An execution that ended inside user code (a finding that unwound or abandoned its threads)
+// leaves the guard set on this OS thread; the next execution starts in the engine.
+void on_execution_start() noexcept {
+  t_user = false;
+}
+const bool execution_start_hook_set = (rt::set_execution_start_hook(&on_execution_start), true);
+}  // namespace
+
+namespace {
 // A plain pointer, so that free() reads it without running a thread_local's initialisation;
 // the holder deletes the maps when the OS thread ends (a worker of --jobs).
 thread_local AddressMaps* t_maps = nullptr;
@@ -78,8 +87,15 @@ void run_test(void (*body)()) {
   t_user = false;
   AddressMaps& m = maps();
   m.reset();
-  const UserScope user_code;  // user code from here (native_state.hpp)
-  body();
+  reset_descriptors();
+  {
+    const UserScope user_code;  // user code from here (native_state.hpp)
+    body();
+  }
+  // Still the test's own end: a leak it left is its finding. (A scope, so that the guard is
+  // cleared also when the finding unwinds this frame.)
+  const UserScope end_of_body;
+  report_leaked_descriptors();
 }
 
 NativeRegistration::NativeRegistration(ScenarioInfo info, void (*body)(),

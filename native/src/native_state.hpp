@@ -85,6 +85,12 @@ AddressMaps* maps_if_any() noexcept;
 ObjectId sync_object(const volatile void* address, ObjectKind kind,
                      const std::source_location& where);
 
+/// The descriptor shadow (descriptors.cpp): reset_descriptors() when an execution starts
+/// (closing what the last one left open), report_leaked_descriptors() when the test body
+/// returns (a handle-leak finding for a descriptor still open).
+void reset_descriptors();
+void report_leaked_descriptors();
+
 /// The call site of return address `pc` as the engine prints it: the innermost frame of the
 /// inlined chain at pc that is not in a system header (std::atomic's code is in <atomic>),
 /// else the first such frame of a caller, else the innermost frame. Resolved once per pc

@@ -82,6 +82,23 @@ ObjectId register_location(const std::source_location& first_touch);
 /// makes one per load and store). The access counts as after the thread's latest step (its
 /// race findings say "after step N"). Does nothing outside a simulated thread or in teardown.
 void plain_access(bool write, ObjectId location, const std::source_location& where);
+/// A point of the calling simulated thread's history, for native code's own happens-before
+/// checks (handlecheck::native's descriptor shadow): hb_point() marks now (later events of the
+/// thread come after it); hb_before(p) says whether p happens before what the calling thread
+/// does next, through the program's synchronisation (locks, atomics, thread start and join).
+/// Neither is a scheduling point. Outside a simulated thread hb_point() gives an empty point,
+/// which happens before everything.
+struct HbPoint {
+  ThreadId thread = kNoThread;
+  std::uint32_t clock = 0;
+};
+HbPoint hb_point() noexcept;
+bool hb_before(HbPoint point) noexcept;
+/// Called on the OS thread that runs an execution, before its first simulated thread starts
+/// (handlecheck::native: per-OS-thread state an execution that ended abruptly left behind).
+/// One hook per process; nullptr removes it.
+using ExecutionStartHook = void (*)() noexcept;
+void set_execution_start_hook(ExecutionStartHook hook) noexcept;
 
 void mutex_lock(ObjectId mutex, const std::source_location& where);
 bool mutex_try_lock(ObjectId mutex, const std::source_location& where);

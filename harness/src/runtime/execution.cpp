@@ -5,6 +5,7 @@
 #include <unwind.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdlib>
@@ -349,8 +350,15 @@ void Execution::reset() {
   stopped_ = false;
 }
 
+namespace {
+std::atomic<rt::ExecutionStartHook> execution_start_hook{nullptr};
+}  // namespace
+
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
+  const rt::ExecutionStartHook hook = execution_start_hook.load(std::memory_order_relaxed);
+  if (hook != nullptr) [[unlikely]]
+    hook();
   strategy_ = &strategy.decider();
   CurrentScope scope(this);
   ensure_signal_stack();
@@ -1110,6 +1118,21 @@ void Execution::plain_access(bool write, ObjectId object, const std::source_loca
     fail(race_.finding(*this, object, race, write, where, /*between_steps=*/true));
 }
 
+rt::HbPoint Execution::hb_point() noexcept {
+  if (tearing_down_ || current_ >= kMaxThreads) [[unlikely]]
+    return {};
+  if (clock_width_ == 0) start_clocks();
+  // A tick first: what the thread released before the point (an unlock, a store) carries the
+  // entry's old value, so whoever acquired it is not after the point.
+  std::uint32_t& own = threads_[current_].clock.c[current_];
+  return {current_, ++own};
+}
+
+bool Execution::hb_before(rt::HbPoint point) const noexcept {
+  if (point.thread == kNoThread || point.thread == current_ || current_ >= kMaxThreads) return true;
+  return point.clock <= threads_[current_].clock.c[point.thread];
+}
+
 // --- mutex, condition variable, event -------------------------------------------------------
 
 void Execution::mutex_lock(ObjectId m, const std::source_location& where) {
@@ -1719,6 +1742,20 @@ ObjectId register_location(const std::source_location& first_touch) {
 
 void plain_access(bool write, ObjectId location, const std::source_location& where) {
   if (detail::Execution* e = detail::Execution::current()) e->plain_access(write, location, where);
+}
+
+void set_execution_start_hook(ExecutionStartHook hook) noexcept {
+  detail::execution_start_hook.store(hook, std::memory_order_relaxed);
+}
+
+HbPoint hb_point() noexcept {
+  detail::Execution* e = detail::Execution::current();
+  return e != nullptr ? e->hb_point() : HbPoint{};
+}
+
+bool hb_before(HbPoint point) noexcept {
+  const detail::Execution* e = detail::Execution::current();
+  return e == nullptr || e->hb_before(point);
 }
 
 void mutex_lock(ObjectId mutex, const std::source_location& where) {

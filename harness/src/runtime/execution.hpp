@@ -177,6 +177,8 @@ class Execution {
   Step* var_op(bool write, ObjectId object, const std::source_location& where);
   ObjectId register_location(const std::source_location& first_touch);
   void plain_access(bool write, ObjectId object, const std::source_location& where);
+  rt::HbPoint hb_point() noexcept;
+  bool hb_before(rt::HbPoint point) const noexcept;
   void mutex_lock(ObjectId m, const std::source_location& where);
   bool mutex_try_lock(ObjectId m, const std::source_location& where);
   void mutex_unlock(ObjectId m, const std::source_location& where);

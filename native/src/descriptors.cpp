@@ -1,0 +1,465 @@
+// descriptors.cpp — file descriptors of unmodified C++ under the engine: the calls that open,
+// close or use a descriptor are scheduling points, and a shadow of the descriptor table knows
+// each number's current incarnation (who opened it, where, at which point of that thread's
+// history). The calls themselves are real: the descriptors are the kernel's.
+//
+// Provenance. A number names a different file once it is closed and opened again. A thread may
+// rightly use the new incarnation only if it learnt the number from that open: then the open
+// happens before the use through the program's own synchronisation (a lock, an atomic, a thread
+// start or join: rt::hb_before). The kernel's own locking of its descriptor table is no such
+// edge, and the scheduling points below are placed so that they add none: each call parks on an
+// object of its own thread and declares the number's object in its footprint only (dpor orders
+// calls on one number; nothing else follows from it).
+//
+// Findings, in the handle table's words (the models' kinds):
+//  * stale-handle-use: a use of a number whose current incarnation another thread opened, with
+//    no happens-before from that open: the caller holds the number of an earlier incarnation,
+//    closed since, and reads or writes another file.
+//  * double-close: a close of a number closed earlier in this execution and not opened since
+//    (EBADF), or of one opened again by another thread since, with no happens-before from that
+//    open (the caller closes another file's descriptor).
+//  * invalid-handle-use: a use of a number closed earlier in this execution and not opened since.
+//  * handle-leak: descriptors the execution opened and had not closed when the test body
+//    returned.
+// Only numbers this execution opened or closed are judged (stdio and descriptors opened before
+// the test are not). Descriptors an execution left open (it ended early, at a finding) are
+// closed when the next execution on this OS thread starts, after checking that the number still
+// names the file they opened.
+//
+// Blocking reads and writes would block the whole OS thread (every simulated thread runs on it):
+// a read on a descriptor with nothing to read, or a write to a full pipe, yields until poll()
+// says it would not block (a program whose reader waits for ever ends in a livelock finding).
+//
+// Not seen: descriptors opened or closed inside glibc (fopen, std::ofstream: internal calls do
+// not reach these definitions), _FORTIFY_SOURCE's __read_chk and friends, and with --jobs the
+// numbers are one process's: workers open and close side by side, so which number a call gets
+// depends on timing (run descriptor tests with one worker).
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "native_state.hpp"
+
+using hc::Access;
+using hc::FindingKind;
+using hc::ObjectId;
+using hc::ObjectKind;
+using hc::ThreadId;
+namespace rt = hc::rt;
+using namespace hc::native::detail;  // NOLINT(google-build-using-namespace): this file's subject
+
+namespace {
+
+template <class F>
+F real_function(const char* name) {
+  void* p = dlsym(RTLD_NEXT, name);
+  if (p == nullptr) {
+    std::fprintf(stderr, "handlecheck native: glibc's %s not found\n", name);
+    std::abort();
+  }
+  return reinterpret_cast<F>(p);
+}
+#define HC_REAL(name) static const auto real = real_function<decltype(&::name)>(#name)
+#define HC_PC __builtin_return_address(0)
+
+/// One number's current incarnation, and how the last one ended.
+struct Incarnation {
+  bool open = false;
+  bool opened_here = false;  // opened by this execution (else: closed here, opened before)
+  rt::HbPoint opened;
+  ThreadId opener = hc::kNoThread;
+  std::source_location open_site;
+  std::uint32_t open_step = 0;
+  dev_t dev = 0;  // what the open gave: checked before closing a leftover
+  ino_t ino = 0;
+  ThreadId closer = hc::kNoThread;
+  std::source_location close_site;
+  std::uint32_t close_step = 0;
+  ObjectId object = hc::kNoObject;  // "descriptor N" of this execution
+};
+
+/// This OS thread's shadow of the descriptor table (its executions run one at a time).
+struct Shadow {
+  std::map<int, Incarnation> numbers;
+  std::array<ObjectId, hc::kMaxThreads> calls{};  // per simulated thread: what its calls park on
+
+  void reset() {
+    numbers.clear();
+    calls.fill(hc::kNoObject);
+  }
+};
+
+Shadow& shadow() {
+  thread_local Shadow s;
+  return s;
+}
+
+std::string thread_label(ThreadId t) {
+  return fmt::format("thread '{}'", rt::thread_name(t));
+}
+
+std::string site_text(const std::source_location& where) {
+  return fmt::format("{}:{}", rt::display_path(where.file_name()), where.line());
+}
+
+/// Closes, for real, what this execution opened and has not closed (its numbers may still name
+/// the files it opened: checked first). Before a finding of ours, which ends the execution, and
+/// when the next execution starts (an execution that ended at another finding left them).
+void close_execution_descriptors() {
+  HC_REAL(close);
+  for (auto& [fd, inc] : shadow().numbers) {
+    if (!inc.open || !inc.opened_here) continue;
+    struct stat st {};
+    if (fstat(fd, &st) == 0 && st.st_dev == inc.dev && st.st_ino == inc.ino) real(fd);
+    inc.open = false;
+  }
+}
+
+/// A check of ours found a bug: the execution ends here (rt::report), leaving nothing open.
+void report(FindingKind kind, const std::string& message, const std::source_location& where,
+            const std::string& signature, hc::FindingRefs refs) {
+  close_execution_descriptors();
+  rt::report(kind, message, where, signature, std::move(refs));
+}
+
+/// The scheduling point of a descriptor call: parks on the caller's own object, declaring the
+/// number's object in its footprint (see "Provenance"). Returns the number's shadow entry.
+Incarnation& descriptor_call(int fd, Access access, const char* label,
+                             const std::source_location& where) {
+  Shadow& s = shadow();
+  Incarnation& inc = s.numbers[fd];
+  if (inc.object == hc::kNoObject)
+    inc.object = rt::register_object(ObjectKind::model, fmt::format("descriptor {}", fd), where);
+  const ThreadId me = rt::current_thread();
+  if (s.calls[me] == hc::kNoObject)
+    s.calls[me] = rt::register_object(ObjectKind::model,
+                                      fmt::format("descriptor calls of thread {}", me), where);
+  const std::array<hc::Touch, 1> touches{hc::Touch{inc.object, access}};
+  rt::model_op(Access::write, s.calls[me], touches, label, where);
+  return inc;
+}
+
+/// A use of `fd` by user code: a scheduling point, then the provenance check.
+void check_use(int fd, const char* label, const std::source_location& where) {
+  Incarnation& inc = descriptor_call(fd, Access::read, label, where);
+  const ThreadId me = rt::current_thread();
+  const std::uint32_t step = rt::current_step();
+  if (!inc.open) {
+    if (inc.closer == hc::kNoThread) return;  // never opened or closed here: not ours to judge
+    report(FindingKind::invalid_handle_use,
+           fmt::format("{} uses descriptor {} ({}) at {} (step {}) after {} closed it at {} "
+                       "(step {}): the number names no open file (EBADF)",
+                       thread_label(me), fd, label, site_text(where), step,
+                       thread_label(inc.closer), site_text(inc.close_site), inc.close_step),
+           where, fmt::format("invalid-handle-use|{}|{}", label, site_text(inc.close_site)),
+           {.steps = {step, inc.close_step}, .objects = {inc.object}});
+    return;
+  }
+  if (inc.opened_here && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
+    report(
+        FindingKind::stale_handle_use,
+        fmt::format("{} uses descriptor {} ({}) at {} (step {}), a stale number: {} closed "
+                    "it at {} (step {}) and {} opened it again at {} (step {}), so it now "
+                    "names another file, and {} never learnt the new descriptor (nothing "
+                    "orders that open before this use)",
+                    thread_label(me), fd, label, site_text(where), step, thread_label(inc.closer),
+                    site_text(inc.close_site), inc.close_step, thread_label(inc.opener),
+                    site_text(inc.open_site), inc.open_step, thread_label(me)),
+        where,
+        fmt::format("stale-handle-use|{}|{}|{}", label, site_text(where),
+                    site_text(inc.close_site)),
+        {.steps = {step, inc.close_step, inc.open_step}, .objects = {inc.object}});
+  }
+}
+
+/// The scheduling point of an open-like call comes before the call: the number it gets depends
+/// on which closes ran before it, so it declares every descriptor (every model object: a
+/// conservative footprint, dpor orders it with all of them).
+void before_open(const char* label, const std::source_location& where) {
+  Shadow& s = shadow();
+  const ThreadId me = rt::current_thread();
+  if (s.calls[me] == hc::kNoObject)
+    s.calls[me] = rt::register_object(ObjectKind::model,
+                                      fmt::format("descriptor calls of thread {}", me), where);
+  static constexpr std::array<hc::Touch, 1> kEveryDescriptor{
+      hc::Touch{hc::kAllModelObjects, Access::write}};
+  rt::model_op(Access::write, s.calls[me], kEveryDescriptor, label, where);
+}
+
+/// A new descriptor `fd` from an open-like call, made right after before_open's scheduling
+/// point (no other one in between: an execution that ends meanwhile cannot lose it).
+void opened(int fd, const std::source_location& where) {
+  Incarnation& inc = shadow().numbers[fd];
+  if (inc.object == hc::kNoObject)
+    inc.object = rt::register_object(ObjectKind::model, fmt::format("descriptor {}", fd), where);
+  inc.open = true;
+  inc.opened_here = true;
+  inc.opened = rt::hb_point();
+  inc.opener = rt::current_thread();
+  inc.open_site = where;
+  inc.open_step = rt::current_step();
+  struct stat st {};
+  if (fstat(fd, &st) == 0) {
+    inc.dev = st.st_dev;
+    inc.ino = st.st_ino;
+  }
+}
+
+/// Yields until `fd` is ready for `events` (a blocking call would block every simulated thread).
+void wait_ready(int fd, short events, const std::source_location& where) {
+  HC_REAL(fcntl);
+  const int flags = real(fd, F_GETFL);
+  if (flags < 0 || (flags & O_NONBLOCK) != 0) return;
+  for (;;) {
+    pollfd p{fd, events, 0};
+    if (poll(&p, 1, 0) != 0) return;  // ready, or an error the call itself will report
+    rt::yield(where);
+  }
+}
+
+}  // namespace
+
+namespace hc::native::detail {
+
+void reset_descriptors() {
+  close_execution_descriptors();
+  shadow().reset();
+}
+
+void report_leaked_descriptors() {
+  if (!user()) return;
+  EngineScope scope;
+  for (const auto& [fd, inc] : shadow().numbers) {
+    if (!inc.open || !inc.opened_here) continue;
+    const Incarnation leaked = inc;  // report() closes it
+    report(
+        FindingKind::handle_leak,
+        fmt::format("descriptor {} is still open when the test body returns: {} opened it at "
+                    "{} (step {}) and no thread closed it",
+                    fd, thread_label(leaked.opener), site_text(leaked.open_site), leaked.open_step),
+        leaked.open_site, fmt::format("handle-leak|{}", site_text(leaked.open_site)),
+        {.steps = {leaked.open_step}, .objects = {leaked.object}});
+    return;
+  }
+}
+
+}  // namespace hc::native::detail
+
+// --- the interposers ----------------------------------------------------------------------------
+
+namespace {
+
+mode_t mode_argument(int flags, va_list args) {
+  return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE
+             ? static_cast<mode_t>(va_arg(args, int))
+             : 0;
+}
+
+template <class Call>
+int open_like(const char* label, const void* pc, Call&& call) {
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  before_open(label, where);
+  const int fd = call();
+  if (fd >= 0) opened(fd, where);
+  return fd;
+}
+
+template <class Call>
+auto use_like(int fd, const char* label, const void* pc, short wait_for, Call&& call) {
+  std::source_location where;
+  {
+    EngineScope scope;
+    where = site(pc);
+    check_use(fd, label, where);
+    if (wait_for != 0) wait_ready(fd, wait_for, where);
+  }
+  return call();
+}
+
+int open_file(const char* path, int flags, mode_t mode, const void* pc) {
+  static const auto real = real_function<int (*)(const char*, int, ...)>("open");
+  if (!user()) return real(path, flags, mode);
+  return open_like("open", pc, [&] { return real(path, flags, mode); });
+}
+
+/// pipe, pipe2, socketpair: one call that opens two descriptors.
+template <class Call>
+int pair_like(const char* label, const void* pc, int fds[2], Call&& call) {
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  before_open(label, where);
+  const int rc = call();
+  if (rc == 0) {
+    opened(fds[0], where);
+    opened(fds[1], where);
+  }
+  return rc;
+}
+
+}  // namespace
+
+extern "C" {
+
+int open(const char* path, int flags, ...) {
+  va_list args;
+  va_start(args, flags);
+  const mode_t mode = mode_argument(flags, args);
+  va_end(args);
+  return open_file(path, flags, mode, HC_PC);
+}
+
+// open64 is open on 64-bit Linux (one entry in glibc); callers that name it come here.
+int open64(const char* path, int flags, ...) {
+  va_list args;
+  va_start(args, flags);
+  const mode_t mode = mode_argument(flags, args);
+  va_end(args);
+  return open_file(path, flags, mode, HC_PC);
+}
+
+int openat(int dirfd, const char* path, int flags, ...) {
+  HC_REAL(openat);
+  va_list args;
+  va_start(args, flags);
+  const mode_t mode = mode_argument(flags, args);
+  va_end(args);
+  if (!user()) return real(dirfd, path, flags, mode);
+  return open_like("openat", HC_PC, [&] { return real(dirfd, path, flags, mode); });
+}
+
+int creat(const char* path, mode_t mode) {
+  HC_REAL(creat);
+  if (!user()) return real(path, mode);
+  return open_like("creat", HC_PC, [&] { return real(path, mode); });
+}
+
+int dup(int old) {
+  HC_REAL(dup);
+  if (!user()) return real(old);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  check_use(old, "dup", where);
+  before_open("dup", where);
+  const int fd = real(old);
+  if (fd >= 0) opened(fd, where);
+  return fd;
+}
+
+int socket(int domain, int type, int protocol) {
+  HC_REAL(socket);
+  if (!user()) return real(domain, type, protocol);
+  return open_like("socket", HC_PC, [&] { return real(domain, type, protocol); });
+}
+
+int eventfd(unsigned int count, int flags) {
+  HC_REAL(eventfd);
+  if (!user()) return real(count, flags);
+  return open_like("eventfd", HC_PC, [&] { return real(count, flags); });
+}
+
+int pipe(int fds[2]) {
+  HC_REAL(pipe);
+  if (!user()) return real(fds);
+  return pair_like("pipe", HC_PC, fds, [&] { return real(fds); });
+}
+
+int pipe2(int fds[2], int flags) {
+  HC_REAL(pipe2);
+  if (!user()) return real(fds, flags);
+  return pair_like("pipe2", HC_PC, fds, [&] { return real(fds, flags); });
+}
+
+int socketpair(int domain, int type, int protocol, int fds[2]) {
+  HC_REAL(socketpair);
+  if (!user()) return real(domain, type, protocol, fds);
+  return pair_like("socketpair", HC_PC, fds, [&] { return real(domain, type, protocol, fds); });
+}
+
+int close(int fd) {
+  HC_REAL(close);
+  if (!user()) return real(fd);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  Incarnation& inc = descriptor_call(fd, Access::write, "close", where);
+  const ThreadId me = rt::current_thread();
+  const std::uint32_t step = rt::current_step();
+  if (!inc.open && inc.closer != hc::kNoThread) {
+    report(FindingKind::double_close,
+           fmt::format("{} closes descriptor {} at {} (step {}), which {} closed already at "
+                       "{} (step {}) and nobody opened since: the second close fails with "
+                       "EBADF, and had another thread opened a file meanwhile it would have "
+                       "closed that file's descriptor",
+                       thread_label(me), fd, site_text(where), step, thread_label(inc.closer),
+                       site_text(inc.close_site), inc.close_step),
+           where,
+           fmt::format("double-close|closed|{}|{}", site_text(where), site_text(inc.close_site)),
+           {.steps = {step, inc.close_step}, .objects = {inc.object}});
+    return real(fd);
+  }
+  if (inc.open && inc.opened_here && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
+    report(FindingKind::double_close,
+           fmt::format("{} closes descriptor {} at {} (step {}), a number it no longer owns: "
+                       "{} closed it at {} (step {}) and {} opened it again at {} (step {}) "
+                       "for another file, whose descriptor this close takes away",
+                       thread_label(me), fd, site_text(where), step, thread_label(inc.closer),
+                       site_text(inc.close_site), inc.close_step, thread_label(inc.opener),
+                       site_text(inc.open_site), inc.open_step),
+           where,
+           fmt::format("double-close|reused|{}|{}", site_text(where), site_text(inc.close_site)),
+           {.steps = {step, inc.close_step, inc.open_step}, .objects = {inc.object}});
+    return real(fd);
+  }
+  const int rc = real(fd);
+  inc.open = false;
+  inc.closer = me;
+  inc.close_site = where;
+  inc.close_step = step;
+  return rc;
+}
+
+// A use of a descriptor: its check, a wait for readiness when the call would block, the call.
+#define HC_DESCRIPTOR_USE(RET, NAME, WAIT, PARAMS, ARGS)                \
+  RET NAME PARAMS {                                                     \
+    HC_REAL(NAME);                                                      \
+    if (!user()) return real ARGS;                                      \
+    return use_like(fd, #NAME, HC_PC, WAIT, [&] { return real ARGS; }); \
+  }
+
+HC_DESCRIPTOR_USE(ssize_t, read, POLLIN, (int fd, void* buf, size_t n), (fd, buf, n))
+HC_DESCRIPTOR_USE(ssize_t, write, POLLOUT, (int fd, const void* buf, size_t n), (fd, buf, n))
+HC_DESCRIPTOR_USE(ssize_t, pread, 0, (int fd, void* buf, size_t n, off_t at), (fd, buf, n, at))
+HC_DESCRIPTOR_USE(ssize_t, pwrite, 0, (int fd, const void* buf, size_t n, off_t at),
+                  (fd, buf, n, at))
+HC_DESCRIPTOR_USE(ssize_t, readv, POLLIN, (int fd, const iovec* iov, int count), (fd, iov, count))
+HC_DESCRIPTOR_USE(ssize_t, writev, POLLOUT, (int fd, const iovec* iov, int count), (fd, iov, count))
+HC_DESCRIPTOR_USE(ssize_t, send, POLLOUT, (int fd, const void* buf, size_t n, int flags),
+                  (fd, buf, n, flags))
+HC_DESCRIPTOR_USE(int, fstat, 0, (int fd, struct stat* st), (fd, st))
+HC_DESCRIPTOR_USE(off_t, lseek, 0, (int fd, off_t offset, int whence), (fd, offset, whence))
+HC_DESCRIPTOR_USE(int, fsync, 0, (int fd), (fd))
+HC_DESCRIPTOR_USE(int, ftruncate, 0, (int fd, off_t length), (fd, length))
+
+ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  HC_REAL(recv);
+  if (!user()) return real(fd, buf, n, flags);
+  return use_like(fd, "recv", HC_PC, (flags & MSG_DONTWAIT) != 0 ? 0 : POLLIN,
+                  [&] { return real(fd, buf, n, flags); });
+}
+
+}  // extern "C"
