@@ -8,6 +8,8 @@
 //   BM_NativePlainAccess        ns per plain 8-byte load or store on one simulated thread
 //                               (race-checked against the engine's happens-before, no
 //                               scheduling point)
+//   BM_HcAtomicOp               for comparison, the same loop on an hc::atomic<long> (the
+//                               engine's own primitive, no tsan hook or address lookup)
 // The bodies are in bodies.cpp, compiled with -fsanitize=thread; this file is not instrumented.
 // Run (pinned to one core, 5 repetitions; docs/benchmarks.md):
 //   taskset -c 1 build/bench/hc_bench_native --benchmark_repetitions=5
@@ -18,6 +20,7 @@
 #include <functional>
 
 #include "bodies.hpp"
+#include "hc/atomic.hpp"
 #include "hc/explorer.hpp"
 #include "hc/native.hpp"
 
@@ -47,12 +50,26 @@ void executions_per_second(benchmark::State& state, void (*body)(), std::uint64_
 }
 
 /// ns per operation of a loop body: kLoopOps operations per execution, 20 executions per
-/// iteration (the fixed cost of an execution is under 1% of it).
-void ns_per_operation(benchmark::State& state, void (*body)(), const char* counter) {
+/// iteration (the fixed cost of an execution is under 1% of it). `native` runs `body` through
+/// hc::native::test_body, else as an hc:: body.
+void ns_per_operation(benchmark::State& state, void (*body)(), const char* counter,
+                      bool native = true) {
   constexpr std::uint64_t kExecutions = 20;
   std::uint64_t operations = 0;
-  for (auto _ : state)
-    operations += explore_native(state, body, kExecutions) * hc_bench_native::kLoopOps;
+  for (auto _ : state) {
+    if (native) {
+      operations += explore_native(state, body, kExecutions) * hc_bench_native::kLoopOps;
+      continue;
+    }
+    hc::ExploreOptions o;
+    o.strategy = "random";
+    o.seed = 1;
+    o.max_executions = kExecutions;
+    const hc::Result r = hc::explore(body, o);
+    if (r.stats.executions != kExecutions || !r.findings.empty())
+      state.SkipWithError("a finding or a short run");
+    operations += r.stats.executions * hc_bench_native::kLoopOps;
+  }
   state.counters[counter] = benchmark::Counter(
       static_cast<double>(operations), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
@@ -76,6 +93,17 @@ void BM_NativePlainAccess(benchmark::State& state) {
   ns_per_operation(state, &hc_bench_native::plain_loop, "ns/access");
 }
 BENCHMARK(BM_NativePlainAccess)->Unit(benchmark::kMillisecond);
+
+void hc_atomic_loop() {
+  hc::atomic<long> x{0, "x"};
+  for (int i = 0; i < hc_bench_native::kLoopOps; ++i)
+    x.fetch_add(1);
+}
+
+void BM_HcAtomicOp(benchmark::State& state) {
+  ns_per_operation(state, &hc_atomic_loop, "ns/op", false);
+}
+BENCHMARK(BM_HcAtomicOp)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
