@@ -70,7 +70,7 @@ endif()
 if(handlecheck_FIND_COMPONENTS)
   set(handlecheck_NOT_FOUND_MESSAGE
       "handlecheck has no components (asked for: ${handlecheck_FIND_COMPONENTS}); its targets are "
-      "handlecheck::harness, ::models, ::reports, ::main and ::handlecheck")
+      "handlecheck::harness, ::models, ::reports, ::main, ::handlecheck and, with libdw, ::native")
   set(handlecheck_FOUND FALSE)
   return()
 endif()
