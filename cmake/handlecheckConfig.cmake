@@ -8,6 +8,11 @@
 #   handlecheck::handlecheck  the tool itself, over the built-in catalogue
 #   hc_add_scenarios(TARGET ...)  one ctest test per scenario of TARGET, verdict asserted
 #   hc_add_repros(DIR [TARGET ...])  one ctest test per replay file in DIR
+# and, when handlecheck was built with handlecheck::native (libdw; HandlecheckNative.cmake is then
+# beside this file):
+#   handlecheck::native    unmodified C++ under the engine (hc/native.hpp, HC_NATIVE_TEST)
+#   hc_add_native_test(TARGET sources...)  builds them with -fsanitize=thread, links
+#                          handlecheck::native and ::main, one ctest test per scenario
 # The same file is installed (<prefix>/lib/cmake/handlecheck) and written into the build tree.
 #
 # It sets no variable in the caller's scope beyond what find_package itself sets
@@ -41,6 +46,13 @@ function(_handlecheck_find_dependencies)
   if(NOT Threads_FOUND)
     list(APPEND missing "Threads")
   endif()
+  # handlecheck::native links libdw by name (-ldw).
+  if(EXISTS ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/HandlecheckNative.cmake)
+    find_library(handlecheck_LIBDW dw)
+    if(NOT handlecheck_LIBDW)
+      list(APPEND missing "libdw, for handlecheck::native (Debian: libdw-dev)")
+    endif()
+  endif()
   if(missing)
     list(JOIN missing ", " missing)
     set(handlecheck_NOT_FOUND_MESSAGE
@@ -58,10 +70,13 @@ endif()
 if(handlecheck_FIND_COMPONENTS)
   set(handlecheck_NOT_FOUND_MESSAGE
       "handlecheck has no components (asked for: ${handlecheck_FIND_COMPONENTS}); its targets are "
-      "handlecheck::harness, ::models, ::reports, ::main and ::handlecheck")
+      "handlecheck::harness, ::models, ::reports, ::main, ::handlecheck and, with libdw, ::native")
   set(handlecheck_FOUND FALSE)
   return()
 endif()
 
 include(${CMAKE_CURRENT_LIST_DIR}/handlecheckTargets.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/HandlecheckScenarios.cmake)
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/HandlecheckNative.cmake)
+  include(${CMAKE_CURRENT_LIST_DIR}/HandlecheckNative.cmake)
+endif()

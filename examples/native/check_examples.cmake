@@ -2,7 +2,9 @@
 # the user's file:line in the message, and the replay file it leaves reproduces it exactly.
 include(${CMAKE_CURRENT_LIST_DIR}/../../tests/cli/common.cmake)
 foreach(case "native/fd-wrapper-refcount|data-race|examples/native/fd_wrapper.cpp:"
-             "native/pool-lost-wakeup|deadlock|examples/native/thread_pool.cpp:")
+             "native/pool-lost-wakeup|deadlock|examples/native/thread_pool.cpp:"
+             "native/com-release-rereads-count|data-race|examples/native/com_object.cpp:"
+             "native/shared-fd-raw-copy|data-race|examples/native/shared_fd.cpp:")
   string(REPLACE "|" ";" case "${case}")
   list(GET case 0 scenario)
   list(GET case 1 kind)

@@ -11,9 +11,10 @@
 #                 when that one does not exist
 # Each of the last four configures and builds the consumer in WORK_DIR, writes a replay file of
 # its scenario consumer/cached-value with its own executable, configures again (as a user adds a
-# file to the folder hc_add_repros reads) and runs its tests: its 2 scenarios, that replay file
-# and, where the tool exists (package, build-tree), a catalogue replay file run by
-# handlecheck::handlecheck. Arguments: MODE, BUILD_DIR, SOURCE_DIR, PREFIX, WORK_DIR,
+# file to the folder hc_add_repros reads) and runs its tests: its 2 scenarios, that replay file,
+# where the tool exists (package, build-tree) a catalogue replay file run by
+# handlecheck::handlecheck, and where handlecheck has handlecheck::native (libdw) its 2 native
+# scenarios (native.cpp, hc_add_native_test). Arguments: MODE, BUILD_DIR, SOURCE_DIR, PREFIX, WORK_DIR,
 # GENERATOR, LAUNCHER (the compiler launcher, e.g. ccache; optional).
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -22,11 +23,15 @@ set(build ${WORK_DIR}/build)
 if(MODE STREQUAL "install")
   file(REMOVE_RECURSE ${PREFIX})
   hc_step("cmake --install" COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+  set(native_files "")
+  if(EXISTS ${BUILD_DIR}/HandlecheckNative.cmake)
+    set(native_files include/hc/native.hpp lib/cmake/handlecheck/HandlecheckNative.cmake)
+  endif()
   foreach(installed bin/handlecheck include/hc/hc.hpp include/hc/gtest.hpp
                     include/hc/models/safe_handle.hpp lib/cmake/handlecheck/handlecheckConfig.cmake
                     lib/cmake/handlecheck/handlecheckConfigVersion.cmake
                     lib/cmake/handlecheck/handlecheckTargets.cmake
-                    lib/cmake/handlecheck/HandlecheckScenarios.cmake)
+                    lib/cmake/handlecheck/HandlecheckScenarios.cmake ${native_files})
     if(NOT EXISTS ${PREFIX}/${installed})
       message(FATAL_ERROR "not installed: ${installed}")
     endif()
@@ -87,6 +92,16 @@ string(REGEX REPLACE ".*-DHC_CONSUME=([a-z]+).*" "\\1" consume "${options}")
 if(NOT configured MATCHES "handlecheck \\(${consume}\\) leaked no variable")
   message(FATAL_ERROR "the consumer did not check for leaked variables:\n${configured}")
 endif()
+# handlecheck::native is built where libdw is (its build tree then holds HandlecheckNative.cmake):
+# the consumer must then get it, in every mode, and build and pass its 2 native scenarios.
+set(native_tests "")
+if(EXISTS ${BUILD_DIR}/HandlecheckNative.cmake)
+  if(NOT configured MATCHES "handlecheck \\(${consume}\\) has handlecheck::native")
+    message(FATAL_ERROR "the consumer (${MODE}) got no handlecheck::native:\n${configured}")
+  endif()
+  set(native_tests "scenario:consumer/native-hits " "scenario:consumer/native-hits.fixed")
+  math(EXPR expected_tests "${expected_tests} + 2")
+endif()
 hc_step("build the consumer (${MODE})" COMMAND ${CMAKE_COMMAND} --build ${build})
 hc_step("the consumer's executable runs its buggy scenario" OUTPUT ran
         COMMAND ${build}/consumer_scenarios run consumer/cached-value --no-minimize
@@ -104,7 +119,7 @@ if(NOT tested MATCHES "100% tests passed, 0 tests failed out of ${expected_tests
   message(FATAL_ERROR "expected the consumer's ${expected_tests} tests to pass:\n${tested}")
 endif()
 foreach(test "scenario:consumer/cached-value " "scenario:consumer/cached-value.fixed"
-             "replay:consumer_cached-value.invalid-handle-use")
+             "replay:consumer_cached-value.invalid-handle-use" ${native_tests})
   if(NOT tested MATCHES "${test}[^\n]*Passed")
     message(FATAL_ERROR "the consumer's test ${test} did not pass:\n${tested}")
   endif()
