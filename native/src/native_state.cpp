@@ -2,6 +2,7 @@
 // test's body (native_state.hpp, hc/native.hpp).
 #include "native_state.hpp"
 
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -37,11 +38,21 @@ AddressMaps* maps_if_any() noexcept {
 }
 
 void AddressMaps::reset() {
+  // The previous execution's statics: destroyed as at exit, then uninitialised (sync.cpp).
+  while (!exit_handlers.empty()) {
+    const auto [fn, arg] = exit_handlers.back();
+    exit_handlers.pop_back();
+    fn(arg);
+  }
+  for (const auto& [address, size] : statics)
+    std::memset(address, 0, size);
   in_free = true;  // the nodes these free are ours: free() must not look them up meanwhile
   sync.clear();
   locations.clear();
   recursive.clear();
   results.clear();
+  futex_waiters.clear();
+  statics.clear();
   in_free = false;
 }
 
@@ -56,14 +67,19 @@ void AddressMaps::forget(std::uintptr_t begin, std::uintptr_t end) {
       std::erase_if(locations, [&](const auto& e) { return e.first >= first && e.first < end; });
     }
   }
-  sync.erase(sync.lower_bound(begin), sync.lower_bound(end));
+  for (const Role role : {Role::object, Role::lock, Role::queue}) {
+    const std::uintptr_t tag = std::uintptr_t{static_cast<std::uint8_t>(role)} << kRoleShift;
+    sync.erase(sync.lower_bound(begin | tag), sync.lower_bound(end | tag));
+  }
+  futex_waiters.erase(futex_waiters.lower_bound(begin), futex_waiters.lower_bound(end));
   recursive.erase(recursive.lower_bound(begin), recursive.lower_bound(end));
 }
 
 ObjectId sync_object(const volatile void* address, ObjectKind kind,
-                     const std::source_location& where) {
+                     const std::source_location& where, Role role) {
   AddressMaps& m = maps();
-  const auto key = reinterpret_cast<std::uintptr_t>(address);
+  const auto key = reinterpret_cast<std::uintptr_t>(address) |
+                   (std::uintptr_t{static_cast<std::uint8_t>(role)} << kRoleShift);
   auto [it, fresh] = m.sync.try_emplace(key, AddressMaps::Entry{kNoObject, kind});
   if (fresh || it->second.kind != kind) {
     // No name: the engine names it after the site of its first touch ("mutex at pool.cpp:31"),
@@ -71,6 +87,16 @@ ObjectId sync_object(const volatile void* address, ObjectKind kind,
     it->second = AddressMaps::Entry{rt::register_object(kind, {}, where), kind};
   }
   return it->second.id;
+}
+
+bool in_main_image(const volatile void* address) noexcept {
+  static void* const base = [] {
+    Dl_info self{};
+    return dladdr(reinterpret_cast<void*>(&in_main_image), &self) != 0 ? self.dli_fbase : nullptr;
+  }();
+  Dl_info info{};
+  return base != nullptr && dladdr(const_cast<void*>(address), &info) != 0 &&
+         info.dli_fbase == base;
 }
 
 void run_test(void (*body)()) {
@@ -86,6 +112,10 @@ NativeRegistration::NativeRegistration(ScenarioInfo info, void (*body)(),
                                        std::source_location where) {
   info.tags.emplace_back("native");
   const hc::detail::ScenarioRegistration registration(std::move(info), body, where);
+}
+
+void TestBody::operator()() const {
+  run_test(body);
 }
 
 }  // namespace hc::native::detail
