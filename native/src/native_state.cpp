@@ -2,6 +2,7 @@
 // test's body (native_state.hpp, hc/native.hpp).
 #include "native_state.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -18,6 +19,10 @@ namespace {
 thread_local AddressMaps* t_maps = nullptr;
 struct MapsHolder {
   ~MapsHolder() {
+    // A worker of the explorer ends: what its last execution left in static storage (statics,
+    // waiter counts) is undone as the next execution would, so that the next run in this process
+    // starts where a fresh process does.
+    if (t_maps != nullptr) t_maps->reset();
     delete t_maps;
     t_maps = nullptr;
   }
@@ -46,6 +51,8 @@ void AddressMaps::reset() {
   }
   for (const auto& [address, size] : statics)
     std::memset(address, 0, size);
+  for (const auto& [address, delta] : waiter_counts)
+    __atomic_fetch_sub(reinterpret_cast<int*>(address), static_cast<int>(delta), __ATOMIC_SEQ_CST);
   in_free = true;  // the nodes these free are ours: free() must not look them up meanwhile
   sync.clear();
   locations.clear();
@@ -53,6 +60,7 @@ void AddressMaps::reset() {
   results.clear();
   futex_waiters.clear();
   statics.clear();
+  waiter_counts.clear();
   in_free = false;
 }
 
@@ -87,6 +95,18 @@ ObjectId sync_object(const volatile void* address, ObjectKind kind,
     it->second = AddressMaps::Entry{rt::register_object(kind, {}, where), kind};
   }
   return it->second.id;
+}
+
+void note_waiter_count(const volatile void* address, int delta) {
+  // The pool: an inline function's static, one object in the executable, ours and the code
+  // under test's alike; entry 0 is address 0's.
+  static const auto pool =
+      reinterpret_cast<std::uintptr_t>(&std::__detail::__waiter_pool_base::_S_for(nullptr));
+  constexpr std::uintptr_t kEntry = sizeof(std::__detail::__waiter_pool_base);
+  constexpr std::uintptr_t kEntries = 16;
+  const auto a = reinterpret_cast<std::uintptr_t>(address);
+  if (pool == 0 || a < pool || a >= pool + kEntry * kEntries || (a - pool) % kEntry != 0) return;
+  maps().waiter_counts[a] += delta;
 }
 
 bool in_main_image(const volatile void* address) noexcept {

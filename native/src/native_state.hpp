@@ -90,6 +90,9 @@ struct AddressMaps {
   std::map<std::uintptr_t, std::uint32_t> futex_waiters;   // simulated threads in FUTEX_WAIT
   /// Guards (8 bytes) and once controls (4) in static storage this execution set (sync.cpp).
   std::vector<std::pair<void*, std::size_t>> statics;
+  /// What this execution added to the waiter counts of libstdc++'s futex waiter pool, by address
+  /// (note_waiter_count).
+  std::map<std::uintptr_t, long> waiter_counts;  // NOLINT(google-runtime-int)
   /// __cxa_atexit registrations of user code (a function-local static's destructor).
   std::vector<std::pair<void (*)(void*), void*>> exit_handlers;
   bool in_free = false;  // forgetting or resetting: the frees of our own nodes look nothing up
@@ -117,6 +120,14 @@ inline constexpr unsigned kRoleShift = 56;
 /// after that site, `where` (a kind mismatch registers a new one: the memory was reused).
 ObjectId sync_object(const volatile void* address, ObjectKind kind,
                      const std::source_location& where, Role role = Role::object);
+
+/// libstdc++'s atomic::wait counts the threads waiting on a futex in a process-wide pool
+/// (std::__detail::__waiter_pool_base::_S_for's 16 entries; notify skips the futex when the
+/// count is 0). A waiter the engine abandons (a deadlock: it cannot be unwound through the
+/// noexcept syscall) never takes itself off, which would make later executions, and other tests
+/// of the process, notify where a fresh process would not. The counts an execution added are
+/// taken off again when the next one starts (reset()); another worker's are left alone.
+void note_waiter_count(const volatile void* address, int delta);
 
 /// Whether `address` is in the test executable's image (its static storage, its code).
 bool in_main_image(const volatile void* address) noexcept;

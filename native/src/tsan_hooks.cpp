@@ -200,6 +200,9 @@ T rmw(volatile T* a, T v, int mo, Rmw k, const void* pc) noexcept {
                           kRmwLabel[static_cast<int>(k)], order(mo), where);
   const T old = real_rmw(a, v, k);
   record(s, old);
+  if constexpr (sizeof(T) == sizeof(int)) {
+    if (k == Rmw::add || k == Rmw::sub) note_waiter_count(a, k == Rmw::add ? v : -v);
+  }
   return old;
 }
 

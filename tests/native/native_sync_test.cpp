@@ -206,6 +206,36 @@ TEST(NativeSync, AWaitNobodyWakesIsADeadlock) {
   }
 }
 
+// libstdc++ counts waiters in a process-wide pool; notify skips the futex when none wait. A
+// waiter a deadlock abandoned must not stay counted: later executions (and replays in a fresh
+// process) would notify differently.
+std::atomic<int> g_word{0};
+
+void wait_on_a_global_nobody_ends() {
+  g_word.store(0);
+  std::thread t([] { g_word.wait(0); });
+  t.join();
+}
+
+void wait_on_a_global_and_notify() {
+  g_word.store(0);
+  std::thread t([] { g_word.wait(0); });
+  g_word.store(1);
+  g_word.notify_one();
+  t.join();
+}
+
+TEST(NativeSync, AnAbandonedWaiterLeavesNoCountBehind) {
+  const hc::Result before = explore(&wait_on_a_global_and_notify);
+  EXPECT_FALSE(before.verdict().has_value()) << first_message(before);
+  EXPECT_TRUE(before.stats.exhausted);
+  const hc::Result deadlock = explore(&wait_on_a_global_nobody_ends);
+  ASSERT_EQ(deadlock.verdict(), hc::FindingKind::deadlock) << first_message(deadlock);
+  const hc::Result after = explore(&wait_on_a_global_and_notify);
+  EXPECT_FALSE(after.verdict().has_value()) << first_message(after);
+  EXPECT_EQ(after.stats.executions, before.stats.executions);
+}
+
 // --- std::latch, std::counting_semaphore ---------------------------------------------------------
 
 void latch_handoff() {
