@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <semaphore>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -110,6 +111,46 @@ TEST(NativeSync, AStaticsConstructorIsStillRaceChecked) {
   // The guard orders the static's uses, not what its constructor touches elsewhere.
   const hc::Result r = explore(&static_construction_races_with_a_plain_write);
   ASSERT_EQ(r.verdict(), hc::FindingKind::data_race) << first_message(r);
+}
+
+// A constructor that throws leaves the static uninitialised (__cxa_guard_abort): the next
+// thread constructs it.
+int g_attempts = 0;
+struct Flaky {
+  int attempt;
+  Flaky() : attempt(++g_attempts) {
+    if (attempt == 1) throw std::runtime_error("first construction fails");
+  }
+};
+int flaky_attempt() {
+  static Flaky f;
+  return f.attempt;
+}
+
+void a_static_whose_first_construction_throws() {
+  g_attempts = 0;
+  int seen = 0;
+  std::thread t([&] {
+    try {
+      seen = flaky_attempt();
+    } catch (const std::runtime_error&) {
+      seen = -1;
+    }
+  });
+  int mine = 0;
+  try {
+    mine = flaky_attempt();
+  } catch (const std::runtime_error&) {
+    mine = -1;
+  }
+  t.join();
+  // One of the two threw (the first construction); the other constructed it the second time.
+  HC_CHECK(mine + seen == 1 && g_attempts == 2, "mine {}, seen {}, attempts {}", mine, seen,
+           g_attempts);
+}
+
+TEST(NativeSync, AStaticWhoseConstructorThrowsIsConstructedByTheNextThread) {
+  expect_clean(&a_static_whose_first_construction_throws, 1u);
 }
 
 // --- std::call_once ----------------------------------------------------------------------------
@@ -320,6 +361,7 @@ void share_and_drop() {
   g_deletes = 0;
   auto owner = std::shared_ptr<Resource>(new Resource, [](Resource* r) {
     ++g_deletes;
+    r->value = 0;  // a race with the other owner's read unless its release is ordered before
     delete r;
   });
   HC_CHECK(__libc_single_threaded == 0, "glibc believes the process is single-threaded");
