@@ -9,6 +9,7 @@
 #include <sys/single_threaded.h>
 
 #include <atomic>
+#include <cstdint>
 #include <future>
 #include <latch>
 #include <memory>
@@ -24,10 +25,11 @@
 
 namespace {
 
-hc::Result explore(void (*body)(), const std::string& strategy = "dfs") {
+hc::Result explore(void (*body)(), const std::string& strategy = "dfs",
+                   std::uint64_t max_executions = 20000) {
   hc::ExploreOptions o;
   o.strategy = strategy;
-  o.max_executions = 20000;
+  o.max_executions = max_executions;
   o.watchdog_seconds = 20;
   hc::Result r = hc::explore(hc::native::test_body(body), o);
   ::testing::Test::RecordProperty("executions", std::to_string(r.stats.executions));
@@ -386,6 +388,28 @@ TEST(NativeSync, SharedPtrCountsAreAtomicAndTheDeleterRunsOnce) {
   EXPECT_FALSE(r.verdict().has_value()) << first_message(r);
   EXPECT_TRUE(r.stats.exhausted);
   EXPECT_GT(r.stats.executions, 2u);
+}
+
+}  // namespace
+
+namespace {
+
+// The other strategies over the same scenarios: no finding where dfs finds none, and the
+// deadlocks found (at most 300 executions each).
+TEST(NativeSync, OtherStrategiesAgree) {
+  for (const char* strategy : {"dpor", "random", "pct"}) {
+    for (void (*body)() :
+         {&two_threads_initialise_a_static, &call_once_from_two_threads, &wait_for_a_notification,
+          &latch_handoff, &semaphore_handoff, &promise_future_handoff}) {
+      const hc::Result r = explore(body, strategy, 300);
+      EXPECT_FALSE(r.verdict().has_value()) << strategy << ": " << first_message(r);
+    }
+    for (void (*body)() :
+         {&wait_nobody_ends, &semaphore_never_released, &future_waits_for_a_join}) {
+      const hc::Result r = explore(body, strategy, 300);
+      EXPECT_EQ(r.verdict(), hc::FindingKind::deadlock) << strategy << ": " << first_message(r);
+    }
+  }
 }
 
 }  // namespace
