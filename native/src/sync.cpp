@@ -1,15 +1,17 @@
 // sync.cpp — the hidden synchronisation and blocking calls of unmodified C++ code, under the
 // engine: static-initialisation guards (__cxa_guard_*), pthread_once (and so std::call_once and
 // std::promise's set-once), and futex waits made through syscall(SYS_futex) (std::atomic::wait
-// and notify, std::counting_semaphore, std::latch, std::barrier, std::future's
-// __atomic_futex_unsigned). Each gets a lock (rt::mutex) and a wait queue (rt::cv) of its own
+// and notify, std::counting_semaphore, std::latch, std::future's __atomic_futex_unsigned; and
+// std::barrier, untested). Each gets a lock (rt::mutex) and a wait queue (rt::cv) of its own
 // on its address (native_state.hpp, Role), so a waiting simulated thread blocks in the engine —
 // a wait nobody ends is a deadlock finding — and the thread that ends it hands it a
 // happens-before edge through the lock.
 //
-// Outside user code on a simulated thread each calls the real function. Guards and once
-// controls outside the test executable's static storage (libstdc++'s own) stay real too: the
-// guard interposers are not exported, so only the executable's code reaches them.
+// Outside user code on a simulated thread each calls the real function. The linker exports these
+// definitions (libstdc++.so refers to each), so libstdc++.so's own calls reach them too: a guard
+// outside the test executable's image (a static of libstdc++.so) goes to the real guard
+// functions, as does a __cxa_atexit for an object outside it; a once control outside it is
+// controlled but never reset.
 //
 // Guards and once controls keep glibc's and libstdc++'s encoding (guard: byte 0 "done", byte 1
 // "pending"; once: 1 in progress, 2 done), so a real call after an execution reads them right.
@@ -213,7 +215,8 @@ void __cxxabiv1::__cxa_guard_abort(__guard* g) noexcept {
 }
 
 // A destructor user code registers (a function-local static's, after its construction) runs when
-// the next execution starts, before the static is reset (native_state.hpp); never at exit.
+// the next execution on this OS thread starts, before the static is reset, or when the OS thread
+// ends (native_state.hpp); not again at exit.
 int __cxa_atexit(void (*fn)(void*), void* arg, void* dso) noexcept {
   const auto real =
       lazy_real<int (*)(void (*)(void*), void*, void*)>(g_real_atexit, "__cxa_atexit");
