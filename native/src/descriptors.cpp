@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -65,16 +66,6 @@ using namespace hc::native::detail;  // NOLINT(google-build-using-namespace): th
 
 namespace {
 
-template <class F>
-F real_function(const char* name) {
-  void* p = dlsym(RTLD_NEXT, name);
-  if (p == nullptr) {
-    std::fprintf(stderr, "handlecheck native: glibc's %s not found\n", name);
-    std::abort();
-  }
-  return reinterpret_cast<F>(p);
-}
-#define HC_REAL(name) static const auto real = real_function<decltype(&::name)>(#name)
 #define HC_PC __builtin_return_address(0)
 
 /// One number's current incarnation, and how the last one ended.
@@ -293,7 +284,8 @@ auto use_like(int fd, const char* label, const void* pc, short wait_for, Call&& 
 }
 
 int open_file(const char* path, int flags, mode_t mode, const void* pc) {
-  static const auto real = real_function<int (*)(const char*, int, ...)>("open");
+  static std::atomic<void*> real_slot{nullptr};  // see lazy_real (no function-local guard)
+  const auto real = lazy_real<int (*)(const char*, int, ...)>(real_slot, "open");
   if (!user()) return real(path, flags, mode);
   return open_like("open", pc, [&] { return real(path, flags, mode); });
 }

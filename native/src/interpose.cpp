@@ -43,19 +43,6 @@ extern "C" void __libc_free(void*);  // NOLINT: glibc's allocator, under our fre
 
 namespace {
 
-template <class F>
-F real_function(const char* name, const char* version = nullptr) {
-  void* p = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
-  if (p == nullptr) {
-    std::fprintf(stderr, "handlecheck native: glibc's %s not found\n", name);
-    std::abort();
-  }
-  return reinterpret_cast<F>(p);
-}
-
-#define HC_REAL(name, ...) \
-  static const auto real = real_function<decltype(&::name)>(#name __VA_OPT__(, ) __VA_ARGS__)
-
 // pthread_cond_* have two versions in glibc; libstdc++ and new code use this one.
 constexpr const char* kCondVersion = "GLIBC_2.3.2";
 

@@ -2,6 +2,8 @@
 // test's body (native_state.hpp, hc/native.hpp).
 #include "native_state.hpp"
 
+#include <atomic>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -14,8 +16,10 @@ thread_local bool t_user = false;
 namespace {
 // An execution that ended inside user code (a finding that unwound or abandoned its threads)
 // leaves the guard set on this OS thread; the next execution starts in the engine.
+std::atomic<bool> symbols_loaded{false};
 void on_execution_start() noexcept {
   t_user = false;
+  if (!symbols_loaded.exchange(true)) load_symbols();
 }
 const bool execution_start_hook_set = (rt::set_execution_start_hook(&on_execution_start), true);
 }  // namespace
@@ -26,6 +30,10 @@ namespace {
 thread_local AddressMaps* t_maps = nullptr;
 struct MapsHolder {
   ~MapsHolder() {
+    // A worker of the explorer ends: what its last execution left in static storage (statics,
+    // waiter counts) is undone as the next execution would, so that the next run in this process
+    // starts where a fresh process does.
+    if (t_maps != nullptr) t_maps->reset();
     delete t_maps;
     t_maps = nullptr;
   }
@@ -46,11 +54,24 @@ AddressMaps* maps_if_any() noexcept {
 }
 
 void AddressMaps::reset() {
+  // The previous execution's statics: destroyed as at exit, then uninitialised (sync.cpp).
+  while (!exit_handlers.empty()) {
+    const auto [fn, arg] = exit_handlers.back();
+    exit_handlers.pop_back();
+    fn(arg);
+  }
+  for (const auto& [address, size] : statics)
+    std::memset(address, 0, size);
+  for (const auto& [address, delta] : waiter_counts)
+    __atomic_fetch_sub(reinterpret_cast<int*>(address), static_cast<int>(delta), __ATOMIC_SEQ_CST);
   in_free = true;  // the nodes these free are ours: free() must not look them up meanwhile
   sync.clear();
   locations.clear();
   recursive.clear();
   results.clear();
+  futex_waiters.clear();
+  statics.clear();
+  waiter_counts.clear();
   in_free = false;
 }
 
@@ -65,14 +86,19 @@ void AddressMaps::forget(std::uintptr_t begin, std::uintptr_t end) {
       std::erase_if(locations, [&](const auto& e) { return e.first >= first && e.first < end; });
     }
   }
-  sync.erase(sync.lower_bound(begin), sync.lower_bound(end));
+  for (const Role role : {Role::object, Role::lock, Role::queue}) {
+    const std::uintptr_t tag = std::uintptr_t{static_cast<std::uint8_t>(role)} << kRoleShift;
+    sync.erase(sync.lower_bound(begin | tag), sync.lower_bound(end | tag));
+  }
+  futex_waiters.erase(futex_waiters.lower_bound(begin), futex_waiters.lower_bound(end));
   recursive.erase(recursive.lower_bound(begin), recursive.lower_bound(end));
 }
 
 ObjectId sync_object(const volatile void* address, ObjectKind kind,
-                     const std::source_location& where) {
+                     const std::source_location& where, Role role) {
   AddressMaps& m = maps();
-  const auto key = reinterpret_cast<std::uintptr_t>(address);
+  const auto key = reinterpret_cast<std::uintptr_t>(address) |
+                   (std::uintptr_t{static_cast<std::uint8_t>(role)} << kRoleShift);
   auto [it, fresh] = m.sync.try_emplace(key, AddressMaps::Entry{kNoObject, kind});
   if (fresh || it->second.kind != kind) {
     // No name: the engine names it after the site of its first touch ("mutex at pool.cpp:31"),
@@ -80,6 +106,28 @@ ObjectId sync_object(const volatile void* address, ObjectKind kind,
     it->second = AddressMaps::Entry{rt::register_object(kind, {}, where), kind};
   }
   return it->second.id;
+}
+
+void note_waiter_count(const volatile void* address, int delta) {
+  // The pool: an inline function's static, one object in the executable, ours and the code
+  // under test's alike; entry 0 is address 0's.
+  static const auto pool =
+      reinterpret_cast<std::uintptr_t>(&std::__detail::__waiter_pool_base::_S_for(nullptr));
+  constexpr std::uintptr_t kEntry = sizeof(std::__detail::__waiter_pool_base);
+  constexpr std::uintptr_t kEntries = 16;
+  const auto a = reinterpret_cast<std::uintptr_t>(address);
+  if (pool == 0 || a < pool || a >= pool + kEntry * kEntries || (a - pool) % kEntry != 0) return;
+  maps().waiter_counts[a] += delta;
+}
+
+bool in_main_image(const volatile void* address) noexcept {
+  static void* const base = [] {
+    Dl_info self{};
+    return dladdr(reinterpret_cast<void*>(&in_main_image), &self) != 0 ? self.dli_fbase : nullptr;
+  }();
+  Dl_info info{};
+  return base != nullptr && dladdr(const_cast<void*>(address), &info) != 0 &&
+         info.dli_fbase == base;
 }
 
 void run_test(void (*body)()) {
@@ -102,6 +150,10 @@ NativeRegistration::NativeRegistration(ScenarioInfo info, void (*body)(),
                                        std::source_location where) {
   info.tags.emplace_back("native");
   const hc::detail::ScenarioRegistration registration(std::move(info), body, where);
+}
+
+void TestBody::operator()() const {
+  run_test(body);
 }
 
 }  // namespace hc::native::detail

@@ -17,13 +17,32 @@
 // --jobs runs its own executions) and reset when an execution starts (run_test). free() forgets
 // the range it frees: the allocator orders a free before the next malloc of the same memory,
 // which the engine cannot see.
+//
+// Hidden synchronisation (sync.cpp) keys more than one engine object on one address: a futex word
+// is an atomic of the code under test and also has a lock and a wait queue of ours; a
+// static-initialisation guard is read by the compiler's inline fast path as an atomic. Those get
+// a Role, kept in the key's top byte (no user-space address has it set).
+//
+// Statics reset between executions. A function-local static or a global std::once_flag is
+// initialised once per process, but each execution re-runs the test body from the start: the
+// guards and once controls in the executable's static storage that an execution set are zeroed
+// when the next one starts (reset()), after the destructors that the execution registered with
+// __cxa_atexit (a static's) have run, latest first. Replays and schedules then do not depend on
+// which execution came first.
 #pragma once
 
+#include <dlfcn.h>
+
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <source_location>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "hc/operation.hpp"
 #include "hc/runtime.hpp"
@@ -68,8 +87,17 @@ struct AddressMaps {
   std::unordered_map<std::uintptr_t, ObjectId> locations;  // plain memory, per 8-byte granule
   std::map<std::uintptr_t, Recursion> recursive;           // recursive mutexes held
   std::unordered_map<ThreadId, void*> results;             // pthread_join's value, by thread
+  std::map<std::uintptr_t, std::uint32_t> futex_waiters;   // simulated threads in FUTEX_WAIT
+  /// Guards (8 bytes) and once controls (4) in static storage this execution set (sync.cpp).
+  std::vector<std::pair<void*, std::size_t>> statics;
+  /// What this execution added to the waiter counts of libstdc++'s futex waiter pool, by address
+  /// (note_waiter_count).
+  std::map<std::uintptr_t, long> waiter_counts;  // NOLINT(google-runtime-int)
+  /// __cxa_atexit registrations of user code (a function-local static's destructor).
+  std::vector<std::pair<void (*)(void*), void*>> exit_handlers;
   bool in_free = false;  // forgetting or resetting: the frees of our own nodes look nothing up
 
+  /// Runs exit_handlers (latest first), zeroes statics, forgets every object.
   void reset();
   /// Forgets every object in [begin, end).
   void forget(std::uintptr_t begin, std::uintptr_t end);
@@ -80,16 +108,68 @@ AddressMaps& maps();
 /// This OS thread's maps, or nullptr before its first native execution (free() asks).
 AddressMaps* maps_if_any() noexcept;
 
+/// Which of the engine objects at one address (see "Hidden synchronisation" above).
+enum class Role : std::uint8_t {
+  object = 0,  // the object the code under test uses there (an atomic, a mutex, a cv)
+  lock = 1,    // our lock over a futex word, a guard or a once control
+  queue = 2,   // our condition variable: the threads waiting there
+};
+inline constexpr unsigned kRoleShift = 56;
+
 /// The engine object for the sync object at `address`, registered on first touch and named
 /// after that site, `where` (a kind mismatch registers a new one: the memory was reused).
 ObjectId sync_object(const volatile void* address, ObjectKind kind,
-                     const std::source_location& where);
+                     const std::source_location& where, Role role = Role::object);
+
+/// libstdc++'s atomic::wait counts the threads waiting on a futex in a process-wide pool
+/// (std::__detail::__waiter_pool_base::_S_for's 16 entries; notify skips the futex when the
+/// count is 0). A waiter the engine abandons (a deadlock: it cannot be unwound through the
+/// noexcept syscall) never takes itself off, which would make later executions, and other tests
+/// of the process, notify where a fresh process would not. The counts an execution added are
+/// taken off again when the next one starts (reset()); another worker's are left alone.
+void note_waiter_count(const volatile void* address, int delta);
+
+/// Whether `address` is in the test executable's image (its static storage, its code).
+bool in_main_image(const volatile void* address) noexcept;
+
+/// glibc's (or libstdc++'s) definition of a function this library interposes.
+template <class F>
+F real_function(const char* name, const char* version = nullptr) {
+  void* p = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
+  if (p == nullptr) {
+    std::fprintf(stderr, "handlecheck native: the real %s not found\n", name);
+    std::abort();
+  }
+  return reinterpret_cast<F>(p);
+}
+
+/// real_function() once, kept in `slot`. Not a function-local static with a dynamic
+/// initialiser: its guard would be __cxa_guard_acquire's, which is ours (sync.cpp) and, called
+/// from user code, a scheduling point of the execution.
+template <class F>
+F lazy_real(std::atomic<void*>& slot, const char* name, const char* version = nullptr) {
+  void* f = slot.load(std::memory_order_relaxed);
+  if (f == nullptr) [[unlikely]] {
+    f = reinterpret_cast<void*>(real_function<F>(name, version));
+    slot.store(f, std::memory_order_relaxed);
+  }
+  return reinterpret_cast<F>(f);
+}
+
+#define HC_REAL(name, ...)                                              \
+  static std::atomic<void*> real_slot{nullptr};                         \
+  const auto real = ::hc::native::detail::lazy_real<decltype(&::name)>( \
+      real_slot, #name __VA_OPT__(, ) __VA_ARGS__)
 
 /// The descriptor shadow (descriptors.cpp): reset_descriptors() when an execution starts
 /// (closing what the last one left open), report_leaked_descriptors() when the test body
 /// returns (a handle-leak finding for a descriptor still open).
 void reset_descriptors();
 void report_leaked_descriptors();
+
+/// Loads the debug information of every module now (symbolize.cpp): before the first execution,
+/// so that the files libdw keeps open take no descriptor number an execution would get.
+void load_symbols() noexcept;
 
 /// The call site of return address `pc` as the engine prints it: the innermost frame of the
 /// inlined chain at pc that is not in a system header (std::atomic's code is in <atomic>),

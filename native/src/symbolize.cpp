@@ -23,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -157,6 +158,21 @@ class Symbolizer {
     return fmt::format("{}+{:#x}", base, pc - start);
   }
 
+  /// Opens every loaded module's ELF and debug information now. libdw keeps their files open:
+  /// done lazily, inside an execution, that would shift the descriptor numbers the code under
+  /// test gets (descriptors.cpp) between an execution and its re-run.
+  void load_all_modules() {
+    if (!open()) return;
+    dwfl_getmodules(
+        dwfl_,
+        [](Dwfl_Module* module, void**, const char*, Dwarf_Addr, void*) {
+          Dwarf_Addr bias = 0;
+          (void)dwfl_module_getdwarf(module, &bias);
+          return static_cast<int>(DWARF_CB_OK);
+        },
+        nullptr, 0);
+  }
+
  private:
   bool open() {
     if (tried_) return dwfl_ != nullptr;
@@ -286,6 +302,12 @@ struct Cache {
 thread_local Cache t_cache;
 
 }  // namespace
+
+void load_symbols() noexcept {
+  Global& g = global();
+  std::lock_guard lock(g.lock);
+  g.symbolizer.load_all_modules();
+}
 
 std::source_location site(const void* pc) {
   const auto key = reinterpret_cast<std::uintptr_t>(pc);

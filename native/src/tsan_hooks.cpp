@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <type_traits>
 
 #include "native_state.hpp"
@@ -199,6 +200,9 @@ T rmw(volatile T* a, T v, int mo, Rmw k, const void* pc) noexcept {
                           kRmwLabel[static_cast<int>(k)], order(mo), where);
   const T old = real_rmw(a, v, k);
   record(s, old);
+  if constexpr (sizeof(T) == sizeof(int)) {
+    if (k == Rmw::add || k == Rmw::sub) note_waiter_count(a, k == Rmw::add ? v : -v);
+  }
   return old;
 }
 
@@ -227,8 +231,20 @@ bool cas(volatile T* a, T* expected, T desired, int mo, const char* label,
 
 // errno is one address per OS thread, which every simulated thread on it shares; the engine
 // saves and restores its value at each switch (each simulated thread has its own errno), so
-// accesses to it are no shared memory.
-thread_local std::uintptr_t t_errno_granule = 0;
+// accesses to it are no shared memory. Nor are libstdc++'s thread-local __once_callable and
+// __once_call, which std::call_once writes before pthread_once (sync.cpp keeps each thread's).
+struct PrivateGranules {
+  std::uintptr_t granule[3] = {};
+  PrivateGranules() noexcept {
+    const auto g = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~7ULL; };
+    granule[0] = g(&errno);
+    granule[1] = g(&std::__once_callable);
+    granule[2] = g(reinterpret_cast<const void*>(&std::__once_call));
+  }
+  bool contains(std::uintptr_t g) const noexcept {
+    return g == granule[0] || g == granule[1] || g == granule[2];
+  }
+};
 
 [[gnu::noinline]] void check_access(const volatile void* address, std::size_t size, bool write,
                                     const void* pc) noexcept {
@@ -238,9 +254,9 @@ thread_local std::uintptr_t t_errno_granule = 0;
   AddressMaps& m = maps();
   const auto begin = reinterpret_cast<std::uintptr_t>(address) & ~std::uintptr_t{7};
   const auto last = (reinterpret_cast<std::uintptr_t>(address) + size - 1) & ~std::uintptr_t{7};
-  if (t_errno_granule == 0) t_errno_granule = reinterpret_cast<std::uintptr_t>(&errno) & ~7ULL;
+  static thread_local const PrivateGranules t_private;
   for (std::uintptr_t granule = begin; granule <= last; granule += 8) {
-    if (granule == t_errno_granule) continue;
+    if (t_private.contains(granule)) continue;
     auto [it, fresh] = m.locations.try_emplace(granule, hc::kNoObject);
     if (fresh) it->second = rt::register_location(where);
     rt::plain_access(write, it->second, where);

@@ -33,6 +33,14 @@ namespace hc::native::detail {
 /// execution's objects (native_state.hpp).
 void run_test(void (*body)());
 
+/// test_body()'s callable. Its call operator is not in the user's instrumented code: an execution
+/// may start while a thread the previous one abandoned left the re-entry guard set
+/// (native_state.hpp), and reading `body` there would be a plain access of the new execution.
+struct TestBody {
+  void (*body)();
+  void operator()() const;
+};
+
 /// Registers the scenario, with the tag "native" added to its own.
 struct NativeRegistration {
   NativeRegistration(ScenarioInfo info, void (*body)(),
@@ -46,11 +54,7 @@ namespace hc::native {
 /// A native test body for hc::explore (a unit test, without registering a scenario):
 /// `hc::explore(hc::native::test_body(&body), options)`, `body` compiled with -fsanitize=thread.
 inline std::function<void()> test_body(void (*body)()) {
-  // Not instrumented: this runs before run_test() has set up the execution's user code, and an
-  // instrumented read of the capture would see the guard as the last execution left it.
-  return [body]() __attribute__((no_sanitize_thread)) {
-    detail::run_test(body);
-  };
+  return detail::TestBody{body};
 }
 
 }  // namespace hc::native
