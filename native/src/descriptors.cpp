@@ -37,6 +37,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -446,6 +447,79 @@ HC_DESCRIPTOR_USE(int, fstat, 0, (int fd, struct stat* st), (fd, st))
 HC_DESCRIPTOR_USE(off_t, lseek, 0, (int fd, off_t offset, int whence), (fd, offset, whence))
 HC_DESCRIPTOR_USE(int, fsync, 0, (int fd), (fd))
 HC_DESCRIPTOR_USE(int, ftruncate, 0, (int fd, off_t length), (fd, length))
+
+int epoll_create1(int flags) {
+  HC_REAL(epoll_create1);
+  if (!user()) return real(flags);
+  return open_like("epoll_create1", HC_PC, [&] { return real(flags); });
+}
+
+int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+  HC_REAL(epoll_ctl);
+  if (!user()) return real(epfd, op, fd, event);
+  {
+    EngineScope scope;
+    const std::source_location where = site(HC_PC);
+    check_use(epfd, "epoll_ctl", where);
+    check_use(fd, "epoll_ctl", where);
+  }
+  return real(epfd, op, fd, event);
+}
+
+// Waits never block the OS thread (every simulated thread runs on it): a wait polls, and while
+// nothing is ready it yields (a finite timeout then returns 0 at once: there is no virtual time
+// yet). A wait nobody ever satisfies ends in a livelock finding, not a hang.
+int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
+  HC_REAL(epoll_wait);
+  if (!user()) return real(epfd, events, max, timeout);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  check_use(epfd, "epoll_wait", where);
+  for (;;) {
+    const int n = real(epfd, events, max, 0);
+    if (n != 0 || timeout == 0) return n;
+    rt::yield(where);
+    if (timeout > 0) return real(epfd, events, max, 0);
+  }
+}
+
+int poll(pollfd* fds, nfds_t count, int timeout) {
+  HC_REAL(poll);
+  if (!user()) return real(fds, count, timeout);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  for (nfds_t k = 0; k < count; ++k)
+    if (fds[k].fd >= 0) check_use(fds[k].fd, "poll", where);
+  for (;;) {
+    const int n = real(fds, count, 0);
+    if (n != 0 || timeout == 0) return n;
+    rt::yield(where);
+    if (timeout > 0) return real(fds, count, 0);
+  }
+}
+
+namespace {
+int accept_connection(int fd, sockaddr* address, socklen_t* length, int flags, const void* pc) {
+  HC_REAL(accept4);
+  if (!user()) return real(fd, address, length, flags);
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  check_use(fd, "accept", where);
+  wait_ready(fd, POLLIN, where);
+  before_open("accept", where);
+  const int accepted = real(fd, address, length, flags);
+  if (accepted >= 0) opened(accepted, where);
+  return accepted;
+}
+}  // namespace
+
+int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
+  return accept_connection(fd, address, length, flags, HC_PC);
+}
+
+int accept(int fd, sockaddr* address, socklen_t* length) {
+  return accept_connection(fd, address, length, 0, HC_PC);
+}
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
   HC_REAL(recv);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,6 +233,56 @@ TEST(NativeDescriptors, ABlockingReadWaitsForTheWriterWithoutHangingTheRun) {
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_TRUE(r.stats.exhausted);
   EXPECT_GT(r.stats.executions, 1u);  // the read's yield points interleave with the write
+}
+
+// --- epoll: a wait with no timeout neither hangs the run nor misses the event -----------------
+
+std::atomic<int> g_events{0};
+void epoll_handoff() {
+  int fds[2];
+  HC_CHECK(pipe(fds) == 0, "pipe failed");
+  const int ep = epoll_create1(0);
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  interest.data.fd = fds[0];
+  HC_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &interest) == 0, "epoll_ctl failed");
+  std::thread writer([w = fds[1]] { (void)write(w, "e", 1); });
+  epoll_event ready{};
+  g_events.store(epoll_wait(ep, &ready, 1, -1));
+  writer.join();
+  close(ep);
+  close(fds[0]);
+  close(fds[1]);
+  HC_CHECK(g_events.exchange(0) == 1, "epoll_wait returned without the event");
+}
+
+TEST(NativeDescriptors, AnEpollWaitWithoutTimeoutGetsTheEventWithoutHangingTheRun) {
+  const hc::Result r = explore(epoll_handoff);
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_GT(r.stats.executions, 1u);  // the wait's yields interleave with the write
+}
+
+void epoll_nobody_writes() {
+  int fds[2];
+  HC_CHECK(pipe(fds) == 0, "pipe failed");
+  const int ep = epoll_create1(0);
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  HC_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &interest) == 0, "epoll_ctl failed");
+  epoll_event ready{};
+  (void)epoll_wait(ep, &ready, 1, -1);  // nobody writes
+  close(ep);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST(NativeDescriptors, AnEpollWaitNobodySatisfiesIsAFindingNotAHang) {
+  const hc::Result r = explore(epoll_nobody_writes);
+  ASSERT_TRUE(r.verdict().has_value());
+  EXPECT_TRUE(r.verdict() == hc::FindingKind::livelock ||
+              r.verdict() == hc::FindingKind::step_bound_exceeded)
+      << r.findings.front().message;
 }
 
 }  // namespace
