@@ -46,7 +46,9 @@ class Quarantine {
   std::vector<void*> blocks_;
 };
 
-Quarantine* g_quarantine = nullptr;  // set by the test body for the length of an execution
+// Set by the test body for the length of an execution. thread_local: the workers of --jobs run
+// executions side by side, each on its own OS thread (its simulated threads share it).
+thread_local Quarantine* g_quarantine = nullptr;
 
 template <class W>
 struct Document {

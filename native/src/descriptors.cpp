@@ -67,12 +67,9 @@ using namespace hc::native::detail;  // NOLINT(google-build-using-namespace): th
 
 namespace {
 
-#define HC_PC __builtin_return_address(0)
-
 /// One number's current incarnation, and how the last one ended.
 struct Incarnation {
   bool open = false;
-  bool opened_here = false;  // opened by this execution (else: closed here, opened before)
   rt::HbPoint opened;
   ThreadId opener = hc::kNoThread;
   std::source_location open_site;
@@ -115,7 +112,7 @@ std::string site_text(const std::source_location& where) {
 void close_execution_descriptors() {
   HC_REAL(close);
   for (auto& [fd, inc] : shadow().numbers) {
-    if (!inc.open || !inc.opened_here) continue;
+    if (!inc.open) continue;
     struct stat st {};
     if (fstat(fd, &st) == 0 && st.st_dev == inc.dev && st.st_ino == inc.ino) real(fd);
     inc.open = false;
@@ -129,6 +126,16 @@ void report(FindingKind kind, const std::string& message, const std::source_loca
   rt::report(kind, message, where, signature, std::move(refs));
 }
 
+/// What the calling thread's descriptor calls park on: an object of its own, so that they order
+/// nothing between threads (see "Provenance"). Registered on the thread's first call.
+ObjectId calls_object(Shadow& s, const std::source_location& where) {
+  const ThreadId me = rt::current_thread();
+  if (s.calls[me] == hc::kNoObject)
+    s.calls[me] = rt::register_object(ObjectKind::model,
+                                      fmt::format("descriptor calls of thread {}", me), where);
+  return s.calls[me];
+}
+
 /// The scheduling point of a descriptor call: parks on the caller's own object, declaring the
 /// number's object in its footprint (see "Provenance"). Returns the number's shadow entry.
 Incarnation& descriptor_call(int fd, Access access, const char* label,
@@ -137,12 +144,8 @@ Incarnation& descriptor_call(int fd, Access access, const char* label,
   Incarnation& inc = s.numbers[fd];
   if (inc.object == hc::kNoObject)
     inc.object = rt::register_object(ObjectKind::model, fmt::format("descriptor {}", fd), where);
-  const ThreadId me = rt::current_thread();
-  if (s.calls[me] == hc::kNoObject)
-    s.calls[me] = rt::register_object(ObjectKind::model,
-                                      fmt::format("descriptor calls of thread {}", me), where);
   const std::array<hc::Touch, 1> touches{hc::Touch{inc.object, access}};
-  rt::model_op(Access::write, s.calls[me], touches, label, where);
+  rt::model_op(Access::write, calls_object(s, where), touches, label, where);
   return inc;
 }
 
@@ -162,7 +165,7 @@ void check_use(int fd, const char* label, const std::source_location& where) {
            {.steps = {step, inc.close_step}, .objects = {inc.object}});
     return;
   }
-  if (inc.opened_here && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
+  if (inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
     report(
         FindingKind::stale_handle_use,
         fmt::format("{} uses descriptor {} ({}) at {} (step {}), a stale number: {} closed "
@@ -183,14 +186,9 @@ void check_use(int fd, const char* label, const std::source_location& where) {
 /// on which closes ran before it, so it declares every descriptor (every model object: a
 /// conservative footprint, dpor orders it with all of them).
 void before_open(const char* label, const std::source_location& where) {
-  Shadow& s = shadow();
-  const ThreadId me = rt::current_thread();
-  if (s.calls[me] == hc::kNoObject)
-    s.calls[me] = rt::register_object(ObjectKind::model,
-                                      fmt::format("descriptor calls of thread {}", me), where);
   static constexpr std::array<hc::Touch, 1> kEveryDescriptor{
       hc::Touch{hc::kAllModelObjects, Access::write}};
-  rt::model_op(Access::write, s.calls[me], kEveryDescriptor, label, where);
+  rt::model_op(Access::write, calls_object(shadow(), where), kEveryDescriptor, label, where);
 }
 
 /// A new descriptor `fd` from an open-like call, made right after before_open's scheduling
@@ -200,7 +198,6 @@ void opened(int fd, const std::source_location& where) {
   if (inc.object == hc::kNoObject)
     inc.object = rt::register_object(ObjectKind::model, fmt::format("descriptor {}", fd), where);
   inc.open = true;
-  inc.opened_here = true;
   inc.opened = rt::hb_point();
   inc.opener = rt::current_thread();
   inc.open_site = where;
@@ -237,7 +234,7 @@ void report_leaked_descriptors() {
   if (!user()) return;
   EngineScope scope;
   for (const auto& [fd, inc] : shadow().numbers) {
-    if (!inc.open || !inc.opened_here) continue;
+    if (!inc.open) continue;
     const Incarnation leaked = inc;  // report() closes it
     report(
         FindingKind::handle_leak,
@@ -405,7 +402,7 @@ int close(int fd) {
            {.steps = {step, inc.close_step}, .objects = {inc.object}});
     return real(fd);
   }
-  if (inc.open && inc.opened_here && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
+  if (inc.open && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
     report(FindingKind::double_close,
            fmt::format("{} closes descriptor {} at {} (step {}), a number it no longer owns: "
                        "{} closed it at {} (step {}) and {} opened it again at {} (step {}) "

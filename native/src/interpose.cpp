@@ -109,6 +109,14 @@ int try_lock(pthread_mutex_t* m, const void* pc) {
   return rt::mutex_try_lock(id, where) ? 0 : EBUSY;
 }
 
+/// pthread_cond_signal (all = false) and pthread_cond_broadcast in user code.
+int notify(pthread_cond_t* c, bool all, const void* pc) {
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  rt::cv_notify(sync_object(c, ObjectKind::condition_variable, where), all, where);
+  return 0;
+}
+
 int timed_wait(pthread_cond_t* c, pthread_mutex_t* m, const void* pc) {
   EngineScope scope;
   const std::source_location where = site(pc);
@@ -135,8 +143,6 @@ int yield_instead(const void* pc) {
 }
 
 }  // namespace
-
-#define HC_PC __builtin_return_address(0)
 
 extern "C" {
 
@@ -315,19 +321,13 @@ int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t cloc
 int pthread_cond_signal(pthread_cond_t* c) noexcept {
   HC_REAL(pthread_cond_signal, kCondVersion);
   if (!user()) return real(c);
-  EngineScope scope;
-  const std::source_location where = site(HC_PC);
-  rt::cv_notify(sync_object(c, ObjectKind::condition_variable, where), false, where);
-  return 0;
+  return notify(c, false, HC_PC);
 }
 
 int pthread_cond_broadcast(pthread_cond_t* c) noexcept {
   HC_REAL(pthread_cond_broadcast, kCondVersion);
   if (!user()) return real(c);
-  EngineScope scope;
-  const std::source_location where = site(HC_PC);
-  rt::cv_notify(sync_object(c, ObjectKind::condition_variable, where), true, where);
-  return 0;
+  return notify(c, true, HC_PC);
 }
 
 // --- memory

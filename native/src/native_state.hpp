@@ -156,6 +156,9 @@ F lazy_real(std::atomic<void*>& slot, const char* name, const char* version = nu
   return reinterpret_cast<F>(f);
 }
 
+/// The return address of the interposer or hook that uses it: where the user's code called.
+#define HC_PC __builtin_return_address(0)
+
 #define HC_REAL(name, ...)                                              \
   static std::atomic<void*> real_slot{nullptr};                         \
   const auto real = ::hc::native::detail::lazy_real<decltype(&::name)>( \

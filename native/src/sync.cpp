@@ -169,8 +169,6 @@ std::atomic<void*> g_real_atexit{nullptr};
 
 }  // namespace
 
-#define HC_PC __builtin_return_address(0)
-
 // NOLINTBEGIN(readability-identifier-naming, bugprone-reserved-identifier)
 extern "C" {
 
