@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
                   "ui.perfetto.dev or chrome://tracing), 'none' nothing (default: "
                   "$HC_TRACE_FORMAT, else none)");
   run->add_option("-j,--jobs", a.jobs,
-                  "Parallel workers (OS threads); same findings and exhaustive totals as 1")
+                  "Parallel workers (OS threads); same findings and exhaustive totals as 1 "
+                  "(a scenario may allow fewer: native tests run on one, see README)")
       ->check(CLI::Range(1, 256));
   run->add_option("--shard", a.shard,
                   "Explore shard I of N (1-based, e.g. 2/3); without it, the index and count of "

@@ -464,7 +464,8 @@ int run_command(const RunArgs& a, const std::string& program) {
   for (std::size_t position = 1; position <= selected.size(); ++position) {
     const Scenario* s = selected[position - 1];
     ExploreOptions options = options_for(*s, ov);
-    options.jobs = a.jobs;
+    // A scenario whose executions share process state runs on fewer workers (ScenarioInfo).
+    options.jobs = s->info.max_jobs > 0 ? std::min(a.jobs, s->info.max_jobs) : a.jobs;
     options.shard_index = shard.index;
     options.shard_count = shard.count;
     options.checkpoint_file =

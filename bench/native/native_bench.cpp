@@ -10,6 +10,9 @@
 //                               scheduling point)
 //   BM_HcAtomicOp               for comparison, the same loop on an hc::atomic<long> (the
 //                               engine's own primitive, no tsan hook or address lookup)
+//   BM_NativeEmptyExecutionOsThreads, BM_NativeThreadAndAtomicsOsThreads
+//                               the first two on the os-threads substrate (an OS thread per
+//                               simulated thread, passing a baton: native tests' default)
 // The bodies are in bodies.cpp, compiled with -fsanitize=thread; this file is not instrumented.
 // Run (pinned to one core, 5 repetitions; docs/benchmarks.md):
 //   taskset -c 1 build/bench/hc_bench_native --benchmark_repetitions=5
@@ -28,8 +31,10 @@ namespace {
 
 /// explore()'s defaults with random (seed 1), `executions` executions of `body`; fails the
 /// benchmark on a finding or a short run. Returns the executions run.
-std::uint64_t explore_native(benchmark::State& state, void (*body)(), std::uint64_t executions) {
+std::uint64_t explore_native(benchmark::State& state, void (*body)(), std::uint64_t executions,
+                             bool os_threads = false) {
   hc::ExploreOptions o;
+  o.os_threads = os_threads;
   o.strategy = "random";
   o.seed = 1;
   o.max_executions = executions;
@@ -41,10 +46,11 @@ std::uint64_t explore_native(benchmark::State& state, void (*body)(), std::uint6
 
 /// One benchmark iteration is one explore() of kBatch executions (the per-explore set-up, its
 /// Execution and watchdog thread, is amortised).
-void executions_per_second(benchmark::State& state, void (*body)(), std::uint64_t batch) {
+void executions_per_second(benchmark::State& state, void (*body)(), std::uint64_t batch,
+                           bool os_threads = false) {
   std::uint64_t executions = 0;
   for (auto _ : state)
-    executions += explore_native(state, body, batch);
+    executions += explore_native(state, body, batch, os_threads);
   state.counters["executions/s"] =
       benchmark::Counter(static_cast<double>(executions), benchmark::Counter::kIsRate);
 }
@@ -83,6 +89,16 @@ void BM_NativeThreadAndAtomics(benchmark::State& state) {
   executions_per_second(state, &hc_bench_native::thread_and_atomics, 20000);
 }
 BENCHMARK(BM_NativeThreadAndAtomics)->Unit(benchmark::kMillisecond);
+
+void BM_NativeEmptyExecutionOsThreads(benchmark::State& state) {
+  executions_per_second(state, &hc_bench_native::empty, 2000, true);
+}
+BENCHMARK(BM_NativeEmptyExecutionOsThreads)->Unit(benchmark::kMillisecond);
+
+void BM_NativeThreadAndAtomicsOsThreads(benchmark::State& state) {
+  executions_per_second(state, &hc_bench_native::thread_and_atomics, 2000, true);
+}
+BENCHMARK(BM_NativeThreadAndAtomicsOsThreads)->Unit(benchmark::kMillisecond);
 
 void BM_NativeAtomicOp(benchmark::State& state) {
   ns_per_operation(state, &hc_bench_native::atomic_loop, "ns/op");

@@ -46,9 +46,9 @@ class Quarantine {
   std::vector<void*> blocks_;
 };
 
-// Set by the test body for the length of an execution. thread_local: the workers of --jobs run
-// executions side by side, each on its own OS thread (its simulated threads share it).
-thread_local Quarantine* g_quarantine = nullptr;
+// Set by the test body for the length of an execution, and read by every thread's delete. A
+// global: native tests run on one worker (ScenarioInfo::max_jobs), so no two executions share it.
+Quarantine* g_quarantine = nullptr;
 
 template <class W>
 struct Document {

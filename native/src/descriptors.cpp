@@ -82,7 +82,8 @@ struct Incarnation {
   ObjectId object = hc::kNoObject;  // "descriptor N" of this execution
 };
 
-/// This OS thread's shadow of the descriptor table (its executions run one at a time).
+/// The worker's shadow of the descriptor table (its executions run one at a time), in
+/// rt::layer_state slot kShadowSlot: one for every simulated thread, on fibers or OS threads.
 struct Shadow {
   std::map<int, Incarnation> numbers;
   std::array<ObjectId, hc::kMaxThreads> calls{};  // per simulated thread: what its calls park on
@@ -93,9 +94,22 @@ struct Shadow {
   }
 };
 
+constexpr int kShadowSlot = 1;
+void close_open_descriptors(Shadow& s);
+/// The worker's Execution ends: what its last execution left open is closed, and the shadow goes.
+void destroy_shadow(void* p) noexcept {
+  auto* s = static_cast<Shadow*>(p);
+  close_open_descriptors(*s);
+  delete s;
+}
+const bool shadow_destructor_set =
+    (rt::set_layer_state_destructor(kShadowSlot, &destroy_shadow), true);
+
 Shadow& shadow() {
-  thread_local Shadow s;
-  return s;
+  void** slot = rt::layer_state(kShadowSlot);
+  if (*slot == nullptr) [[unlikely]]
+    *slot = new Shadow;
+  return *static_cast<Shadow*>(*slot);
 }
 
 std::string thread_label(ThreadId t) {
@@ -109,14 +123,18 @@ std::string site_text(const std::source_location& where) {
 /// Closes, for real, what this execution opened and has not closed (its numbers may still name
 /// the files it opened: checked first). Before a finding of ours, which ends the execution, and
 /// when the next execution starts (an execution that ended at another finding left them).
-void close_execution_descriptors() {
+void close_open_descriptors(Shadow& s) {
   HC_REAL(close);
-  for (auto& [fd, inc] : shadow().numbers) {
+  for (auto& [fd, inc] : s.numbers) {
     if (!inc.open) continue;
     struct stat st {};
     if (fstat(fd, &st) == 0 && st.st_dev == inc.dev && st.st_ino == inc.ino) real(fd);
     inc.open = false;
   }
+}
+
+void close_execution_descriptors() {
+  close_open_descriptors(shadow());
 }
 
 /// A check of ours found a bug: the execution ends here (rt::report), leaving nothing open.

@@ -25,32 +25,30 @@ const bool execution_start_hook_set = (rt::set_execution_start_hook(&on_executio
 }  // namespace
 
 namespace {
-// A plain pointer, so that free() reads it without running a thread_local's initialisation;
-// the holder deletes the maps when the OS thread ends (a worker of --jobs).
-thread_local AddressMaps* t_maps = nullptr;
-struct MapsHolder {
-  ~MapsHolder() {
-    // A worker of the explorer ends: what its last execution left in static storage (statics,
-    // waiter counts) is undone as the next execution would, so that the next run in this process
-    // starts where a fresh process does.
-    if (t_maps != nullptr) t_maps->reset();
-    delete t_maps;
-    t_maps = nullptr;
-  }
-};
-thread_local MapsHolder t_holder;
+// The maps are the worker's (rt::layer_state slot kMapsSlot), not the OS thread's: under the
+// os-threads substrate every simulated thread runs on an OS thread of its own.
+constexpr int kMapsSlot = 0;
+void destroy_maps(void* p) noexcept {
+  // A worker's Execution ends: what its last execution left in static storage (statics, waiter
+  // counts) is undone as the next execution would, so that the next run in this process starts
+  // where a fresh process does.
+  auto* m = static_cast<AddressMaps*>(p);
+  m->reset();
+  delete m;
+}
+const bool maps_destructor_set = (rt::set_layer_state_destructor(kMapsSlot, &destroy_maps), true);
 }  // namespace
 
 AddressMaps& maps() {
-  if (t_maps == nullptr) [[unlikely]] {
-    (void)&t_holder;  // constructed with the first use: destroyed when the thread ends
-    t_maps = new AddressMaps;
-  }
-  return *t_maps;
+  void** slot = rt::layer_state(kMapsSlot);
+  if (*slot == nullptr) [[unlikely]]
+    *slot = new AddressMaps;
+  return *static_cast<AddressMaps*>(*slot);
 }
 
 AddressMaps* maps_if_any() noexcept {
-  return t_maps;
+  void** slot = rt::layer_state(kMapsSlot);
+  return slot != nullptr ? static_cast<AddressMaps*>(*slot) : nullptr;
 }
 
 void AddressMaps::reset() {
@@ -149,6 +147,11 @@ void run_test(void (*body)()) {
 NativeRegistration::NativeRegistration(ScenarioInfo info, void (*body)(),
                                        std::source_location where) {
   info.tags.emplace_back("native");
+  // Each simulated thread on an OS thread of its own: the code's thread_local variables are
+  // its own (execution.hpp, "Substrates"); `--fibers` runs it on fibers instead.
+  info.os_threads = true;
+  // Its globals and descriptor numbers belong to the process: two workers would share them.
+  if (info.max_jobs == 0) info.max_jobs = 1;
   const hc::detail::ScenarioRegistration registration(std::move(info), body, where);
 }
 

@@ -18,6 +18,7 @@
 #include "hc/check.hpp"
 #include "hc/explorer.hpp"
 #include "hc/native.hpp"
+#include "substrate.hpp"
 
 namespace {
 
@@ -26,6 +27,7 @@ hc::Result explore(void (*body)(), bool stop_at_first = true) {
   o.strategy = "dfs";
   o.max_executions = 5000;
   o.stop_at_first = stop_at_first;
+  o.os_threads = hc_test::os_threads_under_test();
   o.watchdog_seconds = 10;
   return hc::explore(hc::native::test_body(body), o);
 }

@@ -22,6 +22,7 @@
 #include "hc/check.hpp"
 #include "hc/explorer.hpp"
 #include "hc/native.hpp"
+#include "substrate.hpp"
 
 namespace {
 
@@ -30,6 +31,7 @@ hc::Result explore(void (*body)(), const std::string& strategy = "dfs",
   hc::ExploreOptions o;
   o.strategy = strategy;
   o.max_executions = max_executions;
+  o.os_threads = hc_test::os_threads_under_test();
   o.watchdog_seconds = 20;
   hc::Result r = hc::explore(hc::native::test_body(body), o);
   ::testing::Test::RecordProperty("executions", std::to_string(r.stats.executions));
@@ -382,6 +384,7 @@ TEST(NativeSync, SharedPtrCountsAreAtomicAndTheDeleterRunsOnce) {
   // No watchdog: its real thread would clear __libc_single_threaded by itself (glibc does when
   // a real thread starts), and the test would not show that handlecheck::native does.
   hc::ExploreOptions o;
+  o.os_threads = hc_test::os_threads_under_test();
   o.strategy = "dfs";
   o.watchdog_seconds = 0;
   const hc::Result r = hc::explore(hc::native::test_body(&share_and_drop), o);

@@ -18,6 +18,7 @@
 #include "hc/check.hpp"
 #include "hc/explorer.hpp"
 #include "hc/native.hpp"
+#include "substrate.hpp"
 
 namespace {
 
@@ -26,6 +27,7 @@ hc::Result explore(void (*body)(), const std::string& strategy = "dfs", int jobs
   o.strategy = strategy;
   o.max_executions = 2000;
   o.jobs = jobs;
+  o.os_threads = hc_test::os_threads_under_test();
   o.watchdog_seconds = 10;
   return hc::explore(hc::native::test_body(body), o);
 }
@@ -229,6 +231,70 @@ TEST(Native, ErrnoAndExceptionsAreKeptPerThread) {
 }
 
 // --- the re-entry guard: two workers, each with its own OS thread and executions ---------------
+
+// --- thread_local variables (the os-threads substrate) -----------------------------------------
+
+thread_local int t_bumps = 0;
+
+constexpr int kThreadLocalLine = __LINE__ + 4;
+void thread_locals_are_per_thread() {
+  std::atomic<int> turns{0};
+  auto body = [&] {
+    HC_CHECK(t_bumps == 0, "a new thread starts with t_bumps == {}", t_bumps);
+    for (int i = 0; i < 2; ++i) {
+      ++t_bumps;
+      turns.fetch_add(1);  // a scheduling point: the other thread bumps its own meanwhile
+    }
+    HC_CHECK(t_bumps == 2, "t_bumps is {} after this thread's 2 bumps", t_bumps);
+  };
+  std::thread t(body);
+  body();
+  t.join();
+}
+
+TEST(Native, ThreadLocalsAreEachThreadsOwnOnOsThreads) {
+  hc::ExploreOptions o;
+  o.strategy = "dfs";
+  o.watchdog_seconds = 10;
+  o.os_threads = true;
+  const hc::Result r = hc::explore(hc::native::test_body(&thread_locals_are_per_thread), o);
+  EXPECT_FALSE(r.verdict().has_value()) << r.findings[0].message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_GT(r.stats.executions, 1u);
+  // On fibers (one OS thread) the simulated threads share it, as the README says.
+  o.os_threads = false;
+  const hc::Result fibers = hc::explore(hc::native::test_body(&thread_locals_are_per_thread), o);
+  // The first execution races on it; its re-run starts with what the first left in it.
+  ASSERT_EQ(fibers.verdict(), hc::FindingKind::nondeterminism);
+  const std::string& m = fibers.findings[0].message;
+  EXPECT_NE(m.find("data race on var at " + line(kThreadLocalLine)), std::string::npos) << m;
+  EXPECT_NE(m.find("a new thread starts with t_bumps =="), std::string::npos) << m;
+}
+
+std::atomic<int> g_destroyed{0};
+struct CountsItsEnd {
+  int value = 1;
+  ~CountsItsEnd() { g_destroyed.fetch_add(1); }  // an operation while its thread ends
+};
+thread_local CountsItsEnd t_counted;
+
+void thread_local_destructor_before_join() {
+  g_destroyed.store(0);
+  std::thread t([] { HC_CHECK(t_counted.value == 1, "t_counted.value is {}", t_counted.value); });
+  t.join();
+  HC_CHECK(g_destroyed.load() == 1, "{} thread_local destructors ran before the join returned",
+           g_destroyed.load());
+}
+
+TEST(Native, AThreadLocalDestructorRunsBeforeTheJoinReturnsOnOsThreads) {
+  hc::ExploreOptions o;
+  o.strategy = "dfs";
+  o.watchdog_seconds = 10;
+  o.os_threads = true;
+  const hc::Result r = hc::explore(hc::native::test_body(&thread_local_destructor_before_join), o);
+  EXPECT_FALSE(r.verdict().has_value()) << r.findings[0].message;
+  EXPECT_TRUE(r.stats.exhausted);
+}
 
 TEST(Native, TwoWorkersKeepTheirOwnObjects) {
   // The explorer's workers are real threads (created with pthread_create, synchronised with

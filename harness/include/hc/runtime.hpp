@@ -99,6 +99,15 @@ bool hb_before(HbPoint point) noexcept;
 /// One hook per process; nullptr removes it.
 using ExecutionStartHook = void (*)() noexcept;
 void set_execution_start_hook(ExecutionStartHook hook) noexcept;
+/// State of a runtime layered on the engine (handlecheck::native), one pointer per slot and per
+/// worker (per Execution, kept from one run to the next): the same for every simulated thread
+/// of the worker's executions, whether they run on fibers or on OS threads of their own (a
+/// thread_local would not be). layer_state(i) is nullptr outside an execution; the slot starts
+/// null; the layer allocates on first use and registers, once per slot and process, what
+/// frees it when the Execution ends.
+inline constexpr int kLayerSlots = 4;
+void** layer_state(int slot) noexcept;
+void set_layer_state_destructor(int slot, void (*destroy)(void*) noexcept) noexcept;
 
 void mutex_lock(ObjectId mutex, const std::source_location& where);
 bool mutex_try_lock(ObjectId mutex, const std::source_location& where);

@@ -47,6 +47,10 @@ struct ScenarioInfo {
                                 // strategy exhausts it)
   double watchdog_seconds = 3;  // no-progress bound (ExploreOptions::watchdog_seconds): a
                                 // scenario whose bug is a hang sets a short one
+  bool os_threads = false;      // RunSettings::os_threads (HC_NATIVE_TEST sets it)
+  int max_jobs = 0;  // `run --jobs N` gives it at most this many workers (0: no limit): its
+                     // executions share process state (globals, descriptor numbers) that the
+                     // workers would otherwise share too (HC_NATIVE_TEST: 1 unless set)
 };
 
 struct Scenario {

@@ -189,6 +189,7 @@ class Run {
     config.spurious_wakeups = o_.spurious_wakeups;
     config.livelock_bound = o_.livelock_bound;
     config.audit_footprints = o_.audit_footprints || audit_requested_by_environment();
+    config.os_threads = o_.os_threads;
     config.must_reach = o_.must_reach;
     return config;
   }
@@ -921,6 +922,7 @@ RunSettings scenario_settings(const Scenario& scenario) {
   s.max_steps = info.max_steps;
   s.preemption_bound = info.preemption_bound;
   s.watchdog_seconds = info.watchdog_seconds;
+  s.os_threads = info.os_threads;
   return s;
 }
 

@@ -26,11 +26,15 @@ std::chrono::microseconds tick_for(double bound) {
       static_cast<std::int64_t>(std::clamp(quarter_us, 5'000.0, 50'000.0)));
 }
 
-/// CPU time of an OS thread, in seconds (0 when it cannot be read).
-double cpu_seconds(pthread_t thread) {
-  clockid_t clock{};
+/// CPU time of an OS thread, by kernel thread id, in seconds (0 when it cannot be read). By id,
+/// not pthread_t: under the os-threads substrate the thread may have ended meanwhile, and a
+/// pthread_t of a joined thread must not be used.
+double cpu_seconds(int tid) {
+  // The kernel's per-thread CPU clock (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)), as glibc's
+  // pthread_getcpuclockid builds it.
+  const clockid_t clock = (~static_cast<clockid_t>(tid) << 3) | 6;
   timespec ts{};
-  if (::pthread_getcpuclockid(thread, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return 0;
+  if (::clock_gettime(clock, &ts) != 0) return 0;
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
@@ -70,8 +74,9 @@ Watchdog::~Watchdog() {
 Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) {
   exec_.set_watchdog_seconds(dog_.bound_);
   std::lock_guard lock(dog_.mu_);
-  dog_.watched_.push_back(Watched{&exec_, ::pthread_self(), static_cast<int>(::syscall(SYS_gettid)),
-                                  exec_.heartbeat(), -1, 0, -1});
+  const int tid = static_cast<int>(::syscall(SYS_gettid));
+  dog_.watched_.push_back(
+      Watched{&exec_, ::pthread_self(), tid, exec_.heartbeat(), tid, -1, 0, -1});
 }
 
 Watchdog::Watch::~Watch() {
@@ -92,10 +97,15 @@ void Watchdog::loop() {
     const bool stop = should_stop_ && should_stop_();
     for (Watched& w : watched_) {
       const std::uint32_t beat = w.exec->heartbeat();
-      if (beat != w.heartbeat || w.since < 0) {
+      // The OS thread that runs the execution: the worker, or under the os-threads substrate
+      // the current simulated thread's own (execution.hpp, "Substrates").
+      const int os_tid = w.exec->running_os_tid();
+      const int tid = os_tid != 0 ? os_tid : w.tid;
+      if (beat != w.heartbeat || w.since < 0 || tid != w.running_tid) {
         w.heartbeat = beat;
+        w.running_tid = tid;
         w.since = now;
-        w.cpu_since = cpu_seconds(w.thread);
+        w.cpu_since = cpu_seconds(tid);
         w.asleep_since = -1;
         continue;
       }
@@ -103,12 +113,12 @@ void Watchdog::loop() {
       const double stuck = now - w.since;
       bool no_progress = false;
       if (bound_ > 0) {
-        if (asleep(w.tid)) {
+        if (asleep(tid)) {
           if (w.asleep_since < 0) w.asleep_since = now;
         } else {
           w.asleep_since = -1;
         }
-        no_progress = cpu_seconds(w.thread) - w.cpu_since >= bound_ ||
+        no_progress = cpu_seconds(tid) - w.cpu_since >= bound_ ||
                       (w.asleep_since >= 0 && now - w.asleep_since >= bound_);
       }
       FaultRecord::Cause cause;
@@ -122,7 +132,9 @@ void Watchdog::loop() {
       // Repeated every tick until the heartbeat moves: a signal that arrived while the thread
       // was briefly in host code is simply sent again.
       w.exec->request_interrupt(cause, beat);
-      ::pthread_kill(w.thread, kInterruptSignal);
+      // A thread that ended meanwhile gets nothing (ESRCH); one that got its id gets a signal
+      // its handler ignores (the heartbeat moved, and it is not the current thread).
+      ::syscall(SYS_tgkill, ::getpid(), tid, kInterruptSignal);
     }
   }
 }

@@ -61,6 +61,7 @@ class Watchdog {
     pthread_t thread;
     int tid;                  // its kernel thread id (/proc/self/task/TID/stat)
     std::uint32_t heartbeat;  // as last seen
+    int running_tid;          // the OS thread that ran the execution then (os-threads: changes)
     double since;             // when it was first seen at that heartbeat (seconds)
     double cpu_since;         // its CPU time then (seconds)
     double asleep_since;      // since when it has been seen asleep at that heartbeat (-1: awake)

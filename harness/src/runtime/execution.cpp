@@ -2,6 +2,9 @@
 
 #include <cxxabi.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #include <algorithm>
@@ -47,6 +50,7 @@ namespace hc::detail {
 namespace {
 
 thread_local Execution* t_current = nullptr;
+thread_local const OsThread* t_os = nullptr;  // os-threads substrate: the record of this thread
 std::atomic<int> g_live{0};  // Executions that exist in the process, on any OS thread
 
 struct CurrentScope {
@@ -290,8 +294,196 @@ Execution* Execution::current() noexcept {
   return t_current;
 }
 
+// --- the os-threads substrate (execution.hpp, "Substrates") -----------------------------------
+
+/// One OS thread of the os-threads substrate, for one simulated thread of one execution. Records
+/// are reused (Execution::os_records_) once their thread was joined; an abandoned thread keeps
+/// its record for good (it waits on its baton forever).
+struct OsThread {
+  static constexpr std::size_t kSignalStackSize = 64 * 1024;
+
+  Execution* execution = nullptr;
+  ThreadId slot = kNoThread;
+  Baton baton;
+  pthread_t handle{};       // written by the creator (pthread_create)
+  std::atomic<int> tid{0};  // written by the thread before its first wait; the watchdog reads it
+  std::uintptr_t stack_low = 0;  // the lowest address of its stack (overflow detection)
+  void* signal_stack = nullptr;  // its alternate signal stack (the fault handlers run there)
+  sigjmp_buf base;               // os_thread_main's frame, where a reclaimed thread jumps
+  bool reclaim = false;          // abandoned: jump to `base` and end when next posted
+  bool ended = false;            // it handed on for the last time (finish_os_thread)
+
+  OsThread() {
+    signal_stack = ::mmap(nullptr, kSignalStackSize, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (signal_stack == MAP_FAILED) signal_stack = nullptr;
+  }
+  ~OsThread() {
+    if (signal_stack != nullptr) ::munmap(signal_stack, kSignalStackSize);
+  }
+  OsThread(const OsThread&) = delete;
+  OsThread& operator=(const OsThread&) = delete;
+};
+
+pthread_key_t Execution::finish_key() {
+  static const pthread_key_t key = [] {
+    pthread_key_t k{};
+    if (::pthread_key_create(&k, &finish_os_thread) != 0) std::abort();
+    return k;
+  }();
+  return key;
+}
+
+bool Execution::on_current_os_thread() const noexcept {
+  if (!os_threads_) return true;
+  return current_ < kMaxThreads && t_os != nullptr && t_os == threads_[current_].os;
+}
+
+bool Execution::overflowed_stack(std::uintptr_t address, std::uintptr_t sp) const noexcept {
+  if (!os_threads_) return pool_.overflowed(current_, address, sp);
+  if (t_os == nullptr || t_os->stack_low == 0) return false;
+  // Its guard page (pthread's, below the stack) or a frame that starts below the stack: as
+  // StackPool::overflowed, a large frame may fault beyond the guard.
+  const std::uintptr_t low = t_os->stack_low;
+  const std::uintptr_t page = 4096;
+  const bool address_below = address < low && address + 64 * page >= low;
+  const bool sp_below = sp < low + 256 && sp + 64 * page >= low;
+  return address_below || sp_below;
+}
+
+int Execution::running_os_tid() const noexcept {
+  // A record is reused only after its thread was joined, never freed while the Execution
+  // lives: reading one that just stopped running is harmless.
+  const OsThread* os = running_os_.load(std::memory_order_acquire);
+  return os != nullptr ? os->tid.load(std::memory_order_relaxed) : 0;
+}
+
+bool Execution::create_os_thread(ThreadId t) {
+  std::unique_ptr<OsThread> os;
+  if (!os_records_.empty()) {
+    os = std::move(os_records_.back());
+    os_records_.pop_back();
+  } else {
+    os = std::make_unique<OsThread>();
+  }
+  os->execution = this;
+  os->slot = t;
+  os->reclaim = false;
+  os->ended = false;
+  os->tid.store(0, std::memory_order_relaxed);
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(
+      &attr,
+      std::max<std::size_t>(config_.stack_size, static_cast<std::size_t>(PTHREAD_STACK_MIN)));
+  ::pthread_attr_setguardsize(&attr, config_.guard_pages ? 4096 : 0);
+  const int rc = ::pthread_create(&os->handle, &attr, &os_thread_main, os.get());
+  ::pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    os_records_.push_back(std::move(os));
+    os_thread_error_ = rc;
+    return false;
+  }
+  threads_[t].os = os.release();  // owned by the slot until end_os_threads
+  return true;
+}
+
+Finding Execution::os_thread_finding(ThreadId t) const {
+  Finding f = make_finding(
+      FindingKind::internal_error,
+      fmt::format("handlecheck could not start an OS thread for simulated thread {} "
+                  "(--os-threads): {}; lower --jobs, or run this scenario on fibers (--fibers)",
+                  t, std::strerror(os_thread_error_)),
+      nullptr);
+  f.signature = "internal-error|os-thread";
+  return f;
+}
+
+void* Execution::os_thread_main(void* arg) {
+  auto* os = static_cast<OsThread*>(arg);
+  Execution* const self = os->execution;
+  t_current = self;
+  t_os = os;
+  os->tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);
+  pthread_attr_t attr;
+  if (::pthread_getattr_np(::pthread_self(), &attr) == 0) {
+    void* low = nullptr;
+    std::size_t size = 0;
+    ::pthread_attr_getstack(&attr, &low, &size);
+    os->stack_low = reinterpret_cast<std::uintptr_t>(low);
+    ::pthread_attr_destroy(&attr);
+  }
+  if (os->signal_stack != nullptr) {
+    stack_t ss{};
+    ss.ss_sp = os->signal_stack;
+    ss.ss_size = OsThread::kSignalStackSize;
+    ::sigaltstack(&ss, nullptr);
+  }
+  ::pthread_setspecific(finish_key(), os);  // finish_os_thread runs when the thread ends
+  if (sigsetjmp(os->base, 1) == 0) {
+    os->baton.wait();  // spawn() or run() hands it the baton
+    self->run_body(os->slot);
+  }
+  // Else the teardown reclaimed it (reclaim_os_thread): its frames were left as an abandoned
+  // fiber's are, and its signal mask is the one from here.
+  return nullptr;  // thread_local destructors run, then finish_os_thread
+}
+
+void Execution::finish_os_thread(void* arg) {
+  // The record (and its signal stack) is reused only after this thread was joined.
+  auto* os = static_cast<OsThread*>(arg);
+  os->ended = true;                        // read by the host after the hand-off below
+  os->execution->finish_thread(os->slot);  // hands on and returns at once (hand_off_os)
+  t_os = nullptr;
+  t_current = nullptr;
+}
+
+void Execution::transfer_os(ThreadId to) {
+  OsThread* const mine = current_ < kMaxThreads ? threads_[current_].os : nullptr;
+  hand_off_os(to);
+  (mine != nullptr ? mine->baton : host_baton_).wait();
+  if (mine != nullptr && mine->reclaim) [[unlikely]]
+    siglongjmp(mine->base, 1);  // abandoned, now reclaimed: end without unwinding
+}
+
+void Execution::hand_off_os(ThreadId to) noexcept {
+  OsThread* const next = to < kMaxThreads ? threads_[to].os : nullptr;
+  prev_ = current_;
+  current_ = to;
+  running_os_.store(next, std::memory_order_release);
+  (next != nullptr ? next->baton : host_baton_).post();
+}
+
+void Execution::end_os_threads() {
+  for (int t = 0; t < n_threads_; ++t) {
+    ThreadState& s = threads_[t];
+    if (s.os == nullptr) continue;
+    if (s.os->ended) {
+      ::pthread_join(s.os->handle, nullptr);
+      os_records_.emplace_back(s.os);
+    } else {
+      // Stopped again while it was reclaimed (a fault or a hang in its thread_local
+      // destructors): it waits on its baton for the rest of the process, which nothing posts
+      // again, and keeps its record.
+      ::pthread_detach(s.os->handle);
+      ++leaked_os_threads_;
+    }
+    s.os = nullptr;
+  }
+}
+
+void Execution::reclaim_os_thread(ThreadId t) {
+  // Abandoned (a fault, a fallback): it waits in transfer_os, or in a fault handler that called
+  // it. Posted with `reclaim` set, it jumps back to os_thread_main's frame, leaving its frames
+  // as an abandoned fiber's are, and ends: its thread_local destructors run (as while tearing
+  // down: operations do nothing) and it hands control back here.
+  threads_[t].os->reclaim = true;
+  transfer(t);
+}
+
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+  os_threads_ = config_.os_threads;
   step_bound_.max_steps = config_.max_steps;
   livelock_.bound = config_.livelock_bound;
   install_fault_handlers();
@@ -302,6 +494,10 @@ Execution::Execution(ExecutionConfig config)
 }
 
 Execution::~Execution() {
+  for (int slot = 0; slot < rt::kLayerSlots; ++slot) {
+    void (*destroy)(void*) noexcept = layer_destructors[slot].load(std::memory_order_relaxed);
+    if (layer_state_[slot] != nullptr && destroy != nullptr) destroy(layer_state_[slot]);
+  }
   g_live.fetch_sub(1, std::memory_order_relaxed);
   for (ThreadState& t : threads_) {
     if (t.cont) abandon(std::move(t.cont));
@@ -354,6 +550,8 @@ namespace {
 std::atomic<rt::ExecutionStartHook> execution_start_hook{nullptr};
 }  // namespace
 
+std::atomic<void (*)(void*) noexcept> layer_destructors[rt::kLayerSlots]{};
+
 std::optional<Finding> Execution::run(const std::function<void()>& body, Strategy& strategy) {
   reset();
   const rt::ExecutionStartHook hook = execution_start_hook.load(std::memory_order_relaxed);
@@ -397,7 +595,15 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.destroy = [](void*) noexcept {};
   main.start_clean();
   live_ = bit(0);
-  if (!main.cont) create_fiber(0);
+  if (os_threads_) {
+    if (!create_os_thread(0)) {
+      live_ = 0;
+      finish_run();
+      return os_thread_finding(0);
+    }
+  } else if (!main.cont) {
+    create_fiber(0);
+  }
   transfer(0);  // returns when the execution is over
 
   if (fault_.cause != FaultRecord::Cause::none) [[unlikely]] {
@@ -411,10 +617,15 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   }
   keep_pending_footprints();
   teardown();
+  if (os_threads_) end_os_threads();
+  finish_run();
+  return std::move(finding_);
+}
+
+void Execution::finish_run() noexcept {
   strategy_ = nullptr;
   running_.store(false, std::memory_order_relaxed);
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return std::move(finding_);
 }
 
 void Execution::keep_pending_footprints() {
@@ -466,7 +677,11 @@ void Execution::teardown() {
     // Abandoned: free the body's storage but skip its destructor (it may refer to objects on
     // the abandoned stack). The slot gets a new fiber when it is next used.
     ++abandoned_threads_;
-    abandon(std::move(s.cont));
+    if (s.os != nullptr) {
+      reclaim_os_thread(static_cast<ThreadId>(t));
+    } else {
+      abandon(std::move(s.cont));
+    }
     if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
     s.body = nullptr;
     s.heap_align = 0;
@@ -499,6 +714,8 @@ Step* Execution::teardown_operation() {
     case Unwinding::by_throw:
       throw ThreadUnwind{};
     case Unwinding::nothing_to_run:
+      // An OS thread cannot leave its frames without ending: it throws (see "Substrates").
+      if (os_threads_) throw ThreadUnwind{};
       drop_without_unwinding();
     case Unwinding::not_here:
       break;
@@ -616,11 +833,19 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
       next = choose_next();
     }
   }
+  if (os_threads_) [[unlikely]] {
+    hand_off_os(next);  // its OS thread ends (finish_os_thread): it owns nothing from here
+    return;
+  }
   // The fiber waits here for its next body: spawn() or run() resumes it with one.
   transfer(next);
 }
 
 HC_HOT_INLINE void Execution::transfer(ThreadId to) {
+  if (os_threads_) [[unlikely]] {
+    transfer_os(to);
+    return;
+  }
   ThreadState& from = threads_[current_];
   from.eh = *eh_;
   from.error_number = *errno_;
@@ -1309,8 +1534,19 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.invoke = body.invoke;
   s.destroy = body.destroy;
   live_ |= bit(t);
-  if (!s.cont) create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)
-  transfer(t);                   // runs the child to its first park; it hands control back
+  if (os_threads_) {
+    if (!create_os_thread(t)) {
+      live_ &= ~bit(t);
+      s.destroy(s.body);
+      if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
+      s.body = nullptr;
+      s.heap_align = 0;
+      fail(os_thread_finding(t));
+    }
+  } else if (!s.cont) {
+    create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)
+  }
+  transfer(t);  // runs the child to its first park; it hands control back
   if (tearing_down_) [[unlikely]] {
     teardown_operation();  // the child's first run ended the execution
     return kNoThread;
@@ -1746,6 +1982,16 @@ void plain_access(bool write, ObjectId location, const std::source_location& whe
 
 void set_execution_start_hook(ExecutionStartHook hook) noexcept {
   detail::execution_start_hook.store(hook, std::memory_order_relaxed);
+}
+
+void** layer_state(int slot) noexcept {
+  detail::Execution* e = detail::Execution::current();
+  return e != nullptr && slot >= 0 && slot < kLayerSlots ? e->layer_state(slot) : nullptr;
+}
+
+void set_layer_state_destructor(int slot, void (*destroy)(void*) noexcept) noexcept {
+  if (slot >= 0 && slot < kLayerSlots)
+    detail::layer_destructors[slot].store(destroy, std::memory_order_relaxed);
 }
 
 HbPoint hb_point() noexcept {

@@ -70,12 +70,34 @@
 //  * A thread a fault stopped (crash, stack overflow, std::terminate, no progress) is never
 //    resumed: its state may be corrupt, and its fiber may be suspended in a signal handler.
 //    abandoned_threads() counts it and the fallbacks.
+//
+// Substrates (ExecutionConfig::os_threads): what a simulated thread runs on.
+//  * Fibers (the default): every simulated thread of an execution is a fiber on the OS thread
+//    that called run(); a switch costs a few nanoseconds. Thread-local storage belongs to the OS
+//    thread, so all simulated threads share it: errno and the exception state are swapped at
+//    every switch (above), user `thread_local` variables are not.
+//  * OS threads: every simulated thread is an OS thread of its own, created when the thread is
+//    spawned and ended when it finishes, in every execution; threads pass a baton
+//    (fiber/baton.hpp), so exactly one of them (or the host) runs at a time and the scheduling
+//    protocol above is unchanged. thread_local variables, errno, the exception state and
+//    pthread_self() are each simulated thread's own, and a thread's thread_local destructors
+//    run when it finishes, before its joiner goes on (the finish is a pthread key destructor,
+//    which glibc runs after them). A switch costs a futex wake and wait (microseconds). The
+//    teardown is the same, except that it always throws ThreadUnwind (no dropping of frames: an
+//    OS thread cannot leave its frames without ending). An abandoned thread (a fault, a
+//    fallback) is reclaimed: it jumps back to the base of its OS thread (siglongjmp, leaving
+//    its frames as an abandoned fiber's are) and ends there; only one that faults or hangs
+//    again in its thread_local destructors stays blocked for the rest of the process. Native
+//    tests (hc/native.hpp) use this substrate.
 #pragma once
+
+#include <pthread.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -87,6 +109,7 @@
 #include "detect/livelock.hpp"
 #include "detect/race.hpp"
 #include "detect/step_bound.hpp"
+#include "fiber/baton.hpp"
 #include "fiber/stack_pool.hpp"
 #include "hc/finding.hpp"
 #include "hc/runtime.hpp"
@@ -115,8 +138,15 @@ struct ExecutionConfig {
   /// Ends an execution with an internal error when a model touches a cell outside the
   /// footprint of its thread's current step (RunSettings::audit_footprints).
   bool audit_footprints = false;
+  /// Each simulated thread on an OS thread of its own (see "Substrates"; RunSettings).
+  bool os_threads = false;
   std::vector<std::string> must_reach;
 };
+
+/// rt::set_layer_state_destructor's functions, run by ~Execution.
+extern std::atomic<void (*)(void*) noexcept> layer_destructors[rt::kLayerSlots];
+
+struct OsThread;  // execution.cpp: an OS thread of the os-threads substrate
 
 class Execution {
  public:
@@ -166,6 +196,8 @@ class Execution {
 
   /// The execution running on this OS thread, or nullptr.
   static Execution* current() noexcept;
+  /// rt::layer_state: slot `slot` (0 <= slot < rt::kLayerSlots) of this worker's layer state.
+  void** layer_state(int slot) noexcept { return &layer_state_[static_cast<std::size_t>(slot)]; }
 
   // --- the runtime API behind hc::rt (see hc/runtime.hpp) -----------------------------------
   ObjectId register_object(ObjectKind kind, std::string_view name,
@@ -235,17 +267,21 @@ class Execution {
   /// Whether a fault now happened inside a simulated thread of this execution, which can end.
   bool accepts_fault() const noexcept {
     return current_ < kMaxThreads && !tearing_down_ && !finding_ &&
-           fault_.cause == FaultRecord::Cause::none;
+           fault_.cause == FaultRecord::Cause::none && on_current_os_thread();
   }
   FaultRecord& fault_record() noexcept { return fault_; }
   /// Whether a fault at `address` with stack pointer `sp` ran off the current thread's stack.
-  bool overflowed_stack(std::uintptr_t address, std::uintptr_t sp) const noexcept {
-    return pool_.overflowed(current_, address, sp);
-  }
+  bool overflowed_stack(std::uintptr_t address, std::uintptr_t sp) const noexcept;
   /// Abandons the current simulated thread and ends the execution (the fault record says why).
   [[noreturn]] void abandon_for_fault() noexcept;
   /// Whether a fault now happened inside a simulated thread that the teardown is unwinding.
-  bool accepts_teardown_fault() const noexcept { return tearing_down_ && current_ < kMaxThreads; }
+  bool accepts_teardown_fault() const noexcept {
+    return tearing_down_ && current_ < kMaxThreads && on_current_os_thread();
+  }
+  /// Whether the caller runs the current simulated thread: always under fibers; under OS
+  /// threads, only on that thread's own OS thread (a stray signal to the waiting host or to a
+  /// thread that passed the baton is not the current thread's fault).
+  bool on_current_os_thread() const noexcept;
   /// Abandons the thread the teardown is unwinding (a fault, std::terminate, an interrupt) and
   /// goes on with the teardown. `mask`: the signal mask to restore, from a signal handler.
   [[noreturn]] void abandon_in_teardown(const sigset_t* mask) noexcept;
@@ -282,6 +318,9 @@ class Execution {
     *cause = static_cast<FaultRecord::Cause>(r & 0xff);
     return true;
   }
+  /// os-threads substrate: the kernel thread id of the OS thread that runs the current
+  /// simulated thread, for the watchdog; 0 under fibers or while the host runs.
+  int running_os_tid() const noexcept;
   /// The watchdog's no-progress bound, for the finding's message (seconds; 0 = none).
   void set_watchdog_seconds(double seconds) noexcept { watchdog_seconds_ = seconds; }
   /// The last run was cut short by a stop request (SIGINT, SIGTERM, the time budget) while a
@@ -330,6 +369,7 @@ class Execution {
     // rt::set_wait_note: why a model's blocked call will not be woken (deadlock findings).
     std::string wait_note;
     std::uint32_t wait_note_step = 0;
+    OsThread* os = nullptr;  // os-threads substrate: the OS thread it runs on in this execution
 
     /// What a thread starts every execution with, whether main or spawned: no exception in
     /// flight, errno and the models' last error 0, no wait note, no finding context.
@@ -415,6 +455,24 @@ class Execution {
   /// Runs the invariants (rt::add_invariant) before a step; ends the execution if one fails.
   [[gnu::noinline]] void check_invariants_or_fail();
   void transfer(ThreadId to);
+  // The os-threads substrate (see "Substrates"; cold: out of the fiber path).
+  [[gnu::noinline]] void transfer_os(ThreadId to);
+  /// Starts thread t's OS thread, waiting for its baton; false when the OS refuses one.
+  bool create_os_thread(ThreadId t);
+  Finding os_thread_finding(ThreadId t) const;
+  static void* os_thread_main(void* os);
+  static pthread_key_t finish_key();
+  /// The pthread key destructor that finishes a simulated thread after its thread_local
+  /// destructors ran: hands control on without waiting; the OS thread then ends.
+  static void finish_os_thread(void* os);
+  /// Lets `to` run, without waiting (transfer_os waits after it; a finished thread does not).
+  void hand_off_os(ThreadId to) noexcept;
+  /// After the teardown: joins the OS threads of the execution (all ended by then).
+  void end_os_threads();
+  /// The teardown abandons thread t: its OS thread ends without unwinding its frames.
+  void reclaim_os_thread(ThreadId t);
+  /// What ends every run, also one that could not start.
+  void finish_run() noexcept;
   /// Ends the execution at `finding`. When the teardown resumes the thread where it may not
   /// unwind, fail() abandons it; end_with() returns (rt::report and HC_CHECK return then).
   [[noreturn]] void fail(Finding finding);
@@ -462,6 +520,7 @@ class Execution {
   ThreadMask spurious_woken_ = 0;  // woke spuriously since another thread last wrote
   ThreadId current_ = kHost;
   ThreadId prev_ = kHost;
+  bool os_threads_ = false;          // config_.os_threads, beside what transfer() reads
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
 
   // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
@@ -511,6 +570,12 @@ class Execution {
   bool teardown_restore_mask_ = false;  // abandon_in_teardown from a signal handler
   sigset_t teardown_mask_{};
   std::uint64_t fibers_created_ = 0;
+  Baton host_baton_;                                   // os-threads: the host waits here
+  std::atomic<const OsThread*> running_os_{nullptr};   // os-threads: for the watchdog
+  std::vector<std::unique_ptr<OsThread>> os_records_;  // os-threads: joined, for reuse
+  int os_thread_error_ = 0;                            // os-threads: why pthread_create failed
+  std::uint64_t leaked_os_threads_ = 0;
+  std::array<void*, rt::kLayerSlots> layer_state_{};  // rt::layer_state
   std::uint64_t abandoned_threads_ = 0;
   std::uint64_t unwind_fallbacks_ = 0;
 };
