@@ -26,19 +26,32 @@
 // closed when the next execution on this OS thread starts, after checking that the number still
 // names the file they opened.
 //
-// Blocking reads and writes would block the whole OS thread (every simulated thread runs on it):
-// a read on a descriptor with nothing to read, or a write to a full pipe, yields until poll()
-// says it would not block (a program whose reader waits for ever ends in a livelock finding).
+// Blocking calls would block the whole OS thread (every simulated thread runs on it): a read on a
+// descriptor with nothing to read, or a write to a full pipe, yields until poll() says it would
+// not block (a program whose reader waits for ever ends in a livelock finding); the waits (poll,
+// ppoll, select, pselect, epoll_wait, epoll_pwait) poll and yield (wait_polling), and an fcntl
+// lock wait tries the lock and yields while another holds it.
 //
-// Not seen: descriptors opened or closed inside glibc (fopen, std::ofstream: internal calls do
-// not reach these definitions), _FORTIFY_SOURCE's __read_chk and friends, and with --jobs the
-// numbers are one process's: workers open and close side by side, so which number a call gets
-// depends on timing (run descriptor tests with one worker).
+// Streams. fopen, fopen64, fdopen, freopen and fclose are interposed too (libstdc++'s
+// basic_filebuf, so std::ofstream and std::ifstream, calls fopen64, fdopen and fclose): the
+// number a FILE holds (fileno) is opened or closed in the shadow like a raw one, and the FILE is
+// remembered with it, so that a leftover stream is closed with fclose when the next execution
+// starts (at a finding of ours it only forgets its number: orphan_stream). glibc's own
+// calls inside them go to its internal functions and never reach these definitions; the
+// interposers run the real call inside an EngineScope all the same. What a stream reads or
+// writes through its buffer is no use of the number: glibc's internal read and write are not
+// seen (basic_filebuf's are: it calls read and write itself).
+//
+// Not seen: other descriptors opened or closed inside glibc (opendir, popen, tmpfile),
+// _FORTIFY_SOURCE's __read_chk and friends, and with --jobs the numbers are one process's:
+// workers open and close side by side, so which number a call gets depends on timing (run
+// descriptor tests with one worker).
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -46,11 +59,13 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -80,6 +95,7 @@ struct Incarnation {
   std::source_location close_site;
   std::uint32_t close_step = 0;
   ObjectId object = hc::kNoObject;  // "descriptor N" of this execution
+  FILE* stream = nullptr;           // the stream that holds it (fopen, fdopen), if any
 };
 
 /// The worker's shadow of the descriptor table (its executions run one at a time), in
@@ -87,23 +103,31 @@ struct Incarnation {
 struct Shadow {
   std::map<int, Incarnation> numbers;
   std::array<ObjectId, hc::kMaxThreads> calls{};  // per simulated thread: what its calls park on
+  std::vector<FILE*> orphans;                     // see orphan_stream
 
   void reset() {
     numbers.clear();
+    orphans.clear();
     calls.fill(hc::kNoObject);
   }
 };
 
 constexpr int kShadowSlot = 1;
-void close_open_descriptors(Shadow& s);
+void close_open_descriptors(Shadow& s, bool free_streams);
 /// The worker's Execution ends: what its last execution left open is closed, and the shadow goes.
 void destroy_shadow(void* p) noexcept {
   auto* s = static_cast<Shadow*>(p);
-  close_open_descriptors(*s);
+  close_open_descriptors(*s, /*free_streams=*/true);
   delete s;
 }
 const bool shadow_destructor_set =
     (rt::set_layer_state_destructor(kShadowSlot, &destroy_shadow), true);
+
+/// The shadow of the execution running on this OS thread, if it has one yet.
+Shadow* shadow_if_any() noexcept {
+  void** slot = rt::layer_state(kShadowSlot);
+  return slot != nullptr ? static_cast<Shadow*>(*slot) : nullptr;
+}
 
 Shadow& shadow() {
   void** slot = rt::layer_state(kShadowSlot);
@@ -120,27 +144,53 @@ std::string site_text(const std::source_location& where) {
   return fmt::format("{}:{}", rt::display_path(where.file_name()), where.line());
 }
 
+/// A stream whose number the shadow took back (a finding ended the execution): the FILE forgets
+/// its number (glibc's _fileno; its fclose then skips the close and still unlinks and frees it)
+/// and is kept, not freed, for the code under test may still fclose it while its threads unwind
+/// (a destructor). Those that nobody closed are freed when the next execution starts.
+void orphan_stream(Shadow& s, FILE* stream) {
+  stream->_fileno = -1;
+  s.orphans.push_back(stream);
+}
+
 /// Closes, for real, what this execution opened and has not closed (its numbers may still name
-/// the files it opened: checked first). Before a finding of ours, which ends the execution, and
-/// when the next execution starts (an execution that ended at another finding left them).
-void close_open_descriptors(Shadow& s) {
+/// the files it opened: checked first). Before a finding of ours, which ends the execution
+/// (`free_streams` false: streams become orphans), when the next execution starts (an
+/// execution that ended at another finding left them; its streams are freed with fclose), and
+/// when the worker's Execution ends (destroy_shadow).
+void close_open_descriptors(Shadow& s, bool free_streams) {
   HC_REAL(close);
+  static std::atomic<void*> fclose_slot{nullptr};
+  const auto real_fclose = lazy_real<decltype(&::fclose)>(fclose_slot, "fclose");
   for (auto& [fd, inc] : s.numbers) {
     if (!inc.open) continue;
     struct stat st {};
-    if (fstat(fd, &st) == 0 && st.st_dev == inc.dev && st.st_ino == inc.ino) real(fd);
+    const bool same = fstat(fd, &st) == 0 && st.st_dev == inc.dev && st.st_ino == inc.ino;
+    if (inc.stream != nullptr && free_streams) {
+      if (!same) inc.stream->_fileno = -1;  // the number names another file by now
+      (void)real_fclose(inc.stream);
+    } else {
+      if (same) real(fd);
+      if (inc.stream != nullptr) orphan_stream(s, inc.stream);
+    }
     inc.open = false;
+    inc.stream = nullptr;
+  }
+  if (free_streams) {
+    for (FILE* stream : s.orphans)
+      (void)real_fclose(stream);
+    s.orphans.clear();
   }
 }
 
-void close_execution_descriptors() {
-  close_open_descriptors(shadow());
+void close_execution_descriptors(bool free_streams) {
+  close_open_descriptors(shadow(), free_streams);
 }
 
 /// A check of ours found a bug: the execution ends here (rt::report), leaving nothing open.
 void report(FindingKind kind, const std::string& message, const std::source_location& where,
             const std::string& signature, hc::FindingRefs refs) {
-  close_execution_descriptors();
+  close_execution_descriptors(/*free_streams=*/false);
   rt::report(kind, message, where, signature, std::move(refs));
 }
 
@@ -210,12 +260,14 @@ void before_open(const char* label, const std::source_location& where) {
 }
 
 /// A new descriptor `fd` from an open-like call, made right after before_open's scheduling
-/// point (no other one in between: an execution that ends meanwhile cannot lose it).
-void opened(int fd, const std::source_location& where) {
+/// point (no other one in between: an execution that ends meanwhile cannot lose it); `stream`
+/// the FILE that holds it (fopen).
+void opened(int fd, const std::source_location& where, FILE* stream = nullptr) {
   Incarnation& inc = shadow().numbers[fd];
   if (inc.object == hc::kNoObject)
     inc.object = rt::register_object(ObjectKind::model, fmt::format("descriptor {}", fd), where);
   inc.open = true;
+  inc.stream = stream;
   inc.opened = rt::hb_point();
   inc.opener = rt::current_thread();
   inc.open_site = where;
@@ -225,6 +277,58 @@ void opened(int fd, const std::source_location& where) {
     inc.dev = st.st_dev;
     inc.ino = st.st_ino;
   }
+}
+
+/// The checks of a close of `fd` (close, fclose, freopen), after its scheduling point: a finding
+/// ends the execution here (true: reported outside a live execution, in teardown, where report
+/// returns). `stream`, the FILE being closed (fclose, freopen), becomes an orphan first: its
+/// number is not the caller's to close.
+bool check_close(int fd, Incarnation& inc, const char* label, const std::source_location& where,
+                 FILE* stream) {
+  const ThreadId me = rt::current_thread();
+  const std::uint32_t step = rt::current_step();
+  const bool closed = !inc.open && inc.closer != hc::kNoThread;
+  const bool reused = inc.open && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened);
+  if (!closed && !reused) return false;
+  const std::string how =
+      std::string_view(label) == "close" ? std::string() : fmt::format(" ({})", label);
+  if (stream != nullptr) {
+    if (inc.stream == stream) inc.stream = nullptr;
+    orphan_stream(shadow(), stream);
+  }
+  if (closed) {
+    report(FindingKind::double_close,
+           fmt::format("{} closes descriptor {}{} at {} (step {}), which {} closed already at "
+                       "{} (step {}) and nobody opened since: the second close fails with "
+                       "EBADF, and had another thread opened a file meanwhile it would have "
+                       "closed that file's descriptor",
+                       thread_label(me), fd, how, site_text(where), step, thread_label(inc.closer),
+                       site_text(inc.close_site), inc.close_step),
+           where,
+           fmt::format("double-close|closed|{}|{}", site_text(where), site_text(inc.close_site)),
+           {.steps = {step, inc.close_step}, .objects = {inc.object}});
+    return true;
+  }
+  report(FindingKind::double_close,
+         fmt::format("{} closes descriptor {}{} at {} (step {}), a number it no longer owns: "
+                     "{} closed it at {} (step {}) and {} opened it again at {} (step {}) "
+                     "for another file, whose descriptor this close takes away",
+                     thread_label(me), fd, how, site_text(where), step, thread_label(inc.closer),
+                     site_text(inc.close_site), inc.close_step, thread_label(inc.opener),
+                     site_text(inc.open_site), inc.open_step),
+         where,
+         fmt::format("double-close|reused|{}|{}", site_text(where), site_text(inc.close_site)),
+         {.steps = {step, inc.close_step, inc.open_step}, .objects = {inc.object}});
+  return true;
+}
+
+/// The number's incarnation ended: `where` closed it (close, fclose, freopen).
+void mark_closed(Incarnation& inc, const std::source_location& where) {
+  inc.open = false;
+  inc.stream = nullptr;
+  inc.closer = rt::current_thread();
+  inc.close_site = where;
+  inc.close_step = rt::current_step();
 }
 
 /// Yields until `fd` is ready for `events` (a blocking call would block every simulated thread).
@@ -239,12 +343,65 @@ void wait_ready(int fd, short events, const std::source_location& where) {
   }
 }
 
+/// A wait's timeout as the polling loop needs it: for ever, none (poll once) or finite.
+enum class Timeout : std::uint8_t { forever, none, finite };
+
+Timeout timeout_of(int milliseconds) {
+  return milliseconds < 0 ? Timeout::forever : milliseconds == 0 ? Timeout::none : Timeout::finite;
+}
+Timeout timeout_of(const timespec* t) {
+  return t == nullptr                        ? Timeout::forever
+         : t->tv_sec == 0 && t->tv_nsec == 0 ? Timeout::none
+                                             : Timeout::finite;
+}
+
+/// Waits never block the OS thread (every simulated thread runs on it): `poll_once` asks the
+/// kernel without waiting, and while nothing is ready the caller yields. A finite timeout returns
+/// what a second poll says after one yield (there is no virtual time yet), so a wait nobody
+/// satisfies ends in a livelock or step-bound finding, not a hang.
+template <class PollOnce>
+int wait_polling(Timeout timeout, const std::source_location& where, PollOnce&& poll_once) {
+  for (;;) {
+    const int n = poll_once();
+    if (n != 0 || timeout == Timeout::none) return n;
+    rt::yield(where);
+    if (timeout == Timeout::finite) return poll_once();
+  }
+}
+
+/// select's and pselect's sets: each descriptor in them (below nfds) is a use.
+void check_sets(int nfds, const fd_set* r, const fd_set* w, const fd_set* e, const char* label,
+                const std::source_location& where) {
+  const int end = nfds < FD_SETSIZE ? nfds : FD_SETSIZE;
+  for (int fd = 0; fd < end; ++fd) {
+    if ((r != nullptr && FD_ISSET(fd, r)) || (w != nullptr && FD_ISSET(fd, w)) ||
+        (e != nullptr && FD_ISSET(fd, e)))
+      check_use(fd, label, where);
+  }
+}
+
+/// select and pselect polled without waiting (wait_polling): each poll starts from the caller's
+/// sets (a poll that finds nothing clears them).
+template <class SelectOnce>
+int select_polling(fd_set* r, fd_set* w, fd_set* e, Timeout timeout,
+                   const std::source_location& where, SelectOnce&& select_once) {
+  fd_set sets[3];
+  fd_set* const user_sets[3] = {r, w, e};
+  for (int k = 0; k < 3; ++k)
+    if (user_sets[k] != nullptr) sets[k] = *user_sets[k];
+  return wait_polling(timeout, where, [&] {
+    for (int k = 0; k < 3; ++k)
+      if (user_sets[k] != nullptr) *user_sets[k] = sets[k];
+    return select_once();
+  });
+}
+
 }  // namespace
 
 namespace hc::native::detail {
 
 void reset_descriptors() {
-  close_execution_descriptors();
+  close_execution_descriptors(/*free_streams=*/true);
   shadow().reset();
 }
 
@@ -405,39 +562,9 @@ int close(int fd) {
   EngineScope scope;
   const std::source_location where = site(HC_PC);
   Incarnation& inc = descriptor_call(fd, Access::write, "close", where);
-  const ThreadId me = rt::current_thread();
-  const std::uint32_t step = rt::current_step();
-  if (!inc.open && inc.closer != hc::kNoThread) {
-    report(FindingKind::double_close,
-           fmt::format("{} closes descriptor {} at {} (step {}), which {} closed already at "
-                       "{} (step {}) and nobody opened since: the second close fails with "
-                       "EBADF, and had another thread opened a file meanwhile it would have "
-                       "closed that file's descriptor",
-                       thread_label(me), fd, site_text(where), step, thread_label(inc.closer),
-                       site_text(inc.close_site), inc.close_step),
-           where,
-           fmt::format("double-close|closed|{}|{}", site_text(where), site_text(inc.close_site)),
-           {.steps = {step, inc.close_step}, .objects = {inc.object}});
-    return real(fd);
-  }
-  if (inc.open && inc.closer != hc::kNoThread && !rt::hb_before(inc.opened)) {
-    report(FindingKind::double_close,
-           fmt::format("{} closes descriptor {} at {} (step {}), a number it no longer owns: "
-                       "{} closed it at {} (step {}) and {} opened it again at {} (step {}) "
-                       "for another file, whose descriptor this close takes away",
-                       thread_label(me), fd, site_text(where), step, thread_label(inc.closer),
-                       site_text(inc.close_site), inc.close_step, thread_label(inc.opener),
-                       site_text(inc.open_site), inc.open_step),
-           where,
-           fmt::format("double-close|reused|{}|{}", site_text(where), site_text(inc.close_site)),
-           {.steps = {step, inc.close_step, inc.open_step}, .objects = {inc.object}});
-    return real(fd);
-  }
+  if (check_close(fd, inc, "close", where, nullptr)) return real(fd);
   const int rc = real(fd);
-  inc.open = false;
-  inc.closer = me;
-  inc.close_site = where;
-  inc.close_step = step;
+  mark_closed(inc, where);
   return rc;
 }
 
@@ -481,21 +608,23 @@ int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   return real(epfd, op, fd, event);
 }
 
-// Waits never block the OS thread (every simulated thread runs on it): a wait polls, and while
-// nothing is ready it yields (a finite timeout then returns 0 at once: there is no virtual time
-// yet). A wait nobody ever satisfies ends in a livelock finding, not a hang.
+// Waits never block the OS thread: they poll and yield (wait_polling).
 int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
   HC_REAL(epoll_wait);
   if (!user()) return real(epfd, events, max, timeout);
   EngineScope scope;
   const std::source_location where = site(HC_PC);
   check_use(epfd, "epoll_wait", where);
-  for (;;) {
-    const int n = real(epfd, events, max, 0);
-    if (n != 0 || timeout == 0) return n;
-    rt::yield(where);
-    if (timeout > 0) return real(epfd, events, max, 0);
-  }
+  return wait_polling(timeout_of(timeout), where, [&] { return real(epfd, events, max, 0); });
+}
+
+int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask) {
+  HC_REAL(epoll_pwait);
+  if (!user()) return real(epfd, events, max, timeout, mask);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  check_use(epfd, "epoll_pwait", where);
+  return wait_polling(timeout_of(timeout), where, [&] { return real(epfd, events, max, 0, mask); });
 }
 
 int poll(pollfd* fds, nfds_t count, int timeout) {
@@ -505,15 +634,51 @@ int poll(pollfd* fds, nfds_t count, int timeout) {
   const std::source_location where = site(HC_PC);
   for (nfds_t k = 0; k < count; ++k)
     if (fds[k].fd >= 0) check_use(fds[k].fd, "poll", where);
-  for (;;) {
-    const int n = real(fds, count, 0);
-    if (n != 0 || timeout == 0) return n;
-    rt::yield(where);
-    if (timeout > 0) return real(fds, count, 0);
-  }
+  return wait_polling(timeout_of(timeout), where, [&] { return real(fds, count, 0); });
+}
+
+int ppoll(pollfd* fds, nfds_t count, const timespec* timeout, const sigset_t* mask) {
+  HC_REAL(ppoll);
+  if (!user()) return real(fds, count, timeout, mask);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  for (nfds_t k = 0; k < count; ++k)
+    if (fds[k].fd >= 0) check_use(fds[k].fd, "ppoll", where);
+  const timespec zero{};
+  return wait_polling(timeout_of(timeout), where, [&] { return real(fds, count, &zero, mask); });
+}
+
+int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
+  HC_REAL(select);
+  if (!user()) return real(nfds, r, w, e, timeout);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  check_sets(nfds, r, w, e, "select", where);
+  const Timeout kind = timeout == nullptr                              ? Timeout::forever
+                       : timeout->tv_sec == 0 && timeout->tv_usec == 0 ? Timeout::none
+                                                                       : Timeout::finite;
+  const int n = select_polling(r, w, e, kind, where, [&] {
+    timeval zero{};
+    return real(nfds, r, w, e, &zero);
+  });
+  if (n == 0 && timeout != nullptr) *timeout = timeval{};  // Linux: the time left, none
+  return n;
+}
+
+int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* timeout,
+            const sigset_t* mask) {
+  HC_REAL(pselect);
+  if (!user()) return real(nfds, r, w, e, timeout, mask);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  check_sets(nfds, r, w, e, "pselect", where);
+  const timespec zero{};
+  return select_polling(r, w, e, timeout_of(timeout), where,
+                        [&] { return real(nfds, r, w, e, &zero, mask); });
 }
 
 namespace {
+
 int accept_connection(int fd, sockaddr* address, socklen_t* length, int flags, const void* pc) {
   HC_REAL(accept4);
   if (!user()) return real(fd, address, length, flags);
@@ -541,6 +706,154 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (!user()) return real(fd, buf, n, flags);
   return use_like(fd, "recv", HC_PC, (flags & MSG_DONTWAIT) != 0 ? 0 : POLLIN,
                   [&] { return real(fd, buf, n, flags); });
+}
+
+}  // extern "C"
+
+namespace {
+
+/// fcntl and fcntl64 (one function in glibc on 64-bit Linux). The third argument is read as a
+/// pointer, as glibc reads it: an int, a long or a pointer alike (an absent one is never used).
+/// F_DUPFD and F_DUPFD_CLOEXEC open a new incarnation like dup; every other command is a use.
+/// A lock wait (F_SETLKW, F_OFD_SETLKW) tries the lock and yields while another holds it.
+int fcntl_call(int fd, int cmd, void* arg, const void* pc) {
+  static std::atomic<void*> real_slot{nullptr};  // see lazy_real (no function-local guard)
+  const auto real = lazy_real<int (*)(int, int, ...)>(real_slot, "fcntl");
+  if (!user()) return real(fd, cmd, arg);
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  check_use(fd, "fcntl", where);
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+    before_open("fcntl", where);
+    const int copy = real(fd, cmd, arg);
+    if (copy >= 0) opened(copy, where);
+    return copy;
+  }
+  if (cmd != F_SETLKW && cmd != F_OFD_SETLKW) return real(fd, cmd, arg);
+  const int try_cmd = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK;
+  for (;;) {
+    const int rc = real(fd, try_cmd, arg);
+    if (rc == 0 || (errno != EAGAIN && errno != EACCES)) return rc;
+    rt::yield(where);
+  }
+}
+
+/// A stream closed where the shadow does not look (an fclose outside user code: a static's
+/// destructor, run when the next execution starts): the shadow forgets it, so that it is not
+/// closed again.
+void forget_stream(FILE* stream) {
+  // Also called outside executions (any fclose of the process: the watchdog's, a worker's
+  // static's at the end of the run), where there is no shadow.
+  Shadow* shadow_now = shadow_if_any();
+  if (shadow_now == nullptr) return;
+  Shadow& s = *shadow_now;
+  std::erase(s.orphans, stream);
+  for (auto& [fd, inc] : s.numbers) {
+    if (inc.stream != stream) continue;
+    inc.stream = nullptr;
+    inc.open = false;
+  }
+}
+
+/// fopen, fopen64: a new incarnation held by the stream.
+template <class Call>
+FILE* stream_open_like(const char* label, const void* pc, Call&& call) {
+  EngineScope scope;
+  const std::source_location where = site(pc);
+  before_open(label, where);
+  FILE* stream = call();
+  if (stream != nullptr && fileno(stream) >= 0) opened(fileno(stream), where, stream);
+  return stream;
+}
+
+}  // namespace
+
+extern "C" {
+
+int fcntl(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void* arg = va_arg(args, void*);
+  va_end(args);
+  return fcntl_call(fd, cmd, arg, HC_PC);
+}
+
+int fcntl64(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void* arg = va_arg(args, void*);
+  va_end(args);
+  return fcntl_call(fd, cmd, arg, HC_PC);
+}
+
+FILE* fopen(const char* path, const char* mode) {
+  HC_REAL(fopen);
+  if (!user()) return real(path, mode);
+  return stream_open_like("fopen", HC_PC, [&] { return real(path, mode); });
+}
+
+// fopen64 is fopen on 64-bit Linux; libstdc++'s basic_filebuf::open calls this one.
+FILE* fopen64(const char* path, const char* mode) {
+  HC_REAL(fopen64);
+  if (!user()) return real(path, mode);
+  return stream_open_like("fopen64", HC_PC, [&] { return real(path, mode); });
+}
+
+// A stream over a descriptor the caller has: a use; the stream holds the number from now on.
+FILE* fdopen(int fd, const char* mode) noexcept {
+  HC_REAL(fdopen);
+  if (!user()) return real(fd, mode);
+  EngineScope scope;
+  check_use(fd, "fdopen", site(HC_PC));
+  FILE* stream = real(fd, mode);
+  Incarnation& inc = shadow().numbers[fd];
+  if (stream != nullptr && inc.open) inc.stream = stream;
+  return stream;
+}
+
+// A new file on an old stream: the close of its number and an open. Without a path (a new mode
+// for the same file) the number stays: a use (glibc reopens it under the same number).
+FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  HC_REAL(freopen);
+  if (!user()) return real(path, mode, stream);
+  EngineScope scope;
+  const std::source_location where = site(HC_PC);
+  const int old = fileno(stream);
+  if (old >= 0) {
+    if (path == nullptr) {
+      check_use(old, "freopen", where);
+    } else {
+      Incarnation& inc = descriptor_call(old, Access::write, "freopen", where);
+      if (check_close(old, inc, "freopen", where, stream)) return nullptr;
+    }
+  }
+  if (path != nullptr) before_open("freopen", where);
+  FILE* result = real(path, mode, stream);
+  if (old >= 0 && (path != nullptr || result == nullptr))  // closed (also when it fails)
+    mark_closed(shadow().numbers[old], where);
+  if (result != nullptr && path != nullptr && fileno(result) >= 0)
+    opened(fileno(result), where, result);
+  return result;
+}
+
+int fclose(FILE* stream) {
+  HC_REAL(fclose);
+  if (!user()) {
+    forget_stream(stream);
+    return real(stream);
+  }
+  EngineScope scope;
+  const int fd = fileno(stream);
+  if (fd < 0) {  // an orphan (orphan_stream), or no descriptor (fmemopen, open_memstream)
+    std::erase(shadow().orphans, stream);
+    return real(stream);
+  }
+  const std::source_location where = site(HC_PC);
+  Incarnation& inc = descriptor_call(fd, Access::write, "fclose", where);
+  if (check_close(fd, inc, "fclose", where, stream)) return EOF;
+  const int rc = real(stream);
+  mark_closed(inc, where);
+  return rc;
 }
 
 }  // extern "C"
