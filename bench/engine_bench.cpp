@@ -2,6 +2,8 @@
 //   BM_RawFiberSwitch        one Boost.Context fiber switch (the physical floor), per switch
 //   BM_PingPongSchedulingPoint  two threads alternating on an hc::atomic: ns per scheduling
 //                            point when every step switches threads (the worst case)
+//   BM_PingPongOsThreads     the same on the os-threads substrate (ExecutionConfig::os_threads:
+//                            each switch is a futex baton hand-off between OS threads)
 //   BM_FixedCostPerExecution the fixed cost of one execution, ns/execution: main spawns 2
 //                            threads whose bodies are empty and joins them, under
 //                            hc::explore with random (what a user's run pays per execution)
@@ -78,10 +80,11 @@ namespace hc {
 
 namespace {
 
-void BM_PingPongSchedulingPoint(benchmark::State& state) {
+void ping_pong(benchmark::State& state, bool os_threads) {
   constexpr int kSteps = 1000;  // per thread: a long execution, and a trace that fits in L2
   hc::detail::ExecutionConfig config;
   config.max_steps = 4 * kSteps;
+  config.os_threads = os_threads;
   hc::detail::Execution exec(config);
   const std::function<void()> body = [] {
     hc::atomic<int> ball{0, "ball"};
@@ -105,7 +108,17 @@ void BM_PingPongSchedulingPoint(benchmark::State& state) {
   state.counters["ns/point"] = benchmark::Counter(
       static_cast<double>(points), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+
+void BM_PingPongSchedulingPoint(benchmark::State& state) {
+  ping_pong(state, false);
+}
 BENCHMARK(BM_PingPongSchedulingPoint)->Unit(benchmark::kMicrosecond);
+
+void BM_PingPongOsThreads(benchmark::State& state) {
+  ping_pong(state, true);
+}
+// Real time: the work runs on OS threads other than the benchmark's, whose CPU time is idle.
+BENCHMARK(BM_PingPongOsThreads)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 /// main spawns two threads that do nothing and joins them: the fixed cost of an execution.
 void empty_two_threads() {

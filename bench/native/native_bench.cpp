@@ -12,7 +12,8 @@
 //                               engine's own primitive, no tsan hook or address lookup)
 //   BM_NativeEmptyExecutionOsThreads, BM_NativeThreadAndAtomicsOsThreads
 //                               the first two on the os-threads substrate (an OS thread per
-//                               simulated thread, passing a baton: native tests' default)
+//                               simulated thread, passing a baton: native tests' default);
+//                               rates per real second (the work is on other OS threads)
 // The bodies are in bodies.cpp, compiled with -fsanitize=thread; this file is not instrumented.
 // Run (pinned to one core, 5 repetitions; docs/benchmarks.md):
 //   taskset -c 1 build/bench/hc_bench_native --benchmark_repetitions=5
@@ -93,12 +94,12 @@ BENCHMARK(BM_NativeThreadAndAtomics)->Unit(benchmark::kMillisecond);
 void BM_NativeEmptyExecutionOsThreads(benchmark::State& state) {
   executions_per_second(state, &hc_bench_native::empty, 2000, true);
 }
-BENCHMARK(BM_NativeEmptyExecutionOsThreads)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeEmptyExecutionOsThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_NativeThreadAndAtomicsOsThreads(benchmark::State& state) {
   executions_per_second(state, &hc_bench_native::thread_and_atomics, 2000, true);
 }
-BENCHMARK(BM_NativeThreadAndAtomicsOsThreads)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeThreadAndAtomicsOsThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_NativeAtomicOp(benchmark::State& state) {
   ns_per_operation(state, &hc_bench_native::atomic_loop, "ns/op");

@@ -18,6 +18,7 @@
 #include <memory>
 #include <new>
 #include <typeinfo>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -494,9 +495,16 @@ Execution::Execution(ExecutionConfig config)
 }
 
 Execution::~Execution() {
-  for (int slot = 0; slot < rt::kLayerSlots; ++slot) {
-    void (*destroy)(void*) noexcept = layer_destructors[slot].load(std::memory_order_relaxed);
-    if (layer_state_[slot] != nullptr && destroy != nullptr) destroy(layer_state_[slot]);
+  {
+    // The layer's state goes in slot order, with this Execution current: what one slot's
+    // destructor runs (a static's destructor closing a stream) still finds the later slots.
+    // A slot reads as empty while its own destructor runs.
+    const CurrentScope scope(this);
+    for (std::size_t slot = 0; slot < layer_state_.size(); ++slot) {
+      void (*destroy)(void*) noexcept = layer_destructors[slot].load(std::memory_order_relaxed);
+      void* state = std::exchange(layer_state_[slot], nullptr);
+      if (state != nullptr && destroy != nullptr) destroy(state);
+    }
   }
   g_live.fetch_sub(1, std::memory_order_relaxed);
   for (ThreadState& t : threads_) {
