@@ -448,6 +448,24 @@ int run_command(const RunArgs& a, const std::string& program) {
     std::fprintf(stderr, "shard %u of %u (from %s)\n", shard.index + 1, shard.count,
                  shard.source.c_str());
   }
+  {
+    // Scenarios whose executions share process state run on fewer workers (ScenarioInfo).
+    std::size_t fewer = 0;
+    int allowed = a.jobs;
+    for (const Scenario* s : selected) {
+      if (s->info.max_jobs > 0 && s->info.max_jobs < a.jobs) {
+        ++fewer;
+        allowed = std::min(allowed, s->info.max_jobs);
+      }
+    }
+    if (fewer > 0) {
+      std::fprintf(stderr,
+                   "--jobs %d: %zu scenario%s run%s on %d worker%s (%s executions share process "
+                   "state: globals, descriptor numbers; native tests allow one)\n",
+                   a.jobs, fewer, fewer == 1 ? "" : "s", fewer == 1 ? "s" : "", allowed,
+                   allowed == 1 ? "" : "s", fewer == 1 ? "its" : "their");
+    }
+  }
 
   std::size_t unexpected = 0;
   std::size_t partial = 0;

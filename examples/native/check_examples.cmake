@@ -32,3 +32,11 @@ foreach(case "native/fd-wrapper-refcount|data-race|examples/native/fd_wrapper.cp
     hc_expect("the same finding:\n${finding}\nvs\n${finding_again}" finding STREQUAL finding_again)
   endforeach()
 endforeach()
+
+# --jobs: native tests run on one worker (their globals and descriptor numbers belong to the
+# process), and the run says so; every scenario is still as expected.
+hc_run(out rc run --tag native --jobs 2 --out ${WORK_DIR}/jobs)
+hc_expect("exit 0 from run --tag native --jobs 2, got ${rc}: ${out}${hc_last_stderr}" rc EQUAL 0)
+hc_expect("the run names the workers it used: ${out}${hc_last_stderr}" hc_last_stderr MATCHES
+          "--jobs 2: 8 scenarios run on 1 worker")
+hc_expect("8 scenarios as expected: ${out}" out MATCHES "8 scenarios, 8 as expected, 0 unexpected")
