@@ -137,6 +137,13 @@ bool audit_requested_by_environment() {
   return v != nullptr && std::string_view(v) == "1";
 }
 
+/// HC_OS_THREADS=1 runs every exploration of the process on the os-threads substrate (the test
+/// suite runs its fault and teardown tests that way too).
+bool os_threads_requested_by_environment() {
+  const char* v = std::getenv("HC_OS_THREADS");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 struct UnitFinding {
   std::uint64_t unit = 0;
   std::uint64_t ordinal = 0;  // counted executions of its unit before it
@@ -189,7 +196,7 @@ class Run {
     config.spurious_wakeups = o_.spurious_wakeups;
     config.livelock_bound = o_.livelock_bound;
     config.audit_footprints = o_.audit_footprints || audit_requested_by_environment();
-    config.os_threads = o_.os_threads;
+    config.os_threads = o_.os_threads || os_threads_requested_by_environment();
     config.must_reach = o_.must_reach;
     return config;
   }

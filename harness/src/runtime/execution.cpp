@@ -377,7 +377,9 @@ bool Execution::create_os_thread(ThreadId t) {
   ::pthread_attr_setstacksize(
       &attr,
       std::max<std::size_t>(config_.stack_size, static_cast<std::size_t>(PTHREAD_STACK_MIN)));
-  ::pthread_attr_setguardsize(&attr, config_.guard_pages ? 4096 : 0);
+  // Always a guard page, whatever --no-guard-pages says: below a thread's stack lies another
+  // thread's block, whose top holds that thread's TCB and TLS, which an overflow would corrupt.
+  ::pthread_attr_setguardsize(&attr, 4096);
   const int rc = ::pthread_create(&os->handle, &attr, &os_thread_main, os.get());
   ::pthread_attr_destroy(&attr);
   if (rc != 0) {
