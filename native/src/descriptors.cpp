@@ -123,17 +123,13 @@ void destroy_shadow(void* p) noexcept {
 const bool shadow_destructor_set =
     (rt::set_layer_state_destructor(kShadowSlot, &destroy_shadow), true);
 
-/// The shadow of the execution running on this OS thread, if it has one yet.
+/// The worker's shadow, if it has one yet (outside executions: none).
 Shadow* shadow_if_any() noexcept {
-  void** slot = rt::layer_state(kShadowSlot);
-  return slot != nullptr ? static_cast<Shadow*>(*slot) : nullptr;
+  return worker_state_if_any<Shadow>(kShadowSlot);
 }
 
 Shadow& shadow() {
-  void** slot = rt::layer_state(kShadowSlot);
-  if (*slot == nullptr) [[unlikely]]
-    *slot = new Shadow;
-  return *static_cast<Shadow*>(*slot);
+  return worker_state<Shadow>(kShadowSlot);
 }
 
 std::string thread_label(ThreadId t) {

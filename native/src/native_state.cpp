@@ -40,15 +40,11 @@ const bool maps_destructor_set = (rt::set_layer_state_destructor(kMapsSlot, &des
 }  // namespace
 
 AddressMaps& maps() {
-  void** slot = rt::layer_state(kMapsSlot);
-  if (*slot == nullptr) [[unlikely]]
-    *slot = new AddressMaps;
-  return *static_cast<AddressMaps*>(*slot);
+  return worker_state<AddressMaps>(kMapsSlot);
 }
 
 AddressMaps* maps_if_any() noexcept {
-  void** slot = rt::layer_state(kMapsSlot);
-  return slot != nullptr ? static_cast<AddressMaps*>(*slot) : nullptr;
+  return worker_state_if_any<AddressMaps>(kMapsSlot);
 }
 
 void AddressMaps::reset() {

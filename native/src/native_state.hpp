@@ -103,9 +103,26 @@ struct AddressMaps {
   void forget(std::uintptr_t begin, std::uintptr_t end);
 };
 
-/// This OS thread's maps (created by the first native execution on it).
+/// The worker's T, kept in rt::layer_state slot `slot` (per Execution, not per OS thread: on the
+/// os-threads substrate each simulated thread has an OS thread of its own). Created on first
+/// use; whoever owns the slot registers what frees it (rt::set_layer_state_destructor).
+template <class T>
+T& worker_state(int slot) {
+  void** state = rt::layer_state(slot);
+  if (*state == nullptr) [[unlikely]]
+    *state = new T;
+  return *static_cast<T*>(*state);
+}
+/// The worker's T, or nullptr outside an execution or before its first use.
+template <class T>
+T* worker_state_if_any(int slot) noexcept {
+  void** state = rt::layer_state(slot);
+  return state != nullptr ? static_cast<T*>(*state) : nullptr;
+}
+
+/// The worker's maps (created by its first native execution).
 AddressMaps& maps();
-/// This OS thread's maps, or nullptr before its first native execution (free() asks).
+/// The worker's maps, or nullptr outside an execution or before its first (free() asks).
 AddressMaps* maps_if_any() noexcept;
 
 /// Which of the engine objects at one address (see "Hidden synchronisation" above).

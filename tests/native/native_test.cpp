@@ -22,13 +22,24 @@
 
 namespace {
 
-hc::Result explore(void (*body)(), const std::string& strategy = "dfs", int jobs = 1) {
+hc::ExploreOptions options(const std::string& strategy = "dfs", int jobs = 1) {
   hc::ExploreOptions o;
   o.strategy = strategy;
   o.max_executions = 2000;
   o.jobs = jobs;
   o.os_threads = hc_test::os_threads_under_test();
   o.watchdog_seconds = 10;
+  return o;
+}
+
+hc::Result explore(void (*body)(), const std::string& strategy = "dfs", int jobs = 1) {
+  return hc::explore(hc::native::test_body(body), options(strategy, jobs));
+}
+
+/// dfs on the substrate named, whichever the test run's is.
+hc::Result explore_on(void (*body)(), bool os_threads) {
+  hc::ExploreOptions o = options();
+  o.os_threads = os_threads;
   return hc::explore(hc::native::test_body(body), o);
 }
 
@@ -253,17 +264,12 @@ void thread_locals_are_per_thread() {
 }
 
 TEST(Native, ThreadLocalsAreEachThreadsOwnOnOsThreads) {
-  hc::ExploreOptions o;
-  o.strategy = "dfs";
-  o.watchdog_seconds = 10;
-  o.os_threads = true;
-  const hc::Result r = hc::explore(hc::native::test_body(&thread_locals_are_per_thread), o);
+  const hc::Result r = explore_on(&thread_locals_are_per_thread, /*os_threads=*/true);
   EXPECT_FALSE(r.verdict().has_value()) << r.findings[0].message;
   EXPECT_TRUE(r.stats.exhausted);
   EXPECT_GT(r.stats.executions, 1u);
   // On fibers (one OS thread) the simulated threads share it, as the README says.
-  o.os_threads = false;
-  const hc::Result fibers = hc::explore(hc::native::test_body(&thread_locals_are_per_thread), o);
+  const hc::Result fibers = explore_on(&thread_locals_are_per_thread, /*os_threads=*/false);
   // The first execution races on it; its re-run starts with what the first left in it.
   ASSERT_EQ(fibers.verdict(), hc::FindingKind::nondeterminism);
   const std::string& m = fibers.findings[0].message;
@@ -274,7 +280,7 @@ TEST(Native, ThreadLocalsAreEachThreadsOwnOnOsThreads) {
 std::atomic<int> g_destroyed{0};
 struct CountsItsEnd {
   int value = 1;
-  ~CountsItsEnd() { g_destroyed.fetch_add(1); }  // an operation while its thread ends
+  ~CountsItsEnd() { g_destroyed.fetch_add(1); }  // runs as its thread ends, outside user code
 };
 thread_local CountsItsEnd t_counted;
 
@@ -287,11 +293,7 @@ void thread_local_destructor_before_join() {
 }
 
 TEST(Native, AThreadLocalDestructorRunsBeforeTheJoinReturnsOnOsThreads) {
-  hc::ExploreOptions o;
-  o.strategy = "dfs";
-  o.watchdog_seconds = 10;
-  o.os_threads = true;
-  const hc::Result r = hc::explore(hc::native::test_body(&thread_local_destructor_before_join), o);
+  const hc::Result r = explore_on(&thread_local_destructor_before_join, /*os_threads=*/true);
   EXPECT_FALSE(r.verdict().has_value()) << r.findings[0].message;
   EXPECT_TRUE(r.stats.exhausted);
 }

@@ -75,8 +75,7 @@ Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) 
   exec_.set_watchdog_seconds(dog_.bound_);
   std::lock_guard lock(dog_.mu_);
   const int tid = static_cast<int>(::syscall(SYS_gettid));
-  dog_.watched_.push_back(
-      Watched{&exec_, ::pthread_self(), tid, exec_.heartbeat(), tid, -1, 0, -1});
+  dog_.watched_.push_back(Watched{&exec_, tid, exec_.heartbeat(), tid, -1, 0, -1});
 }
 
 Watchdog::Watch::~Watch() {

@@ -21,8 +21,6 @@
 // schedule runs. Without a bound and without a stop condition no thread is started.
 #pragma once
 
-#include <pthread.h>
-
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -58,8 +56,7 @@ class Watchdog {
  private:
   struct Watched {
     Execution* exec;
-    pthread_t thread;
-    int tid;                  // its kernel thread id (/proc/self/task/TID/stat)
+    int tid;                  // its kernel thread id (/proc/self/task/TID/stat; signalled by it)
     std::uint32_t heartbeat;  // as last seen
     int running_tid;          // the OS thread that ran the execution then (os-threads: changes)
     double since;             // when it was first seen at that heartbeat (seconds)

@@ -359,7 +359,7 @@ int Execution::running_os_tid() const noexcept {
   return os != nullptr ? os->tid.load(std::memory_order_relaxed) : 0;
 }
 
-bool Execution::create_os_thread(ThreadId t) {
+int Execution::create_os_thread(ThreadId t) {
   std::unique_ptr<OsThread> os;
   if (!os_records_.empty()) {
     os = std::move(os_records_.back());
@@ -384,19 +384,18 @@ bool Execution::create_os_thread(ThreadId t) {
   ::pthread_attr_destroy(&attr);
   if (rc != 0) {
     os_records_.push_back(std::move(os));
-    os_thread_error_ = rc;
-    return false;
+    return rc;
   }
   threads_[t].os = os.release();  // owned by the slot until end_os_threads
-  return true;
+  return 0;
 }
 
-Finding Execution::os_thread_finding(ThreadId t) const {
+Finding Execution::os_thread_finding(ThreadId t, int error) const {
   Finding f = make_finding(
       FindingKind::internal_error,
       fmt::format("handlecheck could not start an OS thread for simulated thread {} "
                   "(--os-threads): {}; lower --jobs, or run this scenario on fibers (--fibers)",
-                  t, std::strerror(os_thread_error_)),
+                  t, std::strerror(error)),
       nullptr);
   f.signature = "internal-error|os-thread";
   return f;
@@ -469,7 +468,6 @@ void Execution::end_os_threads() {
       // destructors): it waits on its baton for the rest of the process, which nothing posts
       // again, and keeps its record.
       ::pthread_detach(s.os->handle);
-      ++leaked_os_threads_;
     }
     s.os = nullptr;
   }
@@ -606,10 +604,10 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.start_clean();
   live_ = bit(0);
   if (os_threads_) {
-    if (!create_os_thread(0)) {
+    if (const int error = create_os_thread(0); error != 0) {
       live_ = 0;
       finish_run();
-      return os_thread_finding(0);
+      return os_thread_finding(0, error);
     }
   } else if (!main.cont) {
     create_fiber(0);
@@ -669,9 +667,8 @@ void Execution::teardown() {
     ThreadState& s = threads_[t];
     // Finished: its fiber waits for its next body. (Known gap, os-threads substrate: a thread
     // whose body is over but which is parked in an hc operation inside one of its thread_local
-    // destructors is skipped too; its OS thread then stays blocked, counted in
-    // leaked_os_threads_. Native code's thread_local destructors make no operations: they run
-    // outside user code.)
+    // destructors is skipped too; its OS thread then stays blocked for the rest of the process.
+    // Native code's thread_local destructors make no operations: they run outside user code.)
     if (s.body == nullptr) continue;
     if (t != faulted) {
       teardown_ops_ = 0;
@@ -744,10 +741,7 @@ void Execution::drop_without_unwinding() {
   // that here instead, and leave the frames: the teardown drops the fiber and the slot gets a
   // new one (create_fiber costs a fraction of a throw).
   ThreadState& me = threads_[current_];
-  me.destroy(me.body);
-  if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
-  me.body = nullptr;
-  me.heap_align = 0;
+  destroy_body(me);
   me.drop_fiber = true;
   transfer(kHost);
   std::abort();  // unreachable: a dropped fiber is never resumed
@@ -822,10 +816,7 @@ HC_HOT_INLINE void Execution::run_body(ThreadId t) {
       finding_->signature = fmt::format("uncaught-exception|{}|unknown", me.name);
     }
   }
-  me.destroy(me.body);
-  if (me.heap_align != 0) ::operator delete(me.body, std::align_val_t(me.heap_align));
-  me.body = nullptr;
-  me.heap_align = 0;
+  destroy_body(me);
 }
 
 HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
@@ -1550,13 +1541,10 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   s.destroy = body.destroy;
   live_ |= bit(t);
   if (os_threads_) {
-    if (!create_os_thread(t)) {
+    if (const int error = create_os_thread(t); error != 0) {
       live_ &= ~bit(t);
-      s.destroy(s.body);
-      if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
-      s.body = nullptr;
-      s.heap_align = 0;
-      fail(os_thread_finding(t));
+      destroy_body(s);
+      fail(os_thread_finding(t, error));
     }
   } else if (!s.cont) {
     create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)

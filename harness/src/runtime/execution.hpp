@@ -98,6 +98,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -413,6 +414,13 @@ class Execution {
                                                        boost::context::fiber&& from);
   /// Runs thread t's body and destroys it; catches what escapes it.
   void run_body(ThreadId t);
+  /// Destroys thread s's body and frees its storage (see spawn()).
+  static void destroy_body(ThreadState& s) noexcept {
+    s.destroy(s.body);
+    if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
+    s.body = nullptr;
+    s.heap_align = 0;
+  }
   /// Marks `t` finished and hands control on; returns when `t` has its next body.
   void finish_thread(ThreadId t);
   /// An operation of a thread the teardown unwinds: throws ThreadUnwind where the thread may
@@ -457,9 +465,9 @@ class Execution {
   void transfer(ThreadId to);
   // The os-threads substrate (see "Substrates"; cold: out of the fiber path).
   [[gnu::noinline]] void transfer_os(ThreadId to);
-  /// Starts thread t's OS thread, waiting for its baton; false when the OS refuses one.
-  bool create_os_thread(ThreadId t);
-  Finding os_thread_finding(ThreadId t) const;
+  /// Starts thread t's OS thread, waiting for its baton; returns 0, or pthread_create's error.
+  int create_os_thread(ThreadId t);
+  Finding os_thread_finding(ThreadId t, int error) const;
   static void* os_thread_main(void* os);
   static pthread_key_t finish_key();
   /// The pthread key destructor that finishes a simulated thread after its thread_local
@@ -573,9 +581,7 @@ class Execution {
   Baton host_baton_;                                   // os-threads: the host waits here
   std::atomic<const OsThread*> running_os_{nullptr};   // os-threads: for the watchdog
   std::vector<std::unique_ptr<OsThread>> os_records_;  // os-threads: joined, for reuse
-  int os_thread_error_ = 0;                            // os-threads: why pthread_create failed
-  std::uint64_t leaked_os_threads_ = 0;
-  std::array<void*, rt::kLayerSlots> layer_state_{};  // rt::layer_state
+  std::array<void*, rt::kLayerSlots> layer_state_{};   // rt::layer_state
   std::uint64_t abandoned_threads_ = 0;
   std::uint64_t unwind_fallbacks_ = 0;
 };
