@@ -1,5 +1,7 @@
 // engine_bench — the engine's hot path, measured:
 //   BM_RawFiberSwitch        one Boost.Context fiber switch (the physical floor), per switch
+//   BM_RawContextSwitch      the same with the engine's own switch (fiber/context.hpp), which
+//                            the fibers of executions use
 //   BM_PingPongSchedulingPoint  two threads alternating on an hc::atomic: ns per scheduling
 //                            point when every step switches threads (the worst case)
 //   BM_PingPongOsThreads     the same on the os-threads substrate (ExecutionConfig::os_threads:
@@ -52,6 +54,38 @@ void BM_RawFiberSwitch(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_RawFiberSwitch);
+
+}  // namespace
+
+#include "fiber/context.hpp"
+
+namespace {
+
+/// The engine's own switch (fiber/context.hpp), as BM_RawFiberSwitch measures Boost's.
+struct RawContextPair {
+  void* main = nullptr;
+  void* other = nullptr;
+};
+
+[[noreturn]] void raw_context_entry(void* pair, std::uintptr_t) {
+  auto* p = static_cast<RawContextPair*>(pair);
+  for (;;)
+    hc::detail::switch_context(&p->other, p->main);
+}
+
+void BM_RawContextSwitch(benchmark::State& state) {
+  constexpr std::size_t kStackSize = 64 * 1024;
+  alignas(16) static unsigned char stack[kStackSize];
+  RawContextPair pair;
+  pair.other =
+      hc::detail::make_context(stack + kStackSize, kStackSize, &raw_context_entry, &pair, 0);
+  for (auto _ : state)
+    hc::detail::switch_context(&pair.main, pair.other);  // two switches: there and back
+  state.counters["ns/switch"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * 2),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_RawContextSwitch);
 
 /// Always switches to another enabled thread: every scheduling point is a fiber switch.
 class AlternatingStrategy final : public hc::Strategy {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cfenv>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -339,6 +340,38 @@ TEST(ThreadState, RethrowAfterASchedulingPointRethrowsThisThreadsException) {
   const hc::Result r = hc::explore(body, hc::test::exhaustive());
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_TRUE(r.stats.exhausted);
+}
+
+// The SSE and x87 control words are callee-saved in the ABI, so each thread keeps its own
+// rounding mode (and flush-to-zero bits) across scheduling points, as each OS thread does:
+// fiber/context.hpp saves them at every switch and reloads them when the threads' differ.
+TEST(ThreadState, RoundingModeIsPerSimulatedThread) {
+  auto body = [] {
+    hc::atomic<int> x{0, "x"};
+    auto worker = [&](int mine) {
+      std::fesetround(mine);  // sets both control words
+      x.fetch_add(1);         // a scheduling point: the other thread may set its own mode here
+      // glibc's fegetround reads the x87 control word; a float division rounds by MXCSR's.
+      HC_CHECK(std::fegetround() == mine,
+               "the x87 rounding mode is {} after a scheduling point, "
+               "not {}",
+               std::fegetround(), mine);
+      volatile float one = 1.0f;
+      const double third = one / 3.0f;  // 0.33333334 rounded up, 0.33333331 down
+      HC_CHECK((third > 0.3333333333333333) == (mine == FE_UPWARD),
+               "a float division rounded to {} in the thread that set mode {}", third, mine);
+    };
+    hc::thread a("a", [&] { worker(FE_UPWARD); });
+    hc::thread b("b", [&] { worker(FE_DOWNWARD); });
+    a.join();
+    b.join();
+  };
+  const int before = std::fegetround();
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 2u);
+  EXPECT_EQ(std::fegetround(), before) << "a simulated thread's mode leaked into the host";
 }
 
 }  // namespace

@@ -50,12 +50,4 @@ class StackPool {
   std::uint64_t mapped_ = 0;  // bit t: slot t is readable and writable
 };
 
-/// A Boost.Context StackAllocator that hands a fiber its thread's stack. Deallocation is a
-/// no-op: the pool keeps the stack for the next execution.
-struct PooledStackAllocator {
-  boost::context::stack_context context;
-  boost::context::stack_context allocate() const noexcept { return context; }
-  void deallocate(boost::context::stack_context&) const noexcept {}
-};
-
 }  // namespace hc::detail

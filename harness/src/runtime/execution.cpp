@@ -279,16 +279,6 @@ bool same_name(const std::string& s, std::string_view name) noexcept {
   return true;
 }
 
-/// Forgets a suspended fiber without unwinding it: an idle fiber when the Execution ends, or a
-/// thread the teardown could not unwind (see the header). A non-empty boost::context::fiber
-/// would force-unwind its fiber when destroyed; the object only holds a context pointer, its
-/// stack belongs to the pool.
-void abandon(boost::context::fiber&& f) noexcept {
-  alignas(
-      boost::context::fiber) static thread_local unsigned char sink[sizeof(boost::context::fiber)];
-  ::new (static_cast<void*>(sink)) boost::context::fiber(std::move(f));
-}
-
 }  // namespace
 
 Execution* Execution::current() noexcept {
@@ -507,9 +497,8 @@ Execution::~Execution() {
     }
   }
   g_live.fetch_sub(1, std::memory_order_relaxed);
-  for (ThreadState& t : threads_) {
-    if (t.cont) abandon(std::move(t.cont));
-  }
+  // The fibers waiting for a body are dropped with their stacks (the pool's): their frames own
+  // nothing (fiber_main between bodies).
 }
 
 void Execution::reset() {
@@ -609,7 +598,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
       finish_run();
       return os_thread_finding(0, error);
     }
-  } else if (!main.cont) {
+  } else if (main.fiber == nullptr) {
     create_fiber(0);
   }
   transfer(0);  // returns when the execution is over
@@ -680,7 +669,7 @@ void Execution::teardown() {
         teardown_restore_mask_ = false;
       }
       if (s.body == nullptr) {  // unwound: run_body (or drop_without_unwinding) destroyed it
-        if (s.drop_fiber) abandon(std::move(s.cont));  // its frames own nothing
+        if (s.drop_fiber) s.fiber = nullptr;  // its frames own nothing
         s.drop_fiber = false;
         continue;
       }
@@ -692,7 +681,7 @@ void Execution::teardown() {
     if (s.os != nullptr) {
       reclaim_os_thread(static_cast<ThreadId>(t));
     } else {
-      abandon(std::move(s.cont));
+      s.fiber = nullptr;  // its frames are left as they are; the stack is the pool's
     }
     if (s.heap_align != 0) ::operator delete(s.body, std::align_val_t(s.heap_align));
     s.body = nullptr;
@@ -767,22 +756,20 @@ void Execution::drop_terminating_unwind() noexcept {
 void Execution::create_fiber(ThreadId t) {
   ThreadState& s = threads_[t];
   ++fibers_created_;
-  PooledStackAllocator stack{pool_.stack_for(t)};
+  const boost::context::stack_context stack = pool_.stack_for(t);
 #if defined(__SANITIZE_ADDRESS__)
   // A pooled stack may still carry the poisoned redzones of an abandoned fiber's frames.
-  s.stack_bottom = static_cast<char*>(stack.context.sp) - stack.context.size;
-  s.stack_size = stack.context.size;
+  s.stack_bottom = static_cast<char*>(stack.sp) - stack.size;
+  s.stack_size = stack.size;
   __asan_unpoison_memory_region(s.stack_bottom, s.stack_size);
 #endif
-  s.cont = boost::context::fiber(
-      std::allocator_arg, stack,
-      [this, t](boost::context::fiber&& from) { return fiber_main(this, t, std::move(from)); });
+  s.fiber = make_context(stack.sp, stack.size, &Execution::fiber_main, this, t);
 }
 
-boost::context::fiber Execution::fiber_main(Execution* self, ThreadId t,
-                                            boost::context::fiber&& from) {
+void Execution::fiber_main(void* self_pointer, std::uintptr_t slot) {
   HC_ASAN_FINISH_SWITCH(nullptr);
-  self->threads_[self->prev_].cont = std::move(from);
+  auto* self = static_cast<Execution*>(self_pointer);
+  const auto t = static_cast<ThreadId>(slot);
   for (;;) {
     self->run_body(t);
     self->finish_thread(t);  // returns with the body of the slot's next thread
@@ -795,8 +782,6 @@ HC_HOT_INLINE void Execution::run_body(ThreadId t) {
     me.invoke(me.body);
   } catch (const ThreadUnwind&) {
     // Unwound by the teardown: nothing to report.
-  } catch (const boost::context::detail::forced_unwind&) {
-    throw;  // Boost's own unwinding signal (never sent to these fibers: they are abandoned)
   } catch (const std::exception& e) {
     if (!finding_ && !tearing_down_) {
       finding_ = make_finding(FindingKind::uncaught_exception,
@@ -862,10 +847,9 @@ HC_HOT_INLINE void Execution::transfer(ThreadId to) {
   void* fake_stack = nullptr;
 #endif
   HC_ASAN_START_SWITCH(&fake_stack, to);
-  boost::context::fiber back = std::move(threads_[to].cont).resume();
+  switch_context(&from.fiber, threads_[to].fiber);
   HC_ASAN_FINISH_SWITCH(fake_stack);
   // Resumed: whoever switched to us set prev_ to itself and current_ to us.
-  threads_[prev_].cont = std::move(back);
 }
 
 void Execution::start_clocks() noexcept {
@@ -1546,7 +1530,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
       destroy_body(s);
       fail(os_thread_finding(t, error));
     }
-  } else if (!s.cont) {
+  } else if (s.fiber == nullptr) {
     create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)
   }
   transfer(t);  // runs the child to its first park; it hands control back

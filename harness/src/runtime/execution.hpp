@@ -1,6 +1,6 @@
 // execution.hpp — the Execution: one run of a scenario under one schedule, and the scheduler.
 //
-// An Execution owns the simulated threads (Boost.Context fibers on pooled stacks), the object
+// An Execution owns the simulated threads (fibers on pooled stacks, fiber/context.hpp), the object
 // table, the detectors and the lean trace. It is reused: run() resets everything but pooled
 // memory, so every execution starts from the same state.
 //
@@ -104,13 +104,12 @@
 #include <string>
 #include <vector>
 
-#include <boost/context/fiber.hpp>
-
 #include "detect/deadlock.hpp"
 #include "detect/livelock.hpp"
 #include "detect/race.hpp"
 #include "detect/step_bound.hpp"
 #include "fiber/baton.hpp"
+#include "fiber/context.hpp"
 #include "fiber/stack_pool.hpp"
 #include "hc/finding.hpp"
 #include "hc/runtime.hpp"
@@ -339,9 +338,10 @@ class Execution {
   };
 
   struct ThreadState {
-    // How to resume it: empty while it runs; once its body finished, its fiber waiting for the
-    // next body; empty also when the slot has no fiber (never used, or abandoned).
-    boost::context::fiber cont;
+    // How to resume it (fiber/context.hpp): its saved context while another thread runs; once
+    // its body finished, its fiber waiting for the next body; null when the slot has no fiber
+    // (never used, or abandoned). Stale while it runs.
+    void* fiber = nullptr;
     EhGlobals eh;                        // its exception state while another thread runs
     const void* stack_bottom = nullptr;  // AddressSanitizer builds: the stack it runs on
     std::size_t stack_size = 0;
@@ -410,8 +410,7 @@ class Execution {
   void teardown();
   void create_fiber(ThreadId t);
   /// Runs thread t's bodies, one per execution that uses slot t; never returns.
-  [[noreturn]] static boost::context::fiber fiber_main(Execution* self, ThreadId t,
-                                                       boost::context::fiber&& from);
+  [[noreturn]] static void fiber_main(void* self, std::uintptr_t t);
   /// Runs thread t's body and destroys it; catches what escapes it.
   void run_body(ThreadId t);
   /// Destroys thread s's body and frees its storage (see spawn()).
