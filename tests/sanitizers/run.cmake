@@ -9,6 +9,9 @@
 #    such threads on purpose: LeakSanitizer would report them at exit;
 #  - the relacy label: Relacy replaces the global allocator and the thread-local machinery of
 #    the code it checks, which conflicts with ASan's interceptors;
+#  - handlecheck::native and its tests (native/CMakeLists.txt leaves them out of an ASan
+#    build): the code under test there is compiled with -fsanitize=thread, which the compilers
+#    refuse beside -fsanitize=address;
 #  - the nightly label (too long under the sanitizers' slowdown) and the slurm label (it starts
 #    a Slurm cluster on the host; the default run leaves it out too).
 set(flags "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "hc/operation.hpp"
 
 namespace hc::detail {
@@ -35,6 +39,12 @@ StackPool::StackPool(std::size_t stack_size, bool guard_pages) {
 }
 
 StackPool::~StackPool() {
+#if defined(__SANITIZE_ADDRESS__)
+  // The fibers' frames leave redzones poisoned (a fiber waiting for its next body, an abandoned
+  // one): clear them, or memory mapped here later (another thread's stack and TLS) would start
+  // poisoned and its first access would read as a stack buffer overflow.
+  __asan_unpoison_memory_region(reserved_, reserved_size_);
+#endif
   ::munmap(reserved_, reserved_size_);
 }
 
