@@ -27,8 +27,8 @@ function(_handlecheck_find_dependencies)
     set(quiet QUIET)
   endif()
   set(missing "")
-  # As handlecheck was built: Boost.Context statically (its jump_fcontext is the engine's one
-  # call into another library). Local to this function.
+  # As handlecheck was built: Boost.Context statically (its fcontext switch is the engine's on
+  # architectures other than x86-64). Local to this function.
   set(Boost_USE_STATIC_LIBS ON)
   find_package(Boost 1.74 ${quiet} COMPONENTS context)
   if(NOT Boost_FOUND)
