@@ -30,6 +30,7 @@
 
 #include <boost/context/fiber.hpp>
 
+#include "fiber/context.hpp"
 #include "hc/hc.hpp"
 
 namespace {
@@ -54,12 +55,6 @@ void BM_RawFiberSwitch(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_RawFiberSwitch);
-
-}  // namespace
-
-#include "fiber/context.hpp"
-
-namespace {
 
 /// The engine's own switch (fiber/context.hpp), as BM_RawFiberSwitch measures Boost's.
 struct RawContextPair {

@@ -404,6 +404,12 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
   }
 }
 
+/// The workers `run --jobs jobs` gives scenario `s`: fewer when its executions share process
+/// state (ScenarioInfo::max_jobs).
+int workers_for(const Scenario& s, int jobs) {
+  return s.info.max_jobs > 0 ? std::min(jobs, s.info.max_jobs) : jobs;
+}
+
 }  // namespace
 
 int run_command(const RunArgs& a, const std::string& program) {
@@ -449,13 +455,13 @@ int run_command(const RunArgs& a, const std::string& program) {
                  shard.source.c_str());
   }
   {
-    // Scenarios whose executions share process state run on fewer workers (ScenarioInfo).
     std::size_t fewer = 0;
     int allowed = a.jobs;
     for (const Scenario* s : selected) {
-      if (s->info.max_jobs > 0 && s->info.max_jobs < a.jobs) {
+      const int workers = workers_for(*s, a.jobs);
+      if (workers < a.jobs) {
         ++fewer;
-        allowed = std::min(allowed, s->info.max_jobs);
+        allowed = std::min(allowed, workers);
       }
     }
     if (fewer > 0) {
@@ -482,8 +488,7 @@ int run_command(const RunArgs& a, const std::string& program) {
   for (std::size_t position = 1; position <= selected.size(); ++position) {
     const Scenario* s = selected[position - 1];
     ExploreOptions options = options_for(*s, ov);
-    // A scenario whose executions share process state runs on fewer workers (ScenarioInfo).
-    options.jobs = s->info.max_jobs > 0 ? std::min(a.jobs, s->info.max_jobs) : a.jobs;
+    options.jobs = workers_for(*s, a.jobs);
     options.shard_index = shard.index;
     options.shard_count = shard.count;
     options.checkpoint_file =

@@ -130,17 +130,11 @@ namespace {
 
 constexpr std::uint64_t kNoUnit = ~std::uint64_t{0};
 
-/// HC_AUDIT_FOOTPRINTS=1 turns the footprint audit on for every run of the process (the test
-/// suite sets it): it adds a check, never changes a schedule.
-bool audit_requested_by_environment() {
-  const char* v = std::getenv("HC_AUDIT_FOOTPRINTS");
-  return v != nullptr && std::string_view(v) == "1";
-}
-
-/// HC_OS_THREADS=1 runs every exploration of the process on the os-threads substrate (the test
-/// suite runs its fault and teardown tests that way too).
-bool os_threads_requested_by_environment() {
-  const char* v = std::getenv("HC_OS_THREADS");
+/// Whether environment variable `name` is "1". The test suite's switches for every run of the
+/// process: HC_AUDIT_FOOTPRINTS=1 turns the footprint audit on (it adds a check, never changes
+/// a schedule); HC_OS_THREADS=1 puts every exploration on the os-threads substrate.
+bool environment_flag(const char* name) {
+  const char* v = std::getenv(name);
   return v != nullptr && std::string_view(v) == "1";
 }
 
@@ -195,8 +189,8 @@ class Run {
     config.max_steps = o_.max_steps;
     config.spurious_wakeups = o_.spurious_wakeups;
     config.livelock_bound = o_.livelock_bound;
-    config.audit_footprints = o_.audit_footprints || audit_requested_by_environment();
-    config.os_threads = o_.os_threads || os_threads_requested_by_environment();
+    config.audit_footprints = o_.audit_footprints || environment_flag("HC_AUDIT_FOOTPRINTS");
+    config.os_threads = o_.os_threads || environment_flag("HC_OS_THREADS");
     config.must_reach = o_.must_reach;
     return config;
   }

@@ -3,9 +3,9 @@
 // A context is the stack pointer of a suspended flow of control, under which its callee-saved
 // registers and the address to resume at are saved; null means none. Use:
 //
-//   void* fiber = make_context(stack_top, size, entry, a, b);  // entry(a, b) runs at its first
-//   resume switch_context(&me, fiber);  // saves this flow into `me`, runs `fiber` until some flow
-//                                // calls switch_context(&x, me); then returns here
+//   void* fiber = make_context(top, size, entry, a, b);  // entry(a, b) runs at its first resume
+//   switch_context(&me, fiber);  // saves this flow in `me` and runs `fiber`; returns when
+//                                // some flow calls switch_context(&x, me)
 //
 // A context is resumed at most once per suspension: switch_context overwrites the saved slot
 // each time the flow suspends again. entry never returns (it switches away for good). Dropping

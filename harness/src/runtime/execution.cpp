@@ -299,11 +299,9 @@ struct OsThread {
   pthread_t handle{};       // written by the creator (pthread_create)
   std::atomic<int> tid{0};  // written by the thread before its first wait; the watchdog reads it
   std::uintptr_t stack_low = 0;  // the lowest address of its stack (overflow detection)
-  void* signal_stack = nullptr;  // its alternate signal stack (the fault handlers run there)
-  // The thread's alternate signal stack before ours, put back when it ends: a runtime that set
-  // one up when the thread started frees it when the thread ends (AddressSanitizer unmaps the
-  // current one, which would be ours, unmapped again by ~OsThread).
-  stack_t previous_signal_stack{};
+  // Its alternate signal stack (the fault handlers run there), unless the thread started with
+  // one (has_signal_stack: AddressSanitizer's, which ASan unmaps when the thread ends).
+  void* signal_stack = nullptr;
   sigjmp_buf base;       // os_thread_main's frame, where a reclaimed thread jumps
   bool reclaim = false;  // abandoned: jump to `base` and end when next posted
   bool ended = false;    // it handed on for the last time (finish_os_thread)
@@ -409,14 +407,11 @@ void* Execution::os_thread_main(void* arg) {
     os->stack_low = reinterpret_cast<std::uintptr_t>(low);
     ::pthread_attr_destroy(&attr);
   }
-  if (os->signal_stack != nullptr) {
+  if (os->signal_stack != nullptr && !has_signal_stack()) {
     stack_t ss{};
     ss.ss_sp = os->signal_stack;
     ss.ss_size = OsThread::kSignalStackSize;
-    if (::sigaltstack(&ss, &os->previous_signal_stack) != 0)
-      os->previous_signal_stack.ss_flags = SS_DISABLE;
-  } else {
-    os->previous_signal_stack.ss_flags = SS_DISABLE;
+    ::sigaltstack(&ss, nullptr);
   }
   ::pthread_setspecific(finish_key(), os);  // finish_os_thread runs when the thread ends
   if (sigsetjmp(os->base, 1) == 0) {
@@ -431,8 +426,6 @@ void* Execution::os_thread_main(void* arg) {
 void Execution::finish_os_thread(void* arg) {
   // The record (and its signal stack) is reused only after this thread was joined.
   auto* os = static_cast<OsThread*>(arg);
-  if (os->signal_stack != nullptr && (os->previous_signal_stack.ss_flags & SS_DISABLE) == 0)
-    ::sigaltstack(&os->previous_signal_stack, nullptr);
   os->ended = true;                        // read by the host after the hand-off below
   os->execution->finish_thread(os->slot);  // hands on and returns at once (hand_off_os)
   t_os = nullptr;

@@ -160,12 +160,16 @@ void install_fault_handlers() {
   });
 }
 
+bool has_signal_stack() noexcept {
+  stack_t current{};
+  return ::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE);
+}
+
 void ensure_signal_stack() {
   thread_local bool done = false;
   if (done) return;
   done = true;
-  stack_t current{};
-  if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+  if (has_signal_stack()) return;
   const std::size_t size = 64 * 1024;
   void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;  // an overflow then kills the process, as without handlecheck

@@ -69,6 +69,9 @@ void install_fault_handlers();
 
 /// Makes sure this OS thread has an alternate signal stack for the handlers (idempotent).
 void ensure_signal_stack();
+/// Whether this OS thread has an alternate signal stack. One it has (a sanitizer's, set up when
+/// the thread started) is kept: its owner frees it when the thread ends.
+bool has_signal_stack() noexcept;
 
 /// "SIGSEGV", "SIGABRT", ... ("signal N" for others).
 std::string signal_name(int signal);
