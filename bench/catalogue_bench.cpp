@@ -13,9 +13,15 @@
 //   Table 3  dpor on lastzero(12), readers(13) and increments(3, 4) with jobs 1, and with
 //            jobs 2 at split depths 3, 6 and 10 (the workers share one search tree cut at
 //            that depth): executions, pruned (sleep-set blocked) executions, wall and CPU
-//            seconds, the CPU time against jobs 1 and the wall-clock speed-up.
+//            seconds, the CPU time against jobs 1 and the wall-clock speed-up. These runs
+//            take a fraction of a second, and one pair of them says little on a shared
+//            machine: --rounds R runs them R times (default 5), jobs 1 and each jobs 2 run in
+//            turn within a round. Seconds are medians; "CPU vs jobs 1" is the median of the
+//            per-round ratios (each jobs 2 run against the jobs 1 run of its round, which a
+//            machine's slow and fast phases affect alike), printed with their range.
 //
 // Run: build/bench/hc_bench_catalogue [--budget SECONDS] [--only SUBSTRING] [--no-jobs]
+//                                     [--rounds R]
 // Progress goes to stderr, the tables to stdout. See docs/benchmarks.md.
 #include <algorithm>
 #include <chrono>
@@ -45,15 +51,17 @@ struct Args {
   double budget = 20;
   std::string only;
   bool jobs_table = true;
+  int rounds = 5;  // table 3
 };
 
 [[noreturn]] void usage(const char* argv0, const std::string& error) {
   if (!error.empty()) fmt::print(stderr, "{}: {}\n", argv0, error);
   fmt::print(stderr,
-             "usage: {} [--budget SECONDS] [--only SUBSTRING] [--no-jobs]\n"
+             "usage: {} [--budget SECONDS] [--only SUBSTRING] [--no-jobs] [--rounds R]\n"
              "  --budget SECONDS  time budget of each exploration (default 20; 0: none)\n"
              "  --only SUBSTRING  only the scenarios (and classic benchmarks) whose name has it\n"
-             "  --no-jobs         skip the second table (--jobs 1 against --jobs 2)\n",
+             "  --no-jobs         skip the tables of --jobs 1 against --jobs 2 (2 and 3)\n"
+             "  --rounds R        table 3: rounds of runs, medians printed (default 5)\n",
              argv0);
   std::exit(error.empty() ? 0 : 2);
 }
@@ -74,6 +82,13 @@ Args parse_args(int argc, char** argv) {
         usage(argv[0], fmt::format("--budget wants a number of seconds >= 0, not '{}'", text));
     } else if (arg == "--only") {
       args.only = value();
+    } else if (arg == "--rounds") {
+      const std::string text = value();
+      char* end = nullptr;
+      const long rounds = std::strtol(text.c_str(), &end, 10);
+      if (end == text.c_str() || *end != '\0' || rounds < 1 || rounds > 1000)
+        usage(argv[0], fmt::format("--rounds wants a whole number from 1 to 1000, not '{}'", text));
+      args.rounds = static_cast<int>(rounds);
     } else if (arg == "--no-jobs") {
       args.jobs_table = false;
     } else if (arg == "--help" || arg == "-h") {
@@ -382,27 +397,72 @@ int main(int argc, char** argv) {
   // twice (a unit handed out ahead whose input a unit before it changed) and the replay of each
   // unit's prefix; the cut decides how many units there are to share.
   if (args.jobs_table) {
-    fmt::print("## dpor over parallel workers (one shared search tree)\n\n");
-    Table table({"benchmark", "split depth", "jobs", "executions", "pruned", "run again",
-                 "wall seconds", "CPU seconds", "CPU vs jobs 1", "wall speed-up"},
-                {20, 5, 4, 10, 8, 8, 8, 8, 8, 8}, 1);
+    fmt::print("## dpor over parallel workers (one shared search tree), median of {} round(s)\n\n",
+               args.rounds);
+    Table table(
+        {"benchmark", "split depth", "jobs", "executions", "pruned", "run again", "wall seconds",
+         "CPU seconds", "CPU vs jobs 1", "per-round CPU ratios", "wall speed-up"},
+        {20, 5, 4, 10, 8, 8, 8, 8, 8, 11, 8}, 1);
+    const std::vector<std::uint32_t> depths = {3u, 6u, 10u};
     for (Subject s : {Subject{"classic/lastzero(12)", lastzero(12), {}},
                       Subject{"classic/readers(13)", readers(13), {}},
                       Subject{"increments(3, 4)", increments(3, 4), {}}}) {
       if (!matches(s.name)) continue;
-      fmt::print(stderr, "[table 3] {} dpor jobs 1 ...\n", s.name);
-      const Run one = measure(s.body, exhaustive(s.defaults, "dpor", 1, args.budget));
-      table.row({s.name, "-", "1", count_cell(one), fmt::format("{}", one.pruned), "0",
-                 seconds_cell(one.seconds), seconds_cell(one.cpu_seconds), "1.00x", "1.00x"});
-      for (std::uint32_t depth : {3u, 6u, 10u}) {
-        fmt::print(stderr, "[table 3] {} dpor jobs 2 split depth {} ...\n", s.name, depth);
-        hc::ExploreOptions o = s.defaults;
-        o.split_depth = depth;
-        const Run two = measure(s.body, exhaustive(o, "dpor", 2, args.budget));
-        table.row(
-            {s.name, fmt::format("{}", depth), "2", count_cell(two), fmt::format("{}", two.pruned),
-             fmt::format("{}", two.rerun), seconds_cell(two.seconds), seconds_cell(two.cpu_seconds),
-             ratio_cell(two.cpu_seconds, one.cpu_seconds), ratio_cell(one.seconds, two.seconds)});
+      // runs[0]: jobs 1; runs[1 + d]: jobs 2 at depths[d]; one Run per round each.
+      std::vector<std::vector<Run>> runs(1 + depths.size());
+      for (int round = 1; round <= args.rounds; ++round) {
+        fmt::print(stderr, "[table 3] {} round {}/{}: jobs 1, then jobs 2 at split depths", s.name,
+                   round, args.rounds);
+        runs[0].push_back(measure(s.body, exhaustive(s.defaults, "dpor", 1, args.budget)));
+        for (std::size_t d = 0; d < depths.size(); ++d) {
+          fmt::print(stderr, " {}", depths[d]);
+          hc::ExploreOptions o = s.defaults;
+          o.split_depth = depths[d];
+          runs[1 + d].push_back(measure(s.body, exhaustive(o, "dpor", 2, args.budget)));
+        }
+        fmt::print(stderr, "\n");
+      }
+      auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+      };
+      auto column = [](const std::vector<Run>& rs, auto field) {
+        std::vector<double> v;
+        for (const Run& r : rs)
+          v.push_back(static_cast<double>(field(r)));
+        return v;
+      };
+      const auto wall = [](const Run& r) { return r.seconds; };
+      const auto cpu = [](const Run& r) { return r.cpu_seconds; };
+      const auto rerun = [](const Run& r) { return r.rerun; };
+      const double one_wall = median(column(runs[0], wall));
+      const double one_cpu = median(column(runs[0], cpu));
+      table.row({s.name, "-", "1", count_cell(runs[0].front()),
+                 fmt::format("{}", runs[0].front().pruned), "0", seconds_cell(one_wall),
+                 seconds_cell(one_cpu), "1.00x", "-", "1.00x"});
+      for (std::size_t d = 0; d < depths.size(); ++d) {
+        const std::vector<Run>& two = runs[1 + d];
+        // Each round's ratio against the jobs 1 run of the same round.
+        std::vector<double> ratios;
+        for (std::size_t r = 0; r < two.size(); ++r)
+          if (runs[0][r].cpu_seconds > 0)
+            ratios.push_back(two[r].cpu_seconds / runs[0][r].cpu_seconds);
+        std::sort(ratios.begin(), ratios.end());
+        const std::string range =
+            ratios.empty() ? "-" : fmt::format("{:.2f}-{:.2f}x", ratios.front(), ratios.back());
+        const std::string paired = ratios.empty() ? "-" : fmt::format("{:.2f}x", median(ratios));
+        // A count that differs between rounds (it should not: the search is exact) shows as
+        // "varies", with the last round's count.
+        bool same = true;
+        for (const Run& r : two)
+          same = same && r.executions == two.front().executions && r.complete;
+        const double two_cpu = median(column(two, cpu));
+        const double two_wall = median(column(two, wall));
+        table.row({s.name, fmt::format("{}", depths[d]), "2",
+                   same ? count_cell(two.front()) : "varies: " + count_cell(two.back()),
+                   fmt::format("{}", two.front().pruned),
+                   fmt::format("{:.0f}", median(column(two, rerun))), seconds_cell(two_wall),
+                   seconds_cell(two_cpu), paired, range, ratio_cell(one_wall, two_wall)});
       }
     }
     fmt::print("\n");
