@@ -28,7 +28,7 @@ FOREIGN = {
     "--dependency": "sbatch", "--array": "sbatch (#SBATCH)",
     "--for": "kubectl wait", "--timeout": "kubectl wait, tools/slurm-smoke",
     "--work": "tools/slurm-smoke",
-    "--only": "hc_bench_vs_relacy", "--rounds": "hc_bench_vs_relacy",
+    "--only": "hc_bench_vs_relacy", "--rounds": "hc_bench_vs_relacy, hc_bench_catalogue",
     "--update": "tests/docs/readme_excerpts.py",
 }
 
