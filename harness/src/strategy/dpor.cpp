@@ -124,7 +124,7 @@ std::optional<std::string> DporStrategy::position() const {
     w.number(f.sleep);
     w.number(f.chosen_child);
     ThreadMask known = 0;
-    for (std::size_t t = 0; t < f.next.size(); ++t) {
+    for (std::size_t t = 0; t < f.next.stored(); ++t) {
       if (f.next[t].thread != kNoThread) known |= bit(static_cast<ThreadId>(t));
     }
     w.number(known);

@@ -79,12 +79,15 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -111,6 +114,51 @@ struct Ev {
   ThreadMask joined = 0;        // threads whose end this event waited for
   Footprint footprint;          // every object it touches (dependence.hpp)
 };
+
+/// Each thread's next event at a decision (Frame::next), indexed by thread id, as an array of
+/// kMaxThreads events would be; but only entries [0, stored()) are kept, and the others read as
+/// Ev{} (no thread). Writing entry t first stores Ev{} in the entries below it not stored yet.
+///
+/// Why: the search makes a decision at every step, and copies and moves decisions at every unit
+/// handed out, returned or promoted (shared search). A whole array is kMaxThreads x 84 bytes,
+/// about 2.7 KB, zeroed or copied each time, where a scenario has a few threads.
+class ThreadEvents {
+ public:
+  ThreadEvents() noexcept {}  // nothing stored; the storage stays uninitialized
+  ThreadEvents(const ThreadEvents& other) noexcept : stored_(other.stored_) {
+    std::memcpy(storage_, other.storage_, stored_ * sizeof(Ev));
+  }
+  ThreadEvents& operator=(const ThreadEvents& other) noexcept {
+    if (this != &other) {
+      stored_ = other.stored_;
+      std::memcpy(storage_, other.storage_, stored_ * sizeof(Ev));
+    }
+    return *this;
+  }
+  ~ThreadEvents() = default;
+
+  const Ev& operator[](std::size_t t) const noexcept { return t < stored_ ? data()[t] : none(); }
+  Ev& operator[](std::size_t t) noexcept {
+    while (stored_ <= t)
+      ::new (static_cast<void*>(data() + stored_++)) Ev{};
+    return data()[t];
+  }
+  /// Entries [stored(), kMaxThreads) read as Ev{}.
+  std::size_t stored() const noexcept { return stored_; }
+
+ private:
+  static const Ev& none() noexcept {
+    static constexpr Ev kNone{};
+    return kNone;
+  }
+  Ev* data() noexcept { return std::launder(reinterpret_cast<Ev*>(storage_)); }
+  const Ev* data() const noexcept { return std::launder(reinterpret_cast<const Ev*>(storage_)); }
+
+  std::uint8_t stored_ = 0;
+  alignas(Ev) unsigned char storage_[kMaxThreads * sizeof(Ev)];
+};
+static_assert(std::is_trivially_copyable_v<Ev> && std::is_trivially_destructible_v<Ev>,
+              "ThreadEvents copies events as bytes");
 
 /// Whether two events are the same event (what a unit's input is compared by).
 inline bool same_ev(const Ev& a, const Ev& b) {
@@ -655,7 +703,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     /// as, from here or from the decision above it slept at, with its realized footprint (a
     /// compare-exchange that failed reads). It keeps that outcome while it sleeps: anything that
     /// could change it conflicts with it and wakes it (dependence.hpp).
-    std::array<Ev, kMaxThreads> next{};
+    ThreadEvents next;
     Ev ran;  // the chosen thread's event here, once an execution ran it (thread kNoThread: not yet)
     WakeupTree wut;
     std::uint32_t chosen_child = 0;  // the root child being explored

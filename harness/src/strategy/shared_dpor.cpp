@@ -67,18 +67,21 @@ class SharedDpor final : public SharedSearch {
 
   /// A runner finished dispatch `id` (or, result.promoted, a part of it: it goes on below).
   void complete(std::uint64_t id, Result result) {
-    std::lock_guard lock(mu_);
-    const auto it = live_.find(id);
-    if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
-    const bool last = !result.promoted;
-    if (it->second.lost->load()) {
-      discarded_executions_ += result.executions;
-      if (last) live_.erase(it);
-      return;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = live_.find(id);
+      if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
+      const bool last = !result.promoted;
+      if (it->second.lost->load()) {
+        discarded_executions_ += result.executions;
+        if (last) live_.erase(it);
+        return;
+      }
+      it->second.parts.push_back(std::move(result));
+      if (last) it->second.done = true;
+      commit_locked();
     }
-    it->second.parts.push_back(std::move(result));
-    if (last) it->second.done = true;
-    commit_locked();
+    // After the unlock: a waiter woken while the lock is held would only block on it again.
     wake_.notify_all();
   }
 
