@@ -307,6 +307,12 @@ class ChildList {
     }
   }
   void erase(std::uint32_t* at) { erase(at, at + 1); }
+  /// Empty again; a spilled list's heap storage stays for the next spill (nodes are reused).
+  void clear() {
+    size_ = 0;
+    spilled_ = false;
+    heap_.clear();
+  }
 
  private:
   std::array<std::uint32_t, 4> inline_{};
@@ -351,9 +357,13 @@ class NodeStore {
   const Node& operator[](std::size_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  void push_back(Node n) {
+  void push_back(Node n) { grow() = std::move(n); }
+  /// A new last node, holding whatever the slot held before (a pooled chunk's old node, or a
+  /// default one): the caller sets every field. Reusing the slot keeps its storage (a child
+  /// list's heap) where a push_back would free it and allocate again.
+  Node& grow() {
     if (size_ == chunks_.size() * kChunk) chunks_.push_back(take_chunk());
-    (*this)[size_++] = std::move(n);
+    return (*this)[size_++];
   }
   /// Just a root (Node{}); the first chunk stays, the others go back to the pool.
   void reset() {
@@ -444,7 +454,9 @@ struct WakeupTree {
 
   std::uint32_t add_child(std::uint32_t parent, const Ev& ev) {
     ++version;
-    nodes.push_back(Node{ev, {}});
+    Node& node = nodes.grow();
+    node.ev = ev;
+    node.children.clear();
     const auto id = static_cast<std::uint32_t>(nodes.size() - 1);
     nodes[parent].children.push_back(id);
     return id;
