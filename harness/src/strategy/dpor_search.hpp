@@ -1207,11 +1207,12 @@ class DporStrategy final : public ExhaustiveStrategy {
       for (std::size_t i = j; i-- > 0;) {
         const Event& ei = events_[i];
         if (i >= real_events_) continue;  // two operations that never ran do not race
-        if (ei.ev.thread == q || !dependent(ei.ev, ej.ev)) continue;
-        const bool immediate = m[ei.ev.thread] < ei.pos;
+        // An event M already covers happens before an event M joined, so M covers its clock
+        // too: its race is not immediate and joining it changes nothing. Testing that first
+        // spares the dependence check.
+        if (ei.ev.thread == q || m[ei.ev.thread] >= ei.pos || !dependent(ei.ev, ej.ev)) continue;
         for (int u = 0; u < threads_; ++u)
           m[u] = std::max(m[u], ei.clock[u]);
-        if (!immediate) continue;
         // Spawn and join order events for good: those races cannot be reversed.
         if ((ei.ev.spawned & bit(q)) != 0 || (ej.ev.joined & bit(ei.ev.thread)) != 0) continue;
         if (releases(ei.ev.kind) && acquires(ej.ev.kind) && ei.ev.object == ej.ev.object &&
