@@ -139,8 +139,8 @@ class ThreadEvents {
 
   const Ev& operator[](std::size_t t) const noexcept { return t < stored_ ? data()[t] : none(); }
   Ev& operator[](std::size_t t) noexcept {
-    while (stored_ <= t)
-      ::new (static_cast<void*>(data() + stored_++)) Ev{};
+    for (; stored_ <= t; ++stored_)  // into the raw storage: no Ev lives there yet
+      ::new (static_cast<void*>(storage_ + stored_ * sizeof(Ev))) Ev{};
     return data()[t];
   }
   /// Entries [stored(), kMaxThreads) read as Ev{}.
@@ -151,6 +151,7 @@ class ThreadEvents {
     static constexpr Ev kNone{};
     return kNone;
   }
+  // Only where entries are stored (memcpy of a trivially copyable type creates them too).
   Ev* data() noexcept { return std::launder(reinterpret_cast<Ev*>(storage_)); }
   const Ev* data() const noexcept { return std::launder(reinterpret_cast<const Ev*>(storage_)); }
 
