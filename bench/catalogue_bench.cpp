@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -147,6 +148,22 @@ hc::ExploreOptions exhaustive(hc::ExploreOptions o, const std::string& strategy,
   o.time_budget_seconds = budget;
   o.jobs = jobs;  // split_depth stays at its default (3) for jobs > 1
   return o;
+}
+
+/// The median of `v` (the mean of the middle two when there is an even number).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// The median of one field of a row's runs (one per round).
+template <class T>
+double median_of(const std::vector<Run>& runs, T Run::*field) {
+  std::vector<double> v;
+  for (const Run& r : runs)
+    v.push_back(static_cast<double>(r.*field));
+  return median(std::move(v));
 }
 
 std::string count_cell(const Run& r) {
@@ -422,21 +439,8 @@ int main(int argc, char** argv) {
         }
         fmt::print(stderr, "\n");
       }
-      auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-      };
-      auto column = [](const std::vector<Run>& rs, auto field) {
-        std::vector<double> v;
-        for (const Run& r : rs)
-          v.push_back(static_cast<double>(field(r)));
-        return v;
-      };
-      const auto wall = [](const Run& r) { return r.seconds; };
-      const auto cpu = [](const Run& r) { return r.cpu_seconds; };
-      const auto rerun = [](const Run& r) { return r.rerun; };
-      const double one_wall = median(column(runs[0], wall));
-      const double one_cpu = median(column(runs[0], cpu));
+      const double one_wall = median_of(runs[0], &Run::seconds);
+      const double one_cpu = median_of(runs[0], &Run::cpu_seconds);
       table.row({s.name, "-", "1", count_cell(runs[0].front()),
                  fmt::format("{}", runs[0].front().pruned), "0", seconds_cell(one_wall),
                  seconds_cell(one_cpu), "1.00x", "-", "1.00x"});
@@ -456,12 +460,12 @@ int main(int argc, char** argv) {
         bool same = true;
         for (const Run& r : two)
           same = same && r.executions == two.front().executions && r.complete;
-        const double two_cpu = median(column(two, cpu));
-        const double two_wall = median(column(two, wall));
+        const double two_cpu = median_of(two, &Run::cpu_seconds);
+        const double two_wall = median_of(two, &Run::seconds);
         table.row({s.name, fmt::format("{}", depths[d]), "2",
                    same ? count_cell(two.front()) : "varies: " + count_cell(two.back()),
                    fmt::format("{}", two.front().pruned),
-                   fmt::format("{:.0f}", median(column(two, rerun))), seconds_cell(two_wall),
+                   fmt::format("{:.0f}", median_of(two, &Run::rerun)), seconds_cell(two_wall),
                    seconds_cell(two_cpu), paired, range, ratio_cell(one_wall, two_wall)});
       }
     }

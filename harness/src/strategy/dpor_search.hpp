@@ -135,7 +135,6 @@ class ThreadEvents {
     }
     return *this;
   }
-  ~ThreadEvents() = default;
 
   const Ev& operator[](std::size_t t) const noexcept { return t < stored_ ? data()[t] : none(); }
   Ev& operator[](std::size_t t) noexcept {
@@ -343,7 +342,7 @@ class NodeStore {
     if (this == &other) return *this;
     size_ = 0;
     for (std::size_t i = 0; i < other.size_; ++i)
-      push_back(other[i]);
+      grow() = other[i];
     return *this;
   }
   NodeStore& operator=(NodeStore&& other) noexcept {
