@@ -709,6 +709,7 @@ class DporStrategy final : public ExhaustiveStrategy {
       build_events(steps, verdict.touches, verdict.spawns, verdict.waiting, verdict.pending);
       add_wakeup_sequences();
       events_valid_ = true;
+      if (shared_ != nullptr) stream_to_top();
     } else {
       events_valid_ = false;
     }
@@ -922,13 +923,22 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool exhausted() const { return exhausted_; }
   /// Driver: commits a unit explored from next_input(), then moves to the next unit.
   void apply_unit(UnitResult r) {
-    for (std::size_t k = 0; k < std::min(r.ran.size(), stack_.size()); ++k) {
-      if (stack_[k].ran.thread == kNoThread && r.ran[k].thread == stack_[k].chosen)
-        stack_[k].ran = r.ran[k];
-    }
+    learn_ran(r.ran);
     for (Frame& f : r.fresh)
       stack_.push_back(std::move(f));
-    for (TopRace& race : r.races) {
+    apply_races(r.races);
+    if (!r.promoted) backtrack();
+  }
+  /// Driver: what the chosen threads of the top's decisions ran as, from a unit (UnitResult::ran).
+  void learn_ran(const std::vector<Ev>& ran) {
+    for (std::size_t k = 0; k < std::min(ran.size(), stack_.size()); ++k) {
+      if (stack_[k].ran.thread == kNoThread && ran[k].thread == stack_[k].chosen)
+        stack_[k].ran = ran[k];
+    }
+  }
+  /// Driver: a unit's races into the top, in the order found (their sequences are moved out).
+  void apply_races(std::span<TopRace> races) {
+    for (TopRace& race : races) {
       if (race.frame >= stack_.size()) throw std::logic_error("dpor: a unit's race names no frame");
       if (!optimal_) {
         add_source(stack_[race.frame], race.v);
@@ -936,7 +946,6 @@ class DporStrategy final : public ExhaustiveStrategy {
         insert(race.frame, std::move(race.v));
       }
     }
-    if (!r.promoted) backtrack();
   }
 
  private:
@@ -1517,6 +1526,10 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
   /// Runner: sends a part of its unit with the races and executions since the last one.
   void return_part(UnitResult r);
+  /// Runner of the unit the driver stands at: hands the races into the top found since the
+  /// last part (and, once, what the top's chosen threads ran as) to the driver now, which
+  /// applies them as the unit's commit would (SharedDpor::stream).
+  void stream_to_top();
   /// Runner: the unit ran unit_size_ executions more. Its decisions down to the shallowest one
   /// with branches left go to the top (a part of the unit, committed in its turn, whose
   /// branches other workers then take), and it goes on below them.
@@ -1606,8 +1619,10 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::vector<TopRace> top_races_;  // its races into the top, in the order found
   bool stopped_ = false;            // a stop-at-first finding ended it
   bool abandoned_ = false;          // SharedDpor discarded it while it ran
-  std::shared_ptr<std::atomic<bool>> lost_;  // set when SharedDpor discards it
-  std::uint64_t unit_executions_ = 0;        // executions it ran so far
+  std::shared_ptr<std::atomic<bool>> lost_;    // set when SharedDpor discards it
+  std::shared_ptr<std::atomic<bool>> needed_;  // set when the driver stands at it (validated)
+  bool ran_streamed_ = false;                  // stream_to_top() gave the driver top_ran()
+  std::uint64_t unit_executions_ = 0;          // executions it ran so far
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   std::vector<WakeupTree> spare_trees_;            // of frames popped: their storage, for new ones

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -32,7 +33,10 @@ namespace dpor {
 /// commits, in order, every returned part of the unit the driver stands at: a unit whose input
 /// is still the one it ran with is applied to the driver, which then moves on; one whose input
 /// changed is discarded (its `lost` flag stops its runner) and handed out again when reached.
-/// Commits also look for units ahead whose input they changed (find_lost_locked). Everything
+/// Commits also look for units ahead whose input they changed (find_lost_locked). The unit the
+/// driver stands at is validated when the driver reaches it, and from then on its runner
+/// streams its races into the top as it finds them (stream()): they are applied at once, as
+/// its commit would apply them, so the units predicted meanwhile know them. Everything
 /// happens under one mutex; handing a unit over costs about 25-35 us on a small machine, so a
 /// cut that makes units of a few executions loses (bench/, table 3).
 class SharedDpor final : public SharedSearch {
@@ -53,6 +57,9 @@ class SharedDpor final : public SharedSearch {
     Input input;
     /// Set when a unit committed before this one changed its input: the runner may stop.
     std::shared_ptr<std::atomic<bool>> lost;
+    /// Set when the driver stands at this unit, its input found unchanged: stream() takes its
+    /// races from then on.
+    std::shared_ptr<std::atomic<bool>> needed;
   };
 
   /// A unit for a runner, or nullopt when the search is over (finished, stopped or cancelled).
@@ -83,6 +90,29 @@ class SharedDpor final : public SharedSearch {
     }
     // After the unlock: a waiter woken while the lock is held would only block on it again.
     wake_.notify_all();
+  }
+
+  /// The runner of dispatch `id` hands over the races into the top it found since its last
+  /// part, and what the top's chosen threads ran as. If the driver stands at that unit (its
+  /// input validated, its returned parts all committed), they are applied now, as its next
+  /// commit would apply them first: nothing before it is left to commit, and only its commits
+  /// change the driver. The tree ends the same; what changes is that units handed out from now
+  /// on are predicted with these races, and units ahead that they change stop now instead of
+  /// at the commit. Returns false, taking nothing, when the driver is not at that unit.
+  bool stream(std::uint64_t id, std::span<DporStrategy::TopRace> races,
+              const std::vector<Ev>& ran) {
+    std::lock_guard lock(mu_);
+    if (over_locked()) return false;
+    const auto it = live_.find(id);
+    if (it == live_.end() || !it->second.validated || !it->second.parts.empty() ||
+        it->second.lost->load())
+      return false;
+    const auto k = by_key_.find(needed_key_);
+    if (k == by_key_.end() || k->second != id) return false;
+    driver_.learn_ran(ran);
+    driver_.apply_races(races);
+    find_lost_locked();
+    return true;
   }
 
   std::optional<std::uint64_t> committed_unit(std::uint64_t dispatch) const override {
@@ -126,10 +156,11 @@ class SharedDpor final : public SharedSearch {
     DporStrategy::Frame branch;     // the input's last frame, without its subtree (branch_only)
     DporStrategy::BranchMark mark;  // ... and what tells whether its subtree changed
     std::shared_ptr<std::atomic<bool>> lost;
+    std::shared_ptr<std::atomic<bool>> needed;  // Dispatch::needed
     std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
     std::deque<Result> parts;   // returned, not yet committed (promoted ones, then the last)
     bool done = false;          // its last part came back
-    bool validated = false;     // its first part was committed: the rest follow it
+    bool validated = false;     // the driver reached it, its input unchanged: it commits
   };
 
   /// The version of the wakeup tree a unit's branch hangs in (0 for the first unit).
@@ -163,13 +194,17 @@ class SharedDpor final : public SharedSearch {
     fate_.push_back(kPending);
     by_key_[key] = id;
     auto lost = std::make_shared<std::atomic<bool>>(false);
+    auto needed = std::make_shared<std::atomic<bool>>(false);
     Live& unit = live_[id];
     unit.key = std::move(key);
     unit.version = branch_version(unit.key);
     if (!in.frames.empty()) unit.branch = DporStrategy::branch_only(in.frames.back());
     unit.mark = in.mark;
     unit.lost = lost;
-    return Dispatch{id, std::move(in), std::move(lost)};
+    unit.needed = needed;
+    // The unit the driver stands at is validated as it is handed out (commit_locked).
+    if (unit.key == needed_key_) validate_locked(id, unit);
+    return Dispatch{id, std::move(in), std::move(lost), std::move(needed)};
   }
 
   /// After a commit: units handed out ahead whose branch the commit changed are lost (their
@@ -198,30 +233,42 @@ class SharedDpor final : public SharedSearch {
     }
   }
 
+  /// The unit the driver stands at: its input is final (nothing before it is left to commit),
+  /// so it is valid for good, or never. Returns false when it was discarded.
+  bool validate_locked(std::uint64_t id, Live& unit) {
+    if (unit.validated) return true;
+    if ((unit.version != branch_version(unit.key) &&
+         !driver_.same_branch(unit.branch, unit.mark)) ||
+        !driver_.same_sleepers(unit.branch)) {
+      // Predicted wrong: a unit before it inserted below its branch. It runs again.
+      unit.lost->store(true);
+      fate_[id] = kDiscarded;
+      for (const Result& part : unit.parts)
+        discarded_executions_ += part.executions;
+      unit.parts.clear();
+      return false;
+    }
+    unit.validated = true;
+    unit.needed->store(true);
+    fate_[id] = static_cast<std::int64_t>(committed_++);
+    return true;
+  }
+
   void commit_locked() {
     while (!over_locked()) {
       const auto k = by_key_.find(needed_key_);
       if (k == by_key_.end()) return;  // not handed out yet
       const std::uint64_t id = k->second;
       Live& unit = live_.at(id);
+      // Validated as soon as the driver reaches it: a wrong one stops (and runs again) now,
+      // and a right one streams its races (stream()).
+      if (!validate_locked(id, unit)) {
+        by_key_.erase(k);
+        if (unit.done) live_.erase(id);  // else its runner returns it (complete() drops it)
+        continue;
+      }
       if (unit.parts.empty()) return;  // still running
       by_key_.erase(k);
-      if (!unit.validated) {
-        if ((unit.version != branch_version(unit.key) &&
-             !driver_.same_branch(unit.branch, unit.mark)) ||
-            !driver_.same_sleepers(unit.branch)) {
-          // Predicted wrong: a unit before it inserted below its branch. It runs again.
-          unit.lost->store(true);
-          fate_[id] = kDiscarded;
-          for (const Result& part : unit.parts)
-            discarded_executions_ += part.executions;
-          unit.parts.clear();
-          if (unit.done) live_.erase(id);  // else its runner returns it (complete() drops it)
-          continue;
-        }
-        unit.validated = true;
-        fate_[id] = static_cast<std::int64_t>(committed_++);
-      }
       Result part = std::move(unit.parts.front());
       unit.parts.pop_front();
       if (part.stopped) {
@@ -277,6 +324,8 @@ bool DporStrategy::acquire_unit() {
   follow_from_ = d->input.follow_from;
   dispatch_ = d->id;
   lost_ = std::move(d->lost);
+  needed_ = std::move(d->needed);
+  ran_streamed_ = false;
   abandoned_ = false;
   given_ = stack_.size();
   top_races_.clear();
@@ -342,6 +391,22 @@ void DporStrategy::finish_shared_unit() {
   r.stopped = stopped_;
   need_unit_ = true;
   return_part(std::move(r));
+}
+
+void DporStrategy::stream_to_top() {
+  if ((top_races_.empty() && ran_streamed_) || !needed_->load(std::memory_order_acquire)) return;
+  // Only races into decisions the driver has: those below given_ (the cut, for a unit that
+  // came with fewer) reach it as frames with the part that ends them. Races into different
+  // decisions commute (the driver inserts each into its own decision's tree), so moving these
+  // ahead of the others keeps the result; among themselves they keep the order found.
+  const auto into_driver = std::stable_partition(
+      top_races_.begin(), top_races_.end(), [this](const TopRace& r) { return r.frame < given_; });
+  const auto n = static_cast<std::size_t>(into_driver - top_races_.begin());
+  if (n == 0 && ran_streamed_) return;
+  if (shared_->stream(dispatch_, std::span<TopRace>(top_races_.data(), n), top_ran())) {
+    ran_streamed_ = true;
+    top_races_.erase(top_races_.begin(), into_driver);
+  }
 }
 
 void DporStrategy::return_part(UnitResult r) {
