@@ -43,13 +43,14 @@ class SharedDpor final : public SharedSearch {
  public:
   SharedDpor(const StrategyOptions& o, bool optimal, int workers)
       : driver_(driver_options(o), optimal, nullptr, /*driver=*/true),
-        // One unit per worker in flight, and one more for the first worker to finish: a unit
-        // handed out ahead may be discarded (a unit before it changes its input), so more costs
-        // executions and buys no speed. lastzero(12), 2 workers, split depth 3, medians of 5
-        // rounds, twice: 2 in flight 1.24-1.25x the CPU of one worker at 1.30-1.32x its speed,
-        // 3 in flight 1.20-1.22x at 1.44-1.46x, 4 in flight 1.26-1.28x at 1.42-1.44x (1,129-1,190
-        // executions run again against 799-810), 6 in flight 1.31-1.32x at 1.39-1.40x.
-        lookahead_(static_cast<std::size_t>(std::max(workers, 1)) + 1),
+        // Two units per worker in flight: a unit handed out ahead may be discarded (a unit
+        // before it changes its input), so more costs executions and buys no speed. With 2
+        // workers, split depth 3, medians of 5 rounds: lastzero(12) 2 in flight 1.24-1.25x the
+        // CPU of one worker at 1.30-1.32x its speed, 3 in flight 1.20-1.22x at 1.44-1.46x, 4 in
+        // flight 1.26-1.28x at 1.42-1.44x, 6 in flight 1.31-1.32x at 1.39-1.40x; but 3 in
+        // flight against 4 made increments(3, 4) 1.36x faster than one worker instead of
+        // 1.44-1.61x, and readers(13) 1.13-1.21x instead of 1.19-1.27x, at the same CPU.
+        lookahead_(static_cast<std::size_t>(std::max(workers, 1)) * 2),
         needed_key_(driver_.next_key()) {}
 
   using Input = DporStrategy::UnitInput;
