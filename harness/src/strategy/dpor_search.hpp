@@ -1619,10 +1619,11 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::vector<TopRace> top_races_;  // its races into the top, in the order found
   bool stopped_ = false;            // a stop-at-first finding ended it
   bool abandoned_ = false;          // SharedDpor discarded it while it ran
-  std::shared_ptr<std::atomic<bool>> lost_;    // set when SharedDpor discards it
-  std::shared_ptr<std::atomic<bool>> needed_;  // set when the driver stands at it (validated)
-  bool ran_streamed_ = false;                  // stream_to_top() gave the driver top_ran()
-  std::uint64_t unit_executions_ = 0;          // executions it ran so far
+  std::shared_ptr<std::atomic<bool>> lost_;          // set when SharedDpor discards it
+  std::shared_ptr<std::atomic<bool>> needed_;        // set when the driver stands at it (validated)
+  bool ran_streamed_ = false;                        // stream_to_top() gave the driver top_ran()
+  static constexpr std::uint64_t kStreamAfter = 16;  // see stream_to_top()
+  std::uint64_t unit_executions_ = 0;                // executions it ran so far
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   std::vector<WakeupTree> spare_trees_;            // of frames popped: their storage, for new ones
