@@ -531,6 +531,15 @@ struct WakeupTree {
 
 class SharedDpor;
 
+/// What SharedDpor tells the runner of a unit while it runs: one per unit handed out, shared by
+/// both, set under SharedDpor's lock and read by the runner without it.
+struct UnitSignals {
+  std::atomic<bool> lost{false};  // a unit committed before it changed its input: stop
+  /// The driver reached it with its input unchanged: it commits, and its runner streams its
+  /// races into the top from now on (SharedDpor::stream).
+  std::atomic<bool> validated{false};
+};
+
 /// dpor over a search tree its workers share (shared_search.hpp). Three roles of one class:
 ///  * alone (shared_ == nullptr, driver_ false): the sequential search, or one worker of a
 ///    fixed-depth partition (shards, checkpoints);
@@ -680,7 +689,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         backtrack();
         return;
       }
-      if (lost_->load(std::memory_order_relaxed)) {
+      if (signals_->lost.load(std::memory_order_relaxed)) {
         abandoned_ = true;  // its result would be discarded: stop now
         backtrack();
         return;
@@ -1619,8 +1628,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::vector<TopRace> top_races_;  // its races into the top, in the order found
   bool stopped_ = false;            // a stop-at-first finding ended it
   bool abandoned_ = false;          // SharedDpor discarded it while it ran
-  std::shared_ptr<std::atomic<bool>> lost_;          // set when SharedDpor discards it
-  std::shared_ptr<std::atomic<bool>> needed_;        // set when the driver stands at it (validated)
+  std::shared_ptr<UnitSignals> signals_;             // what SharedDpor says of it
   bool ran_streamed_ = false;                        // stream_to_top() gave the driver top_ran()
   static constexpr std::uint64_t kStreamAfter = 16;  // see stream_to_top()
   std::uint64_t unit_executions_ = 0;                // executions it ran so far

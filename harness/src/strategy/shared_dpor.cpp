@@ -58,11 +58,7 @@ class SharedDpor final : public SharedSearch {
   struct Dispatch {
     std::uint64_t id = 0;
     Input input;
-    /// Set when a unit committed before this one changed its input: the runner may stop.
-    std::shared_ptr<std::atomic<bool>> lost;
-    /// Set when the driver stands at this unit, its input found unchanged: stream() takes its
-    /// races from then on.
-    std::shared_ptr<std::atomic<bool>> needed;
+    std::shared_ptr<UnitSignals> signals;  // shared with the runner
   };
 
   /// A unit for a runner, or nullopt when the search is over (finished, stopped or cancelled).
@@ -82,7 +78,7 @@ class SharedDpor final : public SharedSearch {
       const auto it = live_.find(id);
       if (it == live_.end()) return;  // discarded meanwhile (the search stopped)
       const bool last = !result.promoted;
-      if (it->second.lost->load()) {
+      if (it->second.signals->lost) {
         discarded_executions_ += result.executions;
         if (last) live_.erase(it);
         return;
@@ -107,8 +103,8 @@ class SharedDpor final : public SharedSearch {
     std::lock_guard lock(mu_);
     if (over_locked()) return false;
     const auto it = live_.find(id);
-    if (it == live_.end() || !it->second.validated || !it->second.parts.empty() ||
-        it->second.lost->load())
+    if (it == live_.end() || !it->second.signals->validated || !it->second.parts.empty() ||
+        it->second.signals->lost)
       return false;
     const auto k = by_key_.find(needed_key_);
     if (k == by_key_.end() || k->second != id) return false;
@@ -158,12 +154,10 @@ class SharedDpor final : public SharedSearch {
     Key key;
     DporStrategy::Frame branch;     // the input's last frame, without its subtree (branch_only)
     DporStrategy::BranchMark mark;  // ... and what tells whether its subtree changed
-    std::shared_ptr<std::atomic<bool>> lost;
-    std::shared_ptr<std::atomic<bool>> needed;  // Dispatch::needed
-    std::uint64_t version = 0;  // of its branch's wakeup tree when last found unchanged
-    std::deque<Result> parts;   // returned, not yet committed (promoted ones, then the last)
-    bool done = false;          // its last part came back
-    bool validated = false;     // the driver reached it, its input unchanged: it commits
+    std::shared_ptr<UnitSignals> signals;  // lost, validated: shared with its runner
+    std::uint64_t version = 0;             // of its branch's wakeup tree when last found unchanged
+    std::deque<Result> parts;  // returned, not yet committed (promoted ones, then the last)
+    bool done = false;         // its last part came back
   };
 
   /// The version of the wakeup tree a unit's branch hangs in (0 for the first unit).
@@ -196,18 +190,15 @@ class SharedDpor final : public SharedSearch {
     const std::uint64_t id = fate_.size();
     fate_.push_back(kPending);
     by_key_[key] = id;
-    auto lost = std::make_shared<std::atomic<bool>>(false);
-    auto needed = std::make_shared<std::atomic<bool>>(false);
     Live& unit = live_[id];
     unit.key = std::move(key);
     unit.version = branch_version(unit.key);
     if (!in.frames.empty()) unit.branch = DporStrategy::branch_only(in.frames.back());
     unit.mark = in.mark;
-    unit.lost = lost;
-    unit.needed = needed;
+    unit.signals = std::make_shared<UnitSignals>();
     // The unit the driver stands at is validated as it is handed out (commit_locked).
     if (unit.key == needed_key_) validate_locked(id, unit);
-    return Dispatch{id, std::move(in), std::move(lost), std::move(needed)};
+    return Dispatch{id, std::move(in), unit.signals};
   }
 
   /// After a commit: units handed out ahead whose branch the commit changed are lost (their
@@ -216,13 +207,13 @@ class SharedDpor final : public SharedSearch {
     for (auto it = live_.begin(); it != live_.end();) {
       Live& unit = it->second;
       const std::uint64_t version = branch_version(unit.key);
-      if (unit.validated || unit.lost->load() || version == unit.version ||
+      if (unit.signals->validated || unit.signals->lost || version == unit.version ||
           driver_.branch_unchanged(unit.key, unit.branch, unit.mark)) {
         unit.version = version;
         ++it;
         continue;
       }
-      unit.lost->store(true);
+      unit.signals->lost = true;
       fate_[it->first] = kDiscarded;
       by_key_.erase(unit.key);
       for (const Result& part : unit.parts)
@@ -239,20 +230,19 @@ class SharedDpor final : public SharedSearch {
   /// The unit the driver stands at: its input is final (nothing before it is left to commit),
   /// so it is valid for good, or never. Returns false when it was discarded.
   bool validate_locked(std::uint64_t id, Live& unit) {
-    if (unit.validated) return true;
+    if (unit.signals->validated) return true;
     if ((unit.version != branch_version(unit.key) &&
          !driver_.same_branch(unit.branch, unit.mark)) ||
         !driver_.same_sleepers(unit.branch)) {
       // Predicted wrong: a unit before it inserted below its branch. It runs again.
-      unit.lost->store(true);
+      unit.signals->lost = true;
       fate_[id] = kDiscarded;
       for (const Result& part : unit.parts)
         discarded_executions_ += part.executions;
       unit.parts.clear();
       return false;
     }
-    unit.validated = true;
-    unit.needed->store(true);
+    unit.signals->validated = true;
     fate_[id] = static_cast<std::int64_t>(committed_++);
     return true;
   }
@@ -276,7 +266,7 @@ class SharedDpor final : public SharedSearch {
       unit.parts.pop_front();
       if (part.stopped) {
         stopped_at_ = static_cast<std::uint64_t>(fate_[id]);
-        unit.lost->store(true);  // nothing after it counts
+        unit.signals->lost = true;  // nothing after it counts
         live_.erase(id);
         break;
       }
@@ -296,7 +286,7 @@ class SharedDpor final : public SharedSearch {
       // Units handed out ahead of the end are not part of the search.
       for (const auto& [id, unit] : live_) {
         fate_[id] = kDiscarded;
-        unit.lost->store(true);
+        unit.signals->lost = true;
       }
       live_.clear();
       by_key_.clear();
@@ -326,8 +316,7 @@ bool DporStrategy::acquire_unit() {
     stack_.push_back(std::move(f));
   follow_from_ = d->input.follow_from;
   dispatch_ = d->id;
-  lost_ = std::move(d->lost);
-  needed_ = std::move(d->needed);
+  signals_ = std::move(d->signals);
   ran_streamed_ = false;
   abandoned_ = false;
   given_ = stack_.size();
@@ -401,7 +390,8 @@ void DporStrategy::stream_to_top() {
   // its part as soon, and would pay the lock for nothing (increments(3, 4) at split depth 10,
   // whose units are a few executions each, took 15% more CPU when they streamed).
   if (unit_executions_ < kStreamAfter) return;
-  if ((top_races_.empty() && ran_streamed_) || !needed_->load(std::memory_order_acquire)) return;
+  if ((top_races_.empty() && ran_streamed_) || !signals_->validated.load(std::memory_order_acquire))
+    return;
   // Only races into decisions the driver has: those below given_ (the cut, for a unit that
   // came with fewer) reach it as frames with the part that ends them. Races into different
   // decisions commute (the driver inserts each into its own decision's tree), so moving these
