@@ -2,8 +2,11 @@
 //   BM_RawFiberSwitch        one Boost.Context fiber switch (the physical floor), per switch
 //   BM_RawContextSwitch      the same with the engine's own switch (fiber/context.hpp), which
 //                            the fibers of executions use
+//   BM_RawContextSwitchFp    the engine's switch that also keeps each flow's floating-point
+//                            control words (--fp-env-per-thread)
 //   BM_PingPongSchedulingPoint  two threads alternating on an hc::atomic: ns per scheduling
 //                            point when every step switches threads (the worst case)
+//   BM_PingPongFpEnvPerThread   the same with ExecutionConfig::fp_env_per_thread
 //   BM_PingPongOsThreads     the same on the os-threads substrate (ExecutionConfig::os_threads:
 //                            each switch is a futex baton hand-off between OS threads)
 //   BM_FixedCostPerExecution the fixed cost of one execution, ns/execution: main spawns 2
@@ -62,25 +65,37 @@ struct RawContextPair {
   void* other = nullptr;
 };
 
+template <void (*kSwitch)(void**, void*) noexcept>
 [[noreturn]] void raw_context_entry(void* pair, std::uintptr_t) {
   auto* p = static_cast<RawContextPair*>(pair);
   for (;;)
-    hc::detail::switch_context(&p->other, p->main);
+    kSwitch(&p->other, p->main);
 }
 
-void BM_RawContextSwitch(benchmark::State& state) {
+template <void (*kSwitch)(void**, void*) noexcept>
+void raw_context_switch(benchmark::State& state) {
   constexpr std::size_t kStackSize = 64 * 1024;
   alignas(16) static unsigned char stack[kStackSize];
   RawContextPair pair;
-  pair.other =
-      hc::detail::make_context(stack + kStackSize, kStackSize, &raw_context_entry, &pair, 0);
+  pair.other = hc::detail::make_context(stack + kStackSize, kStackSize, &raw_context_entry<kSwitch>,
+                                        &pair, 0);
   for (auto _ : state)
-    hc::detail::switch_context(&pair.main, pair.other);  // two switches: there and back
+    kSwitch(&pair.main, pair.other);  // two switches: there and back
   state.counters["ns/switch"] =
       benchmark::Counter(static_cast<double>(state.iterations() * 2),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+
+void BM_RawContextSwitch(benchmark::State& state) {
+  raw_context_switch<&hc::detail::switch_context>(state);
+}
 BENCHMARK(BM_RawContextSwitch);
+
+/// The switch that keeps each flow's floating-point control words (--fp-env-per-thread).
+void BM_RawContextSwitchFp(benchmark::State& state) {
+  raw_context_switch<&hc::detail::switch_context_fp>(state);
+}
+BENCHMARK(BM_RawContextSwitchFp);
 
 /// Always switches to another enabled thread: every scheduling point is a fiber switch.
 class AlternatingStrategy final : public hc::Strategy {
@@ -109,11 +124,14 @@ namespace hc {
 
 namespace {
 
-void ping_pong(benchmark::State& state, bool os_threads) {
+enum class Substrate { fibers, fibers_fp_env_per_thread, os_threads };
+
+void ping_pong(benchmark::State& state, Substrate substrate) {
   constexpr int kSteps = 1000;  // per thread: a long execution, and a trace that fits in L2
   hc::detail::ExecutionConfig config;
   config.max_steps = 4 * kSteps;
-  config.os_threads = os_threads;
+  config.os_threads = substrate == Substrate::os_threads;
+  config.fp_env_per_thread = substrate == Substrate::fibers_fp_env_per_thread;
   hc::detail::Execution exec(config);
   const std::function<void()> body = [] {
     hc::atomic<int> ball{0, "ball"};
@@ -139,12 +157,17 @@ void ping_pong(benchmark::State& state, bool os_threads) {
 }
 
 void BM_PingPongSchedulingPoint(benchmark::State& state) {
-  ping_pong(state, false);
+  ping_pong(state, Substrate::fibers);
 }
 BENCHMARK(BM_PingPongSchedulingPoint)->Unit(benchmark::kMicrosecond);
 
+void BM_PingPongFpEnvPerThread(benchmark::State& state) {
+  ping_pong(state, Substrate::fibers_fp_env_per_thread);
+}
+BENCHMARK(BM_PingPongFpEnvPerThread)->Unit(benchmark::kMicrosecond);
+
 void BM_PingPongOsThreads(benchmark::State& state) {
-  ping_pong(state, true);
+  ping_pong(state, Substrate::os_threads);
 }
 // Real time: the work runs on OS threads other than the benchmark's, whose CPU time is idle.
 BENCHMARK(BM_PingPongOsThreads)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -398,6 +398,14 @@ void print_verdict(const Scenario& s, const ScenarioOutcome& outcome, const Scen
           r.stats.unwind_fallbacks);
     }
   }
+  if (r.stats.fp_control_changes != 0) {
+    // Not verbose only: it may explain a result that differs from a run on OS threads.
+    std::cout << fmt::format(
+        "note: {} execution{} changed the floating-point control words (rounding mode, "
+        "exception masks or flush-to-zero); on fibers the simulated threads share them, as "
+        "they share thread_local variables, unless --fp-env-per-thread gives each its own\n",
+        r.stats.fp_control_changes, r.stats.fp_control_changes == 1 ? "" : "s");
+  }
   if (detailed || !outcome.as_expected) {
     for (std::size_t i = 0; i < report.shown.size(); ++i)
       std::cout << reports::format_finding(report.shown[i], report.commands[i], layout) << "\n";

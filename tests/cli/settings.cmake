@@ -22,7 +22,8 @@ set(settings
     "--split-depth;4;split_depth;4"
     "--unit-size;100;unit_size;100"
     "--audit-footprints;-;audit_footprints;ON"
-    "--os-threads;-;os_threads;ON")
+    "--os-threads;-;os_threads;ON"
+    "--fp-env-per-thread;-;fp_env_per_thread;ON")
 set(args run engine/lost-update --no-minimize --out ${WORK_DIR}/out)
 # (CMake lists do not nest: the rows above flatten into one list, read four at a time.)
 set(flat ${settings})

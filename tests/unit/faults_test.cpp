@@ -342,9 +342,10 @@ TEST(ThreadState, RethrowAfterASchedulingPointRethrowsThisThreadsException) {
   EXPECT_TRUE(r.stats.exhausted);
 }
 
-// The SSE and x87 control words are callee-saved in the ABI, so each thread keeps its own
-// rounding mode (and flush-to-zero bits) across scheduling points, as each OS thread does:
-// fiber/context.hpp saves them at every switch and reloads them when the threads' differ.
+// The SSE and x87 control words are callee-saved in the ABI, so each OS thread keeps its own
+// rounding mode (and flush-to-zero bits). With fp_env_per_thread, each simulated thread keeps
+// its own across scheduling points on fibers too: fiber/context.hpp's switch_context_fp saves
+// them at every switch and reloads them when the threads' differ.
 TEST(ThreadState, RoundingModeIsPerSimulatedThread) {
   auto body = [] {
     hc::atomic<int> x{0, "x"};
@@ -367,11 +368,101 @@ TEST(ThreadState, RoundingModeIsPerSimulatedThread) {
     b.join();
   };
   const int before = std::fegetround();
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.fp_env_per_thread = true;
+  const hc::Result r = hc::explore(body, o);
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 2u);
+  EXPECT_EQ(r.stats.fp_control_changes, 0u) << "counted only when the threads share them";
+  EXPECT_EQ(std::fegetround(), before) << "a simulated thread's mode leaked into the host";
+}
+
+// With fp_env_per_thread, a thread starts with its parent's control words, as an OS thread
+// starts with its creator's, and main with the OS thread's: not with what the thread that
+// used the slot (its fiber) in an earlier execution left.
+TEST(ThreadState, ThreadStartsWithItsParentsRoundingMode) {
+  auto body = [] {
+    HC_CHECK(std::fegetround() == FE_TONEAREST, "main starts with mode {}, not the host's {}",
+             std::fegetround(), FE_TONEAREST);
+    std::fesetround(FE_DOWNWARD);
+    hc::atomic<int> x{0, "x"};
+    auto worker = [&] {
+      HC_CHECK(std::fegetround() == FE_DOWNWARD, "a thread starts with mode {}, not main's {}",
+               std::fegetround(), FE_DOWNWARD);
+      if (hc::choose(2, "set") == 1) std::fesetround(FE_UPWARD);  // and leaves it set
+      x.fetch_add(1);
+    };
+    hc::thread a("a", worker);
+    hc::thread b("b", worker);
+    a.join();
+    b.join();
+    HC_CHECK(std::fegetround() == FE_DOWNWARD, "main's mode is {} after the joins, not {}",
+             std::fegetround(), FE_DOWNWARD);
+  };
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  hc::ExploreOptions o = hc::test::exhaustive();
+  o.fp_env_per_thread = true;
+  const hc::Result r = hc::explore(body, o);
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
+  EXPECT_EQ(r.stats.executions, 8u);  // 2 x 2 values, 2 orders of the two fetch_adds
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST) << "a simulated thread's mode leaked into the host";
+}
+
+// By default the simulated threads on fibers share the control words, as they share
+// thread_local variables: one thread's rounding mode is the next one's. Every execution still
+// starts with the OS thread's (run() puts them back, and counts the executions that changed
+// them), so what an execution computes does not depend on the executions before it.
+TEST(FpControl, SharedOnFibersAndPutBackAfterEveryExecution) {
+  if (std::getenv("HC_OS_THREADS") != nullptr) GTEST_SKIP() << "OS threads have their own";
+  static int saw_the_other_threads_mode = 0;
+  saw_the_other_threads_mode = 0;
+  auto body = [] {
+    HC_CHECK(std::fegetround() == FE_TONEAREST, "main starts with mode {}, not the host's {}",
+             std::fegetround(), FE_TONEAREST);
+    hc::atomic<int> x{0, "x"};
+    hc::thread a("a", [&] {
+      std::fesetround(FE_UPWARD);
+      x.fetch_add(1);
+    });
+    hc::thread b("b", [&] {
+      x.fetch_add(1);
+      if (std::fegetround() == FE_UPWARD) ++saw_the_other_threads_mode;
+    });
+    a.join();
+    b.join();
+  };
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
   const hc::Result r = hc::explore(body, hc::test::exhaustive());
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_TRUE(r.stats.exhausted);
   EXPECT_EQ(r.stats.executions, 2u);
-  EXPECT_EQ(std::fegetround(), before) << "a simulated thread's mode leaked into the host";
+  EXPECT_EQ(r.stats.fp_control_changes, 2u) << "a leaves FE_UPWARD set in every execution";
+  EXPECT_GT(saw_the_other_threads_mode, 0) << "b never ran with a's mode: not shared";
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST) << "a simulated thread's mode leaked into the host";
+}
+
+// MXCSR's exception flags (an inexact division sets one) are no change of the control words:
+// an execution that only sets them is not counted.
+TEST(FpControl, ExceptionFlagsAreNoChange) {
+  if (std::getenv("HC_OS_THREADS") != nullptr) GTEST_SKIP() << "OS threads have their own";
+  auto body = [] {
+    hc::atomic<int> x{0, "x"};
+    hc::thread a("a", [&] {
+      volatile double one = 1.0;
+      volatile double third = one / 3.0;  // inexact
+      (void)third;
+      x.fetch_add(1);
+      HC_CHECK(std::fetestexcept(FE_INEXACT), "the division set no inexact flag");
+    });
+    a.join();
+  };
+  std::feclearexcept(FE_ALL_EXCEPT);
+  const hc::Result r = hc::explore(body, hc::test::exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.stats.executions, 1u);
+  EXPECT_EQ(r.stats.fp_control_changes, 0u);
 }
 
 }  // namespace

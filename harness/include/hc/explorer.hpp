@@ -108,6 +108,11 @@ struct Stats : Counts {
   /// Of those, the threads the teardown tried to unwind and could not (the others were stopped
   /// by a fault of the code under test and are never resumed).
   std::uint64_t unwind_fallbacks = 0;
+  /// Executions (of those counted) whose simulated threads left the floating-point control
+  /// words (rounding mode, exception masks, flush-to-zero) changed, on fibers: the threads share
+  /// them there unless fp_env_per_thread is set (one thread's rounding mode is then every
+  /// thread's after it); the next execution starts with the OS thread's again.
+  std::uint64_t fp_control_changes = 0;
 };
 
 struct Result {

@@ -191,6 +191,7 @@ class Run {
     config.livelock_bound = o_.livelock_bound;
     config.audit_footprints = o_.audit_footprints || environment_flag("HC_AUDIT_FOOTPRINTS");
     config.os_threads = o_.os_threads || environment_flag("HC_OS_THREADS");
+    config.fp_env_per_thread = o_.fp_env_per_thread;
     config.must_reach = o_.must_reach;
     return config;
   }
@@ -329,8 +330,9 @@ class Run {
     std::uint64_t checked = 0;  // executions of this worker so far (the determinism sample)
     bool exhausted = false;
     bool stopped_by_finding = false;
-    bool cut_by_step_bound = false;      // an execution ended at the step bound
-    bool cut_by_livelock_bound = false;  // an execution ended at the livelock bound
+    bool cut_by_step_bound = false;        // an execution ended at the step bound
+    bool cut_by_livelock_bound = false;    // an execution ended at the livelock bound
+    std::uint64_t fp_control_changes = 0;  // counted executions that left them changed
     for (;;) {
       if (should_interrupt()) break;
       if (budget_spent()) break;
@@ -377,6 +379,8 @@ class Run {
       }
       metrics.reached = exec.reached_mask();
       counts += metrics;
+      if (exec.changed_fp_control()) [[unlikely]]
+        ++fp_control_changes;
       // One worker counts with a plain store: a locked read-modify-write per execution costs
       // more than a whole execution's bookkeeping on small scenarios.
       std::uint64_t total;
@@ -429,6 +433,7 @@ class Run {
     std::lock_guard lock(mu_);
     abandoned_threads_ += exec.abandoned_threads();
     unwind_fallbacks_ += exec.unwind_fallbacks();
+    fp_control_changes_ += fp_control_changes;
     if (unit != kNoUnit && owned(unit)) {
       // The unit in progress is finished if the strategy is done or a finding ended it;
       // otherwise (budget, interrupt) it is partial: counted, but not in a checkpoint.
@@ -606,6 +611,7 @@ class Run {
     st.abandoned_threads = abandoned_threads_;
     if (shared_) st.rerun_executions = shared_->discarded_executions();
     st.unwind_fallbacks = unwind_fallbacks_;
+    st.fp_control_changes = fp_control_changes_;
     return result;
   }
 
@@ -802,6 +808,7 @@ class Run {
   std::uint64_t folded_units_ = 0;
   std::uint64_t abandoned_threads_ = 0;          // every worker's Execution::abandoned_threads
   std::uint64_t unwind_fallbacks_ = 0;           // and unwind_fallbacks
+  std::uint64_t fp_control_changes_ = 0;         // Stats::fp_control_changes, from all workers
   std::map<std::string, UnitFinding> findings_;  // by signature: the earliest occurrence
   // Every worker adds to executions_ at every execution, and reads stop_unit_ there too: apart,
   // on cache lines of their own, the reads do not miss on the other worker's writes (with them

@@ -477,6 +477,7 @@ void Execution::reclaim_os_thread(ThreadId t) {
 Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
   os_threads_ = config_.os_threads;
+  fp_env_per_thread_ = config_.fp_env_per_thread && !config_.os_threads;
   step_bound_.max_steps = config_.max_steps;
   livelock_.bound = config_.livelock_bound;
   install_fault_handlers();
@@ -600,8 +601,14 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
       finish_run();
       return os_thread_finding(0, error);
     }
-  } else if (main.fiber == nullptr) {
-    create_fiber(0);
+  } else {
+    if (main.fiber == nullptr) create_fiber(0);
+    if (fp_env_per_thread_) {
+      set_fp_control_of(main.fiber, current_fp_control());  // not what the last main left
+    } else if (!host_fp_control_known_) [[unlikely]] {
+      host_fp_control_ = current_fp_control();
+      host_fp_control_known_ = true;
+    }
   }
   transfer(0);  // returns when the execution is over
 
@@ -616,9 +623,26 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   }
   keep_pending_footprints();
   teardown();
-  if (os_threads_) end_os_threads();
+  if (os_threads_) {
+    end_os_threads();
+  } else if (!fp_env_per_thread_) {
+    restore_fp_control();
+  }
   finish_run();
   return std::move(finding_);
+}
+
+void Execution::restore_fp_control() noexcept {
+  const std::uint64_t now = current_fp_control();
+  changed_fp_control_ = false;
+  if (now == host_fp_control_) [[likely]]
+    return;
+  // MXCSR's low six bits are exception flags, which any inexact division sets: put back, but
+  // not counted as a change of the environment. The rest is control: MXCSR's DAZ, masks,
+  // rounding and flush-to-zero bits, and the x87 control word.
+  constexpr std::uint64_t kControlBits = 0x0000'FFFF'0000'FFC0;
+  changed_fp_control_ = ((now ^ host_fp_control_) & kControlBits) != 0;
+  load_fp_control(host_fp_control_);
 }
 
 void Execution::finish_run() noexcept {
@@ -849,7 +873,11 @@ HC_HOT_INLINE void Execution::transfer(ThreadId to) {
   void* fake_stack = nullptr;
 #endif
   HC_ASAN_START_SWITCH(&fake_stack, to);
-  switch_context(&from.fiber, threads_[to].fiber);
+  if (fp_env_per_thread_) [[unlikely]] {
+    switch_context_fp(&from.fiber, threads_[to].fiber);
+  } else {
+    switch_context(&from.fiber, threads_[to].fiber);
+  }
   HC_ASAN_FINISH_SWITCH(fake_stack);
   // Resumed: whoever switched to us set prev_ to itself and current_ to us.
 }
@@ -1532,8 +1560,11 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
       destroy_body(s);
       fail(os_thread_finding(t, error));
     }
-  } else if (s.fiber == nullptr) {
-    create_fiber(t);  // else the slot's fiber waits for a body (fiber_main)
+  } else {
+    if (s.fiber == nullptr) create_fiber(t);  // else the slot's fiber waits for a body
+    // Its parent's control words, as a new OS thread has its creator's (not what the slot's
+    // last thread left).
+    if (fp_env_per_thread_) set_fp_control_of(s.fiber, current_fp_control());
   }
   transfer(t);  // runs the child to its first park; it hands control back
   if (tearing_down_) [[unlikely]] {

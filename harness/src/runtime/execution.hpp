@@ -75,7 +75,15 @@
 //  * Fibers (the default): every simulated thread of an execution is a fiber on the OS thread
 //    that called run(); a switch costs a few nanoseconds. Thread-local storage belongs to the OS
 //    thread, so all simulated threads share it: errno and the exception state are swapped at
-//    every switch (above), user `thread_local` variables are not.
+//    every switch (above), user `thread_local` variables are not. So are the floating-point
+//    control words (rounding mode, exception masks and flags, flush-to-zero: MXCSR and the x87
+//    control word), which the switch leaves alone: reading MXCSR would cost more than the rest
+//    of the switch (fiber/context.hpp). Every execution starts with the control words the OS
+//    thread had at its first run(); run() puts them back when the execution left them changed
+//    (changed_fp_control(): the control bits changed, not just the exception flags). Between
+//    executions the flags are the OS thread's: what the explorer's own arithmetic sets.
+//    With ExecutionConfig::fp_env_per_thread each thread keeps its own, at about 3.5 ns per
+//    switch: a new thread starts with its parent's, main with the OS thread's.
 //  * OS threads: every simulated thread is an OS thread of its own, created when the thread is
 //    spawned and ended when it finishes, in every execution; threads pass a baton
 //    (fiber/baton.hpp), so exactly one of them (or the host) runs at a time and the scheduling
@@ -140,6 +148,9 @@ struct ExecutionConfig {
   bool audit_footprints = false;
   /// Each simulated thread on an OS thread of its own (see "Substrates"; RunSettings).
   bool os_threads = false;
+  /// Fibers: each simulated thread keeps its own floating-point control words (see
+  /// "Substrates"; RunSettings::fp_env_per_thread).
+  bool fp_env_per_thread = false;
   std::vector<std::string> must_reach;
 };
 
@@ -296,6 +307,10 @@ class Execution {
   /// all of them, and those the teardown tried to unwind (the fallbacks; the others are the
   /// threads a fault stopped).
   std::uint64_t abandoned_threads() const noexcept { return abandoned_threads_; }
+  /// Whether the last run's simulated threads left the floating-point control words (the
+  /// rounding mode, exception masks, flush-to-zero) changed, on fibers without
+  /// fp_env_per_thread: run() put the OS thread's back (see "Substrates").
+  bool changed_fp_control() const noexcept { return changed_fp_control_; }
   std::uint64_t unwind_fallbacks() const noexcept { return unwind_fallbacks_; }
   /// Operations a thread may call while it is unwound before it is abandoned instead.
   static constexpr std::uint32_t kTeardownOperationBound = 10000;
@@ -528,6 +543,7 @@ class Execution {
   ThreadId current_ = kHost;
   ThreadId prev_ = kHost;
   bool os_threads_ = false;          // config_.os_threads, beside what transfer() reads
+  bool fp_env_per_thread_ = false;   // config_.fp_env_per_thread, likewise
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
 
   // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
@@ -583,6 +599,13 @@ class Execution {
   std::array<void*, rt::kLayerSlots> layer_state_{};   // rt::layer_state
   std::uint64_t abandoned_threads_ = 0;
   std::uint64_t unwind_fallbacks_ = 0;
+  // Fibers sharing the floating-point control words: the OS thread's, from the first run().
+  std::uint64_t host_fp_control_ = 0;
+  bool host_fp_control_known_ = false;
+  bool changed_fp_control_ = false;
+  /// Fibers without fp_env_per_thread: puts the OS thread's control words back if the
+  /// execution changed them.
+  void restore_fp_control() noexcept;
 };
 
 }  // namespace hc::detail
