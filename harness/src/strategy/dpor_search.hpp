@@ -952,7 +952,7 @@ class DporStrategy final : public ExhaustiveStrategy {
       if (!optimal_) {
         add_source(stack_[race.frame], race.v);
       } else {
-        insert(race.frame, std::move(race.v));
+        insert(race.frame, race.v);
       }
     }
   }
@@ -1316,7 +1316,10 @@ class DporStrategy final : public ExhaustiveStrategy {
     if (f == stack_.size()) return;  // no decision there: only i's thread could run
     Frame& frame = stack_[f];
     if (frame.split) return;  // branches on every thread anyway
-    Sequence v;
+    // Built in storage kept from race to race: a new vector grown per race was most of the
+    // allocations of a search (with two workers, in malloc arenas that grow and shrink).
+    Sequence& v = reverse_scratch_;
+    v.clear();
     for (std::size_t k = i + 1; k < std::min(j, real_events_); ++k) {
       if (!happens_before(ei, events_[k])) v.push_back(events_[k].ev);
     }
@@ -1328,7 +1331,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.
     if (!optimal_ || units().split() > 0) {
       if (on_top(f)) {
-        top_races_.push_back(TopRace{f, std::move(v)});  // the driver's backtrack set
+        top_races_.push_back(TopRace{f, v});  // the driver's backtrack set
         return;
       }
       add_source(frame, v);
@@ -1349,7 +1352,7 @@ class DporStrategy final : public ExhaustiveStrategy {
       v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
       v.insert(v.begin(), moved);
     }
-    insert(f, std::move(v));
+    insert(f, v);
   }
 
   /// Source-DPOR (Algorithm 1 of the paper): unless an initial of v is in the backtrack set of
@@ -1396,8 +1399,9 @@ class DporStrategy final : public ExhaustiveStrategy {
   }
 
   /// insert[E](w, wut(E)) of the paper, at decision f; a sequence that runs into the branch
-  /// being explored continues at the next decision of this path.
-  void insert(std::size_t f, Sequence w) {
+  /// being explored continues at the next decision of this path. Uses up w (what is left of it
+  /// is unspecified).
+  void insert(std::size_t f, Sequence& w) {
     for (;;) {
       Frame& frame = stack_[f];
       WakeupTree& tree = frame.wut;
@@ -1409,7 +1413,7 @@ class DporStrategy final : public ExhaustiveStrategy {
           throw std::logic_error("dpor: a top decision's branch is not its first wakeup child");
         const Ev& ev = tree.nodes[frame.chosen_child].ev;
         if (!weak_initial(ev.thread, ev, w)) {
-          top_races_.push_back(TopRace{f, std::move(w)});
+          top_races_.push_back(TopRace{f, w});
           return;
         }
       }
@@ -1626,6 +1630,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::uint64_t dispatch_ = 0;      // its dispatch number (ExecutionTag::unit)
   std::size_t given_ = 0;           // frames [0, given_) came with it or were handed to the top
   std::vector<TopRace> top_races_;  // its races into the top, in the order found
+  Sequence reverse_scratch_;        // reverse()'s sequence, kept for its storage
   bool stopped_ = false;            // a stop-at-first finding ended it
   bool abandoned_ = false;          // SharedDpor discarded it while it ran
   std::shared_ptr<UnitSignals> signals_;             // what SharedDpor says of it
