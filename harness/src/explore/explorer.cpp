@@ -814,8 +814,8 @@ class Run {
   // on cache lines of their own, the reads do not miss on the other worker's writes (with them
   // side by side, the read was half of the explorer loop's own time with --jobs 2).
   alignas(64) std::atomic<std::uint64_t> executions_{0};
-  alignas(64) std::atomic<std::uint64_t> stop_unit_{kNoUnit};  // stop_at_first: the unit of
-                                                               // the first finding
+  // stop_at_first: the unit of the first finding.
+  alignas(64) std::atomic<std::uint64_t> stop_unit_{kNoUnit};
   std::atomic<bool> interrupted_{false};
   std::atomic<double> estimated_total_{0};
   bool all_exhausted_ = true;

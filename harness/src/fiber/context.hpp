@@ -96,8 +96,7 @@ inline void switch_context_fp(void** save, void* to) noexcept {
 /// Sets the control words that switch_context_fp will load when it resumes `context` (a
 /// suspended context, or a new one from make_context).
 inline void set_fp_control_of(void* context, std::uint64_t word) noexcept {
-  auto* slot = static_cast<std::uint64_t*>(context);  // +0 of the frame (context.cpp)
-  *slot = (*slot & ~std::uint64_t{0xFFFF'FFFF'FFFF}) | word;
+  *static_cast<std::uint64_t*>(context) = word;  // +0 of the frame (context.cpp)
 }
 #endif
 

@@ -307,11 +307,11 @@ class Execution {
   /// all of them, and those the teardown tried to unwind (the fallbacks; the others are the
   /// threads a fault stopped).
   std::uint64_t abandoned_threads() const noexcept { return abandoned_threads_; }
+  std::uint64_t unwind_fallbacks() const noexcept { return unwind_fallbacks_; }
   /// Whether the last run's simulated threads left the floating-point control words (the
   /// rounding mode, exception masks, flush-to-zero) changed, on fibers without
   /// fp_env_per_thread: run() put the OS thread's back (see "Substrates").
   bool changed_fp_control() const noexcept { return changed_fp_control_; }
-  std::uint64_t unwind_fallbacks() const noexcept { return unwind_fallbacks_; }
   /// Operations a thread may call while it is unwound before it is abandoned instead.
   static constexpr std::uint32_t kTeardownOperationBound = 10000;
 
@@ -495,6 +495,9 @@ class Execution {
   void reclaim_os_thread(ThreadId t);
   /// What ends every run, also one that could not start.
   void finish_run() noexcept;
+  /// Fibers without fp_env_per_thread: puts the OS thread's control words back if the
+  /// execution changed them (changed_fp_control()).
+  void restore_fp_control() noexcept;
   /// Ends the execution at `finding`. When the teardown resumes the thread where it may not
   /// unwind, fail() abandons it; end_with() returns (rt::report and HC_CHECK return then).
   [[noreturn]] void fail(Finding finding);
@@ -603,9 +606,6 @@ class Execution {
   std::uint64_t host_fp_control_ = 0;
   bool host_fp_control_known_ = false;
   bool changed_fp_control_ = false;
-  /// Fibers without fp_env_per_thread: puts the OS thread's control words back if the
-  /// execution changed them.
-  void restore_fp_control() noexcept;
 };
 
 }  // namespace hc::detail
