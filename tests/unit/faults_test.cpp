@@ -4,6 +4,7 @@
 // exception state.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -292,6 +293,33 @@ TEST(Watchdog, SigintStopsARunStuckInALoop) {
   const hc::Result next = hc::explore(hc::test::lost_update, hc::test::exhaustive());
   EXPECT_FALSE(next.stats.interrupted);
   EXPECT_EQ(next.verdict(), hc::FindingKind::check_failure);
+}
+
+TEST(Watchdog, LooksWithoutTakingADescriptorNumberFromTheCodeUnderTest) {
+  // The code under test opens and closes a descriptor for 0.3 s without a scheduling point, so
+  // the watchdog reads the thread's state in /proc every tick meanwhile (50 ms under a 1 s
+  // bound). open() returns the lowest free number: if the watchdog's read took a number from
+  // the process's table, one of these opens would get another.
+  auto body = [] {
+    hc::atomic<int> go{0, "go"};
+    hc::thread opener("opener", [&] {
+      go.store(1);
+      const int lowest = ::open("/dev/null", O_RDONLY);
+      ::close(lowest);
+      int others = 0;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+      while (std::chrono::steady_clock::now() < until) {
+        const int fd = ::open("/dev/null", O_RDONLY);
+        if (fd != lowest) ++others;
+        ::close(fd);
+      }
+      HC_CHECK(others == 0, "{} opens got a number other than {}, the lowest free", others, lowest);
+    });
+    opener.join();
+  };
+  const hc::Result r = hc::explore(body, watched(1.0));
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.stats.executions, 1u);
 }
 
 // --- per simulated thread state ------------------------------------------------------------

@@ -16,6 +16,10 @@
 // plus kInterruptSignal to the worker's OS thread; the handler acts only if the execution is
 // still at the heartbeat the watchdog saw (runtime/faults.hpp).
 //
+// The watchdog reads a thread's state in /proc from a descriptor table of its own, so its reads
+// never take a descriptor number the code under test would have got (where the kernel refuses
+// one, as under some seccomp profiles, it reads in the shared table).
+//
 // The bound is wall time, the only thing that can tell a thread that will never come back from
 // one that is slow: it decides whether an execution ends in a no-progress finding, never which
 // schedule runs. Without a bound and without a stop condition no thread is started.
