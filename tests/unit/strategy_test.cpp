@@ -168,6 +168,22 @@ TEST(Explorer, ReportsProgressAboutEvery1024Executions) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1024, 2048}));
 }
 
+// The workers do not read the clock: the watchdog sets a flag once the budget has passed, and
+// the run ends at the next execution, one worker or two.
+TEST(Explorer, TimeBudgetEndsAnUnboundedRunOnceItHasPassed) {
+  for (const int jobs : {1, 2}) {
+    hc::ExploreOptions o = hc::test::random_runs(0);  // no execution budget: only time ends it
+    o.time_budget_seconds = 0.2;
+    o.jobs = jobs;
+    const hc::Result r = hc::explore(hc::test::threads_with_steps(2, 2), o);
+    EXPECT_TRUE(r.findings.empty()) << "jobs " << jobs;
+    EXPECT_FALSE(r.stats.exhausted) << "jobs " << jobs;
+    EXPECT_FALSE(r.stats.interrupted) << "jobs " << jobs;  // a budget, not a stop request
+    EXPECT_GT(r.stats.executions, 0u) << "jobs " << jobs;
+    EXPECT_GE(r.stats.seconds, 0.2) << "jobs " << jobs;
+  }
+}
+
 TEST(Explorer, KeepGoingDeduplicatesFindingsBySignature) {
   hc::ExploreOptions o = exhaustive();
   o.stop_at_first = false;

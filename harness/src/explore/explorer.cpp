@@ -203,12 +203,16 @@ class Run {
   void set_watchdog(detail::Watchdog* dog) { watchdog_ = dog; }
 
   /// Whether the run must stop now (a signal, the test hook, the time budget): the watchdog
-  /// asks, to cut a thread that is stuck while the run should end.
+  /// asks every tick (at most 50 ms apart), to cut a thread that is stuck while the run should
+  /// end. It is also what reads the clock for the time budget (out_of_time_).
   bool must_stop() const {
+    if (o_.time_budget_seconds > 0 && !out_of_time_.load(std::memory_order_relaxed) &&
+        elapsed() >= o_.time_budget_seconds)
+      out_of_time_.store(true, std::memory_order_relaxed);
     return stop_requested() ||
            (o_.interrupt_after_executions != 0 &&
             executions_.load() >= o_.interrupt_after_executions) ||
-           (o_.time_budget_seconds > 0 && elapsed() >= o_.time_budget_seconds);
+           out_of_time_.load(std::memory_order_relaxed);
   }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -646,7 +650,7 @@ class Run {
     if (o_.max_executions != 0 && !(partitioned_ && seeded()) &&
         executions_.load() >= o_.max_executions)
       return true;
-    return o_.time_budget_seconds > 0 && elapsed() >= o_.time_budget_seconds;
+    return out_of_time_.load(std::memory_order_relaxed);
   }
 
   void lower_stop_unit(std::uint64_t unit) {
@@ -817,6 +821,10 @@ class Run {
   // stop_at_first: the unit of the first finding.
   alignas(64) std::atomic<std::uint64_t> stop_unit_{kNoUnit};
   std::atomic<bool> interrupted_{false};
+  /// The time budget has passed, as the watchdog (which every run with a budget has) saw at
+  /// its last tick. Workers read this flag, not the clock: a clock read per execution cost
+  /// 25-30 ns on a virtual machine (kvm-clock), 17-19% of an execution of two empty threads.
+  mutable std::atomic<bool> out_of_time_{false};
   std::atomic<double> estimated_total_{0};
   bool all_exhausted_ = true;
   bool stopped_by_finding_ = false;

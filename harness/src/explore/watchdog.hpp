@@ -1,20 +1,22 @@
 // watchdog.hpp — Watchdog: a thread beside an exploration's workers that ends executions whose
 // simulated thread stopped reaching scheduling points.
 //
-//   Watchdog dog(options.watchdog_seconds, [&] { return run.should_stop(); });
+//   Watchdog dog(options.watchdog_seconds, [&] { return run.must_stop(); });
 //   // in each worker, around its executions:
-//   Watchdog::Watch watch(dog, worker_index, exec);
+//   Watchdog::Watch watch(dog, exec);
 //
 // Every quarter of its bound (5 to 50 ms) it reads each watched Execution's heartbeat (scheduling
 // points so far). A worker inside an execution whose heartbeat has not moved gets a no-progress
 // request (FaultRecord::Cause::no_progress) once it has either spent the bound in CPU time (a loop)
 // or slept in the kernel for the bound (blocked in a call handlecheck does not control). A worker
-// the OS merely did not run (a loaded machine) has neither, so it is never taken for stuck.
-// One that has not moved for 0.2 s while
-// should_stop() says the run must stop (SIGINT, SIGTERM, the time budget) gets a stop request,
-// so a stuck thread cannot keep the run from stopping. A request is a flag in the Execution
-// plus kInterruptSignal to the worker's OS thread; the handler acts only if the execution is
-// still at the heartbeat the watchdog saw (runtime/faults.hpp).
+// the OS merely did not run (a loaded machine) has neither, so it is never taken for stuck. One
+// that has not moved for 0.2 s while should_stop() says the run must stop (SIGINT, SIGTERM, the
+// time budget) gets a stop request, so a stuck thread cannot keep the run from stopping. A request
+// is a flag in the Execution plus kInterruptSignal to the worker's OS thread; the handler acts
+// only if the execution is still at the heartbeat the watchdog saw (runtime/faults.hpp).
+//
+// should_stop() is asked every tick, stuck thread or not: it is where a run reads the clock for
+// its time budget (explorer.cpp), instead of at every execution.
 //
 // The watchdog reads a thread's state in /proc from a descriptor table of its own, so its reads
 // never take a descriptor number the code under test would have got (where the kernel refuses
