@@ -31,8 +31,7 @@ ManagedObject* detail::transfer(ManagedObject& target, ManagedObject* from, cons
 ManagedObject::ManagedObject(Gc& gc, std::string_view type_name, std::string_view name,
                              bool has_finalizer, bool critical, const std::source_location& where)
     : gc_(&gc),
-      type_name_(type_name),
-      name_(name),
+      label_(fmt::format("{} '{}'", type_name, name)),
       created_at_(where),
       object_(rt::register_object(ObjectKind::model, label())),
       critical_(critical),
@@ -57,10 +56,6 @@ bool ManagedObject::reachable() const {
   }
   gc_->trace(seen, stack, /*peek=*/true);
   return seen[index_] != 0;
-}
-
-std::string ManagedObject::label() const {
-  return fmt::format("{} '{}'", type_name_, name_);
 }
 
 // A use counts from the moment the object's finalizer started: a finalizer that is running (its
