@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "runtime/execution.hpp"
 #include "runtime/faults.hpp"
@@ -41,18 +42,10 @@ double cpu_seconds(int tid) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-/// Gives the calling thread a descriptor table of its own, and empties it, so that what the
-/// watchdog opens takes no number from the process's table. Code under test may rely on open()
-/// returning the lowest free number (a recycled descriptor is the bug class native scenarios
-/// test); a /proc read in the shared table would take that number for a moment, whenever an
-/// execution's heartbeat stalls. False when the kernel refuses (a seccomp profile that forbids
-/// unshare): the watchdog then reads /proc in the shared table.
-bool own_descriptor_table() {
-  if (::unshare(CLONE_FILES) != 0) return false;
-    // The copy holds every descriptor open now: closed at once, or a pipe's reader in the code
-    // under test would never see its end of file.
+/// Closes every descriptor in the calling thread's descriptor table.
+void close_every_descriptor() {
 #ifdef SYS_close_range
-  if (::syscall(SYS_close_range, 0U, ~0U, 0U) == 0) return true;
+  if (::syscall(SYS_close_range, 0U, ~0U, 0U) == 0) return;
 #endif
   // Kernels before 5.9: close what /proc lists (listed in this table, so the list's own
   // descriptor is among them).
@@ -64,7 +57,19 @@ bool own_descriptor_table() {
   }
   for (const int fd : open)
     ::close(fd);
-  return true;
+}
+
+/// Gives the calling thread a descriptor table of its own, and empties it, so that what the
+/// watchdog opens takes no number from the process's table. Code under test may rely on open()
+/// returning the lowest free number (a recycled descriptor is the bug class native scenarios
+/// test); a /proc read in the shared table would take that number for a moment, whenever an
+/// execution's heartbeat stalls. Where the kernel refuses (a seccomp profile that forbids
+/// unshare), the table stays shared and the watchdog reads /proc in it, as it always did.
+void own_descriptor_table() {
+  if (::unshare(CLONE_FILES) != 0) return;
+  // The copy holds every descriptor open now. Closed at once: else a pipe's reader in the code
+  // under test would never see its end of file while the watchdog lives.
+  close_every_descriptor();
 }
 
 /// Whether the thread sleeps in the kernel (state S or D in /proc): blocked, not descheduled.
