@@ -204,21 +204,23 @@ class Run {
 
   /// Whether the run must stop now (a signal, the test hook, the time budget): the watchdog
   /// asks every tick (at most 50 ms apart), to cut a thread that is stuck while the run should
-  /// end. It is also what reads the clock for the time budget (out_of_time_).
-  bool must_stop() const {
+  /// end. It is also what reads the clock for the time budget: it sets out_of_time_.
+  bool must_stop() {
     if (o_.time_budget_seconds > 0 && !out_of_time_.load(std::memory_order_relaxed) &&
         elapsed() >= o_.time_budget_seconds)
       out_of_time_.store(true, std::memory_order_relaxed);
-    return stop_requested() ||
-           (o_.interrupt_after_executions != 0 &&
-            executions_.load() >= o_.interrupt_after_executions) ||
-           out_of_time_.load(std::memory_order_relaxed);
+    return stop_asked() || out_of_time_.load(std::memory_order_relaxed);
   }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   /// The caller's stop flag (SIGINT/SIGTERM in the CLI, see hc/stop.hpp).
   bool stop_requested() const { return o_.stop != nullptr && o_.stop->requested(); }
+  /// The stop flag, or the test hook (interrupt_after_executions): an interruption.
+  bool stop_asked() const {
+    return stop_requested() || (o_.interrupt_after_executions != 0 &&
+                                executions_.load() >= o_.interrupt_after_executions);
+  }
 
   /// Resumes: the checkpoint's finished units are done already; its findings are re-run from
   /// their schedules to rebuild their traces (under the watchdog, set before).
@@ -635,8 +637,7 @@ class Run {
  private:
   bool should_interrupt() {
     if (interrupted_) return true;
-    const bool asked = stop_requested() || (o_.interrupt_after_executions != 0 &&
-                                            executions_.load() >= o_.interrupt_after_executions);
+    const bool asked = stop_asked();
     if (asked) interrupted_ = true;
     return asked;
   }
@@ -824,7 +825,7 @@ class Run {
   /// The time budget has passed, as the watchdog (which every run with a budget has) saw at
   /// its last tick. Workers read this flag, not the clock: a clock read per execution cost
   /// 25-30 ns on a virtual machine (kvm-clock), 17-19% of an execution of two empty threads.
-  mutable std::atomic<bool> out_of_time_{false};
+  std::atomic<bool> out_of_time_{false};
   std::atomic<double> estimated_total_{0};
   bool all_exhausted_ = true;
   bool stopped_by_finding_ = false;
