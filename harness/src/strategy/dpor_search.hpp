@@ -1579,9 +1579,14 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   /// Drops the frames from `size` on; their wakeup trees' storage serves the next new frames.
   void truncate(std::size_t size) {
+    deepest_ = std::max(deepest_, stack_.size());
     while (stack_.size() > size) {
       WakeupTree& tree = stack_.back().wut;
-      if (!driver_ && spare_trees_.size() < kSpareTrees) {
+      // Spares and frames together no more than the deepest stack yet: a runner of a shared
+      // search also pops the frames its units came with, which no spare made, and kept them
+      // all, up to kSpareTrees of trees holding a chunk each that no frame would ask for.
+      if (!driver_ && spare_trees_.size() < kSpareTrees &&
+          spare_trees_.size() + stack_.size() <= deepest_) {
         tree.clear();
         tree.version = 0;
         spare_trees_.push_back(std::move(tree));
@@ -1640,6 +1645,7 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::vector<Frame> stack_;
   std::size_t depth_ = 0;
   std::vector<WakeupTree> spare_trees_;            // of frames popped: their storage, for new ones
+  std::size_t deepest_ = 0;                        // the most frames the stack held (truncate)
   static constexpr std::size_t kSpareTrees = 256;  // (the driver makes no frames: it keeps none)
   static constexpr std::size_t kNoFrame = ~std::size_t{0};
   std::size_t entered_ = kNoFrame;  // the decision whose chosen step catch_up records next
