@@ -18,7 +18,10 @@
 //            machine: --rounds R runs them R times (default 5), jobs 1 and each jobs 2 run in
 //            turn within a round. Seconds are medians; "CPU vs jobs 1" is the median of the
 //            per-round ratios (each jobs 2 run against the jobs 1 run of its round, which a
-//            machine's slow and fast phases affect alike), printed with their range.
+//            machine's slow and fast phases affect alike), printed with their range. After
+//            the table, a CPU speed check: the jobs 1 run pinned to each CPU in turn, before
+//            and after the rounds (two workers use two CPUs; where those differ in speed, the
+//            CPU ratio measures the machine too).
 //
 // Run: build/bench/hc_bench_catalogue [--budget SECONDS] [--only SUBSTRING] [--no-jobs]
 //                                     [--rounds R]
@@ -38,6 +41,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <sched.h>
 
 #include <fmt/format.h>
 
@@ -271,6 +276,43 @@ Body increments(int threads, int k) {
   };
 }
 
+/// The CPU seconds of one exploration on each CPU the process may run on (the first 8), pinned
+/// there in turn. Table 3 compares the CPU time of two workers, on two CPUs, with one worker's,
+/// on one: a virtual machine's CPUs can differ in speed for minutes at a time (one of this
+/// project's 2-core machines ran the same exploration 45% slower on CPU 0 than on CPU 1), and
+/// then that ratio says as much about the machine as about the search.
+std::vector<std::pair<int, double>> cpu_speeds(const Body& body, const hc::ExploreOptions& o) {
+  std::vector<std::pair<int, double>> speeds;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return speeds;
+  for (int cpu = 0; cpu < CPU_SETSIZE && speeds.size() < 8; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (::sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    speeds.emplace_back(cpu, measure(body, o).cpu_seconds);
+  }
+  ::sched_setaffinity(0, sizeof allowed, &allowed);
+  return speeds;
+}
+
+/// "CPU 0 0.265 s, CPU 1 0.182 s: the slowest took 1.46x the fastest's CPU time".
+std::string speeds_line(const std::vector<std::pair<int, double>>& speeds) {
+  if (speeds.empty()) return "not measured (the CPU affinity could not be read or set)";
+  std::string line;
+  double lo = speeds.front().second, hi = lo;
+  for (const auto& [cpu, seconds] : speeds) {
+    line += fmt::format("{}CPU {} {:.3f} s", line.empty() ? "" : ", ", cpu, seconds);
+    lo = std::min(lo, seconds);
+    hi = std::max(hi, seconds);
+  }
+  if (speeds.size() > 1 && lo > 0)
+    line += fmt::format(": the slowest took {:.2f}x the fastest's CPU time", hi / lo);
+  return line;
+}
+
 struct Subject {
   std::string name;
   Body body;
@@ -421,16 +463,19 @@ int main(int argc, char** argv) {
          "CPU seconds", "CPU vs jobs 1", "per-round CPU ratios", "wall speed-up"},
         {20, 5, 4, 10, 8, 8, 8, 8, 8, 11, 8}, 1);
     const std::vector<std::uint32_t> depths = {3u, 6u, 10u};
+    std::vector<std::string> speed_checks;  // printed after the table
     for (Subject s : {Subject{"classic/lastzero(12)", lastzero(12), {}},
                       Subject{"classic/readers(13)", readers(13), {}},
                       Subject{"increments(3, 4)", increments(3, 4), {}}}) {
       if (!matches(s.name)) continue;
+      const hc::ExploreOptions one_worker = exhaustive(s.defaults, "dpor", 1, args.budget);
+      const std::string speeds_before = speeds_line(cpu_speeds(s.body, one_worker));
       // runs[0]: jobs 1; runs[1 + d]: jobs 2 at depths[d]; one Run per round each.
       std::vector<std::vector<Run>> runs(1 + depths.size());
       for (int round = 1; round <= args.rounds; ++round) {
         fmt::print(stderr, "[table 3] {} round {}/{}: jobs 1, then jobs 2 at split depths", s.name,
                    round, args.rounds);
-        runs[0].push_back(measure(s.body, exhaustive(s.defaults, "dpor", 1, args.budget)));
+        runs[0].push_back(measure(s.body, one_worker));
         for (std::size_t d = 0; d < depths.size(); ++d) {
           fmt::print(stderr, " {}", depths[d]);
           hc::ExploreOptions o = s.defaults;
@@ -468,8 +513,21 @@ int main(int argc, char** argv) {
                    fmt::format("{:.0f}", median_of(two, &Run::rerun)), seconds_cell(two_wall),
                    seconds_cell(two_cpu), paired, range, ratio_cell(one_wall, two_wall)});
       }
+      speed_checks.push_back(
+          fmt::format("- {}, dpor, jobs 1, pinned to each CPU: before the "
+                      "rounds {}; after them {}",
+                      s.name, speeds_before, speeds_line(cpu_speeds(s.body, one_worker))));
     }
     fmt::print("\n");
+    if (!speed_checks.empty()) {
+      fmt::print(
+          "CPU speed check (two workers run on two CPUs, one worker on one: where the CPUs "
+          "differ in speed, `CPU vs jobs 1` says as much about the machine as about the "
+          "search):\n\n");
+      for (const std::string& line : speed_checks)
+        fmt::print("{}\n", line);
+      fmt::print("\n");
+    }
   }
 
   fmt::print("whole run: {:.3f} s wall\n",
