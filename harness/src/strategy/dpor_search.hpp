@@ -273,53 +273,84 @@ inline void remove_first(Sequence& w, ThreadId p) {
   }
 }
 
-/// The children of a wakeup-tree node, in order: up to four inline (most nodes have one, a
-/// sequence's next event), more on the heap. Building trees allocated per node before: a third
-/// of dpor's time on lastzero(12) was WakeupTree::add_child.
+/// The children of a wakeup-tree node, in order: up to two inline (most nodes have one, a
+/// sequence's next event), more on the heap. 16 bytes: a node is an Ev and this, and copying
+/// subtrees (a decision that follows a sequence, a unit handed out) moves node after node, so
+/// its size is memory traffic. (Building trees allocated per node before: a third of dpor's
+/// time on lastzero(12) was WakeupTree::add_child. Four inline beside a std::vector made a node
+/// 136 bytes; it is 104.)
 class ChildList {
  public:
-  std::uint32_t* begin() { return spilled_ ? heap_.data() : inline_.data(); }
-  std::uint32_t* end() { return begin() + size(); }
-  const std::uint32_t* begin() const { return spilled_ ? heap_.data() : inline_.data(); }
-  const std::uint32_t* end() const { return begin() + size(); }
-  std::size_t size() const { return spilled_ ? heap_.size() : size_; }
-  bool empty() const { return size() == 0; }
+  ChildList() noexcept = default;
+  ChildList(const ChildList& other) : ChildList() { *this = other; }
+  ChildList(ChildList&& other) noexcept : ChildList() { swap(other); }
+  ChildList& operator=(const ChildList& other) {
+    if (this == &other) return *this;
+    size_ = 0;
+    reserve(other.size_);
+    std::copy(other.begin(), other.end(), begin());
+    size_ = other.size_;
+    return *this;
+  }
+  ChildList& operator=(ChildList&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~ChildList() {
+    if (capacity_ != 0) delete[] storage_.heap;
+  }
+
+  std::uint32_t* begin() { return capacity_ != 0 ? storage_.heap : storage_.inline_children; }
+  std::uint32_t* end() { return begin() + size_; }
+  const std::uint32_t* begin() const {
+    return capacity_ != 0 ? storage_.heap : storage_.inline_children;
+  }
+  const std::uint32_t* end() const { return begin() + size_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   std::uint32_t front() const { return *begin(); }
   std::uint32_t operator[](std::size_t k) const { return begin()[k]; }
   void push_back(std::uint32_t c) {
-    if (!spilled_) {
-      if (size_ < inline_.size()) {
-        inline_[size_++] = c;
-        return;
-      }
-      heap_.assign(inline_.begin(), inline_.end());
-      spilled_ = true;
-    }
-    heap_.push_back(c);
+    if (size_ == (capacity_ != 0 ? capacity_ : kInline)) reserve(size_ * 2);
+    begin()[size_++] = c;
   }
   void erase(std::uint32_t* first, std::uint32_t* last) {
     std::copy(last, end(), first);
-    const auto n = static_cast<std::size_t>(last - first);
-    if (spilled_) {
-      heap_.resize(heap_.size() - n);
-    } else {
-      size_ -= static_cast<std::uint8_t>(n);
-    }
+    size_ -= static_cast<std::uint32_t>(last - first);
   }
   void erase(std::uint32_t* at) { erase(at, at + 1); }
-  /// Empty again; a spilled list's heap storage stays for the next spill (nodes are reused).
-  void clear() {
-    size_ = 0;
-    spilled_ = false;
-    heap_.clear();
-  }
+  /// Empty again; a spilled list keeps its heap storage for its next children (nodes are
+  /// reused).
+  void clear() { size_ = 0; }
 
  private:
-  std::array<std::uint32_t, 4> inline_{};
-  std::uint8_t size_ = 0;  // inline ones (not spilled_)
-  bool spilled_ = false;   // all of them are in heap_
-  std::vector<std::uint32_t> heap_;
+  static constexpr std::uint32_t kInline = 2;
+
+  /// Room for `n` children, keeping the ones there.
+  void reserve(std::size_t n) {
+    if (n <= (capacity_ != 0 ? capacity_ : kInline)) return;
+    const auto capacity = static_cast<std::uint32_t>(std::max<std::size_t>(n, 4));
+    auto* grown = new std::uint32_t[capacity];
+    std::copy(begin(), end(), grown);
+    if (capacity_ != 0) delete[] storage_.heap;
+    storage_.heap = grown;
+    capacity_ = capacity;
+  }
+  void swap(ChildList& other) noexcept {
+    std::swap(storage_, other.storage_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
+
+  union Storage {
+    std::uint32_t inline_children[kInline];  // capacity_ == 0
+    std::uint32_t* heap;                     // capacity_ != 0
+  };
+  Storage storage_{};
+  std::uint32_t size_ = 0;
+  std::uint32_t capacity_ = 0;  // of storage_.heap; 0: the children are inline
 };
+static_assert(sizeof(ChildList) == 16);
 
 /// A wakeup tree's nodes, in chunks that never move: a tree grows without copying what it
 /// holds. Chunks a tree lets go of (reset, destruction) wait for the next tree that grows: in
@@ -443,6 +474,7 @@ struct WakeupTree {
     Ev ev;
     ChildList children;
   };
+  static_assert(sizeof(Node) <= 104, "a node's size is what copying subtrees moves");
   NodeStore<Node> nodes = root_only();
   std::uint64_t version = 0;  // counts additions: an unchanged version is an unchanged tree
 
