@@ -176,7 +176,8 @@ class SharedDpor final : public SharedSearch {
   bool over_locked() const { return cancelled_ || stopped_at_ || driver_.exhausted(); }
 
   std::optional<Dispatch> pick_locked() {
-    if (by_key_.count(needed_key_) == 0) return dispatch_locked(needed_key_, driver_.next_input());
+    if (by_key_.count(needed_key_) == 0)
+      return dispatch_locked(needed_key_, driver_.take_next_input());
     if (live_.size() >= lookahead_) return std::nullopt;
     Key chosen;
     std::optional<Input> in = driver_.predict(lookahead_, [&](const Key& k) {
