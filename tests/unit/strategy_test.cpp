@@ -168,6 +168,22 @@ TEST(Explorer, ReportsProgressAboutEvery1024Executions) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1024, 2048}));
 }
 
+// Two workers add to the run's count in batches (no locked add per execution): progress still
+// comes, and no report counts more executions than the run has.
+TEST(Explorer, ReportsProgressWithTwoWorkersWithinTheRunsCount) {
+  hc::ExploreOptions o = hc::test::random_runs(20000);
+  o.jobs = 2;
+  std::vector<std::uint64_t> seen;
+  o.progress = [&](const hc::Progress& p) { seen.push_back(p.executions); };
+  const hc::Result r = hc::explore(hc::test::threads_with_steps(2, 1), o);
+  EXPECT_EQ(r.stats.executions, 20000u);
+  EXPECT_GE(seen.size(), 5u);
+  for (const std::uint64_t total : seen) {
+    EXPECT_LE(total, 20000u);
+    EXPECT_EQ(total % 1024, 0u);
+  }
+}
+
 // The workers do not read the clock: the watchdog sets a flag once the budget has passed, and
 // the run ends at the next execution, one worker or two.
 TEST(Explorer, TimeBudgetEndsAnUnboundedRunOnceItHasPassed) {

@@ -5,6 +5,8 @@
 //
 //   on_execution(exec, total)  after every counted execution, once (never per step); `exec`
 //                              holds it, read only; `total` counts the run's executions so far
+//                              (with several workers, as this worker sees the sum: short by
+//                              what the others ran since they last added, under 32 each)
 //   on_unit_end()              the worker's work unit ended, before the run records it: what a
 //                              checkpoint must hold goes into the run now
 //   on_worker_end()            the worker stops: whatever is left goes into the run
