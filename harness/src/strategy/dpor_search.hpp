@@ -507,15 +507,7 @@ struct WakeupTree {
   std::uint32_t take_below(WakeupTree& from, std::uint32_t at) {
     std::swap(nodes, from.nodes);
     const std::uint32_t branch = nodes[0].children.front();
-    Node& leaf = from.nodes.grow();  // not add_child: `from` gained nothing
-    leaf.ev = nodes[branch].ev;
-    leaf.children.clear();
-    const auto kept = static_cast<std::uint32_t>(from.nodes.size() - 1);
-    from.nodes[0].children.clear();
-    from.nodes[0].children.push_back(kept);
-    const std::uint32_t added = from.additions_below(branch);
-    from.additions_.clear();
-    if (added != 0) from.additions_.emplace_back(kept, added);
+    const std::uint32_t kept = from.keep_leaf(nodes[branch].ev, from.additions_below(branch));
     // This tree's root takes over `at`'s children (the old root's, swapped out, are dropped).
     nodes[0].ev = Ev{};
     std::swap(nodes[0].children, nodes[at].children);
@@ -530,20 +522,12 @@ struct WakeupTree {
   /// additions below the branch stay; `to` gets the nodes with their ids. Returns the leaf's
   /// id here.
   std::uint32_t hand_over(WakeupTree& to, std::uint32_t branch) {
+    const std::uint32_t added = additions_below(branch);
     std::swap(nodes, to.nodes);
-    std::swap(additions_, to.additions_);
-    const std::uint32_t added = to.additions_below(branch);
     to.additions_.clear();
     to.version = version;
     nodes.reset();
-    additions_.clear();
-    Node& leaf = nodes.grow();  // not add_child: this tree gained nothing
-    leaf.ev = to.nodes[branch].ev;
-    leaf.children.clear();
-    const auto kept = static_cast<std::uint32_t>(nodes.size() - 1);
-    nodes[0].children.push_back(kept);
-    if (added != 0) additions_.emplace_back(kept, added);
-    return kept;
+    return keep_leaf(to.nodes[branch].ev, added);
   }
   void clear() {
     nodes.reset();
@@ -577,6 +561,21 @@ struct WakeupTree {
       const std::uint32_t n = add_child(dst, from.nodes[c].ev);
       copy_children(from, c, n);
     }
+  }
+
+  /// What take_below leaves `from` and hand_over leaves this tree, just after its storage was
+  /// swapped for another tree's: its root with one leaf for `ev` (the branch whose subtree went
+  /// away), with the `added` sequences counted below the branch. Returns the leaf's id.
+  std::uint32_t keep_leaf(const Ev& ev, std::uint32_t added) {
+    Node& leaf = nodes.grow();  // not add_child: this tree gained nothing
+    leaf.ev = ev;
+    leaf.children.clear();
+    const auto kept = static_cast<std::uint32_t>(nodes.size() - 1);
+    nodes[0].children.clear();
+    nodes[0].children.push_back(kept);
+    additions_.clear();
+    if (added != 0) additions_.emplace_back(kept, added);
+    return kept;
   }
 
   std::vector<std::pair<std::uint32_t, std::uint32_t>> additions_;  // (root child, count)
@@ -883,8 +882,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     Frame& last = in.frames.back();
     last.chosen_child = f.chosen_child;
     f.chosen_child = f.wut.hand_over(last.wut, f.chosen_child);
-    in.mark.node = f.chosen_child;
-    in.mark.additions = f.wut.additions_below(f.chosen_child);
+    in.mark.node = f.chosen_child;  // input_at counted its additions, which the leaf keeps
     return in;
   }
   UnitKey next_key() const {
