@@ -222,6 +222,42 @@ TEST(Thread, NestedSpawnsAndLargeBodiesWork) {
   EXPECT_EQ(r.stats.executions, 2u);
 }
 
+// Two threads wait to join one (hc::rt::join by id, and the hc::thread): both go on when it
+// finishes, under dfs and dpor. The engine keeps the threads blocked in a join apart from the
+// other waiting threads and must release every one of them, not only the last to park.
+TEST(Thread, TwoThreadsWaitingToJoinOneBothGoOnWhenItFinishes) {
+  auto body = [] {
+    hc::atomic<int> done{0, "done"};
+    hc::atomic<int> work{0, "work"};
+    hc::thread worker("worker", [&] {
+      work.fetch_add(1);
+      work.fetch_add(1);
+    });
+    const hc::ThreadId id = worker.id();
+    hc::thread by_id("by-id", [&] {
+      hc::rt::join(id, std::source_location::current());
+      HC_CHECK(work.load() == 2, "by-id saw work {}", work.peek());
+      done.fetch_add(1);
+    });
+    hc::thread by_handle("by-handle", [&] {
+      worker.join();
+      HC_CHECK(work.load() == 2, "by-handle saw work {}", work.peek());
+      done.fetch_add(1);
+    });
+    by_id.join();
+    by_handle.join();
+    HC_CHECK(done.load() == 2, "done is {}", done.peek());
+  };
+  for (const char* strategy : {"dfs", "dpor"}) {
+    hc::ExploreOptions o = exhaustive();
+    o.strategy = strategy;
+    const hc::Result r = hc::explore(body, o);
+    EXPECT_TRUE(r.findings.empty()) << strategy << ": " << r.findings.front().message;
+    EXPECT_TRUE(r.stats.exhausted) << strategy;
+    EXPECT_GT(r.stats.executions, 1u) << strategy;
+  }
+}
+
 TEST(Thread, AnExceptionEscapingAThreadIsAFinding) {
   const hc::Result r = hc::explore(
       [] {
@@ -299,6 +335,19 @@ TEST(Usage, PrimitivesOutsideAnExecutionAreAClearError) {
   }
   EXPECT_THROW(hc::mutex m, hc::usage_error);
   EXPECT_THROW((void)hc::choose(2), hc::usage_error);
+}
+
+TEST(Usage, AStepBoundAboveTheLimitIsAClearError) {
+  hc::ExploreOptions o;
+  o.max_steps = 100'000'001;
+  try {
+    hc::explore([] {}, o);
+    FAIL() << "max_steps above 100000000 must throw";
+  } catch (const hc::usage_error& e) {
+    EXPECT_STREQ(e.what(), "max_steps must be from 1 to 100000000, not 100000001");
+  }
+  o.max_steps = 0;
+  EXPECT_THROW(hc::explore([] {}, o), hc::usage_error);
 }
 
 TEST(Usage, UnknownStrategyNamesTheChoices) {

@@ -428,7 +428,7 @@ class Run {
       // The sampled determinism check: a worker's first execution, then one in 64.
       if (!found && o_.check_determinism && !o_.strategy_factory &&
           (checked++ == 0 || (total & 63) == 0)) {
-        const std::vector<Choice> schedule(exec.choices().begin(), exec.choices().end());
+        const std::vector<Choice> schedule = exec.choices();
         if (auto nd = check_reproduces(exec, body_, schedule, shape_of(exec.trace()), nullptr,
                                        total - 1)) {
           record_finding(std::move(*nd), exec, unit, counts.executions - 1);
@@ -487,7 +487,7 @@ class Run {
    public:
     explicit ProgressObserver(Run& run) : run_(run) {}
     void on_execution(const detail::Execution& exec, std::uint64_t total) override {
-      depth_ = std::max(depth_, static_cast<std::uint32_t>(exec.choices().size()));
+      depth_ = std::max(depth_, static_cast<std::uint32_t>(exec.choice_count()));
       if ((total & 1023) != 0) return;
       std::lock_guard lock(run_.mu_);
       run_.o_.progress(Progress{total, run_.findings_.size(), run_.elapsed(), depth_,
@@ -677,7 +677,7 @@ class Run {
   }
 
   static void complete_finding(Finding& f, detail::Execution& exec) {
-    f.schedule.assign(exec.choices().begin(), exec.choices().end());
+    f.schedule = exec.choices();
     f.schedule_info = detail::render_choice_records(exec);
     f.parameters.clear();
     for (const auto& [key, value] : exec.parameters())
@@ -869,7 +869,9 @@ class Run {
 
 Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.must_reach.size() > 64) throw usage_error("at most 64 must_reach labels per exploration");
-  if (o.max_steps == 0) throw usage_error("max_steps must be at least 1");
+  if (o.max_steps == 0 || o.max_steps > 100'000'000) {
+    throw usage_error(fmt::format("max_steps must be from 1 to 100000000, not {}", o.max_steps));
+  }
   detail::check_cover_goals(o);
   if (o.jobs < 1) throw usage_error(fmt::format("jobs must be at least 1, not {}", o.jobs));
   if (o.shard_count == 0 || o.shard_index >= o.shard_count) {

@@ -478,7 +478,8 @@ Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
   os_threads_ = config_.os_threads;
   fp_env_per_thread_ = config_.fp_env_per_thread && !config_.os_threads;
-  step_bound_.max_steps = config_.max_steps;
+  // A choice records its step in 30 bits (ChoiceEntry): the step bound keeps traces below.
+  step_bound_.max_steps = std::min(config_.max_steps, kStepBits);
   livelock_.bound = config_.livelock_bound;
   install_fault_handlers();
   g_live.fetch_add(1, std::memory_order_relaxed);
@@ -504,6 +505,14 @@ Execution::~Execution() {
   // nothing (fiber_main between bodies).
 }
 
+std::vector<Choice> Execution::choices() const {
+  std::vector<Choice> out;
+  out.reserve(choices_.size());
+  for (std::size_t i = 0; i < choices_.size(); ++i)
+    out.push_back(choice(i));
+  return out;
+}
+
 void Execution::reset() {
   for (int t = 0; t < n_threads_; ++t) {
     ThreadState& s = threads_[t];
@@ -518,7 +527,7 @@ void Execution::reset() {
     s.clock_dirty = std::max(s.clock_dirty, static_cast<std::uint8_t>(n_threads_));
   }
   n_threads_ = 0;
-  live_ = finished_ = waiting_ = yielded_ = spurious_woken_ = 0;
+  live_ = finished_ = waiting_ = join_blocked_ = yielded_ = spurious_woken_ = 0;
   clock_width_ = 0;
   current_ = prev_ = kHost;
   yield_scan_from_ = 0;
@@ -530,8 +539,7 @@ void Execution::reset() {
   trace_.clear();
   touches_.clear();
   choices_.clear();
-  choice_steps_.clear();
-  preemptions_.clear();
+  preemption_count_ = 0;
   spawns_.clear();
   pruned_ = false;
   running_at_end_ = kNoThread;
@@ -838,6 +846,9 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
   } else {
     live_ &= ~bit(t);
     finished_ |= bit(t);
+    for (ThreadMask m = join_blocked_; m != 0; m &= m - 1) {
+      if (pending_[lowest(m)].arg == t) join_blocked_ &= ~bit(lowest(m));
+    }
     current_ = t;
     if (!finding_ && !invariants_.empty()) finding_ = check_invariants();
     if (finding_) {
@@ -901,7 +912,8 @@ void Execution::start_clocks() noexcept {
 
 HC_HOT_INLINE ThreadMask Execution::enabled_threads() const noexcept {
   ThreadMask enabled = live_ & ~waiting_;
-  for (ThreadMask waiting = live_ & waiting_; waiting != 0; waiting &= waiting - 1) {
+  for (ThreadMask waiting = live_ & waiting_ & ~join_blocked_; waiting != 0;
+       waiting &= waiting - 1) {
     const ThreadId t = lowest(waiting);
     const Operation& op = pending_[t];
     bool on = true;
@@ -987,10 +999,11 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
       finding_->signature = "internal-error|bad-pick";
       return kHost;
     }
-    choices_.push_back(Choice{Choice::Kind::thread, next});
-    choice_steps_.push_back(static_cast<std::uint32_t>(trace_.size()));
+    const bool preempted = cur_enabled && next != cur;
+    preemption_count_ += preempted;
+    choices_.push_back(ChoiceEntry{
+        next, static_cast<std::uint32_t>(trace_.size()) | (preempted ? kPreempted : 0u)});
   }
-  if (cur_enabled && next != cur) preemptions_.push_back(static_cast<std::uint32_t>(trace_.size()));
   return next;
 }
 
@@ -1056,15 +1069,18 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
   if (step_bound_.on_step(trace_.size())) [[unlikely]]
     fail_step_bound();
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  ++threads_[t].clock.c[t];
-  Step& s = trace_.push_back(Step{});
-  s.thread = t;
-  s.kind = op.kind;
-  s.access = op.access;
-  s.object = op.object;
-  s.label = op.label;
-  s.where = op.where;
-  if (op.kind == OpKind::thread_join) s.value = op.arg;  // whom it joins (has_value stays false)
+  // The thread's own clock entry counts its steps only while clocks are kept (start_clocks
+  // sets it when they start).
+  if (clock_width_ != 0) ++threads_[t].clock.c[t];
+  // One initialisation (the step is 40 bytes): `value` says whom a join joins (has_value stays
+  // false).
+  Step& s = trace_.push_back(Step{.thread = t,
+                                  .kind = op.kind,
+                                  .access = op.access,
+                                  .object = op.object,
+                                  .label = op.label,
+                                  .where = op.where,
+                                  .value = op.kind == OpKind::thread_join ? op.arg : 0});
   if (op.extra_count != 0) [[unlikely]] {
     s.first_extra = static_cast<std::uint32_t>(touches_.size());
     s.extra_count = op.extra_count;
@@ -1596,6 +1612,7 @@ void Execution::join(ThreadId t, const std::source_location& where) {
     begin_step(me, op)->scheduled = false;  // op is pending_[me]: no decision is needed
   } else {
     threads_[t].joiner = me;
+    join_blocked_ |= bit(me);
     if (park() == nullptr) return;
   }
   threads_[me].clock.join(threads_[t].clock, clock_width_);
@@ -1650,8 +1667,8 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
       f.signature = "internal-error|bad-value";
       fail(std::move(f));
     }
-    choices_.push_back(Choice{Choice::Kind::value, value});
-    choice_steps_.push_back(static_cast<std::uint32_t>(trace_.size()));
+    choices_.push_back(
+        ChoiceEntry{value, static_cast<std::uint32_t>(trace_.size()) | kValueChoice});
   }
   Operation choice;  // not a scheduling point: a trace entry only
   Operation& op = choice;

@@ -173,9 +173,16 @@ class Execution {
   std::span<const Step> trace() const { return trace_; }
   /// The footprint entries steps keep beyond their object (Step::first_extra, extra_count).
   std::span<const Touch> touches() const { return touches_; }
-  std::span<const Choice> choices() const { return choices_; }
-  /// For each choice, the trace index of the step it chose (thread) or recorded (value).
-  std::span<const std::uint32_t> choice_steps() const { return choice_steps_; }
+  /// The decisions the last run made, in order (its schedule).
+  std::size_t choice_count() const { return choices_.size(); }
+  Choice choice(std::size_t i) const {
+    const ChoiceEntry& e = choices_[i];
+    return Choice{(e.step & kValueChoice) != 0 ? Choice::Kind::value : Choice::Kind::thread,
+                  e.value};
+  }
+  std::vector<Choice> choices() const;
+  /// The trace index of the step choice `i` chose (thread) or recorded (value).
+  std::uint32_t choice_step(std::size_t i) const { return choices_[i].step & kStepBits; }
   /// The model parameters the last run noted (rt::note_parameter), in first-noted order.
   const std::vector<std::pair<const char*, std::string_view>>& parameters() const {
     return parameters_;
@@ -196,14 +203,15 @@ class Execution {
   bool notified(ThreadId t) const noexcept { return threads_[t].notified; }
   /// Every thread but main of the last run: who spawned it, and when.
   std::span<const Spawn> spawns() const { return spawns_; }
-  /// The steps (0-based, ascending) at which the last run preempted a thread.
-  std::span<const std::uint32_t> preemption_steps() const { return preemptions_; }
+  /// Whether thread choice `i` preempted the thread that was running (it was enabled and
+  /// another was chosen). Only thread choices preempt: a preemption needs two enabled threads.
+  bool preempted_at_choice(std::size_t i) const { return (choices_[i].step & kPreempted) != 0; }
   /// How findings and the trace renderer name an object: "mutex 'm'", "var #3"; empty for none.
   std::string object_label(ObjectId id) const;
   /// A finding at the current step; `refs` become its related_steps and objects (labels).
   Finding make_finding(FindingKind kind, std::string message, const std::source_location* where,
                        const FindingRefs& refs = {}) const;
-  std::uint32_t preemption_count() const { return static_cast<std::uint32_t>(preemptions_.size()); }
+  std::uint32_t preemption_count() const { return preemption_count_; }
 
   /// The execution running on this OS thread, or nullptr.
   static Execution* current() noexcept;
@@ -541,6 +549,10 @@ class Execution {
   /// only ones enabled_threads() must look at; every other live thread is enabled. announce()
   /// keeps it, so no step rescans every thread.
   ThreadMask waiting_ = 0;
+  /// Threads of waiting_ parked in a join of a thread that has not finished: disabled until
+  /// it does (finish_thread clears them), so enabled_threads() skips them. Main joining its
+  /// threads waits through most of an execution, and was examined again at every decision.
+  ThreadMask join_blocked_ = 0;
   ThreadMask yielded_ = 0;         // yielded since another thread last wrote
   ThreadMask spurious_woken_ = 0;  // woke spuriously since another thread last wrote
   ThreadId current_ = kHost;
@@ -565,10 +577,20 @@ class Execution {
   Buffer<Step> trace_;
   Buffer<Touch> touches_;               // footprint entries of model steps beyond their object
   std::vector<Touch> pending_touches_;  // pending operations' footprints, kept over teardown
-  Buffer<Choice> choices_;
-  Buffer<std::uint32_t> choice_steps_;
+  /// One decision: the thread or value chosen, and the trace index of its step with two flags
+  /// above it (kValueChoice: a choose(); kPreempted: the running thread was enabled and another
+  /// was chosen). One record per decision: the choice, its step and a preemption were three
+  /// lists appended to on the scheduling path. A trace holds fewer than 2^30 steps (40 GiB).
+  struct ChoiceEntry {
+    std::uint32_t value;
+    std::uint32_t step;
+  };
+  static constexpr std::uint32_t kPreempted = 0x8000'0000u;
+  static constexpr std::uint32_t kValueChoice = 0x4000'0000u;
+  static constexpr std::uint32_t kStepBits = 0x3FFF'FFFFu;
+  Buffer<ChoiceEntry> choices_;
+  std::uint32_t preemption_count_ = 0;
   std::vector<std::pair<const char*, std::string_view>> parameters_;
-  Buffer<std::uint32_t> preemptions_;  // steps (0-based) that preempted a thread
   Buffer<Spawn> spawns_;
   std::vector<Invariant> invariants_;
   std::uint32_t next_invariant_token_ = 1;

@@ -17,12 +17,12 @@ namespace detail {
 
 std::vector<ChoiceRecord> render_choice_records(const Execution& exec) {
   const std::span<const Step> trace = exec.trace();
-  const std::span<const std::uint32_t> choice_steps = exec.choice_steps();
+  const std::size_t choices = exec.choice_count();
   std::vector<ChoiceRecord> out;
-  out.reserve(choice_steps.size());
-  for (std::size_t i = 0; i < choice_steps.size(); ++i) {
+  out.reserve(choices);
+  for (std::size_t i = 0; i < choices; ++i) {
     ChoiceRecord r;
-    const std::uint32_t index = choice_steps[i];
+    const std::uint32_t index = exec.choice_step(i);
     r.step = index + 1;
     if (index < trace.size()) {
       const Step& s = trace[index];
@@ -41,7 +41,11 @@ std::vector<ChoiceRecord> render_choice_records(const Execution& exec) {
 
 std::vector<RichStep> render_trace(const Execution& exec) {
   const std::span<const Step> trace = exec.trace();
-  const std::span<const std::uint32_t> preemptions = exec.preemption_steps();
+  // The steps that preempted a thread, ascending: thread choices that did.
+  std::vector<std::uint32_t> preemptions;
+  for (std::size_t i = 0; i < exec.choice_count(); ++i) {
+    if (exec.preempted_at_choice(i)) preemptions.push_back(exec.choice_step(i));
+  }
   std::vector<RichStep> out;
   out.reserve(trace.size());
   std::size_t p = 0;

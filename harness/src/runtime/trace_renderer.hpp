@@ -2,8 +2,8 @@
 // object names, sites, values, preemptions) and the choice records of a finding.
 //
 // The renderer only reads: it works over the const accessors of an Execution whose run is
-// over (trace(), choice_steps(), preemption_steps(), thread_name_view(), object_label()), valid
-// until that Execution runs again. Nothing here is on the scheduling path.
+// over (trace(), choices(), choice_step(), preempted_at_choice(), thread_name_view(),
+// object_label()), valid until that Execution runs again. Nothing here is on the scheduling path.
 #pragma once
 
 #include <vector>

@@ -7,20 +7,30 @@
 
 namespace hc::detail {
 
-constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+inline constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ull;  // SplitMix64's increment
+
+/// SplitMix64's output function.
+constexpr std::uint64_t mix(std::uint64_t z) noexcept {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 
+constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  return mix(state += kGolden);
+}
+
 class Rng {
  public:
   /// The stream of execution `index` of a run seeded with `seed`.
+  /// (SplitMix64's four outputs from state `sm`, written out: the four mixes are independent,
+  /// and the loop made each wait for the last; this runs once per execution.)
   void seed(std::uint64_t seed, std::uint64_t index) noexcept {
-    std::uint64_t sm = seed ^ (index * 0xD1B54A32D192ED03ull);
-    for (auto& w : s_)
-      w = splitmix64(sm);
+    const std::uint64_t sm = seed ^ (index * 0xD1B54A32D192ED03ull);
+    s_[0] = mix(sm + kGolden);
+    s_[1] = mix(sm + 2 * kGolden);
+    s_[2] = mix(sm + 3 * kGolden);
+    s_[3] = mix(sm + 4 * kGolden);
   }
   std::uint64_t next() noexcept {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
