@@ -1706,13 +1706,14 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool stop_at_first_ = true;
   bool exhausted_ = false;  // backtracking found nothing left (finish())
   // Runner: the unit being explored.
-  bool need_unit_ = true;           // the next execution needs a unit first
-  std::uint64_t dispatch_ = 0;      // its dispatch number (ExecutionTag::unit)
-  std::size_t given_ = 0;           // frames [0, given_) came with it or were handed to the top
-  std::vector<TopRace> top_races_;  // its races into the top, in the order found
-  Sequence reverse_scratch_;        // reverse()'s sequence, kept for its storage
-  bool stopped_ = false;            // a stop-at-first finding ended it
-  bool abandoned_ = false;          // SharedDpor discarded it while it ran
+  bool need_unit_ = true;             // the next execution needs a unit first
+  std::uint64_t dispatch_ = 0;        // its dispatch number (ExecutionTag::unit)
+  std::size_t given_ = 0;             // frames [0, given_) came with it or were handed to the top
+  std::vector<TopRace> top_races_;    // its races into the top, in the order found
+  std::vector<TopRace> later_races_;  // stream_to_top's: those it keeps, kept for the storage
+  Sequence reverse_scratch_;          // reverse()'s sequence, kept for its storage
+  bool stopped_ = false;              // a stop-at-first finding ended it
+  bool abandoned_ = false;            // SharedDpor discarded it while it ran
   std::shared_ptr<UnitSignals> signals_;             // what SharedDpor says of it
   bool ran_streamed_ = false;                        // stream_to_top() gave the driver top_ran()
   static constexpr std::uint64_t kStreamAfter = 16;  // see stream_to_top()
