@@ -182,7 +182,7 @@ void empty_two_threads() {
 
 /// The fixed cost per execution as a run pays it: hc::explore with random (the strategy has no
 /// decision to make here: every step is forced) and explore()'s defaults otherwise, so it
-/// includes the explorer loop, the strategy and its metrics wrapper, the per-unit bookkeeping
+/// includes the explorer loop, the strategy, the execution's counts, the per-unit bookkeeping
 /// and the sampled determinism re-run (one clean execution in 64 is run twice). This is the
 /// figure of the target (<= 150 ns for 2 threads) and the one to compare with Relacy's
 /// per-iteration cost. One benchmark iteration is one explore() of kBatch executions, so the

@@ -1,5 +1,5 @@
 // Strategies: choice strings, the random strategy's per-execution seeding, replay prefixes
-// that any strategy continues from, divergence, and the metrics wrapper.
+// that any strategy continues from, divergence, and the counts of steps, switches and preemptions.
 #include <gtest/gtest.h>
 
 #include <array>

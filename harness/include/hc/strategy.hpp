@@ -173,10 +173,10 @@ class Strategy {
   virtual std::optional<std::string> position() const { return std::nullopt; }
   /// What the strategy reports of its own search (Stats has the run's copy).
   virtual StrategyStatistics statistics() const { return {}; }
-  /// The strategy whose pick_thread and pick_value the execution calls. A wrapper that only
-  /// watches whole executions (metrics) returns its inner strategy's decider, so a decision
-  /// costs one virtual call however many such wrappers there are; a wrapper that decides
-  /// (replay) keeps the default.
+  /// The strategy whose pick_thread and pick_value the execution calls; the same object for
+  /// the strategy's whole life (the explorer asks once). A wrapper that only watches whole
+  /// executions returns its inner strategy's decider, so a decision costs one virtual call
+  /// however many such wrappers there are; a wrapper that decides (replay) keeps the default.
   virtual Strategy& decider() { return *this; }
 };
 
@@ -261,8 +261,8 @@ std::unique_ptr<Strategy> make_named_replay_strategy(std::vector<ReplayEntry> en
 /// value 0: the schedule with the fewest preemptions from any point. Used by minimisation.
 std::unique_ptr<Strategy> make_non_preemptive_strategy();
 
-/// Counters of executions: one type for one execution (the metrics wrapper), a work unit, a
-/// worker, a checkpoint and a whole run (Stats); `a += b` sums them.
+/// Counters of executions: one type for one execution, a work unit, a worker, a checkpoint and
+/// a whole run (Stats); `a += b` sums them.
 struct Counts {
   std::uint64_t executions = 0;  // counted executions
   std::uint64_t pruned = 0;      // cut short: another owner's unit, or redundant (dpor)
@@ -285,11 +285,6 @@ struct Counts {
   }
   bool operator==(const Counts&) const = default;
 };
-
-/// Wraps `inner`: after each execution, `*last` holds the counts of that execution alone
-/// (executions 1, or pruned 1 when it did not count; `reached` is left to the caller, which
-/// has the execution). `*last` must outlive the wrapper.
-std::unique_ptr<Strategy> make_metrics_strategy(std::unique_ptr<Strategy> inner, Counts* last);
 
 /// Choice strings: the compact text form of a choice sequence that `--replay` accepts.
 /// A thread choice is its id ("2"), a value choice is "v" and the value ("v1"), joined by ".".
