@@ -1248,6 +1248,13 @@ std::optional<Finding> Execution::check_invariants() {
 
 ObjectId Execution::register_object(ObjectKind kind, std::string_view name,
                                     const std::source_location& declared) {
+  // dpor packs an object id into 30 bits, whose top three values name no object
+  // (strategy/dependence.hpp, Footprint).
+  constexpr std::uint32_t kMaxObjects = 0x3FFF'FFFDu;
+  if (n_objects_ >= kMaxObjects) [[unlikely]] {
+    throw usage_error(
+        fmt::format("too many objects in one execution: at most {} hc objects", kMaxObjects));
+  }
   const ObjectId id = n_objects_++;
   if (id == objects_.size()) objects_.emplace_back();
   ObjectState& o = objects_[id];

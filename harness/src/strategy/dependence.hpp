@@ -61,35 +61,58 @@ constexpr Access combined(Access a, Access b) {
 }
 
 /// Every object an event touches, inline (no allocation): copied into wakeup sequences.
+///
+/// A touch is packed into 4 bytes: the object in the low 30 bits (the three ids above every
+/// real object, kNoObject, kAllModelObjects and kUndeclaredFootprint, in the top three of
+/// them; Execution::register_object keeps real ids below) and the access in the top 2. An
+/// event is copied into every wakeup-tree node and sequence that holds it, and eight 8-byte
+/// touches made a footprint 68 bytes and a node 104; they are 36 and 72.
 struct Footprint {
-  std::array<Touch, 1 + kMaxExtraTouches> touches{};
+  static constexpr std::size_t kCapacity = 1 + kMaxExtraTouches;
+  static constexpr std::uint32_t kObjectBits = 0x3FFF'FFFFu;
+
+  std::array<std::uint32_t, kCapacity> packed{};  // touches [0, size)
   std::uint8_t size = 0;
   // Whether it touches kAllModelObjects, kUndeclaredFootprint: kept by add(), because
   // conflict() asks for every pair of events.
   bool touches_all_models = false;
   bool touches_undeclared = false;
 
+  static constexpr std::uint32_t pack(Touch t) {
+    return (t.object & kObjectBits) | (static_cast<std::uint32_t>(t.access) << 30);
+  }
+  static constexpr Touch unpack(std::uint32_t p) {
+    ObjectId object = p & kObjectBits;
+    if (object >= kObjectBits - 2) object |= ~kObjectBits;  // the three special ids
+    return Touch{object, static_cast<Access>(p >> 30)};
+  }
+  /// Touch `i` (i < size).
+  constexpr Touch at(std::size_t i) const { return unpack(packed[i]); }
+  constexpr void set_access(std::size_t i, Access a) {
+    packed[i] = (packed[i] & kObjectBits) | (static_cast<std::uint32_t>(a) << 30);
+  }
+
   /// Adds a touch; a second touch of one object merges into the first.
   constexpr void add(Touch t) {
     if (t.object == kNoObject) return;
     if (t.object == kAllModelObjects) touches_all_models = true;
     if (t.object == kUndeclaredFootprint) touches_undeclared = true;
+    const std::uint32_t object = t.object & kObjectBits;
     for (std::uint8_t i = 0; i < size; ++i) {
-      if (touches[i].object == t.object) {
-        touches[i].access = combined(touches[i].access, t.access);
+      if ((packed[i] & kObjectBits) == object) {
+        set_access(i, combined(at(i).access, t.access));
         return;
       }
     }
-    if (size < touches.size()) touches[size++] = t;
+    if (size < kCapacity) packed[size++] = pack(t);
   }
-  constexpr std::span<const Touch> view() const { return {touches.data(), size}; }
   constexpr bool all_models() const { return touches_all_models; }
   constexpr bool undeclared() const { return touches_undeclared; }
   /// Whether the footprint allows `access` to `object` (`is_model_object`: an object of kind
   /// ObjectKind::model, which kAllModelObjects covers; events must be named).
   constexpr bool covers(ObjectId object, Access access, bool is_model_object) const {
     for (std::uint8_t i = 0; i < size; ++i) {
-      const Touch& t = touches[i];
+      const Touch t = at(i);
       if (t.object == kUndeclaredFootprint) return true;
       if (t.object == kAllModelObjects && is_model_object) return true;
       if (t.object != object) continue;
@@ -98,17 +121,28 @@ struct Footprint {
     return false;
   }
 };
+static_assert(sizeof(Footprint) == 36);
+static_assert(Footprint::unpack(Footprint::pack(Touch{kNoObject, Access::sync})).object ==
+              kNoObject);
+static_assert(Footprint::unpack(Footprint::pack(Touch{kAllModelObjects, Access::write})) ==
+              Touch{kAllModelObjects, Access::write});
+static_assert(Footprint::unpack(Footprint::pack(Touch{kUndeclaredFootprint, Access::read})) ==
+              Touch{kUndeclaredFootprint, Access::read});
+static_assert(Footprint::unpack(Footprint::pack(Touch{12345, Access::read_write})) ==
+              Touch{12345, Access::read_write});
 
 /// Whether two footprints conflict (`a_model`/`b_model`: the events are model operations, which
 /// a kAllModelObjects touch of the other conflicts with).
 constexpr bool conflict(const Footprint& a, bool a_model, const Footprint& b, bool b_model) {
   if (a.undeclared() || b.undeclared()) return true;
   if ((a.all_models() && b_model) || (b.all_models() && a_model)) return true;
+  // Packed touches (Footprint): the same object when the low 30 bits agree; conflicting
+  // accesses unless both are reads (Access::read is 0).
   for (std::uint8_t i = 0; i < a.size; ++i) {
     for (std::uint8_t j = 0; j < b.size; ++j) {
-      if (a.touches[i].object == b.touches[j].object &&
-          conflicting(a.touches[i].access, b.touches[j].access))
-        return true;
+      const std::uint32_t x = a.packed[i];
+      const std::uint32_t y = b.packed[j];
+      if (((x ^ y) & Footprint::kObjectBits) == 0 && ((x | y) >> 30) != 0) return true;
     }
   }
   return false;
@@ -135,8 +169,7 @@ constexpr Access may_access(OpKind kind, Access recorded) {
 /// A realized footprint widened back to what the operation (`kind` on `object`) may do in any
 /// state: the announced object's entry, which Footprint::add placed first.
 constexpr Footprint as_operation(Footprint f, OpKind kind, ObjectId object) {
-  if (f.size > 0 && f.touches[0].object == object)
-    f.touches[0].access = may_access(kind, f.touches[0].access);
+  if (f.size > 0 && f.at(0).object == object) f.set_access(0, may_access(kind, f.at(0).access));
   return f;
 }
 

@@ -38,9 +38,9 @@ class Writer {
     number(e.spawned);
     number(e.joined);
     number(e.footprint.size);
-    for (const Touch& t : e.footprint.view()) {
-      number(t.object);
-      number(static_cast<std::uint64_t>(t.access));
+    for (std::uint8_t i = 0; i < e.footprint.size; ++i) {
+      number(e.footprint.at(i).object);
+      number(static_cast<std::uint64_t>(e.footprint.at(i).access));
     }
   }
   std::string take() { return std::move(text_); }
@@ -80,7 +80,7 @@ class Reader {
     e.object = static_cast<ObjectId>(number(kNoObject));
     e.spawned = static_cast<ThreadMask>(number(0xFFFFFFFFu));
     e.joined = static_cast<ThreadMask>(number(0xFFFFFFFFu));
-    const auto touches = static_cast<std::uint8_t>(number(e.footprint.touches.size()));
+    const auto touches = static_cast<std::uint8_t>(number(Footprint::kCapacity));
     for (std::uint8_t k = 0; k < touches; ++k) {
       Touch t;
       t.object = static_cast<ObjectId>(number(kNoObject));

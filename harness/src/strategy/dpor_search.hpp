@@ -120,8 +120,8 @@ struct Ev {
 /// Ev{} (no thread). Writing entry t first stores Ev{} in the entries below it not stored yet.
 ///
 /// Why: the search makes a decision at every step, and copies and moves decisions at every unit
-/// handed out, returned or promoted (shared search). A whole array is kMaxThreads x 84 bytes,
-/// about 2.7 KB, zeroed or copied each time, where a scenario has a few threads.
+/// handed out, returned or promoted (shared search). A whole array is kMaxThreads x 52 bytes,
+/// about 1.7 KB, zeroed or copied each time, where a scenario has a few threads.
 class ThreadEvents {
  public:
   ThreadEvents() noexcept {}  // nothing stored; the storage stays uninitialized
@@ -167,14 +167,14 @@ inline bool same_ev(const Ev& a, const Ev& b) {
       a.footprint.size != b.footprint.size)
     return false;
   for (std::uint8_t i = 0; i < a.footprint.size; ++i) {
-    if (!(a.footprint.touches[i] == b.footprint.touches[i])) return false;
+    if (a.footprint.packed[i] != b.footprint.packed[i]) return false;
   }
   return true;
 }
 
 inline bool writes(const Ev& e) {
-  for (const Touch& t : e.footprint.view()) {
-    if (t.access != Access::read) return true;
+  for (std::uint8_t i = 0; i < e.footprint.size; ++i) {
+    if (e.footprint.at(i).access != Access::read) return true;
   }
   return e.footprint.size == 0 && e.kind != OpKind::thread_yield && e.kind != OpKind::choice &&
          e.kind != OpKind::thread_join;
@@ -278,7 +278,7 @@ inline void remove_first(Sequence& w, ThreadId p) {
 /// subtrees (a decision that follows a sequence, a unit handed out) moves node after node, so
 /// its size is memory traffic. (Building trees allocated per node before: a third of dpor's
 /// time on lastzero(12) was WakeupTree::add_child. Four inline beside a std::vector made a node
-/// 136 bytes; it is 104.)
+/// 136 bytes, and 104 with 8-byte footprint entries; it is 72.)
 class ChildList {
  public:
   ChildList() noexcept = default;
@@ -474,7 +474,7 @@ struct WakeupTree {
     Ev ev;
     ChildList children;
   };
-  static_assert(sizeof(Node) <= 104, "a node's size is what copying subtrees moves");
+  static_assert(sizeof(Node) <= 72, "a node's size is what copying subtrees moves");
   NodeStore<Node> nodes = root_only();
   std::uint64_t version = 0;  // counts additions: an unchanged version is an unchanged tree
 
