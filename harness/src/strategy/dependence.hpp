@@ -131,11 +131,9 @@ static_assert(Footprint::unpack(Footprint::pack(Touch{kUndeclaredFootprint, Acce
 static_assert(Footprint::unpack(Footprint::pack(Touch{12345, Access::read_write})) ==
               Touch{12345, Access::read_write});
 
-/// Whether two footprints conflict (`a_model`/`b_model`: the events are model operations, which
-/// a kAllModelObjects touch of the other conflicts with).
-constexpr bool conflict(const Footprint& a, bool a_model, const Footprint& b, bool b_model) {
-  if (a.undeclared() || b.undeclared()) return true;
-  if ((a.all_models() && b_model) || (b.all_models() && a_model)) return true;
+/// Whether two footprints touch one object and not both only read it (their entries alone:
+/// conflict() below adds kAllModelObjects and kUndeclaredFootprint).
+constexpr bool conflicting_touches(const Footprint& a, const Footprint& b) {
   // Packed touches (Footprint): the same object when the low 30 bits agree; conflicting
   // accesses unless both are reads (Access::read is 0).
   for (std::uint8_t i = 0; i < a.size; ++i) {
@@ -146,6 +144,14 @@ constexpr bool conflict(const Footprint& a, bool a_model, const Footprint& b, bo
     }
   }
   return false;
+}
+
+/// Whether two footprints conflict (`a_model`/`b_model`: the events are model operations, which
+/// a kAllModelObjects touch of the other conflicts with).
+constexpr bool conflict(const Footprint& a, bool a_model, const Footprint& b, bool b_model) {
+  if (a.undeclared() || b.undeclared()) return true;
+  if ((a.all_models() && b_model) || (b.all_models() && a_model)) return true;
+  return conflicting_touches(a, b);
 }
 
 /// The footprint of a step as it ran (`extras`: the execution's touch list).

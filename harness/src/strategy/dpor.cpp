@@ -88,6 +88,7 @@ class Reader {
       e.footprint.add(t);
     }
     if (e.footprint.size != touches) throw bad();  // a touch repeated or of no object
+    classify(e);
     return e;
   }
   bool done() const { return at_ == text_.size(); }

@@ -108,12 +108,30 @@ constexpr ThreadMask bit(ThreadId t) {
 struct Ev {
   ThreadId thread = kNoThread;
   OpKind kind = OpKind::model;
-  bool after_yield = false;     // the thread yielded just before: enabled again by any write
+  bool after_yield = false;  // the thread yielded just before: enabled again by any write
+  /// Whether dependent() must look past the footprints (classify() says when); false: two
+  /// events of different threads depend exactly when their footprints conflict. Whoever sets
+  /// the fields it is derived from calls classify() again.
+  bool special = false;
   ObjectId object = kNoObject;  // the object it announced (locks: which mutex)
   ThreadMask spawned = 0;       // threads spawned during this event
   ThreadMask joined = 0;        // threads whose end this event waited for
   Footprint footprint;          // every object it touches (dependence.hpp)
 };
+
+inline bool is_cv(OpKind k) {
+  return k == OpKind::cv_wait || k == OpKind::cv_wake || k == OpKind::cv_notify_one ||
+         k == OpKind::cv_notify_all;
+}
+
+/// Sets e.special: the event spawns or joins threads, is a join, a condition-variable
+/// operation or a yield, follows a yield, or touches every model object or undeclared ones:
+/// everything dependent() decides on besides the threads and the footprints' touches.
+inline void classify(Ev& e) {
+  e.special = e.spawned != 0 || e.joined != 0 || e.after_yield || e.kind == OpKind::thread_join ||
+              e.kind == OpKind::thread_yield || is_cv(e.kind) || e.footprint.all_models() ||
+              e.footprint.undeclared();
+}
 
 /// Each thread's next event at a decision (Frame::next), indexed by thread id, as an array of
 /// kMaxThreads events would be; but only entries [0, stored()) are kept, and the others read as
@@ -162,6 +180,7 @@ static_assert(std::is_trivially_copyable_v<Ev> && std::is_trivially_destructible
 
 /// Whether two events are the same event (what a unit's input is compared by).
 inline bool same_ev(const Ev& a, const Ev& b) {
+  // (special is derived from the fields compared.)
   if (a.thread != b.thread || a.kind != b.kind || a.after_yield != b.after_yield ||
       a.object != b.object || a.spawned != b.spawned || a.joined != b.joined ||
       a.footprint.size != b.footprint.size)
@@ -180,14 +199,13 @@ inline bool writes(const Ev& e) {
          e.kind != OpKind::thread_join;
 }
 
-inline bool is_cv(OpKind k) {
-  return k == OpKind::cv_wait || k == OpKind::cv_wake || k == OpKind::cv_notify_one ||
-         k == OpKind::cv_notify_all;
-}
-
 /// Dependence between events of different threads (program order is handled by callers).
 inline bool dependent(const Ev& a, const Ev& b) {
   if (a.thread == b.thread) return true;
+  // Most pairs are two plain accesses: the rest of the checks below would all pass through to
+  // conflict(). (It was the largest item of a dpor profile on lastzero(12), 15%.)
+  if (!a.special && !b.special) [[likely]]
+    return conflicting_touches(a.footprint, b.footprint);
   if (((a.spawned | a.joined) & bit(b.thread)) != 0) return true;
   if (((b.spawned | b.joined) & bit(a.thread)) != 0) return true;
   // A join touches nothing but the end of the thread it joins (above).
@@ -215,6 +233,7 @@ inline Ev make_ev(ThreadId t, OpKind kind, ObjectId object, Footprint footprint,
   e.after_yield = after_yield;
   if (kind == OpKind::thread_join && join_target < kMaxThreads)
     e.joined = bit(static_cast<ThreadId>(join_target));
+  classify(e);
   return e;
 }
 
@@ -1251,6 +1270,7 @@ class DporStrategy final : public ExhaustiveStrategy {
         if (sp.parent == s.thread && sp.step > i && sp.step <= next_step_of(steps, s.thread, j))
           e.ev.spawned |= bit(sp.child);
       }
+      classify(e.ev);
       events_.push_back(e);
       i = j;
     }
