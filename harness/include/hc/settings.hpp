@@ -49,6 +49,9 @@ struct SettingInfo {
 /// from one path can be far off (a yield loop's subtree): many small units balance them. On
 /// the catalogue, 8 dfs shards have max/mean 1.57 at 256 and 1.12 at 32; two workers on the
 /// big dfs scenarios spend 20-25% more CPU at 32 than at 256.
+/// The largest step bound (RunSettings::max_steps) a run accepts.
+inline constexpr std::uint32_t kMaxStepsLimit = 100'000'000;
+
 inline constexpr std::uint64_t kUnitSizeForWorkers = 256;
 inline constexpr std::uint64_t kUnitSizeForShards = 32;
 
@@ -101,7 +104,7 @@ struct RunSettings {
       s.preemption_bound);
     f(SettingInfo{"max_steps", "--max-steps",
                   "Steps per execution before a step-bound-exceeded finding (1 to 100000000)", 1,
-                  100000000},
+                  kMaxStepsLimit},
       s.max_steps);
     f(SettingInfo{"max_executions", "--max-executions",
                   "Stop after this many executions (0: until the strategy is done)"},

@@ -886,8 +886,9 @@ class Run {
 
 Result explore(const std::function<void()>& body, const ExploreOptions& o) {
   if (o.must_reach.size() > 64) throw usage_error("at most 64 must_reach labels per exploration");
-  if (o.max_steps == 0 || o.max_steps > 100'000'000) {
-    throw usage_error(fmt::format("max_steps must be from 1 to 100000000, not {}", o.max_steps));
+  if (o.max_steps == 0 || o.max_steps > kMaxStepsLimit) {
+    throw usage_error(
+        fmt::format("max_steps must be from 1 to {}, not {}", kMaxStepsLimit, o.max_steps));
   }
   detail::check_cover_goals(o);
   if (o.jobs < 1) throw usage_error(fmt::format("jobs must be at least 1, not {}", o.jobs));

@@ -1250,10 +1250,9 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name,
                                     const std::source_location& declared) {
   // dpor packs an object id into 30 bits, whose top three values name no object
   // (strategy/dependence.hpp, Footprint).
-  constexpr std::uint32_t kMaxObjects = 0x3FFF'FFFDu;
-  if (n_objects_ >= kMaxObjects) [[unlikely]] {
-    throw usage_error(
-        fmt::format("too many objects in one execution: at most {} hc objects", kMaxObjects));
+  if (n_objects_ >= Footprint::kMaxObjects) [[unlikely]] {
+    throw usage_error(fmt::format("too many objects in one execution: at most {} hc objects",
+                                  Footprint::kMaxObjects));
   }
   const ObjectId id = n_objects_++;
   if (id == objects_.size()) objects_.emplace_back();

@@ -70,6 +70,10 @@ constexpr Access combined(Access a, Access b) {
 struct Footprint {
   static constexpr std::size_t kCapacity = 1 + kMaxExtraTouches;
   static constexpr std::uint32_t kObjectBits = 0x3FFF'FFFFu;
+  static constexpr int kAccessShift = 30;
+  /// Real object ids stay below this (Execution::register_object): the three values above it
+  /// are the special ids.
+  static constexpr std::uint32_t kMaxObjects = kObjectBits - 2;
 
   std::array<std::uint32_t, kCapacity> packed{};  // touches [0, size)
   std::uint8_t size = 0;
@@ -79,17 +83,17 @@ struct Footprint {
   bool touches_undeclared = false;
 
   static constexpr std::uint32_t pack(Touch t) {
-    return (t.object & kObjectBits) | (static_cast<std::uint32_t>(t.access) << 30);
+    return (t.object & kObjectBits) | (static_cast<std::uint32_t>(t.access) << kAccessShift);
   }
   static constexpr Touch unpack(std::uint32_t p) {
     ObjectId object = p & kObjectBits;
-    if (object >= kObjectBits - 2) object |= ~kObjectBits;  // the three special ids
-    return Touch{object, static_cast<Access>(p >> 30)};
+    if (object >= kMaxObjects) object |= ~kObjectBits;  // the three special ids
+    return Touch{object, static_cast<Access>(p >> kAccessShift)};
   }
   /// Touch `i` (i < size).
   constexpr Touch at(std::size_t i) const { return unpack(packed[i]); }
   constexpr void set_access(std::size_t i, Access a) {
-    packed[i] = (packed[i] & kObjectBits) | (static_cast<std::uint32_t>(a) << 30);
+    packed[i] = (packed[i] & kObjectBits) | (static_cast<std::uint32_t>(a) << kAccessShift);
   }
 
   /// Adds a touch; a second touch of one object merges into the first.
@@ -140,7 +144,8 @@ constexpr bool conflicting_touches(const Footprint& a, const Footprint& b) {
     for (std::uint8_t j = 0; j < b.size; ++j) {
       const std::uint32_t x = a.packed[i];
       const std::uint32_t y = b.packed[j];
-      if (((x ^ y) & Footprint::kObjectBits) == 0 && ((x | y) >> 30) != 0) return true;
+      if (((x ^ y) & Footprint::kObjectBits) == 0 && ((x | y) >> Footprint::kAccessShift) != 0)
+        return true;
     }
   }
   return false;

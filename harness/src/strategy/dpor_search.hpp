@@ -224,13 +224,14 @@ inline bool releases(OpKind k) {
 }
 
 inline Ev make_ev(ThreadId t, OpKind kind, ObjectId object, Footprint footprint,
-                  std::uint64_t join_target, bool after_yield) {
+                  std::uint64_t join_target, bool after_yield, ThreadMask spawned = 0) {
   Ev e;
   e.thread = t;
   e.kind = kind;
   e.object = object;
   e.footprint = footprint;
   e.after_yield = after_yield;
+  e.spawned = spawned;
   if (kind == OpKind::thread_join && join_target < kMaxThreads)
     e.joined = bit(static_cast<ThreadId>(join_target));
   classify(e);
@@ -239,8 +240,11 @@ inline Ev make_ev(ThreadId t, OpKind kind, ObjectId object, Footprint footprint,
 
 /// An executed step as the event it was: its realized footprint (a failed compare-exchange or
 /// try_lock only read). See dependence.hpp for when realized footprints are sound.
-inline Ev event_of(const Step& s, std::span<const Touch> touches, bool after_yield) {
-  return make_ev(s.thread, s.kind, s.object, realized_footprint(s, touches), s.value, after_yield);
+/// `spawned`: the threads spawned during it.
+inline Ev event_of(const Step& s, std::span<const Touch> touches, bool after_yield,
+                   ThreadMask spawned = 0) {
+  return make_ev(s.thread, s.kind, s.object, realized_footprint(s, touches), s.value, after_yield,
+                 spawned);
 }
 
 /// An announced operation, whatever it will do: its may-footprint.
@@ -1251,9 +1255,15 @@ class DporStrategy final : public ExhaustiveStrategy {
       const Step& s = steps[i];
       Event e;
       e.step = i;
-      e.ev = event_of(s, touches, (yielded & bit(s.thread)) != 0);
       const auto n = static_cast<std::uint32_t>(steps.size());
       const std::uint32_t j = event_end(steps.data(), n, i);
+      ThreadMask spawned = 0;
+      for (const Spawn& sp : spawns) {
+        // Spawned during this event: after its steps began, before the thread's next event.
+        if (sp.parent == s.thread && sp.step > i && sp.step <= next_step_of(steps, s.thread, j))
+          spawned |= bit(sp.child);
+      }
+      e.ev = event_of(s, touches, (yielded & bit(s.thread)) != 0, spawned);
       for (std::uint32_t k = i + 1; k < j; ++k) {
         // Joining a finished thread within the event orders the thread's later events after
         // it, not the event's own step: it does not make the step dependent.
@@ -1265,12 +1275,6 @@ class DporStrategy final : public ExhaustiveStrategy {
       } else {
         yielded &= ~bit(s.thread);
       }
-      for (const Spawn& sp : spawns) {
-        // Spawned during this event: after its steps began, before the thread's next event.
-        if (sp.parent == s.thread && sp.step > i && sp.step <= next_step_of(steps, s.thread, j))
-          e.ev.spawned |= bit(sp.child);
-      }
-      classify(e.ev);
       events_.push_back(e);
       i = j;
     }
@@ -1726,14 +1730,13 @@ class DporStrategy final : public ExhaustiveStrategy {
   bool stop_at_first_ = true;
   bool exhausted_ = false;  // backtracking found nothing left (finish())
   // Runner: the unit being explored.
-  bool need_unit_ = true;             // the next execution needs a unit first
-  std::uint64_t dispatch_ = 0;        // its dispatch number (ExecutionTag::unit)
-  std::size_t given_ = 0;             // frames [0, given_) came with it or were handed to the top
-  std::vector<TopRace> top_races_;    // its races into the top, in the order found
-  std::vector<TopRace> later_races_;  // stream_to_top's: those it keeps, kept for the storage
-  Sequence reverse_scratch_;          // reverse()'s sequence, kept for its storage
-  bool stopped_ = false;              // a stop-at-first finding ended it
-  bool abandoned_ = false;            // SharedDpor discarded it while it ran
+  bool need_unit_ = true;           // the next execution needs a unit first
+  std::uint64_t dispatch_ = 0;      // its dispatch number (ExecutionTag::unit)
+  std::size_t given_ = 0;           // frames [0, given_) came with it or were handed to the top
+  std::vector<TopRace> top_races_;  // its races into the top, in the order found
+  Sequence reverse_scratch_;        // reverse()'s sequence, kept for its storage
+  bool stopped_ = false;            // a stop-at-first finding ended it
+  bool abandoned_ = false;          // SharedDpor discarded it while it ran
   std::shared_ptr<UnitSignals> signals_;             // what SharedDpor says of it
   bool ran_streamed_ = false;                        // stream_to_top() gave the driver top_ran()
   static constexpr std::uint64_t kStreamAfter = 16;  // see stream_to_top()

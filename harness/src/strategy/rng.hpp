@@ -16,10 +16,6 @@ constexpr std::uint64_t mix(std::uint64_t z) noexcept {
   return z ^ (z >> 31);
 }
 
-constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
-  return mix(state += kGolden);
-}
-
 class Rng {
  public:
   /// The stream of execution `index` of a run seeded with `seed`.

@@ -408,26 +408,14 @@ void DporStrategy::stream_to_top() {
   // came with fewer) reach it as frames with the part that ends them. Races into different
   // decisions commute (the driver inserts each into its own decision's tree), so moving these
   // ahead of the others keeps the result; among themselves they keep the order found.
-  // (A stable partition by hand: std::stable_partition took a temporary buffer from the heap
-  // at every call, a tenth of a fresh two-worker run's page faults on lastzero(12).)
-  later_races_.clear();
-  std::size_t n = 0;
-  for (std::size_t k = 0; k < top_races_.size(); ++k) {
-    if (top_races_[k].frame >= given_) {
-      later_races_.push_back(std::move(top_races_[k]));
-    } else {
-      if (n != k) top_races_[n] = std::move(top_races_[k]);
-      ++n;
-    }
-  }
-  top_races_.resize(n);
-  if ((n != 0 || !ran_streamed_) &&
-      shared_->stream(dispatch_, std::span<TopRace>(top_races_.data(), n), top_ran())) {
+  const auto into_driver = std::stable_partition(
+      top_races_.begin(), top_races_.end(), [this](const TopRace& r) { return r.frame < given_; });
+  const auto n = static_cast<std::size_t>(into_driver - top_races_.begin());
+  if (n == 0 && ran_streamed_) return;
+  if (shared_->stream(dispatch_, std::span<TopRace>(top_races_.data(), n), top_ran())) {
     ran_streamed_ = true;
-    top_races_.clear();
+    top_races_.erase(top_races_.begin(), into_driver);
   }
-  for (TopRace& r : later_races_)
-    top_races_.push_back(std::move(r));
 }
 
 void DporStrategy::return_part(UnitResult r) {
