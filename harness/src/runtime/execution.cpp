@@ -442,7 +442,6 @@ void Execution::transfer_os(ThreadId to) {
 
 void Execution::hand_off_os(ThreadId to) noexcept {
   OsThread* const next = to < kMaxThreads ? threads_[to].os : nullptr;
-  prev_ = current_;
   current_ = to;
   running_os_.store(next, std::memory_order_release);
   (next != nullptr ? next->baton : host_baton_).post();
@@ -478,6 +477,7 @@ Execution::Execution(ExecutionConfig config)
     : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
   os_threads_ = config_.os_threads;
   fp_env_per_thread_ = config_.fp_env_per_thread && !config_.os_threads;
+  special_switch_ = os_threads_ || fp_env_per_thread_;
   // A choice records its step in 30 bits (ChoiceEntry): the step bound keeps traces below.
   step_bound_.max_steps = std::min(config_.max_steps, kStepBits);
   livelock_.bound = config_.livelock_bound;
@@ -529,7 +529,7 @@ void Execution::reset() {
   n_threads_ = 0;
   live_ = finished_ = waiting_ = join_blocked_ = yielded_ = spurious_woken_ = 0;
   clock_width_ = 0;
-  current_ = prev_ = kHost;
+  current_ = kHost;
   yield_scan_from_ = 0;
   deadlock_.reset();
   step_bound_.reset();
@@ -545,11 +545,13 @@ void Execution::reset() {
   running_at_end_ = kNoThread;
   parameters_.clear();
   invariants_.clear();
+  park_flags_.invariants = false;
+  park_flags_.first_runs = 0;
   reached_mask_ = 0;
   finding_.reset();
   divergence_.clear();
-  tearing_down_ = false;
-  in_invariant_ = false;
+  park_flags_.tearing_down = false;
+  park_flags_.in_invariant = false;
   if (fault_.cause != FaultRecord::Cause::none) fault_ = FaultRecord{};
   stopped_ = false;
 }
@@ -680,7 +682,7 @@ void Execution::keep_pending_footprints() {
 }
 
 void Execution::teardown() {
-  tearing_down_ = true;
+  park_flags_.tearing_down = true;
   // The thread a fault stopped runs no more code (its fiber may be suspended in a signal
   // handler, its state corrupt).
   const ThreadId faulted = fault_.cause != FaultRecord::Cause::none ? running_at_end_ : kNoThread;
@@ -817,7 +819,7 @@ HC_HOT_INLINE void Execution::run_body(ThreadId t) {
   } catch (const ThreadUnwind&) {
     // Unwound by the teardown: nothing to report.
   } catch (const std::exception& e) {
-    if (!finding_ && !tearing_down_) {
+    if (!finding_ && !park_flags_.tearing_down) {
       finding_ = make_finding(FindingKind::uncaught_exception,
                               fmt::format("uncaught exception in thread '{}': {}: {}", me.name,
                                           demangle(typeid(e).name()), e.what()),
@@ -826,7 +828,7 @@ HC_HOT_INLINE void Execution::run_body(ThreadId t) {
           fmt::format("uncaught-exception|{}|{}", me.name, demangle(typeid(e).name()));
     }
   } catch (...) {
-    if (!finding_ && !tearing_down_) {
+    if (!finding_ && !park_flags_.tearing_down) {
       finding_ = make_finding(
           FindingKind::uncaught_exception,
           fmt::format("uncaught exception in thread '{}' (not derived from std::exception)",
@@ -841,7 +843,7 @@ HC_HOT_INLINE void Execution::run_body(ThreadId t) {
 HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
   ThreadState& me = threads_[t];
   ThreadId next;
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     next = kHost;  // unwound (or it finished while tearing down): back to the teardown loop
   } else {
     live_ &= ~bit(t);
@@ -857,6 +859,8 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
       next = me.joiner;  // completing the join observes nothing else: no decision needed
     } else if (me.eager_parent != kNoThread) {
       next = me.eager_parent;  // finished before its first operation
+      me.eager_parent = kNoThread;
+      --park_flags_.first_runs;
     } else {
       next = choose_next();
     }
@@ -870,27 +874,35 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
 }
 
 HC_HOT_INLINE void Execution::transfer(ThreadId to) {
-  if (os_threads_) [[unlikely]] {
+  if (special_switch_) [[unlikely]] {
+    transfer_special(to);
+    return;
+  }
+  switch_fiber<&switch_context>(to);
+}
+
+void Execution::transfer_special(ThreadId to) {
+  if (os_threads_) {
     transfer_os(to);
     return;
   }
+  switch_fiber<&switch_context_fp>(to);  // fibers with their own floating-point control words
+}
+
+template <void (*kSwitch)(void**, void*) noexcept>
+HC_HOT_INLINE void Execution::switch_fiber(ThreadId to) {
   ThreadState& from = threads_[current_];
-  from.eh = *eh_;
+  copy_eh(&from.eh, eh_);
   from.error_number = *errno_;
   load_thread_state(to);
-  prev_ = current_;
   current_ = to;
 #if defined(__SANITIZE_ADDRESS__)
   void* fake_stack = nullptr;
 #endif
   HC_ASAN_START_SWITCH(&fake_stack, to);
-  if (fp_env_per_thread_) [[unlikely]] {
-    switch_context_fp(&from.fiber, threads_[to].fiber);
-  } else {
-    switch_context(&from.fiber, threads_[to].fiber);
-  }
+  kSwitch(&from.fiber, threads_[to].fiber);
   HC_ASAN_FINISH_SWITCH(fake_stack);
-  // Resumed: whoever switched to us set prev_ to itself and current_ to us.
+  // Resumed: whoever switched to us set current_ to us.
 }
 
 void Execution::start_clocks() noexcept {
@@ -966,50 +978,59 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
   }
   yield_scan_from_ = trace_.size();
   const ThreadId cur = current_;
-  const bool cur_enabled = cur < kMaxThreads && (enabled & bit(cur)) != 0;
+  // cur is a thread or kHost (32): the 64-bit shift reads 0 for the host.
+  static_assert(kHost < 64);
+  const bool cur_enabled = ((std::uint64_t{enabled} >> cur) & 1u) != 0;
   ThreadId next;
   if ((enabled & (enabled - 1)) == 0) {
     next = lowest(enabled);
   } else {
-    const Decision d{DivergenceSink(&divergence_),
-                     enabled,
-                     cur,
-                     cur_enabled,
-                     static_cast<std::uint32_t>(trace_.size()),
-                     live_,
-                     view_};
+    Decision& d = decision_;
+    d.enabled = enabled;
+    d.current = cur;
+    d.current_enabled = cur_enabled;
+    d.step = static_cast<std::uint32_t>(trace_.size());
+    d.live = live_;
     const std::optional<ThreadId> picked = strategy_->pick_thread(d);
-    if (!picked) [[unlikely]] {
-      pruned_ = true;
-      return kHost;
-    }
-    next = *picked;
-    if (!divergence_.empty()) {
-      finding_ = make_finding(FindingKind::nondeterminism, divergence_message(), nullptr);
-      finding_->signature = "nondeterminism|divergence";
-      return kHost;
-    }
-    if (next >= kMaxThreads || (enabled & bit(next)) == 0) {
-      finding_ = make_finding(
-          FindingKind::internal_error,
-          fmt::format("handlecheck internal error: strategy '{}' picked thread {}, which is not "
-                      "enabled (enabled mask {:#x})",
-                      strategy_->name(), static_cast<int>(next), enabled),
-          nullptr);
-      finding_->signature = "internal-error|bad-pick";
-      return kHost;
-    }
+    // One test for the three ways a pick ends the execution (refuse_pick tells them apart):
+    // the strategy pruned, diverged, or picked a thread that is not enabled (a thread id of
+    // 32 or more shifts the 64-bit mask to 0, or past it: picked_ok() bounds it first).
+    next = picked.value_or(kHost);
+    if (!picked_ok(picked.has_value(), next, enabled)) [[unlikely]]
+      return refuse_pick(picked.has_value(), next, enabled);
     const bool preempted = cur_enabled && next != cur;
     preemption_count_ += preempted;
-    choices_.push_back(ChoiceEntry{
-        next, static_cast<std::uint32_t>(trace_.size()) | (preempted ? kPreempted : 0u)});
+    ChoiceEntry& choice = choices_.grow_one();
+    choice.value = next;
+    choice.step = static_cast<std::uint32_t>(trace_.size()) | (preempted ? kPreempted : 0u);
   }
   return next;
 }
 
+ThreadId Execution::refuse_pick(bool picked, ThreadId next, ThreadMask enabled) {
+  if (!picked) {
+    pruned_ = true;
+    return kHost;
+  }
+  if (!divergence_.empty()) {
+    finding_ = make_finding(FindingKind::nondeterminism, divergence_message(), nullptr);
+    finding_->signature = "nondeterminism|divergence";
+    return kHost;
+  }
+  finding_ = make_finding(
+      FindingKind::internal_error,
+      fmt::format("handlecheck internal error: strategy '{}' picked thread {}, which is not "
+                  "enabled (enabled mask {:#x})",
+                  strategy_->name(), static_cast<int>(next), enabled),
+      nullptr);
+  finding_->signature = "internal-error|bad-pick";
+  return kHost;
+}
+
 HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor wait,
                                              ObjectId object, const char* label,
-                                             const std::source_location& where) noexcept {
+                                             const std::source_location& where,
+                                             std::memory_order order) noexcept {
   static thread_local Operation scratch;  // only while tearing down, when nothing parks
   Operation* target = &scratch;
   if (current_ < kMaxThreads) [[likely]] {
@@ -1021,7 +1042,7 @@ HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor
   op.kind = kind;
   op.access = access;
   op.wait = wait;
-  op.memory_order = static_cast<std::uint8_t>(std::memory_order_seq_cst);
+  op.memory_order = static_cast<std::uint8_t>(order);
   op.object = object;
   op.arg = 0;
   op.label = label;
@@ -1032,7 +1053,7 @@ HC_HOT_INLINE Operation& Execution::announce(OpKind kind, Access access, WaitFor
 }
 
 void Execution::fail_operation_in_invariant(const Operation& op) {
-  in_invariant_ = false;
+  park_flags_.in_invariant = false;
   fail(make_finding(FindingKind::check_failure,
                     fmt::format("an invariant performed an operation ({} at {}); invariants "
                                 "must only read state, with peek()",
@@ -1040,48 +1061,56 @@ void Execution::fail_operation_in_invariant(const Operation& op) {
                     &op.where, {.steps = {}, .objects = {op.object}}));
 }
 
-HC_HOT_INLINE Step* Execution::park() {
-  if (tearing_down_) [[unlikely]]
-    return teardown_operation();
+HC_HOT_INLINE Step* Execution::park(bool touches_more) {
+  bool first_run = false;
+  if (park_flags_.any()) [[unlikely]] {
+    if (park_flags_.tearing_down) return teardown_operation();
+    if (park_flags_.in_invariant) fail_operation_in_invariant(pending_[current_]);
+    if (park_flags_.invariants) check_invariants_or_fail();
+    first_run = park_flags_.first_runs != 0 && threads_[current_].eager_parent != kNoThread;
+  }
   const ThreadId me = current_;
   const Operation& op = pending_[me];
-  if (in_invariant_) [[unlikely]]
-    fail_operation_in_invariant(op);
-  if (!invariants_.empty()) [[unlikely]]
-    check_invariants_or_fail();
-  ThreadState& self = threads_[me];
   ThreadId next;
-  if (self.eager_parent != kNoThread) [[unlikely]] {
+  if (first_run) [[unlikely]] {
+    ThreadState& self = threads_[me];
     next = self.eager_parent;  // a new thread announced its first operation: back to the parent
     self.eager_parent = kNoThread;
+    --park_flags_.first_runs;
   } else {
     next = choose_next();
   }
   if (next != me) {
     transfer(next);  // kHost: the execution is over; resumed only by the teardown
-    if (tearing_down_) [[unlikely]]
+    if (park_flags_.tearing_down) [[unlikely]]
       return teardown_operation();
   }
-  return begin_step(me, op);
+  return begin_step(me, op, touches_more);
 }
 
-HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op) {
+HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op, bool touches_more) {
   if (step_bound_.on_step(trace_.size())) [[unlikely]]
     fail_step_bound();
   heartbeat_.store(heartbeat_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // The thread's own clock entry counts its steps only while clocks are kept (start_clocks
   // sets it when they start).
   if (clock_width_ != 0) ++threads_[t].clock.c[t];
-  // One initialisation (the step is 40 bytes): `value` says whom a join joins (has_value stays
-  // false).
-  Step& s = trace_.push_back(Step{.thread = t,
-                                  .kind = op.kind,
-                                  .access = op.access,
-                                  .object = op.object,
-                                  .label = op.label,
-                                  .where = op.where,
-                                  .value = op.kind == OpKind::thread_join ? op.arg : 0});
-  if (op.extra_count != 0) [[unlikely]] {
+  // Written in place, every field (the step is 40 bytes; building it aside and copying it cost
+  // 18 instructions a step): `value` says whom a join joins (has_value stays false).
+  Step& s = trace_.grow_one();
+  s.thread = t;
+  s.kind = op.kind;
+  s.access = op.access;
+  s.has_value = false;
+  s.object = op.object;
+  s.label = op.label;
+  s.where = op.where;
+  s.value = op.kind == OpKind::thread_join ? op.arg : 0;
+  s.scheduled = true;
+  s.extra_count = 0;
+  s.cas_outcome = 0;
+  s.first_extra = 0;
+  if (touches_more && op.extra_count != 0) [[unlikely]] {
     s.first_extra = static_cast<std::uint32_t>(touches_.size());
     s.extra_count = op.extra_count;
     for (std::uint8_t k = 0; k < op.extra_count; ++k)
@@ -1223,7 +1252,7 @@ std::optional<Finding> Execution::check_invariants() {
     bool& flag;
     explicit Guard(bool& f) : flag(f) { flag = true; }
     ~Guard() { flag = false; }
-  } guard(in_invariant_);
+  } guard(park_flags_.in_invariant);
   for (const Invariant& inv : invariants_) {
     if (!inv.fn(inv.context)) {
       std::string after = "before the first step";
@@ -1331,21 +1360,22 @@ std::string Execution::object_label(ObjectId id) const {
 HC_HOT_INLINE Step* Execution::atomic_op(OpKind kind, Access access, ObjectId object,
                                          const char* label, std::memory_order order,
                                          const std::source_location& where) {
-  Operation& op = announce(kind, access, WaitFor::nothing, object, label, where);
-  op.memory_order = static_cast<std::uint8_t>(order);
+  announce(kind, access, WaitFor::nothing, object, label, where, order);
   Step* s = park();
   if (s == nullptr) return nullptr;
-  ObjectState& o = objects_[object];
-  VectorClock& clock = threads_[current_].clock;
-  if (access != Access::write) clock.join(o.clock, clock_width_);
-  // A compare-exchange releases only when it succeeds (atomic_release).
-  if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw)
-    o.clock.assign(clock, clock_width_);
+  if (clock_width_ != 0) [[unlikely]] {  // clocks are kept (start_clocks)
+    ObjectState& o = objects_[object];
+    VectorClock& clock = threads_[current_].clock;
+    if (access != Access::write) clock.join(o.clock, clock_width_);
+    // A compare-exchange releases only when it succeeds (atomic_release).
+    if (kind == OpKind::atomic_store || kind == OpKind::atomic_rmw)
+      o.clock.assign(clock, clock_width_);
+  }
   return s;
 }
 
 void Execution::atomic_release(ObjectId object) noexcept {
-  if (tearing_down_) return;
+  if (park_flags_.tearing_down) return;
   objects_[object].clock.assign(threads_[current_].clock, clock_width_);
 }
 
@@ -1372,7 +1402,7 @@ ObjectId Execution::register_location(const std::source_location& first_touch) {
 }
 
 void Execution::plain_access(bool write, ObjectId object, const std::source_location& where) {
-  if (tearing_down_ || current_ >= kMaxThreads || finding_) [[unlikely]]
+  if (park_flags_.tearing_down || current_ >= kMaxThreads || finding_) [[unlikely]]
     return;
   const ThreadId me = current_;
   VectorClock& clock = threads_[me].clock;
@@ -1386,7 +1416,7 @@ void Execution::plain_access(bool write, ObjectId object, const std::source_loca
 }
 
 rt::HbPoint Execution::hb_point() noexcept {
-  if (tearing_down_ || current_ >= kMaxThreads) [[unlikely]]
+  if (park_flags_.tearing_down || current_ >= kMaxThreads) [[unlikely]]
     return {};
   if (clock_width_ == 0) start_clocks();
   // A tick first: what the thread released before the point (an unlock, a store) carries the
@@ -1528,7 +1558,7 @@ void Execution::event_wait(ObjectId e, const std::source_location& where) {
 
 ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
                           const std::source_location& /*where: kept for reports*/) {
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();
     return kNoThread;
   }
@@ -1551,6 +1581,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   }
   if (!same_name(s.name, name)) s.name.assign(name);
   s.eager_parent = parent;
+  ++park_flags_.first_runs;
   s.joiner = kNoThread;
   s.notified = false;
   s.start_clean();
@@ -1589,7 +1620,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
     if (fp_env_per_thread_) set_fp_control_of(s.fiber, current_fp_control());
   }
   transfer(t);  // runs the child to its first park; it hands control back
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();  // the child's first run ended the execution
     return kNoThread;
   }
@@ -1597,7 +1628,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
 }
 
 void Execution::join(ThreadId t, const std::source_location& where) {
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();
     return;
   }
@@ -1646,7 +1677,7 @@ void Execution::yield(const std::source_location& where) {
 
 std::uint32_t Execution::choose(std::uint32_t n, const char* label,
                                 const std::source_location& where) {
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();
     return 0;
   }
@@ -1694,7 +1725,7 @@ std::uint32_t Execution::choose(std::uint32_t n, const char* label,
 
 void Execution::check_failed(std::string message, const char* expression,
                              const std::source_location& where, const FindingRefs& refs) {
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();
     return;
   }
@@ -1708,15 +1739,17 @@ void Execution::check_failed(std::string message, const char* expression,
 std::uint32_t Execution::add_invariant(const char* label, rt::InvariantFn fn, void* context) {
   const std::uint32_t token = next_invariant_token_++;
   invariants_.push_back(Invariant{label, fn, context, token});
+  park_flags_.invariants = true;
   return token;
 }
 
 void Execution::remove_invariant(std::uint32_t token) noexcept {
   std::erase_if(invariants_, [token](const Invariant& i) { return i.token == token; });
+  park_flags_.invariants = !invariants_.empty();
 }
 
 void Execution::reached(const char* label) noexcept {
-  if (tearing_down_) return;  // the execution is over: unwinding reaches nothing
+  if (park_flags_.tearing_down) return;  // the execution is over: unwinding reaches nothing
   for (std::size_t i = 0; i < config_.must_reach.size() && i < 64; ++i) {
     if (config_.must_reach[i] == label) reached_mask_ |= std::uint64_t{1} << i;
   }
@@ -1735,7 +1768,7 @@ Step* Execution::model_op(Access access, ObjectId object, std::span<const Touch>
   Operation& op = announce(OpKind::model, access, wait, object, label, where);
   op.extra = also.data();
   op.extra_count = static_cast<std::uint8_t>(also.size());
-  Step* s = park();
+  Step* s = park(/*touches_more=*/true);
   if (s == nullptr) return nullptr;
   // Kernel calls are synchronised: acquire every object touched, release those written.
   VectorClock& clock = threads_[current_].clock;
@@ -1773,7 +1806,7 @@ bool Execution::footprint_allows(ObjectId object, Access access) const noexcept 
 }
 
 void Execution::audit_touch(ObjectId object, Access access, const std::source_location& where) {
-  if (!config_.audit_footprints || tearing_down_ || current_ >= kMaxThreads) return;
+  if (!config_.audit_footprints || park_flags_.tearing_down || current_ >= kMaxThreads) return;
   if (footprint_allows(object, access)) return;
   const std::uint32_t at = scheduled_step_of(current_);
   const std::string step =
@@ -1804,7 +1837,7 @@ void Execution::report(FindingKind kind, std::string message, const std::source_
 void Execution::report_for(ThreadId t, FindingKind kind, std::string message,
                            const std::source_location& where, std::string signature,
                            const FindingRefs& refs) {
-  if (tearing_down_) [[unlikely]] {
+  if (park_flags_.tearing_down) [[unlikely]] {
     teardown_operation();
     return;
   }
@@ -1822,7 +1855,8 @@ rt::BlockedOn Execution::blocked_on(ThreadId t) const noexcept {
   rt::BlockedOn b;
   // The running thread is parked at its announced operation only while the invariants run
   // (park() checks them before choosing); otherwise its pending operation is the one it runs.
-  if (t >= n_threads_ || (live_ & bit(t)) == 0 || (t == current_ && !in_invariant_)) return b;
+  if (t >= n_threads_ || (live_ & bit(t)) == 0 || (t == current_ && !park_flags_.in_invariant))
+    return b;
   const Operation& op = pending_[t];
   switch (op.wait) {
     case WaitFor::nothing:
@@ -1852,14 +1886,14 @@ rt::BlockedOn Execution::blocked_on(ThreadId t) const noexcept {
 }
 
 void Execution::event_signal(ObjectId event, const std::source_location& where) noexcept {
-  if (tearing_down_ || event >= n_objects_) return;
+  if (park_flags_.tearing_down || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
   objects_[event].signalled = true;
   if (current_ < kMaxThreads) objects_[event].clock.join(threads_[current_].clock, clock_width_);
 }
 
 void Execution::note_parameter(const char* key, std::string_view value) {
-  if (tearing_down_) return;
+  if (park_flags_.tearing_down) return;
   for (const auto& [k, v] : parameters_) {
     if (k == key) return;  // the first setting of a key stands
   }
@@ -1867,24 +1901,24 @@ void Execution::note_parameter(const char* key, std::string_view value) {
 }
 
 void Execution::set_wait_note(ThreadId t, std::string note, std::uint32_t step) {
-  if (tearing_down_ || t >= n_threads_) return;
+  if (park_flags_.tearing_down || t >= n_threads_) return;
   threads_[t].wait_note = std::move(note);
   threads_[t].wait_note_step = threads_[t].wait_note.empty() ? 0 : step;
 }
 
 void Execution::event_clear(ObjectId event, const std::source_location& where) noexcept {
-  if (tearing_down_ || event >= n_objects_) return;
+  if (park_flags_.tearing_down || event >= n_objects_) return;
   audit_touch(event, Access::write, where);
   objects_[event].signalled = false;
 }
 
 void Execution::push_finding_context(ObjectId object) {
-  if (tearing_down_ || current_ >= kMaxThreads) return;
+  if (park_flags_.tearing_down || current_ >= kMaxThreads) return;
   threads_[current_].context.push_back(object);
 }
 
 void Execution::pop_finding_context() noexcept {
-  if (tearing_down_ || current_ >= kMaxThreads) return;
+  if (park_flags_.tearing_down || current_ >= kMaxThreads) return;
   std::vector<ObjectId>& context = threads_[current_].context;
   if (!context.empty()) context.pop_back();
 }

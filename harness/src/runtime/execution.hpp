@@ -42,8 +42,8 @@
 // Teardown (what users' code may rely on; README, "Executions that end early are unwound"):
 //  * When an execution ends, every thread still in its body is resumed in turn by the host,
 //    children before main (the highest id first: a thread's destructors may use what threads
-//    created before it own), with tearing_down_ set. Nothing it does then changes what the
-//    execution left (trace, choices, findings, live and waiting threads).
+//    created before it own), with park_flags_.tearing_down set. Nothing it does then changes what
+//    the execution left (trace, choices, findings, live and waiting threads).
 //  * The operation it was parked in, and any operation it calls later, throws ThreadUnwind (a
 //    private type, not a std::exception; run_body catches it) when the throw may be made there
 //    (how_to_unwind); when no frame on the way would run anything (no destructor, no catch but
@@ -103,13 +103,16 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "detect/deadlock.hpp"
@@ -280,12 +283,12 @@ class Execution {
   ThreadId current_thread() const noexcept { return current_; }
   /// The running thread's modelled last error (rt::model_last_error).
   std::uint32_t& model_last_error() noexcept { return threads_[current_].model_last_error; }
-  bool tearing_down() const noexcept { return tearing_down_; }
+  bool tearing_down() const noexcept { return park_flags_.tearing_down; }
 
   // --- faults (runtime/faults.hpp); the handlers call these -----------------------------------
   /// Whether a fault now happened inside a simulated thread of this execution, which can end.
   bool accepts_fault() const noexcept {
-    return current_ < kMaxThreads && !tearing_down_ && !finding_ &&
+    return current_ < kMaxThreads && !park_flags_.tearing_down && !finding_ &&
            fault_.cause == FaultRecord::Cause::none && on_current_os_thread();
   }
   FaultRecord& fault_record() noexcept { return fault_; }
@@ -295,7 +298,7 @@ class Execution {
   [[noreturn]] void abandon_for_fault() noexcept;
   /// Whether a fault now happened inside a simulated thread that the teardown is unwinding.
   bool accepts_teardown_fault() const noexcept {
-    return tearing_down_ && current_ < kMaxThreads && on_current_os_thread();
+    return park_flags_.tearing_down && current_ < kMaxThreads && on_current_os_thread();
   }
   /// Whether the caller runs the current simulated thread: always under fibers; under OS
   /// threads, only on that thread's own OS thread (a stray signal to the waiting host or to a
@@ -359,6 +362,7 @@ class Execution {
     void* caught_exceptions = nullptr;
     unsigned int uncaught_exceptions = 0;
   };
+  static_assert(sizeof(EhGlobals) == 16 && std::is_trivially_copyable_v<EhGlobals>);
 
   struct ThreadState {
     // How to resume it (fiber/context.hpp): its saved context while another thread runs; once
@@ -464,19 +468,30 @@ class Execution {
   /// Writes the current thread's pending operation in place (building it elsewhere and copying
   /// it costs a store-forwarding stall on every operation); the caller may set the rest.
   Operation& announce(OpKind kind, Access access, WaitFor wait, ObjectId object, const char* label,
-                      const std::source_location& where) noexcept;
+                      const std::source_location& where,
+                      std::memory_order order = std::memory_order_seq_cst) noexcept;
   /// Parks the current thread before its announced operation; returns the operation's trace
-  /// step once it may run, or nullptr during teardown.
-  Step* park();
+  /// step once it may run, or nullptr during teardown. touches_more: the operation may declare
+  /// touches beyond its object (Operation::extra: model operations); the others skip the copy.
+  Step* park(bool touches_more = false);
   [[noreturn]] void fail_operation_in_invariant(const Operation& op);
   bool footprint_allows(ObjectId object, Access access) const noexcept;
   /// The trace index of thread t's latest scheduled step (kNoStep before its first): the step
   /// whose footprint the code it runs now must stay within. Value choices and joins of finished
   /// threads are unscheduled entries of that step.
   std::uint32_t scheduled_step_of(ThreadId t) const noexcept;
-  Step* begin_step(ThreadId t, const Operation& op);
+  Step* begin_step(ThreadId t, const Operation& op, bool touches_more = false);
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();
+  /// A strategy's pick that choose_next may follow: one was made, the strategy did not
+  /// diverge, and the thread is enabled.
+  bool picked_ok(bool picked, ThreadId next, ThreadMask enabled) const noexcept {
+    return picked && divergence_.empty() && next < kMaxThreads && ((enabled >> next) & 1u) != 0;
+  }
+  /// choose_next's pick was not picked_ok: the execution ends (kHost), pruned, or with a
+  /// nondeterminism or internal-error finding. Out of line: formatting inline made every step
+  /// reserve stack it never used.
+  [[gnu::cold, gnu::noinline]] ThreadId refuse_pick(bool picked, ThreadId next, ThreadMask enabled);
   ThreadMask enabled_threads() const noexcept;
   /// Turns the vector clocks on at the first hc::var (clock_width_).
   void start_clocks() noexcept;
@@ -485,6 +500,13 @@ class Execution {
   /// Runs the invariants (rt::add_invariant) before a step; ends the execution if one fails.
   [[gnu::noinline]] void check_invariants_or_fail();
   void transfer(ThreadId to);
+  /// transfer() on OS threads, or between fibers that keep their own floating-point control
+  /// words: out of line, so the common switch tests one flag.
+  [[gnu::noinline]] void transfer_special(ThreadId to);
+  /// The fiber switch of transfer(): this thread's errno and exception state saved, `to`'s
+  /// loaded, then kSwitch (fiber/context.hpp).
+  template <void (*kSwitch)(void**, void*) noexcept>
+  void switch_fiber(ThreadId to);
   // The os-threads substrate (see "Substrates"; cold: out of the fiber path).
   [[gnu::noinline]] void transfer_os(ThreadId to);
   /// Starts thread t's OS thread, waiting for its baton; returns 0, or pthread_create's error.
@@ -513,8 +535,13 @@ class Execution {
   [[noreturn]] void prune();
   /// Loads thread `t`'s errno and exception state into the OS thread's.
   void load_thread_state(ThreadId t) noexcept {
-    *eh_ = threads_[t].eh;
+    copy_eh(eh_, &threads_[t].eh);
     *errno_ = threads_[t].error_number;
+  }
+  /// The 16 bytes of an EhGlobals as one copy (the padding after the count goes along): two
+  /// fields copied one by one were four instructions on every switch, and two here.
+  static void copy_eh(EhGlobals* to, const EhGlobals* from) noexcept {
+    std::memcpy(static_cast<void*>(to), from, sizeof(EhGlobals));
   }
   Finding fault_finding();
   std::string divergence_message() const;
@@ -537,6 +564,9 @@ class Execution {
     const Execution& e_;
   };
   const View view_{*this};
+  /// The decision strategies are asked about, kept from decision to decision: its sink and its
+  /// view never change, so choose_next sets only the five fields that do.
+  Decision decision_{DivergenceSink(&divergence_), 0, kNoThread, false, 0, 0, view_};
 
   ExecutionConfig config_;
   StackPool pool_;
@@ -556,9 +586,9 @@ class Execution {
   ThreadMask yielded_ = 0;         // yielded since another thread last wrote
   ThreadMask spurious_woken_ = 0;  // woke spuriously since another thread last wrote
   ThreadId current_ = kHost;
-  ThreadId prev_ = kHost;
   bool os_threads_ = false;          // config_.os_threads, beside what transfer() reads
   bool fp_env_per_thread_ = false;   // config_.fp_env_per_thread, likewise
+  bool special_switch_ = false;      // either: transfer() goes through transfer_special()
   std::size_t yield_scan_from_ = 0;  // trace index from which writes clear yield flags
 
   // The detectors: plain members whose hooks the scheduling path calls directly (detect/).
@@ -599,8 +629,20 @@ class Execution {
   Strategy* strategy_ = nullptr;  // the strategy's decider(): whoever makes the picks
   std::optional<Finding> finding_;
   std::string divergence_;
-  bool tearing_down_ = false;
-  bool in_invariant_ = false;
+  /// What park() must look at before it decides, in one word it tests at once (each was a
+  /// test of its own on every scheduling point): the execution is being torn down, an
+  /// invariant runs, there are invariants to check, a new thread runs to its first park.
+  struct ParkFlags {
+    bool tearing_down = false;
+    bool in_invariant = false;
+    bool invariants = false;  // !invariants_.empty()
+    // Threads in their first run (ThreadState::eager_parent set): nested, so the current
+    // thread is the innermost of them when it parks.
+    std::uint8_t first_runs = 0;
+    bool any() const noexcept { return std::bit_cast<std::uint32_t>(*this) != 0; }
+  };
+  static_assert(sizeof(ParkFlags) == 4);
+  ParkFlags park_flags_;
   bool pruned_ = false;
   ThreadId running_at_end_ = kNoThread;  // the thread a finding stopped while it ran
 
