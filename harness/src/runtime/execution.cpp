@@ -1593,9 +1593,9 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
     s.clock.clear(n_threads_, s.clock_dirty);
     s.clock_dirty = static_cast<std::uint8_t>(n_threads_);
     clock_width_ = n_threads_;
+    ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   }
   spawns_.push_back(Spawn{t, parent, static_cast<std::uint32_t>(trace_.size())});
-  ++threads_[parent].clock.c[parent];  // the parent's later steps are not before the child
   if (body.size <= sizeof s.inline_body && body.align <= alignof(std::max_align_t)) {
     s.body = s.inline_body;
     s.heap_align = 0;

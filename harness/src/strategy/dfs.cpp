@@ -41,24 +41,16 @@ class DfsStrategy final : public ExhaustiveStrategy {
       options = ThreadMask{1} << d.current;  // out of preemptions: the current thread goes on
       cut_by_bound_ = true;
     }
-    std::uint32_t chosen;
-    if (depth_ < stack_.size()) {
-      const Frame& f = stack_[depth_];
-      if (f.is_value || f.options != options) {
-        d.diverge(fmt::format(
-            "decision {} of this path offered {} before and now {}: the scenario does not "
-            "behave the same when re-run",
-            depth_ + 1, describe(f), fmt::format("threads {:#x}", options)));
-        return static_cast<ThreadId>(std::countr_zero(d.enabled));
-      }
-      chosen = f.chosen;
-    } else {
-      chosen = static_cast<std::uint32_t>(std::countr_zero(options));
-      stack_.push_back(Frame{options, chosen, false});
-    }
+    // Replaying the path (most picks): the frame's choice again. Extending it and reporting a
+    // divergence are out of line, so that a replayed pick saves no registers it does not use.
+    if (depth_ >= stack_.size()) [[unlikely]]
+      return extend(d, options);
+    const Frame& f = stack_[depth_];
+    if (f.is_value || f.options != options) [[unlikely]]
+      return diverged(d, f, options);
     ++depth_;
-    if (d.current_enabled && chosen != d.current) ++preemptions_;
-    return static_cast<ThreadId>(chosen);
+    preemptions_ += d.current_enabled && f.chosen != d.current;
+    return static_cast<ThreadId>(f.chosen);
   }
 
   std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
@@ -114,11 +106,31 @@ class DfsStrategy final : public ExhaustiveStrategy {
   }
 
  private:
-  struct Frame {
+  // 16 bytes, not 12: the stack's size, read at every pick, is then a shift, not a
+  // multiplication by the inverse of 12.
+  struct alignas(16) Frame {
     std::uint32_t options;  // thread decision: mask of allowed threads; value: the bound
     std::uint32_t chosen;   // thread id, or value
     bool is_value;
   };
+  static_assert(sizeof(Frame) == 16);
+  /// A decision below the path: its first option, pushed.
+  [[gnu::noinline]] ThreadId extend(const Decision& d, ThreadMask options) {
+    const auto chosen = static_cast<std::uint32_t>(std::countr_zero(options));
+    stack_.push_back(Frame{options, chosen, false});
+    ++depth_;
+    preemptions_ += d.current_enabled && chosen != d.current;
+    return static_cast<ThreadId>(chosen);
+  }
+  /// A replayed decision offers other options than before.
+  [[gnu::cold, gnu::noinline]] ThreadId diverged(const Decision& d, const Frame& f,
+                                                 ThreadMask options) const {
+    d.diverge(
+        fmt::format("decision {} of this path offered {} before and now {}: the scenario does not "
+                    "behave the same when re-run",
+                    depth_ + 1, describe(f), fmt::format("threads {:#x}", options)));
+    return static_cast<ThreadId>(std::countr_zero(d.enabled));
+  }
   static std::string describe(const Frame& f) {
     return f.is_value ? fmt::format("a value choice of {}", f.options)
                       : fmt::format("threads {:#x}", f.options);
