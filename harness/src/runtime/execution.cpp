@@ -683,6 +683,8 @@ void Execution::keep_pending_footprints() {
 
 void Execution::teardown() {
   park_flags_.tearing_down = true;
+  // Every thread finished (most executions): no body is left to unwind or abandon.
+  if (live_ == 0) return;
   // The thread a fault stopped runs no more code (its fiber may be suspended in a signal
   // handler, its state corrupt).
   const ThreadId faulted = fault_.cause != FaultRecord::Cause::none ? running_at_end_ : kNoThread;
