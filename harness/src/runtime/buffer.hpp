@@ -34,13 +34,6 @@ class Buffer {
     data_[size_] = value;
     return data_[size_++];
   }
-  /// A new last element whose every byte the caller writes (it is not initialised): what
-  /// push_back does without building the value elsewhere first and copying it.
-  [[gnu::always_inline]] T& grow_one() {
-    if (size_ == capacity_) [[unlikely]]
-      grow(capacity_ == 0 ? 64 : capacity_ * 2);
-    return data_[size_++];
-  }
   void clear() noexcept { size_ = 0; }
 
   std::size_t size() const noexcept { return size_; }

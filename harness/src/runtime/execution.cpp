@@ -1002,9 +1002,8 @@ HC_HOT_INLINE ThreadId Execution::choose_next() {
       return refuse_pick(picked.has_value(), next, enabled);
     const bool preempted = cur_enabled && next != cur;
     preemption_count_ += preempted;
-    ChoiceEntry& choice = choices_.grow_one();
-    choice.value = next;
-    choice.step = static_cast<std::uint32_t>(trace_.size()) | (preempted ? kPreempted : 0u);
+    choices_.push_back(ChoiceEntry{
+        next, static_cast<std::uint32_t>(trace_.size()) | (preempted ? kPreempted : 0u)});
   }
   return next;
 }
@@ -1097,21 +1096,15 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op, bool 
   // The thread's own clock entry counts its steps only while clocks are kept (start_clocks
   // sets it when they start).
   if (clock_width_ != 0) ++threads_[t].clock.c[t];
-  // Written in place, every field (the step is 40 bytes; building it aside and copying it cost
-  // 18 instructions a step): `value` says whom a join joins (has_value stays false).
-  Step& s = trace_.grow_one();
-  s.thread = t;
-  s.kind = op.kind;
-  s.access = op.access;
-  s.has_value = false;
-  s.object = op.object;
-  s.label = op.label;
-  s.where = op.where;
-  s.value = op.kind == OpKind::thread_join ? op.arg : 0;
-  s.scheduled = true;
-  s.extra_count = 0;
-  s.cas_outcome = 0;
-  s.first_extra = 0;
+  // One initialisation (the step is 40 bytes): `value` says whom a join joins (has_value stays
+  // false).
+  Step& s = trace_.push_back(Step{.thread = t,
+                                  .kind = op.kind,
+                                  .access = op.access,
+                                  .object = op.object,
+                                  .label = op.label,
+                                  .where = op.where,
+                                  .value = op.kind == OpKind::thread_join ? op.arg : 0});
   if (touches_more && op.extra_count != 0) [[unlikely]] {
     s.first_extra = static_cast<std::uint32_t>(touches_.size());
     s.extra_count = op.extra_count;

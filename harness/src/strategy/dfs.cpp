@@ -48,9 +48,7 @@ class DfsStrategy final : public ExhaustiveStrategy {
     const Frame& f = stack_[depth_];
     if (f.is_value || f.options != options) [[unlikely]]
       return diverged(d, f, options);
-    ++depth_;
-    preemptions_ += d.current_enabled && f.chosen != d.current;
-    return static_cast<ThreadId>(f.chosen);
+    return take(d, f.chosen);
   }
 
   std::optional<std::uint32_t> pick_value(const ValueDecision& d) override {
@@ -118,6 +116,10 @@ class DfsStrategy final : public ExhaustiveStrategy {
   [[gnu::noinline]] ThreadId extend(const Decision& d, ThreadMask options) {
     const auto chosen = static_cast<std::uint32_t>(std::countr_zero(options));
     stack_.push_back(Frame{options, chosen, false});
+    return take(d, chosen);
+  }
+  /// Moves past a thread decision that chose `chosen`, counting a preemption.
+  ThreadId take(const Decision& d, std::uint32_t chosen) {
     ++depth_;
     preemptions_ += d.current_enabled && chosen != d.current;
     return static_cast<ThreadId>(chosen);
