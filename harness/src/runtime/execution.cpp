@@ -540,6 +540,8 @@ void Execution::reset() {
   touches_.clear();
   choices_.clear();
   preemption_count_ = 0;
+  step_thread_changes_ = 0;
+  last_step_thread_ = kNoThread;
   spawns_.clear();
   pruned_ = false;
   running_at_end_ = kNoThread;
@@ -1096,6 +1098,8 @@ HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op, bool 
   // The thread's own clock entry counts its steps only while clocks are kept (start_clocks
   // sets it when they start).
   if (clock_width_ != 0) ++threads_[t].clock.c[t];
+  step_thread_changes_ += t != last_step_thread_;
+  last_step_thread_ = t;
   // One initialisation (the step is 40 bytes): `value` says whom a join joins (has_value stays
   // false).
   Step& s = trace_.push_back(Step{.thread = t,
@@ -1282,7 +1286,8 @@ ObjectId Execution::register_object(ObjectKind kind, std::string_view name,
   if (id == objects_.size()) objects_.emplace_back();
   ObjectState& o = objects_[id];
   o.kind = kind;
-  o.name.assign(name);
+  // Usually the name the slot had (an execution registers the same objects as the last).
+  if (!same_name(o.name, name)) o.name.assign(name);
   o.declared = declared;
   if (clock_width_ != 0) o.clock.clear();
   o.owner = kNoThread;

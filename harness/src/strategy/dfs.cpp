@@ -71,7 +71,7 @@ class DfsStrategy final : public ExhaustiveStrategy {
   }
 
   void end_execution(std::span<const Step>, const Verdict& verdict) override {
-    stack_.resize(std::min(stack_.size(), depth_));
+    truncate(depth_);
     tag_execution(!verdict.pruned, [this](std::size_t k) {
       const Frame& f = stack_[k];
       return f.is_value ? f.options : static_cast<std::uint32_t>(std::popcount(f.options));
@@ -117,6 +117,12 @@ class DfsStrategy final : public ExhaustiveStrategy {
     const auto chosen = static_cast<std::uint32_t>(std::countr_zero(options));
     stack_.push_back(Frame{options, chosen, false});
     return take(d, chosen);
+  }
+  /// Drops the frames from `depth` on, if any (inline: vector::resize is a call, with the
+  /// growing it never does here).
+  void truncate(std::size_t depth) {
+    if (depth < stack_.size())
+      stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(depth), stack_.end());
   }
   /// Moves past a thread decision that chose `chosen`, counting a preemption.
   ThreadId take(const Decision& d, std::uint32_t chosen) {
@@ -183,7 +189,7 @@ class DfsStrategy final : public ExhaustiveStrategy {
     preemptions_ = 0;
   }
   void backtrack() override {
-    stack_.resize(unit_skip_depth());  // a unit that is not ours is skipped whole
+    truncate(unit_skip_depth());  // a unit that is not ours is skipped whole
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.is_value) {
