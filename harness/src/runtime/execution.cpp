@@ -514,18 +514,24 @@ std::vector<Choice> Execution::choices() const {
 }
 
 void Execution::reset() {
-  for (int t = 0; t < n_threads_; ++t) {
-    ThreadState& s = threads_[t];
-    s.eager_parent = kNoThread;
-    s.joiner = kNoThread;
-    s.notified = false;
-    s.woken_by_notify = false;
-    s.no_unwind = 0;
-    // A clock's nonzero entries are those of the threads of an execution that used the slot:
-    // its next user clears up to there (spawn, start_clocks), not all 32. A slot whose clocks
-    // were off is not cleared, so the bound only grows until one clears it.
-    s.clock_dirty = std::max(s.clock_dirty, static_cast<std::uint8_t>(n_threads_));
+  // A clock's nonzero entries are those of the threads of an execution that used the slot: its
+  // next user clears up to there (spawn, start_clocks), not all 32. A slot whose clocks were
+  // off is not cleared, so the bound only grows until one clears it; and an execution that kept
+  // no clocks wrote none.
+  if (clock_width_ != 0) {
+    for (int t = 0; t < n_threads_; ++t) {
+      ThreadState& s = threads_[t];
+      s.clock_dirty = std::max(s.clock_dirty, static_cast<std::uint8_t>(n_threads_));
+    }
   }
+  // The main thread's slot; spawn() starts the others' (the fields the life cycle and the
+  // condition variables read before they write them).
+  ThreadState& main = threads_[0];
+  main.eager_parent = kNoThread;
+  main.joiner = kNoThread;
+  main.notified = false;
+  main.woken_by_notify = false;
+  main.no_unwind = 0;
   n_threads_ = 0;
   live_ = finished_ = waiting_ = join_blocked_ = yielded_ = spurious_woken_ = 0;
   clock_width_ = 0;
@@ -633,7 +639,11 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
       finding_ = fault_finding();
     }
   }
-  keep_pending_footprints();
+  if (live_ != 0) {
+    keep_pending_footprints();
+  } else {
+    pending_touches_.clear();  // every thread finished: none is waiting
+  }
   teardown();
   if (os_threads_) {
     end_os_threads();
@@ -1584,6 +1594,8 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   ++park_flags_.first_runs;
   s.joiner = kNoThread;
   s.notified = false;
+  s.woken_by_notify = false;
+  s.no_unwind = 0;  // a thread abandoned inside join_in_destructor left it set
   s.start_clean();
   if (clock_width_ != 0) {
     // The parent's entries of the threads that exist, not all 32; the entries above are zero
