@@ -16,12 +16,13 @@
 //            seconds, the CPU time against jobs 1 and the wall-clock speed-up. These runs
 //            take a fraction of a second, and one pair of them says little on a shared
 //            machine: --rounds R runs them R times (default 5), jobs 1 and each jobs 2 run in
-//            turn within a round. Seconds are medians; "CPU vs jobs 1" is the median of the
-//            per-round ratios (each jobs 2 run against the jobs 1 run of its round, which a
-//            machine's slow and fast phases affect alike), printed with their range. After
-//            the table, a CPU speed check: the jobs 1 run pinned to each CPU in turn, before
-//            and after the rounds (two workers use two CPUs; where those differ in speed, the
-//            CPU ratio measures the machine too).
+//            turn within a round. A round's jobs 1 figure is the mean of two runs, pinned to
+//            each of the first two CPUs in turn: two workers use two CPUs, and where those
+//            differ in speed an unpinned run would compare with whichever one it landed on.
+//            Seconds are medians; "CPU vs jobs 1" is the median of the per-round ratios (each
+//            jobs 2 run against the jobs 1 figure of its round, which a machine's slow and fast
+//            phases affect alike), printed with their range. After the table, a CPU speed
+//            check: the jobs 1 run pinned to each CPU in turn, before and after the rounds.
 //
 // Run: build/bench/hc_bench_catalogue [--budget SECONDS] [--only SUBSTRING] [--no-jobs]
 //                                     [--rounds R]
@@ -276,6 +277,26 @@ Body increments(int threads, int k) {
   };
 }
 
+/// One exploration pinned to each CPU the process may run on, in turn (the first `n`); the
+/// process's affinity is restored after. Empty when affinity cannot be read or set.
+std::vector<std::pair<int, Run>> runs_on_each_cpu(const Body& body, const hc::ExploreOptions& o,
+                                                  std::size_t n = 8) {
+  std::vector<std::pair<int, Run>> runs;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return runs;
+  for (int cpu = 0; cpu < CPU_SETSIZE && runs.size() < n; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (::sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    runs.emplace_back(cpu, measure(body, o));
+  }
+  ::sched_setaffinity(0, sizeof allowed, &allowed);
+  return runs;
+}
+
 /// The CPU seconds of one exploration on each CPU the process may run on (the first 8), pinned
 /// there in turn. Table 3 compares the CPU time of two workers, on two CPUs, with one worker's,
 /// on one: a virtual machine's CPUs can differ in speed for minutes at a time (one of this
@@ -283,19 +304,29 @@ Body increments(int threads, int k) {
 /// then that ratio says as much about the machine as about the search.
 std::vector<std::pair<int, double>> cpu_speeds(const Body& body, const hc::ExploreOptions& o) {
   std::vector<std::pair<int, double>> speeds;
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return speeds;
-  for (int cpu = 0; cpu < CPU_SETSIZE && speeds.size() < 8; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (::sched_setaffinity(0, sizeof one, &one) != 0) continue;
-    speeds.emplace_back(cpu, measure(body, o).cpu_seconds);
-  }
-  ::sched_setaffinity(0, sizeof allowed, &allowed);
+  for (const auto& [cpu, run] : runs_on_each_cpu(body, o))
+    speeds.emplace_back(cpu, run.cpu_seconds);
   return speeds;
+}
+
+/// One worker's exploration as the baseline of two workers': run pinned to each of the first
+/// `n` CPUs the process may use, in turn, and averaged (seconds, CPU seconds). Two workers
+/// spread over those CPUs, so where they differ in speed an unpinned run of one worker, on
+/// whichever CPU the kernel picks, makes the ratio a reading of the machine (one morning's
+/// table read 0.92x with CPU 1 1.42x slower than CPU 0, where runs on CPUs alike read 1.18x).
+Run one_worker_on_each_cpu(const Body& body, const hc::ExploreOptions& o, std::size_t n) {
+  const std::vector<std::pair<int, Run>> runs = runs_on_each_cpu(body, o, n);
+  if (runs.empty()) return measure(body, o);  // affinity unavailable: as the kernel places it
+  Run mean = runs.front().second;
+  mean.seconds = 0;
+  mean.cpu_seconds = 0;
+  for (const auto& [cpu, run] : runs) {
+    mean.seconds += run.seconds / static_cast<double>(runs.size());
+    mean.cpu_seconds += run.cpu_seconds / static_cast<double>(runs.size());
+    mean.complete = mean.complete && run.complete;
+    if (mean.error.empty()) mean.error = run.error;
+  }
+  return mean;
 }
 
 /// "CPU 0 0.265 s, CPU 1 0.182 s: the slowest took 1.46x the fastest's CPU time".
@@ -475,7 +506,7 @@ int main(int argc, char** argv) {
       for (int round = 1; round <= args.rounds; ++round) {
         fmt::print(stderr, "[table 3] {} round {}/{}: jobs 1, then jobs 2 at split depths", s.name,
                    round, args.rounds);
-        runs[0].push_back(measure(s.body, one_worker));
+        runs[0].push_back(one_worker_on_each_cpu(s.body, one_worker, 2));
         for (std::size_t d = 0; d < depths.size(); ++d) {
           fmt::print(stderr, " {}", depths[d]);
           hc::ExploreOptions o = s.defaults;
