@@ -168,25 +168,7 @@ TEST(ContextSwitches, AreTheStepsWhoseThreadIsNotTheThreadOfTheStepBefore) {
          spawner.join();
          inner.join();
        }},
-      {"deadlocks",
-       [] {
-         hc::mutex m1("m1"), m2("m2");
-         hc::thread a("A", [&] {
-           m1.lock();
-           m2.lock();
-           m2.unlock();
-           m1.unlock();
-         });
-         hc::thread b("B", [&] {
-           m2.lock();
-           m1.lock();
-           m1.unlock();
-           m2.unlock();
-         });
-         a.join();
-         b.join();
-       },
-       10000, true},
+      {"deadlocks", hc::test::abba_deadlock, 10000, true},
       {"a step bound",
        [] {
          hc::atomic<int> flag{0, "flag"};

@@ -404,9 +404,17 @@ class Execution {
     std::uint32_t wait_note_step = 0;
     OsThread* os = nullptr;  // os-threads substrate: the OS thread it runs on in this execution
 
-    /// What a thread starts every execution with, whether main or spawned: no exception in
-    /// flight, errno and the models' last error 0, no wait note, no finding context.
-    void start_clean() {
+    /// What a thread starts every execution with, whether main or spawned (`parent`: the
+    /// thread whose spawn() runs its first run, kNoThread for main): nobody joining it, no
+    /// notification, not inside join_in_destructor (a thread abandoned there left it set), no
+    /// exception in flight, errno and the models' last error 0, no wait note, no finding
+    /// context.
+    void start(ThreadId parent) {
+      eager_parent = parent;
+      joiner = kNoThread;
+      notified = false;
+      woken_by_notify = false;
+      no_unwind = 0;
       eh = EhGlobals{};
       error_number = 0;
       model_last_error = 0;
