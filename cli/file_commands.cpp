@@ -146,9 +146,11 @@ int merge_command(const std::vector<std::string>& inputs, const std::string& out
     hc::write_file_atomically(output, text);
   }
   const nlohmann::json& totals = (*merged)["totals"];
-  std::cerr << fmt::format("merged {} summaries: {} scenarios, {} unexpected, {} executions\n",
+  const std::uint64_t pruned = totals.value("pruned", std::uint64_t{0});
+  std::cerr << fmt::format("merged {} summaries: {} scenarios, {} unexpected, {} executions{}\n",
                            inputs.size(), totals.value("scenarios", 0),
-                           totals.value("unexpected", 0), totals.value("executions", 0));
+                           totals.value("unexpected", 0), totals.value("executions", 0),
+                           pruned == 0 ? std::string() : fmt::format(" ({} pruned)", pruned));
   return totals.value("unexpected", 0) == 0 ? kExitOk : kExitUnexpected;
 }
 

@@ -325,6 +325,8 @@ bool read_scenario(Reader& in, const nlohmann::json& j, const std::string& path,
     if (!it->is_string()) return in.fail(Reader::join(path, "bounded_by"), "expected a string");
     r.bounded_by = it->get<std::string>();
   }
+  if (j.contains("pruned") && !in.count(j, path, "pruned", r.pruned))  // optional: older ones
+    return false;
   if (const auto it = j.find("partial"); it != j.end()) {  // optional: older summaries
     if (!it->is_boolean()) return in.fail(Reader::join(path, "partial"), "expected a boolean");
     r.partial = it->get<bool>();
@@ -587,6 +589,7 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
   std::uint64_t as_expected = 0;
   std::uint64_t partial = 0;
   std::uint64_t executions = 0;
+  std::uint64_t pruned = 0;
   std::uint64_t findings = 0;
   for (const ScenarioRecord& r : records) {
     nlohmann::json fs = nlohmann::json::array();
@@ -607,6 +610,7 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
         {"explanation", r.explanation},
         {"strategy", r.strategy},
         {"executions", r.executions},
+        {"pruned", r.pruned},
         {"exhausted", r.exhausted},
         {"bounded_by", r.bounded_by},
         {"seconds", sane_seconds(r.seconds)},
@@ -624,6 +628,7 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
     if (r.as_expected) ++as_expected;
     if (r.partial) ++partial;
     executions += r.executions;
+    pruned += r.pruned;
     findings += r.findings.size();
   }
   const auto total = static_cast<std::uint64_t>(records.size());
@@ -633,8 +638,9 @@ nlohmann::json summary_json(const std::vector<ScenarioRecord>& records,
   if (run) summary["run"] = run_json(*run);
   summary["scenarios"] = std::move(scenarios);
   summary["totals"] = {
-      {"scenarios", total}, {"as_expected", as_expected}, {"unexpected", total - as_expected},
-      {"partial", partial}, {"executions", executions},   {"findings", findings}};
+      {"scenarios", total},  {"as_expected", as_expected}, {"unexpected", total - as_expected},
+      {"partial", partial},  {"executions", executions},   {"pruned", pruned},
+      {"findings", findings}};
   return summary;
 }
 
@@ -841,6 +847,7 @@ std::optional<nlohmann::json> merge_summaries(const std::vector<nlohmann::json>&
       // stopped one of them. Whole runs merged together keep what each said.
       if (!shards && r.partial) m.record.partial = true;
       m.record.executions += r.executions;
+      m.record.pruned += r.pruned;
       m.record.seconds += sane_seconds(r.seconds);
       for (FindingRecord& f : r.findings) {
         if (shards && f.kind == "unreached" && !f.signature.starts_with("unreached|cover|"))

@@ -51,6 +51,7 @@ std::vector<ScenarioRecord> sample_records() {
       .explanation = "",
       .strategy = "dfs",
       .executions = 1204,
+      .pruned = 96,
       .exhausted = true,
       .seconds = 0.25,
       .findings = {},
@@ -397,7 +398,10 @@ TEST(SummaryJson, TotalsAndNumberTypes) {
   EXPECT_EQ(t["as_expected"], 2);
   EXPECT_EQ(t["unexpected"], 1);
   EXPECT_EQ(t["executions"], 1204 + 37 + 5000);
+  EXPECT_EQ(t["pruned"], 96);
   EXPECT_EQ(t["findings"], 3);
+  EXPECT_EQ(s["scenarios"][0]["pruned"], 96);
+  EXPECT_EQ(s["scenarios"][1]["pruned"], 0);
   EXPECT_TRUE(s["scenarios"][0]["executions"].is_number_unsigned());
   EXPECT_TRUE(s["scenarios"][0]["seconds"].is_number_float());
 }
@@ -468,6 +472,10 @@ TEST(ParseSummary, WrongTypes) {
   json w = summary_json(sample_records());
   w["scenarios"][0]["exhausted"] = 1;
   EXPECT_EQ(parse_error(w), "scenarios[0].exhausted: expected a boolean");
+
+  json p = summary_json(sample_records());
+  p["scenarios"][0]["pruned"] = "96";
+  EXPECT_EQ(parse_error(p), "scenarios[0].pruned: expected a number");
 
   json x = summary_json(sample_records());
   x["totals"]["findings"] = nullptr;
@@ -612,6 +620,31 @@ TEST(MergeSummaries, ShardsAddUpAndFindingsUnite) {
   EXPECT_EQ(t["unexpected"], 1);
   EXPECT_EQ(t["executions"], 150 + 7 + 100);
   EXPECT_EQ(t["findings"], 4);
+}
+
+// Pruned executions (sleep-set blocked, cut short) add up like executions; a summary written
+// before they were recorded has none.
+TEST(MergeSummaries, PrunedExecutionsAddUp) {
+  ScenarioRecord a = record("classic/lastzero", "clean", "dpor", 32, true, 0.5, {});
+  a.pruned = 2792;
+  ScenarioRecord b = record("classic/lastzero", "clean", "dpor", 496, true, 0.5, {});
+  b.pruned = 6275;
+  json older = summary_json({record("classic/lastzero", "clean", "dpor", 176, true, 0.5, {})});
+  older["scenarios"][0].erase("pruned");
+  older["totals"].erase("pruned");
+  std::string error;
+  const auto read_older = parse_summary(older, &error);
+  ASSERT_TRUE(read_older) << error;
+  EXPECT_EQ((*read_older)[0].pruned, 0u);
+
+  const auto merged = merge_summaries({summary_json({a}), summary_json({b}), older}, &error);
+  ASSERT_TRUE(merged) << error;
+  const auto records = parse_summary(*merged, &error);
+  ASSERT_TRUE(records) << error;
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].executions, 32u + 496u + 176u);
+  EXPECT_EQ((*records)[0].pruned, 2792u + 6275u);
+  EXPECT_EQ((*merged)["totals"]["pruned"], 2792 + 6275);
 }
 
 TEST(MergeSummaries, CoverageUnites) {

@@ -41,6 +41,10 @@ struct ScenarioRecord {
   std::string explanation;  // why the verdict differs, when it does
   std::string strategy;     // "dfs", "random", ...
   std::uint64_t executions = 0;
+  /// Executions cut short and not counted (hc::Counts::pruned): dpor's sleep-set blocked ones,
+  /// and in a shard an execution that turned out to enter a unit another shard explores.
+  /// Optional when read (0).
+  std::uint64_t pruned = 0;
   bool exhausted = false;  // every schedule explored: never true when a bound cut the search
   /// The search finished within these bounds ("preemption bound 0"), so exhausted is false;
   /// "" when none cut it. Optional when read.
