@@ -357,6 +357,49 @@ TEST(DporClassic, Lastzero) {
     expect_dpor_executions(label("lastzero", n), lastzero(n), lastzero_traces(n), kBudget);
 }
 
+/// lastzero(N) after a value choice made before any thread runs (a fault mode picked up
+/// front): one search per value, each lastzero's. `mid`: writer 1 also chooses, after loading
+/// array[0], whether to store at all (its choice comes after decisions: every decision below
+/// it branches on every thread, sleep sets alone).
+Body lastzero_after_choice(int n, bool mid) {
+  return [n, mid] {
+    const bool twice = hc::choose(2, "fault mode") == 1;
+    std::deque<hc::atomic<int>> array;
+    for (int i = 0; i <= n; ++i)
+      array.emplace_back(0, "array[" + std::to_string(i) + "]");
+    run_threads(n + 1, "T", [&array, n, mid, twice](int k) {
+      if (k == 0) {
+        for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
+        }
+      } else {
+        const auto j = static_cast<std::size_t>(k);
+        const int seen = array[j - 1].load();
+        if (!(mid && k == 1 && hc::choose(2, "store") == 0)) array[j].store(seen + (twice ? 2 : 1));
+      }
+    });
+  };
+}
+
+// A choice before the first decision starts one search per value: dpor runs lastzero's traces
+// twice and prunes nothing (sleep sets alone below the choice, as before, ran lastzero(6)'s 288
+// executions with 3,668 blocked ones). A choice after decisions keeps the count exact.
+TEST(DporClassic, LastzeroAfterAValueChoice) {
+  expect_traces("lastzero(3) after a choice", lastzero_after_choice(3, false),
+                2 * lastzero_traces(3));
+  for (int n : {4, 6}) {
+    const std::string name = label("lastzero", n, " after a choice");
+    const hc::Result r = hc::explore(lastzero_after_choice(n, false), dpor_options());
+    EXPECT_TRUE(r.stats.exhausted) << name;
+    EXPECT_EQ(r.stats.executions, 2 * lastzero_traces(n)) << name;
+    EXPECT_EQ(r.stats.pruned, 0u) << name << ": sleep-set blocked executions";
+  }
+  // With writer 1's choice too: as many dpor executions as traces (the tests' counter), some
+  // pruned below writer 1's choice.
+  const Counts both = measure("lastzero(3) after two choices", lastzero_after_choice(3, true));
+  EXPECT_TRUE(both.dpor_exhausted);
+  EXPECT_EQ(both.dpor_executions, both.traces);
+}
+
 // --- indexer ----------------------------------------------------------------------------------
 
 /// 1 for N <= 11; 8^(N-11) for 12 <= N <= 22. Threads k and k + 11 (k = 0 .. N-12) insert the

@@ -585,6 +585,40 @@ TEST(DporDifferential, ValueChoiceBeforeARace) {
   }
 }
 
+// Found by the nightly run (programs 100096 and 101730) when decisions below a value choice
+// first used Source-DPOR: a choice and a GC.SuppressFinalize in one thread, a
+// ReRegisterForFinalize and a collection in the other.
+TEST(DporDifferential, ValueChoiceBesideACollection) {
+  std::vector<Program> programs = {
+      {{{{Act::gc_reregister, 1, 1}, {Act::gc_collect, 0, 1}},
+        {{Act::branch, 0, 2}, {Act::gc_suppress, 1, 3}}},
+       true,
+       true},
+      {{{{Act::gc_reregister, 0, 2}, {Act::gc_collect, 1, 3}},
+        {{Act::fetch_add, 0, 1}, {Act::gc_suppress, 1, 2}}},
+       true,
+       true},
+  };
+  for (const char* strategy : {"dpor", "dpor-source"}) {
+    for (const Program& p : programs) {
+      const ::Run dfs = run(p, exhaustive("dfs"));
+      const ::Run dpor = run(p, exhaustive(strategy));
+      EXPECT_TRUE(dpor.exhausted) << describe(p);
+      EXPECT_EQ(dpor.outcomes, dfs.outcomes) << strategy << "\n" << describe(p);
+      std::set<std::string> sharded;
+      for (std::uint32_t shard = 0; shard < 3; ++shard) {
+        hc::ExploreOptions o = exhaustive(strategy);
+        o.shard_index = shard;
+        o.shard_count = 3;
+        o.unit_size = 2;
+        const ::Run part = run(p, o);
+        sharded.insert(part.outcomes.begin(), part.outcomes.end());
+      }
+      EXPECT_EQ(sharded, dfs.outcomes) << strategy << " in 3 shards\n" << describe(p);
+    }
+  }
+}
+
 /// Runs programs first_seed .. first_seed + count - 1 under `strategy` with one worker and
 /// with two sharing one search tree (SharedDpor in dpor.cpp), the top cut after two decisions
 /// and, in odd programs, units split after 4 executions (many units even on small programs):

@@ -31,12 +31,17 @@
 //    turn comes) is dropped at that point and the decision continues as a fresh one; a decision
 //    whose enabled threads are all asleep ends the execution as pruned (sleep-set blocked): not
 //    counted, never reported.
-//  * Value choices (hc::choose, faults) are explored exhaustively, as by dfs, and every decision
-//    below one branches on every thread not asleep (sleep sets alone, which are complete and
-//    keep complete executions one per trace). A wakeup sequence records the threads of its
-//    events but not the values their choices took, so following it below a choice that took
-//    another value would not reach the trace it stands for; full branching there needs no
-//    sequence. Programs without choices get the paper's algorithm unchanged.
+//  * Value choices (hc::choose, faults) are explored exhaustively, as by dfs. A choice made
+//    before the first decision (no thread decision above it) starts one search per value, each
+//    the paper's algorithm from the state the choice leaves: no race reaches above it (the steps
+//    before it had no alternative), and no sleep set comes from above. Below a choice made after
+//    a decision, every decision branches on every thread not asleep (sleep sets alone, which
+//    are complete and keep complete executions one per trace): a wakeup sequence records the
+//    threads of its events but not the values their choices took, so following it below a
+//    choice that took another value would not reach the trace it stands for, and full branching
+//    there needs no sequence. (Source-DPOR's races there instead lost traces when a collection
+//    woke the finalizer thread: DporDifferential.ValueChoiceBesideACollection.) Programs without
+//    choices get the paper's algorithm unchanged.
 //  * Parallel workers (--jobs) share one tree (shared_dpor.cpp): the driver owns the decisions
 //    above the cut, runners explore the units below it with this same search, and their
 //    results are committed in the order of a sequential search, so nothing changes.
@@ -684,10 +689,10 @@ class DporStrategy final : public ExhaustiveStrategy {
                       ? sleeping_next(t)
                       : summary_of(d.view.pending(t), t, (yielded_ & bit(t)) != 0);
     }
-    // Below a value choice every decision branches on every thread (see the header).
-    const bool split =
-        above < std::max<std::size_t>(units().split(), units().split_frames()) ||
-        std::any_of(stack_.begin(), stack_.end(), [](const Frame& g) { return g.is_value; });
+    // Below a value choice made after a decision, every decision branches on every thread
+    // (see the header).
+    const bool split = above < std::max<std::size_t>(units().split(), units().split_frames()) ||
+                       below_choice_after_decision();
     f.split = split;
     bool picked = false;
     if (!split && following_) {
@@ -815,7 +820,8 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   struct Frame {
     bool is_value = false;
-    bool split = false;         // branches on every thread (a unit split, or below a choice)
+    bool split =
+        false;  // branches on every thread (a unit split, or below a choice after a decision)
     std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
     ThreadId chosen = 0;
     std::uint32_t value = 0;  // value decision: the value of this branch
@@ -1660,6 +1666,14 @@ class DporStrategy final : public ExhaustiveStrategy {
     const std::size_t above = std::min(units().split_frames(), stack_.size());
     for (std::size_t k = 0; k < above; ++k)
       stack_[k].split = true;
+  }
+  /// Whether the decision being pushed (the stack's last frame) lies below a value choice that
+  /// lies below a thread decision. (Below a choice with no decision above it, the decisions are
+  /// the roots of one search per value: see the header.)
+  bool below_choice_after_decision() const {
+    const auto above = stack_.end() - 1;
+    const auto is_value = [](const Frame& g) { return g.is_value; };
+    return std::any_of(std::find_if_not(stack_.begin(), above, is_value), above, is_value);
   }
   /// Whether backtracking would find another branch at f (the chosen one is in progress).
   static bool has_branches_left(const Frame& f) {
