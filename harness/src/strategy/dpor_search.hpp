@@ -820,8 +820,9 @@ class DporStrategy final : public ExhaustiveStrategy {
 
   struct Frame {
     bool is_value = false;
-    bool split =
-        false;  // branches on every thread (a unit split, or below a choice after a decision)
+    /// Branches on every thread not asleep: a unit split, or below a choice made after a
+    /// decision (see the header).
+    bool split = false;
     std::uint32_t enabled = 0;  // thread decision: enabled mask; value decision: the bound
     ThreadId chosen = 0;
     std::uint32_t value = 0;  // value decision: the value of this branch
