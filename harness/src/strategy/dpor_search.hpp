@@ -39,9 +39,9 @@
 //    are complete and keep complete executions one per trace): a wakeup sequence records the
 //    threads of its events but not the values their choices took, so following it below a
 //    choice that took another value would not reach the trace it stands for, and full branching
-//    there needs no sequence. (Source-DPOR's races there instead lost traces when a collection
-//    woke the finalizer thread: DporDifferential.ValueChoiceBesideACollection.) Programs without
-//    choices get the paper's algorithm unchanged.
+//    there needs no sequence. (Source-DPOR's races there instead lost outcomes on two generated
+//    programs with a collection: DporDifferential.ValueChoiceBesideACollection.) Programs
+//    without choices get the paper's algorithm unchanged.
 //  * Parallel workers (--jobs) share one tree (shared_dpor.cpp): the driver owns the decisions
 //    above the cut, runners explore the units below it with this same search, and their
 //    results are committed in the order of a sequential search, so nothing changes.
