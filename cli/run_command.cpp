@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -593,6 +594,21 @@ int run_command(const RunArgs& a, const std::string& program) {
   return unexpected == 0 ? kExitOk : kExitUnexpected;
 }
 
+/// The help of the negating flag `negated` of a pair "--a,!--b" whose help reads "what --a
+/// does; --b: what --b does": "What --b does; --a: what --a does", so that each flag's line in
+/// --help starts with what that flag does. A help of another shape is kept as it is.
+static std::string negated_help(const std::string& help, std::string_view flag,
+                                std::string_view negated) {
+  const std::string marker = fmt::format("; {}: ", negated);
+  const std::size_t at = help.find(marker);
+  if (at == std::string::npos || at == 0 || at + marker.size() >= help.size()) return help;
+  std::string mine = help.substr(at + marker.size());
+  std::string other = help.substr(0, at);
+  mine[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(mine[0])));
+  other[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(other[0])));
+  return fmt::format("{}; {}: {}", mine, flag, other);
+}
+
 void add_setting_flags(CLI::App& run, RunArgs& a) {
   hc::RunSettings::fields(a.overrides.values(), [&](const hc::SettingInfo& info, auto& value) {
     using T = std::remove_cvref_t<decltype(value)>;
@@ -613,7 +629,8 @@ void add_setting_flags(CLI::App& run, RunArgs& a) {
         const bool sets = !name.starts_with('!');
         if (!sets) name.remove_prefix(1);
         CLI::Option* flag = run.add_flag_callback(
-            std::string(name), [&value, sets] { value = sets; }, help);
+            std::string(name), [&value, sets] { value = sets; },
+            sets ? help : negated_help(help, info.flag.substr(0, info.flag.find(',')), name));
         a.setting_flags.push_back({flag, info, std::string(name)});
       }
     } else {

@@ -72,3 +72,10 @@ hc_expect("README.md contains the output of 'handlecheck strategies --markdown':
 string(REGEX MATCHALL "\n\\| `[a-z-]+` \\|" rows_in_table "${table}")
 list(LENGTH rows_in_table strategies)
 hc_expect("at least 7 strategies listed, got ${strategies}" strategies GREATER_EQUAL 7)
+
+# Each flag of a pair ("--a,!--b") opens its --help line with what it does itself.
+hc_run(help rc run --help)
+hc_expect("exit 0 from 'run --help'" rc EQUAL 0)
+hc_expect("--stop-at-first says what it does: ${help}" help MATCHES "\n  --stop-at-first +Stop at the first finding \\(the default\\). --keep-going: keep exploring")
+hc_expect("--keep-going says what it does: ${help}" help MATCHES "\n  --keep-going +Keep exploring after findings and de-duplicate them. --stop-at-first: stop at the first finding")
+hc_expect("--fibers says what it does: ${help}" help MATCHES "\n  --fibers +Run the simulated threads on fibers of one OS thread \\(the default for scenarios. native tests default to OS threads\\). --os-threads: run each simulated thread on an OS thread of its own")

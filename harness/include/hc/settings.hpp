@@ -197,9 +197,9 @@ struct RunSettings {
                   .help = "Run each simulated thread on an OS thread of its own (one runs at a "
                           "time, passing a baton): thread_local variables and pthread_self() "
                           "are each thread's own (errno and the exception state are on fibers "
-                          "too), at 3-10 us per switch instead of about 20 ns; --fibers: on "
-                          "fibers of one OS thread (the default for scenarios; native tests "
-                          "default to OS threads)",
+                          "too), at 3-10 us per switch instead of about 20 ns; --fibers: run "
+                          "the simulated threads on fibers of one OS thread (the default for "
+                          "scenarios; native tests default to OS threads)",
                   .optional_in_files = true},
       s.os_threads);
     f(SettingInfo{.key = "fp_env_per_thread",
