@@ -243,8 +243,9 @@ void report_to_stderr(const Scenario& s, const Result& r, const RunArgs& a,
   // A partitioned dpor run pays for its fixed units in sleep-set blocked executions, which
   // can dwarf the counted ones (lastzero(12) in 3 shards: 2.7 million for 15,360, none in one
   // run): say so where it costs, with what avoids it.
-  const bool dpor = r.strategy == "dpor" || r.strategy == "dpor-source";
-  if (partitioned && dpor && r.stats.pruned >= 1000 && r.stats.pruned > r.stats.executions) {
+  const StrategyInfo* row = find_strategy(r.strategy);
+  const bool reduces = row != nullptr && row->reduces;  // dpor and dpor-source
+  if (partitioned && reduces && r.stats.pruned >= 1000 && r.stats.pruned > r.stats.executions) {
     std::fprintf(stderr,
                  "  %s: %llu sleep-set blocked executions (pruned) for %llu counted: a shard or "
                  "checkpointed run cannot use the races found in units it does not explore, so "

@@ -42,6 +42,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,21 +71,25 @@ void run_threads(int count, const char* prefix, Fn fn) {
 
 /// lastzero(N): array[0..N] all 0. Thread 0 scans down for the last zero:
 /// `for (i = N; array[i] != 0; i--);` thread j (1..N) does `array[j] = array[j-1] + 1`.
-Body lastzero(int n) {
-  return [n] {
-    std::deque<hc::atomic<int>> array;
-    for (int i = 0; i <= n; ++i)
-      array.emplace_back(0, "array[" + std::to_string(i) + "]");
-    run_threads(n + 1, "T", [&array, n](int k) {
-      if (k == 0) {
-        for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
-        }
-      } else {
-        const auto j = static_cast<std::size_t>(k);
-        array[j].store(array[j - 1].load() + 1);
+/// Writer j stores store(j, array[j-1]) unless that is nullopt (lastzero's own: the value + 1).
+template <class Store>
+void run_lastzero(int n, Store store) {
+  std::deque<hc::atomic<int>> array;
+  for (int i = 0; i <= n; ++i)
+    array.emplace_back(0, "array[" + std::to_string(i) + "]");
+  run_threads(n + 1, "T", [&array, n, &store](int k) {
+    if (k == 0) {
+      for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
       }
-    });
-  };
+    } else {
+      const auto j = static_cast<std::size_t>(k);
+      if (const std::optional<int> v = store(k, array[j - 1].load())) array[j].store(*v);
+    }
+  });
+}
+
+Body lastzero(int n) {
+  return [n] { run_lastzero(n, [](int, int seen) { return std::optional<int>(seen + 1); }); };
 }
 
 /// readers(N): one writer stores x; N readers each load x once.
@@ -364,18 +369,9 @@ TEST(DporClassic, Lastzero) {
 Body lastzero_after_choice(int n, bool mid) {
   return [n, mid] {
     const bool twice = hc::choose(2, "fault mode") == 1;
-    std::deque<hc::atomic<int>> array;
-    for (int i = 0; i <= n; ++i)
-      array.emplace_back(0, "array[" + std::to_string(i) + "]");
-    run_threads(n + 1, "T", [&array, n, mid, twice](int k) {
-      if (k == 0) {
-        for (int i = n; array[static_cast<std::size_t>(i)].load() != 0; --i) {
-        }
-      } else {
-        const auto j = static_cast<std::size_t>(k);
-        const int seen = array[j - 1].load();
-        if (!(mid && k == 1 && hc::choose(2, "store") == 0)) array[j].store(seen + (twice ? 2 : 1));
-      }
+    run_lastzero(n, [mid, twice](int k, int seen) -> std::optional<int> {
+      if (mid && k == 1 && hc::choose(2, "store") == 0) return std::nullopt;
+      return seen + (twice ? 2 : 1);
     });
   };
 }

@@ -1672,9 +1672,9 @@ class DporStrategy final : public ExhaustiveStrategy {
   /// lies below a thread decision. (Below a choice with no decision above it, the decisions are
   /// the roots of one search per value: see the header.)
   bool below_choice_after_decision() const {
-    const auto above = stack_.end() - 1;
+    const auto pushed = stack_.end() - 1;
     const auto is_value = [](const Frame& g) { return g.is_value; };
-    return std::any_of(std::find_if_not(stack_.begin(), above, is_value), above, is_value);
+    return std::any_of(std::find_if_not(stack_.begin(), pushed, is_value), pushed, is_value);
   }
   /// Whether backtracking would find another branch at f (the chosen one is in progress).
   static bool has_branches_left(const Frame& f) {
