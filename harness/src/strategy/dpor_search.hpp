@@ -1437,7 +1437,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     // relies on; Source-DPOR's test does not, so partitioned runs use it there.
     if (!optimal_ || units().split() > 0) {
       if (on_top(f)) {
-        top_races_.push_back(TopRace{f, v});  // the driver's backtrack set
+        record_top_race(f, v);  // the driver's backtrack set
         return;
       }
       add_source(frame, v);
@@ -1519,7 +1519,7 @@ class DporStrategy final : public ExhaustiveStrategy {
           throw std::logic_error("dpor: a top decision's branch is not its first wakeup child");
         const Ev& ev = tree.nodes[frame.chosen_child].ev;
         if (!weak_initial(ev.thread, ev, w)) {
-          top_races_.push_back(TopRace{f, w});
+          record_top_race(f, w);
           return;
         }
       }
@@ -1639,9 +1639,26 @@ class DporStrategy final : public ExhaustiveStrategy {
   /// Runner: what the chosen threads of the top's decisions ran as (UnitResult::ran).
   std::vector<Ev> top_ran() const {
     std::vector<Ev> ran;
+    top_ran_into(ran);
+    return ran;
+  }
+  /// top_ran() into `ran`, whose storage is kept (stream_to_top, once an execution).
+  void top_ran_into(std::vector<Ev>& ran) const {
+    ran.clear();
     for (std::size_t k = 0; k < std::min(given_, stack_.size()); ++k)
       ran.push_back(stack_[k].ran);
-    return ran;
+  }
+  /// Runner: records a race into top decision f, its sequence copied into storage kept from
+  /// race to race (spare_sequences_): a vector allocated per race, freed by the driver's thread
+  /// or after streaming, was most of what a runner allocated beyond a sequential search.
+  void record_top_race(std::size_t f, const Sequence& v) {
+    TopRace& race = top_races_.emplace_back();
+    race.frame = f;
+    if (!spare_sequences_.empty()) {
+      race.v = std::move(spare_sequences_.back());
+      spare_sequences_.pop_back();
+    }
+    race.v.assign(v.begin(), v.end());
   }
   /// Runner: sends a part of its unit with the races and executions since the last one.
   void return_part(UnitResult r);
@@ -1749,9 +1766,13 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::uint64_t dispatch_ = 0;      // its dispatch number (ExecutionTag::unit)
   std::size_t given_ = 0;           // frames [0, given_) came with it or were handed to the top
   std::vector<TopRace> top_races_;  // its races into the top, in the order found
-  Sequence reverse_scratch_;        // reverse()'s sequence, kept for its storage
-  bool stopped_ = false;            // a stop-at-first finding ended it
-  bool abandoned_ = false;          // SharedDpor discarded it while it ran
+  std::vector<TopRace> streaming_;  // stream_to_top(): the races it hands over, kept for storage
+  std::vector<Ev> ran_scratch_;     // stream_to_top(): top_ran(), kept for its storage
+  std::vector<Sequence> spare_sequences_;  // streamed races' sequences, for record_top_race
+  static constexpr std::size_t kSpareSequences = 64;
+  Sequence reverse_scratch_;                         // reverse()'s sequence, kept for its storage
+  bool stopped_ = false;                             // a stop-at-first finding ended it
+  bool abandoned_ = false;                           // SharedDpor discarded it while it ran
   std::shared_ptr<UnitSignals> signals_;             // what SharedDpor says of it
   bool ran_streamed_ = false;                        // stream_to_top() gave the driver top_ran()
   static constexpr std::uint64_t kStreamAfter = 16;  // see stream_to_top()

@@ -406,16 +406,36 @@ void DporStrategy::stream_to_top() {
     return;
   // Only races into decisions the driver has: those below given_ (the cut, for a unit that
   // came with fewer) reach it as frames with the part that ends them. Races into different
-  // decisions commute (the driver inserts each into its own decision's tree), so moving these
-  // ahead of the others keeps the result; among themselves they keep the order found.
-  const auto into_driver = std::stable_partition(
-      top_races_.begin(), top_races_.end(), [this](const TopRace& r) { return r.frame < given_; });
-  const auto n = static_cast<std::size_t>(into_driver - top_races_.begin());
-  if (n == 0 && ran_streamed_) return;
-  if (shared_->stream(dispatch_, std::span<TopRace>(top_races_.data(), n), top_ran())) {
-    ran_streamed_ = true;
-    top_races_.erase(top_races_.begin(), into_driver);
+  // decisions commute (the driver inserts each into its own decision's tree), so handing these
+  // over ahead of the others keeps the result; among themselves they keep the order found.
+  // (Moved aside into storage kept from call to call: std::stable_partition allocated a buffer
+  // at every call, once an execution.)
+  streaming_.clear();
+  std::size_t kept = 0;
+  for (TopRace& race : top_races_) {
+    if (race.frame < given_) {
+      streaming_.push_back(std::move(race));
+    } else {
+      if (&top_races_[kept] != &race) top_races_[kept] = std::move(race);
+      ++kept;
+    }
   }
+  top_races_.resize(kept);
+  if (streaming_.empty() && ran_streamed_) return;
+  top_ran_into(ran_scratch_);
+  if (shared_->stream(dispatch_, std::span<TopRace>(streaming_), ran_scratch_)) {
+    ran_streamed_ = true;
+    for (TopRace& race : streaming_) {
+      if (spare_sequences_.size() == kSpareSequences) break;
+      race.v.clear();
+      spare_sequences_.push_back(std::move(race.v));
+    }
+  } else {
+    // Not applied: they go with the unit's next part (after the others, which commute).
+    for (TopRace& race : streaming_)
+      top_races_.push_back(std::move(race));
+  }
+  streaming_.clear();
 }
 
 void DporStrategy::return_part(UnitResult r) {
