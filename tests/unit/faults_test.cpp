@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -320,6 +321,41 @@ TEST(Watchdog, LooksWithoutTakingADescriptorNumberFromTheCodeUnderTest) {
   const hc::Result r = hc::explore(body, watched(1.0));
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_EQ(r.stats.executions, 1u);
+}
+
+// One OS thread of the process watches every exploration (watchdog.hpp): two at once, with
+// different bounds, each get their own finding with their own bound.
+TEST(Watchdog, OneThreadWatchesExplorationsRunningAtOnce) {
+  hc::Result shorter;
+  hc::Result longer;
+  std::thread other([&] { longer = hc::explore(cpu_loop_in_one_order, watched(0.6)); });
+  shorter = hc::explore(cpu_loop_in_one_order, watched(0.2));
+  other.join();
+  ASSERT_EQ(shorter.verdict(), hc::FindingKind::no_progress);
+  ASSERT_EQ(longer.verdict(), hc::FindingKind::no_progress);
+  EXPECT_TRUE(contains(shorter.findings.front().message, "thread 'looper' ran for 0.2 s"))
+      << shorter.findings.front().message;
+  EXPECT_TRUE(contains(longer.findings.front().message, "thread 'looper' ran for 0.6 s"))
+      << longer.findings.front().message;
+}
+
+// A child of fork() does not have the parent's watchdog thread: it starts one of its own.
+TEST(Watchdog, AForkedChildWatchesItsOwnExplorations) {
+  // The parent's thread exists by now (the tests before, or this exploration).
+  ASSERT_EQ(hc::explore(cpu_loop_in_one_order, watched(0.2)).verdict(),
+            hc::FindingKind::no_progress);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(30);  // unwatched, the loop would never end: SIGALRM ends the child instead
+    const hc::Result r = hc::explore(cpu_loop_in_one_order, watched(0.2));
+    ::_exit(r.verdict() == hc::FindingKind::no_progress ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child's exploration was not watched: it ended by signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's run had no no-progress finding";
 }
 
 // --- per simulated thread state ------------------------------------------------------------

@@ -2,6 +2,7 @@
 #include "explore/watchdog.hpp"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -10,8 +11,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "runtime/execution.hpp"
@@ -91,18 +95,75 @@ bool asleep(int tid) {
 
 }  // namespace
 
+/// The process's watchdog thread (watchdog.hpp): the Watchdogs alive, and the thread that
+/// ticks for them. Never destroyed: the thread may be waiting on it while the process exits.
+class WatchdogThread {
+ public:
+  static WatchdogThread& get() {
+    static const int registered = ::pthread_atfork(nullptr, nullptr, [] {
+      // The child has the parent's memory, not its threads (and maybe a lock one held): it
+      // starts afresh. (Only the child's one thread runs here, and only here is it replaced.)
+      instance() = new WatchdogThread;  // NOLINT: immortal, as the first
+    });
+    (void)registered;
+    return *instance();
+  }
+
+  void add(Watchdog* dog) {
+    {
+      std::lock_guard lock(mu_);
+      dogs_.push_back(dog);
+      if (!started_) {
+        std::thread([this] { loop(); }).detach();
+        started_ = true;  // only once it exists: a failed start is tried again by the next
+      }
+    }
+    wake_.notify_all();  // its tick may be shorter than the one being waited for
+  }
+  /// After it returns the thread no longer looks at `dog` (a tick in progress ends first).
+  void remove(Watchdog* dog) {
+    std::lock_guard lock(mu_);
+    dogs_.erase(std::remove(dogs_.begin(), dogs_.end(), dog), dogs_.end());
+  }
+
+ private:
+  static WatchdogThread*& instance() {
+    static WatchdogThread* current = new WatchdogThread;  // NOLINT: immortal (see above)
+    return current;
+  }
+
+  void loop() {
+    own_descriptor_table();
+    const Clock::time_point start = Clock::now();
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (dogs_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      auto tick = tick_for(dogs_.front()->bound_);
+      for (const Watchdog* dog : dogs_)
+        tick = std::min(tick, tick_for(dog->bound_));
+      wake_.wait_for(lock, tick);
+      const double now = std::chrono::duration<double>(Clock::now() - start).count();
+      for (Watchdog* dog : dogs_)
+        dog->tick(now);
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<Watchdog*> dogs_;
+  bool started_ = false;
+};
+
 Watchdog::Watchdog(double no_progress_seconds, std::function<bool()> should_stop)
     : bound_(no_progress_seconds), should_stop_(std::move(should_stop)) {
-  thread_ = std::thread([this] { loop(); });
+  WatchdogThread::get().add(this);
 }
 
 Watchdog::~Watchdog() {
-  {
-    std::lock_guard lock(mu_);
-    done_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+  WatchdogThread::get().remove(this);
 }
 
 Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) {
@@ -119,57 +180,49 @@ Watchdog::Watch::~Watch() {
           w.end());
 }
 
-void Watchdog::loop() {
-  own_descriptor_table();
-  const Clock::time_point start = Clock::now();
-  const auto tick = tick_for(bound_);
-  std::unique_lock lock(mu_);
-  while (!done_) {
-    wake_.wait_for(lock, tick);
-    if (done_) break;
-    const double now = std::chrono::duration<double>(Clock::now() - start).count();
-    const bool stop = should_stop_ && should_stop_();
-    for (Watched& w : watched_) {
-      const std::uint32_t beat = w.exec->heartbeat();
-      // The OS thread that runs the execution: the worker, or under the os-threads substrate
-      // the current simulated thread's own (execution.hpp, "Substrates").
-      const int os_tid = w.exec->running_os_tid();
-      const int tid = os_tid != 0 ? os_tid : w.tid;
-      if (beat != w.heartbeat || w.since < 0 || tid != w.running_tid) {
-        w.heartbeat = beat;
-        w.running_tid = tid;
-        w.since = now;
-        w.cpu_since = cpu_seconds(tid);
-        w.asleep_since = -1;
-        continue;
-      }
-      if (!w.exec->running()) continue;
-      const double stuck = now - w.since;
-      bool no_progress = false;
-      if (bound_ > 0) {
-        if (asleep(tid)) {
-          if (w.asleep_since < 0) w.asleep_since = now;
-        } else {
-          w.asleep_since = -1;
-        }
-        no_progress = cpu_seconds(tid) - w.cpu_since >= bound_ ||
-                      (w.asleep_since >= 0 && now - w.asleep_since >= bound_);
-      }
-      FaultRecord::Cause cause;
-      if (no_progress) {
-        cause = FaultRecord::Cause::no_progress;
-      } else if (stop && stuck >= kStopGrace) {
-        cause = FaultRecord::Cause::stop;
-      } else {
-        continue;
-      }
-      // Repeated every tick until the heartbeat moves: a signal that arrived while the thread
-      // was briefly in host code is simply sent again.
-      w.exec->request_interrupt(cause, beat);
-      // A thread that ended meanwhile gets nothing (ESRCH); one that got its id gets a signal
-      // its handler ignores (the heartbeat moved, and it is not the current thread).
-      ::syscall(SYS_tgkill, ::getpid(), tid, kInterruptSignal);
+void Watchdog::tick(double now) {
+  std::lock_guard lock(mu_);
+  const bool stop = should_stop_ && should_stop_();
+  for (Watched& w : watched_) {
+    const std::uint32_t beat = w.exec->heartbeat();
+    // The OS thread that runs the execution: the worker, or under the os-threads substrate
+    // the current simulated thread's own (execution.hpp, "Substrates").
+    const int os_tid = w.exec->running_os_tid();
+    const int tid = os_tid != 0 ? os_tid : w.tid;
+    if (beat != w.heartbeat || w.since < 0 || tid != w.running_tid) {
+      w.heartbeat = beat;
+      w.running_tid = tid;
+      w.since = now;
+      w.cpu_since = cpu_seconds(tid);
+      w.asleep_since = -1;
+      continue;
     }
+    if (!w.exec->running()) continue;
+    const double stuck = now - w.since;
+    bool no_progress = false;
+    if (bound_ > 0) {
+      if (asleep(tid)) {
+        if (w.asleep_since < 0) w.asleep_since = now;
+      } else {
+        w.asleep_since = -1;
+      }
+      no_progress = cpu_seconds(tid) - w.cpu_since >= bound_ ||
+                    (w.asleep_since >= 0 && now - w.asleep_since >= bound_);
+    }
+    FaultRecord::Cause cause;
+    if (no_progress) {
+      cause = FaultRecord::Cause::no_progress;
+    } else if (stop && stuck >= kStopGrace) {
+      cause = FaultRecord::Cause::stop;
+    } else {
+      continue;
+    }
+    // Repeated every tick until the heartbeat moves: a signal that arrived while the thread
+    // was briefly in host code is simply sent again.
+    w.exec->request_interrupt(cause, beat);
+    // A thread that ended meanwhile gets nothing (ESRCH); one that got its id gets a signal
+    // its handler ignores (the heartbeat moved, and it is not the current thread).
+    ::syscall(SYS_tgkill, ::getpid(), tid, kInterruptSignal);
   }
 }
 

@@ -1,10 +1,13 @@
 #include "fiber/stack_pool.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <mutex>
 #include <new>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -21,11 +24,16 @@ std::size_t page_size() {
   return size;
 }
 
+std::size_t usable_size_for(std::size_t stack_size) {
+  const std::size_t page = page_size();
+  return std::max<std::size_t>((stack_size + page - 1) / page * page, 4 * page);
+}
+
 }  // namespace
 
 StackPool::StackPool(std::size_t stack_size, bool guard_pages) {
   const std::size_t page = page_size();
-  usable_size_ = std::max<std::size_t>((stack_size + page - 1) / page * page, 4 * page);
+  usable_size_ = usable_size_for(stack_size);
   guard_size_ = guard_pages ? page : 0;
   slot_size_ = usable_size_ + guard_size_;
   bottom_size_ = 16 * page;
@@ -46,6 +54,73 @@ StackPool::~StackPool() {
   __asan_unpoison_memory_region(reserved_, reserved_size_);
 #endif
   ::munmap(reserved_, reserved_size_);
+}
+
+namespace {
+
+/// The spare pools (StackPool::take). Never destroyed: an Execution may end during the
+/// process's exit, after this function's statics would have been.
+struct SparePools {
+  std::mutex mu;
+  std::vector<StackPool*> pools;
+};
+SparePools*& spare_pools_instance() {
+  static SparePools* spares = new SparePools;  // NOLINT: deliberately immortal (see above)
+  return spares;
+}
+SparePools& spare_pools() {
+  static const int registered = ::pthread_atfork(nullptr, nullptr, [] {
+    // A child of fork() may find the lock held by a thread it does not have: it starts with
+    // no spares (the parent's stay mapped in it, unused).
+    spare_pools_instance() = new SparePools;  // NOLINT: immortal, as the first
+  });
+  (void)registered;
+  return *spare_pools_instance();
+}
+
+}  // namespace
+
+StackPool::Lease StackPool::take(std::size_t stack_size, bool guard_pages) {
+  const std::size_t usable = usable_size_for(stack_size);
+  const std::size_t guard = guard_pages ? page_size() : 0;
+  {
+    SparePools& spares = spare_pools();
+    std::lock_guard lock(spares.mu);
+    for (auto it = spares.pools.rbegin(); it != spares.pools.rend(); ++it) {
+      if ((*it)->usable_size_ == usable && (*it)->guard_size_ == guard) {
+        StackPool* pool = *it;
+        spares.pools.erase(std::next(it).base());
+        return Lease(pool);
+      }
+    }
+  }
+  return Lease(new StackPool(stack_size, guard_pages));
+}
+
+std::size_t StackPool::spare_count() {
+  SparePools& spares = spare_pools();
+  std::lock_guard lock(spares.mu);
+  return spares.pools.size();
+}
+
+void StackPool::GiveBack::operator()(StackPool* pool) const noexcept {
+  if (pool == nullptr) return;
+#if defined(__SANITIZE_ADDRESS__)
+  // As in the destructor: the next Execution's fibers start on clean stacks.
+  __asan_unpoison_memory_region(pool->reserved_, pool->reserved_size_);
+#endif
+  StackPool* oldest = nullptr;
+  {
+    SparePools& spares = spare_pools();
+    std::lock_guard lock(spares.mu);
+    if (spares.pools.size() == kSparePools) {
+      // The pools of a stack size used long ago make way for the one in use now.
+      oldest = spares.pools.front();
+      spares.pools.erase(spares.pools.begin());
+    }
+    spares.pools.push_back(pool);
+  }
+  delete oldest;
 }
 
 char* StackPool::slot(int t) const noexcept {

@@ -10,12 +10,21 @@
 // to execution, and a fiber that is abandoned (execution.hpp, "Teardown") needs no cleanup: the
 // slot's next fiber is made on the same stack. A guard page makes an overflow fault at once instead
 // of corrupting a neighbour's stack; the fault handler (runtime/faults.hpp) asks overflowed()
-// whether a fault was one, and the execution reports a stack-overflow finding. Nothing is
-// registered process-wide: pools come and go freely.
+// whether a fault was one, and the execution reports a stack-overflow finding.
+//
+// An Execution takes its pool with StackPool::take() and gives it back when it ends: the
+// process keeps a few spare pools (kSparePools) for the next Execution of the same stack size,
+// whose threads then run on stacks already mapped and touched. A run of many short explorations
+// (`run --all`, a test suite, every finding's replay) made a pool per exploration and worker
+// before: an mmap, an mprotect per thread, page faults on every stack page its threads touched,
+// and an munmap, which on a virtual machine cost more than the explorations of the catalogue's
+// small scenarios. The fault handler asks the pool of the Execution running on the thread, so
+// a pool in the spares list is no one's.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <boost/context/stack_context.hpp>
@@ -28,6 +37,22 @@ class StackPool {
   ~StackPool();
   StackPool(const StackPool&) = delete;
   StackPool& operator=(const StackPool&) = delete;
+
+  /// Gives a pool back to the process's spares (when they are full, the one given back the
+  /// longest ago is freed).
+  struct GiveBack {
+    void operator()(StackPool* pool) const noexcept;
+  };
+  using Lease = std::unique_ptr<StackPool, GiveBack>;
+  /// A spare pool of this shape, or a new one. Thread-safe.
+  static Lease take(std::size_t stack_size, bool guard_pages);
+  /// How many spare pools the process keeps: one per worker of a run with --jobs up to this.
+  static constexpr std::size_t kSparePools = 8;
+  /// How many it keeps now.
+  static std::size_t spare_count();
+
+  /// Whether thread t's stack is mapped: a thread of an Execution that had this pool ran on it.
+  bool mapped(int t) const noexcept { return (mapped_ >> t & 1u) != 0; }
 
   /// The stack of thread `t` (0 <= t < kMaxThreads).
   boost::context::stack_context stack_for(int t);

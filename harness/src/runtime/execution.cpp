@@ -333,7 +333,7 @@ bool Execution::on_current_os_thread() const noexcept {
 }
 
 bool Execution::overflowed_stack(std::uintptr_t address, std::uintptr_t sp) const noexcept {
-  if (!os_threads_) return pool_.overflowed(current_, address, sp);
+  if (!os_threads_) return pool_->overflowed(current_, address, sp);
   if (t_os == nullptr || t_os->stack_low == 0) return false;
   // Its guard page (pthread's, below the stack) or a frame that starts below the stack: as
   // StackPool::overflowed, a large frame may fault beyond the guard.
@@ -474,7 +474,7 @@ void Execution::reclaim_os_thread(ThreadId t) {
 }
 
 Execution::Execution(ExecutionConfig config)
-    : config_(std::move(config)), pool_(config_.stack_size, config_.guard_pages) {
+    : config_(std::move(config)), pool_(StackPool::take(config_.stack_size, config_.guard_pages)) {
   os_threads_ = config_.os_threads;
   fp_env_per_thread_ = config_.fp_env_per_thread && !config_.os_threads;
   special_switch_ = os_threads_ || fp_env_per_thread_;
@@ -798,7 +798,7 @@ void Execution::drop_terminating_unwind() noexcept {
 void Execution::create_fiber(ThreadId t) {
   ThreadState& s = threads_[t];
   ++fibers_created_;
-  const boost::context::stack_context stack = pool_.stack_for(t);
+  const boost::context::stack_context stack = pool_->stack_for(t);
 #if defined(__SANITIZE_ADDRESS__)
   // A pooled stack may still carry the poisoned redzones of an abandoned fiber's frames.
   s.stack_bottom = static_cast<char*>(stack.sp) - stack.size;
@@ -1178,7 +1178,7 @@ Finding Execution::fault_finding() {
             "stack overflow in thread '{}' (its stack is {} KiB), {}: the thread recurses "
             "without end, or needs a bigger stack: raise it with --stack-size "
             "(ExploreOptions::stack_size)",
-            name, pool_.stack_size() / 1024, after);
+            name, pool_->stack_size() / 1024, after);
         signature = fmt::format("stack-overflow|{}|{}", name, last_site);
       } else {
         std::string what;

@@ -582,7 +582,7 @@ class Execution {
   Decision decision_{DivergenceSink(&divergence_), 0, kNoThread, false, 0, 0, view_};
 
   ExecutionConfig config_;
-  StackPool pool_;
+  StackPool::Lease pool_;  // a spare pool of the process's, given back at the end
   std::array<ThreadState, kMaxThreads + 1> threads_;
   std::array<Operation, kMaxThreads> pending_{};
   int n_threads_ = 0;
