@@ -5,8 +5,13 @@
 // the output, regenerate them and review the diff:
 //   HC_UPDATE_GOLDEN=1 build/tests/hc_summary_test
 // Without HC_UPDATE_GOLDEN=1 any byte of difference fails, naming the first differing line.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -17,7 +22,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "hc/hc.hpp"
+#include "hc/reports/replay_file.hpp"
 #include "hc/reports/summary.hpp"
+#include "hc/write_file.hpp"
+#include "test_support.hpp"
 
 #ifndef HC_GOLDEN_DIR
 #error "HC_GOLDEN_DIR must name tests/reports/golden (see tests/reports/summary_test.cmake)"
@@ -961,6 +970,78 @@ TEST(ParseSummary, RunRecordRoundTrip) {
   bad["run"]["shard"]["index"] = 4;
   EXPECT_FALSE(parse_summary(bad, &error, &run));
   EXPECT_EQ(error, "run.shard: index 4 of count 3: expected 1 <= index <= count");
+}
+
+// --- writing files ---------------------------------------------------------------------------
+
+/// The file's inode and its modification time, after setting the time far in the past: a file
+/// written again gets another inode (renamed over) and the time of now.
+struct FileMark {
+  ino_t inode = 0;
+  std::int64_t mtime = 0;
+};
+FileMark now_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return FileMark{st.st_ino, st.st_mtim.tv_sec};
+}
+FileMark mark_old(const std::string& path) {
+  const timespec old[2] = {{1000, 0}, {1000, 0}};
+  EXPECT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0) << path;
+  return now_of(path);
+}
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(WriteFile, TheSameTextAgainLeavesTheFileAsItIs) {
+  const std::string dir = ::testing::TempDir() + "hc-write-file";
+  std::filesystem::remove_all(dir);
+  const std::string path = dir + "/report.txt";
+  hc::write_file_atomically(path, "first text\n");
+  const FileMark before = mark_old(path);
+  const FileMark dir_before = mark_old(dir);
+  hc::write_file_atomically(path, "first text\n");  // what a CI job's next build writes
+  const FileMark same = now_of(path);
+  EXPECT_EQ(same.inode, before.inode);
+  EXPECT_EQ(same.mtime, before.mtime) << "the file was written again";
+  EXPECT_EQ(now_of(dir).mtime, dir_before.mtime) << "a temporary file was made beside it";
+  hc::write_file_atomically(path, "first texT\n");  // the same size, another text
+  EXPECT_EQ(read_text(path), "first texT\n");
+  EXPECT_NE(now_of(path).mtime, before.mtime);
+  hc::write_file_atomically(path, "a longer second text\n");
+  EXPECT_EQ(read_text(path), "a longer second text\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WriteFile, TheSameReproducerAgainKeepsItsReplayFile) {
+  const std::string dir = ::testing::TempDir() + "hc-write-replay";
+  std::filesystem::remove_all(dir);
+  const hc::Result r = hc::explore(hc::test::lost_update, {});
+  ASSERT_FALSE(r.findings.empty());
+  ReplayFile file = make_replay_file("engine/lost-update", {}, r.findings.front());
+  std::string error;
+  const std::string path = write_replay_file(dir, file, &error);
+  ASSERT_FALSE(path.empty()) << error;
+  const FileMark before = mark_old(path);
+  const FileMark dir_before = mark_old(dir);
+  EXPECT_EQ(write_replay_file(dir, file, &error), path) << error;
+  EXPECT_EQ(now_of(path).mtime, before.mtime) << "the replay file was written again";
+  EXPECT_EQ(now_of(path).inode, before.inode);
+  EXPECT_EQ(now_of(dir).mtime, dir_before.mtime)
+      << "a temporary copy was written (and flushed to disk) to find the file there already";
+  // Another reproducer under the same name (the same kind and signature, found in another
+  // execution) gets the next free name, and the first stays.
+  ++file.execution;
+  const std::string second = write_replay_file(dir, file, &error);
+  ASSERT_FALSE(second.empty()) << error;
+  EXPECT_NE(second, path);
+  EXPECT_TRUE(second.ends_with("-2.json")) << second;
+  EXPECT_EQ(now_of(path).mtime, before.mtime);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

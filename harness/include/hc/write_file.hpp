@@ -7,7 +7,9 @@
 // fsynced and closed (a full disk shows up here, not as a truncated file), then renamed over
 // the target, so the target is either its old content or the whole new text, never a part: a
 // failed write leaves a previous checkpoint as it was. Missing parent directories are created;
-// a bare file name ("s.json") is written in the current directory.
+// a bare file name ("s.json") is written in the current directory. A target that holds the text
+// already is left as it is: a run that writes what the last one wrote (a CI job's run finds the
+// same bugs and renders the same reports every build) flushes nothing to disk.
 #pragma once
 
 #include <string>
