@@ -110,6 +110,7 @@ class WatchdogThread {
   }
 
   void add(Watchdog* dog) {
+    bool wake = false;
     {
       std::lock_guard lock(mu_);
       dogs_.push_back(dog);
@@ -117,8 +118,12 @@ class WatchdogThread {
         std::thread([this] { loop(); }).detach();
         started_ = true;  // only once it exists: a failed start is tried again by the next
       }
+      // Woken only when idle or waiting longer than this one's tick: short explorations one
+      // after another (a test suite, every finding's replay) find it waiting for its tick
+      // already, and a wake-up of another thread costs more than such an exploration.
+      wake = waiting_ == kIdle || tick_for(dog->bound_) < waiting_;
     }
-    wake_.notify_all();  // its tick may be shorter than the one being waited for
+    if (wake) wake_.notify_all();
   }
   /// After it returns the thread no longer looks at `dog` (a tick in progress ends first).
   void remove(Watchdog* dog) {
@@ -138,23 +143,30 @@ class WatchdogThread {
     std::unique_lock lock(mu_);
     for (;;) {
       if (dogs_.empty()) {
+        waiting_ = kIdle;
         wake_.wait(lock);
         continue;
       }
       auto tick = tick_for(dogs_.front()->bound_);
       for (const Watchdog* dog : dogs_)
         tick = std::min(tick, tick_for(dog->bound_));
+      waiting_ = tick;
       wake_.wait_for(lock, tick);
+      waiting_ = std::chrono::microseconds::zero();  // ticking: add() need not wake it
       const double now = std::chrono::duration<double>(Clock::now() - start).count();
       for (Watchdog* dog : dogs_)
         dog->tick(now);
     }
   }
 
+  static constexpr std::chrono::microseconds kIdle = std::chrono::microseconds::max();
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Watchdog*> dogs_;
   bool started_ = false;
+  /// The tick the thread waits for now; kIdle: it waits for a Watchdog (none is alive); zero:
+  /// it is ticking or about to wait (it computes its tick from every Watchdog alive then).
+  std::chrono::microseconds waiting_ = kIdle;
 };
 
 Watchdog::Watchdog(double no_progress_seconds, std::function<bool()> should_stop)
@@ -169,7 +181,16 @@ Watchdog::~Watchdog() {
 Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) {
   exec_.set_watchdog_seconds(dog_.bound_);
   std::lock_guard lock(dog_.mu_);
-  const int tid = static_cast<int>(::syscall(SYS_gettid));
+  // The calling OS thread's kernel id, asked once per thread (a system call per exploration
+  // was a tenth of a small one's CPU). A fork()ed child's thread has another id: it asks again
+  // (the process's WatchdogThread is another object in a child, never freed: it tells).
+  thread_local int cached_tid = 0;
+  thread_local const WatchdogThread* cached_in = nullptr;
+  if (const WatchdogThread* now = &WatchdogThread::get(); cached_in != now) {
+    cached_in = now;
+    cached_tid = static_cast<int>(::syscall(SYS_gettid));
+  }
+  const int tid = cached_tid;
   dog_.watched_.push_back(Watched{&exec_, tid, exec_.heartbeat(), tid, -1, 0, -1});
 }
 
