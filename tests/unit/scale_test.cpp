@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,11 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -170,6 +174,91 @@ TEST(Scale, DporKeepsOneExecutionPerTraceHoweverItIsSplit) {
       EXPECT_EQ(sum, 28u) << strategy << ", 3 shards, split depth " << depth;
     }
   }
+}
+
+// --- the process's helper threads (explore/helper_threads.hpp) ----------------------------------
+
+/// The kernel ids of the OS threads that ran the executions of one exploration with `jobs`
+/// workers (each execution runs on one worker's thread). `first` runs at the start of its
+/// first execution.
+std::set<long> worker_threads(int jobs, std::uint64_t* executions = nullptr,
+                              const std::function<void()>& first = {}) {
+  std::mutex mu;  // a real one, held without an hc:: operation inside: never a scheduling point
+  std::set<long> tids;
+  bool started = false;
+  hc::ExploreOptions o = options("dfs");
+  o.jobs = jobs;
+  const hc::Result r = hc::explore(
+      [&] {
+        bool run_first = false;
+        {
+          std::lock_guard lock(mu);
+          tids.insert(::syscall(SYS_gettid));
+          run_first = !std::exchange(started, true);
+        }
+        if (run_first && first) first();
+        hc::test::threads_with_steps(3, 4)();
+      },
+      o);
+  if (executions != nullptr) *executions = r.stats.executions;
+  return tids;
+}
+constexpr std::uint64_t kWorkerThreadsExecutions = 34650;
+
+TEST(HelperThreads, TheNextExplorationsWorkersRunOnTheSameThreads) {
+  std::uint64_t executions = 0;
+  const std::set<long> first = worker_threads(3, &executions);
+  EXPECT_EQ(executions, kWorkerThreadsExecutions);
+  ASSERT_EQ(first.size(), 3u) << "each of the 3 workers ran executions";
+  const std::set<long> second = worker_threads(3);
+  EXPECT_EQ(second, first) << "the helpers were made again (a thread per worker per run)";
+  // With more workers than helpers waiting, the others are made: the first ones are kept.
+  const std::set<long> more = worker_threads(4);
+  EXPECT_EQ(more.size(), 4u);
+  EXPECT_TRUE(std::includes(more.begin(), more.end(), first.begin(), first.end()));
+}
+
+TEST(HelperThreads, ExplorationsRunningAtOnceEachGetTheirOwn) {
+  // Each run's first execution waits until the other run has begun: they overlap, so a helper
+  // of one cannot have been given back and taken by the other meanwhile.
+  std::atomic<int> begun{0};
+  const auto meet = [&begun] {
+    begun.fetch_add(1);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (begun.load() < 2 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::set<long> mine;
+  std::set<long> theirs;
+  std::thread other([&] { theirs = worker_threads(2, &b, meet); });
+  mine = worker_threads(2, &a, meet);
+  other.join();
+  ASSERT_EQ(begun.load(), 2);
+  EXPECT_EQ(a, kWorkerThreadsExecutions);
+  EXPECT_EQ(b, kWorkerThreadsExecutions);
+  std::vector<long> shared;
+  std::set_intersection(mine.begin(), mine.end(), theirs.begin(), theirs.end(),
+                        std::back_inserter(shared));
+  EXPECT_TRUE(shared.empty()) << "a thread worked for both runs at once";
+}
+
+TEST(HelperThreads, AForkedChildMakesItsOwn) {
+  ASSERT_EQ(worker_threads(2).size(), 2u);  // the parent has a helper waiting now
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(30);  // handed to the parent's helper, which is not in the child, it would hang
+    std::uint64_t executions = 0;
+    const std::set<long> tids = worker_threads(2, &executions);
+    ::_exit(executions == kWorkerThreadsExecutions && tids.size() == 2u ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child's run hung: it ended by signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(Scale, StopAtFirstInParallelStopsWhereASequentialRunStops) {

@@ -10,7 +10,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -18,6 +17,7 @@
 #include "explore/checkpoint.hpp"
 #include "explore/coverage.hpp"
 #include "explore/estimate.hpp"
+#include "explore/helper_threads.hpp"
 #include "explore/observer.hpp"
 #include "explore/watchdog.hpp"
 #include "hc/runtime.hpp"
@@ -932,11 +932,11 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
       run.worker(0);
     } else {
       // Worker 0 is the calling thread: its memory (malloc arena, dpor's node pool, fiber
-      // stacks) is usually warm already, and a fresh thread's first page faults are what a
-      // short parallel run pays most for (bench/, table 3).
+      // stacks) is usually warm already; the others run on the process's helper threads,
+      // kept warm from exploration to exploration (helper_threads.hpp).
       std::exception_ptr error;
       std::mutex error_mu;
-      auto work = [&run, &error, &error_mu](int w) {
+      const std::function<void(int)> work = [&run, &error, &error_mu](int w) {
         try {
           run.worker(w);
         } catch (...) {
@@ -945,12 +945,7 @@ Result explore(const std::function<void()>& body, const ExploreOptions& o) {
           if (!error) error = std::current_exception();
         }
       };
-      std::vector<std::thread> helpers;
-      for (int w = 1; w < o.jobs; ++w)
-        helpers.emplace_back(work, w);
-      work(0);
-      for (std::thread& t : helpers)
-        t.join();
+      detail::run_on_helpers(o.jobs, work);
       if (error) std::rethrow_exception(error);
     }
   }
