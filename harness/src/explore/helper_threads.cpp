@@ -1,14 +1,14 @@
 // helper_threads.cpp — see helper_threads.hpp.
 #include "explore/helper_threads.hpp"
 
-#include <pthread.h>
-
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "runtime/process_wide.hpp"
 
 namespace hc::detail {
 namespace {
@@ -47,23 +47,14 @@ struct Helper {
   }
 };
 
-/// The helpers not in use. Never destroyed: its threads wait while the process exits.
+/// The helpers not in use, the process's (runtime/process_wide.hpp: a child of fork() makes
+/// its own, the parent's threads not being in it).
 struct Idle {
   std::mutex mu;
   std::vector<Helper*> helpers;
 };
-Idle*& idle_instance() {
-  static Idle* idle = new Idle;  // NOLINT: deliberately immortal (see above)
-  return idle;
-}
 Idle& idle() {
-  static const int registered = ::pthread_atfork(nullptr, nullptr, [] {
-    // The parent's helper threads are not in the child (and a lock one held may be): it makes
-    // its own. Only the child's one thread runs here.
-    idle_instance() = new Idle;  // NOLINT: immortal, as the first
-  });
-  (void)registered;
-  return *idle_instance();
+  return ProcessWide<Idle>::get();
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 #include "explore/watchdog.hpp"
 
 #include <dirent.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -20,6 +19,7 @@
 
 #include "runtime/execution.hpp"
 #include "runtime/faults.hpp"
+#include "runtime/process_wide.hpp"
 
 namespace hc::detail {
 namespace {
@@ -96,18 +96,11 @@ bool asleep(int tid) {
 }  // namespace
 
 /// The process's watchdog thread (watchdog.hpp): the Watchdogs alive, and the thread that
-/// ticks for them. Never destroyed: the thread may be waiting on it while the process exits.
+/// ticks for them.
 class WatchdogThread {
  public:
-  static WatchdogThread& get() {
-    static const int registered = ::pthread_atfork(nullptr, nullptr, [] {
-      // The child has the parent's memory, not its threads (and maybe a lock one held): it
-      // starts afresh. (Only the child's one thread runs here, and only here is it replaced.)
-      instance() = new WatchdogThread;  // NOLINT: immortal, as the first
-    });
-    (void)registered;
-    return *instance();
-  }
+  /// The process's (runtime/process_wide.hpp: a child of fork() starts its own thread).
+  static WatchdogThread& get() { return ProcessWide<WatchdogThread>::get(); }
 
   void add(Watchdog* dog) {
     bool wake = false;
@@ -132,11 +125,6 @@ class WatchdogThread {
   }
 
  private:
-  static WatchdogThread*& instance() {
-    static WatchdogThread* current = new WatchdogThread;  // NOLINT: immortal (see above)
-    return current;
-  }
-
   void loop() {
     own_descriptor_table();
     const Clock::time_point start = Clock::now();

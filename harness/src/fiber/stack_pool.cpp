@@ -1,6 +1,5 @@
 #include "fiber/stack_pool.hpp"
 
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #endif
 
 #include "hc/operation.hpp"
+#include "runtime/process_wide.hpp"
 
 namespace hc::detail {
 namespace {
@@ -58,24 +58,13 @@ StackPool::~StackPool() {
 
 namespace {
 
-/// The spare pools (StackPool::take). Never destroyed: an Execution may end during the
-/// process's exit, after this function's statics would have been.
+/// The spare pools (StackPool::take), the process's (runtime/process_wide.hpp).
 struct SparePools {
   std::mutex mu;
   std::vector<StackPool*> pools;
 };
-SparePools*& spare_pools_instance() {
-  static SparePools* spares = new SparePools;  // NOLINT: deliberately immortal (see above)
-  return spares;
-}
 SparePools& spare_pools() {
-  static const int registered = ::pthread_atfork(nullptr, nullptr, [] {
-    // A child of fork() may find the lock held by a thread it does not have: it starts with
-    // no spares (the parent's stay mapped in it, unused).
-    spare_pools_instance() = new SparePools;  // NOLINT: immortal, as the first
-  });
-  (void)registered;
-  return *spare_pools_instance();
+  return ProcessWide<SparePools>::get();
 }
 
 }  // namespace
