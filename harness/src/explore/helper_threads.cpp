@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -75,10 +76,17 @@ void run_on_helpers(int n, const std::function<void(int)>& task) {
       pool.helpers.pop_back();
     }
   }
-  while (mine.size() < helpers) {
-    auto* h = new Helper;  // NOLINT: lives as long as its thread, which never ends
-    std::thread([h] { h->loop(); }).detach();
-    mine.push_back(h);
+  try {
+    while (mine.size() < helpers) {
+      auto h = std::make_unique<Helper>();
+      std::thread([raw = h.get()] { raw->loop(); }).detach();
+      mine.push_back(h.release());  // lives as long as its thread, which never ends
+    }
+  } catch (...) {
+    // No thread to be had (a limit of the system): the helpers taken wait for the next run.
+    std::lock_guard lock(pool.mu);
+    pool.helpers.insert(pool.helpers.end(), mine.begin(), mine.end());
+    throw;
   }
   Countdown countdown;
   countdown.left = n - 1;
