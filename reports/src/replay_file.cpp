@@ -346,8 +346,7 @@ std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::
   // of the kernel's time in a run of the catalogue).
   for (int n = 1; n < 1000; ++n) {
     if (!fs::exists(name(n), ec)) break;  // the first free name: nothing to reuse
-    std::string ignored;
-    if (read_all(name(n), &ignored) == text) return name(n);
+    if (file_holds(name(n), text)) return name(n);
   }
   std::string temporary;
   try {
@@ -367,8 +366,7 @@ std::string write_replay_file(const std::string& dir, const ReplayFile& r, std::
       ::unlink(temporary.c_str());
       return {};
     }
-    std::string ignored;
-    if (read_all(path, &ignored) == text) {  // the same reproducer is already there
+    if (file_holds(path, text)) {  // the same reproducer is already there
       ::unlink(temporary.c_str());
       return path;
     }

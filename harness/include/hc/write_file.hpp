@@ -20,6 +20,10 @@ namespace hc {
 /// Throws hc::usage_error "cannot write 'PATH': CAUSE" when any step fails.
 void write_file_atomically(const std::string& path, std::string_view text);
 
+/// Whether the file at `path` holds exactly `text` (false when it cannot be read): what
+/// write_file_atomically, and replay files, test before writing.
+bool file_holds(const std::string& path, std::string_view text);
+
 /// Writes `text` to a new temporary file beside `path` ("PATH.tmpPID"), checked and fsynced;
 /// returns its name. Throws hc::usage_error like write_file_atomically. For callers that move
 /// it into place themselves (replay files link it to the first free name).

@@ -54,9 +54,6 @@ struct Idle {
   std::mutex mu;
   std::vector<Helper*> helpers;
 };
-Idle& idle() {
-  return ProcessWide<Idle>::get();
-}
 
 }  // namespace
 
@@ -68,7 +65,7 @@ void run_on_helpers(int n, const std::function<void(int)>& task) {
   const auto helpers = static_cast<std::size_t>(n - 1);
   std::vector<Helper*> mine;
   mine.reserve(helpers);
-  Idle& pool = idle();
+  Idle& pool = ProcessWide<Idle>::get();
   {
     std::lock_guard lock(pool.mu);
     while (mine.size() < helpers && !pool.helpers.empty()) {

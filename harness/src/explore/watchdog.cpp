@@ -176,7 +176,7 @@ Watchdog::Watch::Watch(Watchdog& dog, Execution& exec) : dog_(dog), exec_(exec) 
   thread_local const WatchdogThread* cached_in = nullptr;
   if (const WatchdogThread* now = &WatchdogThread::get(); cached_in != now) {
     cached_in = now;
-    cached_tid = static_cast<int>(::syscall(SYS_gettid));
+    cached_tid = static_cast<int>(::gettid());
   }
   const int tid = cached_tid;
   dog_.watched_.push_back(Watched{&exec_, tid, exec_.heartbeat(), tid, -1, 0, -1});

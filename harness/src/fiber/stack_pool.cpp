@@ -63,9 +63,6 @@ struct SparePools {
   std::mutex mu;
   std::vector<StackPool*> pools;
 };
-SparePools& spare_pools() {
-  return ProcessWide<SparePools>::get();
-}
 
 }  // namespace
 
@@ -73,7 +70,7 @@ StackPool::Lease StackPool::take(std::size_t stack_size, bool guard_pages) {
   const std::size_t usable = usable_size_for(stack_size);
   const std::size_t guard = guard_pages ? page_size() : 0;
   {
-    SparePools& spares = spare_pools();
+    SparePools& spares = ProcessWide<SparePools>::get();
     std::lock_guard lock(spares.mu);
     for (auto it = spares.pools.rbegin(); it != spares.pools.rend(); ++it) {
       if ((*it)->usable_size_ == usable && (*it)->guard_size_ == guard) {
@@ -87,7 +84,7 @@ StackPool::Lease StackPool::take(std::size_t stack_size, bool guard_pages) {
 }
 
 std::size_t StackPool::spare_count() {
-  SparePools& spares = spare_pools();
+  SparePools& spares = ProcessWide<SparePools>::get();
   std::lock_guard lock(spares.mu);
   return spares.pools.size();
 }
@@ -100,7 +97,7 @@ void StackPool::GiveBack::operator()(StackPool* pool) const noexcept {
 #endif
   StackPool* oldest = nullptr;
   {
-    SparePools& spares = spare_pools();
+    SparePools& spares = ProcessWide<SparePools>::get();
     std::lock_guard lock(spares.mu);
     if (spares.pools.size() == kSparePools) {
       // The pools of a stack size used long ago make way for the one in use now.

@@ -26,24 +26,6 @@ namespace {
                                                             : ""));
 }
 
-/// Whether the file at `path` holds exactly `text` (false when it cannot be read).
-bool holds(const std::string& path, std::string_view text) {
-  std::error_code ec;
-  if (std::filesystem::file_size(path, ec) != text.size() || ec) return false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  std::string read(text.size(), '\0');
-  std::size_t done = 0;
-  while (done < read.size()) {
-    const ssize_t n = ::read(fd, read.data() + done, read.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return done == read.size() && read == text;
-}
-
 }  // namespace
 
 std::string write_temporary_file(const std::string& path, std::string_view text) {
@@ -83,8 +65,25 @@ std::string write_temporary_file(const std::string& path, std::string_view text)
   return temporary;
 }
 
+bool file_holds(const std::string& path, std::string_view text) {
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) != text.size() || ec) return false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string read(text.size(), '\0');
+  std::size_t done = 0;
+  while (done < read.size()) {
+    const ssize_t n = ::read(fd, read.data() + done, read.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return done == read.size() && read == text;
+}
+
 void write_file_atomically(const std::string& path, std::string_view text) {
-  if (holds(path, text)) return;  // written already (the header says why)
+  if (file_holds(path, text)) return;  // written already (the header says why)
   const std::string temporary = write_temporary_file(path, text);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const int error = errno;

@@ -435,7 +435,6 @@ void DporStrategy::stream_to_top() {
     for (TopRace& race : streaming_)
       top_races_.push_back(std::move(race));
   }
-  streaming_.clear();
 }
 
 void DporStrategy::return_part(UnitResult r) {
