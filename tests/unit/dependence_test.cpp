@@ -2,7 +2,9 @@
 // not special (classify()) depend exactly when their footprints' touches conflict, and
 // dependent() takes that short way for them. These tests check the short way against the full
 // check over every pair of a set of events that covers each reason an event is special, and
-// that the packed footprint entries (strategy/dependence.hpp) decide conflicts as the touches do.
+// that the packed footprint entries (strategy/dependence.hpp) decide conflicts as the touches do,
+// and that EventCandidates, which the analysis scans instead of every earlier event, holds every
+// event of another thread that an event depends on, latest first.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -130,6 +132,92 @@ TEST(Dependence, PackedTouchesConflictAsTheTouchesDo) {
         }
       }
     }
+  }
+}
+
+/// The indices EventCandidates visits for `e` below `limit`, in the order visited.
+std::vector<std::size_t> candidates(const hc::detail::dpor::EventCandidates& index, const Ev& e,
+                                    std::size_t limit) {
+  std::vector<std::size_t> out;
+  index.for_each_before(e, limit, [&out](std::size_t i) { out.push_back(i); });
+  return out;
+}
+
+/// Every event of another thread below `limit` that `e` depends on is visited, latest first,
+/// each once, and nothing at or above `limit`.
+void expect_complete(const hc::detail::dpor::EventCandidates& index, const std::vector<Ev>& all,
+                     const Ev& e, std::size_t limit) {
+  const std::vector<std::size_t> got = candidates(index, e, limit);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    ASSERT_LT(got[k], limit) << describe(e);
+    if (k > 0) {
+      ASSERT_LT(got[k], got[k - 1]) << "not latest first, or twice: " << describe(e);
+    }
+  }
+  std::size_t at = 0;  // got is descending: walk it alongside i
+  for (std::size_t i = limit; i-- > 0;) {
+    while (at < got.size() && got[at] > i)
+      ++at;
+    const bool visited = at < got.size() && got[at] == i;
+    if (all[i].thread != e.thread && hc::detail::dpor::dependent(all[i], e)) {
+      ASSERT_TRUE(visited) << "missed " << describe(all[i]) << " for " << describe(e);
+    }
+  }
+}
+
+TEST(Dependence, CandidatesHoldEveryEventOfAnotherThreadThatMayDepend) {
+  const std::vector<Ev> all = events();
+  hc::detail::dpor::EventCandidates index;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    index.add(static_cast<std::uint32_t>(i), all[i]);
+  std::size_t fewer = 0;  // plain events for which the index skipped some
+  for (const Ev& e : all) {
+    for (std::size_t limit : {std::size_t{0}, std::size_t{1}, all.size() / 2, all.size()}) {
+      expect_complete(index, all, e, limit);
+      if (!e.special && candidates(index, e, limit).size() < limit) ++fewer;
+    }
+  }
+  EXPECT_GT(fewer, 0u) << "the index never left an event out";
+  // A special event's candidates are every earlier event.
+  for (const Ev& e : all) {
+    if (e.special) {
+      EXPECT_EQ(candidates(index, e, all.size()).size(), all.size());
+      break;
+    }
+  }
+}
+
+TEST(Dependence, TruncatedCandidatesForgetTheLaterEvents) {
+  const std::vector<Ev> all = events();
+  hc::detail::dpor::EventCandidates index;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    index.add(static_cast<std::uint32_t>(i), all[i]);
+  const std::size_t kept = all.size() / 3;
+  index.truncate(kept);
+  // The events from `kept` on are gone: with another run of events after the kept ones (the
+  // same events again, in reverse), the index answers for that sequence.
+  std::vector<Ev> next(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(kept));
+  for (std::size_t i = all.size(); i-- > kept;)
+    next.push_back(all[i]);
+  for (std::size_t i = kept; i < next.size(); ++i)
+    index.add(static_cast<std::uint32_t>(i), next[i]);
+  for (const Ev& e : all)
+    expect_complete(index, next, e, next.size());
+  // And nothing of the old sequence's later events remains: a plain event visits exactly the
+  // special events and those sharing one of its objects in the new sequence.
+  for (const Ev& e : all) {
+    if (e.special) continue;
+    std::size_t expected = 0;
+    for (const Ev& o : next) {
+      bool shares = o.special;
+      for (std::uint8_t a = 0; a < o.footprint.size && !shares; ++a) {
+        for (std::uint8_t b = 0; b < e.footprint.size; ++b) {
+          shares |= ((o.footprint.packed[a] ^ e.footprint.packed[b]) & Footprint::kObjectBits) == 0;
+        }
+      }
+      expected += shares;
+    }
+    EXPECT_EQ(candidates(index, e, next.size()).size(), expected) << describe(e);
   }
 }
 
