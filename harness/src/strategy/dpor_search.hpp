@@ -229,20 +229,28 @@ inline bool dependent(const Ev& a, const Ev& b) {
 /// ascending order, and visits the candidates before an index latest first: the order in which
 /// the analysis scans events (build_events, add_wakeup_sequences), minus events dependent() would
 /// turn away anyway. (Scanning every earlier event was a third of dpor's instructions on
-/// lastzero(12): 370 events looked at per execution for 83 that could depend.)
+/// lastzero(12): 370 events looked at per execution for 83 that could depend.) When the lists
+/// hold half as many entries as there are events or more (a model's table that most events
+/// touch), merging them costs more than it spares and every event is visited, as before.
+/// (Merging them anyway made a model scenario's analysis three times as slow.)
 ///
 /// Events are added in index order; truncate(n) forgets those from n on (an execution keeps
 /// the previous one's first events).
 class EventCandidates {
  public:
+  /// Keeps events [0, n) (those of them it holds).
   void truncate(std::size_t n) {
     while (!added_.empty() && added_.back().index >= n) {
       lists_[added_.back().list].pop_back();
       added_.pop_back();
     }
+    count_ = std::min(count_, n);
   }
-  /// Event `index` (the next one: indices ascend), which is `e`.
+  /// How many events it holds: events [0, size()).
+  std::size_t size() const { return count_; }
+  /// Event `index` == size(), which is `e`.
   void add(std::uint32_t index, const Ev& e) {
+    count_ = std::size_t{index} + 1;
     if (e.special) {
       push(kSpecial, index);
       return;
@@ -250,51 +258,75 @@ class EventCandidates {
     for (std::uint8_t k = 0; k < e.footprint.size; ++k)
       push((e.footprint.packed[k] & Footprint::kObjectBits) + 1, index);
   }
-  /// Calls visit(i) for each event i < limit that may depend on `e`, latest first (every event
-  /// i < limit, when `e` is special). The events must have been added up to `limit`.
-  template <class Visit>
-  void for_each_before(const Ev& e, std::size_t limit, Visit&& visit) const {
-    if (e.special) {
-      for (std::size_t i = limit; i-- > 0;)
-        visit(i);
-      return;
+  /// The events before an index that may depend on an event, latest first:
+  ///   for (auto c = index.before(e, limit); c.more();) { const std::size_t i = c.next(); ... }
+  /// (A cursor rather than a callback: the analysis's loops keep their bodies, and their state
+  /// in registers; a visitor lambda the compiler did not inline cost more than the index saved
+  /// on small executions.)
+  class Cursor {
+   public:
+    /// Every event i < limit, latest first.
+    static Cursor every(std::size_t limit) {
+      Cursor c;
+      c.every_ = limit;
+      return c;
     }
-    // One cursor per list (the special events', then each object's): the next candidate in it
-    // is at position `at - 1`. A merge, latest first; an event that touches two of e's objects
-    // is in two lists and visited once.
-    struct Cursor {
+    /// Whether it walks every event (a special event, or lists as long as the events).
+    bool every() const { return every_ != kMerging; }
+    bool more() const { return every_ != kMerging ? every_ != 0 : n_ != 0; }
+    /// The next candidate (more() must be true).
+    std::size_t next() {
+      if (every_ != kMerging) return --every_;
+      std::size_t best = 0;
+      for (std::size_t c = 1; c < n_; ++c) {
+        if (lists_[c].at[-1] > lists_[best].at[-1]) best = c;
+      }
+      const std::uint32_t i = lists_[best].at[-1];
+      // Every list holding i holds it last (nothing above i is left): an event that touches
+      // two of e's objects is in two lists, and taken from both now, so returned once.
+      for (std::size_t c = n_; c-- > 0;) {
+        if (lists_[c].at[-1] != i) continue;
+        if (--lists_[c].at == lists_[c].begin) lists_[c] = lists_[--n_];
+      }
+      return i;
+    }
+
+   private:
+    friend class EventCandidates;
+    static constexpr std::size_t kMerging = ~std::size_t{0};
+    struct List {
       const std::uint32_t* begin;
-      const std::uint32_t* at;
+      const std::uint32_t* at;  // the next candidate is at[-1]
     };
-    std::array<Cursor, Footprint::kCapacity + 1> cursors;
-    std::size_t n = 0;
+
+    std::size_t every_ = kMerging;  // kMerging: merging lists_; else the events left, all
+    std::array<List, Footprint::kCapacity + 1> lists_;
+    std::size_t n_ = 0;  // lists_[0, n_): the lists with candidates left
+  };
+
+  /// A cursor over the events i < limit that may depend on `e`, latest first (every event
+  /// i < limit, when `e` is special). The events must have been added up to `limit`.
+  Cursor before(const Ev& e, std::size_t limit) const {
+    if (e.special) return Cursor::every(limit);
+    // The special events' list, then each object's.
+    Cursor c;
     auto open = [&](std::uint32_t list) {
       if (list >= lists_.size()) return;
       const std::vector<std::uint32_t>& l = lists_[list];
       const std::uint32_t* at =
           std::lower_bound(l.data(), l.data() + l.size(), static_cast<std::uint32_t>(limit));
-      if (at != l.data()) cursors[n++] = Cursor{l.data(), at};
+      if (at != l.data()) c.lists_[c.n_++] = Cursor::List{l.data(), at};
     };
     open(kSpecial);
     for (std::uint8_t k = 0; k < e.footprint.size; ++k)
       open((e.footprint.packed[k] & Footprint::kObjectBits) + 1);
-    if (n == 1) {  // the common case: nothing to merge
-      for (const std::uint32_t* p = cursors[0].at; p != cursors[0].begin;)
-        visit(static_cast<std::size_t>(*--p));
-      return;
-    }
-    std::uint32_t last = ~std::uint32_t{0};
-    while (n != 0) {
-      std::size_t best = 0;
-      for (std::size_t c = 1; c < n; ++c) {
-        if (cursors[c].at[-1] > cursors[best].at[-1]) best = c;
-      }
-      const std::uint32_t i = *--cursors[best].at;
-      if (cursors[best].at == cursors[best].begin) cursors[best] = cursors[--n];
-      if (i == last) continue;
-      last = i;
-      visit(static_cast<std::size_t>(i));
-    }
+    std::size_t entries = 0;
+    for (std::size_t k = 0; k < c.n_; ++k)
+      entries += static_cast<std::size_t>(c.lists_[k].at - c.lists_[k].begin);
+    // Most events are candidates anyway (an object most events touch: a model's table), and
+    // merging costs more per event than scanning: every event, as without the index.
+    if (2 * entries >= limit) return Cursor::every(limit);
+    return c;
   }
 
  private:
@@ -312,6 +344,7 @@ class EventCandidates {
   };
   std::vector<std::vector<std::uint32_t>> lists_;
   std::vector<Added> added_;  // every push, in order: what truncate() takes back
+  std::size_t count_ = 0;
 };
 
 inline bool acquires(OpKind k) {
@@ -1323,6 +1356,10 @@ class DporStrategy final : public ExhaustiveStrategy {
     ThreadMask absorbed_joins = 0;  // finished threads joined after the event's step
     std::uint32_t step = 0;         // trace index of its scheduled step
     std::uint32_t pos = 0;          // 1-based index among its thread's events
+    // Of the events up to this one: how many are not special, and their touches (what
+    // index_candidates decides by, counted as events are made).
+    std::uint32_t plain_upto = 0;
+    std::uint32_t touches_upto = 0;
     std::array<std::uint32_t, kMaxThreads> clock{};
   };
 
@@ -1378,7 +1415,12 @@ class DporStrategy final : public ExhaustiveStrategy {
       } else {
         yielded &= ~bit(s.thread);
       }
-      candidates_.add(static_cast<std::uint32_t>(events_.size()), e.ev);
+      e.plain_upto = events_.empty() ? 0 : events_.back().plain_upto;
+      e.touches_upto = events_.empty() ? 0 : events_.back().touches_upto;
+      if (!e.ev.special) {
+        ++e.plain_upto;
+        e.touches_upto += e.ev.footprint.size;
+      }
       events_.push_back(e);
       i = j;
     }
@@ -1386,6 +1428,7 @@ class DporStrategy final : public ExhaustiveStrategy {
     // raced too, as events that never happened: a deadlock or an early finding must not hide
     // the orders in which they would have run first.
     real_events_ = events_.size();
+    index_candidates();
     if (analysed_steps_ != 0) {
       while (first_new_event_ < real_events_ && events_[first_new_event_].step < analysed_steps_)
         ++first_new_event_;
@@ -1433,13 +1476,16 @@ class DporStrategy final : public ExhaustiveStrategy {
     for (std::size_t j = kept; j < events_.size(); ++j) {
       Event& e = events_[j];
       auto c = thread_clock[e.ev.thread];
-      candidates_.for_each_before(e.ev, std::min(j, real_events_), [&](std::size_t i) {
-        const Event& o = events_[i];
-        // Latest first: an event already known (through a later one) adds nothing.
-        if (o.ev.thread == e.ev.thread || c[o.ev.thread] >= o.pos || !dependent(o.ev, e.ev)) return;
-        for (int u = 0; u < nt; ++u)
-          c[u] = std::max(c[u], o.clock[u]);
-      });
+      scan_candidates(
+          e.ev, std::min(j, real_events_), [&](std::size_t i) __attribute__((always_inline)) {
+            const Event& o = events_[i];
+            // Latest first: an event already known (through a later one) adds
+            // nothing.
+            if (o.ev.thread == e.ev.thread || c[o.ev.thread] >= o.pos || !dependent(o.ev, e.ev))
+              return;
+            for (int u = 0; u < nt; ++u)
+              c[u] = std::max(c[u], o.clock[u]);
+          });
       c[e.ev.thread] += 1;
       e.pos = c[e.ev.thread];
       e.clock = c;
@@ -1456,6 +1502,40 @@ class DporStrategy final : public ExhaustiveStrategy {
       if (steps[k].thread == t && steps[k].scheduled) return k;
     }
     return static_cast<std::uint32_t>(steps.size());
+  }
+
+  /// Whether this execution's analysis scans the candidates (EventCandidates) rather than every
+  /// earlier event, and if so, indexes the events it does not hold yet. The index pays when
+  /// the plain events touch one object each (atomics, variables, locks: most of them then share
+  /// none); a model operation's footprint names several objects, a table most operations touch
+  /// among them, and keeping their lists cost more than scanning spared (the catalogue's model
+  /// scenarios: +20% to +67% of the analysis's instructions when indexed).
+  void index_candidates() {
+    const std::size_t plain = real_events_ == 0 ? 0 : events_[real_events_ - 1].plain_upto;
+    const std::size_t touches = real_events_ == 0 ? 0 : events_[real_events_ - 1].touches_upto;
+    use_candidates_ = plain >= kCandidatesFrom && 4 * touches <= 5 * plain;
+    if (!use_candidates_) return;
+    for (std::size_t i = candidates_.size(); i < real_events_; ++i)
+      candidates_.add(static_cast<std::uint32_t>(i), events_[i].ev);
+  }
+  static constexpr std::size_t kCandidatesFrom = 16;  // plain events; fewer: scan them all
+  /// body(i) for the events i < limit that may depend on `e`, latest first: the candidates when
+  /// indexed, else every one. The scan of every event is the plain loop, and `body` (a lambda
+  /// marked always_inline) is inlined into both loops: a cursor that could do either, or a
+  /// body called through a function, cost more per event than the index spared on the
+  /// catalogue's executions (+10% of the analysis's instructions).
+  template <class Body>
+  [[gnu::always_inline]] void scan_candidates(const Ev& e, std::size_t limit, Body&& body) const {
+    if (use_candidates_) {
+      EventCandidates::Cursor c = candidates_.before(e, limit);
+      if (!c.every()) {
+        while (c.more())
+          body(c.next());
+        return;
+      }
+    }
+    for (std::size_t i = limit; i-- > 0;)
+      body(i);
   }
 
   bool happens_before(const Event& a, const Event& b) const {
@@ -1480,32 +1560,33 @@ class DporStrategy final : public ExhaustiveStrategy {
         }
       }
       // Two operations that never ran do not race: only real events before j.
-      candidates_.for_each_before(ej.ev, std::min(j, real_events_), [&](std::size_t i) {
-        const Event& ei = events_[i];
-        // An event M already covers happens before an event M joined, so M covers its clock
-        // too: its race is not immediate and joining it changes nothing. Testing that first
-        // spares the dependence check.
-        if (ei.ev.thread == q || m[ei.ev.thread] >= ei.pos || !dependent(ei.ev, ej.ev)) return;
-        for (int u = 0; u < threads_; ++u)
-          m[u] = std::max(m[u], ei.clock[u]);
-        // Spawn and join order events for good: those races cannot be reversed.
-        if ((ei.ev.spawned & bit(q)) != 0 || (ej.ev.joined & bit(ei.ev.thread)) != 0) return;
-        if (releases(ei.ev.kind) && acquires(ej.ev.kind) && ei.ev.object == ej.ev.object &&
-            !is_cv(ei.ev.kind) && !is_cv(ej.ev.kind)) {
-          // The release enabled the acquisition: race the acquisition that began the critical
-          // section instead.
-          for (std::size_t a = i; a-- > 0;) {
-            const Event& ea = events_[a];
-            if (ea.ev.thread == ei.ev.thread && acquires(ea.ev.kind) &&
-                ea.ev.object == ei.ev.object) {
-              if (!reached_by_previous(ea, j)) reverse(a, j);
-              break;
+      scan_candidates(
+          ej.ev, std::min(j, real_events_), [&](std::size_t i) __attribute__((always_inline)) {
+            const Event& ei = events_[i];
+            // An event M already covers happens before an event M joined, so M covers its clock
+            // too: its race is not immediate and joining it changes nothing. Testing that first
+            // spares the dependence check.
+            if (ei.ev.thread == q || m[ei.ev.thread] >= ei.pos || !dependent(ei.ev, ej.ev)) return;
+            for (int u = 0; u < threads_; ++u)
+              m[u] = std::max(m[u], ei.clock[u]);
+            // Spawn and join order events for good: those races cannot be reversed.
+            if ((ei.ev.spawned & bit(q)) != 0 || (ej.ev.joined & bit(ei.ev.thread)) != 0) return;
+            if (releases(ei.ev.kind) && acquires(ej.ev.kind) && ei.ev.object == ej.ev.object &&
+                !is_cv(ei.ev.kind) && !is_cv(ej.ev.kind)) {
+              // The release enabled the acquisition: race the acquisition that began the critical
+              // section instead.
+              for (std::size_t a = i; a-- > 0;) {
+                const Event& ea = events_[a];
+                if (ea.ev.thread == ei.ev.thread && acquires(ea.ev.kind) &&
+                    ea.ev.object == ei.ev.object) {
+                  if (!reached_by_previous(ea, j)) reverse(a, j);
+                  break;
+                }
+              }
+              return;
             }
-          }
-          return;
-        }
-        reverse(i, j);
-      });
+            reverse(i, j);
+          });
     }
   }
 
@@ -1902,7 +1983,8 @@ class DporStrategy final : public ExhaustiveStrategy {
   std::uint32_t follow_node_ = 0;  // ... at this node (the events consumed so far)
 
   std::vector<Event> events_;
-  EventCandidates candidates_;      // of events_[0, real_events_)
+  EventCandidates candidates_;      // of events_[0, candidates_.size()) (index_candidates)
+  bool use_candidates_ = false;     // this execution's analysis scans candidates_
   std::size_t real_events_ = 0;     // events_[real_events_ ..]: operations left waiting
   int threads_ = 1;                 // 1 + the highest thread id among events_
   bool events_valid_ = false;       // events_ are the last analysed execution's
