@@ -8,8 +8,9 @@
 // object its address names: pthread_create/join/detach/self to rt::spawn and rt::join (a
 // pthread_t is a thread id, not an address), the mutex family to rt::mutex_* (recursive mutexes
 // count their depth here), the condition variables to rt::cv_*, sched_yield and the sleeps to
-// rt::yield. Everywhere else (the engine, the explorer and its workers, code before main) they
-// call glibc's (dlsym(RTLD_NEXT)).
+// rt::yield. Everywhere else (the engine, the explorer and its workers, code before main, and the
+// unwinder's own pthread_mutex_lock/unlock: native_state.hpp, user_call()) they call glibc's
+// (dlsym(RTLD_NEXT)).
 //
 // Timed waits (pthread_cond_timedwait/clockwait, pthread_mutex_timedlock/clocklock, sleeps):
 // there is no virtual time yet, so a timed wait never blocks. A timed condition wait releases the
@@ -162,7 +163,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*routin
                             [](void*) noexcept {},
                             &start};
   const ThreadId t = rt::spawn({}, body, site(HC_PC));
-  if (t == hc::kNoThread) return EAGAIN;  // the execution ended meanwhile
+  if (t == hc::kNoThread) return EAGAIN;  // the execution is over: `routine` never runs
   *thread = fake_thread(t);
   return 0;
 }
@@ -237,13 +238,13 @@ int pthread_mutex_destroy(pthread_mutex_t* m) noexcept {
 
 int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
   HC_REAL(pthread_mutex_lock);
-  if (!user()) return real(m);
+  if (!user_call(HC_PC)) return real(m);
   return lock(m, HC_PC);
 }
 
 int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
   HC_REAL(pthread_mutex_trylock);
-  if (!user()) return real(m);
+  if (!user_call(HC_PC)) return real(m);
   return try_lock(m, HC_PC);
 }
 
@@ -262,7 +263,7 @@ int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
 
 int pthread_mutex_unlock(pthread_mutex_t* m) noexcept {
   HC_REAL(pthread_mutex_unlock);
-  if (!user()) return real(m);
+  if (!user_call(HC_PC)) return real(m);
   EngineScope scope;
   const std::source_location where = site(HC_PC);
   const ObjectId id = sync_object(m, ObjectKind::mutex, where);

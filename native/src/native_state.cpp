@@ -2,6 +2,10 @@
 // test's body (native_state.hpp, hc/native.hpp).
 #include "native_state.hpp"
 
+#include <link.h>
+#include <unwind.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <utility>
@@ -12,6 +16,49 @@
 namespace hc::native::detail {
 
 thread_local bool t_user = false;
+
+namespace {
+struct CodeRange {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+};
+/// The executable segments of the shared object that holds _Unwind_Backtrace, if it is
+/// libgcc_s (not the executable itself, under -static-libgcc: its range would be all the
+/// user's code too).
+CodeRange find_unwinder() noexcept {
+  struct Search {
+    std::uintptr_t address;
+    CodeRange range;
+  } search{reinterpret_cast<std::uintptr_t>(&_Unwind_Backtrace), {}};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        auto* s = static_cast<Search*>(data);
+        CodeRange code{};
+        bool holds = false;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD) continue;
+          const std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+          const std::uintptr_t end = begin + ph.p_memsz;
+          if (s->address >= begin && s->address < end) holds = true;
+          if ((ph.p_flags & PF_X) == 0) continue;
+          code.begin = code.begin == 0 ? begin : std::min(code.begin, begin);
+          code.end = std::max(code.end, end);
+        }
+        if (!holds) return 0;
+        if (info->dlpi_name != nullptr && std::strstr(info->dlpi_name, "libgcc_s") != nullptr)
+          s->range = code;
+        return 1;
+      },
+      &search);
+  return search.range;
+}
+// Before main, while no user code runs (user_call() asks user() first).
+const CodeRange unwinder = find_unwinder();
+}  // namespace
+
+std::uintptr_t g_unwinder_begin = unwinder.begin;
+std::uintptr_t g_unwinder_end = unwinder.end;
 
 namespace {
 // An execution that ended inside user code (a finding that unwound or abandoned its threads)

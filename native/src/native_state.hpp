@@ -56,6 +56,25 @@ inline bool user() noexcept {
   return t_user && rt::current_thread() < kMaxThreads;
 }
 
+/// The unwinder's code (libgcc_s.so), found when the library loads; empty when the unwinder is
+/// linked into the executable (-static-libgcc).
+extern std::uintptr_t g_unwinder_begin;
+extern std::uintptr_t g_unwinder_end;
+
+/// Whether an interposer called from `pc` (its return address, HC_PC) serves user code: user()
+/// and not called by the unwinder. The unwinder guards its own tables with pthread_once and
+/// pthread_mutex_lock, called from whatever frame throws or walks the stack: the code under
+/// test's throw, also the engine's own stack walks while the teardown decides how to unwind a
+/// thread (which run with t_user set, on the user's frames). Those are no synchronisation of the
+/// code under test, and as engine operations they would reach the engine from inside the
+/// unwinder: a scheduling point in the middle of a throw, or, in a teardown, ThreadUnwind thrown
+/// through the unwinder's own frames (which corrupted the stack and heap: a spin lock of
+/// symbolize.cpp left held, "free(): invalid pointer").
+inline bool user_call(const void* pc) noexcept {
+  const auto at = reinterpret_cast<std::uintptr_t>(pc);
+  return user() && (at < g_unwinder_begin || at >= g_unwinder_end);
+}
+
 /// Clears t_user for the length of a call into the engine; user code resumes when it ends.
 struct EngineScope {
   EngineScope() noexcept { t_user = false; }

@@ -231,7 +231,7 @@ int __cxa_atexit(void (*fn)(void*), void* arg, void* dso) noexcept {
 
 int pthread_once(pthread_once_t* control, void (*init)()) {
   HC_REAL(pthread_once);
-  if (!user()) return real(control, init);
+  if (!user_call(HC_PC)) return real(control, init);  // not the unwinder's (native_state.hpp)
   // std::call_once hands its callable to __once_proxy in libstdc++'s thread-local
   // __once_callable/__once_call, which all simulated threads share: keep this thread's before
   // the first scheduling point, and put them back just before `init` reads them.

@@ -241,6 +241,90 @@ TEST(Native, ErrnoAndExceptionsAreKeptPerThread) {
   EXPECT_GT(r.stats.executions, 2u);
 }
 
+// --- the unwinder's own synchronisation is not the code under test's ---------------------------
+
+// libgcc's unwinder takes pthread_once (and, for registered frames, a mutex) in every throw, from
+// the throwing thread's frames; the engine walks those frames too, while deciding how a teardown
+// unwinds a thread. As the code under test's operations they were scheduling points inside the
+// unwinder, and in a teardown ThreadUnwind thrown through its frames (a corrupt heap, now and
+// then). A throw that is caught adds no operation: these two bodies explore the same schedules.
+void bumps(bool throw_between) {
+  std::atomic<int> n{0};
+  auto body = [&] {
+    n.fetch_add(1);
+    if (throw_between) {
+      try {
+        throw std::runtime_error("caught at once");
+      } catch (const std::runtime_error&) {
+      }
+    }
+    n.fetch_add(1);
+  };
+  std::thread t(body);
+  body();
+  t.join();
+  HC_CHECK(n.load() == 4, "n is {}", n.load());
+}
+void bumps_plain() {
+  bumps(false);
+}
+void bumps_throwing() {
+  bumps(true);
+}
+
+TEST(Native, AThrowIsNoOperation) {
+  const hc::Result plain = explore(&bumps_plain);
+  const hc::Result throwing = explore(&bumps_throwing);
+  ASSERT_FALSE(plain.verdict().has_value()) << plain.findings[0].message;
+  ASSERT_FALSE(throwing.verdict().has_value()) << throwing.findings[0].message;
+  EXPECT_TRUE(plain.stats.exhausted);
+  EXPECT_TRUE(throwing.stats.exhausted);
+  EXPECT_GT(plain.stats.executions, 2u);
+  EXPECT_EQ(throwing.stats.executions, plain.stats.executions);
+}
+
+// --- a thread whose first run ends the execution -----------------------------------------------
+
+// std::thread's constructor hands its callable to the new thread, which owns it from its first
+// instruction; pthread_create failing means the thread never started, and the constructor
+// destroys the callable itself. A child whose first run ends the execution (a finding before its
+// first operation) did start: pthread_create must not report failure then, or the callable is
+// destroyed twice, once as the child unwinds and once as std::thread's constructor throws (a
+// crash in the teardown, or another object's memory freed: a corrupt heap).
+struct DestroyedOnce {
+  static inline int twice = 0;
+  unsigned char past_the_allocators_links[32] = {};  // a freed block's first bytes are malloc's
+  std::uint64_t state = kAlive;
+  static constexpr std::uint64_t kAlive = 0xa11fe, kGone = 0xd1ed;
+
+  DestroyedOnce() = default;
+  [[gnu::no_sanitize("thread")]] DestroyedOnce(const DestroyedOnce& /*other*/) {}
+  DestroyedOnce& operator=(const DestroyedOnce&) = delete;
+  [[gnu::no_sanitize("thread")]] ~DestroyedOnce() {
+    if (state != kAlive) ++twice;
+    state = kGone;
+  }
+};
+
+void child_fails_in_its_first_run() {
+  const DestroyedOnce tracked;
+  std::thread t([tracked] { HC_CHECK(false, "the child's first run fails"); });
+  t.detach();  // (a join would unwind this thread through a joinable std::thread: terminate)
+}
+
+TEST(Native, AChildWhoseFirstRunEndsTheExecutionOwnsItsCallable) {
+  DestroyedOnce::twice = 0;
+  const hc::Result r = explore(&child_fails_in_its_first_run);
+  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
+  EXPECT_NE(r.findings[0].message.find("the child's first run fails"), std::string::npos)
+      << r.findings[0].message;
+  // Both threads unwound, the parent from the pthread_create that succeeded; the callable was
+  // destroyed once.
+  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
+  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+  EXPECT_EQ(DestroyedOnce::twice, 0);
+}
+
 // --- the re-entry guard: two workers, each with its own OS thread and executions ---------------
 
 // --- thread_local variables (the os-threads substrate) -----------------------------------------
@@ -268,7 +352,9 @@ TEST(Native, ThreadLocalsAreEachThreadsOwnOnOsThreads) {
   EXPECT_FALSE(r.verdict().has_value()) << r.findings[0].message;
   EXPECT_TRUE(r.stats.exhausted);
   EXPECT_GT(r.stats.executions, 1u);
-  // On fibers (one OS thread) the simulated threads share it, as the README says.
+  // On fibers (one OS thread) the simulated threads share it, as the README says: this one's,
+  // which starts at 0 also when the test is repeated.
+  t_bumps = 0;
   const hc::Result fibers = explore_on(&thread_locals_are_per_thread, /*os_threads=*/false);
   // The first execution races on it; its re-run starts with what the first left in it.
   ASSERT_EQ(fibers.verdict(), hc::FindingKind::nondeterminism);

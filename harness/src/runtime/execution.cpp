@@ -1619,10 +1619,11 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
     if (fp_env_per_thread_) set_fp_control_of(s.fiber, current_fp_control());
   }
   transfer(t);  // runs the child to its first park; it hands control back
-  if (park_flags_.tearing_down) [[unlikely]] {
-    teardown_operation();  // the child's first run ended the execution
-    return kNoThread;
-  }
+  // The child's first run ended the execution: the parent unwinds, or returns the child it
+  // made. Not kNoThread: the child took the body and ran (pthread_create must not report a
+  // failure, after which std::thread's constructor would destroy the callable a second time).
+  if (park_flags_.tearing_down) [[unlikely]]
+    teardown_operation();
   return t;
 }
 
