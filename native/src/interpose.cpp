@@ -173,7 +173,11 @@ int pthread_join(pthread_t thread, void** result) {
   if (!is_fake(thread) || !user()) return real(thread, result);
   EngineScope scope;
   const ThreadId t = thread_of(thread);
-  rt::join(t, site(HC_PC));
+  // Cut by the teardown, the join returns instead of unwinding: std::thread::join marks its
+  // thread joined only when pthread_join returns, and unwinding through a joinable std::thread
+  // would call std::terminate (the thread then abandoned, its heap leaked). The caller unwinds
+  // at its next operation.
+  rt::join_in_destructor(t, site(HC_PC));
   if (result != nullptr) {
     const auto& results = maps().results;
     const auto it = results.find(t);

@@ -325,6 +325,33 @@ TEST(Native, AChildWhoseFirstRunEndsTheExecutionOwnsItsCallable) {
   EXPECT_EQ(DestroyedOnce::twice, 0);
 }
 
+// --- a join the teardown cuts -----------------------------------------------------------------
+
+// The child fails while its parent waits in std::thread::join. The teardown resumes the parent
+// there: pthread_join returns (std::thread marks the thread joined only then) and the parent
+// unwinds at its next operation. Unwound from pthread_join instead, it would leave a joinable
+// std::thread, whose destructor calls std::terminate: the parent abandoned, its heap leaked, in
+// every execution with a finding.
+void child_fails_while_joined() {
+  const std::vector<int> parents_heap(64, 1);
+  std::atomic<int> n{0};
+  std::thread t([&] {
+    n.fetch_add(1);
+    HC_CHECK(n.load() == 0, "the child fails with n == {}", n.load());
+  });
+  t.join();
+  n.fetch_add(parents_heap[0]);  // the parent's next operation: it unwinds here
+}
+
+TEST(Native, AJoinTheTeardownCutsReturnsAndTheParentUnwinds) {
+  const hc::Result r = explore(&child_fails_while_joined);
+  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
+  EXPECT_NE(r.findings[0].message.find("the child fails with n == 1"), std::string::npos)
+      << r.findings[0].message;
+  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
+  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+}
+
 // --- the re-entry guard: two workers, each with its own OS thread and executions ---------------
 
 // --- thread_local variables (the os-threads substrate) -----------------------------------------
