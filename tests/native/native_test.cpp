@@ -312,16 +312,21 @@ void child_fails_in_its_first_run() {
   t.detach();  // (a join would unwind this thread through a joinable std::thread: terminate)
 }
 
+/// A check failure whose message holds `text`, after which the teardown unwound every thread
+/// (none abandoned: runtime/execution.hpp, "Teardown").
+void expect_check_failure_then_unwound(const hc::Result& r, const std::string& text) {
+  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
+  EXPECT_NE(r.findings[0].message.find(text), std::string::npos) << r.findings[0].message;
+  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
+  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+}
+
 TEST(Native, AChildWhoseFirstRunEndsTheExecutionOwnsItsCallable) {
   DestroyedOnce::twice = 0;
   const hc::Result r = explore(&child_fails_in_its_first_run);
-  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
-  EXPECT_NE(r.findings[0].message.find("the child's first run fails"), std::string::npos)
-      << r.findings[0].message;
   // Both threads unwound, the parent from the pthread_create that succeeded; the callable was
   // destroyed once.
-  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
-  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+  expect_check_failure_then_unwound(r, "the child's first run fails");
   EXPECT_EQ(DestroyedOnce::twice, 0);
 }
 
@@ -344,12 +349,8 @@ void child_fails_while_joined() {
 }
 
 TEST(Native, AJoinTheTeardownCutsReturnsAndTheParentUnwinds) {
-  const hc::Result r = explore(&child_fails_while_joined);
-  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
-  EXPECT_NE(r.findings[0].message.find("the child fails with n == 1"), std::string::npos)
-      << r.findings[0].message;
-  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
-  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+  expect_check_failure_then_unwound(explore(&child_fails_while_joined),
+                                    "the child fails with n == 1");
 }
 
 // --- the re-entry guard: two workers, each with its own OS thread and executions ---------------
