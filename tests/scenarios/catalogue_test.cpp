@@ -235,6 +235,33 @@ TEST_P(FixedVariant, DporExploresNoMoreThanDfs) {
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, FixedVariant, testing::ValuesIn(variants(true)), test_name);
 
+// README, "Executions that end early are unwound": over the catalogue, a thread is abandoned
+// instead of unwound only where a fault stopped it (the crash and no-progress demos: never
+// resumed, no fallback) or where a model's check failed inside a destructor, which can neither
+// return nor unwind (two COM scenarios, in a ComPtr's or the object's own Release: fallbacks).
+// Each scenario as `handlecheck run --all --keep-going` runs it.
+TEST(Catalogue, AbandonsThreadsOnlyWhereAFaultOrACheckInADestructorStopsThem) {
+  const std::set<std::string> faults = {"engine/use-after-free-crash", "engine/spin-on-plain-flag"};
+  const std::set<std::string> checks_in_destructors = {"com/destructor-hands-out-this",
+                                                       "com/smart-pointer-outlives-couninitialize"};
+  for (const hc::Scenario& s : hc::scenarios()) {
+    hc::OptionOverrides ov;
+    ov.set(&hc::RunSettings::stop_at_first, false);
+    const hc::ScenarioOutcome o = hc::run_scenario(s, hc::options_for(s, ov));
+    const hc::Stats& stats = o.result.stats;
+    const std::string name(s.info.name);
+    if (faults.contains(name)) {
+      EXPECT_GT(stats.abandoned_threads, 0u) << name;
+      EXPECT_EQ(stats.unwind_fallbacks, 0u) << name << ": a faulted thread is no fallback";
+    } else if (checks_in_destructors.contains(name)) {
+      EXPECT_GT(stats.unwind_fallbacks, 0u) << name;
+      EXPECT_EQ(stats.abandoned_threads, stats.unwind_fallbacks) << name;
+    } else {
+      EXPECT_EQ(stats.abandoned_threads, 0u) << name << " abandoned threads";
+    }
+  }
+}
+
 // Issue 17 acceptance for B20, with issue 18's real apartment: the finalizer's Release of an STA
 // object is a cross-apartment call the UI thread never dispatches while it waits without
 // pumping, so no thread can run (a deadlock naming the call, the STA thread and its wait); the
