@@ -248,7 +248,7 @@ int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
 
 int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
   HC_REAL(pthread_mutex_trylock);
-  if (!user_call(HC_PC)) return real(m);
+  if (!user()) return real(m);
   return try_lock(m, HC_PC);
 }
 

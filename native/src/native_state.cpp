@@ -18,10 +18,6 @@ namespace hc::native::detail {
 thread_local bool t_user = false;
 
 namespace {
-struct CodeRange {
-  std::uintptr_t begin = 0;
-  std::uintptr_t end = 0;
-};
 /// The executable segments of the shared object that holds _Unwind_Backtrace, if it is
 /// libgcc_s (not the executable itself, under -static-libgcc: its range would be all the
 /// user's code too).
@@ -53,12 +49,10 @@ CodeRange find_unwinder() noexcept {
       &search);
   return search.range;
 }
-// Before main, while no user code runs (user_call() asks user() first).
-const CodeRange unwinder = find_unwinder();
 }  // namespace
 
-std::uintptr_t g_unwinder_begin = unwinder.begin;
-std::uintptr_t g_unwinder_end = unwinder.end;
+// Before main, while no user code runs (user_call() asks user() first).
+const CodeRange g_unwinder = find_unwinder();
 
 namespace {
 // An execution that ended inside user code (a finding that unwound or abandoned its threads)

@@ -56,10 +56,18 @@ inline bool user() noexcept {
   return t_user && rt::current_thread() < kMaxThreads;
 }
 
+/// A range of code addresses, [begin, end).
+struct CodeRange {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+  bool contains(const void* pc) const noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(pc);
+    return at >= begin && at < end;
+  }
+};
 /// The unwinder's code (libgcc_s.so), found when the library loads; empty when the unwinder is
 /// linked into the executable (-static-libgcc).
-extern std::uintptr_t g_unwinder_begin;
-extern std::uintptr_t g_unwinder_end;
+extern const CodeRange g_unwinder;
 
 /// Whether an interposer called from `pc` (its return address, HC_PC) serves user code: user()
 /// and not called by the unwinder. The unwinder guards its own tables with pthread_once and
@@ -71,8 +79,7 @@ extern std::uintptr_t g_unwinder_end;
 /// through the unwinder's own frames (which corrupted the stack and heap: a spin lock of
 /// symbolize.cpp left held, "free(): invalid pointer").
 inline bool user_call(const void* pc) noexcept {
-  const auto at = reinterpret_cast<std::uintptr_t>(pc);
-  return user() && (at < g_unwinder_begin || at >= g_unwinder_end);
+  return user() && !g_unwinder.contains(pc);
 }
 
 /// Clears t_user for the length of a call into the engine; user code resumes when it ends.

@@ -142,8 +142,9 @@ void join(ThreadId thread, const std::source_location& where);
 /// runtime/execution.hpp, "Teardown"): operations do nothing then, and a destructor that checks
 /// end-of-execution state (a leak check) must not report.
 bool tearing_down() noexcept;
-/// join() from a noexcept context (hc::thread's destructor and move assignment): when the
-/// execution is being torn down it returns instead of unwinding the caller (see
+/// join() from a noexcept context (hc::thread's destructor and move assignment), or from a join
+/// its caller must see return (native pthread_join: std::thread marks its thread joined only
+/// then): when the execution is being torn down it returns instead of unwinding the caller (see
 /// runtime/execution.hpp, "Teardown").
 void join_in_destructor(ThreadId thread, const std::source_location& where);
 /// A scheduling point that promises the caller cannot progress until another thread writes
