@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
 
 #include "test_support.hpp"
 
@@ -220,6 +221,97 @@ TEST(Thread, NestedSpawnsAndLargeBodiesWork) {
       exhaustive());
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_EQ(r.stats.executions, 2u);
+}
+
+// A new thread's first run (its code up to its first operation) comes before the next
+// decision, at its parent's next operation, not at its spawn (runtime/execution.hpp, "First
+// runs"): the parent's code up to there runs first. The schedules are those of a first run at
+// the spawn: 2 here, the parent's add and the child's in either order.
+TEST(Thread, ANewThreadsFirstRunComesAtItsParentsNextOperation) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::atomic<int> x{0, "x"};
+        std::string order;
+        hc::thread child("child", [&] {
+          order += 'c';
+          x.fetch_add(1);
+        });
+        order += 'p';
+        x.fetch_add(1);
+        child.join();
+        HC_CHECK(order == "pc", "order is {}", order);
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.stats.executions, 2u);
+}
+
+// A thread that spawns and joins a thread within its own first run: the first runs run there
+// and then (Execution::run_first_runs), and no decision comes inside a first run. `outer`'s
+// join of `inner` (which finishes at once) is no scheduling point, as if inner had run at its
+// spawn: main's add and outer's add are the only ones to order.
+TEST(Thread, AJoinInsideAFirstRunIsNoDecision) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::atomic<int> x{0, "x"};
+        bool inner_ran = false;
+        hc::thread outer("outer", [&] {
+          hc::thread inner("inner", [&] { inner_ran = true; });
+          inner.join();
+          HC_CHECK(inner_ran, "outer's join returned before inner ran");
+          x.fetch_add(1);
+        });
+        x.fetch_add(1);
+        outer.join();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.stats.executions, 2u);
+}
+
+// main joins a thread that has not started: the first runs run at that join, `a` finishes in
+// its own, and main goes on without a decision (its join is unscheduled), as when a finished at
+// its spawn. Only main's add and b's are ordered: 2 executions under dfs and dpor.
+TEST(Thread, JoiningAThreadThatFinishesInItsFirstRunIsNoDecision) {
+  for (const char* strategy : {"dfs", "dpor"}) {
+    hc::ExploreOptions o = exhaustive();
+    o.strategy = strategy;
+    const hc::Result r = hc::explore(
+        [] {
+          hc::atomic<int> x{0, "x"};
+          hc::thread a("a", [] {});
+          hc::thread b("b", [&] { x.fetch_add(1); });
+          a.join();
+          x.fetch_add(1);
+          b.join();
+        },
+        o);
+    EXPECT_TRUE(r.findings.empty()) << strategy << ": " << r.findings.front().message;
+    EXPECT_TRUE(r.stats.exhausted) << strategy;
+    EXPECT_EQ(r.stats.executions, 2u) << strategy;
+  }
+}
+
+// Right after its spawn a thread is seen parked at its first operation (rt::blocked_on runs
+// the first runs first), as a query of a thread that had run at its spawn would see it.
+TEST(Thread, AQueryRightAfterASpawnSeesTheThreadAtItsFirstOperation) {
+  const hc::Result r = hc::explore(
+      [] {
+        hc::mutex m("m");
+        m.lock();
+        hc::thread waiter("waiter", [&] {
+          m.lock();
+          m.unlock();
+        });
+        const hc::rt::BlockedOn b = hc::rt::blocked_on(waiter.id());
+        HC_CHECK(b.wait == hc::WaitFor::mutex_free && b.holder == 0,
+                 "the waiter is not seen blocked on m, held by main");
+        m.unlock();
+        waiter.join();
+      },
+      exhaustive());
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_TRUE(r.stats.exhausted);
 }
 
 // Two threads wait to join one (hc::rt::join by id, and the hc::thread): both go on when it

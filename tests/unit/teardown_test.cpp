@@ -60,6 +60,7 @@ TEST(Teardown, LocalsOfAThreadParkedAtAFindingAreDestroyed) {
           m.lock();  // main holds it: parks here for good
           m.unlock();
         });
+        hc::this_thread::yield();  // main's next operation: the waiter's first run comes first
         HC_CHECK(false, "main ends the execution");
       },
       keep_going("dfs"));
@@ -68,6 +69,28 @@ TEST(Teardown, LocalsOfAThreadParkedAtAFindingAreDestroyed) {
   EXPECT_EQ(g_destroyed, parked_with_local) << "the parked thread's local was not destroyed";
   EXPECT_EQ(g_live, 0);
   EXPECT_EQ(r.stats.abandoned_threads, 0u);
+}
+
+// An execution that ends before a thread it spawned started (main fails right after the
+// spawn, before its next operation): the thread never runs, and the teardown destroys its body
+// (the closure and its captures) once, with no thread abandoned.
+TEST(Teardown, AThreadThatNeverStartedHasItsBodyDestroyed) {
+  reset_counts();
+  int ran = 0;
+  const hc::Result r = hc::explore(
+      [&] {
+        auto captured = std::make_shared<Counted>();
+        hc::thread never("never", [&ran, captured] { ++ran; });
+        captured.reset();
+        HC_CHECK(false, "main ends the execution before its next operation");
+      },
+      keep_going("dfs"));
+  ASSERT_EQ(r.verdict(), hc::FindingKind::check_failure);
+  EXPECT_EQ(ran, 0) << "a thread that never started ran its body";
+  EXPECT_GT(g_destroyed, 0);
+  EXPECT_EQ(g_live, 0) << "the never-started thread's closure was not destroyed";
+  EXPECT_EQ(r.stats.abandoned_threads, 0u);
+  EXPECT_EQ(r.stats.unwind_fallbacks, 0u);
 }
 
 // Every object a thread constructs is destroyed, however its execution ends: a deadlock
@@ -253,6 +276,7 @@ hc::Result parked_with(int& constructed) {
       ++constructed;
       m.lock();
     });
+    hc::this_thread::yield();  // the waiter runs to its lock first
     HC_CHECK(false, "main ends the execution");
   });
 }
@@ -317,6 +341,7 @@ TEST(FiberReuse, OneFiberPerThreadSlotAcrossExecutions) {
       Counted local;
       m.lock();
     });
+    hc::this_thread::yield();  // a and b run to their locks first
     HC_CHECK(false, "ends with a and b parked");
   };
   run_times(exec, ends_early, 1000);
@@ -341,6 +366,7 @@ TEST(FiberReuse, OneFiberPerThreadSlotAcrossExecutions) {
     hc::thread a("a", [&m, shared] { m.lock(); });
     hc::thread b("b", [&m, shared] { m.lock(); });
     shared.reset();
+    hc::this_thread::yield();  // a and b run to their locks first
     HC_CHECK(false, "ends with a and b parked");
   };
   run_times(exec, nothing_to_run, 100);

@@ -131,10 +131,10 @@ struct ThreadBody {
   void* source;
 };
 
-/// Creates a simulated thread and runs it to its first scheduling point (spawning is not a
-/// scheduling point: nothing can observe the new thread before its first operation). Returns
-/// kNoThread, leaving `body` to the caller, only when no thread was made (the execution is over);
-/// a child whose first run ended the execution took its body and is returned.
+/// Creates a simulated thread, which runs to its first operation before the next decision (at
+/// its parent's next operation; not a scheduling point: nothing can observe it before then).
+/// Returns kNoThread, leaving `body` to the caller, only when no thread was made (the execution
+/// is over); otherwise the thread owns its body, even if the execution ends before it starts.
 ThreadId spawn(std::string_view name, const ThreadBody& body, const std::source_location& where);
 /// Waits for `thread` to finish. Not a scheduling point when it already has.
 void join(ThreadId thread, const std::source_location& where);

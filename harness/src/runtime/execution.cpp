@@ -415,8 +415,9 @@ void* Execution::os_thread_main(void* arg) {
   }
   ::pthread_setspecific(finish_key(), os);  // finish_os_thread runs when the thread ends
   if (sigsetjmp(os->base, 1) == 0) {
-    os->baton.wait();  // spawn() or run() hands it the baton
-    self->run_body(os->slot);
+    os->baton.wait();  // its first run, or run() for main, hands it the baton
+    // Else it never started, and the teardown destroyed its body: it ends.
+    if (self->threads_[os->slot].body != nullptr) self->run_body(os->slot);
   }
   // Else the teardown reclaimed it (reclaim_os_thread): its frames were left as an abandoned
   // fiber's are, and its signal mask is the one from here.
@@ -526,7 +527,8 @@ void Execution::reset() {
   }
   // Each thread's own state is started by run() (main) and spawn() (ThreadState::start).
   n_threads_ = 0;
-  live_ = finished_ = waiting_ = join_blocked_ = yielded_ = spurious_woken_ = 0;
+  live_ = finished_ = unstarted_ = waiting_ = join_blocked_ = yielded_ = spurious_woken_ = 0;
+  join_done_by_first_runs_ = false;
   clock_width_ = 0;
   current_ = kHost;
   yield_scan_from_ = 0;
@@ -604,7 +606,7 @@ std::optional<Finding> Execution::run(const std::function<void()>& body, Strateg
   main.heap_align = 0;
   main.invoke = [](void* f) { (*static_cast<const std::function<void()>*>(f))(); };
   main.destroy = [](void*) noexcept {};
-  main.start(kNoThread);
+  main.start();
   live_ = bit(0);
   if (os_threads_) {
     if (const int error = create_os_thread(0); error != 0) {
@@ -701,6 +703,14 @@ void Execution::teardown() {
     // destructors is skipped too; its OS thread then stays blocked for the rest of the process.
     // Native code's thread_local destructors make no operations: they run outside user code.)
     if (s.body == nullptr) continue;
+    if ((unstarted_ & bit(static_cast<ThreadId>(t))) != 0) {
+      // Never started (the execution ended before its first run): no frame of it exists. Its
+      // body is destroyed here, on the host, as run_body would have; its OS thread, if it has
+      // one, then ends without running anything (os_thread_main).
+      destroy_body(s);
+      if (s.os != nullptr) transfer(static_cast<ThreadId>(t));
+      continue;
+    }
     if (t != faulted) {
       teardown_ops_ = 0;
       // A new heartbeat per thread: the watchdog times each thread's unwinding on its own.
@@ -861,12 +871,10 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
     if (!finding_ && !invariants_.empty()) finding_ = check_invariants();
     if (finding_) {
       next = kHost;
+    } else if (park_flags_.first_runs != 0) [[unlikely]] {
+      next = first_runs_at(t);  // finished in its first run, or first runs are due
     } else if (me.joiner != kNoThread) {
       next = me.joiner;  // completing the join observes nothing else: no decision needed
-    } else if (me.eager_parent != kNoThread) {
-      next = me.eager_parent;  // finished before its first operation
-      me.eager_parent = kNoThread;
-      --park_flags_.first_runs;
     } else {
       next = choose_next();
     }
@@ -1067,21 +1075,18 @@ void Execution::fail_operation_in_invariant(const Operation& op) {
 }
 
 HC_HOT_INLINE Step* Execution::park(bool touches_more) {
-  bool first_run = false;
+  bool first_runs = false;
   if (park_flags_.any()) [[unlikely]] {
     if (park_flags_.tearing_down) return teardown_operation();
     if (park_flags_.in_invariant) fail_operation_in_invariant(pending_[current_]);
     if (park_flags_.invariants) check_invariants_or_fail();
-    first_run = park_flags_.first_runs != 0 && threads_[current_].eager_parent != kNoThread;
+    first_runs = park_flags_.first_runs != 0;
   }
   const ThreadId me = current_;
   const Operation& op = pending_[me];
   ThreadId next;
-  if (first_run) [[unlikely]] {
-    ThreadState& self = threads_[me];
-    next = self.eager_parent;  // a new thread announced its first operation: back to the parent
-    self.eager_parent = kNoThread;
-    --park_flags_.first_runs;
+  if (first_runs) [[unlikely]] {
+    next = first_runs_at(me);
   } else {
     next = choose_next();
   }
@@ -1091,6 +1096,56 @@ HC_HOT_INLINE Step* Execution::park(bool touches_more) {
       return teardown_operation();
   }
   return begin_step(me, op, touches_more);
+}
+
+ThreadId Execution::first_runs_at(ThreadId t) {
+  ThreadState& s = threads_[t];
+  if (s.first_run_decider != kNoThread) {
+    // Its first run ended (it parked before its first operation, or finished): the next one's
+    // begins, or the last decides.
+    const ThreadId decider = std::exchange(s.first_run_decider, kNoThread);
+    --park_flags_.first_runs;
+    return first_run_next(decider);
+  }
+  return first_run_next(t);  // first runs are due before t's decision, if any is unstarted
+}
+
+ThreadId Execution::first_run_next(ThreadId decider) {
+  if (unstarted_ == 0) return decide_for(decider);
+  const ThreadId t = lowest(unstarted_);  // spawn order: ids grow
+  unstarted_ &= ~bit(t);
+  threads_[t].first_run_decider = decider;
+  return t;
+}
+
+ThreadId Execution::decide_for(ThreadId decider) {
+  if (finding_) return kHost;
+  if (threads_[decider].first_runs_return) {
+    threads_[decider].first_runs_return = false;
+    return decider;
+  }
+  if ((live_ & bit(decider)) == 0) {  // it finished: as finish_thread goes on
+    const ThreadId joiner = threads_[decider].joiner;
+    if (joiner != kNoThread) return joiner;
+  } else {
+    const Operation& op = pending_[decider];
+    if (op.kind == OpKind::thread_join && (finished_ & bit(static_cast<ThreadId>(op.arg))) != 0) {
+      join_done_by_first_runs_ = true;  // as if the joinee had finished at its spawn
+      return decider;
+    }
+  }
+  // The decision is the decider's: made as the current thread (the strategy's Decision, a
+  // preemption, a finding's thread), while the last first run's fiber is the one running.
+  const ThreadId running = current_;
+  current_ = decider;
+  const ThreadId next = choose_next();
+  current_ = running;
+  return next;
+}
+
+void Execution::run_first_runs(ThreadId me) {
+  threads_[me].first_runs_return = true;
+  transfer(first_run_next(me));  // back when the last first run ended (decide_for)
 }
 
 HC_HOT_INLINE Step* Execution::begin_step(ThreadId t, const Operation& op, bool touches_more) {
@@ -1582,8 +1637,7 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
     name = std::string_view(unnamed, n);
   }
   if (!same_name(s.name, name)) s.name.assign(name);
-  s.start(parent);
-  ++park_flags_.first_runs;
+  s.start();
   if (clock_width_ != 0) {
     // The parent's entries of the threads that exist, not all 32; the entries above are zero
     // in the parent and must be in the child, whose slot may hold an earlier execution's
@@ -1605,10 +1659,10 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
   body.relocate(s.body, body.source);
   s.invoke = body.invoke;
   s.destroy = body.destroy;
-  live_ |= bit(t);
   if (os_threads_) {
+    // Made by its parent now, as pthread_create would (it inherits the parent's signal mask
+    // and floating-point environment), it waits for its first run.
     if (const int error = create_os_thread(t); error != 0) {
-      live_ &= ~bit(t);
       destroy_body(s);
       fail(os_thread_finding(t, error));
     }
@@ -1618,12 +1672,12 @@ ThreadId Execution::spawn(std::string_view name, const rt::ThreadBody& body,
     // last thread left).
     if (fp_env_per_thread_) set_fp_control_of(s.fiber, current_fp_control());
   }
-  transfer(t);  // runs the child to its first park; it hands control back
-  // The child's first run ended the execution: the parent unwinds, or returns the child it
-  // made. Not kNoThread: the child took the body and ran (pthread_create must not report a
-  // failure, after which std::thread's constructor would destroy the callable a second time).
-  if (park_flags_.tearing_down) [[unlikely]]
-    teardown_operation();
+  live_ |= bit(t);
+  unstarted_ |= bit(t);  // its first run comes before the next decision (first_runs_at)
+  ++park_flags_.first_runs;
+  // The child took the body: returned even if the execution ends before it starts (then the
+  // teardown destroys the body; pthread_create must not report a failure, after which
+  // std::thread's constructor would destroy the callable a second time).
   return t;
 }
 
@@ -1639,6 +1693,13 @@ void Execution::join(ThreadId t, const std::source_location& where) {
                       fmt::format("thread '{}' joins itself at {}", thread_name(me), site(where)),
                       &where));
   }
+  if ((unstarted_ & bit(t)) != 0 && threads_[me].first_run_decider != kNoThread) [[unlikely]] {
+    run_first_runs(me);
+    if (park_flags_.tearing_down) {  // a first run ended the execution
+      teardown_operation();
+      return;
+    }
+  }
   Operation& op = announce(OpKind::thread_join, Access::sync, WaitFor::thread_finished, kNoObject,
                            "join", where);
   op.arg = t;
@@ -1650,7 +1711,12 @@ void Execution::join(ThreadId t, const std::source_location& where) {
   } else {
     threads_[t].joiner = me;
     join_blocked_ |= bit(me);
-    if (park() == nullptr) return;
+    Step* const s = park();
+    if (s == nullptr) return;
+    if (join_done_by_first_runs_) [[unlikely]] {
+      s->scheduled = false;  // t finished in its first run: no decision came between
+      join_done_by_first_runs_ = false;
+    }
   }
   threads_[me].clock.join(threads_[t].clock, clock_width_);
 }
@@ -1851,11 +1917,20 @@ void Execution::report_for(ThreadId t, FindingKind kind, std::string message,
   end_with(std::move(f));  // rt::report may return while tearing down
 }
 
+void Execution::start_for_query(ThreadId t) noexcept {
+  if (t >= kMaxThreads || (unstarted_ & bit(t)) == 0 || current_ >= kMaxThreads ||
+      park_flags_.tearing_down || park_flags_.in_invariant)
+    return;
+  run_first_runs(current_);  // a first run that ends the execution: the caller's next
+                             // operation unwinds it (this query may not throw)
+}
+
 rt::BlockedOn Execution::blocked_on(ThreadId t) const noexcept {
   rt::BlockedOn b;
   // The running thread is parked at its announced operation only while the invariants run
   // (park() checks them before choosing); otherwise its pending operation is the one it runs.
-  if (t >= n_threads_ || (live_ & bit(t)) == 0 || (t == current_ && !park_flags_.in_invariant))
+  if (t >= n_threads_ || (live_ & ~unstarted_ & bit(t)) == 0 ||
+      (t == current_ && !park_flags_.in_invariant))
     return b;
   const Operation& op = pending_[t];
   switch (op.wait) {
@@ -2170,8 +2245,10 @@ void report_for(ThreadId thread, FindingKind kind, std::string message,
 }
 
 BlockedOn blocked_on(ThreadId thread) noexcept {
-  const detail::Execution* e = detail::Execution::current();
-  return e != nullptr ? e->blocked_on(thread) : BlockedOn{};
+  detail::Execution* e = detail::Execution::current();
+  if (e == nullptr) return BlockedOn{};
+  e->start_for_query(thread);
+  return e->blocked_on(thread);
 }
 
 std::string object_label(ObjectId object) {

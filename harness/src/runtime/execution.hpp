@@ -15,9 +15,24 @@
 //  * The parking thread itself decides who runs next (choose_next, on its own stack): if the
 //    strategy keeps it running, nothing switches; otherwise it jumps straight to the chosen
 //    fiber (transfer), never through a hub.
-//  * Spawning and completing a join are not decisions: a new thread runs at once to its first
-//    park and hands control back to its parent; a finishing thread hands control straight to
-//    its joiner. Neither can be observed by another thread, so nothing is lost.
+//  * Spawning and completing a join are not decisions; a finishing thread hands control
+//    straight to its joiner. Nothing can observe either, so nothing is lost.
+//  * First runs: a new thread runs to its first park (announcing its first operation) before
+//    the next decision, not at its spawn. spawn() only marks it unstarted_; the next thread to
+//    park or finish (the spawner at its next operation, as a rule: the "decider") starts the
+//    unstarted threads one after another in spawn order, each handing control straight to the
+//    next (first_run_next), and the last one takes the decider's decision on its behalf
+//    (decide_for: choose_next with the decider made the current thread). So the strategy sees
+//    the same enabled threads, pending operations and current thread as if each new thread had
+//    run at its spawn, and every schedule is the same; what moves is only code the new thread
+//    runs before its first operation, which now runs after its parent's code up to the parent's
+//    next operation (as a new OS thread typically starts after its creator went on). Each new
+//    thread costs one switch in instead of a switch there and back. A join of a thread that
+//    has not started parks its caller; when the first runs finish that thread, the caller goes
+//    on without a decision and its join step is unscheduled, as a join of a thread that
+//    finished at its spawn was. A thread still in its first run that joins a thread it
+//    spawned runs the first runs there and then (run_first_runs), so no decision comes
+//    inside a first run.
 //  * The execution ends when no thread is enabled, or at a finding: the fiber transfers to the
 //    host (the OS thread's own context), which then tears the execution down (below).
 //  * A fault of the code under test (a fatal signal, std::terminate, a stack overflow, a thread
@@ -193,9 +208,11 @@ class Execution {
   std::uint64_t reached_mask() const { return reached_mask_; }
   /// Whether the strategy cut the last run short (a pick returned nullopt).
   bool pruned() const { return pruned_; }
-  /// Live threads of the last run parked before an operation they never ran.
+  /// Live threads of the last run parked before an operation they never ran (not those that
+  /// never started: they announced none).
   ThreadMask waiting() const {
-    return running_at_end_ < kMaxThreads ? live_ & ~(ThreadMask{1} << running_at_end_) : live_;
+    const ThreadMask parked = live_ & ~unstarted_;
+    return running_at_end_ < kMaxThreads ? parked & ~(ThreadMask{1} << running_at_end_) : parked;
   }
   const Operation* pending() const { return pending_.data(); }
   /// Threads of the last run that have not finished.
@@ -271,6 +288,11 @@ class Execution {
                   const FindingRefs& refs);
   /// rt::blocked_on: what thread `t` waits for while it cannot run (cold: models' checks).
   rt::BlockedOn blocked_on(ThreadId t) const noexcept;
+  /// Before a query of thread t's state from the running thread (rt::blocked_on): when t has
+  /// not started, the first runs run now, so the query sees t parked at its first operation as
+  /// it would have been had t run at its spawn. Does nothing while tearing down or in an
+  /// invariant (a thread that has not started then reads as not blocked).
+  void start_for_query(ThreadId t) noexcept;
   void event_signal(ObjectId event, const std::source_location& where) noexcept;
   void event_clear(ObjectId event, const std::source_location& where) noexcept;
   void push_finding_context(ObjectId object);
@@ -377,11 +399,12 @@ class Execution {
     EhGlobals eh;                        // its exception state while another thread runs
     const void* stack_bottom = nullptr;  // AddressSanitizer builds: the stack it runs on
     std::size_t stack_size = 0;
-    int error_number = 0;               // its errno while another thread runs
-    ThreadId eager_parent = kNoThread;  // set while a new thread runs to its first park
-    ThreadId joiner = kNoThread;        // the thread blocked joining this one
-    bool notified = false;              // condition_variable: may wake
-    std::vector<ObjectId> context;      // objects it runs code for (rt::push_finding_context)
+    int error_number = 0;                    // its errno while another thread runs
+    ThreadId first_run_decider = kNoThread;  // in its first run: whose decision waits for it
+    bool first_runs_return = false;          // decide_for(it) hands control back (run_first_runs)
+    ThreadId joiner = kNoThread;             // the thread blocked joining this one
+    bool notified = false;                   // condition_variable: may wake
+    std::vector<ObjectId> context;           // objects it runs code for (rt::push_finding_context)
     bool woken_by_notify = false;
     // Three bytes that fit the padding before the clock: the layout of the fields the
     // scheduling path reads stays as it was.
@@ -404,13 +427,14 @@ class Execution {
     std::uint32_t wait_note_step = 0;
     OsThread* os = nullptr;  // os-threads substrate: the OS thread it runs on in this execution
 
-    /// What a thread starts every execution with, whether main or spawned (`parent`: the
-    /// thread whose spawn() runs its first run, kNoThread for main): nobody joining it, no
+    /// What a thread starts every execution with, whether main or spawned: not in a first run
+    /// (first_run_next sets that when its first run begins), nobody joining it, no
     /// notification, not inside join_in_destructor (a thread abandoned there left it set), no
     /// exception in flight, errno and the models' last error 0, no wait note, no finding
     /// context.
-    void start(ThreadId parent) {
-      eager_parent = parent;
+    void start() {
+      first_run_decider = kNoThread;
+      first_runs_return = false;
       joiner = kNoThread;
       notified = false;
       woken_by_notify = false;
@@ -496,6 +520,20 @@ class Execution {
   Step* begin_step(ThreadId t, const Operation& op, bool touches_more = false);
   /// Picks who runs after the current thread parked or finished; kHost ends the execution.
   ThreadId choose_next();
+  /// First runs (see the protocol above). At a park or finish of `t` while first_runs counts
+  /// threads: the thread to hand control to (the next first run, or the decision t or its
+  /// decider would make).
+  ThreadId first_runs_at(ThreadId t);
+  /// The next unstarted thread, its first run begun for `decider`; else decide_for(decider).
+  ThreadId first_run_next(ThreadId decider);
+  /// What `decider` would have handed control to had no first run come between: its joiner or
+  /// a decision when it finished; itself, without a decision, when it parked in a join of a
+  /// thread the first runs finished (join_done_by_first_runs_); else a decision.
+  ThreadId decide_for(ThreadId decider);
+  /// Runs every unstarted thread's first run now and returns: a thread in its own first run
+  /// joining a thread it spawned (it cannot be a decider: the decision it would wait for is its
+  /// own decider's). The join then sees the joinee finished or not, as at its spawn.
+  void run_first_runs(ThreadId me);
   /// A strategy's pick that choose_next may follow: one was made, the strategy did not
   /// diverge, and the thread is enabled.
   bool picked_ok(bool picked, ThreadId next, ThreadMask enabled) const noexcept {
@@ -588,6 +626,12 @@ class Execution {
   int n_threads_ = 0;
   ThreadMask live_ = 0;
   ThreadMask finished_ = 0;
+  /// Spawned threads whose first run has not begun (see "First runs" above): live, with no
+  /// pending operation yet.
+  ThreadMask unstarted_ = 0;
+  /// decide_for let a thread parked in a join go on, its joinee finished by first runs: the
+  /// join's step is unscheduled (join() reads and clears it).
+  bool join_done_by_first_runs_ = false;
   /// Threads whose pending operation waits for something (Operation::wait != nothing): the
   /// only ones enabled_threads() must look at; every other live thread is enabled. announce()
   /// keeps it, so no step rescans every thread.
@@ -649,13 +693,13 @@ class Execution {
   std::string divergence_;
   /// What park() must look at before it decides, in one word it tests at once (each was a
   /// test of its own on every scheduling point): the execution is being torn down, an
-  /// invariant runs, there are invariants to check, a new thread runs to its first park.
+  /// invariant runs, there are invariants to check, a new thread has a first run to make.
   struct ParkFlags {
     bool tearing_down = false;
     bool in_invariant = false;
     bool invariants = false;  // !invariants_.empty()
-    // Threads in their first run (ThreadState::eager_parent set): nested, so the current
-    // thread is the innermost of them when it parks.
+    // Threads spawned whose first run has not ended: the unstarted ones and the one running
+    // its first run (ThreadState::first_run_decider set), if any.
     std::uint8_t first_runs = 0;
     bool any() const noexcept { return std::bit_cast<std::uint32_t>(*this) != 0; }
   };
