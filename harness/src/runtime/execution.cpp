@@ -883,7 +883,8 @@ HC_HOT_INLINE void Execution::finish_thread(ThreadId t) {
     hand_off_os(next);  // its OS thread ends (finish_os_thread): it owns nothing from here
     return;
   }
-  // The fiber waits here for its next body: spawn() or run() resumes it with one.
+  // The fiber waits here for its next body: its next first run (or run(), for main) resumes
+  // it with one.
   transfer(next);
 }
 

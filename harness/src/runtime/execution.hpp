@@ -51,8 +51,9 @@
 // Thread life cycle: fibers are created once per thread slot and reused. fiber_main loops: it
 // runs a body (run_body), destroys it, hands control on as the finished thread (finish_thread)
 // and waits there, suspended, for its next body. spawn() (and run() for main) gives slot t its
-// body and resumes t's waiting fiber; a fiber is created (create_fiber) only when the slot has
-// none: its first use, or after its fiber was abandoned. fibers_created() counts them.
+// body; t's first run (run() for main) resumes t's waiting fiber; a fiber is created
+// (create_fiber) only when the slot has none: its first use, or after its fiber was abandoned.
+// fibers_created() counts them.
 //
 // Teardown (what users' code may rely on; README, "Executions that end early are unwound"):
 //  * When an execution ends, every thread still in its body is resumed in turn by the host,
