@@ -24,6 +24,7 @@
 #include "runtime/execution.hpp"
 #include "runtime/trace_renderer.hpp"
 #include "strategy/shared_search.hpp"
+#include "strategy/strategies.hpp"
 
 namespace hc {
 namespace {
@@ -87,28 +88,44 @@ Counts counts_of(const detail::Execution& exec, std::uint32_t preemptions) {
 /// What must be equal for a re-run to count as the same execution.
 using Shape = std::vector<std::tuple<ThreadId, OpKind, ObjectId>>;
 
-Shape shape_of(std::span<const Step> steps) {
-  Shape s;
+/// `steps`' shape into `s` (cleared first), keeping its storage.
+void shape_into(std::span<const Step> steps, Shape& s) {
+  s.clear();
   s.reserve(steps.size());
   for (const Step& st : steps)
     s.emplace_back(st.thread, st.kind, st.object);
+}
+
+Shape shape_of(std::span<const Step> steps) {
+  Shape s;
+  shape_into(steps, s);
   return s;
 }
+
+/// What a worker's sampled determinism check keeps from one check to the next, so that a
+/// check allocates nothing once its vectors have grown: the schedule and shape of the
+/// execution checked, the re-run's shape and the replay strategy.
+struct DeterminismSample {
+  std::vector<Choice> schedule;
+  Shape original;
+  Shape rerun;
+  std::unique_ptr<Strategy> replay = detail::make_schedule_replay();
+};
 
 /// Re-runs an execution from its own choices; returns a nondeterminism finding if it does
 /// something else. `original` is its finding, or nullptr when it ran clean: the sampled check
 /// of clean executions (each worker's first, then one in 64) catches a change of shape that
 /// strategies replaying prefixes (dfs, dpor) miss in an execution no later one replays, and
 /// that seeded strategies, which replay nothing, never see. `exec` then holds the re-run.
+/// `replay` follows the execution's schedule of `choices` choices, begun; `shape` is scratch
+/// storage for the re-run's shape.
 std::optional<Finding> check_reproduces(detail::Execution& exec, const std::function<void()>& body,
-                                        std::span<const Choice> schedule,
+                                        Strategy& replay, std::size_t choices,
                                         const Shape& original_shape, const Finding* original,
-                                        std::uint64_t execution) {
-  auto replay = make_replay_strategy({schedule.begin(), schedule.end()}, nullptr);
-  replay->begin_execution();
-  std::optional<Finding> again = exec.run(body, *replay);
+                                        std::uint64_t execution, Shape& shape) {
+  std::optional<Finding> again = exec.run(body, replay);
   if (exec.stopped()) return std::nullopt;  // SIGINT or the budget cut the re-run: no verdict
-  const Shape shape = shape_of(exec.trace());
+  shape_into(exec.trace(), shape);
   const bool same = shape == original_shape &&
                     (original == nullptr ? !again
                                          : again && again->kind == original->kind &&
@@ -127,7 +144,7 @@ std::optional<Finding> check_reproduces(detail::Execution& exec, const std::func
       original != nullptr
           ? fmt::format("found {} ({})", finding_kind_name(original->kind), original->message)
           : std::string("ran clean"),
-      original_shape.size(), schedule.size(),
+      original_shape.size(), choices,
       again ? fmt::format("found {} ({})", finding_kind_name(again->kind), again->message)
             : std::string("ran clean"),
       shape.size(), first_difference + 1, detail::kNondeterminismCauses);
@@ -349,6 +366,7 @@ class Run {
     std::uint64_t unit = kNoUnit;
     detail::UnitCounts counts;
     std::uint64_t checked = 0;  // executions of this worker so far (the determinism sample)
+    DeterminismSample sample;
     bool exhausted = false;
     bool stopped_by_finding = false;
     bool cut_by_step_bound = false;        // an execution ended at the step bound
@@ -444,9 +462,13 @@ class Run {
       // The sampled determinism check: a worker's first execution, then one in 64.
       if (!found && o_.check_determinism && !o_.strategy_factory &&
           (checked++ == 0 || (total & 63) == 0)) {
-        const std::vector<Choice> schedule = exec.choices();
-        if (auto nd = check_reproduces(exec, body_, schedule, shape_of(exec.trace()), nullptr,
-                                       total - 1)) {
+        exec.choices_into(sample.schedule);
+        shape_into(exec.trace(), sample.original);
+        const std::size_t choices = sample.schedule.size();
+        detail::follow_schedule(*sample.replay, sample.schedule);
+        sample.replay->begin_execution();
+        if (auto nd = check_reproduces(exec, body_, *sample.replay, choices, sample.original,
+                                       nullptr, total - 1, sample.rerun)) {
           record_finding(std::move(*nd), exec, unit, counts.executions - 1);
           if (o_.stop_at_first) {
             stopped_by_finding = true;
@@ -721,8 +743,11 @@ class Run {
     const std::string signature = f.signature;
     if (o_.check_determinism && f.kind != FindingKind::nondeterminism &&
         f.kind != FindingKind::internal_error) {
-      if (auto nd =
-              check_reproduces(exec, body_, f.schedule, shape_of(exec.trace()), &f, f.execution))
+      auto replay = make_replay_strategy(f.schedule, nullptr);
+      replay->begin_execution();
+      Shape rerun;
+      if (auto nd = check_reproduces(exec, body_, *replay, f.schedule.size(),
+                                     shape_of(exec.trace()), &f, f.execution, rerun))
         f = std::move(*nd);
     }
     std::lock_guard lock(mu_);

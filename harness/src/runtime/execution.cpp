@@ -508,10 +508,15 @@ Execution::~Execution() {
 
 std::vector<Choice> Execution::choices() const {
   std::vector<Choice> out;
+  choices_into(out);
+  return out;
+}
+
+void Execution::choices_into(std::vector<Choice>& out) const {
+  out.clear();
   out.reserve(choices_.size());
   for (std::size_t i = 0; i < choices_.size(); ++i)
     out.push_back(choice(i));
-  return out;
 }
 
 void Execution::reset() {

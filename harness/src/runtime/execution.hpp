@@ -200,6 +200,8 @@ class Execution {
                   e.value};
   }
   std::vector<Choice> choices() const;
+  /// choices() into `out` (cleared first), keeping its storage.
+  void choices_into(std::vector<Choice>& out) const;
   /// The trace index of the step choice `i` chose (thread) or recorded (value).
   std::uint32_t choice_step(std::size_t i) const { return choices_[i].step & kStepBits; }
   /// The model parameters the last run noted (rt::note_parameter), in first-noted order.

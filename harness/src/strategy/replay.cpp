@@ -33,6 +33,13 @@ class ReplayStrategy final : public Strategy {
   ReplayStrategy(std::vector<Choice> prefix, std::unique_ptr<Strategy> inner)
       : prefix_(std::move(prefix)), inner_(std::move(inner)) {}
 
+  /// Follows `schedule` from now on, as if made with it (detail::follow_schedule).
+  void follow(std::vector<Choice>& schedule) {
+    prefix_.swap(schedule);
+    position_ = 0;
+    ran_ = false;
+  }
+
   bool begin_execution() override {
     position_ = 0;
     if (inner_) return inner_->begin_execution();
@@ -122,6 +129,18 @@ std::unique_ptr<Strategy> make_replay_strategy(std::vector<Choice> prefix,
                                                std::unique_ptr<Strategy> inner) {
   return std::make_unique<ReplayStrategy>(std::move(prefix), std::move(inner));
 }
+
+namespace detail {
+
+std::unique_ptr<Strategy> make_schedule_replay() {
+  return std::make_unique<ReplayStrategy>(std::vector<Choice>{}, nullptr);
+}
+
+void follow_schedule(Strategy& replay, std::vector<Choice>& schedule) {
+  static_cast<ReplayStrategy&>(replay).follow(schedule);
+}
+
+}  // namespace detail
 
 }  // namespace hc
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "hc/strategy.hpp"
 
@@ -22,5 +23,15 @@ std::shared_ptr<SharedSearch> make_shared_source_dpor_search(const StrategyOptio
 std::unique_ptr<Strategy> make_iterative_bounding_strategy(const StrategyOptions& options);
 std::unique_ptr<Strategy> make_random_strategy(const StrategyOptions& options);
 std::unique_ptr<Strategy> make_pct_strategy(const StrategyOptions& options);
+
+/// A replay strategy with no schedule yet and no inner strategy, to follow one schedule after
+/// another (follow_schedule): the explorer's sampled determinism check re-runs one execution in
+/// 64 with one, where a new strategy and a copy of the schedule per check cost more than a
+/// small execution (4% of a random run of a 2-thread protocol, the check included).
+std::unique_ptr<Strategy> make_schedule_replay();
+/// Makes `replay` (from make_schedule_replay) follow `schedule` in its next execution as
+/// make_replay_strategy(schedule, nullptr) would: it takes the choices and leaves `schedule`
+/// the previous ones' storage, so two vectors serve every check once they have grown.
+void follow_schedule(Strategy& replay, std::vector<Choice>& schedule);
 
 }  // namespace hc::detail
