@@ -9,6 +9,7 @@
 #include "hc/settings.hpp"
 #include "hc/shard.hpp"
 #include "hc/strategy.hpp"
+#include "hc/suite.hpp"
 #include "hc/sync.hpp"
 #include "hc/thread.hpp"
 #include "hc/var.hpp"
