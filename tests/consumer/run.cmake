@@ -55,7 +55,7 @@ endif()
 
 set(options -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER} -DHC_CONSUMER_REPROS=${WORK_DIR}/repros)
 file(MAKE_DIRECTORY ${WORK_DIR}/repros)
-set(expected_tests 3)  # the consumer's 2 scenarios and its replay file
+set(expected_tests 5)  # the consumer's 4 scenarios and its replay file
 if(MODE STREQUAL "package")
   list(APPEND options -DHC_CONSUME=package -DCMAKE_PREFIX_PATH=${PREFIX}
                       -DCMAKE_BUILD_TYPE=RelWithDebInfo)
@@ -82,7 +82,7 @@ if(MODE STREQUAL "package" OR MODE STREQUAL "build-tree")
   file(COPY ${repro} DESTINATION ${WORK_DIR}/catalogue-repros)
   get_filename_component(repro_name ${repro} NAME_WLE)
   list(APPEND options -DHC_CATALOGUE_REPROS=${WORK_DIR}/catalogue-repros)
-  set(expected_tests 4)
+  set(expected_tests 6)
 endif()
 
 hc_step("configure the consumer (${MODE})" OUTPUT configured
@@ -119,6 +119,7 @@ if(NOT tested MATCHES "100% tests passed, 0 tests failed out of ${expected_tests
   message(FATAL_ERROR "expected the consumer's ${expected_tests} tests to pass:\n${tested}")
 endif()
 foreach(test "scenario:consumer/cached-value " "scenario:consumer/cached-value.fixed"
+             "scenario:consumer/suite-double-close " "scenario:consumer/suite-double-close.fixed"
              "replay:consumer_cached-value.invalid-handle-use" ${native_tests})
   if(NOT tested MATCHES "${test}[^\n]*Passed")
     message(FATAL_ERROR "the consumer's test ${test} did not pass:\n${tested}")

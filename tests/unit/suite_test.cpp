@@ -99,6 +99,34 @@ hc::Result explore_refcount(const hc::ExploreOptions& options) {
 }
 // excerpt-end: readme-suite
 
+/// The same protocol with TryAddRef's compare-exchange loop: correct.
+struct RefcountWithCas {
+  static constexpr int kThreads = 2;
+  hc::atomic<int> refs{1, "refs"};
+  int closes = 0;
+  void thread(int index) {
+    if (index == 1) {
+      int seen = refs.load();
+      while (seen > 0 && !refs.compare_exchange_strong(seen, seen + 1)) {
+      }
+      if (seen == 0) return;  // released already: no reference taken
+    }
+    if (refs.fetch_sub(1) == 1) ++closes;
+  }
+  void after() { HC_CHECK(closes == 1, "closed {} times", closes); }
+};
+
+// Suites as scenario bodies: what the CLI and ctest run (hc::run_scenario below).
+HC_SCENARIO("suite/try-add-ref-without-cas", .expect = hc::FindingKind::check_failure,
+            .message = "closed 2 times", .max_executions = 0,
+            .summary = "a suite whose TryAddRef checks, then increments: a double close") {
+  hc::run_suite<Refcount>();
+}
+HC_SCENARIO("suite/try-add-ref-without-cas.fixed", .max_executions = 0,
+            .summary = "the same suite with TryAddRef's compare-exchange loop") {
+  hc::run_suite<RefcountWithCas>();
+}
+
 hc::ExploreOptions all_of(const char* strategy) {
   hc::ExploreOptions o = hc::test::exhaustive();
   o.strategy = strategy;
@@ -131,6 +159,29 @@ TEST(Suite, TheReadmesExampleFindsTheDoubleClose) {
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].kind, hc::FindingKind::check_failure);
   EXPECT_TRUE(contains(r.findings[0].message, "closed 2 times")) << r.findings[0].message;
+}
+
+TEST(Suite, RunsAsARegisteredScenarioWithItsExpectedVerdict) {
+  for (const char* strategy : {"dfs", "dpor", "random"}) {
+    hc::OptionOverrides ov;
+    ov.set(&hc::RunSettings::strategy, std::string(strategy));
+    // random never exhausts: a budget (the scenarios' own is 0, for dfs and dpor to exhaust)
+    if (std::string_view(strategy) == "random") ov.set(&hc::RunSettings::max_executions, 2000);
+    const hc::Scenario* buggy = hc::find_scenario("suite/try-add-ref-without-cas");
+    ASSERT_NE(buggy, nullptr);
+    const hc::ScenarioOutcome run = hc::run_scenario(*buggy, hc::options_for(*buggy, ov));
+    ASSERT_FALSE(run.result.findings.empty()) << strategy;
+    EXPECT_EQ(run.result.findings[0].kind, hc::FindingKind::check_failure) << strategy;
+    EXPECT_TRUE(contains(run.result.findings[0].message, "closed 2 times")) << strategy;
+    EXPECT_TRUE(run.as_expected) << strategy;
+
+    const hc::Scenario* fixed = hc::find_scenario("suite/try-add-ref-without-cas.fixed");
+    ASSERT_NE(fixed, nullptr);
+    const hc::ScenarioOutcome clean = hc::run_scenario(*fixed, hc::options_for(*fixed, ov));
+    EXPECT_TRUE(clean.result.findings.empty())
+        << strategy << ": " << clean.result.findings[0].message;
+    EXPECT_TRUE(clean.as_expected) << strategy;
+  }
 }
 
 TEST(Suite, ExploresTheSameSchedulesAsTheScenarioBody) {

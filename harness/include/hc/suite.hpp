@@ -9,6 +9,7 @@
 //     void after() { HC_CHECK(closes == 1, "closed {} times", closes); }  // optional
 //   };
 //   hc::Result r = hc::explore_suite<Refcount>(options);
+//   HC_SCENARIO("refcount/suite") { hc::run_suite<Refcount>(); }  // or as a scenario's body
 //
 // What an execution runs: main constructs a Suite (its constructor is Relacy's before()),
 // spawns kThreads threads named "T0".."T<kThreads-1>", each running thread(index), and ends.
@@ -87,33 +88,21 @@ struct SuiteThread {
   }
 };
 
-template <class Suite>
-void run_suite(const std::source_location& where) {
-  using Frame = SuiteFrame<Suite>;
-  using Thread = SuiteThread<Suite>;
-  auto* frame = ::new (suite_storage(sizeof(Frame), alignof(Frame))) Frame();
-  for (int i = 0; i < Suite::kThreads; ++i) {
-    Thread body{frame, i, where};
-    const rt::ThreadBody erased{
-        sizeof(Thread),
-        alignof(Thread),
-        [](void* dst, void* src) { ::new (dst) Thread(*static_cast<Thread*>(src)); },
-        [](void* self) { (*static_cast<Thread*>(self))(); },
-        [](void*) noexcept {},  // trivially destructible
-        &body};
-    const ThreadId id = rt::spawn(kSuiteThreadNames[i], erased, where);
-    if (id == kNoThread) return;  // the execution is over (spawn made no thread)
-    frame->control.ids[i] = id;
-  }
-}
-
 }  // namespace detail
 
-/// Explores the suite `Suite` (see the top of this header) as explore() explores a scenario
-/// body: the same options, strategies, findings and replay files.
+/// The body of an execution whose threads are the suite `Suite` (what explore_suite explores):
+/// constructs it, spawns its threads and returns. Also a scenario's body, so that a suite runs
+/// from the catalogue, the CLI and ctest like any scenario:
+///
+///   HC_SCENARIO("refcount/try-add-ref-without-cas", .expect = hc::FindingKind::check_failure,
+///               .message = "closed 2 times") {
+///     hc::run_suite<Refcount>();
+///   }
+///
+/// It is the whole body (main's), run once: code after it would run beside the suite's threads,
+/// and a second suite would take the first one's storage.
 template <class Suite>
-Result explore_suite(const ExploreOptions& options,
-                     const std::source_location& where = std::source_location::current()) {
+void run_suite(const std::source_location& where = std::source_location::current()) {
   static_assert(Suite::kThreads >= 1 && Suite::kThreads <= kMaxThreads - 1,
                 "a suite has 1 to kMaxThreads - 1 threads (main is one more)");
   static_assert(std::is_default_constructible_v<Suite>,
@@ -124,7 +113,30 @@ Result explore_suite(const ExploreOptions& options,
                 "a scenario body (hc/suite.hpp)");
   static_assert(
       requires(Suite & s, int i) { s.thread(i); }, "a suite has void thread(int index)");
-  return explore([where] { detail::run_suite<Suite>(where); }, options);
+  using Frame = detail::SuiteFrame<Suite>;
+  using Thread = detail::SuiteThread<Suite>;
+  auto* frame = ::new (detail::suite_storage(sizeof(Frame), alignof(Frame))) Frame();
+  for (int i = 0; i < Suite::kThreads; ++i) {
+    Thread body{frame, i, where};
+    const rt::ThreadBody erased{
+        sizeof(Thread),
+        alignof(Thread),
+        [](void* dst, void* src) { ::new (dst) Thread(*static_cast<Thread*>(src)); },
+        [](void* self) { (*static_cast<Thread*>(self))(); },
+        [](void*) noexcept {},  // trivially destructible
+        &body};
+    const ThreadId id = rt::spawn(detail::kSuiteThreadNames[i], erased, where);
+    if (id == kNoThread) return;  // the execution is over (spawn made no thread)
+    frame->control.ids[i] = id;
+  }
+}
+
+/// Explores the suite `Suite` (see the top of this header) as explore() explores a scenario
+/// body: the same options, strategies, findings and replay files.
+template <class Suite>
+Result explore_suite(const ExploreOptions& options,
+                     const std::source_location& where = std::source_location::current()) {
+  return explore([where] { run_suite<Suite>(where); }, options);
 }
 
 }  // namespace hc
