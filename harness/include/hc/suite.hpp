@@ -17,7 +17,8 @@
 // step of every thread, as a join makes it) and runs after(), if the Suite has one. That is the
 // whole difference from the same test written as a scenario body (spawn, join each thread,
 // check): no thread waits for the others, so no thread is switched back to at the end to run
-// the check. On a small protocol that is a sixth of an execution's cost (README, Performance).
+// the check. On the refcount protocol that is 8-15% of a random execution's CPU time (README,
+// Performance).
 //
 // Rules, each checked where it can be:
 //   * kThreads is 1 to kMaxThreads - 1 (main is a thread too): a static_assert.
@@ -30,11 +31,12 @@
 //     early (a finding). It runs on the last thread to finish, a simulated thread: it may read
 //     with operations (they are that thread's steps; no other thread is left to interleave) or
 //     with peek(), and report with HC_CHECK.
-//   * The threads are the suite's, not main's: the order of their first steps, every finding,
-//     replay file and report are as for threads spawned by main in a scenario body.
+//   * Findings, replay files and reports show the threads as any others main spawns ("T0"..,
+//     spawned at the line that called explore_suite or run_suite).
 #pragma once
 
 #include <cstddef>
+#include <iterator>
 #include <new>
 #include <source_location>
 #include <string_view>
