@@ -60,17 +60,13 @@ inline constexpr std::string_view kSuiteThreadNames[] = {
     "T22", "T23", "T24", "T25", "T26", "T27", "T28", "T29", "T30"};
 static_assert(std::size(kSuiteThreadNames) >= kMaxThreads - 1);
 
-/// What the suite's threads share besides the Suite: who is still running, and who they are.
-template <int kThreads>
-struct SuiteControl {
-  int running = kThreads;
-  ThreadId ids[kThreads] = {};
-};
-
+/// What a suite's threads share: the suite, how many of them are still running their bodies,
+/// and who they are (the last one joins the others).
 template <class Suite>
 struct SuiteFrame {
   Suite suite;
-  SuiteControl<Suite::kThreads> control;
+  int running = Suite::kThreads;
+  ThreadId ids[Suite::kThreads] = {};
 };
 
 template <class Suite>
@@ -81,10 +77,10 @@ struct SuiteThread {
 
   void operator()() const {
     frame->suite.thread(index);
-    if (--frame->control.running != 0) return;
+    if (--frame->running != 0) return;
     // The last one: after() sees every thread's steps.
     for (int k = 0; k < Suite::kThreads; ++k) {
-      if (k != index) rt::join(frame->control.ids[k], where);
+      if (k != index) rt::join(frame->ids[k], where);
     }
     if constexpr (requires(Suite & s) { s.after(); }) frame->suite.after();
   }
@@ -129,7 +125,7 @@ void run_suite(const std::source_location& where = std::source_location::current
         &body};
     const ThreadId id = rt::spawn(detail::kSuiteThreadNames[i], erased, where);
     if (id == kNoThread) return;  // the execution is over (spawn made no thread)
-    frame->control.ids[i] = id;
+    frame->ids[i] = id;
   }
 }
 

@@ -96,15 +96,10 @@ void shape_into(std::span<const Step> steps, Shape& s) {
     s.emplace_back(st.thread, st.kind, st.object);
 }
 
-Shape shape_of(std::span<const Step> steps) {
-  Shape s;
-  shape_into(steps, s);
-  return s;
-}
-
-/// What a worker's sampled determinism check keeps from one check to the next, so that a
-/// check allocates nothing once its vectors have grown: the schedule and shape of the
-/// execution checked, the re-run's shape and the replay strategy.
+/// What a determinism check re-runs with, kept by a worker from one sampled check to the next so
+/// that a check allocates nothing once its vectors have grown: the schedule to follow (the
+/// caller fills it; the check takes it), the checked execution's shape, the re-run's shape and
+/// the replay strategy.
 struct DeterminismSample {
   std::vector<Choice> schedule;
   Shape original;
@@ -112,18 +107,22 @@ struct DeterminismSample {
   std::unique_ptr<Strategy> replay = detail::make_schedule_replay();
 };
 
-/// Re-runs an execution from its own choices; returns a nondeterminism finding if it does
-/// something else. `original` is its finding, or nullptr when it ran clean: the sampled check
-/// of clean executions (each worker's first, then one in 64) catches a change of shape that
-/// strategies replaying prefixes (dfs, dpor) miss in an execution no later one replays, and
-/// that seeded strategies, which replay nothing, never see. `exec` then holds the re-run.
-/// `replay` follows the execution's schedule of `choices` choices, begun; `shape` is scratch
-/// storage for the re-run's shape.
+/// Re-runs an execution from its own choices (`sample.schedule`); returns a nondeterminism
+/// finding if it does something else. `original` is its finding, or nullptr when it ran clean:
+/// the sampled check of clean executions (each worker's first, then one in 64) catches a change
+/// of shape that strategies replaying prefixes (dfs, dpor) miss in an execution no later one
+/// replays, and that seeded strategies, which replay nothing, never see. `exec` then holds the
+/// re-run.
 std::optional<Finding> check_reproduces(detail::Execution& exec, const std::function<void()>& body,
-                                        Strategy& replay, std::size_t choices,
-                                        const Shape& original_shape, const Finding* original,
-                                        std::uint64_t execution, Shape& shape) {
-  std::optional<Finding> again = exec.run(body, replay);
+                                        DeterminismSample& sample, const Finding* original,
+                                        std::uint64_t execution) {
+  const std::size_t choices = sample.schedule.size();
+  shape_into(exec.trace(), sample.original);
+  detail::follow_schedule(*sample.replay, sample.schedule);
+  sample.replay->begin_execution();
+  const Shape& original_shape = sample.original;
+  Shape& shape = sample.rerun;
+  std::optional<Finding> again = exec.run(body, *sample.replay);
   if (exec.stopped()) return std::nullopt;  // SIGINT or the budget cut the re-run: no verdict
   shape_into(exec.trace(), shape);
   const bool same = shape == original_shape &&
@@ -463,12 +462,7 @@ class Run {
       if (!found && o_.check_determinism && !o_.strategy_factory &&
           (checked++ == 0 || (total & 63) == 0)) {
         exec.choices_into(sample.schedule);
-        shape_into(exec.trace(), sample.original);
-        const std::size_t choices = sample.schedule.size();
-        detail::follow_schedule(*sample.replay, sample.schedule);
-        sample.replay->begin_execution();
-        if (auto nd = check_reproduces(exec, body_, *sample.replay, choices, sample.original,
-                                       nullptr, total - 1, sample.rerun)) {
+        if (auto nd = check_reproduces(exec, body_, sample, nullptr, total - 1)) {
           record_finding(std::move(*nd), exec, unit, counts.executions - 1);
           if (o_.stop_at_first) {
             stopped_by_finding = true;
@@ -743,12 +737,9 @@ class Run {
     const std::string signature = f.signature;
     if (o_.check_determinism && f.kind != FindingKind::nondeterminism &&
         f.kind != FindingKind::internal_error) {
-      auto replay = make_replay_strategy(f.schedule, nullptr);
-      replay->begin_execution();
-      Shape rerun;
-      if (auto nd = check_reproduces(exec, body_, *replay, f.schedule.size(),
-                                     shape_of(exec.trace()), &f, f.execution, rerun))
-        f = std::move(*nd);
+      DeterminismSample sample;  // a finding's check: rare, so its own
+      sample.schedule = f.schedule;
+      if (auto nd = check_reproduces(exec, body_, sample, &f, f.execution)) f = std::move(*nd);
     }
     std::lock_guard lock(mu_);
     const auto it = findings.find(signature);

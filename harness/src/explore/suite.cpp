@@ -38,7 +38,9 @@ const bool storage_destructor_set =
 void* suite_storage(std::size_t size, std::size_t align) {
   void** slot = rt::layer_state(kSuiteSlot);
   if (slot == nullptr)
-    throw usage_error("hc::explore_suite: a suite runs only inside an execution");
+    throw usage_error(
+        "hc::run_suite: a suite runs only inside an execution (as a body given to hc::explore, a "
+        "scenario body, or through hc::explore_suite)");
   if (*slot == nullptr) *slot = new SuiteStorage;
   auto& s = *static_cast<SuiteStorage*>(*slot);
   if (size > s.size || align > s.align) [[unlikely]] {
